@@ -1,0 +1,159 @@
+package workflow
+
+import (
+	"errors"
+	"fmt"
+	"reflect"
+	"strings"
+	"time"
+)
+
+// The error types below are the contract with the state machine's Retry and
+// Catch clauses: a Lambda's error type name (aws-lambda-go reports the Go type
+// name) and the error passed to SendTaskFailure are what ErrorEquals matches.
+// Wrapping hides the type, so functions/step returns the workflow error found
+// in the chain (see Named), never a wrapper.
+//
+// Three classes:
+//   - transient: Transient, retried with backoff and jitter;
+//   - invalid input or no longer wanted: InvalidInput, Superseded,
+//     ApprovalRejected — nothing was changed, nothing to undo;
+//   - halt: AlarmFired, DeploymentFailed, StabilizationTimeout, Halted —
+//     never retried, always rolled back.
+
+// Transient is a failure that may pass on its own: throttling, a 5xx, a
+// conflicting concurrent update. The state machine retries it.
+type Transient struct {
+	Op  string
+	Err error
+}
+
+func (e *Transient) Error() string { return fmt.Sprintf("%s: %v", e.Op, e.Err) }
+func (e *Transient) Unwrap() error { return e.Err }
+
+// InvalidInput means the request or the specs cannot be deployed as they are.
+// Problems lists each one (file, field path, reason).
+type InvalidInput struct {
+	Problems []string
+}
+
+func (e *InvalidInput) Error() string {
+	return "invalid input: " + strings.Join(e.Problems, "; ")
+}
+
+// Superseded means a newer deployment of the same service and environment
+// replaced this one before it started applying.
+type Superseded struct {
+	// By is the deployment id of the newer deployment.
+	By string
+}
+
+func (e *Superseded) Error() string { return "superseded by deployment " + e.By }
+
+// ApprovalRejected means a person rejected the deployment.
+type ApprovalRejected struct {
+	By     string
+	Reason string
+}
+
+func (e *ApprovalRejected) Error() string {
+	return fmt.Sprintf("rejected by %s: %s", e.By, e.Reason)
+}
+
+// AlarmFired means a watched CloudWatch alarm went into ALARM.
+type AlarmFired struct {
+	Alarm  string
+	Reason string
+}
+
+func (e *AlarmFired) Error() string {
+	return fmt.Sprintf("alarm %s in ALARM: %s", e.Alarm, e.Reason)
+}
+
+// DeploymentFailed means ECS could not roll out the new revision: the
+// deployment failed or was rolled back by the circuit breaker, tasks failed to
+// start, or targets stayed unhealthy.
+type DeploymentFailed struct {
+	Reason string
+}
+
+func (e *DeploymentFailed) Error() string { return "deployment failed: " + e.Reason }
+
+// StabilizationTimeout means the new revision did not become stable before
+// the deadline.
+type StabilizationTimeout struct {
+	Deadline time.Time
+	Detail   string
+}
+
+func (e *StabilizationTimeout) Error() string {
+	return fmt.Sprintf("not stable by %s: %s", e.Deadline.UTC().Format(time.RFC3339), e.Detail)
+}
+
+// Halted means a person stopped the deployment (slipway rollback).
+type Halted struct {
+	By     string
+	Reason string
+}
+
+func (e *Halted) Error() string { return fmt.Sprintf("halted by %s: %s", e.By, e.Reason) }
+
+// errorTypes lists every workflow error type; ErrorNames derives from it.
+func errorTypes() []error {
+	return []error{
+		(*Transient)(nil),
+		(*InvalidInput)(nil),
+		(*Superseded)(nil),
+		(*ApprovalRejected)(nil),
+		(*AlarmFired)(nil),
+		(*DeploymentFailed)(nil),
+		(*StabilizationTimeout)(nil),
+		(*Halted)(nil),
+	}
+}
+
+// ErrorNames returns the name of every workflow error type, as ErrorEquals
+// matches it.
+func ErrorNames() []string {
+	names := make([]string, 0, len(errorTypes()))
+	for _, e := range errorTypes() {
+		names = append(names, ErrorName(e))
+	}
+	return names
+}
+
+// ErrorName returns the name Step Functions sees for err: the Go type name, as
+// aws-lambda-go reports it.
+func ErrorName(err error) string {
+	t := reflect.TypeOf(err)
+	if t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	return t.Name()
+}
+
+// Named returns the first workflow error in err's chain, so that a wrapped
+// error still reaches Step Functions under its contract name. It returns nil
+// when the chain holds none.
+func Named(err error) error {
+	for err != nil {
+		for _, t := range errorTypes() {
+			if reflect.TypeOf(err) == reflect.TypeOf(t) {
+				return err
+			}
+		}
+		err = errors.Unwrap(err)
+	}
+	return nil
+}
+
+// IsHalt reports whether err must roll back without retrying.
+func IsHalt(err error) bool {
+	var (
+		a *AlarmFired
+		d *DeploymentFailed
+		s *StabilizationTimeout
+		h *Halted
+	)
+	return errors.As(err, &a) || errors.As(err, &d) || errors.As(err, &s) || errors.As(err, &h)
+}

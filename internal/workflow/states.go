@@ -1,0 +1,124 @@
+package workflow
+
+// State names of the deploy state machine. The CDK definition (infra/) names its
+// states with these constants and the flow tests assert paths with them, so a
+// rename happens in one place.
+//
+// The happy path of every strategy is
+//
+//	Prepare → AfterPrepare → Apply → AwaitStable → MoreSteps →
+//	  [ShiftTraffic → Bake → CheckBake → MoreSteps]* → Promote → Cleanup → Finalize → Deployed
+//
+// Waits are .waitForTaskToken tasks (AwaitLock, AwaitApproval, AwaitStable,
+// Bake, AwaitRollbackStable) whose timeout is read from the state document
+// ($.wait.timeoutSeconds); a timeout is caught and leads to one re-check task.
+const (
+	// StatePrepare loads specs, renders, snapshots live state and takes the lock.
+	StatePrepare = "Prepare"
+	// StateAfterPrepare routes to AwaitLock, AwaitApproval or Apply.
+	StateAfterPrepare = "AfterPrepare"
+	// StateAwaitLock waits for the running deployment of the same service and
+	// environment to hand over its lock.
+	StateAwaitLock = "AwaitLock"
+	// StateAwaitApproval waits for a person to approve or reject.
+	StateAwaitApproval = "AwaitApproval"
+	// StateApply registers the task definition and creates or updates the service.
+	StateApply = "Apply"
+	// StateAwaitStable waits for the ECS deployment to complete.
+	StateAwaitStable = "AwaitStable"
+	// StateCheckStable re-checks the ECS deployment when AwaitStable times out.
+	StateCheckStable = "CheckStable"
+	// StateStableYet routes back to AwaitStable while the deployment is still
+	// in progress and its deadline has not passed.
+	StateStableYet = "StableYet"
+	// StateMoreSteps routes to ShiftTraffic while traffic steps remain.
+	StateMoreSteps = "MoreSteps"
+	// StateShiftTraffic moves traffic to the weight of the next step.
+	StateShiftTraffic = "ShiftTraffic"
+	// StateBake watches alarms for the bake time of the current step.
+	StateBake = "Bake"
+	// StateCheckBake checks alarms and service health once the bake time is over.
+	StateCheckBake = "CheckBake"
+	// StatePromote makes the new revision the primary one.
+	StatePromote = "Promote"
+	// StateCleanup scales the old slot to zero and prunes old revisions.
+	StateCleanup = "Cleanup"
+	// StateFinalize records success, releases the lock and starts promotion.
+	StateFinalize = "Finalize"
+	// StateDeployed is the terminal state of a successful deployment.
+	StateDeployed = "Deployed"
+
+	// StateRollback restores the snapshot taken by Prepare.
+	StateRollback = "Rollback"
+	// StateAwaitRollbackStable waits for the restored service to be stable.
+	StateAwaitRollbackStable = "AwaitRollbackStable"
+	// StateCheckRollbackStable re-checks the restored service on timeout.
+	StateCheckRollbackStable = "CheckRollbackStable"
+	// StateRollbackStableYet routes back to AwaitRollbackStable while the
+	// restore is still in progress.
+	StateRollbackStableYet = "RollbackStableYet"
+	// StateRecordFailure records a failed (rolled back), rejected or
+	// superseded deployment and releases the lock.
+	StateRecordFailure = "RecordFailure"
+	// StateFailureKind routes a recorded failure to its terminal state.
+	StateFailureKind = "FailureKind"
+	// StateRolledBack is the terminal state after a successful rollback.
+	StateRolledBack = "RolledBack"
+	// StateRejected is the terminal state of a deployment refused before
+	// anything changed: invalid spec, approval rejected or expired.
+	StateRejected = "Rejected"
+	// StateSuperseded is the terminal state of a deployment replaced by a newer
+	// one before it started applying. Nothing changed, so it is not a failure.
+	StateSuperseded = "Superseded"
+	// StateRecordRollbackFailed records a rollback that failed. It keeps the
+	// lock, so nothing else deploys until a person has looked.
+	StateRecordRollbackFailed = "RecordRollbackFailed"
+	// StateRollbackFailed is the terminal state after a failed rollback.
+	StateRollbackFailed = "RollbackFailed"
+)
+
+// Phase names the work a Task state asks functions/step to do; it travels in
+// the Lambda payload as Invocation.Phase.
+type Phase string
+
+// The phases of functions/step.
+const (
+	PhasePrepare  Phase = "prepare"
+	PhaseApprove  Phase = "approve"
+	PhaseApply    Phase = "apply"
+	PhaseWatch    Phase = "watch"
+	PhaseCheck    Phase = "check"
+	PhaseShift    Phase = "shift"
+	PhasePromote  Phase = "promote"
+	PhaseCleanup  Phase = "cleanup"
+	PhaseRollback Phase = "rollback"
+	PhaseFinalize Phase = "finalize"
+	PhaseRecord   Phase = "record"
+)
+
+// Phases lists every phase, in the order a deployment meets them.
+func Phases() []Phase {
+	return []Phase{PhasePrepare, PhaseApprove, PhaseApply, PhaseWatch, PhaseCheck, PhaseShift,
+		PhasePromote, PhaseCleanup, PhaseRollback, PhaseFinalize, PhaseRecord}
+}
+
+// Valid reports whether p is one of Phases.
+func (p Phase) Valid() bool {
+	for _, q := range Phases() {
+		if p == q {
+			return true
+		}
+	}
+	return false
+}
+
+// WaitKind says what a waiting task waits for.
+type WaitKind string
+
+// The kinds of wait.
+const (
+	WaitLock     WaitKind = "lock"     // the lock holder hands over
+	WaitApproval WaitKind = "approval" // a person approves or rejects
+	WaitStable   WaitKind = "stable"   // the ECS deployment completes
+	WaitBake     WaitKind = "bake"     // the bake time passes with no alarm
+)
