@@ -40,6 +40,11 @@ type State struct {
 	Signal *Signal `json:"signal,omitempty"`
 	// Error is set by a Catch clause (ResultPath $.error) when a phase failed.
 	Error *Failure `json:"error,omitempty"`
+	// RollbackError is set by the Catch clauses of the rollback states
+	// (ResultPath $.rollbackError), so the error that caused the rollback is
+	// kept beside the one that stopped it, and the record phase can tell a
+	// failed rollback from a failed deployment.
+	RollbackError *Failure `json:"rollbackError,omitempty"`
 	// Outcome is set by the record phase; the FailureKind Choice routes on it.
 	Outcome Outcome `json:"outcome"`
 }
