@@ -1,0 +1,205 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	s3api "github.com/slipwayhq/slipway/internal/awsapi/s3"
+)
+
+// Only one deployment may change a service in an environment at a time: it
+// holds the lock at locks/<env>/<service>.json. A deployment that finds the
+// lock held waits in the queue at queue/<env>/<service>.json, which holds at
+// most one entry: a newer deployment replaces (supersedes) an older one that
+// has not started, so two quick pushes end with the newer image deployed.
+
+// LockStage is how far the lock holder has got.
+type LockStage string
+
+// The lock stages. A holder that is preparing or awaiting approval may be
+// superseded; one that is applying is never interrupted.
+const (
+	LockPreparing        LockStage = "preparing"
+	LockAwaitingApproval LockStage = "awaiting-approval"
+	LockApplying         LockStage = "applying"
+)
+
+// LockRecord is the content of a lock.
+type LockRecord struct {
+	// Deployment and Execution identify the holder.
+	Deployment string    `json:"deployment"`
+	Execution  string    `json:"execution,omitempty"`
+	Stage      LockStage `json:"stage"`
+	// Token is the task token of the holder's current wait, if any.
+	Token string `json:"token,omitempty"`
+	// Image is the image the holder deploys.
+	Image string    `json:"image,omitempty"`
+	At    time.Time `json:"at"`
+}
+
+func lockKey(env, svc string) string {
+	return "locks/" + segment(env) + "/" + segment(svc) + ".json"
+}
+
+func queueKey(env, svc string) string {
+	return "queue/" + segment(env) + "/" + segment(svc) + ".json"
+}
+
+// Lock reads the lock of (env, svc) and its ETag; ErrNotFound when it is
+// free.
+func (s *Store) Lock(ctx context.Context, env, svc string) (LockRecord, string, error) {
+	op := fmt.Sprintf("read lock %s/%s", env, svc)
+	if err := checkNames(op, "environment", env, "service", svc); err != nil {
+		return LockRecord{}, "", err
+	}
+	var rec LockRecord
+	etag, err := s.getJSON(ctx, op, lockKey(env, svc), &rec)
+	if err != nil {
+		return LockRecord{}, "", err
+	}
+	return rec, etag, nil
+}
+
+// AcquireLock takes the lock of (env, svc) for rec.Deployment if it is free
+// (If-None-Match: *). It returns ErrConflict when another deployment holds
+// it. Acquiring a lock the same deployment already holds succeeds without
+// writing, so a retried Prepare is harmless.
+func (s *Store) AcquireLock(ctx context.Context, env, svc string, rec LockRecord) error {
+	op := fmt.Sprintf("acquire lock %s/%s for deployment %s", env, svc, rec.Deployment)
+	if err := checkNames(op, "environment", env, "service", svc, "deployment", rec.Deployment); err != nil {
+		return err
+	}
+	for range maxAttempts {
+		_, err := s.putJSON(ctx, op, lockKey(env, svc), rec, s3api.Precondition{IfAbsent: true})
+		if !errors.Is(err, ErrConflict) {
+			return err
+		}
+		held, _, err := s.Lock(ctx, env, svc)
+		switch {
+		case errors.Is(err, ErrNotFound):
+			continue // released between the two requests: try again
+		case err != nil:
+			return fmt.Errorf("%s: %w", op, err)
+		case held.Deployment == rec.Deployment:
+			return nil
+		default:
+			return fmt.Errorf("%s: held by deployment %s (%s): %w", op, held.Deployment, held.Stage, ErrConflict)
+		}
+	}
+	return fmt.Errorf("%s: still changing after %d attempts: %w", op, maxAttempts, ErrConflict)
+}
+
+// ReplaceLock rewrites the lock (a new stage or token, or a hand-over to a
+// queued deployment) if it is still the version read with etag. It returns
+// ErrConflict when the lock changed or was released since.
+func (s *Store) ReplaceLock(ctx context.Context, env, svc string, rec LockRecord, etag string) error {
+	op := fmt.Sprintf("replace lock %s/%s for deployment %s", env, svc, rec.Deployment)
+	if err := checkNames(op, "environment", env, "service", svc, "deployment", rec.Deployment, "etag", etag); err != nil {
+		return err
+	}
+	_, err := s.putJSON(ctx, op, lockKey(env, svc), rec, s3api.Precondition{IfMatch: etag})
+	return err
+}
+
+// ReleaseLock frees the lock of (env, svc) if deployment holds it. Releasing
+// a free lock, or one held by another deployment, succeeds: a retried
+// release must not fail, and must never free a lock someone else took since.
+//
+// The lock is read, its holder compared, and deleted with If-Match on the
+// ETag read (S3 conditional delete), so a lock replaced between the read and
+// the delete is not deleted: the release reads it again.
+func (s *Store) ReleaseLock(ctx context.Context, env, svc, deployment string) error {
+	op := fmt.Sprintf("release lock %s/%s for deployment %s", env, svc, deployment)
+	if err := checkNames(op, "environment", env, "service", svc, "deployment", deployment); err != nil {
+		return err
+	}
+	return deleteIf(ctx, s, op, lockKey(env, svc), func(rec LockRecord) bool {
+		return rec.Deployment == deployment
+	})
+}
+
+// QueueEntry is a deployment waiting for the lock.
+type QueueEntry struct {
+	Deployment string `json:"deployment"`
+	Execution  string `json:"execution,omitempty"`
+	// Token is the task token of the waiting task; the lock holder completes
+	// it when it hands over.
+	Token string    `json:"token,omitempty"`
+	At    time.Time `json:"at"`
+}
+
+// Enqueue makes e the deployment waiting for the lock of (env, svc). The
+// last writer wins: an entry of another deployment already waiting is
+// replaced and returned, so the caller can supersede it. Enqueuing the
+// deployment already waiting updates its entry and returns nil.
+func (s *Store) Enqueue(ctx context.Context, env, svc string, e QueueEntry) (*QueueEntry, error) {
+	op := fmt.Sprintf("enqueue deployment %s for %s/%s", e.Deployment, env, svc)
+	if err := checkNames(op, "environment", env, "service", svc, "deployment", e.Deployment); err != nil {
+		return nil, err
+	}
+	key := queueKey(env, svc)
+	for range maxAttempts {
+		var old QueueEntry
+		etag, err := s.getJSON(ctx, op, key, &old)
+		if err != nil && !errors.Is(err, ErrNotFound) {
+			return nil, err
+		}
+		_, err = s.putJSON(ctx, op, key, e, s3api.Precondition{IfMatch: etag, IfAbsent: etag == ""})
+		switch {
+		case errors.Is(err, ErrConflict):
+			continue
+		case err != nil:
+			return nil, err
+		case etag == "" || old.Deployment == e.Deployment:
+			return nil, nil
+		default:
+			return &old, nil
+		}
+	}
+	return nil, fmt.Errorf("%s: still changing after %d attempts: %w", op, maxAttempts, ErrConflict)
+}
+
+// Dequeue removes and returns the deployment waiting for the lock of
+// (env, svc), or nil when none waits. Of two concurrent callers only one
+// gets the entry.
+func (s *Store) Dequeue(ctx context.Context, env, svc string) (*QueueEntry, error) {
+	op := fmt.Sprintf("dequeue from %s/%s", env, svc)
+	if err := checkNames(op, "environment", env, "service", svc); err != nil {
+		return nil, err
+	}
+	key := queueKey(env, svc)
+	for range maxAttempts {
+		var e QueueEntry
+		etag, err := s.getJSON(ctx, op, key, &e)
+		if errors.Is(err, ErrNotFound) {
+			return nil, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		err = s.s3.Delete(ctx, s.stateBucket, key, etag)
+		switch {
+		case err == nil:
+			return &e, nil
+		case errors.Is(err, s3api.ErrPreconditionFailed), errors.Is(err, s3api.ErrNotFound):
+			continue // replaced or taken by someone else: look again
+		default:
+			return nil, translate(op, err)
+		}
+	}
+	return nil, fmt.Errorf("%s: still changing after %d attempts: %w", op, maxAttempts, ErrConflict)
+}
+
+// Unqueue removes deployment's entry from the queue of (env, svc), if it is
+// still the one waiting (a deployment that gives up waiting). Idempotent.
+func (s *Store) Unqueue(ctx context.Context, env, svc, deployment string) error {
+	op := fmt.Sprintf("unqueue deployment %s from %s/%s", deployment, env, svc)
+	if err := checkNames(op, "environment", env, "service", svc, "deployment", deployment); err != nil {
+		return err
+	}
+	return deleteIf(ctx, s, op, queueKey(env, svc), func(e QueueEntry) bool {
+		return e.Deployment == deployment
+	})
+}
