@@ -1,0 +1,47 @@
+// Command slipway is the Slipway CLI: check and render service and
+// environment specs, and (as the other commands land) run and watch
+// deployments.
+package main
+
+import (
+	"io"
+	"os"
+
+	"github.com/spf13/cobra"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// run executes the CLI with args and returns the process exit code.
+func run(args []string, stdout, stderr io.Writer) int {
+	root := newRootCommand()
+	root.SetArgs(args)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	return exitCode(root.Execute(), stderr)
+}
+
+// newRootCommand builds the command tree. Each command lives in its own
+// file as new<Name>Command.
+func newRootCommand() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "slipway",
+		Short: "Deploy Amazon ECS services with canary, blue/green and rolling strategies",
+		Long: `Slipway deploys Amazon ECS services when an image is pushed, a spec changes,
+or someone asks. Specs live in a spec root laid out as:
+
+  services/<name>.yaml       what to run and how to roll it out
+  environments/<name>.yaml   where it runs and how deployments there behave
+
+Exit codes: 0 ok, 1 invalid spec, 2 usage error.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return usageErrorf("%v (see %s --help)", err, c.CommandPath())
+	})
+	root.AddCommand(newValidateCommand(), newRenderCommand())
+	return root
+}

@@ -1,0 +1,376 @@
+package spec
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+
+	yaml "go.yaml.in/yaml/v3"
+)
+
+// kind is the JSON data type of a node.
+type kind int
+
+const (
+	nullKind kind = iota
+	boolKind
+	intKind
+	floatKind
+	stringKind
+	mapKind
+	listKind
+)
+
+func (k kind) String() string {
+	return [...]string{"null", "a boolean", "an integer", "a number", "a string", "a mapping", "a list"}[k]
+}
+
+// pos is where a node came from.
+type pos struct {
+	file         string
+	line, column int
+}
+
+// node is a JSON-shaped document tree that remembers, for every value, the
+// file, line and column it came from. Specs are parsed into nodes, merge
+// patches and variables operate on nodes, and the typed decoder reads nodes,
+// so a problem found at any stage can point at the text that caused it.
+type node struct {
+	kind  kind
+	value string // scalar text (bool, int, float, string)
+	keys  []string
+	vals  []*node // mapping values, in the order of keys
+	items []*node // list items
+	pos   pos
+}
+
+// get returns the value of key in a mapping node, or nil.
+func (n *node) get(key string) *node {
+	if n == nil || n.kind != mapKind {
+		return nil
+	}
+	for i, k := range n.keys {
+		if k == key {
+			return n.vals[i]
+		}
+	}
+	return nil
+}
+
+// set replaces or appends key in a mapping node.
+func (n *node) set(key string, v *node) {
+	for i, k := range n.keys {
+		if k == key {
+			n.vals[i] = v
+			return
+		}
+	}
+	n.keys = append(n.keys, key)
+	n.vals = append(n.vals, v)
+}
+
+// del removes key from a mapping node.
+func (n *node) del(key string) {
+	for i, k := range n.keys {
+		if k == key {
+			n.keys = append(n.keys[:i:i], n.keys[i+1:]...)
+			n.vals = append(n.vals[:i:i], n.vals[i+1:]...)
+			return
+		}
+	}
+}
+
+// clone returns a deep copy.
+func (n *node) clone() *node {
+	if n == nil {
+		return nil
+	}
+	c := *n
+	c.keys = append([]string(nil), n.keys...)
+	c.vals = make([]*node, len(n.vals))
+	for i, v := range n.vals {
+		c.vals[i] = v.clone()
+	}
+	c.items = make([]*node, len(n.items))
+	for i, v := range n.items {
+		c.items[i] = v.clone()
+	}
+	return &c
+}
+
+// maxNodes bounds the size of a document after alias expansion, so a small
+// file cannot expand into an enormous tree.
+const maxNodes = 200000
+
+// parseDocument parses one YAML (or JSON) document into a node tree.
+func parseDocument(file string, data []byte) (n *node, problems Problems) {
+	var doc yaml.Node
+	if err := safeUnmarshal(data, &doc); err != nil {
+		return nil, Problems{syntaxProblem(file, data, err)}
+	}
+	if doc.Kind == 0 || len(doc.Content) == 0 {
+		return nil, Problems{{File: file, Line: 1, Column: 1, Reason: "the file is empty; write a mapping of fields"}}
+	}
+	if bytes.Contains(data, []byte("\n---")) {
+		var docs yaml.Node
+		dec := yaml.NewDecoder(bytes.NewReader(data))
+		_ = dec.Decode(&docs)
+		if err := dec.Decode(&docs); err == nil {
+			return nil, Problems{{File: file, Line: docs.Line, Column: docs.Column, Reason: "more than one YAML document; put one spec in each file"}}
+		}
+	}
+	c := converter{file: file}
+	n = c.convert(doc.Content[0], 0)
+	return n, c.problems
+}
+
+// safeUnmarshal is yaml.Unmarshal that turns a panic inside the YAML library
+// into an error: no input may crash the caller.
+func safeUnmarshal(data []byte, v *yaml.Node) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("yaml: %v", r)
+		}
+	}()
+	return yaml.Unmarshal(data, v)
+}
+
+type converter struct {
+	file     string
+	count    int
+	problems Problems
+}
+
+func (c *converter) problem(y *yaml.Node, format string, args ...any) {
+	c.problems = append(c.problems, Problem{File: c.file, Line: y.Line, Column: y.Column, Reason: fmt.Sprintf(format, args...)})
+}
+
+func (c *converter) convert(y *yaml.Node, depth int) *node {
+	c.count++
+	if c.count > maxNodes || depth > 200 {
+		if c.count == maxNodes+1 || depth == 201 {
+			c.problem(y, "document too large or too deeply nested (aliases expand to more than %d values)", maxNodes)
+		}
+		return &node{kind: nullKind, pos: pos{c.file, y.Line, y.Column}}
+	}
+	p := pos{c.file, y.Line, y.Column}
+	switch y.Kind {
+	case yaml.AliasNode:
+		if y.Alias == nil {
+			return &node{kind: nullKind, pos: p}
+		}
+		n := c.convert(y.Alias, depth+1)
+		n.pos = p
+		return n
+	case yaml.DocumentNode:
+		if len(y.Content) == 0 {
+			return &node{kind: nullKind, pos: p}
+		}
+		return c.convert(y.Content[0], depth+1)
+	case yaml.MappingNode:
+		n := &node{kind: mapKind, pos: p}
+		for i := 0; i+1 < len(y.Content); i += 2 {
+			k, v := y.Content[i], y.Content[i+1]
+			if k.Kind != yaml.ScalarNode {
+				c.problem(k, "mapping keys must be plain strings")
+				continue
+			}
+			if k.Tag == "!!merge" {
+				c.problem(k, "merge keys (<<) are not supported; repeat the fields or use an anchor for the whole value")
+				continue
+			}
+			if n.get(k.Value) != nil {
+				c.problem(k, "duplicate key %q", k.Value)
+				continue
+			}
+			n.keys = append(n.keys, k.Value)
+			n.vals = append(n.vals, c.convert(v, depth+1))
+		}
+		return n
+	case yaml.SequenceNode:
+		n := &node{kind: listKind, pos: p, items: make([]*node, 0, len(y.Content))}
+		for _, v := range y.Content {
+			n.items = append(n.items, c.convert(v, depth+1))
+		}
+		return n
+	case yaml.ScalarNode:
+		n := &node{pos: p, value: y.Value}
+		switch y.ShortTag() {
+		case "!!null":
+			n.kind = nullKind
+		case "!!bool":
+			n.kind = boolKind
+			n.value = strings.ToLower(y.Value)
+		case "!!int":
+			n.kind = intKind
+		case "!!float":
+			n.kind = floatKind
+		case "!!str", "!!timestamp":
+			n.kind = stringKind
+		default:
+			c.problem(y, "unsupported YAML value of type %s; write a string, number, boolean, list or mapping", y.ShortTag())
+			n.kind = nullKind
+		}
+		return n
+	}
+	c.problem(y, "unsupported YAML node")
+	return &node{kind: nullKind, pos: p}
+}
+
+// syntaxProblem turns a YAML syntax error into a problem with a line and a
+// column. The YAML library reports only the line, so the column is found by
+// parsing ever longer prefixes of that line until the same error appears.
+func syntaxProblem(file string, data []byte, err error) Problem {
+	msg := strings.TrimPrefix(err.Error(), "yaml: ")
+	line := 0
+	if rest, ok := strings.CutPrefix(msg, "line "); ok {
+		if num, tail, ok := strings.Cut(rest, ": "); ok {
+			if l, convErr := strconv.Atoi(num); convErr == nil {
+				line, msg = l, tail
+			}
+		}
+	}
+	if line == 0 {
+		// Errors without a line (e.g. bad characters) are at the start, or
+		// the library could not tell; report the first line.
+		line = 1
+	}
+	return Problem{File: file, Line: line, Column: syntaxColumn(data, line, msg), Reason: "invalid YAML: " + msg}
+}
+
+func syntaxColumn(data []byte, line int, msg string) int {
+	start := 0
+	for l := 1; l < line; l++ {
+		i := bytes.IndexByte(data[start:], '\n')
+		if i < 0 {
+			return 1
+		}
+		start += i + 1
+	}
+	end := len(data)
+	if i := bytes.IndexByte(data[start:], '\n'); i >= 0 {
+		end = start + i
+	}
+	text := data[start:end]
+	first := 1 + len(text) - len(bytes.TrimLeft(text, " \t"))
+	if end-start > 512 {
+		return first
+	}
+	for col := 1; col <= end-start; col++ {
+		var doc yaml.Node
+		e := safeUnmarshal(data[:start+col], &doc)
+		if e != nil && strings.HasSuffix(e.Error(), msg) {
+			return col
+		}
+	}
+	return first
+}
+
+// merge applies an RFC 7386 JSON merge patch to target and returns the
+// result. Neither argument is modified.
+func merge(target, patch *node) *node {
+	if patch == nil {
+		return target.clone()
+	}
+	if patch.kind != mapKind {
+		return patch.clone()
+	}
+	var out *node
+	if target != nil && target.kind == mapKind {
+		out = target.clone()
+	} else {
+		out = &node{kind: mapKind, pos: patch.pos}
+	}
+	for i, k := range patch.keys {
+		v := patch.vals[i]
+		if v.kind == nullKind {
+			out.del(k)
+			continue
+		}
+		out.set(k, merge(out.get(k), v))
+	}
+	return out
+}
+
+// fromJSON parses raw JSON (or YAML) text into a node without positions in
+// any file; label names it in problems.
+func fromJSON(label string, raw []byte) (*node, Problems) {
+	return parseDocument(label, raw)
+}
+
+// toAny converts a node to the values encoding/json produces.
+func (n *node) toAny() any {
+	if n == nil {
+		return nil
+	}
+	switch n.kind {
+	case boolKind:
+		return n.value == "true"
+	case intKind:
+		if i, err := strconv.ParseInt(strings.ReplaceAll(n.value, "_", ""), 0, 64); err == nil {
+			return i
+		}
+		return json.Number(n.value)
+	case floatKind:
+		f, err := strconv.ParseFloat(n.value, 64)
+		if err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
+			return n.value
+		}
+		return f
+	case stringKind:
+		return n.value
+	case mapKind:
+		m := make(map[string]any, len(n.keys))
+		for i, k := range n.keys {
+			m[k] = n.vals[i].toAny()
+		}
+		return m
+	case listKind:
+		l := make([]any, len(n.items))
+		for i, v := range n.items {
+			l[i] = v.toAny()
+		}
+		return l
+	}
+	return nil
+}
+
+// marshalJSON renders the node as JSON with the keys in document order.
+func (n *node) marshalJSON(b *bytes.Buffer) {
+	if n == nil {
+		b.WriteString("null")
+		return
+	}
+	switch n.kind {
+	case mapKind:
+		b.WriteByte('{')
+		for i, k := range n.keys {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			kb, _ := json.Marshal(k)
+			b.Write(kb)
+			b.WriteByte(':')
+			n.vals[i].marshalJSON(b)
+		}
+		b.WriteByte('}')
+	case listKind:
+		b.WriteByte('[')
+		for i, v := range n.items {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			v.marshalJSON(b)
+		}
+		b.WriteByte(']')
+	default:
+		vb, err := json.Marshal(n.toAny())
+		if err != nil {
+			vb, _ = json.Marshal(n.value)
+		}
+		b.Write(vb)
+	}
+}
