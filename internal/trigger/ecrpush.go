@@ -1,0 +1,117 @@
+package trigger
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+
+	"github.com/slipwayhq/slipway/internal/store"
+	"github.com/slipwayhq/slipway/internal/workflow"
+)
+
+// indexReader reads the repository index; *store.Store implements it.
+type indexReader interface {
+	Index(ctx context.Context) (store.Index, string, error)
+}
+
+// ECRPush handles "ECR Image Action" events: a successful, tagged push starts
+// one deployment per service that tracks the repository with a matching tag
+// pattern, in the first environment of the service's pipeline (later
+// environments follow by promotion).
+//
+// Replays are harmless: the execution name derives from service,
+// environment, digest and spec version, so the same push finds its
+// execution already there. Two different pushes in quick succession start two
+// executions; the engine's lock and queue then let the newer supersede the
+// older before it applies, so they never interleave.
+type ECRPush struct {
+	index        indexReader
+	executions   executionStarter
+	stateMachine string
+	log          *slog.Logger
+}
+
+// NewECRPush returns the handler. index is normally a *store.Store,
+// executions an *sfn.Client.
+func NewECRPush(index indexReader, executions executionStarter, cfg Config, log *slog.Logger) *ECRPush {
+	return &ECRPush{index: index, executions: executions, stateMachine: cfg.StateMachineARN, log: log}
+}
+
+// Handle processes one event. It returns an error only when retrying may
+// help (the index or Step Functions failed); a malformed or irrelevant event
+// is logged and dropped.
+func (h *ECRPush) Handle(ctx context.Context, event json.RawMessage) error {
+	ev, err := ParseECRImageAction(event)
+	if err != nil {
+		h.log.Warn("event dropped", "error", err.Error())
+		return nil
+	}
+	d := ev.Detail
+	log := h.log.With("event", ev.ID, "repository", d.RepositoryName, "tag", d.ImageTag, "digest", d.ImageDigest)
+	if d.ActionType != ECRActionPush || d.Result != ECRResultSuccess {
+		log.Info(fmt.Sprintf("%s %s is not a successful push: ignored", d.ActionType, d.Result))
+		return nil
+	}
+	if d.ImageTag == "" {
+		log.Info("untagged push: ignored, services deploy pushes whose tag matches their patterns")
+		return nil
+	}
+
+	idx, _, err := h.index.Index(ctx)
+	if err != nil {
+		return fmt.Errorf("push of %s:%s: %w", d.RepositoryName, d.ImageTag, err)
+	}
+	matches := idx.Match(d.RepositoryName, d.ImageTag)
+	h.logIgnored(log, idx, d, matches)
+
+	var errs []error
+	for _, e := range matches {
+		svcLog := log.With("service", e.Service)
+		if len(e.Pipeline) == 0 {
+			svcLog.Warn(fmt.Sprintf("service %s has no pipeline: nothing to deploy", e.Service))
+			continue
+		}
+		req := workflow.Request{
+			Service:     e.Service,
+			Environment: e.Pipeline[0],
+			Image:       d.RepositoryName + "@" + d.ImageDigest,
+			SpecVersion: e.SpecVersion,
+			Reason:      fmt.Sprintf("pushed %s:%s", d.RepositoryName, d.ImageTag),
+			Trigger:     workflow.Trigger{Kind: workflow.TriggerECRPush, Source: ev.ID, Actor: "ecr"},
+		}
+		s, err := start(ctx, h.executions, h.stateMachine, req)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		svcLog.Info(s.message(), "environment", req.Environment, "execution", s.name, "arn", s.arn)
+	}
+	return errors.Join(errs...)
+}
+
+// logIgnored says why each service that tracks the repository but did not
+// match is not deployed, or that no service tracks it at all.
+func (h *ECRPush) logIgnored(log *slog.Logger, idx store.Index, d ECRImageAction, matches []store.IndexEntry) {
+	var tracking []store.IndexEntry
+	for _, e := range idx.Entries {
+		if e.Repository == d.RepositoryName {
+			tracking = append(tracking, e)
+		}
+	}
+	if len(tracking) == 0 {
+		log.Info(fmt.Sprintf("no service tracks repository %s: ignored", d.RepositoryName))
+		return
+	}
+	slices.SortFunc(tracking, func(a, b store.IndexEntry) int { return strings.Compare(a.Service, b.Service) })
+	for _, e := range tracking {
+		if slices.ContainsFunc(matches, func(m store.IndexEntry) bool { return m.Service == e.Service }) {
+			continue
+		}
+		log.Info(fmt.Sprintf("tag %s matches no pattern of %s: ignored", d.ImageTag, e.Service),
+			"service", e.Service, "patterns", e.Tags)
+	}
+}

@@ -1,0 +1,340 @@
+package trigger
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"slices"
+	"time"
+
+	"github.com/slipwayhq/slipway/internal/spec"
+	"github.com/slipwayhq/slipway/internal/store"
+	"github.com/slipwayhq/slipway/internal/workflow"
+)
+
+// DetailTypeSpecRejected is the detail type of the event published when an
+// uploaded spec is rejected; its detail is a SpecRejected.
+const DetailTypeSpecRejected = "Spec Rejected"
+
+// SpecRejected is the detail of a "Spec Rejected" event.
+type SpecRejected struct {
+	Key      string   `json:"key"`
+	Version  string   `json:"version"`
+	Problems []string `json:"problems"`
+}
+
+// specStore is what the spec-upload handler reads and writes; *store.Store
+// implements it.
+type specStore interface {
+	SpecObject(ctx context.Context, key, version string) (store.SpecObject, error)
+	ListSpecs(ctx context.Context, prefix string) ([]string, error)
+	Index(ctx context.Context) (store.Index, string, error)
+	PutIndex(ctx context.Context, idx store.Index, etag string) error
+	PutRejection(ctx context.Context, r store.Rejection) error
+}
+
+// publisher publishes Slipway's own events; *eventbridge.Client implements it.
+type publisher interface {
+	Publish(ctx context.Context, detailType string, detail any) error
+}
+
+// indexAttempts bounds the read-modify-write loop on the index.
+const indexAttempts = 5
+
+// SpecUpload handles S3 "Object Created" events of the spec bucket. An
+// uploaded spec is validated with the specs it works with; an invalid one is
+// recorded as a rejection with every problem, announced as a "Spec
+// Rejected" event, and nothing deploys. A valid service spec updates the
+// repository index and deploys the service's current image with the new spec
+// in the first environment of its pipeline. A valid environment spec deploys
+// the services that use it, when the environment says deployOnChange.
+type SpecUpload struct {
+	store        specStore
+	executions   executionStarter
+	events       publisher
+	specBucket   string
+	stateMachine string
+	log          *slog.Logger
+	now          func() time.Time
+}
+
+// NewSpecUpload returns the handler. st is normally a *store.Store,
+// executions an *sfn.Client, events an *eventbridge.Client.
+func NewSpecUpload(st specStore, executions executionStarter, events publisher, cfg Config, log *slog.Logger) *SpecUpload {
+	return &SpecUpload{store: st, executions: executions, events: events, specBucket: cfg.SpecBucket,
+		stateMachine: cfg.StateMachineARN, log: log, now: time.Now}
+}
+
+// upload is one accepted Object Created event.
+type upload struct {
+	ref     SpecRef
+	version string
+	event   string
+	actor   string
+	log     *slog.Logger
+}
+
+// Handle processes one event. It returns an error only when retrying may
+// help (S3, Step Functions or EventBridge failed); a malformed or irrelevant
+// event is logged and dropped, an invalid spec is rejected.
+func (h *SpecUpload) Handle(ctx context.Context, event json.RawMessage) error {
+	ev, err := ParseObjectCreated(event)
+	if err != nil {
+		h.log.Warn("event dropped", "error", err.Error())
+		return nil
+	}
+	d := ev.Detail
+	log := h.log.With("event", ev.ID, "bucket", d.Bucket.Name, "key", d.Object.Key, "version", d.Object.VersionID)
+	if d.Bucket.Name != h.specBucket {
+		log.Info(fmt.Sprintf("object of bucket %s, not the spec bucket %s: ignored", d.Bucket.Name, h.specBucket))
+		return nil
+	}
+	ref, err := ParseSpecKey(d.Object.Key)
+	var notSpec *NotSpec
+	switch {
+	case errors.As(err, &notSpec):
+		log.Info(notSpec.Error() + ": ignored")
+		return nil
+	case err != nil:
+		log.Warn("event dropped", "error", err.Error())
+		return nil
+	}
+	up := upload{ref: ref, version: d.Object.VersionID, event: ev.ID, actor: d.Requester,
+		log: log.With("key", ref.Key, string(ref.Kind), ref.Name)}
+
+	// Events arrive late and out of order: act only on the latest version.
+	// An older upload's event must neither index nor deploy an older spec.
+	latest, err := h.store.SpecObject(ctx, ref.Key, "")
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return h.reject(ctx, up, []string{fmt.Sprintf("%s: deleted after version %s was uploaded; nothing deployed", ref.Key, up.version)})
+	case err != nil:
+		return fmt.Errorf("spec upload %s: %w", ref.Key, err)
+	case latest.Version != up.version:
+		up.log.Info(fmt.Sprintf("version %s superseded by %s: ignored, the newer upload's event handles it", up.version, latest.Version))
+		return nil
+	}
+
+	if ref.Kind == SpecService {
+		return h.service(ctx, up, latest.Body)
+	}
+	return h.environment(ctx, up, latest.Body)
+}
+
+// service validates and accepts an uploaded service spec.
+func (h *SpecUpload) service(ctx context.Context, up upload, body []byte) error {
+	svc, err := spec.ParseService(up.ref.Key, body)
+	if err != nil {
+		return h.reject(ctx, up, problemStrings(err))
+	}
+	idx, _, err := h.store.Index(ctx)
+	if err != nil {
+		return fmt.Errorf("spec upload %s: %w", up.ref.Key, err)
+	}
+	set, err := h.loadSet(ctx, idx, up.ref)
+	if err != nil {
+		return fmt.Errorf("spec upload %s: %w", up.ref.Key, err)
+	}
+	if problems := introduced(set, up.ref, svc); len(problems) > 0 {
+		return h.reject(ctx, up, problems)
+	}
+
+	// An empty tag list means every tagged push; the index spells that "*".
+	tags := svc.Image.Tags
+	if len(tags) == 0 {
+		tags = []string{"*"}
+	}
+	entry := store.IndexEntry{Service: svc.Name, Repository: svc.Image.Repository, Tags: tags,
+		Pipeline: svc.Pipeline, SpecVersion: up.version}
+	if err := h.updateIndex(ctx, entry); err != nil {
+		return fmt.Errorf("spec upload %s: %w", up.ref.Key, err)
+	}
+	up.log.Info(fmt.Sprintf("service %s accepted: index updated", svc.Name), "service", svc.Name)
+
+	if len(svc.Pipeline) == 0 {
+		up.log.Info(fmt.Sprintf("service %s has no pipeline: nothing to deploy", svc.Name), "service", svc.Name)
+		return nil
+	}
+	// Image empty: Prepare deploys the image the service runs now, with the
+	// new spec.
+	return h.start(ctx, up, workflow.Request{
+		Service:     svc.Name,
+		Environment: svc.Pipeline[0],
+		SpecVersion: up.version,
+		Reason:      fmt.Sprintf("spec %s updated", up.ref.Key),
+	})
+}
+
+// environment validates an uploaded environment spec with every service that
+// uses it and deploys them if the environment asks for it.
+func (h *SpecUpload) environment(ctx context.Context, up upload, body []byte) error {
+	env, err := spec.ParseEnvironment(up.ref.Key, body)
+	if err != nil {
+		return h.reject(ctx, up, problemStrings(err))
+	}
+	idx, _, err := h.store.Index(ctx)
+	if err != nil {
+		return fmt.Errorf("spec upload %s: %w", up.ref.Key, err)
+	}
+	set, err := h.loadSet(ctx, idx, up.ref)
+	if err != nil {
+		return fmt.Errorf("spec upload %s: %w", up.ref.Key, err)
+	}
+	if problems := introduced(set, up.ref, env); len(problems) > 0 {
+		return h.reject(ctx, up, problems)
+	}
+
+	var users []store.IndexEntry
+	for _, name := range slices.Sorted(maps.Keys(idx.Entries)) {
+		e := idx.Entries[name]
+		if _, ok := set.Services[name]; ok && slices.Contains(e.Pipeline, env.Name) {
+			users = append(users, e)
+		}
+	}
+	if !env.DeployOnChange {
+		up.log.Info(fmt.Sprintf("environment %s accepted; deployOnChange is off: %d services not redeployed", env.Name, len(users)),
+			"environment", env.Name)
+		return nil
+	}
+	if len(users) == 0 {
+		up.log.Info(fmt.Sprintf("environment %s accepted; no service deploys to it", env.Name), "environment", env.Name)
+		return nil
+	}
+	var errs []error
+	for _, e := range users {
+		errs = append(errs, h.start(ctx, up, workflow.Request{
+			Service:                e.Service,
+			Environment:            env.Name,
+			SpecVersion:            e.SpecVersion,
+			EnvironmentSpecVersion: up.version,
+			Reason:                 fmt.Sprintf("environment spec %s updated", up.ref.Key),
+		}))
+	}
+	return errors.Join(errs...)
+}
+
+// start starts one deployment asked for by the upload.
+func (h *SpecUpload) start(ctx context.Context, up upload, req workflow.Request) error {
+	req.Trigger = workflow.Trigger{Kind: workflow.TriggerSpecUpload, Source: up.ref.Key + "@" + up.version, Actor: up.actor}
+	s, err := start(ctx, h.executions, h.stateMachine, req)
+	if err != nil {
+		return err
+	}
+	up.log.Info(s.message(), "service", req.Service, "environment", req.Environment, "execution", s.name, "arn", s.arn)
+	return nil
+}
+
+// reject records the rejection of the uploaded version and announces it.
+// Both writes are idempotent, so a retry after a failure repeats them safely.
+func (h *SpecUpload) reject(ctx context.Context, up upload, problems []string) error {
+	r := store.Rejection{Key: up.ref.Key, Version: up.version, Problems: problems, At: h.now().UTC()}
+	if err := h.store.PutRejection(ctx, r); err != nil {
+		return fmt.Errorf("reject %s version %s: %w", up.ref.Key, up.version, err)
+	}
+	detail := SpecRejected{Key: up.ref.Key, Version: up.version, Problems: problems}
+	if err := h.events.Publish(ctx, DetailTypeSpecRejected, detail); err != nil {
+		return fmt.Errorf("reject %s version %s: %w", up.ref.Key, up.version, err)
+	}
+	up.log.Warn(fmt.Sprintf("spec %s rejected with %d problems: nothing deployed", up.ref.Key, len(problems)), "problems", problems)
+	return nil
+}
+
+// updateIndex writes entry into the index. The index is shared by every
+// upload, so the write is conditional on the version read (If-Match) and
+// retried from a fresh read when another writer got there first.
+func (h *SpecUpload) updateIndex(ctx context.Context, entry store.IndexEntry) error {
+	for range indexAttempts {
+		idx, etag, err := h.store.Index(ctx)
+		if err != nil {
+			return err
+		}
+		if idx.Entries == nil {
+			idx.Entries = map[string]store.IndexEntry{}
+		}
+		idx.Entries[entry.Service] = entry
+		err = h.store.PutIndex(ctx, idx, etag)
+		if !errors.Is(err, store.ErrConflict) {
+			return err
+		}
+	}
+	return &workflow.Transient{Op: "update repository index", Err: fmt.Errorf("still changing after %d attempts: %w", indexAttempts, store.ErrConflict)}
+}
+
+// loadSet reads the specs the uploaded one is validated with: every
+// environment at its latest version and every service at the version the
+// index accepted (the latest, for a service never accepted). The uploaded
+// file itself is left out; introduced adds it. A file that no longer parses
+// is left out too: its problems are its own, reported when it was uploaded.
+func (h *SpecUpload) loadSet(ctx context.Context, idx store.Index, uploaded SpecRef) (*spec.Set, error) {
+	set := &spec.Set{Services: map[string]*spec.Service{}, Environments: map[string]*spec.Environment{}}
+	for _, prefix := range []string{ServicesPrefix, EnvironmentsPrefix} {
+		keys, err := h.store.ListSpecs(ctx, prefix)
+		if err != nil {
+			return nil, err
+		}
+		for _, key := range keys {
+			ref, err := ParseSpecKey(key)
+			if err != nil || ref.Key == uploaded.Key || (ref.Kind == uploaded.Kind && ref.Name == uploaded.Name) {
+				continue
+			}
+			version := ""
+			if e, ok := idx.Entries[ref.Name]; ok && ref.Kind == SpecService {
+				version = e.SpecVersion
+			}
+			obj, err := h.store.SpecObject(ctx, ref.Key, version)
+			if errors.Is(err, store.ErrNotFound) {
+				continue
+			}
+			if err != nil {
+				return nil, err
+			}
+			if ref.Kind == SpecService {
+				if s, err := spec.ParseService(ref.Key, obj.Body); err == nil {
+					set.Services[ref.Name] = s
+				}
+			} else if e, err := spec.ParseEnvironment(ref.Key, obj.Body); err == nil {
+				set.Environments[ref.Name] = e
+			}
+		}
+	}
+	return set, nil
+}
+
+// introduced validates the set with the uploaded spec (doc) and without it,
+// and returns the problems that appear only with it: the problems of the
+// uploaded file and of every pairing it takes part in (a service rendered for
+// the environments of its pipeline; an environment with every service that
+// deploys to it). Problems elsewhere in the bucket are not the upload's and
+// do not block it.
+func introduced(without *spec.Set, ref SpecRef, doc any) []string {
+	before := map[string]bool{}
+	for _, p := range without.Validate() {
+		before[p.String()] = true
+	}
+	with := &spec.Set{Services: maps.Clone(without.Services), Environments: maps.Clone(without.Environments)}
+	switch d := doc.(type) {
+	case *spec.Service:
+		with.Services[ref.Name] = d
+	case *spec.Environment:
+		with.Environments[ref.Name] = d
+	}
+	var out []string
+	for _, p := range with.Validate() {
+		if s := p.String(); !before[s] {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// problemStrings lists the problems of a parse error.
+func problemStrings(err error) []string {
+	var ps spec.Problems
+	if errors.As(err, &ps) {
+		return ps.Strings()
+	}
+	return []string{err.Error()}
+}
