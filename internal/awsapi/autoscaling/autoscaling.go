@@ -1,0 +1,215 @@
+// Package autoscaling is the adapter over Application Auto Scaling for the
+// desired count of ECS services: the scalable target (limits, suspension)
+// and its policies and scheduled actions.
+package autoscaling
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	sdk "github.com/aws/aws-sdk-go-v2/service/applicationautoscaling"
+	"github.com/aws/aws-sdk-go-v2/service/applicationautoscaling/types"
+
+	"github.com/slipwayhq/slipway/internal/awsapi"
+)
+
+// The ECS service dimension every call of this package addresses.
+const (
+	namespace = types.ServiceNamespaceEcs
+	dimension = types.ScalableDimensionECSServiceDesiredCount
+)
+
+// api lists the Application Auto Scaling client methods the adapter uses.
+type api interface {
+	DescribeScalableTargets(context.Context, *sdk.DescribeScalableTargetsInput, ...func(*sdk.Options)) (*sdk.DescribeScalableTargetsOutput, error)
+	RegisterScalableTarget(context.Context, *sdk.RegisterScalableTargetInput, ...func(*sdk.Options)) (*sdk.RegisterScalableTargetOutput, error)
+	PutScalingPolicy(context.Context, *sdk.PutScalingPolicyInput, ...func(*sdk.Options)) (*sdk.PutScalingPolicyOutput, error)
+	PutScheduledAction(context.Context, *sdk.PutScheduledActionInput, ...func(*sdk.Options)) (*sdk.PutScheduledActionOutput, error)
+}
+
+// Client manages the auto scaling of ECS services.
+type Client struct {
+	api api
+}
+
+// New returns a Client over api, normally an *applicationautoscaling.Client
+// from the SDK.
+func New(api api) *Client { return &Client{api: api} }
+
+// ScalableTarget is the registration of a service with auto scaling.
+type ScalableTarget struct {
+	Min, Max int32
+	// Suspended is true when any of dynamic scale-in, dynamic scale-out or
+	// scheduled scaling is suspended.
+	Suspended bool
+}
+
+// TargetTrackingPolicy keeps a predefined metric near Target.
+type TargetTrackingPolicy struct {
+	Name string
+	// Metric is ECSServiceAverageCPUUtilization,
+	// ECSServiceAverageMemoryUtilization or ALBRequestCountPerTarget.
+	Metric string
+	// ResourceLabel names the target group for ALBRequestCountPerTarget:
+	// app/<load-balancer>/<id>/targetgroup/<target-group>/<id>.
+	ResourceLabel           string
+	Target                  float64
+	ScaleInCooldownSeconds  int32
+	ScaleOutCooldownSeconds int32
+	DisableScaleIn          bool
+}
+
+// StepPolicy changes the count by steps of the breach of the alarm that
+// triggers it (the alarm's action is the policy ARN).
+type StepPolicy struct {
+	Name string
+	// AdjustmentType is ChangeInCapacity, PercentChangeInCapacity or
+	// ExactCapacity.
+	AdjustmentType         string
+	CooldownSeconds        int32
+	MetricAggregation      string // Average, Minimum or Maximum
+	MinAdjustmentMagnitude int32  // 0 for none
+	Steps                  []Step
+}
+
+// Step is one step of a StepPolicy: Adjustment applies while the metric minus
+// the alarm threshold is within [Lower, Upper); nil means unbounded.
+type Step struct {
+	Lower, Upper *float64
+	Adjustment   int32
+}
+
+// ScheduledAction sets the limits of the target on a schedule.
+type ScheduledAction struct {
+	Name string
+	// Schedule is at(yyyy-mm-ddThh:mm:ss), rate(value unit) or cron(fields).
+	Schedule string
+	Timezone string // IANA name; empty means UTC
+	// Min and Max are the limits to set; nil leaves one unchanged.
+	Min, Max *int32
+	// Start and End bound when the schedule applies; zero means unbounded.
+	Start, End time.Time
+}
+
+// ResourceID returns the auto scaling resource id of an ECS service:
+// service/<cluster>/<service>. cluster may be a name or an ARN.
+func ResourceID(cluster, service string) string {
+	if strings.HasPrefix(cluster, "arn:") {
+		cluster = cluster[strings.LastIndex(cluster, "/")+1:]
+	}
+	return "service/" + cluster + "/" + service
+}
+
+// Target returns the scalable target of resourceID, or nil and no error
+// when the service is not registered with auto scaling.
+func (c *Client) Target(ctx context.Context, resourceID string) (*ScalableTarget, error) {
+	out, err := c.api.DescribeScalableTargets(ctx, &sdk.DescribeScalableTargetsInput{
+		ServiceNamespace: namespace, ScalableDimension: dimension, ResourceIds: []string{resourceID},
+	})
+	if err != nil {
+		return nil, awsapi.Classify("describe scalable target "+resourceID, err)
+	}
+	for _, t := range out.ScalableTargets {
+		if aws.ToString(t.ResourceId) != resourceID {
+			continue
+		}
+		st := &ScalableTarget{Min: aws.ToInt32(t.MinCapacity), Max: aws.ToInt32(t.MaxCapacity)}
+		if s := t.SuspendedState; s != nil {
+			st.Suspended = aws.ToBool(s.DynamicScalingInSuspended) || aws.ToBool(s.DynamicScalingOutSuspended) ||
+				aws.ToBool(s.ScheduledScalingSuspended)
+		}
+		return st, nil
+	}
+	return nil, nil
+}
+
+// RegisterTarget registers resourceID with limits minCount and maxCount, or
+// updates them, and suspends (or resumes) dynamic and scheduled scaling as a whole.
+// Scaling is suspended while traffic moves so that it cannot fight the
+// deployment.
+func (c *Client) RegisterTarget(ctx context.Context, resourceID string, minCount, maxCount int32, suspended bool) error {
+	_, err := c.api.RegisterScalableTarget(ctx, &sdk.RegisterScalableTargetInput{
+		ServiceNamespace: namespace, ScalableDimension: dimension, ResourceId: &resourceID,
+		MinCapacity: &minCount, MaxCapacity: &maxCount,
+		SuspendedState: &types.SuspendedState{
+			DynamicScalingInSuspended:  &suspended,
+			DynamicScalingOutSuspended: &suspended,
+			ScheduledScalingSuspended:  &suspended,
+		},
+	})
+	return awsapi.Classify(fmt.Sprintf("register scalable target %s (%d-%d)", resourceID, minCount, maxCount), err)
+}
+
+// PutTargetTrackingPolicy creates or replaces the target tracking policy p of
+// resourceID and returns the policy ARN.
+func (c *Client) PutTargetTrackingPolicy(ctx context.Context, resourceID string, p TargetTrackingPolicy) (string, error) {
+	metric := &types.PredefinedMetricSpecification{PredefinedMetricType: types.MetricType(p.Metric)}
+	if p.ResourceLabel != "" {
+		metric.ResourceLabel = &p.ResourceLabel
+	}
+	return c.putPolicy(ctx, &sdk.PutScalingPolicyInput{
+		PolicyName: &p.Name, PolicyType: types.PolicyTypeTargetTrackingScaling,
+		TargetTrackingScalingPolicyConfiguration: &types.TargetTrackingScalingPolicyConfiguration{
+			TargetValue:                   &p.Target,
+			PredefinedMetricSpecification: metric,
+			ScaleInCooldown:               &p.ScaleInCooldownSeconds,
+			ScaleOutCooldown:              &p.ScaleOutCooldownSeconds,
+			DisableScaleIn:                &p.DisableScaleIn,
+		},
+	}, resourceID)
+}
+
+// PutStepPolicy creates or replaces the step scaling policy p of resourceID
+// and returns the policy ARN, which the triggering alarm names as its action.
+func (c *Client) PutStepPolicy(ctx context.Context, resourceID string, p StepPolicy) (string, error) {
+	cfg := &types.StepScalingPolicyConfiguration{
+		AdjustmentType:        types.AdjustmentType(p.AdjustmentType),
+		Cooldown:              &p.CooldownSeconds,
+		MetricAggregationType: types.MetricAggregationType(p.MetricAggregation),
+	}
+	if p.MinAdjustmentMagnitude != 0 {
+		cfg.MinAdjustmentMagnitude = &p.MinAdjustmentMagnitude
+	}
+	for _, s := range p.Steps {
+		cfg.StepAdjustments = append(cfg.StepAdjustments, types.StepAdjustment{
+			MetricIntervalLowerBound: s.Lower, MetricIntervalUpperBound: s.Upper, ScalingAdjustment: aws.Int32(s.Adjustment),
+		})
+	}
+	return c.putPolicy(ctx, &sdk.PutScalingPolicyInput{
+		PolicyName: &p.Name, PolicyType: types.PolicyTypeStepScaling, StepScalingPolicyConfiguration: cfg,
+	}, resourceID)
+}
+
+func (c *Client) putPolicy(ctx context.Context, in *sdk.PutScalingPolicyInput, resourceID string) (string, error) {
+	in.ServiceNamespace, in.ScalableDimension, in.ResourceId = namespace, dimension, &resourceID
+	out, err := c.api.PutScalingPolicy(ctx, in)
+	if err != nil {
+		return "", awsapi.Classify("put scaling policy "+aws.ToString(in.PolicyName)+" of "+resourceID, err)
+	}
+	return aws.ToString(out.PolicyARN), nil
+}
+
+// PutScheduledAction creates or replaces the scheduled action a of
+// resourceID.
+func (c *Client) PutScheduledAction(ctx context.Context, resourceID string, a ScheduledAction) error {
+	in := &sdk.PutScheduledActionInput{
+		ServiceNamespace: namespace, ScalableDimension: dimension, ResourceId: &resourceID,
+		ScheduledActionName:  &a.Name,
+		Schedule:             &a.Schedule,
+		ScalableTargetAction: &types.ScalableTargetAction{MinCapacity: a.Min, MaxCapacity: a.Max},
+	}
+	if a.Timezone != "" {
+		in.Timezone = &a.Timezone
+	}
+	if !a.Start.IsZero() {
+		in.StartTime = &a.Start
+	}
+	if !a.End.IsZero() {
+		in.EndTime = &a.End
+	}
+	_, err := c.api.PutScheduledAction(ctx, in)
+	return awsapi.Classify("put scheduled action "+a.Name+" of "+resourceID, err)
+}
