@@ -124,8 +124,8 @@ func TestECRPushIgnores(t *testing.T) {
 			wantLog: "event dropped",
 		},
 		"no pipeline": {
-			event: sample(t, "ecr-push.json"),
-			index: indexed(store.IndexEntry{Service: "web", Repository: "web", Tags: []string{"v*"}}),
+			event:   sample(t, "ecr-push.json"),
+			index:   indexed(store.IndexEntry{Service: "web", Repository: "web", Tags: []string{"v*"}}),
 			wantLog: "service web has no pipeline: nothing to deploy",
 		},
 	}
