@@ -1,0 +1,347 @@
+package stack
+
+import (
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	sfn "github.com/aws/aws-cdk-go/awscdk/v2/awsstepfunctions"
+	tasks "github.com/aws/aws-cdk-go/awscdk/v2/awsstepfunctionstasks"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/slipwayhq/slipway/internal/workflow"
+)
+
+// Error names of the deploy state machine's Fail states: what a failed
+// execution reports as its error.
+const (
+	ErrDeploymentRolledBack = "DeploymentRolledBack"
+	ErrDeploymentRejected   = "DeploymentRejected"
+	ErrRollbackFailed       = "RollbackFailed"
+)
+
+// Paths into the state document (workflow.State) that the definition reads or
+// writes.
+const (
+	pathError          = "$.error"
+	pathSignal         = "$.signal"
+	pathWaitTimeout    = "$.wait.timeoutSeconds"
+	pathLockQueued     = "$.lock.queued"
+	pathApprovalNeeded = "$.approval.required"
+	pathSettled        = "$.wait.settled"
+	pathRemaining      = "$.progress.remaining"
+	pathOutcome        = "$.outcome"
+)
+
+// DeployMachine is the deploy state machine: one execution per deployment of
+// one service to one environment.
+type DeployMachine struct {
+	constructs.Construct
+	StateMachine sfn.StateMachine
+	Logs         awslogs.LogGroup
+}
+
+// DeployMachineProps configures the deploy state machine.
+type DeployMachineProps struct {
+	// Name is the fixed state machine name (the functions build its ARN
+	// from it).
+	Name string
+	// Step is functions/step, which every Task state invokes.
+	Step             awslambda.IFunction
+	LogRetentionDays int
+	LogExecutionData bool
+}
+
+// NewDeployMachine creates the state machine, its log group and role.
+func NewDeployMachine(scope constructs.Construct, id string, p DeployMachineProps) *DeployMachine {
+	c := constructs.NewConstruct(scope, jsii.String(id))
+	m := &DeployMachine{Construct: c}
+	m.Logs = awslogs.NewLogGroup(c, jsii.String("Logs"), &awslogs.LogGroupProps{
+		// The /aws/vendedlogs/ prefix keeps the CloudWatch Logs resource
+		// policy that Step Functions logging needs from growing per group.
+		LogGroupName:  jsii.String("/aws/vendedlogs/states/" + p.Name),
+		Retention:     retention(p.LogRetentionDays),
+		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
+	})
+	m.StateMachine = sfn.NewStateMachine(c, jsii.String("StateMachine"), &sfn.StateMachineProps{
+		StateMachineName: jsii.String(p.Name),
+		Comment:          jsii.String("Slipway: deploys one service to one environment, rolling back on any failure."),
+		StateMachineType: sfn.StateMachineType_STANDARD,
+		DefinitionBody:   sfn.DefinitionBody_FromChainable(definition(c, p.Step)),
+		Logs: &sfn.LogOptions{
+			Destination:          m.Logs,
+			Level:                sfn.LogLevel_ALL,
+			IncludeExecutionData: jsii.Bool(p.LogExecutionData),
+		},
+		TracingEnabled: jsii.Bool(true),
+	})
+	return m
+}
+
+// errorName is the name ErrorEquals matches for a workflow error type.
+func errorName(err error) string { return workflow.ErrorName(err) }
+
+// The error lists the Catch clauses use.
+func haltErrors() []string {
+	return []string{
+		errorName((*workflow.AlarmFired)(nil)),
+		errorName((*workflow.DeploymentFailed)(nil)),
+		errorName((*workflow.StabilizationTimeout)(nil)),
+		errorName((*workflow.Halted)(nil)),
+	}
+}
+
+func statesAll() []string     { return []string{*sfn.Errors_ALL()} }
+func statesTimeout() []string { return []string{*sfn.Errors_TIMEOUT()} }
+
+// retryTransient retries workflow.Transient with exponential backoff and full
+// jitter, capped at a minute between attempts. Nothing else is retried: halt
+// errors must roll back at once, invalid input will not get better.
+func retryTransient(t sfn.TaskStateBase, attempts float64) {
+	t.AddRetry(&sfn.RetryProps{
+		Errors:         jsii.Strings(errorName((*workflow.Transient)(nil))),
+		Interval:       awscdk.Duration_Seconds(jsii.Number(2)),
+		BackoffRate:    jsii.Number(2),
+		MaxAttempts:    jsii.Number(attempts),
+		MaxDelay:       awscdk.Duration_Seconds(jsii.Number(60)),
+		JitterStrategy: sfn.JitterType_FULL,
+	})
+}
+
+// catch routes errors to next, keeping the state document and storing the
+// error at $.error (workflow.Failure).
+func catch(t sfn.TaskStateBase, next sfn.IChainable, errs []string) {
+	t.AddCatch(next, &sfn.CatchProps{Errors: jsii.Strings(errs...), ResultPath: jsii.String(pathError)})
+}
+
+// phaseTask invokes functions/step for phase; the function returns the whole
+// new state document.
+func phaseTask(scope constructs.Construct, step awslambda.IFunction, name string, phase workflow.Phase, comment string) tasks.LambdaInvoke {
+	t := tasks.NewLambdaInvoke(scope, jsii.String(name), &tasks.LambdaInvokeProps{
+		Comment:             jsii.String(comment),
+		LambdaFunction:      step,
+		PayloadResponseOnly: jsii.Bool(true),
+		// workflow.Invocation.
+		Payload: sfn.TaskInput_FromObject(&map[string]any{
+			"phase":     string(phase),
+			"state":     sfn.JsonPath_EntirePayload(),
+			"execution": sfn.JsonPath_ExecutionId(),
+		}),
+		ResultPath: sfn.JsonPath_EntirePayload(),
+	})
+	retryTransient(t, 5)
+	return t
+}
+
+// waitTask invokes functions/step with a task token and waits until
+// something completes the token (functions/signal, an approval, the watch
+// phase itself) or $.wait.timeoutSeconds pass. The output lands at $.signal
+// (workflow.Signal); the state document is otherwise kept.
+func waitTask(scope constructs.Construct, step awslambda.IFunction, name string, phase workflow.Phase, comment string) tasks.LambdaInvoke {
+	t := tasks.NewLambdaInvoke(scope, jsii.String(name), &tasks.LambdaInvokeProps{
+		Comment:            jsii.String(comment),
+		LambdaFunction:     step,
+		IntegrationPattern: sfn.IntegrationPattern_WAIT_FOR_TASK_TOKEN,
+		// workflow.Invocation.
+		Payload: sfn.TaskInput_FromObject(&map[string]any{
+			"phase":     string(phase),
+			"state":     sfn.JsonPath_EntirePayload(),
+			"taskToken": sfn.JsonPath_TaskToken(),
+			"execution": sfn.JsonPath_ExecutionId(),
+		}),
+		ResultPath:  jsii.String(pathSignal),
+		TaskTimeout: sfn.Timeout_At(jsii.String(pathWaitTimeout)),
+	})
+	retryTransient(t, 5)
+	return t
+}
+
+// definition builds the deploy state machine. State names are the
+// workflow.State* constants; phases are workflow.Phase*.
+//
+// Every wait is a .waitForTaskToken task whose timeout comes from the state
+// document: the bake time for Bake, the reconcile interval for the others. A
+// timeout is caught into one re-check task, so a lost event costs one extra
+// check instead of a polling loop, and the number of transitions does not
+// depend on how long a bake lasts.
+func definition(scope constructs.Construct, step awslambda.IFunction) sfn.IChainable {
+	task := func(name string, phase workflow.Phase, comment string) tasks.LambdaInvoke {
+		return phaseTask(scope, step, name, phase, comment)
+	}
+	wait := func(name string, phase workflow.Phase, comment string) tasks.LambdaInvoke {
+		return waitTask(scope, step, name, phase, comment)
+	}
+
+	// Terminal states.
+	deployed := sfn.NewSucceed(scope, jsii.String(workflow.StateDeployed), &sfn.SucceedProps{
+		Comment: jsii.String("The new revision is live and the lock is released."),
+	})
+	superseded := sfn.NewSucceed(scope, jsii.String(workflow.StateSuperseded), &sfn.SucceedProps{
+		Comment: jsii.String("A newer deployment replaced this one before anything changed; not a failure."),
+	})
+	rejected := sfn.NewFail(scope, jsii.String(workflow.StateRejected), &sfn.FailProps{
+		Comment: jsii.String("Refused before anything changed."),
+		Error:   jsii.String(ErrDeploymentRejected),
+		Cause:   jsii.String("The deployment was refused before anything changed: the spec or request is invalid, or the approval was rejected or expired. Nothing was changed; the lock is released."),
+	})
+	rolledBack := sfn.NewFail(scope, jsii.String(workflow.StateRolledBack), &sfn.FailProps{
+		Comment: jsii.String("The deployment failed and the previous state was restored."),
+		Error:   jsii.String(ErrDeploymentRolledBack),
+		Cause:   jsii.String("The deployment failed and the service was restored to its previous state; the error that caused it is in the execution history and the deployment's history entry. The lock is released."),
+	})
+	rollbackFailed := sfn.NewFail(scope, jsii.String(workflow.StateRollbackFailed), &sfn.FailProps{
+		Comment: jsii.String("The rollback itself failed."),
+		Error:   jsii.String(ErrRollbackFailed),
+		Cause:   jsii.String("The rollback did not complete: a person must check the service (task definition, desired counts, listener weights, scaling limits). The deployment lock is kept, so nothing else deploys this service to this environment until it is released."),
+	})
+
+	// Recording the outcome must not be lost to throttling: retry longer.
+	recordFailure := task(workflow.StateRecordFailure, workflow.PhaseRecord,
+		"Records the failed, rejected or superseded deployment in history, announces it and releases the lock.")
+	retryTransient(recordFailure, 10)
+	recordRollbackFailed := task(workflow.StateRecordRollbackFailed, workflow.PhaseRecord,
+		"Records that the rollback failed and announces it; keeps the lock so that a person looks before anything else deploys.")
+	retryTransient(recordRollbackFailed, 10)
+	recordRollbackFailed.Next(rollbackFailed)
+
+	failureKind := sfn.NewChoice(scope, jsii.String(workflow.StateFailureKind), &sfn.ChoiceProps{
+		Comment: jsii.String("Ends a recorded failure in the terminal state matching its outcome."),
+	})
+	failureKind.
+		When(sfn.Condition_StringEquals(jsii.String(pathOutcome), jsii.String(string(workflow.OutcomeSuperseded))), superseded, nil).
+		When(sfn.Condition_StringEquals(jsii.String(pathOutcome), jsii.String(string(workflow.OutcomeRejected))), rejected, nil).
+		Otherwise(rolledBack)
+	recordFailure.Next(failureKind)
+
+	// Rollback and its wait.
+	rollback := task(workflow.StateRollback, workflow.PhaseRollback,
+		"Restores the snapshot Prepare took: task definition, desired counts, weights, primary slot, scaling limits. Idempotent, so retries are safe.")
+	// A rollback is worth more patience than a forward step.
+	retryTransient(rollback, 8)
+	catch(rollback, recordRollbackFailed, statesAll())
+
+	rollbackStableYet := sfn.NewChoice(scope, jsii.String(workflow.StateRollbackStableYet), &sfn.ChoiceProps{
+		Comment: jsii.String("Records the failure once the restored service is stable; waits otherwise."),
+	})
+	awaitRollbackStable := wait(workflow.StateAwaitRollbackStable, workflow.PhaseWatch,
+		"Waits for the restored service to become stable (ECS deployment event), timing out after the reconcile interval.")
+	checkRollbackStable := task(workflow.StateCheckRollbackStable, workflow.PhaseCheck,
+		"Re-checks the restored service after a wait timed out, in case its event was lost; fails once the deadline has passed.")
+	rollback.Next(rollbackStableYet)
+	rollbackStableYet.
+		When(sfn.Condition_BooleanEquals(jsii.String(pathSettled), jsii.Bool(true)), recordFailure, nil).
+		Otherwise(awaitRollbackStable)
+	awaitRollbackStable.Next(recordFailure)
+	catch(awaitRollbackStable, checkRollbackStable, statesTimeout())
+	catch(awaitRollbackStable, recordRollbackFailed, statesAll())
+	checkRollbackStable.Next(rollbackStableYet)
+	catch(checkRollbackStable, recordRollbackFailed, statesAll())
+
+	// toRollback sends every failure of a forward step to Rollback. The halt
+	// errors are listed on their own to document that they are expected
+	// here; States.ALL catches the rest (a Transient that exhausted its
+	// retries, a Lambda error).
+	toRollback := func(t sfn.TaskStateBase) {
+		catch(t, rollback, haltErrors())
+		catch(t, rollback, statesAll())
+	}
+
+	// Forward path, from the end.
+	finalize := task(workflow.StateFinalize, workflow.PhaseFinalize,
+		"Records success in history, announces it, releases the lock and starts the next environment of the promotion order.")
+	// The deployment is live: rolling back now would be wrong, so Finalize
+	// has no Catch and retries Transient for longer.
+	retryTransient(finalize, 10)
+	finalize.Next(deployed)
+
+	cleanup := task(workflow.StateCleanup, workflow.PhaseCleanup,
+		"Scales the old slot to zero after the termination wait and deregisters task definition revisions beyond the ones kept.")
+	cleanup.Next(finalize)
+	// Cleanup failing leaves extra capacity or revisions behind, not a broken
+	// service: finalize anyway and record the error as a warning.
+	catch(cleanup, finalize, statesAll())
+
+	promote := task(workflow.StatePromote, workflow.PhasePromote,
+		"Makes the new revision the primary one (slot, full traffic, scaling resumed).")
+	promote.Next(cleanup)
+	toRollback(promote)
+
+	moreSteps := sfn.NewChoice(scope, jsii.String(workflow.StateMoreSteps), &sfn.ChoiceProps{
+		Comment: jsii.String("Shifts the next traffic step while steps remain; promotes otherwise."),
+	})
+	shift := task(workflow.StateShiftTraffic, workflow.PhaseShift,
+		"Moves traffic to the weight (or task count) of the next step.")
+	bake := wait(workflow.StateBake, workflow.PhaseWatch,
+		"Watches alarms for the bake time of this step: an alarm fails the wait at once, the timeout means the bake passed.")
+	checkBake := task(workflow.StateCheckBake, workflow.PhaseCheck,
+		"Checks alarms and service health once more at the end of the bake, in case an alarm event was lost.")
+	moreSteps.
+		When(sfn.Condition_NumberGreaterThan(jsii.String(pathRemaining), jsii.Number(0)), shift, nil).
+		Otherwise(promote)
+	shift.Next(bake)
+	toRollback(shift)
+	bake.Next(checkBake)
+	catch(bake, checkBake, statesTimeout())
+	toRollback(bake)
+	checkBake.Next(moreSteps)
+	toRollback(checkBake)
+
+	awaitStable := wait(workflow.StateAwaitStable, workflow.PhaseWatch,
+		"Waits for the ECS deployment to complete (ECS deployment event) while watching alarms, timing out after the reconcile interval.")
+	checkStable := task(workflow.StateCheckStable, workflow.PhaseCheck,
+		"Re-checks the ECS deployment after a wait timed out, in case its event was lost; fails once the stabilisation deadline has passed.")
+	stableYet := sfn.NewChoice(scope, jsii.String(workflow.StateStableYet), &sfn.ChoiceProps{
+		Comment: jsii.String("Moves on once the ECS deployment is stable; waits again otherwise."),
+	})
+	awaitStable.Next(moreSteps)
+	catch(awaitStable, checkStable, statesTimeout())
+	toRollback(awaitStable)
+	checkStable.Next(stableYet)
+	toRollback(checkStable)
+	stableYet.
+		When(sfn.Condition_BooleanEquals(jsii.String(pathSettled), jsii.Bool(true)), moreSteps, nil).
+		Otherwise(awaitStable)
+
+	apply := task(workflow.StateApply, workflow.PhaseApply,
+		"Registers the task definition and creates or updates the service (new slot for canary and blue/green), with auto scaling and service discovery.")
+	apply.Next(awaitStable)
+	toRollback(apply)
+
+	awaitApproval := wait(workflow.StateAwaitApproval, workflow.PhaseApprove,
+		"Announces the pending approval and waits for `slipway approve` or `slipway reject`, up to the approval timeout.")
+	awaitApproval.Next(apply)
+	catch(awaitApproval, recordFailure, []string{
+		errorName((*workflow.ApprovalRejected)(nil)),
+		errorName((*workflow.Superseded)(nil)),
+		*sfn.Errors_TIMEOUT(),
+	})
+	catch(awaitApproval, recordFailure, statesAll())
+
+	prepare := task(workflow.StatePrepare, workflow.PhasePrepare,
+		"Loads and renders the specs, resolves the image digest, snapshots the live state for rollback, stores the plan and takes the lock.")
+	awaitLock := wait(workflow.StateAwaitLock, workflow.PhaseWatch,
+		"Waits for the deployment holding the lock to finish; a newer deployment may supersede this one meanwhile.")
+	afterPrepare := sfn.NewChoice(scope, jsii.String(workflow.StateAfterPrepare), &sfn.ChoiceProps{
+		Comment: jsii.String("Waits for the lock or an approval when Prepare says so; applies otherwise."),
+	})
+	prepare.Next(afterPrepare)
+	// Nothing has changed yet: invalid input and supersession are recorded
+	// and end the execution without a rollback.
+	catch(prepare, recordFailure, []string{
+		errorName((*workflow.InvalidInput)(nil)),
+		errorName((*workflow.Superseded)(nil)),
+	})
+	catch(prepare, recordFailure, statesAll())
+	afterPrepare.
+		When(sfn.Condition_BooleanEquals(jsii.String(pathLockQueued), jsii.Bool(true)), awaitLock, nil).
+		When(sfn.Condition_BooleanEquals(jsii.String(pathApprovalNeeded), jsii.Bool(true)), awaitApproval, nil).
+		Otherwise(apply)
+	// The lock may have been handed over or not: Prepare checks again either
+	// way (it is idempotent).
+	awaitLock.Next(prepare)
+	catch(awaitLock, prepare, statesTimeout())
+	catch(awaitLock, recordFailure, []string{errorName((*workflow.Superseded)(nil))})
+	catch(awaitLock, recordFailure, statesAll())
+
+	return prepare
+}
