@@ -108,7 +108,8 @@ func (s *Store) PutWatch(ctx context.Context, w Watch) error {
 	return nil
 }
 
-// WatchesForAlarm returns the watches on alarm, sorted by deployment.
+// WatchesForAlarm returns the watches on alarm, in key order (by
+// deployment).
 func (s *Store) WatchesForAlarm(ctx context.Context, alarm string) ([]Watch, error) {
 	op := fmt.Sprintf("find watches on alarm %s", alarm)
 	if err := checkNames(op, "alarm", alarm); err != nil {
@@ -117,8 +118,8 @@ func (s *Store) WatchesForAlarm(ctx context.Context, alarm string) ([]Watch, err
 	return s.watchesUnder(ctx, op, alarmPrefix(alarm))
 }
 
-// WatchesForECSDeployment returns the watches on the ECS deployment id,
-// sorted by deployment.
+// WatchesForECSDeployment returns the watches on the ECS deployment id, in
+// key order (by deployment).
 func (s *Store) WatchesForECSDeployment(ctx context.Context, id string) ([]Watch, error) {
 	op := fmt.Sprintf("find watches on ECS deployment %s", id)
 	if err := checkNames(op, "ECS deployment id", id); err != nil {
