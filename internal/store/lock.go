@@ -21,9 +21,9 @@ type LockStage string
 // The lock stages. A holder that is preparing or awaiting approval may be
 // superseded; one that is applying is never interrupted.
 const (
-	LockPreparing        LockStage = "preparing"
-	LockAwaitingApproval LockStage = "awaiting-approval"
-	LockApplying         LockStage = "applying"
+	StagePreparing        LockStage = "preparing"
+	StageAwaitingApproval LockStage = "awaiting-approval"
+	StageApplying         LockStage = "applying"
 )
 
 // LockRecord is the content of a lock.

@@ -19,7 +19,7 @@ import (
 var lockAt = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
 
 func lockOf(deployment string) LockRecord {
-	return LockRecord{Deployment: deployment, Execution: "arn:exec:" + deployment, Stage: LockPreparing, Image: "repo@sha256:1", At: lockAt}
+	return LockRecord{Deployment: deployment, Execution: "arn:exec:" + deployment, Stage: StagePreparing, Image: "repo@sha256:1", At: lockAt}
 }
 
 // TestLock runs each scenario on a versioned and an unversioned state
@@ -71,17 +71,17 @@ func TestLock(t *testing.T) {
 		wantHeld  string // "" = free
 		wantStage LockStage
 	}{
-		"acquire free lock":           {steps: []step{acquire("d1", nil)}, wantHeld: "d1", wantStage: LockPreparing},
-		"acquire held lock":           {steps: []step{acquire("d1", nil), acquire("d2", ErrConflict)}, wantHeld: "d1", wantStage: LockPreparing},
-		"acquire again by the holder": {steps: []step{acquire("d1", nil), acquire("d1", nil)}, wantHeld: "d1", wantStage: LockPreparing},
+		"acquire free lock":           {steps: []step{acquire("d1", nil)}, wantHeld: "d1", wantStage: StagePreparing},
+		"acquire held lock":           {steps: []step{acquire("d1", nil), acquire("d2", ErrConflict)}, wantHeld: "d1", wantStage: StagePreparing},
+		"acquire again by the holder": {steps: []step{acquire("d1", nil), acquire("d1", nil)}, wantHeld: "d1", wantStage: StagePreparing},
 		"release by the holder":       {steps: []step{acquire("d1", nil), release("d1")}},
 		"release twice":               {steps: []step{acquire("d1", nil), release("d1"), release("d1")}},
 		"release a free lock":         {steps: []step{release("d1")}},
-		"release by another":          {steps: []step{acquire("d1", nil), release("d2")}, wantHeld: "d1", wantStage: LockPreparing},
-		"acquire after release":       {steps: []step{acquire("d1", nil), release("d1"), acquire("d2", nil)}, wantHeld: "d2", wantStage: LockPreparing},
-		"replace with current etag":   {steps: []step{acquire("d1", nil), replace("d1", LockApplying, false, nil)}, wantHeld: "d1", wantStage: LockApplying},
-		"replace with stale etag":     {steps: []step{acquire("d1", nil), replace("d1", LockApplying, true, ErrConflict)}, wantHeld: "d1", wantStage: LockPreparing},
-		"hand over to a queued one":   {steps: []step{acquire("d1", nil), replace("d2", LockPreparing, false, nil), release("d1")}, wantHeld: "d2", wantStage: LockPreparing},
+		"release by another":          {steps: []step{acquire("d1", nil), release("d2")}, wantHeld: "d1", wantStage: StagePreparing},
+		"acquire after release":       {steps: []step{acquire("d1", nil), release("d1"), acquire("d2", nil)}, wantHeld: "d2", wantStage: StagePreparing},
+		"replace with current etag":   {steps: []step{acquire("d1", nil), replace("d1", StageApplying, false, nil)}, wantHeld: "d1", wantStage: StageApplying},
+		"replace with stale etag":     {steps: []step{acquire("d1", nil), replace("d1", StageApplying, true, ErrConflict)}, wantHeld: "d1", wantStage: StagePreparing},
+		"hand over to a queued one":   {steps: []step{acquire("d1", nil), replace("d2", StagePreparing, false, nil), release("d1")}, wantHeld: "d2", wantStage: StagePreparing},
 	}
 	for name, tc := range tests {
 		for _, versioned := range []bool{false, true} {
@@ -112,7 +112,7 @@ func TestLock(t *testing.T) {
 func TestLockRoundTrip(t *testing.T) {
 	st, _ := newStore(t, false)
 	ctx := context.Background()
-	want := LockRecord{Deployment: "d1", Execution: "arn:x", Stage: LockAwaitingApproval, Token: "tok", Image: "img", At: lockAt}
+	want := LockRecord{Deployment: "d1", Execution: "arn:x", Stage: StageAwaitingApproval, Token: "tok", Image: "img", At: lockAt}
 	if err := st.AcquireLock(ctx, "staging", "web", want); err != nil {
 		t.Fatal(err)
 	}

@@ -74,7 +74,7 @@ func TestOddNames(t *testing.T) {
 	ctx := context.Background()
 	pairs := [][2]string{{"prod/eu", "web"}, {"prod", "eu/web"}, {"..", "web"}, {"prod%2Feu", "web"}, {"a b", "ü?#"}}
 	for i, p := range pairs {
-		rec := LockRecord{Deployment: fmt.Sprintf("d%d", i), Stage: LockPreparing}
+		rec := LockRecord{Deployment: fmt.Sprintf("d%d", i), Stage: StagePreparing}
 		if err := st.AcquireLock(ctx, p[0], p[1], rec); err != nil {
 			t.Fatalf("acquire %q/%q: %v", p[0], p[1], err)
 		}
