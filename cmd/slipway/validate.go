@@ -123,4 +123,3 @@ func joinDisplay(root, file string) string {
 	}
 	return filepath.ToSlash(filepath.Join(root, file))
 }
-

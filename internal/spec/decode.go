@@ -248,6 +248,7 @@ func enumValues(t reflect.Type) []string {
 }
 
 func (d *decoder) decodeStruct(n *node, v reflect.Value, path string) {
+	d.positions[path] = n.pos
 	if n.kind != mapKind {
 		d.problem(n, path, "got %s %s, want a mapping", n.kind, quoteValue(n))
 		return

@@ -221,52 +221,79 @@ func (c *converter) convert(y *yaml.Node, depth int) *node {
 }
 
 // syntaxProblem turns a YAML syntax error into a problem with a line and a
-// column. The YAML library reports only the line, so the column is found by
-// parsing ever longer prefixes of that line until the same error appears.
+// column. The YAML library reports only a line, and for errors inside a
+// block it is the line where the block starts; the offending line and column
+// are found by parsing ever longer prefixes of the file until the same error
+// appears.
 func syntaxProblem(file string, data []byte, err error) Problem {
+	line, msg := splitYAMLError(err)
+	if l, c, ok := locateSyntaxError(data, msg); ok {
+		return Problem{File: file, Line: l, Column: c, Reason: "invalid YAML: " + msg}
+	}
+	if line == 0 {
+		line = 1
+	}
+	return Problem{File: file, Line: line, Column: firstColumn(data, line), Reason: "invalid YAML: " + msg}
+}
+
+// splitYAMLError splits "yaml: line 3: message" into 3 and "message".
+func splitYAMLError(err error) (int, string) {
 	msg := strings.TrimPrefix(err.Error(), "yaml: ")
-	line := 0
 	if rest, ok := strings.CutPrefix(msg, "line "); ok {
 		if num, tail, ok := strings.Cut(rest, ": "); ok {
 			if l, convErr := strconv.Atoi(num); convErr == nil {
-				line, msg = l, tail
+				return l, tail
 			}
 		}
 	}
-	if line == 0 {
-		// Errors without a line (e.g. bad characters) are at the start, or
-		// the library could not tell; report the first line.
-		line = 1
-	}
-	return Problem{File: file, Line: line, Column: syntaxColumn(data, line, msg), Reason: "invalid YAML: " + msg}
+	return 0, msg
 }
 
-func syntaxColumn(data []byte, line int, msg string) int {
-	start := 0
-	for l := 1; l < line; l++ {
-		i := bytes.IndexByte(data[start:], '\n')
-		if i < 0 {
-			return 1
-		}
-		start += i + 1
+// maxLocateSize bounds the files whose syntax errors are located by
+// re-parsing prefixes (quadratic in the size); larger files get the line
+// the library reports.
+const maxLocateSize = 64 << 10
+
+func locateSyntaxError(data []byte, msg string) (line, col int, ok bool) {
+	if len(data) > maxLocateSize {
+		return 0, 0, false
 	}
-	end := len(data)
-	if i := bytes.IndexByte(data[start:], '\n'); i >= 0 {
-		end = start + i
-	}
-	text := data[start:end]
-	first := 1 + len(text) - len(bytes.TrimLeft(text, " \t"))
-	if end-start > 512 {
-		return first
-	}
-	for col := 1; col <= end-start; col++ {
+	fails := func(end int) bool {
 		var doc yaml.Node
-		e := safeUnmarshal(data[:start+col], &doc)
-		if e != nil && strings.HasSuffix(e.Error(), msg) {
-			return col
+		e := safeUnmarshal(data[:end], &doc)
+		if e == nil {
+			return false
 		}
+		_, m := splitYAMLError(e)
+		return m == msg
 	}
-	return first
+	start := 0
+	for line = 1; start <= len(data); line++ {
+		end := len(data)
+		if i := bytes.IndexByte(data[start:], '\n'); i >= 0 {
+			end = start + i
+		}
+		if fails(end) {
+			for c := 1; c <= end-start; c++ {
+				if fails(start + c) {
+					return line, c, true
+				}
+			}
+			return line, firstColumn(data, line), true
+		}
+		start = end + 1
+	}
+	return 0, 0, false
+}
+
+// firstColumn is the column of the first non-blank character of line.
+func firstColumn(data []byte, line int) int {
+	lines := bytes.Split(data, []byte("\n"))
+	if line < 1 || line > len(lines) {
+		return 1
+	}
+	text := lines[line-1]
+	return 1 + len(text) - len(bytes.TrimLeft(text, " \t"))
 }
 
 // merge applies an RFC 7386 JSON merge patch to target and returns the

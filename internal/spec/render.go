@@ -60,7 +60,7 @@ type Rendered struct {
 	// LoadBalancer is nil when the environment gives none for this service.
 	LoadBalancer *LoadBalancer
 	// Alarms are the strategy's alarms and the environment's, de-duplicated.
-	Alarms []string
+	Alarms   []string
 	Approval Approval
 	// Scheduling is REPLICA or DAEMON.
 	Scheduling string

@@ -145,9 +145,9 @@ type document struct {
 
 // target is what Render knows about where the document is deployed.
 type target struct {
-	env   *Environment
-	envW  where
-	lb    *LoadBalancer
+	env  *Environment
+	envW where
+	lb   *LoadBalancer
 	// service is the service's name, image the pinned image.
 	service, image string
 }
@@ -264,6 +264,9 @@ func (c *checker) containers(w where, td *ecs.RegisterTaskDefinitionInput, t *ta
 		}
 		if t == nil && strings.Contains(image, "${"+VarImage+"}") || t != nil && t.image != "" && image == t.image {
 			usesImage = true
+		}
+		if _, dup := ports[name]; dup {
+			continue
 		}
 		var list []int32
 		for _, pm := range cd.PortMappings {
@@ -389,7 +392,7 @@ func (c *checker) autoScaling(w where, d *document) {
 	} else if as.MinCapacity > as.MaxCapacity {
 		c.add(w, "autoScaling.minCapacity", "%d is greater than maxCapacity %d", as.MinCapacity, as.MaxCapacity)
 	}
-	if d.Service != nil && d.Service.DesiredCount != nil && as.MaxCapacity > 0 {
+	if d.Service != nil && d.Service.DesiredCount != nil && as.MaxCapacity > 0 && as.MinCapacity <= as.MaxCapacity {
 		if n := *d.Service.DesiredCount; n < as.MinCapacity || n > as.MaxCapacity {
 			c.add(w, "service.desiredCount", "%d is outside autoScaling minCapacity..maxCapacity (%d..%d)", n, as.MinCapacity, as.MaxCapacity)
 		}
@@ -461,7 +464,7 @@ func (c *checker) strategy(w where, p string, s *Strategy) {
 		}
 		prev = max(prev, st.Weight)
 	}
-	if n := len(s.Steps); n > 0 && s.Steps[n-1].Weight != 100 {
+	if n := len(s.Steps); n > 0 && s.Steps[n-1].Weight < 100 {
 		c.add(w, fmt.Sprintf("%s.steps[%d].weight", p, n-1), "the last step must reach 100, not %d", s.Steps[n-1].Weight)
 	}
 	if kind != BlueGreen {
@@ -583,9 +586,14 @@ func (s *Set) Validate() Problems {
 			}
 		}
 	}
+	// A pair that fails to render often fails for a reason already
+	// reported for one of its files; report each problem once.
 	seen := map[string]bool{}
 	for _, p := range all {
-		seen[p.String()] = true
+		seen[p.File+":"+p.Path+":"+p.Reason] = true
+		if p.Line > 0 {
+			seen[fmt.Sprintf("%s:%d:%d", p.File, p.Line, p.Column)] = true
+		}
 	}
 	for _, name := range sortedKeys(s.Services) {
 		svc := s.Services[name]
@@ -598,7 +606,7 @@ func (s *Set) Validate() Problems {
 			}
 			_, err := Render(svc, env, validationInput(svc))
 			for _, p := range asProblemsOrNil(err) {
-				if seen[p.String()] {
+				if seen[p.File+":"+p.Path+":"+p.Reason] || p.Line > 0 && seen[fmt.Sprintf("%s:%d:%d", p.File, p.Line, p.Column)] {
 					continue
 				}
 				p.Reason += " (rendering " + svc.Name + " for environment " + envName + ")"
