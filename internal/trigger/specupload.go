@@ -87,7 +87,7 @@ func (h *SpecUpload) Handle(ctx context.Context, event json.RawMessage) error {
 		return nil
 	}
 	d := ev.Detail
-	log := h.log.With("event", ev.ID, "bucket", d.Bucket.Name, "key", d.Object.Key, "version", d.Object.VersionID)
+	log := h.log.With("event", ev.ID, "bucket", d.Bucket.Name, "object", d.Object.Key, "version", d.Object.VersionID)
 	if d.Bucket.Name != h.specBucket {
 		log.Info(fmt.Sprintf("object of bucket %s, not the spec bucket %s: ignored", d.Bucket.Name, h.specBucket))
 		return nil
@@ -195,8 +195,8 @@ func (h *SpecUpload) environment(ctx context.Context, up upload, body []byte) er
 		}
 	}
 	if !env.DeployOnChange {
-		up.log.Info(fmt.Sprintf("environment %s accepted; deployOnChange is off: %d services not redeployed", env.Name, len(users)),
-			"environment", env.Name)
+		up.log.Info(fmt.Sprintf("environment %s accepted; deployOnChange is off: services not redeployed", env.Name),
+			"environment", env.Name, "services", serviceNames(users))
 		return nil
 	}
 	if len(users) == 0 {
@@ -238,7 +238,7 @@ func (h *SpecUpload) reject(ctx context.Context, up upload, problems []string) e
 	if err := h.events.Publish(ctx, DetailTypeSpecRejected, detail); err != nil {
 		return fmt.Errorf("reject %s version %s: %w", up.ref.Key, up.version, err)
 	}
-	up.log.Warn(fmt.Sprintf("spec %s rejected with %d problems: nothing deployed", up.ref.Key, len(problems)), "problems", problems)
+	up.log.Warn(fmt.Sprintf("spec %s rejected: nothing deployed", up.ref.Key), "problems", problems)
 	return nil
 }
 
@@ -337,4 +337,12 @@ func problemStrings(err error) []string {
 		return ps.Strings()
 	}
 	return []string{err.Error()}
+}
+
+func serviceNames(entries []store.IndexEntry) []string {
+	out := make([]string, len(entries))
+	for i, e := range entries {
+		out[i] = e.Service
+	}
+	return out
 }
