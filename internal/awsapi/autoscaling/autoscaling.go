@@ -26,6 +26,7 @@ const (
 type api interface {
 	DescribeScalableTargets(context.Context, *sdk.DescribeScalableTargetsInput, ...func(*sdk.Options)) (*sdk.DescribeScalableTargetsOutput, error)
 	RegisterScalableTarget(context.Context, *sdk.RegisterScalableTargetInput, ...func(*sdk.Options)) (*sdk.RegisterScalableTargetOutput, error)
+	DeregisterScalableTarget(context.Context, *sdk.DeregisterScalableTargetInput, ...func(*sdk.Options)) (*sdk.DeregisterScalableTargetOutput, error)
 	PutScalingPolicy(context.Context, *sdk.PutScalingPolicyInput, ...func(*sdk.Options)) (*sdk.PutScalingPolicyOutput, error)
 	PutScheduledAction(context.Context, *sdk.PutScheduledActionInput, ...func(*sdk.Options)) (*sdk.PutScheduledActionOutput, error)
 }
@@ -143,6 +144,19 @@ func (c *Client) RegisterTarget(ctx context.Context, resourceID string, minCount
 	return awsapi.Classify(fmt.Sprintf("register scalable target %s (%d-%d)", resourceID, minCount, maxCount), err)
 }
 
+// DeregisterTarget removes the scalable target of resourceID; Application
+// Auto Scaling deletes its policies and scheduled actions with it. A target
+// that is not registered is not an error.
+func (c *Client) DeregisterTarget(ctx context.Context, resourceID string) error {
+	_, err := c.api.DeregisterScalableTarget(ctx, &sdk.DeregisterScalableTargetInput{
+		ServiceNamespace: namespace, ScalableDimension: dimension, ResourceId: &resourceID,
+	})
+	if awsapi.HasCode(err, "ObjectNotFoundException") {
+		return nil
+	}
+	return awsapi.Classify("deregister scalable target "+resourceID, err)
+}
+
 // PutTargetTrackingPolicy creates or replaces the target tracking policy p of
 // resourceID and returns the policy ARN.
 func (c *Client) PutTargetTrackingPolicy(ctx context.Context, resourceID string, p TargetTrackingPolicy) (string, error) {
@@ -150,7 +164,7 @@ func (c *Client) PutTargetTrackingPolicy(ctx context.Context, resourceID string,
 	if p.ResourceLabel != "" {
 		metric.ResourceLabel = &p.ResourceLabel
 	}
-	return c.putPolicy(ctx, &sdk.PutScalingPolicyInput{
+	return c.PutScalingPolicy(ctx, resourceID, &sdk.PutScalingPolicyInput{
 		PolicyName: &p.Name, PolicyType: types.PolicyTypeTargetTrackingScaling,
 		TargetTrackingScalingPolicyConfiguration: &types.TargetTrackingScalingPolicyConfiguration{
 			TargetValue:                   &p.Target,
@@ -159,7 +173,7 @@ func (c *Client) PutTargetTrackingPolicy(ctx context.Context, resourceID string,
 			ScaleOutCooldown:              &p.ScaleOutCooldownSeconds,
 			DisableScaleIn:                &p.DisableScaleIn,
 		},
-	}, resourceID)
+	})
 }
 
 // PutStepPolicy creates or replaces the step scaling policy p of resourceID
@@ -178,13 +192,23 @@ func (c *Client) PutStepPolicy(ctx context.Context, resourceID string, p StepPol
 			MetricIntervalLowerBound: s.Lower, MetricIntervalUpperBound: s.Upper, ScalingAdjustment: aws.Int32(s.Adjustment),
 		})
 	}
-	return c.putPolicy(ctx, &sdk.PutScalingPolicyInput{
+	return c.PutScalingPolicy(ctx, resourceID, &sdk.PutScalingPolicyInput{
 		PolicyName: &p.Name, PolicyType: types.PolicyTypeStepScaling, StepScalingPolicyConfiguration: cfg,
-	}, resourceID)
+	})
 }
 
-func (c *Client) putPolicy(ctx context.Context, in *sdk.PutScalingPolicyInput, resourceID string) (string, error) {
+// PutScalingPolicy creates or replaces the policy in, in the SDK's own shape
+// as the service spec carries it, for resourceID, and returns the policy ARN.
+// It sets the namespace, dimension and resource id of in, and its policy type
+// from the configuration present when in leaves it empty.
+func (c *Client) PutScalingPolicy(ctx context.Context, resourceID string, in *sdk.PutScalingPolicyInput) (string, error) {
 	in.ServiceNamespace, in.ScalableDimension, in.ResourceId = namespace, dimension, &resourceID
+	if in.PolicyType == "" && in.TargetTrackingScalingPolicyConfiguration != nil {
+		in.PolicyType = types.PolicyTypeTargetTrackingScaling
+	}
+	if in.PolicyType == "" && in.StepScalingPolicyConfiguration != nil {
+		in.PolicyType = types.PolicyTypeStepScaling
+	}
 	out, err := c.api.PutScalingPolicy(ctx, in)
 	if err != nil {
 		return "", awsapi.Classify("put scaling policy "+aws.ToString(in.PolicyName)+" of "+resourceID, err)

@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	sdk "github.com/aws/aws-sdk-go-v2/service/applicationautoscaling"
+	"github.com/aws/aws-sdk-go-v2/service/applicationautoscaling/types"
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/slipwayhq/slipway/internal/workflow"
@@ -238,6 +239,58 @@ func TestErrors(t *testing.T) {
 			if !strings.Contains(err.Error(), "register scalable target service/prod/web (1-2)") {
 				t.Errorf("got %q, want it to name the operation", err)
 			}
+		})
+	}
+}
+
+func TestPutScalingPolicy(t *testing.T) {
+	c, f := newClient(t, reply{body: `{"PolicyARN":"arn:policy/web-queue"}`})
+	arn, err := c.PutScalingPolicy(context.Background(), resource, &sdk.PutScalingPolicyInput{
+		PolicyName: aws.String("web-queue"),
+		TargetTrackingScalingPolicyConfiguration: &types.TargetTrackingScalingPolicyConfiguration{
+			TargetValue: aws.Float64(10),
+			CustomizedMetricSpecification: &types.CustomizedMetricSpecification{
+				MetricName: aws.String("BacklogPerTask"), Namespace: aws.String("Web"), Statistic: types.MetricStatisticAverage,
+			},
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if arn != "arn:policy/web-queue" {
+		t.Errorf("got ARN %q, want arn:policy/web-queue", arn)
+	}
+	f.check(t, `{"operation":"PutScalingPolicy","ServiceNamespace":"ecs",
+		"ScalableDimension":"ecs:service:DesiredCount","ResourceId":"service/prod/web",
+		"PolicyName":"web-queue","PolicyType":"TargetTrackingScaling",
+		"TargetTrackingScalingPolicyConfiguration":{"TargetValue":10,
+			"CustomizedMetricSpecification":{"MetricName":"BacklogPerTask","Namespace":"Web","Statistic":"Average"}}}`)
+}
+
+func TestDeregisterTarget(t *testing.T) {
+	tests := map[string]struct {
+		reply     reply
+		wantErr   bool
+		transient bool
+	}{
+		"registered":     {reply: reply{body: `{}`}},
+		"not registered": {reply: errorReply(400, "ObjectNotFoundException")},
+		"throttled":      {reply: errorReply(400, "ThrottlingException"), wantErr: true, transient: true},
+		"denied":         {reply: errorReply(400, "AccessDeniedException"), wantErr: true},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			c, f := newClient(t, tc.reply)
+			err := c.DeregisterTarget(context.Background(), resource)
+			if (err != nil) != tc.wantErr {
+				t.Errorf("got %v, want error %v", err, tc.wantErr)
+			}
+			var tr *workflow.Transient
+			if errors.As(err, &tr) != tc.transient {
+				t.Errorf("got %v, want transient %v", err, tc.transient)
+			}
+			f.check(t, `{"operation":"DeregisterScalableTarget","ServiceNamespace":"ecs",
+				"ScalableDimension":"ecs:service:DesiredCount","ResourceId":"service/prod/web"}`)
 		})
 	}
 }

@@ -27,6 +27,7 @@ type api interface {
 	DescribeServices(context.Context, *sdk.DescribeServicesInput, ...func(*sdk.Options)) (*sdk.DescribeServicesOutput, error)
 	CreateService(context.Context, *sdk.CreateServiceInput, ...func(*sdk.Options)) (*sdk.CreateServiceOutput, error)
 	UpdateService(context.Context, *sdk.UpdateServiceInput, ...func(*sdk.Options)) (*sdk.UpdateServiceOutput, error)
+	DeleteService(context.Context, *sdk.DeleteServiceInput, ...func(*sdk.Options)) (*sdk.DeleteServiceOutput, error)
 }
 
 // Client reads and changes ECS task definitions and services.
@@ -147,6 +148,17 @@ func (c *Client) update(ctx context.Context, in *sdk.UpdateServiceInput) (*Servi
 		return nil, awsapi.Classify(op, err)
 	}
 	return service(out.Service), nil
+}
+
+// DeleteService deletes the service, stopping its tasks without scaling it
+// to zero first (Force), as the rollback of a service the deployment created
+// needs. A service that is missing or already deleted is not an error.
+func (c *Client) DeleteService(ctx context.Context, cluster, name string) error {
+	_, err := c.api.DeleteService(ctx, &sdk.DeleteServiceInput{Cluster: &cluster, Service: &name, Force: aws.Bool(true)})
+	if awsapi.HasCode(err, "ServiceNotFoundException", "ServiceNotActiveException") {
+		return nil
+	}
+	return awsapi.Classify("delete service "+cluster+"/"+name, err)
 }
 
 // TaskDefinitionRevisions returns the ARNs of the ACTIVE revisions of family,

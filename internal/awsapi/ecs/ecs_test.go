@@ -478,3 +478,31 @@ func TestDeregisterTaskDefinition(t *testing.T) {
 		t.Errorf("got %v, want a transient error", err)
 	}
 }
+
+func TestDeleteService(t *testing.T) {
+	tests := map[string]struct {
+		reply     reply
+		wantErr   bool
+		transient bool
+	}{
+		"deleted":        {reply: reply{body: strings.Replace(webService, `"ACTIVE"`, `"DRAINING"`, 1)}},
+		"missing":        {reply: errorReply(400, "ServiceNotFoundException")},
+		"already gone":   {reply: errorReply(400, "ServiceNotActiveException")},
+		"throttled":      {reply: errorReply(400, "ThrottlingException"), wantErr: true, transient: true},
+		"cluster absent": {reply: errorReply(400, "ClusterNotFoundException"), wantErr: true},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			c, f := newClient(t, map[string][]reply{"DeleteService": {tc.reply}})
+			err := c.DeleteService(context.Background(), "prod", "web--green")
+			if (err != nil) != tc.wantErr {
+				t.Errorf("got %v, want error %v", err, tc.wantErr)
+			}
+			var tr *workflow.Transient
+			if errors.As(err, &tr) != tc.transient {
+				t.Errorf("got %v, want transient %v", err, tc.transient)
+			}
+			checkRequests(t, f, request{op: "DeleteService", body: jsonMap(t, `{"cluster":"prod","service":"web--green","force":true}`)})
+		})
+	}
+}
