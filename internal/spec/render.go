@@ -42,7 +42,9 @@ type RenderInput struct {
 // Rendered is everything a deployment of one service to one environment
 // sends to AWS, fully resolved.
 type Rendered struct {
-	Service, Environment, Cluster, RoleARN string
+	Service, Environment, Cluster string
+	// RoleARN is the environment's role for another account; empty for this one.
+	RoleARN string `spec:"roleArn"`
 	// TaskDefinition is ready for RegisterTaskDefinition: no ${...} left;
 	// tags include slipway:service, slipway:environment, slipway:deployment.
 	TaskDefinition *ecs.RegisterTaskDefinitionInput
@@ -115,6 +117,7 @@ func Render(svc *Service, env *Environment, in RenderInput) (*Rendered, error) {
 			problems = append(problems, Problem{Path: "strategy", Reason: "deployment strategy override: " + p.Reason})
 		}
 		if s != nil {
+			annotate(s, "strategy", where{}) // not from any file
 			strat = overrideStrategy(strat, normalizeStrategy(s))
 		}
 	}

@@ -42,10 +42,8 @@ func (c *checker) add(w where, p, format string, args ...any) {
 	pr := Problem{File: w.file, Path: p, Reason: fmt.Sprintf(format, args...)}
 	for q := p; ; q = parentPath(q) {
 		if ps, ok := w.positions[q]; ok {
-			if ps.file != "" {
-				pr.File = ps.file
-			}
-			pr.Line, pr.Column = ps.line, ps.column
+			// A value from a deployment's own input has no file.
+			pr.File, pr.Line, pr.Column = ps.file, ps.line, ps.column
 			break
 		}
 		if q == "" {
