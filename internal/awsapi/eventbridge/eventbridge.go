@@ -1,5 +1,6 @@
 // Package eventbridge is the adapter over Amazon EventBridge: it publishes
-// Slipway's own events (source "slipway") on the account's default bus.
+// Slipway's own events (source "slipway") on the account's default bus or on
+// a named one.
 package eventbridge
 
 import (
@@ -27,13 +28,25 @@ type api interface {
 // Client publishes events.
 type Client struct {
 	api api
+	bus *string // nil for the default bus
 }
 
-// New returns a Client over api, normally an *eventbridge.Client from the SDK.
+// New returns a Client that publishes on the default bus over api, normally
+// an *eventbridge.Client from the SDK.
 func New(api api) *Client { return &Client{api: api} }
 
+// NewOnBus returns a Client that publishes on the event bus named bus (a
+// name or an ARN); "" or "default" mean the default bus.
+func NewOnBus(api api, bus string) *Client {
+	c := &Client{api: api}
+	if bus != "" && bus != "default" {
+		c.bus = &bus
+	}
+	return c
+}
+
 // Publish puts one event with detailType (for example "Deployment State
-// Change") and detail, marshalled as JSON, on the default bus.
+// Change") and detail, marshalled as JSON, on the client's bus.
 func (c *Client) Publish(ctx context.Context, detailType string, detail any) error {
 	op := "publish " + detailType
 	b, err := json.Marshal(detail)
@@ -41,9 +54,10 @@ func (c *Client) Publish(ctx context.Context, detailType string, detail any) err
 		return fmt.Errorf("%s: encode detail: %w", op, err)
 	}
 	out, err := c.api.PutEvents(ctx, &sdk.PutEventsInput{Entries: []types.PutEventsRequestEntry{{
-		Source:     aws.String(Source),
-		DetailType: &detailType,
-		Detail:     aws.String(string(b)),
+		Source:       aws.String(Source),
+		DetailType:   &detailType,
+		Detail:       aws.String(string(b)),
+		EventBusName: c.bus,
 	}}})
 	if err != nil {
 		return awsapi.Classify(op, err)

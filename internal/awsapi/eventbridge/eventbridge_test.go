@@ -23,6 +23,12 @@ import (
 // PutEvents with status and body, and returns a Client for it (no retries)
 // and a function returning the request bodies it received.
 func endpoint(t *testing.T, status int, body string) (*Client, func() []map[string]any) {
+	api, got := sdkClient(t, status, body)
+	return New(api), got
+}
+
+// sdkClient is endpoint without the adapter: the real SDK client.
+func sdkClient(t *testing.T, status int, body string) (*sdk.Client, func() []map[string]any) {
 	var (
 		mu  sync.Mutex
 		got []map[string]any
@@ -43,12 +49,12 @@ func endpoint(t *testing.T, status int, body string) (*Client, func() []map[stri
 		io.WriteString(w, body)
 	}))
 	t.Cleanup(srv.Close)
-	return New(sdk.NewFromConfig(aws.Config{
+	return sdk.NewFromConfig(aws.Config{
 		Region:       "us-east-1",
 		Credentials:  credentials.NewStaticCredentialsProvider("AKIDTEST", "secret", ""),
 		BaseEndpoint: aws.String(srv.URL),
 		Retryer:      func() aws.Retryer { return aws.NopRetryer{} },
-	})), func() []map[string]any { mu.Lock(); defer mu.Unlock(); return got }
+	}), func() []map[string]any { mu.Lock(); defer mu.Unlock(); return got }
 }
 
 func TestPublish(t *testing.T) {
@@ -110,5 +116,29 @@ func TestPublishBadDetail(t *testing.T) {
 	}
 	if len(got()) != 0 {
 		t.Errorf("got %d requests, want none", len(got()))
+	}
+}
+
+func TestPublishOnBus(t *testing.T) {
+	tests := map[string]struct {
+		bus  string
+		want map[string]any
+	}{
+		"named": {bus: "slipway", want: map[string]any{"Source": "slipway", "DetailType": "Deployment State Change",
+			"Detail": `{"a":"b"}`, "EventBusName": "slipway"}},
+		"default": {bus: "default", want: map[string]any{"Source": "slipway", "DetailType": "Deployment State Change",
+			"Detail": `{"a":"b"}`}},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			api, got := sdkClient(t, 200, `{"FailedEntryCount":0,"Entries":[{"EventId":"e-1"}]}`)
+			if err := NewOnBus(api, tc.bus).Publish(context.Background(), "Deployment State Change", map[string]string{"a": "b"}); err != nil {
+				t.Fatal(err)
+			}
+			want := []map[string]any{{"Entries": []any{tc.want}}}
+			if diff := cmp.Diff(want, got()); diff != "" {
+				t.Errorf("request (-want +got):\n%s", diff)
+			}
+		})
 	}
 }
