@@ -60,8 +60,8 @@ func StatusCode(err error) int {
 	return 0
 }
 
-// IsTransient reports whether err may pass on its own: throttling, a 5xx
-// response, a conflicting concurrent update, or a request that never reached
+// IsTransient reports whether err may pass on its own: throttling (by code,
+// or status 429), a 5xx response, a conflicting concurrent update, or a request that never reached
 // the service (connection refused or reset). A canceled or expired context is
 // not transient: the caller gave up.
 func IsTransient(err error) bool {
@@ -71,7 +71,7 @@ func IsTransient(err error) bool {
 	if transientCode(Code(err)) {
 		return true
 	}
-	if StatusCode(err) >= 500 {
+	if s := StatusCode(err); s == 429 || s >= 500 {
 		return true
 	}
 	var se *smithyhttp.RequestSendError

@@ -43,6 +43,7 @@ func TestClassify(t *testing.T) {
 		"ConcurrentUpdateException":       {err: apiError(400, "ConcurrentUpdateException"), transient: true},
 		"500 ServerException":             {err: apiError(500, "ServerException"), transient: true},
 		"503 unknown code":                {err: apiError(503, "ServiceUnavailable"), transient: true},
+		"429 unknown code":                {err: apiError(429, "SlowDown"), transient: true},
 		"connection refused":              {err: &smithyhttp.RequestSendError{Err: errors.New("connection refused")}, transient: true},
 		"ClientException":                 {err: apiError(400, "ClientException")},
 		"InvalidParameterException":       {err: apiError(400, "InvalidParameterException")},
