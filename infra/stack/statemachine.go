@@ -2,10 +2,10 @@ package stack
 
 import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
-	sfn "github.com/aws/aws-cdk-go/awscdk/v2/awsstepfunctions"
-	tasks "github.com/aws/aws-cdk-go/awscdk/v2/awsstepfunctionstasks"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	sfn "github.com/aws/aws-cdk-go/awscdk/v2/awsstepfunctions"
+	tasks "github.com/aws/aws-cdk-go/awscdk/v2/awsstepfunctionstasks"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
@@ -116,7 +116,8 @@ func catch(t sfn.TaskStateBase, next sfn.IChainable, errs []string) {
 
 // phaseTask invokes functions/step for phase; the function returns the whole
 // new state document.
-func phaseTask(scope constructs.Construct, step awslambda.IFunction, name string, phase workflow.Phase, comment string) tasks.LambdaInvoke {
+// retries is the MaxAttempts of its Transient retrier.
+func phaseTask(scope constructs.Construct, step awslambda.IFunction, name string, phase workflow.Phase, retries float64, comment string) tasks.LambdaInvoke {
 	t := tasks.NewLambdaInvoke(scope, jsii.String(name), &tasks.LambdaInvokeProps{
 		Comment:             jsii.String(comment),
 		LambdaFunction:      step,
@@ -129,7 +130,7 @@ func phaseTask(scope constructs.Construct, step awslambda.IFunction, name string
 		}),
 		ResultPath: sfn.JsonPath_EntirePayload(),
 	})
-	retryTransient(t, 5)
+	retryTransient(t, retries)
 	return t
 }
 
@@ -165,8 +166,19 @@ func waitTask(scope constructs.Construct, step awslambda.IFunction, name string,
 // check instead of a polling loop, and the number of transitions does not
 // depend on how long a bake lasts.
 func definition(scope constructs.Construct, step awslambda.IFunction) sfn.IChainable {
+	// Most phases retry Transient five times (about a minute with the
+	// backoff); recording, finalizing and rolling back are worth more
+	// patience.
+	const (
+		retries         = 5
+		patientRetries  = 10
+		rollbackRetries = 8
+	)
 	task := func(name string, phase workflow.Phase, comment string) tasks.LambdaInvoke {
-		return phaseTask(scope, step, name, phase, comment)
+		return phaseTask(scope, step, name, phase, retries, comment)
+	}
+	patientTask := func(name string, phase workflow.Phase, retries float64, comment string) tasks.LambdaInvoke {
+		return phaseTask(scope, step, name, phase, retries, comment)
 	}
 	wait := func(name string, phase workflow.Phase, comment string) tasks.LambdaInvoke {
 		return waitTask(scope, step, name, phase, comment)
@@ -196,12 +208,10 @@ func definition(scope constructs.Construct, step awslambda.IFunction) sfn.IChain
 	})
 
 	// Recording the outcome must not be lost to throttling: retry longer.
-	recordFailure := task(workflow.StateRecordFailure, workflow.PhaseRecord,
+	recordFailure := patientTask(workflow.StateRecordFailure, workflow.PhaseRecord, patientRetries,
 		"Records the failed, rejected or superseded deployment in history, announces it and releases the lock.")
-	retryTransient(recordFailure, 10)
-	recordRollbackFailed := task(workflow.StateRecordRollbackFailed, workflow.PhaseRecord,
+	recordRollbackFailed := patientTask(workflow.StateRecordRollbackFailed, workflow.PhaseRecord, patientRetries,
 		"Records that the rollback failed and announces it; keeps the lock so that a person looks before anything else deploys.")
-	retryTransient(recordRollbackFailed, 10)
 	recordRollbackFailed.Next(rollbackFailed)
 
 	failureKind := sfn.NewChoice(scope, jsii.String(workflow.StateFailureKind), &sfn.ChoiceProps{
@@ -214,10 +224,8 @@ func definition(scope constructs.Construct, step awslambda.IFunction) sfn.IChain
 	recordFailure.Next(failureKind)
 
 	// Rollback and its wait.
-	rollback := task(workflow.StateRollback, workflow.PhaseRollback,
+	rollback := patientTask(workflow.StateRollback, workflow.PhaseRollback, rollbackRetries,
 		"Restores the snapshot Prepare took: task definition, desired counts, weights, primary slot, scaling limits. Idempotent, so retries are safe.")
-	// A rollback is worth more patience than a forward step.
-	retryTransient(rollback, 8)
 	catch(rollback, recordRollbackFailed, statesAll())
 
 	rollbackStableYet := sfn.NewChoice(scope, jsii.String(workflow.StateRollbackStableYet), &sfn.ChoiceProps{
@@ -247,11 +255,10 @@ func definition(scope constructs.Construct, step awslambda.IFunction) sfn.IChain
 	}
 
 	// Forward path, from the end.
-	finalize := task(workflow.StateFinalize, workflow.PhaseFinalize,
-		"Records success in history, announces it, releases the lock and starts the next environment of the promotion order.")
 	// The deployment is live: rolling back now would be wrong, so Finalize
 	// has no Catch and retries Transient for longer.
-	retryTransient(finalize, 10)
+	finalize := patientTask(workflow.StateFinalize, workflow.PhaseFinalize, patientRetries,
+		"Records success in history, announces it, releases the lock and starts the next environment of the promotion order.")
 	finalize.Next(deployed)
 
 	cleanup := task(workflow.StateCleanup, workflow.PhaseCleanup,

@@ -61,8 +61,8 @@ func NewStorage(scope constructs.Construct, id string, specBucketName string) *S
 	}
 	specProps.LifecycleRules = &[]*awss3.LifecycleRule{{
 		// Old spec versions are what a rollback or an audit reads; keep them a year.
-		Id:                          jsii.String("expire-old-spec-versions"),
-		NoncurrentVersionExpiration: awscdk.Duration_Days(jsii.Number(365)),
+		Id:                                  jsii.String("expire-old-spec-versions"),
+		NoncurrentVersionExpiration:         awscdk.Duration_Days(jsii.Number(365)),
 		AbortIncompleteMultipartUploadAfter: awscdk.Duration_Days(jsii.Number(7)),
 	}}
 	s.SpecBucket = awss3.NewBucket(c, jsii.String("SpecBucket"), specProps)
