@@ -71,7 +71,8 @@ type Execution struct {
 //
 // Names are how duplicate triggers are absorbed: when an execution of that
 // name exists already (ExecutionAlreadyExists), StartExecution returns its
-// ARN, derived from the state machine ARN, with existed true and no error.
+// ARN, derived from stateMachineARN (which must therefore name the state
+// machine itself, not a version or alias), with existed true and no error.
 // Step Functions answers a repeated start with the same name and input while
 // the first is still running with success; that case returns existed false.
 func (c *Client) StartExecution(ctx context.Context, stateMachineARN, name string, input any) (arn string, existed bool, err error) {
