@@ -124,9 +124,6 @@ func (t *thread) runState(ctx context.Context, s *state, raw any) (any, string, 
 	x.record(t, s.typ+"StateExited", func(ev *Event) {
 		ev.StateExited = &StateExitedDetails{Name: s.name, Output: outJSON}
 	})
-	if s.end {
-		next = ""
-	}
 	return out, next, nil
 }
 
