@@ -1,6 +1,8 @@
 package trigger
 
 import (
+	"context"
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
@@ -137,6 +139,32 @@ func FuzzExecutionName(f *testing.F) {
 		r.SpecVersion += "x"
 		if ExecutionName(r) == got {
 			t.Fatalf("changing the spec version kept the name %q", got)
+		}
+	})
+}
+
+// FuzzHandlers feeds any payload to every handler with working fakes behind
+// them: no input may panic, and none may return an error, since with
+// nothing failing behind it a handler either acts or drops the event.
+func FuzzHandlers(f *testing.F) {
+	seed(f)
+	f.Fuzz(func(t *testing.T, data []byte) {
+		st := indexed(webEntry, workerEntry)
+		st.loadSpecs(t)
+		st.put("services/web.yaml", serviceEventVersion, sample(t, "manual-start.json"))
+		st.put("environments/staging.yaml", environmentEventVersion, []byte("cluster: staging\n"))
+		st.watches = watches()
+		sfn := newFakeSFN()
+		log, _ := newLogger()
+		handlers := map[string]func(context.Context, json.RawMessage) error{
+			"ecr-push":    NewECRPush(st, sfn, testConfig, log).Handle,
+			"spec-upload": NewSpecUpload(st, sfn, &fakeEvents{}, testConfig, log).Handle,
+			"signal":      NewSignal(st, sfn, log).Handle,
+		}
+		for name, h := range handlers {
+			if err := h(context.Background(), data); err != nil {
+				t.Fatalf("%s: got %v, want nil", name, err)
+			}
 		}
 	})
 }
