@@ -1,0 +1,137 @@
+package deploy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/slipwayhq/slipway/internal/awsapi/autoscaling"
+	"github.com/slipwayhq/slipway/internal/awsapi/ecs"
+	"github.com/slipwayhq/slipway/internal/spec"
+	"github.com/slipwayhq/slipway/internal/store"
+	"github.com/slipwayhq/slipway/internal/workflow"
+)
+
+// apply registers the task definition and creates or updates the service
+// that receives it, then sets up the wait for ECS to finish the rollout.
+func (e *Engine) apply(ctx context.Context, st workflow.State) (workflow.State, error) {
+	log := e.logger(st, workflow.PhaseApply)
+	p, c, err := e.loadPlan(ctx, st)
+	if err != nil {
+		return st, err
+	}
+	// From here the deployment changes live state, so it can no longer be
+	// superseded: a newer one queues behind it. A lock taken over since
+	// Prepare means this one was superseded, and nothing is changed.
+	if err := e.setLockStage(ctx, st, store.StageApplying, ""); err != nil {
+		return st, err
+	}
+	if st.Signal != nil && st.Signal.Source == "approval" {
+		st.Approval.By = st.Signal.By
+	}
+	if st.Approval.Required {
+		if err := e.Store.DeleteApproval(ctx, st.Environment, st.Service); err != nil {
+			return st, fmt.Errorf("delete approval: %w", err)
+		}
+	}
+
+	td, err := c.Services.RegisterTaskDefinition(ctx, p.Rendered, map[string]string{
+		"slipway:service":     st.Service,
+		"slipway:environment": st.Environment,
+		"slipway:deployment":  st.Deployment.ID,
+		"slipway:digest":      digestOf(st.Plan.Image),
+	})
+	if err != nil {
+		return st, fmt.Errorf("register task definition: %w", err)
+	}
+	var svc *ecs.Service
+	if p.Rendered.Strategy.Kind == kindRolling {
+		svc, err = applyRolling(ctx, c, p, td)
+	} else {
+		first := 100
+		if len(st.Plan.Steps) > 0 {
+			first = st.Plan.Steps[0].Weight
+		}
+		svc, err = applySlots(ctx, c, p, first, td)
+	}
+	if err != nil {
+		return st, err
+	}
+	primary := svc.Primary()
+	if primary == nil {
+		return st, &workflow.DeploymentFailed{Reason: fmt.Sprintf("service %s has no primary deployment after the update", p.Target)}
+	}
+	now := e.now()
+	deadline := now.Add(stabilization(p.Rendered))
+	st.Wait = workflow.Wait{
+		Kind:           workflow.WaitStable,
+		Deadline:       deadline,
+		TimeoutSeconds: min(e.reconcileSeconds(), timeoutSeconds(deadline.Sub(now))),
+		Cluster:        p.Rendered.Cluster,
+		Service:        p.Target,
+		ECSDeployment:  primary.ID,
+		Alarms:         p.Rendered.Alarms,
+	}
+	log.Info("applied", "taskDefinition", td, "ecsService", p.Target, "ecsDeployment", primary.ID,
+		"deadline", deadline)
+	return st, nil
+}
+
+// createOrUpdate updates the service named by shape, or creates it when it
+// does not exist (a retried Apply finds the service it created).
+func createOrUpdate(ctx context.Context, c Clients, r *spec.Rendered, shape ServiceShape, td string) (*ecs.Service, error) {
+	_, err := c.Services.DescribeService(ctx, r.Cluster, shape.Name)
+	switch {
+	case errors.Is(err, ecs.ErrNotFound):
+		svc, err := c.Services.CreateService(ctx, r, shape, td)
+		if err != nil {
+			return nil, fmt.Errorf("create service %s/%s: %w", r.Cluster, shape.Name, err)
+		}
+		return svc, nil
+	case err != nil:
+		return nil, fmt.Errorf("describe service %s/%s: %w", r.Cluster, shape.Name, err)
+	}
+	svc, err := c.Services.UpdateService(ctx, r, shape, td)
+	if err != nil {
+		return nil, fmt.Errorf("update service %s/%s: %w", r.Cluster, shape.Name, err)
+	}
+	return svc, nil
+}
+
+// applyScaling registers the service's scalable target with the spec's
+// limits, widened to include n so registering never moves the count the
+// engine chose, and applies the policies. Nothing when the spec has no auto
+// scaling.
+func applyScaling(ctx context.Context, c Clients, r *spec.Rendered, name string, n int32, suspended bool) error {
+	a := r.AutoScaling
+	if a == nil {
+		return nil
+	}
+	l := Limits{Min: min(a.MinCapacity, n), Max: max(a.MaxCapacity, n), Suspended: suspended}
+	if !suspended {
+		l.Min, l.Max = a.MinCapacity, a.MaxCapacity
+	}
+	if err := registerLimits(ctx, c, r.Cluster, name, l); err != nil {
+		return err
+	}
+	if err := c.Scaling.PutPolicies(ctx, scalingID(r.Cluster, name), a); err != nil {
+		return fmt.Errorf("put scaling policies of %s: %w", name, err)
+	}
+	return nil
+}
+
+func registerLimits(ctx context.Context, c Clients, cluster, name string, l Limits) error {
+	if err := c.Scaling.RegisterTarget(ctx, scalingID(cluster, name), l.Min, l.Max, l.Suspended); err != nil {
+		return fmt.Errorf("register scalable target of %s (%d-%d, suspended %t): %w", name, l.Min, l.Max, l.Suspended, err)
+	}
+	return nil
+}
+
+func scalingID(cluster, name string) string { return autoscaling.ResourceID(cluster, name) }
+
+// digestOf returns the sha256:… part of a pinned image reference.
+func digestOf(image string) string {
+	_, d, _ := strings.Cut(image, "@")
+	return d
+}

@@ -1,0 +1,125 @@
+package awsclients
+
+import (
+	"context"
+	"fmt"
+	"slices"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
+
+	"github.com/slipwayhq/slipway/internal/awsapi"
+	ecsapi "github.com/slipwayhq/slipway/internal/awsapi/ecs"
+	"github.com/slipwayhq/slipway/internal/deploy"
+	"github.com/slipwayhq/slipway/internal/spec"
+)
+
+// serviceDeleter is the SDK method the ECS adapter does not offer.
+type serviceDeleter interface {
+	DeleteService(context.Context, *ecs.DeleteServiceInput, ...func(*ecs.Options)) (*ecs.DeleteServiceOutput, error)
+}
+
+// Services implements deploy.ServiceAPI over the ECS adapter.
+type Services struct {
+	api *ecsapi.Client
+	sdk serviceDeleter
+}
+
+// RegisterTaskDefinition registers r's task definition with tags added
+// (replacing tags of the same key).
+func (s *Services) RegisterTaskDefinition(ctx context.Context, r *spec.Rendered, tags map[string]string) (string, error) {
+	in := *r.TaskDefinition
+	in.Tags = withTags(in.Tags, tags)
+	return s.api.RegisterTaskDefinition(ctx, &in)
+}
+
+// DescribeService returns the service; ecsapi.ErrNotFound when missing.
+func (s *Services) DescribeService(ctx context.Context, cluster, name string) (*ecsapi.Service, error) {
+	return s.api.DescribeService(ctx, cluster, name)
+}
+
+// CreateService creates r's service reshaped by shape.
+func (s *Services) CreateService(ctx context.Context, r *spec.Rendered, shape deploy.ServiceShape, td string) (*ecsapi.Service, error) {
+	return s.api.CreateService(ctx, serviceInput(r, shape, td))
+}
+
+// UpdateService updates the service shape.Name to r's service reshaped by
+// shape.
+func (s *Services) UpdateService(ctx context.Context, r *spec.Rendered, shape deploy.ServiceShape, td string) (*ecsapi.Service, error) {
+	return s.api.UpdateService(ctx, serviceInput(r, shape, td), td)
+}
+
+// SetDesiredCount changes only the desired count.
+func (s *Services) SetDesiredCount(ctx context.Context, cluster, name string, n int32) (*ecsapi.Service, error) {
+	return s.api.SetDesiredCount(ctx, cluster, name, n)
+}
+
+// SetTaskDefinition changes only the task definition.
+func (s *Services) SetTaskDefinition(ctx context.Context, cluster, name, td string) (*ecsapi.Service, error) {
+	return s.api.SetTaskDefinition(ctx, cluster, name, td)
+}
+
+// TaskDefinitionRevisions lists the ACTIVE revisions of family, oldest first.
+func (s *Services) TaskDefinitionRevisions(ctx context.Context, family string) ([]string, error) {
+	return s.api.TaskDefinitionRevisions(ctx, family)
+}
+
+// DeregisterTaskDefinition deregisters one revision.
+func (s *Services) DeregisterTaskDefinition(ctx context.Context, arn string) error {
+	return s.api.DeregisterTaskDefinition(ctx, arn)
+}
+
+// DeleteService deletes the service, stopping its tasks (Force); a service
+// already gone is not an error.
+func (s *Services) DeleteService(ctx context.Context, cluster, name string) error {
+	_, err := s.sdk.DeleteService(ctx, &ecs.DeleteServiceInput{Cluster: &cluster, Service: &name, Force: aws.Bool(true)})
+	if awsapi.HasCode(err, "ServiceNotFoundException", "ServiceNotActiveException") {
+		return nil
+	}
+	return awsapi.Classify(fmt.Sprintf("delete service %s/%s", cluster, name), err)
+}
+
+// serviceInput is r's CreateServiceInput as shape says: the slot's name and
+// target group, the desired count the engine chose, and the circuit breaker
+// on with its own rollback off (Slipway restores its snapshot instead). r is
+// not changed.
+func serviceInput(r *spec.Rendered, shape deploy.ServiceShape, td string) *ecs.CreateServiceInput {
+	in := *r.ServiceInput
+	in.ServiceName = aws.String(shape.Name)
+	in.TaskDefinition = aws.String(td)
+	if shape.DesiredCount != nil {
+		in.DesiredCount = aws.Int32(*shape.DesiredCount)
+	}
+	if shape.TargetGroupARN != "" {
+		in.LoadBalancers = []types.LoadBalancer{{
+			TargetGroupArn: aws.String(shape.TargetGroupARN),
+			ContainerName:  aws.String(shape.ContainerName),
+			ContainerPort:  aws.Int32(shape.ContainerPort),
+		}}
+	}
+	if shape.CircuitBreaker {
+		var dc types.DeploymentConfiguration
+		if in.DeploymentConfiguration != nil {
+			dc = *in.DeploymentConfiguration
+		}
+		dc.DeploymentCircuitBreaker = &types.DeploymentCircuitBreaker{Enable: true, Rollback: false}
+		in.DeploymentConfiguration = &dc
+	}
+	return &in
+}
+
+// withTags returns tags with each of add set, in key order.
+func withTags(tags []types.Tag, add map[string]string) []types.Tag {
+	out := slices.Clone(tags)
+	keys := make([]string, 0, len(add))
+	for k := range add {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		out = slices.DeleteFunc(out, func(t types.Tag) bool { return aws.ToString(t.Key) == k })
+		out = append(out, types.Tag{Key: aws.String(k), Value: aws.String(add[k])})
+	}
+	return out
+}

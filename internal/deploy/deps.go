@@ -1,0 +1,126 @@
+package deploy
+
+import (
+	"context"
+
+	"github.com/slipwayhq/slipway/internal/awsapi/autoscaling"
+	"github.com/slipwayhq/slipway/internal/awsapi/cloudwatch"
+	"github.com/slipwayhq/slipway/internal/awsapi/ecs"
+	"github.com/slipwayhq/slipway/internal/awsapi/elbv2"
+	"github.com/slipwayhq/slipway/internal/spec"
+	"github.com/slipwayhq/slipway/internal/store"
+)
+
+// The interfaces below list only what the engine calls. They are written in
+// the terms of internal/store and the internal/awsapi adapters; where an
+// adapter takes an SDK input shape, the method here takes the spec.Rendered
+// that carries it, so this package needs no SDK import (awsclients makes the
+// SDK-shaped edits).
+
+// Store is the part of *store.Store the engine uses.
+type Store interface {
+	ServiceSpec(ctx context.Context, name, version string) (store.SpecObject, error)
+	EnvironmentSpec(ctx context.Context, name, version string) (store.SpecObject, error)
+
+	Lock(ctx context.Context, env, svc string) (store.LockRecord, string, error)
+	AcquireLock(ctx context.Context, env, svc string, rec store.LockRecord) error
+	ReplaceLock(ctx context.Context, env, svc string, rec store.LockRecord, etag string) error
+	ReleaseLock(ctx context.Context, env, svc, deployment string) error
+	Enqueue(ctx context.Context, env, svc string, e store.QueueEntry) (*store.QueueEntry, error)
+	Dequeue(ctx context.Context, env, svc string) (*store.QueueEntry, error)
+
+	PutWatch(ctx context.Context, w store.Watch) error
+	WatchForDeployment(ctx context.Context, deployment string) (store.Watch, error)
+	DeleteWatch(ctx context.Context, w store.Watch) error
+	PutApproval(ctx context.Context, a store.PendingApproval) error
+	Approval(ctx context.Context, env, svc string) (store.PendingApproval, error)
+	DeleteApproval(ctx context.Context, env, svc string) error
+
+	PutPlan(ctx context.Context, deployment string, v any) (string, error)
+	Plan(ctx context.Context, key string, v any) error
+
+	PutHistory(ctx context.Context, e store.HistoryEntry) error
+	History(ctx context.Context, env, svc string, limit int) ([]store.HistoryEntry, error)
+}
+
+// TaskAPI completes task tokens and starts executions (awsapi/sfn). A token
+// that is already closed gives sfn.ErrTaskClosed.
+type TaskAPI interface {
+	SendTaskSuccess(ctx context.Context, token string, output any) error
+	SendTaskFailure(ctx context.Context, token string, cause error) error
+	StartExecution(ctx context.Context, stateMachineARN, name string, input any) (arn string, existed bool, err error)
+}
+
+// EventPublisher publishes Slipway events (awsapi/eventbridge).
+type EventPublisher interface {
+	Publish(ctx context.Context, detailType string, detail any) error
+}
+
+// ImageResolver looks images up in ECR (awsapi/ecr).
+type ImageResolver interface {
+	ImageDigest(ctx context.Context, repository, tag string) (string, error)
+	RepositoryURI(ctx context.Context, repository string) (string, error)
+}
+
+// ServiceShape says how the engine wants the rendered ECS service changed
+// before it is created or updated.
+type ServiceShape struct {
+	// Name is the ECS service name: the logical name, or a slot's name.
+	Name string
+	// DesiredCount replaces the rendered desired count when set; nil keeps
+	// it (always nil for DAEMON services).
+	DesiredCount *int32
+	// TargetGroupARN, when set, replaces the load balancer target group of
+	// the rendered service (a slot behind its own target group).
+	TargetGroupARN string
+	// ContainerName and ContainerPort go with TargetGroupARN.
+	ContainerName string
+	ContainerPort int32
+	// CircuitBreaker turns on the ECS deployment circuit breaker with its
+	// own rollback off: Slipway rolls back itself, to its snapshot.
+	CircuitBreaker bool
+}
+
+// ServiceAPI manages ECS task definitions and services (awsapi/ecs).
+// DescribeService returns ecs.ErrNotFound when the service is missing or
+// inactive.
+type ServiceAPI interface {
+	// RegisterTaskDefinition registers r.TaskDefinition with tags added.
+	RegisterTaskDefinition(ctx context.Context, r *spec.Rendered, tags map[string]string) (arn string, err error)
+	DescribeService(ctx context.Context, cluster, name string) (*ecs.Service, error)
+	// CreateService creates r.ServiceInput reshaped by s.
+	CreateService(ctx context.Context, r *spec.Rendered, s ServiceShape, taskDefinition string) (*ecs.Service, error)
+	// UpdateService updates the service s.Name to r.ServiceInput reshaped by s.
+	UpdateService(ctx context.Context, r *spec.Rendered, s ServiceShape, taskDefinition string) (*ecs.Service, error)
+	SetDesiredCount(ctx context.Context, cluster, name string, n int32) (*ecs.Service, error)
+	SetTaskDefinition(ctx context.Context, cluster, name, taskDefinition string) (*ecs.Service, error)
+	// DeleteService deletes a service, stopping its tasks; a missing service
+	// is not an error.
+	DeleteService(ctx context.Context, cluster, name string) error
+	TaskDefinitionRevisions(ctx context.Context, family string) ([]string, error)
+	DeregisterTaskDefinition(ctx context.Context, arn string) error
+}
+
+// TrafficAPI reads and moves listener rule weights (awsapi/elbv2).
+type TrafficAPI interface {
+	RuleWeights(ctx context.Context, ruleARN string) ([]elbv2.TargetWeight, error)
+	SetRuleWeights(ctx context.Context, ruleARN string, w []elbv2.TargetWeight) error
+	TargetHealth(ctx context.Context, targetGroupARN string) ([]elbv2.Target, error)
+}
+
+// AlarmReader reads alarm states (awsapi/cloudwatch).
+type AlarmReader interface {
+	AlarmStates(ctx context.Context, names []string) (map[string]cloudwatch.AlarmState, error)
+}
+
+// ScalingAPI manages the Application Auto Scaling target of an ECS service
+// (awsapi/autoscaling). Target returns nil, nil when none is registered.
+type ScalingAPI interface {
+	Target(ctx context.Context, resourceID string) (*autoscaling.ScalableTarget, error)
+	RegisterTarget(ctx context.Context, resourceID string, min, max int32, suspended bool) error
+	// DeregisterTarget removes the target and its policies; a missing target
+	// is not an error.
+	DeregisterTarget(ctx context.Context, resourceID string) error
+	// PutPolicies applies the scaling policies and scheduled actions of a.
+	PutPolicies(ctx context.Context, resourceID string, a *spec.AutoScaling) error
+}

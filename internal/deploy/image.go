@@ -1,0 +1,101 @@
+package deploy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+
+	"github.com/slipwayhq/slipway/internal/awsapi/ecr"
+	"github.com/slipwayhq/slipway/internal/spec"
+	"github.com/slipwayhq/slipway/internal/workflow"
+)
+
+var (
+	digestPattern = regexp.MustCompile(`^sha256:[0-9a-f]{64}$`)
+	tagPattern    = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$`)
+)
+
+// imageHelp tells a person how to name an image.
+const imageHelp = `give one in the request's "image": a tag (v1.4.2), a digest (sha256:…) or repository-uri@sha256:…`
+
+// resolveImage turns the requested image into a pinned reference
+// (repository-uri@sha256:digest): deployments never run a tag, which could
+// move under them.
+//   - empty: the image of the last successful deployment of the service to
+//     the environment;
+//   - repository@sha256:…: used as it is;
+//   - sha256:…: in the service's ECR repository;
+//   - a tag: looked up in the service's ECR repository.
+func (e *Engine) resolveImage(ctx context.Context, st workflow.State, svc *spec.Service) (string, error) {
+	ref := strings.TrimSpace(st.Image)
+	switch {
+	case ref == "":
+		return e.lastDeployedImage(ctx, st)
+	case strings.Contains(ref, "@"):
+		repo, digest, _ := strings.Cut(ref, "@")
+		if repo == "" || !digestPattern.MatchString(digest) {
+			return "", invalidImage(ref, "want repository-uri@sha256:<64 hex digits>")
+		}
+		return ref, nil
+	case strings.HasPrefix(ref, "sha256:"):
+		if !digestPattern.MatchString(ref) {
+			return "", invalidImage(ref, "want sha256:<64 hex digits>")
+		}
+		uri, err := e.repositoryURI(ctx, svc)
+		if err != nil {
+			return "", err
+		}
+		return uri + "@" + ref, nil
+	case !tagPattern.MatchString(ref):
+		return "", invalidImage(ref, "not a tag, a digest or repository-uri@sha256:…")
+	}
+	uri, err := e.repositoryURI(ctx, svc)
+	if err != nil {
+		return "", err
+	}
+	digest, err := e.Images.ImageDigest(ctx, svc.Image.Repository, ref)
+	if errors.Is(err, ecr.ErrNotFound) {
+		return "", invalidImage(ref, fmt.Sprintf("tag not found in ECR repository %s", svc.Image.Repository))
+	}
+	if err != nil {
+		return "", fmt.Errorf("resolve tag %s in %s: %w", ref, svc.Image.Repository, err)
+	}
+	return uri + "@" + digest, nil
+}
+
+func (e *Engine) repositoryURI(ctx context.Context, svc *spec.Service) (string, error) {
+	if svc.Image.Repository == "" {
+		return "", &workflow.InvalidInput{Problems: []string{
+			svc.File + ": image.repository: required to resolve a tag or a digest; or give repository-uri@sha256:… in the request's \"image\""}}
+	}
+	uri, err := e.Images.RepositoryURI(ctx, svc.Image.Repository)
+	if errors.Is(err, ecr.ErrNotFound) {
+		return "", &workflow.InvalidInput{Problems: []string{
+			fmt.Sprintf("%s: image.repository: ECR repository %s not found", svc.File, svc.Image.Repository)}}
+	}
+	if err != nil {
+		return "", fmt.Errorf("look up ECR repository %s: %w", svc.Image.Repository, err)
+	}
+	return uri, nil
+}
+
+// lastDeployedImage is the image of the newest successful deployment.
+func (e *Engine) lastDeployedImage(ctx context.Context, st workflow.State) (string, error) {
+	entries, err := e.Store.History(ctx, st.Environment, st.Service, 50)
+	if err != nil {
+		return "", fmt.Errorf("read history of %s in %s: %w", st.Service, st.Environment, err)
+	}
+	for _, h := range entries {
+		if h.Outcome == workflow.OutcomeDeployed && h.Image != "" {
+			return h.Image, nil
+		}
+	}
+	return "", &workflow.InvalidInput{Problems: []string{fmt.Sprintf(
+		"image: none given and %s has never been deployed to %s; %s", st.Service, st.Environment, imageHelp)}}
+}
+
+func invalidImage(ref, reason string) error {
+	return &workflow.InvalidInput{Problems: []string{fmt.Sprintf("image: %q: %s; %s", ref, reason, imageHelp)}}
+}

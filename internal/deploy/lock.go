@@ -1,0 +1,239 @@
+package deploy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/slipwayhq/slipway/internal/awsapi/sfn"
+	"github.com/slipwayhq/slipway/internal/store"
+	"github.com/slipwayhq/slipway/internal/workflow"
+)
+
+// lockAction is what a deployment does about the (environment, service)
+// lock as it finds it.
+type lockAction int
+
+const (
+	// lockAcquire: the lock is free; take it.
+	lockAcquire lockAction = iota
+	// lockOwn: this deployment holds it already (a retried or repeated Prepare).
+	lockOwn
+	// lockSupersede: the holder has not started applying, so nothing of it
+	// is live yet; replace it, and fail its wait with Superseded.
+	lockSupersede
+	// lockQueue: the holder is applying; a running deployment is never
+	// interrupted, so wait for it to hand the lock over.
+	lockQueue
+)
+
+// decideLock says what deployment me does about the lock held as rec
+// (nil when free).
+func decideLock(rec *store.LockRecord, me string) lockAction {
+	switch {
+	case rec == nil:
+		return lockAcquire
+	case rec.Deployment == me:
+		return lockOwn
+	case rec.Stage == store.StagePreparing || rec.Stage == store.StageAwaitingApproval:
+		return lockSupersede
+	default:
+		return lockQueue
+	}
+}
+
+// lockAttempts bounds the retries of a lost conditional write before the
+// conflict is reported as transient (and retried by the state machine).
+const lockAttempts = 3
+
+// takeLock claims the lock for st in stage preparing, superseding a holder
+// that has not started applying, or marks st queued behind one that has.
+func (e *Engine) takeLock(ctx context.Context, st workflow.State, image string) (workflow.State, error) {
+	log := e.logger(st, workflow.PhasePrepare)
+	me := st.Deployment.ID
+	mine := store.LockRecord{Deployment: me, Execution: st.Deployment.Execution,
+		Stage: store.StagePreparing, Image: image, At: e.now()}
+	for range lockAttempts {
+		rec, etag, err := e.readLock(ctx, st)
+		if err != nil {
+			return st, err
+		}
+		switch decideLock(rec, me) {
+		case lockOwn:
+			return e.lockHeld(st), nil
+		case lockAcquire:
+			err = e.Store.AcquireLock(ctx, st.Environment, st.Service, mine)
+			if errors.Is(err, store.ErrConflict) {
+				continue
+			}
+			if err != nil {
+				return st, fmt.Errorf("acquire lock %s/%s: %w", st.Environment, st.Service, err)
+			}
+			log.Info("lock acquired")
+			return e.lockHeld(st), e.supersedeQueued(ctx, st)
+		case lockSupersede:
+			err = e.Store.ReplaceLock(ctx, st.Environment, st.Service, mine, etag)
+			if errors.Is(err, store.ErrConflict) {
+				continue
+			}
+			if err != nil {
+				return st, fmt.Errorf("take over lock %s/%s: %w", st.Environment, st.Service, err)
+			}
+			log.Info("superseding a deployment that has not started applying",
+				"superseded", rec.Deployment, "stage", string(rec.Stage))
+			if err := e.failToken(ctx, rec.Token, &workflow.Superseded{By: me}); err != nil {
+				return st, err
+			}
+			return e.lockHeld(st), e.supersedeQueued(ctx, st)
+		case lockQueue:
+			log.Info("lock held by a deployment that is applying: queued", "holder", rec.Deployment)
+			st.Lock.Held, st.Lock.Queued = false, true
+			st.Wait = workflow.Wait{Kind: workflow.WaitLock, TimeoutSeconds: e.reconcileSeconds()}
+			return st, nil
+		}
+	}
+	return st, &workflow.Transient{Op: fmt.Sprintf("lock %s/%s", st.Environment, st.Service),
+		Err: fmt.Errorf("lost the conditional write %d times", lockAttempts)}
+}
+
+func (e *Engine) lockHeld(st workflow.State) workflow.State {
+	st.Lock.Held, st.Lock.Queued = true, false
+	return st
+}
+
+// readLock returns the lock record and its etag, nil when the lock is free.
+func (e *Engine) readLock(ctx context.Context, st workflow.State) (*store.LockRecord, string, error) {
+	rec, etag, err := e.Store.Lock(ctx, st.Environment, st.Service)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, "", nil
+	}
+	if err != nil {
+		return nil, "", fmt.Errorf("read lock %s/%s: %w", st.Environment, st.Service, err)
+	}
+	return &rec, etag, nil
+}
+
+// supersedeQueued fails the wait of a deployment queued for the lock: it is
+// older than st, which now holds the lock, and must not run after it.
+func (e *Engine) supersedeQueued(ctx context.Context, st workflow.State) error {
+	q, err := e.Store.Dequeue(ctx, st.Environment, st.Service)
+	if err != nil {
+		return fmt.Errorf("read lock queue %s/%s: %w", st.Environment, st.Service, err)
+	}
+	if q == nil || q.Deployment == st.Deployment.ID {
+		return nil
+	}
+	e.logger(st, workflow.PhasePrepare).Info("superseding a queued deployment", "superseded", q.Deployment)
+	return e.failToken(ctx, q.Token, &workflow.Superseded{By: st.Deployment.ID})
+}
+
+// setLockStage moves the lock held by st to stage (with the token of the
+// wait it enters, if any). A lock now held by another deployment means st
+// was superseded.
+func (e *Engine) setLockStage(ctx context.Context, st workflow.State, stage store.LockStage, token string) error {
+	for range lockAttempts {
+		rec, etag, err := e.readLock(ctx, st)
+		if err != nil {
+			return err
+		}
+		if rec == nil {
+			// Released under us (by hand); claim it again rather than run unlocked.
+			rec := store.LockRecord{Deployment: st.Deployment.ID, Execution: st.Deployment.Execution,
+				Stage: stage, Token: token, Image: st.Plan.Image, At: e.now()}
+			err = e.Store.AcquireLock(ctx, st.Environment, st.Service, rec)
+		} else {
+			if rec.Deployment != st.Deployment.ID {
+				return &workflow.Superseded{By: rec.Deployment}
+			}
+			rec.Stage, rec.Token, rec.At = stage, token, e.now()
+			err = e.Store.ReplaceLock(ctx, st.Environment, st.Service, *rec, etag)
+		}
+		if errors.Is(err, store.ErrConflict) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("set lock %s/%s to %s: %w", st.Environment, st.Service, stage, err)
+		}
+		return nil
+	}
+	return &workflow.Transient{Op: fmt.Sprintf("lock %s/%s", st.Environment, st.Service),
+		Err: fmt.Errorf("lost the conditional write %d times", lockAttempts)}
+}
+
+// enqueue records the token of st's lock wait. It replaces (and supersedes)
+// an older queued deployment, and completes the wait at once when the lock
+// was released in the meantime, since no holder is left to hand it over.
+func (e *Engine) enqueue(ctx context.Context, st workflow.State, token string) error {
+	replaced, err := e.Store.Enqueue(ctx, st.Environment, st.Service, store.QueueEntry{
+		Deployment: st.Deployment.ID, Execution: st.Deployment.Execution, Token: token, At: e.now()})
+	if err != nil {
+		return fmt.Errorf("queue for lock %s/%s: %w", st.Environment, st.Service, err)
+	}
+	if replaced != nil && replaced.Deployment != st.Deployment.ID {
+		e.logger(st, workflow.PhaseWatch).Info("superseding a queued deployment", "superseded", replaced.Deployment)
+		if err := e.failToken(ctx, replaced.Token, &workflow.Superseded{By: st.Deployment.ID}); err != nil {
+			return err
+		}
+	}
+	rec, _, err := e.readLock(ctx, st)
+	if err != nil {
+		return err
+	}
+	if rec == nil {
+		return e.succeedToken(ctx, token, workflow.Signal{Source: "lock", Detail: "lock free"})
+	}
+	return nil
+}
+
+// releaseLock releases the lock when st holds it, or finds it free, and
+// hands it to the queued deployment, whose wait ends so that it prepares
+// again. A lock held by another deployment (which superseded st) is left.
+func (e *Engine) releaseLock(ctx context.Context, st workflow.State, phase workflow.Phase) error {
+	rec, _, err := e.readLock(ctx, st)
+	if err != nil {
+		return err
+	}
+	if rec != nil && rec.Deployment != st.Deployment.ID {
+		return nil
+	}
+	if rec != nil {
+		if err := e.Store.ReleaseLock(ctx, st.Environment, st.Service, st.Deployment.ID); err != nil {
+			return fmt.Errorf("release lock %s/%s: %w", st.Environment, st.Service, err)
+		}
+	}
+	q, err := e.Store.Dequeue(ctx, st.Environment, st.Service)
+	if err != nil {
+		return fmt.Errorf("read lock queue %s/%s: %w", st.Environment, st.Service, err)
+	}
+	if q == nil || q.Deployment == st.Deployment.ID {
+		return nil
+	}
+	e.logger(st, phase).Info("lock handed over", "to", q.Deployment)
+	return e.succeedToken(ctx, q.Token, workflow.Signal{Source: "lock",
+		Detail: "released by deployment " + st.Deployment.ID})
+}
+
+// failToken fails a waiting task; a token already closed is not an error.
+func (e *Engine) failToken(ctx context.Context, token string, cause error) error {
+	if token == "" {
+		return nil
+	}
+	err := e.Tasks.SendTaskFailure(ctx, token, cause)
+	if err != nil && !errors.Is(err, sfn.ErrTaskClosed) {
+		return fmt.Errorf("fail task (%v): %w", cause, err)
+	}
+	return nil
+}
+
+// succeedToken completes a waiting task; a token already closed is not an
+// error.
+func (e *Engine) succeedToken(ctx context.Context, token string, sig workflow.Signal) error {
+	if token == "" {
+		return nil
+	}
+	err := e.Tasks.SendTaskSuccess(ctx, token, sig)
+	if err != nil && !errors.Is(err, sfn.ErrTaskClosed) {
+		return fmt.Errorf("complete task (%s): %w", sig.Detail, err)
+	}
+	return nil
+}

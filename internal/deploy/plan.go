@@ -1,0 +1,138 @@
+package deploy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/slipwayhq/slipway/internal/awsapi/autoscaling"
+	"github.com/slipwayhq/slipway/internal/awsapi/ecs"
+	"github.com/slipwayhq/slipway/internal/awsapi/elbv2"
+	"github.com/slipwayhq/slipway/internal/spec"
+	"github.com/slipwayhq/slipway/internal/workflow"
+)
+
+// The strategy kinds of spec.Strategy.Kind.
+const (
+	kindRolling   = "rolling"
+	kindCanary    = "canary"
+	kindBlueGreen = "bluegreen"
+)
+
+// plan is what Prepare decided, stored in the state bucket at State.Plan.Key
+// because it is far larger than the state document should be.
+type plan struct {
+	Rendered *spec.Rendered `json:"rendered"`
+	// Snapshot is the live state before this deployment; Rollback restores it.
+	Snapshot Snapshot `json:"snapshot"`
+	// Pipeline is the service's promotion order of environments.
+	Pipeline []string `json:"pipeline,omitempty"`
+	// Target is the ECS service that receives the new revision: the logical
+	// service for rolling, a slot service for canary and blue/green.
+	Target string `json:"target"`
+	// Other is the slot service serving traffic now; empty for rolling.
+	Other string `json:"other,omitempty"`
+	// TargetGroup and OtherGroup are the target groups of Target and Other.
+	TargetGroup string `json:"targetGroup,omitempty"`
+	OtherGroup  string `json:"otherGroup,omitempty"`
+	// FullCount is the desired count of the new revision when it carries all
+	// traffic; 0 for DAEMON services.
+	FullCount int32 `json:"fullCount"`
+	// ByCount is true for a canary without load balancer: traffic moves by
+	// the number of tasks in each slot.
+	ByCount bool `json:"byCount,omitempty"`
+}
+
+// Snapshot is the live state a deployment may change, as it was before the
+// deployment. Restoring it is the whole of a rollback.
+type Snapshot struct {
+	// Services are the ECS services involved: the service for rolling, both
+	// slots for canary and blue/green.
+	Services []ServiceState `json:"services"`
+	// Rules are the listener rules involved (production, then test).
+	Rules []RuleState `json:"rules,omitempty"`
+	// Primary is the slot serving traffic ("blue" or "green"); empty for
+	// rolling and before the first deployment.
+	Primary string `json:"primary,omitempty"`
+}
+
+// ServiceState is an ECS service as the engine sees it.
+type ServiceState struct {
+	Cluster string `json:"cluster"`
+	Name    string `json:"name"`
+	// Exists is false when the service is missing (or inactive).
+	Exists         bool   `json:"exists"`
+	TaskDefinition string `json:"taskDefinition,omitempty"`
+	// DesiredCount is meaningless for DAEMON services.
+	DesiredCount int32 `json:"desiredCount"`
+	Daemon       bool  `json:"daemon,omitempty"`
+	// Scaling is the scalable target; nil when none is registered.
+	Scaling *Limits `json:"scaling,omitempty"`
+}
+
+// Limits are the limits of a scalable target.
+type Limits struct {
+	Min       int32 `json:"min"`
+	Max       int32 `json:"max"`
+	Suspended bool  `json:"suspended"`
+}
+
+// RuleState is a listener rule's weighted forward action.
+type RuleState struct {
+	ARN     string               `json:"arn"`
+	Weights []elbv2.TargetWeight `json:"weights"`
+}
+
+// readService returns the live state of one ECS service.
+func readService(ctx context.Context, c Clients, cluster, name string) (ServiceState, error) {
+	s := ServiceState{Cluster: cluster, Name: name}
+	svc, err := c.Services.DescribeService(ctx, cluster, name)
+	if errors.Is(err, ecs.ErrNotFound) {
+		return s, nil
+	}
+	if err != nil {
+		return s, fmt.Errorf("describe service %s/%s: %w", cluster, name, err)
+	}
+	s.Exists = true
+	s.TaskDefinition = svc.TaskDefinition
+	s.DesiredCount = svc.DesiredCount
+	s.Daemon = svc.Scheduling == "DAEMON"
+	t, err := c.Scaling.Target(ctx, autoscaling.ResourceID(cluster, name))
+	if err != nil {
+		return s, fmt.Errorf("read scalable target of %s/%s: %w", cluster, name, err)
+	}
+	if t != nil {
+		s.Scaling = &Limits{Min: t.Min, Max: t.Max, Suspended: t.Suspended}
+	}
+	return s, nil
+}
+
+// readRule returns the weights of a listener rule.
+func readRule(ctx context.Context, c Clients, arn string) (RuleState, error) {
+	w, err := c.Traffic.RuleWeights(ctx, arn)
+	if err != nil {
+		return RuleState{}, fmt.Errorf("read weights of rule %s: %w", arn, err)
+	}
+	return RuleState{ARN: arn, Weights: w}, nil
+}
+
+// loadPlan reads the plan of st and the clients of its environment.
+func (e *Engine) loadPlan(ctx context.Context, st workflow.State) (*plan, Clients, error) {
+	if st.Plan.Key == "" {
+		return nil, Clients{}, &workflow.InvalidInput{Problems: []string{"plan.key: required (set by prepare)"}}
+	}
+	var p plan
+	if err := e.Store.Plan(ctx, st.Plan.Key, &p); err != nil {
+		return nil, Clients{}, fmt.Errorf("read plan %s: %w", st.Plan.Key, err)
+	}
+	if p.Rendered == nil {
+		return nil, Clients{}, &workflow.InvalidInput{Problems: []string{fmt.Sprintf("plan %s: rendered: missing", st.Plan.Key)}}
+	}
+	c, err := e.Clients(ctx, p.Rendered.RoleARN)
+	if err != nil {
+		return nil, Clients{}, fmt.Errorf("clients for environment %s: %w", st.Environment, err)
+	}
+	return &p, c, nil
+}
+
+func ptr[T any](v T) *T { return &v }

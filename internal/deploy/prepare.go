@@ -1,0 +1,238 @@
+package deploy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/slipwayhq/slipway/internal/spec"
+	"github.com/slipwayhq/slipway/internal/store"
+	"github.com/slipwayhq/slipway/internal/workflow"
+)
+
+// Defaults for what a spec may leave out.
+const (
+	defaultStabilization   = 30 * time.Minute
+	defaultApprovalTimeout = 24 * time.Hour
+)
+
+// prepare loads and renders the specs, takes the lock, snapshots the live
+// state and stores the plan. It runs again after AwaitLock, so everything it
+// does is repeatable.
+func (e *Engine) prepare(ctx context.Context, st workflow.State) (workflow.State, error) {
+	log := e.logger(st, workflow.PhasePrepare)
+	if st.Deployment.StartedAt.IsZero() {
+		st.Deployment.StartedAt = e.now()
+	}
+	svc, env, err := e.loadSpecs(ctx, &st)
+	if err != nil {
+		return st, err
+	}
+	image, err := e.resolveImage(ctx, st, svc)
+	if err != nil {
+		return st, err
+	}
+	rendered, err := spec.Render(svc, env, spec.RenderInput{Image: image, DeploymentID: st.Deployment.ID,
+		Region: e.Settings.Region, AccountID: e.Settings.AccountID, Strategy: st.Strategy})
+	if err != nil {
+		return st, invalid(err)
+	}
+	if err := checkRendered(rendered); err != nil {
+		return st, err
+	}
+	st.Plan.Image = image
+	st.Lock.Key = fmt.Sprintf("locks/%s/%s.json", st.Environment, st.Service)
+
+	// The lock comes before the snapshot: a snapshot taken while another
+	// deployment changes the service would restore a state that never was.
+	st, err = e.takeLock(ctx, st, image)
+	if err != nil || st.Lock.Queued {
+		return st, err
+	}
+
+	c, err := e.Clients(ctx, rendered.RoleARN)
+	if err != nil {
+		return st, fmt.Errorf("clients for environment %s: %w", st.Environment, err)
+	}
+	p, err := newPlan(ctx, c, rendered, svc.Pipeline)
+	if err != nil {
+		return st, err
+	}
+	key, err := e.Store.PutPlan(ctx, st.Deployment.ID, p)
+	if err != nil {
+		return st, fmt.Errorf("store plan: %w", err)
+	}
+	st.Plan = workflow.Plan{
+		Key:              key,
+		Strategy:         rendered.Strategy.Kind,
+		Image:            image,
+		Create:           !p.targetExists(),
+		Slot:             p.slot(),
+		Steps:            steps(p),
+		StabilizeSeconds: timeoutSeconds(stabilization(rendered)),
+		ReconcileSeconds: e.reconcileSeconds(),
+	}
+	st.Progress = workflow.Progress{Remaining: len(st.Plan.Steps)}
+	st.Approval = workflow.Approval{Required: rendered.Approval.Required}
+	st.Wait = workflow.Wait{}
+	if st.Approval.Required {
+		timeout := rendered.Approval.Timeout.Duration
+		if timeout <= 0 {
+			timeout = defaultApprovalTimeout
+		}
+		st.Approval.TimeoutSeconds = timeoutSeconds(timeout)
+		st.Wait = workflow.Wait{Kind: workflow.WaitApproval, TimeoutSeconds: st.Approval.TimeoutSeconds}
+	}
+	log.Info("planned", "strategy", st.Plan.Strategy, "image", image, "target", p.Target,
+		"create", st.Plan.Create, "steps", len(st.Plan.Steps), "approval", st.Approval.Required)
+	return st, nil
+}
+
+// loadSpecs reads, parses and validates the specs at the requested
+// versions, and pins those versions in st so a repeated Prepare (and the
+// promotion to the next environment) reads the same documents.
+func (e *Engine) loadSpecs(ctx context.Context, st *workflow.State) (*spec.Service, *spec.Environment, error) {
+	so, err := e.Store.ServiceSpec(ctx, st.Service, st.SpecVersion)
+	if err != nil {
+		return nil, nil, specError("services/"+st.Service+".yaml", st.SpecVersion, err)
+	}
+	eo, err := e.Store.EnvironmentSpec(ctx, st.Environment, st.EnvironmentSpecVersion)
+	if err != nil {
+		return nil, nil, specError("environments/"+st.Environment+".yaml", st.EnvironmentSpecVersion, err)
+	}
+	svc, err := spec.ParseService(so.Key, so.Body)
+	if err != nil {
+		return nil, nil, invalid(err)
+	}
+	env, err := spec.ParseEnvironment(eo.Key, eo.Body)
+	if err != nil {
+		return nil, nil, invalid(err)
+	}
+	if problems := append(svc.Validate(), env.Validate()...); len(problems) > 0 {
+		return nil, nil, invalid(problems)
+	}
+	st.SpecVersion, st.EnvironmentSpecVersion = so.Version, eo.Version
+	return svc, env, nil
+}
+
+func specError(file, version string, err error) error {
+	if errors.Is(err, store.ErrNotFound) {
+		if version != "" {
+			file += " version " + version
+		}
+		return &workflow.InvalidInput{Problems: []string{file + ": not found in the spec bucket"}}
+	}
+	return fmt.Errorf("read %s: %w", file, err)
+}
+
+// invalid turns spec problems into InvalidInput; other errors pass.
+func invalid(err error) error {
+	var problems spec.Problems
+	if !errors.As(err, &problems) {
+		return err
+	}
+	ii := &workflow.InvalidInput{}
+	for _, p := range problems {
+		ii.Problems = append(ii.Problems, p.String())
+	}
+	return ii
+}
+
+// checkRendered rejects combinations the engine cannot deploy.
+func checkRendered(r *spec.Rendered) error {
+	var problems []string
+	switch r.Strategy.Kind {
+	case kindRolling:
+	case kindCanary, kindBlueGreen:
+		if r.Scheduling == "DAEMON" {
+			problems = append(problems, fmt.Sprintf("strategy.kind: %s cannot deploy a DAEMON service; use rolling", r.Strategy.Kind))
+		}
+		if r.Strategy.Kind == kindBlueGreen && r.LoadBalancer == nil {
+			problems = append(problems, fmt.Sprintf("environments/%s: loadBalancers.%s: required for bluegreen", r.Environment, r.Service))
+		}
+		if lb := r.LoadBalancer; lb != nil && (lb.ListenerRuleArn == "" || lb.TargetGroupArns[0] == "" || lb.TargetGroupArns[1] == "") {
+			problems = append(problems, fmt.Sprintf("environments/%s: loadBalancers.%s: a listener rule and two target groups (blue, green) are required for %s",
+				r.Environment, r.Service, r.Strategy.Kind))
+		}
+	default:
+		problems = append(problems, fmt.Sprintf("strategy.kind: unknown strategy %q (want rolling, canary or bluegreen)", r.Strategy.Kind))
+	}
+	if r.TaskDefinition == nil || r.ServiceInput == nil {
+		problems = append(problems, "taskDefinition, service: required")
+	}
+	if len(problems) > 0 {
+		return &workflow.InvalidInput{Problems: problems}
+	}
+	return nil
+}
+
+func stabilization(r *spec.Rendered) time.Duration {
+	if d := r.Strategy.StabilizationTimeout.Duration; d > 0 {
+		return d
+	}
+	return defaultStabilization
+}
+
+// newPlan snapshots the live state and decides where the new revision goes.
+func newPlan(ctx context.Context, c Clients, r *spec.Rendered, pipeline []string) (*plan, error) {
+	p := &plan{Rendered: r, Pipeline: pipeline}
+	if r.Strategy.Kind == kindRolling {
+		s, err := readService(ctx, c, r.Cluster, r.Service)
+		if err != nil {
+			return nil, err
+		}
+		p.Snapshot.Services = []ServiceState{s}
+		p.Target = r.Service
+		if r.Scheduling != "DAEMON" {
+			p.FullCount = desiredCount(r, s)
+		}
+		return p, nil
+	}
+	return newSlotPlan(ctx, c, r, p)
+}
+
+// desiredCount is the size of the new revision: the rendered desired count,
+// or, when auto scaling manages the service, what it runs now if that is
+// more (a deployment must not undo a scale-out).
+func desiredCount(r *spec.Rendered, live ServiceState) int32 {
+	var n int32 = 1
+	if r.ServiceInput != nil && r.ServiceInput.DesiredCount != nil {
+		n = *r.ServiceInput.DesiredCount
+	}
+	if r.AutoScaling != nil && live.Exists && live.DesiredCount > n {
+		n = live.DesiredCount
+	}
+	return n
+}
+
+// targetExists reports whether the service receiving the new revision
+// exists already (an update rather than a create).
+func (p *plan) targetExists() bool {
+	for _, s := range p.Snapshot.Services {
+		if s.Name == p.Target {
+			return s.Exists
+		}
+	}
+	return false
+}
+
+// slot names the slot receiving the new revision; empty for rolling.
+func (p *plan) slot() string {
+	if p.Rendered.Strategy.Kind == kindRolling {
+		return ""
+	}
+	return slotOf(p.Rendered.Service, p.Target)
+}
+
+// steps are the traffic steps of the plan.
+func steps(p *plan) []workflow.Step {
+	s := p.Rendered.Strategy
+	switch s.Kind {
+	case kindCanary:
+		return canarySteps(s, p.Snapshot.Primary == "")
+	case kindBlueGreen:
+		return blueGreenSteps(s, p.Snapshot.Primary == "", testRule(p.Rendered) != "")
+	}
+	return rollingSteps(s)
+}

@@ -1,0 +1,29 @@
+package deploy
+
+import (
+	"context"
+
+	"github.com/slipwayhq/slipway/internal/workflow"
+)
+
+// promote makes the new revision the primary one. For canary and blue/green
+// that is all traffic and full size on the new slot, with auto scaling
+// resumed; a rolling service is primary already once ECS is done.
+func (e *Engine) promote(ctx context.Context, st workflow.State) (workflow.State, error) {
+	if err := e.dropWatch(ctx, st); err != nil {
+		return st, err
+	}
+	p, c, err := e.loadPlan(ctx, st)
+	if err != nil {
+		return st, err
+	}
+	if p.Rendered.Strategy.Kind != kindRolling {
+		if err := promoteSlots(ctx, c, p); err != nil {
+			return st, err
+		}
+	}
+	st.Progress.Weight = 100
+	st.Wait = workflow.Wait{Settled: true}
+	e.logger(st, workflow.PhasePromote).Info("promoted", "primary", p.Target)
+	return st, nil
+}

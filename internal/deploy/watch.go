@@ -1,0 +1,198 @@
+package deploy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/slipwayhq/slipway/internal/awsapi/ecs"
+	"github.com/slipwayhq/slipway/internal/store"
+	"github.com/slipwayhq/slipway/internal/workflow"
+)
+
+// watch starts a wait: it records the task token with what the wait is for,
+// so functions/signal can complete it when an alarm or ECS event arrives,
+// then checks once, because the event may have come before the watch. Step
+// Functions ignores what watch returns, but an error fails the wait at once.
+func (e *Engine) watch(ctx context.Context, st workflow.State, token string) (workflow.State, error) {
+	switch st.Wait.Kind {
+	case workflow.WaitLock:
+		return st, e.enqueue(ctx, st, token)
+	case workflow.WaitStable, workflow.WaitBake:
+	default:
+		return st, &workflow.InvalidInput{Problems: []string{fmt.Sprintf("wait.kind: %q cannot be watched (want stable, bake or lock)", st.Wait.Kind)}}
+	}
+	w := watchOf(st)
+	w.Token = token
+	if err := e.Store.PutWatch(ctx, w); err != nil {
+		return st, fmt.Errorf("store watch: %w", err)
+	}
+	_, c, err := e.loadPlan(ctx, st)
+	if err != nil {
+		return st, err
+	}
+	if err := e.checkAlarms(ctx, st, c, workflow.PhaseWatch); err != nil {
+		return st, err
+	}
+	if st.Wait.Kind != workflow.WaitStable {
+		return st, nil
+	}
+	done, detail, err := rolloutDone(ctx, c, st.Wait)
+	if err != nil || !done {
+		return st, err
+	}
+	e.logger(st, workflow.PhaseWatch).Info("already stable", "detail", detail)
+	return st, e.succeedToken(ctx, token, workflow.Signal{Source: "check", Detail: detail})
+}
+
+// check re-checks a wait whose task timed out: events may have been lost.
+// For a stable wait it sets Wait.Settled, or a shorter timeout for the next
+// wait, or fails once the deadline has passed; for a bake it fails unless
+// the alarms are OK and the new revision is healthy.
+func (e *Engine) check(ctx context.Context, st workflow.State) (workflow.State, error) {
+	log := e.logger(st, workflow.PhaseCheck)
+	if err := e.dropWatch(ctx, st); err != nil {
+		return st, err
+	}
+	p, c, err := e.loadPlan(ctx, st)
+	if err != nil {
+		return st, err
+	}
+	if err := e.checkAlarms(ctx, st, c, workflow.PhaseCheck); err != nil {
+		return st, err
+	}
+	switch st.Wait.Kind {
+	case workflow.WaitStable:
+		done, detail, err := rolloutDone(ctx, c, st.Wait)
+		if err != nil {
+			return st, err
+		}
+		now := e.now()
+		switch {
+		case done:
+			log.Info("stable", "detail", detail)
+			st.Wait.Settled = true
+		case !now.Before(st.Wait.Deadline):
+			log.Info("not stable by the deadline: rolling back", "detail", detail)
+			return st, &workflow.StabilizationTimeout{Deadline: st.Wait.Deadline, Detail: detail}
+		default:
+			st.Wait.Settled = false
+			st.Wait.TimeoutSeconds = min(e.reconcileSeconds(), timeoutSeconds(st.Wait.Deadline.Sub(now)))
+		}
+		return st, nil
+	case workflow.WaitBake:
+		if err := healthy(ctx, c, p, st.Wait); err != nil {
+			return st, err
+		}
+		st.Wait.Settled = true
+		return st, nil
+	}
+	return st, &workflow.InvalidInput{Problems: []string{fmt.Sprintf("wait.kind: %q cannot be checked (want stable or bake)", st.Wait.Kind)}}
+}
+
+// checkAlarms fails with AlarmFired when a watched alarm is in ALARM.
+func (e *Engine) checkAlarms(ctx context.Context, st workflow.State, c Clients, phase workflow.Phase) error {
+	if len(st.Wait.Alarms) == 0 {
+		return nil
+	}
+	states, err := c.Alarms.AlarmStates(ctx, st.Wait.Alarms)
+	if err != nil {
+		return fmt.Errorf("read alarms: %w", err)
+	}
+	for _, name := range st.Wait.Alarms {
+		if s, ok := states[name]; ok && s.Value == "ALARM" {
+			e.logger(st, phase).Info(fmt.Sprintf("alarm %s in ALARM: rolling back", name), "alarm", name, "reason", s.Reason)
+			return &workflow.AlarmFired{Alarm: name, Reason: s.Reason}
+		}
+	}
+	return nil
+}
+
+// rolloutDone reports whether the watched ECS deployment completed; a failed
+// one is DeploymentFailed. The detail says where it stands, for history.
+func rolloutDone(ctx context.Context, c Clients, w workflow.Wait) (bool, string, error) {
+	svc, err := c.Services.DescribeService(ctx, w.Cluster, w.Service)
+	if err != nil {
+		return false, "", fmt.Errorf("describe service %s/%s: %w", w.Cluster, w.Service, err)
+	}
+	i := slices.IndexFunc(svc.Deployments, func(d ecs.Deployment) bool { return d.ID == w.ECSDeployment })
+	if i < 0 {
+		return false, "", &workflow.DeploymentFailed{Reason: fmt.Sprintf(
+			"ECS deployment %s of %s is gone: the service was changed by something else", w.ECSDeployment, w.Service)}
+	}
+	d := svc.Deployments[i]
+	detail := fmt.Sprintf("ECS deployment %s of %s: %s, %d of %d tasks running, %d failed to start",
+		d.ID, w.Service, d.RolloutState, d.RunningCount, d.DesiredCount, d.FailedTasks)
+	switch d.RolloutState {
+	case "COMPLETED":
+		return true, detail, nil
+	case "FAILED":
+		reason := d.RolloutStateReason
+		if reason == "" {
+			reason = detail
+		}
+		return false, detail, &workflow.DeploymentFailed{Reason: fmt.Sprintf("%s: %s", w.Service, reason)}
+	}
+	return false, detail, nil
+}
+
+// healthy checks the new revision after a bake: its ECS deployment has not
+// failed, no task failed to start, all its tasks run, and (behind a load
+// balancer) none of its targets is unhealthy.
+func healthy(ctx context.Context, c Clients, p *plan, w workflow.Wait) error {
+	svc, err := c.Services.DescribeService(ctx, w.Cluster, w.Service)
+	if err != nil {
+		return fmt.Errorf("describe service %s/%s: %w", w.Cluster, w.Service, err)
+	}
+	d := svc.Primary()
+	switch {
+	case d == nil:
+		return &workflow.DeploymentFailed{Reason: fmt.Sprintf("%s has no primary deployment", w.Service)}
+	case d.RolloutState == "FAILED":
+		return &workflow.DeploymentFailed{Reason: fmt.Sprintf("%s: %s", w.Service, d.RolloutStateReason)}
+	case d.FailedTasks > 0:
+		return &workflow.DeploymentFailed{Reason: fmt.Sprintf("%s: %d tasks failed to start", w.Service, d.FailedTasks)}
+	case svc.RunningCount < svc.DesiredCount:
+		return &workflow.DeploymentFailed{Reason: fmt.Sprintf("%s: %d of %d tasks running", w.Service, svc.RunningCount, svc.DesiredCount)}
+	}
+	if p.TargetGroup == "" || w.Service != p.Target {
+		return nil
+	}
+	targets, err := c.Traffic.TargetHealth(ctx, p.TargetGroup)
+	if err != nil {
+		return fmt.Errorf("read target health of %s: %w", p.TargetGroup, err)
+	}
+	for _, t := range targets {
+		if t.State == "unhealthy" {
+			return &workflow.DeploymentFailed{Reason: fmt.Sprintf("%s: target %s unhealthy: %s", w.Service, t.ID, t.Reason)}
+		}
+	}
+	return nil
+}
+
+// watchOf is the watch record of st's current wait, without its token.
+func watchOf(st workflow.State) store.Watch {
+	return store.Watch{
+		Deployment: st.Deployment.ID, Execution: st.Deployment.Execution, Kind: st.Wait.Kind,
+		Environment: st.Environment, Service: st.Service,
+		Cluster: st.Wait.Cluster, ECSService: st.Wait.Service, ECSDeployment: st.Wait.ECSDeployment,
+		Alarms: st.Wait.Alarms, Deadline: st.Wait.Deadline,
+	}
+}
+
+// dropWatch deletes the watch of st's last wait, if it has one: the wait
+// is over, and a late event must not find it.
+func (e *Engine) dropWatch(ctx context.Context, st workflow.State) error {
+	w, err := e.Store.WatchForDeployment(ctx, st.Deployment.ID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("read watch: %w", err)
+	}
+	if err := e.Store.DeleteWatch(ctx, w); err != nil {
+		return fmt.Errorf("delete watch: %w", err)
+	}
+	return nil
+}
