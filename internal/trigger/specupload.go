@@ -142,14 +142,7 @@ func (h *SpecUpload) service(ctx context.Context, up upload, body []byte) error 
 		return h.reject(ctx, up, problems)
 	}
 
-	// An empty tag list means every tagged push; the index spells that "*".
-	tags := svc.Image.Tags
-	if len(tags) == 0 {
-		tags = []string{"*"}
-	}
-	entry := store.IndexEntry{Service: svc.Name, Repository: svc.Image.Repository, Tags: tags,
-		Pipeline: svc.Pipeline, SpecVersion: up.version}
-	if err := h.updateIndex(ctx, entry); err != nil {
+	if err := h.updateIndex(ctx, IndexEntry(svc, up.version)); err != nil {
 		return fmt.Errorf("spec upload %s: %w", up.ref.Key, err)
 	}
 	up.log.Info(fmt.Sprintf("service %s accepted: index updated", svc.Name), "service", svc.Name)
