@@ -144,6 +144,7 @@ type MalformedEvent struct {
 	Reason string
 }
 
+// Error reads "malformed <detail type> event <id>: <field>: <reason>".
 func (e *MalformedEvent) Error() string {
 	s := "malformed " + e.DetailType + " event"
 	if e.ID != "" {

@@ -39,6 +39,7 @@ type NotSpec struct {
 	Reason string
 }
 
+// Error reads "<key>: not a spec file: <reason>".
 func (e *NotSpec) Error() string { return fmt.Sprintf("%s: not a spec file: %s", e.Key, e.Reason) }
 
 // ParseSpecKey classifies an object key of the spec bucket as delivered in

@@ -72,7 +72,6 @@ func NewSpecUpload(st specStore, executions executionStarter, events publisher, 
 type upload struct {
 	ref     SpecRef
 	version string
-	event   string
 	actor   string
 	log     *slog.Logger
 }
@@ -102,7 +101,7 @@ func (h *SpecUpload) Handle(ctx context.Context, event json.RawMessage) error {
 		log.Warn("event dropped", "error", err.Error())
 		return nil
 	}
-	up := upload{ref: ref, version: d.Object.VersionID, event: ev.ID, actor: d.Requester,
+	up := upload{ref: ref, version: d.Object.VersionID, actor: d.Requester,
 		log: log.With("key", ref.Key, string(ref.Kind), ref.Name)}
 
 	// Events arrive late and out of order: act only on the latest version.
