@@ -1,8 +1,8 @@
 // Package events holds sample event payloads in the exact shapes AWS
 // delivers them through EventBridge (ECR pushes, S3 spec uploads, CloudWatch
 // alarm and ECS deployment state changes) and a manual execution input. The
-// handler tests of internal/trigger are fed from them, and they are what
-// `make invoke-<fn>` sends to a function.
+// handler tests of internal/trigger are fed from them, and they are
+// ready-made payloads for invoking a function by hand.
 //
 // manual-start.json is the documented input of a deployment started by hand
 // (pasted into the Step Functions console, or sent by `aws stepfunctions
