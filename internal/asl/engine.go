@@ -231,7 +231,11 @@ func (x *Execution) watchTimeout(d time.Duration) {
 	clk.Done()
 	select {
 	case <-t.C():
-		x.cancel(&stopCause{status: StatusTimedOut, name: ErrTimeout, cause: fmt.Sprintf("the execution ran longer than its TimeoutSeconds (%v)", d)})
+		// Record the outcome before cancelling, while this goroutine still
+		// holds the clock: once it lets go, a virtual clock may move on.
+		cause := &stopCause{status: StatusTimedOut, name: ErrTimeout, cause: fmt.Sprintf("the execution ran longer than its TimeoutSeconds (%v)", d)}
+		x.cancel(cause)
+		x.finish(cause.status, "", cause.name, cause.cause)
 		clk.Done()
 	case <-x.done:
 	}
@@ -242,7 +246,7 @@ func (x *Execution) watchTimeout(d time.Duration) {
 func (x *Execution) run(ctx context.Context) {
 	clk := x.eng.clk
 	defer clk.Done()
-	th := &thread{x: x}
+	th := &thread{x: x, prevEvent: 1} // after ExecutionStarted
 	out, err := th.runMachine(ctx, x.def.top, x.input, nil)
 	if cause, ok := context.Cause(ctx).(*stopCause); ok {
 		x.finish(cause.status, "", cause.name, cause.cause)
