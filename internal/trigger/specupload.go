@@ -284,10 +284,10 @@ func (h *SpecUpload) loadSet(ctx context.Context, idx store.Index, uploaded Spec
 				return nil, err
 			}
 			if ref.Kind == SpecService {
-				if s, err := spec.ParseService(ref.Key, obj.Body); err == nil {
+				if s, err := spec.ParseService(ref.Key, obj.Body); err == nil && len(s.Validate()) == 0 {
 					set.Services[ref.Name] = s
 				}
-			} else if e, err := spec.ParseEnvironment(ref.Key, obj.Body); err == nil {
+			} else if e, err := spec.ParseEnvironment(ref.Key, obj.Body); err == nil && len(e.Validate()) == 0 {
 				set.Environments[ref.Name] = e
 			}
 		}
@@ -302,10 +302,6 @@ func (h *SpecUpload) loadSet(ctx context.Context, idx store.Index, uploaded Spec
 // deploys to it). Problems elsewhere in the bucket are not the upload's and
 // do not block it.
 func introduced(without *spec.Set, ref SpecRef, doc any) []string {
-	before := map[string]bool{}
-	for _, p := range without.Validate() {
-		before[p.String()] = true
-	}
 	with := &spec.Set{Services: maps.Clone(without.Services), Environments: maps.Clone(without.Environments)}
 	switch d := doc.(type) {
 	case *spec.Service:
@@ -313,13 +309,37 @@ func introduced(without *spec.Set, ref SpecRef, doc any) []string {
 	case *spec.Environment:
 		with.Environments[ref.Name] = d
 	}
+	after, err := validate(with)
+	if err != nil {
+		return []string{fmt.Sprintf("%s: %v", ref.Key, err)}
+	}
+	beforeList, err := validate(without)
+	if err != nil {
+		return []string{fmt.Sprintf("%s: %v", ref.Key, err)}
+	}
+	before := map[string]bool{}
+	for _, p := range beforeList {
+		before[p.String()] = true
+	}
 	var out []string
-	for _, p := range with.Validate() {
+	for _, p := range after {
 		if s := p.String(); !before[s] {
 			out = append(out, s)
 		}
 	}
 	return out
+}
+
+// validate runs set.Validate. Specs are user input: should one trip a bug
+// in validation, the upload is rejected saying so, instead of the function
+// crashing on every retry with nothing recorded.
+func validate(set *spec.Set) (problems spec.Problems, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("cannot be validated: the validator failed (%v); please report this", r)
+		}
+	}()
+	return set.Validate(), nil
 }
 
 // problemStrings lists the problems of a parse error.

@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/slipwayhq/slipway/internal/spec"
 	"github.com/slipwayhq/slipway/internal/store"
 	"github.com/slipwayhq/slipway/internal/workflow"
 )
@@ -392,5 +393,19 @@ func TestSpecUploadPublishFailureIsRetried(t *testing.T) {
 	var tr *workflow.Transient
 	if !errors.As(err, &tr) {
 		t.Fatalf("got %v, want a *workflow.Transient", err)
+	}
+}
+
+// TestValidateSurvivesAValidatorPanic: a spec that trips a bug in the
+// validator is rejected with a problem saying so, not a crashed function.
+func TestValidateSurvivesAValidatorPanic(t *testing.T) {
+	// A nil service is a programming error Set.Validate cannot survive.
+	_, err := validate(&spec.Set{Services: map[string]*spec.Service{"web": nil}})
+	if err == nil || !strings.Contains(err.Error(), "validator failed") {
+		t.Fatalf("got %v, want the panic turned into an error", err)
+	}
+	problems := introduced(&spec.Set{Services: map[string]*spec.Service{"web": nil}}, SpecRef{Kind: SpecService, Name: "api", Key: "services/api.yaml"}, &spec.Service{Name: "api"})
+	if len(problems) != 1 || !strings.HasPrefix(problems[0], "services/api.yaml: cannot be validated") {
+		t.Errorf("got %q, want one problem naming the file", problems)
 	}
 }
