@@ -81,7 +81,7 @@ func (t *thread) parallel(ctx context.Context, s *state, raw any, entered time.T
 	start := t.prevEvent
 	outs, berr := t.runAll(ctx, len(s.branches), 0, func(ctx context.Context, i int) (any, *Error) {
 		b := &thread{x: t.x, prevEvent: start}
-		return b.runMachine(ctx, s.branches[i], deepCopy(in), nil)
+		return b.runMachine(ctx, s.branches[i], deepCopy(in))
 	})
 	switch {
 	case berr != nil && berr.Name == errAborted:
@@ -142,7 +142,7 @@ func (t *thread) mapState(ctx context.Context, s *state, raw any, entered time.T
 		it := &thread{x: t.x, prevEvent: start}
 		details := &MapIterationDetails{Name: s.name, Index: i}
 		it.x.record(it, "MapIterationStarted", func(ev *Event) { ev.MapIterationStarted = details })
-		out, err := it.runMachine(ctx, s.processor, inputs[i], nil)
+		out, err := it.runMachine(ctx, s.processor, inputs[i])
 		switch {
 		case err != nil && err.Name == errAborted:
 			it.x.record(it, "MapIterationAborted", func(ev *Event) { ev.MapIterationAborted = details })

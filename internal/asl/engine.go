@@ -247,7 +247,7 @@ func (x *Execution) run(ctx context.Context) {
 	clk := x.eng.clk
 	defer clk.Done()
 	th := &thread{x: x, prevEvent: 1} // after ExecutionStarted
-	out, err := th.runMachine(ctx, x.def.top, x.input, nil)
+	out, err := th.runMachine(ctx, x.def.top, x.input)
 	if cause, ok := context.Cause(ctx).(*stopCause); ok {
 		x.finish(cause.status, "", cause.name, cause.cause)
 		return

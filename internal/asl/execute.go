@@ -25,10 +25,7 @@ func aborted(ctx context.Context) *Error {
 
 // runMachine runs states from StartAt until a terminal state, returning the
 // final output or the error that ended the machine.
-func (t *thread) runMachine(ctx context.Context, m *machine, input any, parent *thread) (any, *Error) {
-	if parent != nil {
-		t.prevEvent = parent.prevEvent
-	}
+func (t *thread) runMachine(ctx context.Context, m *machine, input any) (any, *Error) {
 	name := m.startAt
 	for {
 		if ctx.Err() != nil {
@@ -87,7 +84,7 @@ func (t *thread) runState(ctx context.Context, s *state, raw any) (any, string, 
 	x.record(t, s.typ+"StateEntered", func(ev *Event) {
 		ev.StateEntered = &StateEnteredDetails{Name: s.name, Input: inJSON}
 	})
-	if err := checkSize(fmt.Sprintf("the input of state %q", s.name), raw); err != nil {
+	if err := sizeOK(fmt.Sprintf("the input of state %q", s.name), inJSON); err != nil {
 		return nil, "", err
 	}
 
@@ -117,10 +114,10 @@ func (t *thread) runState(ctx context.Context, s *state, raw any) (any, string, 
 	if err != nil {
 		return nil, "", err
 	}
-	if err := checkSize(fmt.Sprintf("the output of state %q", s.name), out); err != nil {
+	outJSON := mustString(out)
+	if err := sizeOK(fmt.Sprintf("the output of state %q", s.name), outJSON); err != nil {
 		return nil, "", err
 	}
-	outJSON := mustString(out)
 	x.record(t, s.typ+"StateExited", func(ev *Event) {
 		ev.StateExited = &StateExitedDetails{Name: s.name, Output: outJSON}
 	})

@@ -101,8 +101,13 @@ func checkSize(what string, v any) *Error {
 	if err != nil {
 		return newError(ErrRuntime, "%s is not JSON: %v", what, err)
 	}
-	if len(b) > MaxPayloadSize {
-		return newError(ErrDataLimitExceeded, "%s has %d bytes, more than the %d allowed", what, len(b), MaxPayloadSize)
+	return sizeOK(what, string(b))
+}
+
+// sizeOK is checkSize for an already serialized value.
+func sizeOK(what, serialized string) *Error {
+	if len(serialized) > MaxPayloadSize {
+		return newError(ErrDataLimitExceeded, "%s has %d bytes, more than the %d allowed", what, len(serialized), MaxPayloadSize)
 	}
 	return nil
 }
