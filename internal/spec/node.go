@@ -227,7 +227,7 @@ func (c *converter) convert(y *yaml.Node, depth int) *node {
 // appears.
 func syntaxProblem(file string, data []byte, err error) Problem {
 	line, msg := splitYAMLError(err)
-	if l, c, ok := locateSyntaxError(data, msg); ok {
+	if l, c, ok := locateSyntaxError(data, line, msg); ok {
 		return Problem{File: file, Line: l, Column: c, Reason: "invalid YAML: " + msg}
 	}
 	if line == 0 {
@@ -249,12 +249,16 @@ func splitYAMLError(err error) (int, string) {
 	return 0, msg
 }
 
-// maxLocateSize bounds the files whose syntax errors are located by
-// re-parsing prefixes (quadratic in the size); larger files get the line
-// the library reports.
-const maxLocateSize = 64 << 10
+// Locating a syntax error re-parses prefixes of the file, so it is bounded:
+// files up to maxLocateSize bytes, lines from the one the library reports
+// to maxLocateLines after it, and the first maxLocateColumns columns.
+const (
+	maxLocateSize    = 64 << 10
+	maxLocateLines   = 20
+	maxLocateColumns = 200
+)
 
-func locateSyntaxError(data []byte, msg string) (line, col int, ok bool) {
+func locateSyntaxError(data []byte, reported int, msg string) (line, col int, ok bool) {
 	if len(data) > maxLocateSize {
 		return 0, 0, false
 	}
@@ -267,14 +271,24 @@ func locateSyntaxError(data []byte, msg string) (line, col int, ok bool) {
 		_, m := splitYAMLError(e)
 		return m == msg
 	}
+	// The library reports the line where the enclosing block starts, at or
+	// before the offending one.
+	reported = max(reported, 1)
 	start := 0
-	for line = 1; start <= len(data); line++ {
+	for line = 1; line < reported; line++ {
+		i := bytes.IndexByte(data[start:], '\n')
+		if i < 0 {
+			return 0, 0, false
+		}
+		start += i + 1
+	}
+	for ; start <= len(data) && line < reported+maxLocateLines; line++ {
 		end := len(data)
 		if i := bytes.IndexByte(data[start:], '\n'); i >= 0 {
 			end = start + i
 		}
 		if fails(end) {
-			for c := 1; c <= end-start; c++ {
+			for c := 1; c <= min(end-start, maxLocateColumns); c++ {
 				if fails(start + c) {
 					return line, c, true
 				}
