@@ -137,7 +137,15 @@ func (e *Engine) setLockStage(ctx context.Context, st workflow.State, stage stor
 			return err
 		}
 		if rec == nil {
-			// Released under us (by hand); claim it again rather than run unlocked.
+			// Free: a newer deployment superseded this one and has already
+			// finished, or a person released the lock. Only in the second
+			// case may this one go on, holding the lock again.
+			if by, err := e.finishedSince(ctx, st); err != nil || by != "" {
+				if err != nil {
+					return err
+				}
+				return &workflow.Superseded{By: by}
+			}
 			rec := store.LockRecord{Deployment: st.Deployment.ID, Execution: st.Deployment.Execution,
 				Stage: stage, Token: token, Image: st.Plan.Image, At: e.now()}
 			err = e.Store.AcquireLock(ctx, st.Environment, st.Service, rec)
@@ -158,6 +166,19 @@ func (e *Engine) setLockStage(ctx context.Context, st workflow.State, stage stor
 	}
 	return &workflow.Transient{Op: fmt.Sprintf("lock %s/%s", st.Environment, st.Service),
 		Err: fmt.Errorf("lost the conditional write %d times", lockAttempts)}
+}
+
+// finishedSince returns the newest deployment of st's service and
+// environment that started after st and has already ended; "" when none.
+func (e *Engine) finishedSince(ctx context.Context, st workflow.State) (string, error) {
+	h, err := e.Store.History(ctx, st.Environment, st.Service, 1)
+	if err != nil {
+		return "", fmt.Errorf("read history of %s in %s: %w", st.Service, st.Environment, err)
+	}
+	if len(h) == 0 || h[0].Deployment == st.Deployment.ID || !h[0].StartedAt.After(st.Deployment.StartedAt) {
+		return "", nil
+	}
+	return h[0].Deployment, nil
 }
 
 // enqueue records the token of st's lock wait. It replaces (and supersedes)

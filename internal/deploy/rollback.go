@@ -21,8 +21,14 @@ func (e *Engine) rollback(ctx context.Context, st workflow.State) (workflow.Stat
 	if err := e.dropWatch(ctx, st); err != nil {
 		return st, err
 	}
-	// A deployment that lost the lock never changed anything, and the
-	// services belong to the newer deployment now: nothing to restore.
+	// A superseded deployment changed nothing (Apply checks the lock before
+	// any change), and the services may belong to the newer deployment by
+	// now: restoring this one's snapshot would undo that one.
+	if st.Error != nil && st.Error.Error == workflow.ErrorName((*workflow.Superseded)(nil)) {
+		log.Info("superseded before applying: nothing to restore")
+		st.Wait = workflow.Wait{Settled: true}
+		return st, nil
+	}
 	rec, _, err := e.readLock(ctx, st)
 	if err != nil {
 		return st, err

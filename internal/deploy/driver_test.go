@@ -1,0 +1,240 @@
+package deploy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/slipwayhq/slipway/internal/workflow"
+)
+
+// execution walks the phases of one deployment in the order the deploy
+// state machine would (internal/workflow/states.go): Choice states read the
+// routing fields, Catch clauses put the error at $.error (or
+// $.rollbackError), transient errors are retried, and a wait either ends by
+// its token (completed by the engine or the test) or times out after
+// $.wait.timeoutSeconds of fake time.
+type execution struct {
+	w     *world
+	e     *Engine
+	arn   string
+	st    workflow.State
+	state string
+	path  []string
+	// token is the task token of the wait in progress; "" when none.
+	token string
+	// onWait runs when a wait has started (its watch returned), before it
+	// ends; the test uses it to fire an alarm during a bake, say.
+	onWait func(x *execution)
+	// approver completes an approval wait; nil lets it time out.
+	approver func(x *execution, token string)
+	tokens   int
+}
+
+func newExecution(w *world, name string, req workflow.Request) *execution {
+	return &execution{w: w, e: w.engine(), state: workflow.StatePrepare,
+		arn: "arn:aws:states:" + region + ":" + account + ":execution:deploy:" + name,
+		st:  workflow.State{Request: req}}
+}
+
+// terminal reports whether the execution has ended.
+func (x *execution) terminal() bool {
+	switch x.state {
+	case workflow.StateDeployed, workflow.StateRolledBack, workflow.StateRejected,
+		workflow.StateSuperseded, workflow.StateRollbackFailed:
+		return true
+	}
+	return false
+}
+
+// runUntil steps until the execution ends or reaches state (and, for a
+// wait, has started it).
+func (x *execution) runUntil(state string) {
+	for i := 0; i < 500 && !x.terminal(); i++ {
+		if x.state == state && (!isWait(state) || x.token != "") {
+			return
+		}
+		x.step()
+	}
+	if !x.terminal() && x.state != state {
+		x.w.t.Fatalf("execution %s stuck in %s (path %v)", x.arn, x.state, x.path)
+	}
+}
+
+func (x *execution) run() { x.runUntil("") }
+
+func isWait(state string) bool {
+	switch state {
+	case workflow.StateAwaitLock, workflow.StateAwaitApproval, workflow.StateAwaitStable,
+		workflow.StateBake, workflow.StateAwaitRollbackStable:
+		return true
+	}
+	return false
+}
+
+// call invokes a phase through Engine.Run, retrying transient errors as the
+// state machine's Retry clauses do.
+func (x *execution) call(phase workflow.Phase, token string) (workflow.State, error) {
+	var err error
+	for range 3 {
+		var st workflow.State
+		st, err = x.e.Run(context.Background(), workflow.Invocation{Phase: phase, State: x.st, TaskToken: token, Execution: x.arn})
+		var tr *workflow.Transient
+		if !errors.As(err, &tr) {
+			return st, err
+		}
+		x.w.advance(time.Second)
+	}
+	return x.st, err
+}
+
+// task runs a non-waiting task: its output replaces the state document, an
+// error goes to $.error (or $.rollbackError) and the catch state.
+func (x *execution) task(phase workflow.Phase, next, onError string, rollbackError bool) {
+	st, err := x.call(phase, "")
+	if err != nil {
+		x.caught(err, onError, rollbackError)
+		return
+	}
+	x.st, x.state = st, next
+}
+
+func (x *execution) caught(err error, next string, rollbackError bool) {
+	f := failureOf(err)
+	if rollbackError {
+		x.st.RollbackError = f
+	} else {
+		x.st.Error = f
+	}
+	x.state = next
+}
+
+// wait runs a .waitForTaskToken task in two steps: the first starts it
+// (watch or approve phase), the second ends it by its token or by timeout.
+func (x *execution) wait(phase workflow.Phase, onSuccess, onTimeout, onError string, timeoutIsError, rollbackError bool) {
+	if x.token == "" {
+		x.tokens++
+		x.token = fmt.Sprintf("%s/token-%d", x.arn, x.tokens)
+		if _, err := x.call(phase, x.token); err != nil {
+			x.token = ""
+			x.caught(err, onError, rollbackError)
+			return
+		}
+		if x.onWait != nil {
+			x.onWait(x)
+		}
+		return
+	}
+	token := x.token
+	if _, done := x.w.tokens[token]; !done && phase == workflow.PhaseApprove && x.approver != nil {
+		x.approver(x, token)
+	}
+	f, done := x.w.tokens[token]
+	if !done {
+		// The task times out: Step Functions closes the token.
+		x.w.advance(time.Duration(x.st.Wait.TimeoutSeconds) * time.Second)
+		f, done = x.w.tokens[token]
+	}
+	x.token = ""
+	switch {
+	case !done:
+		x.w.tokens[token] = &workflow.Failure{Error: "States.Timeout"}
+		if timeoutIsError {
+			x.st.Error = x.w.tokens[token]
+		}
+		x.state = onTimeout
+	case f != nil:
+		if rollbackError {
+			x.st.RollbackError = f
+		} else {
+			x.st.Error = f
+		}
+		x.state = onError
+	default:
+		x.st.Signal = &workflow.Signal{Source: "test"}
+		x.state = onSuccess
+	}
+}
+
+// step runs the current state.
+func (x *execution) step() {
+	if x.token == "" {
+		x.path = append(x.path, x.state)
+	}
+	s := &x.st
+	switch x.state {
+	case workflow.StatePrepare:
+		x.task(workflow.PhasePrepare, workflow.StateAfterPrepare, workflow.StateRecordFailure, false)
+	case workflow.StateAfterPrepare:
+		switch {
+		case s.Lock.Queued:
+			x.state = workflow.StateAwaitLock
+		case s.Approval.Required:
+			x.state = workflow.StateAwaitApproval
+		default:
+			x.state = workflow.StateApply
+		}
+	case workflow.StateAwaitLock:
+		x.wait(workflow.PhaseWatch, workflow.StatePrepare, workflow.StatePrepare, workflow.StateRecordFailure, false, false)
+	case workflow.StateAwaitApproval:
+		x.wait(workflow.PhaseApprove, workflow.StateApply, workflow.StateRecordFailure, workflow.StateRecordFailure, true, false)
+	case workflow.StateApply:
+		x.task(workflow.PhaseApply, workflow.StateAwaitStable, workflow.StateRollback, false)
+	case workflow.StateAwaitStable:
+		x.wait(workflow.PhaseWatch, workflow.StateMoreSteps, workflow.StateCheckStable, workflow.StateRollback, false, false)
+	case workflow.StateCheckStable:
+		x.task(workflow.PhaseCheck, workflow.StateStableYet, workflow.StateRollback, false)
+	case workflow.StateStableYet:
+		x.state = workflow.StateAwaitStable
+		if s.Wait.Settled {
+			x.state = workflow.StateMoreSteps
+		}
+	case workflow.StateMoreSteps:
+		x.state = workflow.StatePromote
+		if s.Progress.Remaining > 0 {
+			x.state = workflow.StateShiftTraffic
+		}
+	case workflow.StateShiftTraffic:
+		x.task(workflow.PhaseShift, workflow.StateBake, workflow.StateRollback, false)
+	case workflow.StateBake:
+		x.wait(workflow.PhaseWatch, workflow.StateCheckBake, workflow.StateCheckBake, workflow.StateRollback, false, false)
+	case workflow.StateCheckBake:
+		x.task(workflow.PhaseCheck, workflow.StateMoreSteps, workflow.StateRollback, false)
+	case workflow.StatePromote:
+		x.task(workflow.PhasePromote, workflow.StateCleanup, workflow.StateRollback, false)
+	case workflow.StateCleanup:
+		x.task(workflow.PhaseCleanup, workflow.StateFinalize, workflow.StateFinalize, false)
+	case workflow.StateFinalize:
+		x.task(workflow.PhaseFinalize, workflow.StateDeployed, workflow.StateRecordFailure, false)
+	case workflow.StateRollback:
+		x.task(workflow.PhaseRollback, workflow.StateRollbackStableYet, workflow.StateRecordRollbackFailed, true)
+	case workflow.StateRollbackStableYet:
+		x.state = workflow.StateAwaitRollbackStable
+		if s.Wait.Settled {
+			x.state = workflow.StateRecordFailure
+		}
+	case workflow.StateAwaitRollbackStable:
+		x.wait(workflow.PhaseWatch, workflow.StateRecordFailure, workflow.StateCheckRollbackStable, workflow.StateRecordRollbackFailed, false, true)
+	case workflow.StateCheckRollbackStable:
+		x.task(workflow.PhaseCheck, workflow.StateRollbackStableYet, workflow.StateRecordRollbackFailed, true)
+	case workflow.StateRecordFailure:
+		x.task(workflow.PhaseRecord, workflow.StateFailureKind, workflow.StateFailureKind, false)
+	case workflow.StateFailureKind:
+		switch s.Outcome {
+		case workflow.OutcomeSuperseded:
+			x.state = workflow.StateSuperseded
+		case workflow.OutcomeRejected:
+			x.state = workflow.StateRejected
+		default:
+			x.state = workflow.StateRolledBack
+		}
+	case workflow.StateRecordRollbackFailed:
+		x.task(workflow.PhaseRecord, workflow.StateRollbackFailed, workflow.StateRollbackFailed, true)
+	default:
+		x.w.t.Fatalf("no state %q", x.state)
+	}
+	if x.terminal() {
+		x.path = append(x.path, x.state)
+	}
+}

@@ -1,0 +1,638 @@
+package deploy
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/slipwayhq/slipway/internal/awsapi/autoscaling"
+	"github.com/slipwayhq/slipway/internal/awsapi/cloudwatch"
+	"github.com/slipwayhq/slipway/internal/awsapi/ecr"
+	"github.com/slipwayhq/slipway/internal/awsapi/ecs"
+	"github.com/slipwayhq/slipway/internal/awsapi/elbv2"
+	"github.com/slipwayhq/slipway/internal/awsapi/sfn"
+	"github.com/slipwayhq/slipway/internal/spec"
+	"github.com/slipwayhq/slipway/internal/store"
+	"github.com/slipwayhq/slipway/internal/workflow"
+)
+
+// world is a hand-written fake of everything the engine talks to: ECS
+// services and their deployments, listener rule weights, alarm states,
+// scalable targets, ECR, the state store and the Step Functions task tokens.
+// ECS deployments finish rolloutAfter after they start, unless their image
+// is marked failing (FAILED) or hanging (IN_PROGRESS for ever).
+type world struct {
+	t   *testing.T
+	now time.Time
+
+	// ECS
+	cluster   string
+	services  map[string]*fakeService
+	tdImage   map[string]string   // task definition ARN → image
+	revisions map[string][]string // family → ACTIVE ARNs, oldest first
+	nextDep   int
+	failing   map[string]bool // images whose tasks fail to start
+	hanging   map[string]bool // images whose deployments never finish
+	// ELBv2, CloudWatch, Application Auto Scaling
+	rules    map[string][]elbv2.TargetWeight
+	health   map[string][]elbv2.Target
+	alarms   map[string]string
+	targets  map[string]autoscaling.ScalableTarget
+	policies map[string]int
+	// faults: method name → error it returns
+	fail map[string]error
+	// ECR
+	digests map[string]string // repository:tag → digest
+	// store
+	specs     map[string][]byte
+	locks     map[string]lockObject
+	etag      int
+	queue     map[string]store.QueueEntry
+	watches   map[string]store.Watch
+	approvals map[string]store.PendingApproval
+	plans     map[string][]byte
+	history   []store.HistoryEntry
+	// Step Functions
+	tokens     map[string]*workflow.Failure // nil value: succeeded
+	executions []startedExecution
+	// EventBridge
+	events []Event
+}
+
+type fakeService struct {
+	name        string
+	td          string
+	desired     int32
+	running     int32
+	daemon      bool
+	deployments []fakeDeployment
+}
+
+type fakeDeployment struct {
+	ecs.Deployment
+	started time.Time
+}
+
+type lockObject struct {
+	rec  store.LockRecord
+	etag string
+}
+
+type startedExecution struct {
+	machine, name string
+	input         workflow.Request
+}
+
+const (
+	region       = "us-east-1"
+	account      = "111122223333"
+	rolloutAfter = time.Minute
+	daemonHosts  = 3
+)
+
+func newWorld(t *testing.T) *world {
+	w := &world{
+		t: t, now: time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC), cluster: "staging",
+		services: map[string]*fakeService{}, tdImage: map[string]string{}, revisions: map[string][]string{},
+		failing: map[string]bool{}, hanging: map[string]bool{},
+		rules: map[string][]elbv2.TargetWeight{}, health: map[string][]elbv2.Target{}, alarms: map[string]string{},
+		targets: map[string]autoscaling.ScalableTarget{}, policies: map[string]int{}, fail: map[string]error{},
+		digests: map[string]string{}, specs: map[string][]byte{}, locks: map[string]lockObject{},
+		queue: map[string]store.QueueEntry{}, watches: map[string]store.Watch{},
+		approvals: map[string]store.PendingApproval{}, plans: map[string][]byte{},
+		tokens: map[string]*workflow.Failure{},
+	}
+	for _, dir := range []string{"services", "environments"} {
+		entries, err := os.ReadDir("testdata/specs/" + dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range entries {
+			b, err := os.ReadFile("testdata/specs/" + dir + "/" + e.Name())
+			if err != nil {
+				t.Fatal(err)
+			}
+			w.specs[dir+"/"+e.Name()] = b
+		}
+	}
+	for _, a := range []string{"web-5xx", "worker-errors", "agent-errors", "staging-cpu"} {
+		w.alarms[a] = "OK"
+	}
+	return w
+}
+
+// engine returns an Engine over w.
+func (w *world) engine() *Engine {
+	c := Clients{Services: w, Traffic: w, Alarms: w, Scaling: w}
+	return &Engine{
+		Store: w, Tasks: w, Events: w, Images: w,
+		Clients: func(context.Context, string) (Clients, error) { return c, nil },
+		Settings: Settings{Region: region, AccountID: account, Reconcile: 5 * time.Minute,
+			KeepRevisions: 2, Now: func() time.Time { return w.now }},
+	}
+}
+
+// image returns the pinned image of repository:tag, pushing it if new.
+func (w *world) image(repo, tag string) string {
+	d, ok := w.digests[repo+":"+tag]
+	if !ok {
+		d = fmt.Sprintf("sha256:%064x", len(w.digests)+1)
+		w.digests[repo+":"+tag] = d
+	}
+	return w.repoURI(repo) + "@" + d
+}
+
+func (w *world) repoURI(repo string) string {
+	return account + ".dkr.ecr." + region + ".amazonaws.com/" + repo
+}
+
+// addService makes a live service running image; desired is ignored for
+// DAEMON services.
+func (w *world) addService(name, family, image string, desired int32, daemon bool) {
+	td := w.register(family, image)
+	if daemon {
+		desired = daemonHosts
+	}
+	s := &fakeService{name: name, daemon: daemon}
+	w.services[name] = s
+	w.deploy(s, td, desired)
+	w.now = w.now.Add(rolloutAfter)
+	w.settle()
+}
+
+func (w *world) register(family, image string) string {
+	arn := fmt.Sprintf("arn:aws:ecs:%s:%s:task-definition/%s:%d", region, account, family, len(w.revisions[family])+1+w.deregisteredCount(family))
+	w.revisions[family] = append(w.revisions[family], arn)
+	w.tdImage[arn] = image
+	return arn
+}
+
+func (w *world) deregisteredCount(family string) int {
+	n := 0
+	for arn := range w.tdImage {
+		if strings.Contains(arn, "/"+family+":") && !slices.Contains(w.revisions[family], arn) {
+			n++
+		}
+	}
+	return n
+}
+
+// deploy starts an ECS deployment of td on s.
+func (w *world) deploy(s *fakeService, td string, desired int32) {
+	w.nextDep++
+	for i := range s.deployments {
+		s.deployments[i].Status = "ACTIVE"
+	}
+	s.td, s.desired = td, desired
+	s.deployments = append(s.deployments, fakeDeployment{started: w.now, Deployment: ecs.Deployment{
+		ID: "ecs-svc/" + strconv.Itoa(w.nextDep), Status: "PRIMARY", TaskDefinition: td,
+		RolloutState: "IN_PROGRESS", DesiredCount: desired}})
+}
+
+// settle moves every ECS deployment on to where the clock says it is. The
+// PRIMARY deployment is the last one; older ones keep their tasks until it
+// completes.
+func (w *world) settle() {
+	for _, s := range w.services {
+		p := &s.deployments[len(s.deployments)-1]
+		image := w.tdImage[p.TaskDefinition]
+		due := !w.now.Before(p.started.Add(rolloutAfter))
+		if p.RolloutState == "IN_PROGRESS" && due && !w.hanging[image] {
+			if w.failing[image] {
+				p.RolloutState, p.RolloutStateReason = "FAILED", "ECS deployment circuit breaker: tasks failed to start"
+				p.FailedTasks = max(s.desired, 1)
+			} else {
+				p.RolloutState = "COMPLETED"
+			}
+		}
+		p.DesiredCount = s.desired
+		if p.RolloutState == "COMPLETED" {
+			p.RunningCount = s.desired
+			s.deployments = s.deployments[len(s.deployments)-1:]
+		}
+		s.running = 0
+		for _, d := range s.deployments {
+			s.running += d.RunningCount
+		}
+	}
+}
+
+// advance lets time pass.
+func (w *world) advance(d time.Duration) {
+	w.now = w.now.Add(d)
+	w.settle()
+}
+
+func (w *world) fault(op string) error { return w.fail[op] }
+
+// --- ServiceAPI
+
+func (w *world) RegisterTaskDefinition(_ context.Context, r *spec.Rendered, tags map[string]string) (string, error) {
+	if err := w.fault("RegisterTaskDefinition"); err != nil {
+		return "", err
+	}
+	for _, k := range []string{"slipway:service", "slipway:environment", "slipway:deployment", "slipway:digest"} {
+		if tags[k] == "" && k == "slipway:digest" {
+			w.t.Errorf("task definition tag %s: missing", k)
+		}
+	}
+	return w.register(*r.TaskDefinition.Family, *r.TaskDefinition.ContainerDefinitions[0].Image), nil
+}
+
+func (w *world) DescribeService(_ context.Context, cluster, name string) (*ecs.Service, error) {
+	if err := w.fault("DescribeService"); err != nil {
+		return nil, err
+	}
+	s, ok := w.services[name]
+	if !ok || cluster != w.cluster {
+		return nil, fmt.Errorf("describe %s: %w", name, ecs.ErrNotFound)
+	}
+	out := &ecs.Service{Name: s.name, Cluster: cluster, Status: "ACTIVE", TaskDefinition: s.td,
+		DesiredCount: s.desired, RunningCount: s.running, Scheduling: "REPLICA"}
+	if s.daemon {
+		out.Scheduling = "DAEMON"
+	}
+	for _, d := range slices.Backward(s.deployments) {
+		out.Deployments = append(out.Deployments, d.Deployment)
+	}
+	return out, nil
+}
+
+func (w *world) CreateService(ctx context.Context, r *spec.Rendered, shape ServiceShape, td string) (*ecs.Service, error) {
+	if err := w.fault("CreateService"); err != nil {
+		return nil, err
+	}
+	if _, ok := w.services[shape.Name]; ok {
+		return nil, fmt.Errorf("create %s: already exists", shape.Name)
+	}
+	s := &fakeService{name: shape.Name, daemon: r.Scheduling == "DAEMON"}
+	w.services[shape.Name] = s
+	w.deploy(s, td, w.desiredFor(r, shape))
+	return w.DescribeService(ctx, r.Cluster, shape.Name)
+}
+
+func (w *world) UpdateService(ctx context.Context, r *spec.Rendered, shape ServiceShape, td string) (*ecs.Service, error) {
+	if err := w.fault("UpdateService"); err != nil {
+		return nil, err
+	}
+	s, ok := w.services[shape.Name]
+	if !ok {
+		return nil, fmt.Errorf("update %s: %w", shape.Name, ecs.ErrNotFound)
+	}
+	if !shape.CircuitBreaker {
+		w.t.Errorf("update %s: circuit breaker off", shape.Name)
+	}
+	w.deploy(s, td, w.desiredFor(r, shape))
+	return w.DescribeService(ctx, r.Cluster, shape.Name)
+}
+
+func (w *world) desiredFor(r *spec.Rendered, shape ServiceShape) int32 {
+	switch {
+	case r.Scheduling == "DAEMON":
+		return daemonHosts
+	case shape.DesiredCount != nil:
+		return *shape.DesiredCount
+	}
+	return *r.ServiceInput.DesiredCount
+}
+
+func (w *world) SetDesiredCount(ctx context.Context, cluster, name string, n int32) (*ecs.Service, error) {
+	if err := w.fault("SetDesiredCount"); err != nil {
+		return nil, err
+	}
+	s, ok := w.services[name]
+	if !ok {
+		return nil, fmt.Errorf("scale %s: %w", name, ecs.ErrNotFound)
+	}
+	s.desired = n
+	w.settle()
+	return w.DescribeService(ctx, cluster, name)
+}
+
+func (w *world) SetTaskDefinition(ctx context.Context, cluster, name, td string) (*ecs.Service, error) {
+	if err := w.fault("SetTaskDefinition"); err != nil {
+		return nil, err
+	}
+	s, ok := w.services[name]
+	if !ok {
+		return nil, fmt.Errorf("set task definition of %s: %w", name, ecs.ErrNotFound)
+	}
+	w.deploy(s, td, s.desired)
+	return w.DescribeService(ctx, cluster, name)
+}
+
+func (w *world) DeleteService(_ context.Context, _, name string) error {
+	if err := w.fault("DeleteService"); err != nil {
+		return err
+	}
+	delete(w.services, name)
+	return nil
+}
+
+func (w *world) TaskDefinitionRevisions(_ context.Context, family string) ([]string, error) {
+	return slices.Clone(w.revisions[family]), nil
+}
+
+func (w *world) DeregisterTaskDefinition(_ context.Context, arn string) error {
+	for f, arns := range w.revisions {
+		w.revisions[f] = slices.DeleteFunc(arns, func(a string) bool { return a == arn })
+	}
+	return nil
+}
+
+// --- TrafficAPI, AlarmReader, ScalingAPI
+
+func (w *world) RuleWeights(_ context.Context, rule string) ([]elbv2.TargetWeight, error) {
+	if err := w.fault("RuleWeights"); err != nil {
+		return nil, err
+	}
+	tw, ok := w.rules[rule]
+	if !ok {
+		return nil, fmt.Errorf("rule %s: %w", rule, elbv2.ErrNotFound)
+	}
+	return slices.Clone(tw), nil
+}
+
+func (w *world) SetRuleWeights(_ context.Context, rule string, tw []elbv2.TargetWeight) error {
+	if err := w.fault("SetRuleWeights"); err != nil {
+		return err
+	}
+	if _, ok := w.rules[rule]; !ok {
+		return fmt.Errorf("rule %s: %w", rule, elbv2.ErrNotFound)
+	}
+	w.rules[rule] = slices.Clone(tw)
+	return nil
+}
+
+func (w *world) TargetHealth(_ context.Context, tg string) ([]elbv2.Target, error) {
+	return w.health[tg], nil
+}
+
+func (w *world) AlarmStates(_ context.Context, names []string) (map[string]cloudwatch.AlarmState, error) {
+	out := map[string]cloudwatch.AlarmState{}
+	for _, n := range names {
+		v, ok := w.alarms[n]
+		if !ok {
+			return nil, fmt.Errorf("alarm %s: %w", n, cloudwatch.ErrNotFound)
+		}
+		out[n] = cloudwatch.AlarmState{Value: v, Reason: "threshold crossed", Updated: w.now}
+	}
+	return out, nil
+}
+
+func (w *world) Target(_ context.Context, id string) (*autoscaling.ScalableTarget, error) {
+	t, ok := w.targets[id]
+	if !ok {
+		return nil, nil
+	}
+	return &t, nil
+}
+
+func (w *world) RegisterTarget(_ context.Context, id string, lo, hi int32, suspended bool) error {
+	if err := w.fault("RegisterTarget"); err != nil {
+		return err
+	}
+	w.targets[id] = autoscaling.ScalableTarget{Min: lo, Max: hi, Suspended: suspended}
+	return nil
+}
+
+func (w *world) DeregisterTarget(_ context.Context, id string) error {
+	if err := w.fault("DeregisterTarget"); err != nil {
+		return err
+	}
+	delete(w.targets, id)
+	delete(w.policies, id)
+	return nil
+}
+
+func (w *world) PutPolicies(_ context.Context, id string, a *spec.AutoScaling) error {
+	w.policies[id] = len(a.Policies)
+	return nil
+}
+
+// --- ImageResolver
+
+func (w *world) ImageDigest(_ context.Context, repo, tag string) (string, error) {
+	d, ok := w.digests[repo+":"+tag]
+	if !ok {
+		return "", fmt.Errorf("tag %s: %w", tag, ecr.ErrNotFound)
+	}
+	return d, nil
+}
+
+func (w *world) RepositoryURI(_ context.Context, repo string) (string, error) {
+	return w.repoURI(repo), nil
+}
+
+// --- TaskAPI, EventPublisher
+
+func (w *world) SendTaskSuccess(_ context.Context, token string, _ any) error {
+	if _, done := w.tokens[token]; done {
+		return fmt.Errorf("token %s: %w", token, sfn.ErrTaskClosed)
+	}
+	w.tokens[token] = nil
+	return nil
+}
+
+func (w *world) SendTaskFailure(_ context.Context, token string, cause error) error {
+	if _, done := w.tokens[token]; done {
+		return fmt.Errorf("token %s: %w", token, sfn.ErrTaskClosed)
+	}
+	w.tokens[token] = failureOf(cause)
+	return nil
+}
+
+func (w *world) StartExecution(_ context.Context, machine, name string, input any) (string, bool, error) {
+	req, ok := input.(workflow.Request)
+	if !ok {
+		w.t.Errorf("StartExecution input: got %T, want workflow.Request", input)
+	}
+	for _, e := range w.executions {
+		if e.name == name {
+			return "", true, nil
+		}
+	}
+	w.executions = append(w.executions, startedExecution{machine: machine, name: name, input: req})
+	return strings.Replace(machine, ":stateMachine:", ":execution:", 1) + ":" + name, false, nil
+}
+
+func (w *world) Publish(_ context.Context, detailType string, detail any) error {
+	ev, ok := detail.(Event)
+	if detailType != DetailType || !ok {
+		w.t.Errorf("Publish: got %s %T, want %s Event", detailType, detail, DetailType)
+	}
+	w.events = append(w.events, ev)
+	return nil
+}
+
+// failureOf is what a Catch clause stores for err.
+func failureOf(err error) *workflow.Failure {
+	name := "Error"
+	if n := workflow.Named(err); n != nil {
+		name = workflow.ErrorName(n)
+	}
+	return &workflow.Failure{Error: name, Cause: err.Error()}
+}
+
+// --- Store
+
+func (w *world) ServiceSpec(_ context.Context, name, version string) (store.SpecObject, error) {
+	return w.spec("services/"+name+".yaml", version)
+}
+
+func (w *world) EnvironmentSpec(_ context.Context, name, version string) (store.SpecObject, error) {
+	return w.spec("environments/"+name+".yaml", version)
+}
+
+func (w *world) spec(key, version string) (store.SpecObject, error) {
+	b, ok := w.specs[key]
+	if !ok || (version != "" && version != "v1") {
+		return store.SpecObject{}, fmt.Errorf("%s: %w", key, store.ErrNotFound)
+	}
+	return store.SpecObject{Key: key, Version: "v1", Body: b}, nil
+}
+
+func lockName(env, svc string) string { return env + "/" + svc }
+
+func (w *world) Lock(_ context.Context, env, svc string) (store.LockRecord, string, error) {
+	l, ok := w.locks[lockName(env, svc)]
+	if !ok {
+		return store.LockRecord{}, "", store.ErrNotFound
+	}
+	return l.rec, l.etag, nil
+}
+
+func (w *world) AcquireLock(_ context.Context, env, svc string, rec store.LockRecord) error {
+	if _, ok := w.locks[lockName(env, svc)]; ok {
+		return store.ErrConflict
+	}
+	w.etag++
+	w.locks[lockName(env, svc)] = lockObject{rec: rec, etag: strconv.Itoa(w.etag)}
+	return nil
+}
+
+func (w *world) ReplaceLock(_ context.Context, env, svc string, rec store.LockRecord, etag string) error {
+	l, ok := w.locks[lockName(env, svc)]
+	if !ok || l.etag != etag {
+		return store.ErrConflict
+	}
+	w.etag++
+	w.locks[lockName(env, svc)] = lockObject{rec: rec, etag: strconv.Itoa(w.etag)}
+	return nil
+}
+
+func (w *world) ReleaseLock(_ context.Context, env, svc, deployment string) error {
+	if l, ok := w.locks[lockName(env, svc)]; ok && l.rec.Deployment == deployment {
+		delete(w.locks, lockName(env, svc))
+	}
+	return nil
+}
+
+func (w *world) Enqueue(_ context.Context, env, svc string, e store.QueueEntry) (*store.QueueEntry, error) {
+	old, ok := w.queue[lockName(env, svc)]
+	w.queue[lockName(env, svc)] = e
+	if !ok {
+		return nil, nil
+	}
+	return &old, nil
+}
+
+func (w *world) Dequeue(_ context.Context, env, svc string) (*store.QueueEntry, error) {
+	e, ok := w.queue[lockName(env, svc)]
+	if !ok {
+		return nil, nil
+	}
+	delete(w.queue, lockName(env, svc))
+	return &e, nil
+}
+
+func (w *world) PutWatch(_ context.Context, wa store.Watch) error {
+	if wa.Token == "" {
+		return &workflow.InvalidInput{Problems: []string{"token: required"}}
+	}
+	w.watches[wa.Deployment] = wa
+	return nil
+}
+
+func (w *world) WatchForDeployment(_ context.Context, deployment string) (store.Watch, error) {
+	wa, ok := w.watches[deployment]
+	if !ok {
+		return store.Watch{}, store.ErrNotFound
+	}
+	return wa, nil
+}
+
+func (w *world) DeleteWatch(_ context.Context, wa store.Watch) error {
+	if cur, ok := w.watches[wa.Deployment]; ok && cur.Token == wa.Token {
+		delete(w.watches, wa.Deployment)
+	}
+	return nil
+}
+
+func (w *world) PutApproval(_ context.Context, a store.PendingApproval) error {
+	w.approvals[lockName(a.Environment, a.Service)] = a
+	return nil
+}
+
+func (w *world) Approval(_ context.Context, env, svc string) (store.PendingApproval, error) {
+	a, ok := w.approvals[lockName(env, svc)]
+	if !ok {
+		return a, store.ErrNotFound
+	}
+	return a, nil
+}
+
+func (w *world) DeleteApproval(_ context.Context, env, svc string) error {
+	delete(w.approvals, lockName(env, svc))
+	return nil
+}
+
+func (w *world) PutPlan(_ context.Context, deployment string, v any) (string, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return "", err
+	}
+	key := "plans/" + deployment + ".json"
+	w.plans[key] = b
+	return key, nil
+}
+
+func (w *world) Plan(_ context.Context, key string, v any) error {
+	b, ok := w.plans[key]
+	if !ok {
+		return store.ErrNotFound
+	}
+	return json.Unmarshal(b, v)
+}
+
+func (w *world) PutHistory(_ context.Context, e store.HistoryEntry) error {
+	w.history = append(w.history, e)
+	return nil
+}
+
+func (w *world) History(_ context.Context, env, svc string, limit int) ([]store.HistoryEntry, error) {
+	var out []store.HistoryEntry
+	for _, h := range slices.Backward(w.history) {
+		if h.Environment == env && h.Service == svc && len(out) < limit {
+			out = append(out, h)
+		}
+	}
+	return out, nil
+}
+
+// historyOf returns the history entry of deployment.
+func (w *world) historyOf(deployment string) (store.HistoryEntry, error) {
+	for _, h := range w.history {
+		if h.Deployment == deployment {
+			return h, nil
+		}
+	}
+	return store.HistoryEntry{}, errors.New("no history entry for " + deployment)
+}
