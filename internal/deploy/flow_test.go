@@ -224,7 +224,7 @@ func TestStrategies(t *testing.T) {
 			errorName: "StabilizationTimeout", restored: true,
 		},
 		"rollback that fails": {
-			arrange: func(w *world, _ *execution, _ strategyCase, image string) { w.failing[image] = true },
+			arrange:      func(w *world, _ *execution, _ strategyCase, image string) { w.failing[image] = true },
 			failRollback: true,
 			terminal:     workflow.StateRollbackFailed, outcome: workflow.OutcomeRollbackFailed,
 			errorName: "Error",
