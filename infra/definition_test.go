@@ -1,0 +1,622 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/slipwayhq/slipway/infra/stack"
+	"github.com/slipwayhq/slipway/internal/synth"
+	"github.com/slipwayhq/slipway/internal/workflow"
+)
+
+var update = flag.Bool("update", false, "rewrite infra/testdata/deploy.asl.json from the synthesized template")
+
+const goldenPath = "testdata/deploy.asl.json"
+
+// goldenEnv places the resolved definition; the golden file and the local
+// endpoint use the same placeholder account.
+var goldenEnv = synth.Env{Region: "us-east-1", Account: "123456789012", StackName: "Slipway"}
+
+const stepARN = "arn:aws:lambda:us-east-1:123456789012:function:Slipway-step"
+
+// resolved synthesizes the stack with the settings cdk.json ships (default
+// cluster) once, and resolves its state machine.
+var resolved = sync.OnceValues(func() ([]byte, error) {
+	dir, err := os.MkdirTemp("", "slipway-asl-test-")
+	if err != nil {
+		return nil, err
+	}
+	if err := stack.PlaceholderAssets(filepath.Join(dir, "assets")); err != nil {
+		return nil, err
+	}
+	s := stack.Defaults()
+	s.Clusters = []string{"default"}
+	s.AssetDir = filepath.Join(dir, "assets")
+	raw, _, err := stack.Synthesize(s, filepath.Join(dir, "cdk.out"))
+	if err != nil {
+		return nil, err
+	}
+	st, err := synth.Resolve(raw, goldenEnv)
+	if err != nil {
+		return nil, err
+	}
+	var out bytes.Buffer
+	if err := json.Indent(&out, st.StateMachines[0].Definition, "", "  "); err != nil {
+		return nil, err
+	}
+	out.WriteByte('\n')
+	return out.Bytes(), nil
+})
+
+type choiceRule struct {
+	Variable           string   `json:"Variable"`
+	BooleanEquals      *bool    `json:"BooleanEquals"`
+	NumericGreaterThan *float64 `json:"NumericGreaterThan"`
+	StringEquals       *string  `json:"StringEquals"`
+	Next               string   `json:"Next"`
+}
+
+type catcher struct {
+	ErrorEquals []string `json:"ErrorEquals"`
+	ResultPath  string   `json:"ResultPath"`
+	Next        string   `json:"Next"`
+}
+
+type retrier struct {
+	ErrorEquals     []string `json:"ErrorEquals"`
+	IntervalSeconds int      `json:"IntervalSeconds"`
+	MaxAttempts     int      `json:"MaxAttempts"`
+	BackoffRate     float64  `json:"BackoffRate"`
+	MaxDelaySeconds int      `json:"MaxDelaySeconds"`
+	JitterStrategy  string   `json:"JitterStrategy"`
+}
+
+type aslState struct {
+	Type               string         `json:"Type"`
+	Comment            string         `json:"Comment"`
+	Next               string         `json:"Next"`
+	End                bool           `json:"End"`
+	Resource           string         `json:"Resource"`
+	Parameters         map[string]any `json:"Parameters"`
+	ResultPath         *string        `json:"ResultPath"`
+	TimeoutSecondsPath string         `json:"TimeoutSecondsPath"`
+	Retry              []retrier      `json:"Retry"`
+	Catch              []catcher      `json:"Catch"`
+	Choices            []choiceRule   `json:"Choices"`
+	Default            string         `json:"Default"`
+	Error              string         `json:"Error"`
+	Cause              string         `json:"Cause"`
+}
+
+type definition struct {
+	StartAt string              `json:"StartAt"`
+	States  map[string]aslState `json:"States"`
+}
+
+func loadDefinition(t *testing.T) definition {
+	t.Helper()
+	b, err := resolved()
+	if err != nil {
+		t.Fatalf("synthesize and resolve: %v", err)
+	}
+	var d definition
+	dec := json.NewDecoder(bytes.NewReader(b))
+	if err := dec.Decode(&d); err != nil {
+		t.Fatalf("decode definition: %v", err)
+	}
+	return d
+}
+
+func TestGoldenASL(t *testing.T) {
+	got, err := resolved()
+	if err != nil {
+		t.Fatalf("synthesize and resolve: %v", err)
+	}
+	if *update {
+		if err := os.WriteFile(goldenPath, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(goldenPath)
+	if err != nil {
+		t.Fatalf("read golden file (run go test ./infra -update to create it): %v", err)
+	}
+	if diff := cmp.Diff(string(want), string(got)); diff != "" {
+		t.Errorf("%s is stale; run go test ./infra -update and review the diff (-golden +synthesized):\n%s", goldenPath, diff)
+	}
+}
+
+// stateNames are every workflow.State* constant.
+func stateNames() []string {
+	return []string{
+		workflow.StatePrepare, workflow.StateAfterPrepare, workflow.StateAwaitLock, workflow.StateAwaitApproval,
+		workflow.StateApply, workflow.StateAwaitStable, workflow.StateCheckStable, workflow.StateStableYet,
+		workflow.StateMoreSteps, workflow.StateShiftTraffic, workflow.StateBake, workflow.StateCheckBake,
+		workflow.StatePromote, workflow.StateCleanup, workflow.StateFinalize, workflow.StateDeployed,
+		workflow.StateRollback, workflow.StateAwaitRollbackStable, workflow.StateCheckRollbackStable,
+		workflow.StateRollbackStableYet, workflow.StateRecordFailure, workflow.StateFailureKind,
+		workflow.StateRolledBack, workflow.StateRejected, workflow.StateSuperseded,
+		workflow.StateRecordRollbackFailed, workflow.StateRollbackFailed,
+	}
+}
+
+func TestStateNamesAreTheWorkflowConstants(t *testing.T) {
+	d := loadDefinition(t)
+	var got []string
+	for name := range d.States {
+		got = append(got, name)
+	}
+	want := stateNames()
+	sort.Strings(got)
+	sort.Strings(want)
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("states (-workflow constants +definition):\n%s", diff)
+	}
+	if d.StartAt != workflow.StatePrepare {
+		t.Errorf("StartAt = %s, want %s", d.StartAt, workflow.StatePrepare)
+	}
+}
+
+// TestErrorNamesMatchWorkflow checks both directions of the error contract:
+// every name ErrorEquals uses (other than States.* and Lambda.*) is a
+// workflow error type, and every workflow error type is used.
+func TestErrorNamesMatchWorkflow(t *testing.T) {
+	d := loadDefinition(t)
+	known := workflow.ErrorNames()
+	used := map[string]bool{}
+	for name, s := range d.States {
+		var lists [][]string
+		for _, r := range s.Retry {
+			lists = append(lists, r.ErrorEquals)
+		}
+		for _, c := range s.Catch {
+			lists = append(lists, c.ErrorEquals)
+		}
+		for _, l := range lists {
+			for _, e := range l {
+				if strings.HasPrefix(e, "States.") || strings.HasPrefix(e, "Lambda.") {
+					continue
+				}
+				used[e] = true
+				if !slices.Contains(known, e) {
+					t.Errorf("%s matches %q, which is no workflow error type (workflow.ErrorNames: %v)", name, e, known)
+				}
+			}
+		}
+	}
+	for _, e := range known {
+		if !used[e] {
+			t.Errorf("workflow error %s is matched by no Retry or Catch", e)
+		}
+	}
+}
+
+func isWait(name string) bool {
+	switch name {
+	case workflow.StateAwaitLock, workflow.StateAwaitApproval, workflow.StateAwaitStable, workflow.StateBake, workflow.StateAwaitRollbackStable:
+		return true
+	}
+	return false
+}
+
+// TestTaskStates checks how every Task state calls functions/step: payload,
+// result handling, retry and comment.
+func TestTaskStates(t *testing.T) {
+	d := loadDefinition(t)
+	phases := map[string]workflow.Phase{
+		workflow.StatePrepare: workflow.PhasePrepare, workflow.StateAwaitLock: workflow.PhaseWatch,
+		workflow.StateAwaitApproval: workflow.PhaseApprove, workflow.StateApply: workflow.PhaseApply,
+		workflow.StateAwaitStable: workflow.PhaseWatch, workflow.StateCheckStable: workflow.PhaseCheck,
+		workflow.StateShiftTraffic: workflow.PhaseShift, workflow.StateBake: workflow.PhaseWatch,
+		workflow.StateCheckBake: workflow.PhaseCheck, workflow.StatePromote: workflow.PhasePromote,
+		workflow.StateCleanup: workflow.PhaseCleanup, workflow.StateFinalize: workflow.PhaseFinalize,
+		workflow.StateRollback: workflow.PhaseRollback, workflow.StateAwaitRollbackStable: workflow.PhaseWatch,
+		workflow.StateCheckRollbackStable: workflow.PhaseCheck, workflow.StateRecordFailure: workflow.PhaseRecord,
+		workflow.StateRecordRollbackFailed: workflow.PhaseRecord,
+	}
+	attempts := map[string]int{workflow.StateRollback: 8, workflow.StateFinalize: 10,
+		workflow.StateRecordFailure: 10, workflow.StateRecordRollbackFailed: 10}
+	tasks := 0
+	for name, s := range d.States {
+		if s.Type == "Wait" {
+			t.Errorf("%s is a Wait state; waits must be .waitForTaskToken tasks", name)
+		}
+		if s.Type != "Task" {
+			continue
+		}
+		tasks++
+		t.Run(name, func(t *testing.T) {
+			phase, ok := phases[name]
+			if !ok {
+				t.Fatalf("unexpected Task state %s", name)
+			}
+			if len(s.Comment) < 20 {
+				t.Errorf("Comment = %q, want one saying why the state exists", s.Comment)
+			}
+			payload := s.Parameters
+			want := map[string]any{"phase": string(phase), "state.$": "$", "execution.$": "$$.Execution.Id"}
+			if isWait(name) {
+				if s.Resource != "arn:aws:states:::lambda:invoke.waitForTaskToken" || s.Parameters["FunctionName"] != stepARN {
+					t.Errorf("Resource %s FunctionName %v, want the step function with .waitForTaskToken", s.Resource, s.Parameters["FunctionName"])
+				}
+				payload, _ = s.Parameters["Payload"].(map[string]any)
+				want["taskToken.$"] = "$$.Task.Token"
+				if s.ResultPath == nil || *s.ResultPath != "$.signal" || s.TimeoutSecondsPath != "$.wait.timeoutSeconds" {
+					t.Errorf("ResultPath %v TimeoutSecondsPath %q, want $.signal and $.wait.timeoutSeconds", s.ResultPath, s.TimeoutSecondsPath)
+				}
+			} else {
+				if s.Resource != stepARN {
+					t.Errorf("Resource = %s, want %s (PayloadResponseOnly)", s.Resource, stepARN)
+				}
+				if s.ResultPath != nil && *s.ResultPath != "$" {
+					t.Errorf("ResultPath = %s, want $ (the phase returns the whole state)", *s.ResultPath)
+				}
+			}
+			if diff := cmp.Diff(want, payload); diff != "" {
+				t.Errorf("payload (-want +got):\n%s", diff)
+			}
+			n := attempts[name]
+			if n == 0 {
+				n = 5
+			}
+			var transient []retrier
+			for _, r := range s.Retry {
+				if slices.Contains(r.ErrorEquals, "Transient") {
+					transient = append(transient, r)
+				}
+			}
+			wantRetry := []retrier{{ErrorEquals: []string{"Transient"}, IntervalSeconds: 2, MaxAttempts: n,
+				BackoffRate: 2, MaxDelaySeconds: 60, JitterStrategy: "FULL"}}
+			if diff := cmp.Diff(wantRetry, transient); diff != "" {
+				t.Errorf("Transient retry (-want +got):\n%s", diff)
+			}
+			for _, r := range s.Retry {
+				for _, e := range r.ErrorEquals {
+					if e != "Transient" && !strings.HasPrefix(e, "Lambda.") {
+						t.Errorf("retries %s; only Transient and Lambda service errors may be retried", e)
+					}
+				}
+			}
+			for _, c := range s.Catch {
+				if c.ResultPath != "$.error" {
+					t.Errorf("Catch %v stores at %s, want $.error", c.ErrorEquals, c.ResultPath)
+				}
+			}
+		})
+	}
+	if tasks != len(phases) {
+		t.Errorf("got %d Task states, want %d", tasks, len(phases))
+	}
+}
+
+// TestPayloadDecodesAsInvocation checks that the payload keys are the JSON
+// names of workflow.Invocation, by building the payload Step Functions would
+// send and decoding it strictly.
+func TestPayloadDecodesAsInvocation(t *testing.T) {
+	d := loadDefinition(t)
+	state := workflow.State{Request: workflow.Request{Service: "web", Environment: "prod"}}
+	for _, name := range []string{workflow.StateApply, workflow.StateBake} {
+		s := d.States[name]
+		params := s.Parameters
+		if isWait(name) {
+			params = s.Parameters["Payload"].(map[string]any)
+		}
+		payload := map[string]any{}
+		for k, v := range params {
+			switch v {
+			case "$":
+				payload[strings.TrimSuffix(k, ".$")] = state
+			case "$$.Execution.Id":
+				payload[strings.TrimSuffix(k, ".$")] = "arn:aws:states:us-east-1:123456789012:execution:Slipway-deploy:x"
+			case "$$.Task.Token":
+				payload[strings.TrimSuffix(k, ".$")] = "token"
+			default:
+				payload[k] = v
+			}
+		}
+		b, err := json.Marshal(payload)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dec := json.NewDecoder(bytes.NewReader(b))
+		dec.DisallowUnknownFields()
+		var inv workflow.Invocation
+		if err := dec.Decode(&inv); err != nil {
+			t.Errorf("%s: payload %s does not decode as workflow.Invocation: %v", name, b, err)
+			continue
+		}
+		if !inv.Phase.Valid() || inv.State.Service != "web" || inv.Execution == "" || (isWait(name) && inv.TaskToken != "token") {
+			t.Errorf("%s: decoded %+v, want a valid phase, the state, the execution and (for waits) the token", name, inv)
+		}
+	}
+}
+
+// outcomeOf returns the state a Task state leads to on success (err "") or
+// on an error that exhausted its retries; "" means the execution fails.
+func outcomeOf(s aslState, err string) string {
+	if err == "" {
+		return s.Next
+	}
+	for _, c := range s.Catch {
+		for _, e := range c.ErrorEquals {
+			if e == err || (e == "States.ALL" && err != "") || (e == "States.TaskFailed" && !strings.HasPrefix(err, "States.")) {
+				return c.Next
+			}
+		}
+	}
+	return ""
+}
+
+func TestRouting(t *testing.T) {
+	d := loadDefinition(t)
+	const (
+		ok      = ""
+		timeout = "States.Timeout"
+		lambda  = "Lambda.Unknown"
+	)
+	halts := []string{"AlarmFired", "DeploymentFailed", "StabilizationTimeout", "Halted", "Transient", lambda}
+	type route struct {
+		err  string
+		want string
+	}
+	many := func(errs []string, want string) []route {
+		var r []route
+		for _, e := range errs {
+			r = append(r, route{e, want})
+		}
+		return r
+	}
+	tests := map[string][]route{
+		workflow.StatePrepare: append([]route{{ok, workflow.StateAfterPrepare}},
+			many([]string{"InvalidInput", "Superseded", "Transient", lambda}, workflow.StateRecordFailure)...),
+		workflow.StateAwaitLock: append([]route{{ok, workflow.StatePrepare}, {timeout, workflow.StatePrepare}},
+			many([]string{"Superseded", "Transient", lambda}, workflow.StateRecordFailure)...),
+		workflow.StateAwaitApproval: append([]route{{ok, workflow.StateApply}},
+			many([]string{"ApprovalRejected", "Superseded", timeout, lambda}, workflow.StateRecordFailure)...),
+		workflow.StateApply:        append([]route{{ok, workflow.StateAwaitStable}}, many(halts, workflow.StateRollback)...),
+		workflow.StateAwaitStable:  append([]route{{ok, workflow.StateMoreSteps}, {timeout, workflow.StateCheckStable}}, many(halts, workflow.StateRollback)...),
+		workflow.StateCheckStable:  append([]route{{ok, workflow.StateStableYet}}, many(halts, workflow.StateRollback)...),
+		workflow.StateShiftTraffic: append([]route{{ok, workflow.StateBake}}, many(halts, workflow.StateRollback)...),
+		workflow.StateBake:         append([]route{{ok, workflow.StateCheckBake}, {timeout, workflow.StateCheckBake}}, many(halts, workflow.StateRollback)...),
+		workflow.StateCheckBake:    append([]route{{ok, workflow.StateMoreSteps}}, many(halts, workflow.StateRollback)...),
+		workflow.StatePromote:      append([]route{{ok, workflow.StateCleanup}}, many(halts, workflow.StateRollback)...),
+		workflow.StateCleanup:      append([]route{{ok, workflow.StateFinalize}}, many(halts, workflow.StateFinalize)...),
+		// The deployment is live: a Finalize failure fails the execution
+		// rather than rolling back.
+		workflow.StateFinalize: append([]route{{ok, workflow.StateDeployed}}, many(halts, "")...),
+		workflow.StateRollback: append([]route{{ok, workflow.StateRollbackStableYet}}, many(halts, workflow.StateRecordRollbackFailed)...),
+		workflow.StateAwaitRollbackStable: append([]route{{ok, workflow.StateRecordFailure}, {timeout, workflow.StateCheckRollbackStable}},
+			many(halts, workflow.StateRecordRollbackFailed)...),
+		workflow.StateCheckRollbackStable:  append([]route{{ok, workflow.StateRollbackStableYet}}, many(halts, workflow.StateRecordRollbackFailed)...),
+		workflow.StateRecordFailure:        {{ok, workflow.StateFailureKind}, {"Transient", ""}},
+		workflow.StateRecordRollbackFailed: {{ok, workflow.StateRollbackFailed}, {"Transient", ""}},
+	}
+	for name, routes := range tests {
+		t.Run(name, func(t *testing.T) {
+			s, ok := d.States[name]
+			if !ok {
+				t.Fatalf("no state %s", name)
+			}
+			for _, r := range routes {
+				if got := outcomeOf(s, r.err); got != r.want {
+					t.Errorf("on %q: got %q, want %q", r.err, got, r.want)
+				}
+			}
+		})
+	}
+}
+
+// evalChoice returns the state a Choice state picks for doc.
+func evalChoice(t *testing.T, s aslState, doc map[string]any) string {
+	t.Helper()
+	for _, c := range s.Choices {
+		v, ok := lookup(doc, c.Variable)
+		if !ok {
+			t.Fatalf("%s is not in the state document %v", c.Variable, doc)
+		}
+		switch {
+		case c.BooleanEquals != nil:
+			if v == *c.BooleanEquals {
+				return c.Next
+			}
+		case c.NumericGreaterThan != nil:
+			if n, ok := v.(float64); ok && n > *c.NumericGreaterThan {
+				return c.Next
+			}
+		case c.StringEquals != nil:
+			if v == *c.StringEquals {
+				return c.Next
+			}
+		default:
+			t.Fatalf("choice rule %+v uses an operator this test does not know", c)
+		}
+	}
+	return s.Default
+}
+
+func lookup(doc map[string]any, path string) (any, bool) {
+	var cur any = doc
+	for _, k := range strings.Split(strings.TrimPrefix(path, "$."), ".") {
+		m, ok := cur.(map[string]any)
+		if !ok {
+			return nil, false
+		}
+		if cur, ok = m[k]; !ok {
+			return nil, false
+		}
+	}
+	return cur, true
+}
+
+func stateDoc(t *testing.T, s workflow.State) map[string]any {
+	t.Helper()
+	b, err := json.Marshal(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// TestChoices evaluates the Choice states on real workflow.State documents,
+// so a path that does not match the Go field's JSON name fails here.
+func TestChoices(t *testing.T) {
+	d := loadDefinition(t)
+	tests := map[string]struct {
+		choice string
+		state  workflow.State
+		want   string
+	}{
+		"lock queued":         {workflow.StateAfterPrepare, workflow.State{Lock: workflow.Lock{Queued: true}, Approval: workflow.Approval{Required: true}}, workflow.StateAwaitLock},
+		"approval":            {workflow.StateAfterPrepare, workflow.State{Approval: workflow.Approval{Required: true}}, workflow.StateAwaitApproval},
+		"apply":               {workflow.StateAfterPrepare, workflow.State{}, workflow.StateApply},
+		"stable":              {workflow.StateStableYet, workflow.State{Wait: workflow.Wait{Settled: true}}, workflow.StateMoreSteps},
+		"not stable":          {workflow.StateStableYet, workflow.State{}, workflow.StateAwaitStable},
+		"steps remain":        {workflow.StateMoreSteps, workflow.State{Progress: workflow.Progress{Remaining: 2}}, workflow.StateShiftTraffic},
+		"no steps":            {workflow.StateMoreSteps, workflow.State{}, workflow.StatePromote},
+		"restored":            {workflow.StateRollbackStableYet, workflow.State{Wait: workflow.Wait{Settled: true}}, workflow.StateRecordFailure},
+		"restoring":           {workflow.StateRollbackStableYet, workflow.State{}, workflow.StateAwaitRollbackStable},
+		"superseded":          {workflow.StateFailureKind, workflow.State{Outcome: workflow.OutcomeSuperseded}, workflow.StateSuperseded},
+		"rejected":            {workflow.StateFailureKind, workflow.State{Outcome: workflow.OutcomeRejected}, workflow.StateRejected},
+		"rolled back":         {workflow.StateFailureKind, workflow.State{Outcome: workflow.OutcomeRolledBack}, workflow.StateRolledBack},
+		"outcome not set yet": {workflow.StateFailureKind, workflow.State{}, workflow.StateRolledBack},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			s := d.States[tc.choice]
+			if s.Type != "Choice" {
+				t.Fatalf("%s is a %s, want a Choice", tc.choice, s.Type)
+			}
+			if got := evalChoice(t, s, stateDoc(t, tc.state)); got != tc.want {
+				t.Errorf("got %s, want %s", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestTerminalStates(t *testing.T) {
+	d := loadDefinition(t)
+	tests := map[string]struct {
+		typ, err string
+	}{
+		workflow.StateDeployed:       {"Succeed", ""},
+		workflow.StateSuperseded:     {"Succeed", ""},
+		workflow.StateRejected:       {"Fail", stack.ErrDeploymentRejected},
+		workflow.StateRolledBack:     {"Fail", stack.ErrDeploymentRolledBack},
+		workflow.StateRollbackFailed: {"Fail", stack.ErrRollbackFailed},
+	}
+	for name, tc := range tests {
+		s := d.States[name]
+		if s.Type != tc.typ || s.Error != tc.err {
+			t.Errorf("%s: %s with error %q, want %s with %q", name, s.Type, s.Error, tc.typ, tc.err)
+		}
+		if s.Type == "Fail" && s.Cause == "" {
+			t.Errorf("%s: no Cause", name)
+		}
+	}
+	if c := d.States[workflow.StateRollbackFailed].Cause; !strings.Contains(c, "a person must check") || !strings.Contains(c, "lock is kept") {
+		t.Errorf("RollbackFailed cause %q must say a person must check the service and that the lock is kept", c)
+	}
+}
+
+// scenario drives a walk through the definition: what each wait receives
+// and what the check phases find.
+type scenario struct {
+	steps int
+	// bakeSeconds is the bake time; no event ends a bake, so it always
+	// ends by timeout, whatever its length.
+	bakeSeconds int
+	// lostStableEvents is how many times AwaitStable times out (its ECS
+	// event was lost) before the check finds the service stable.
+	lostStableEvents int
+}
+
+// walk follows the happy path of sc through d and returns the states
+// entered; len(path) is the number of state transitions Step Functions
+// bills.
+func walk(t *testing.T, d definition, sc scenario) []string {
+	t.Helper()
+	st := workflow.State{}
+	lost := sc.lostStableEvents
+	var path []string
+	name := d.StartAt
+	for len(path) < 500 {
+		path = append(path, name)
+		s := d.States[name]
+		switch s.Type {
+		case "Succeed", "Fail":
+			return path
+		case "Choice":
+			name = evalChoice(t, s, stateDoc(t, st))
+			continue
+		}
+		outcome := ""
+		switch name {
+		case workflow.StateApply:
+			st.Progress.Remaining = sc.steps
+		case workflow.StateAwaitStable:
+			st.Wait = workflow.Wait{Kind: workflow.WaitStable, TimeoutSeconds: 120}
+			if lost > 0 {
+				lost--
+				outcome = "States.Timeout"
+			}
+		case workflow.StateCheckStable:
+			st.Wait.Settled = lost == 0
+		case workflow.StateShiftTraffic:
+			st.Progress.Remaining--
+			st.Progress.Step++
+			st.Wait = workflow.Wait{Kind: workflow.WaitBake, TimeoutSeconds: sc.bakeSeconds}
+		case workflow.StateBake:
+			outcome = "States.Timeout"
+		}
+		name = outcomeOf(s, outcome)
+		if name == "" {
+			t.Fatalf("path %v ends without a terminal state", path)
+		}
+	}
+	t.Fatalf("path does not end: %v", path)
+	return nil
+}
+
+// TestHappyPathTransitions measures the definition's cost shape: the state
+// transitions of a successful deployment, independent of the bake length.
+func TestHappyPathTransitions(t *testing.T) {
+	d := loadDefinition(t)
+	tests := map[string]struct {
+		sc   scenario
+		want int
+		max  int
+	}{
+		"rolling":                            {scenario{}, 9, 15},
+		"rolling, one lost ECS event":        {scenario{lostStableEvents: 1}, 11, 15},
+		"rolling, two lost ECS events":       {scenario{lostStableEvents: 2}, 14, 15},
+		"canary 3 steps, 5 min bakes":        {scenario{steps: 3, bakeSeconds: 300}, 21, 30},
+		"canary 3 steps, 24 h bakes":         {scenario{steps: 3, bakeSeconds: 86400}, 21, 30},
+		"canary 3 steps, one lost ECS event": {scenario{steps: 3, bakeSeconds: 600, lostStableEvents: 1}, 23, 30},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			path := walk(t, d, tc.sc)
+			if got := len(path); got != tc.want || got > tc.max {
+				t.Errorf("got %d transitions, want %d (at most %d): %v", got, tc.want, tc.max, path)
+			}
+			if last := path[len(path)-1]; last != workflow.StateDeployed {
+				t.Errorf("ends in %s, want %s", last, workflow.StateDeployed)
+			}
+		})
+	}
+}
