@@ -524,3 +524,18 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func TestDefinitionNames(t *testing.T) {
+	d := mustParse(t, `{"StartAt":"P","States":{
+	  "P":{"Type":"Parallel","Branches":[{"StartAt":"T","States":{"T":{"Type":"Task","Resource":"arn:aws:states:::x:y",
+	    "Retry":[{"ErrorEquals":["Transient","States.Timeout"]}],"End":true}}}],
+	    "Catch":[{"ErrorEquals":["AlarmFired"],"Next":"F"}],"Next":"M"},
+	  "M":{"Type":"Map","ItemProcessor":{"StartAt":"I","States":{"I":{"Type":"Pass","End":true}}},"End":true},
+	  "F":{"Type":"Fail","Error":"DeploymentFailed"}}}`)
+	if diff := cmp.Diff([]string{"F", "I", "M", "P", "T"}, d.StateNames()); diff != "" {
+		t.Errorf("StateNames (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"AlarmFired", "DeploymentFailed", "States.Timeout", "Transient"}, d.ErrorNames()); diff != "" {
+		t.Errorf("ErrorNames (-want +got):\n%s", diff)
+	}
+}

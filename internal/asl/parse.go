@@ -655,3 +655,57 @@ func (p *parser) catchers(o *object) []*catcher {
 	}
 	return out
 }
+
+// StateNames returns the names of every state, nested ones included, sorted.
+func (d *Definition) StateNames() []string {
+	var names []string
+	d.walk(func(s *state) { names = append(names, s.name) })
+	sort.Strings(names)
+	return names
+}
+
+// ErrorNames returns, sorted and without duplicates, every error name the
+// definition refers to: in Retry and Catch ErrorEquals and in Fail states'
+// Error fields. A test can check them against the errors the tasks raise.
+func (d *Definition) ErrorNames() []string {
+	seen := map[string]bool{}
+	d.walk(func(s *state) {
+		for _, r := range s.retry {
+			for _, e := range r.errorEquals {
+				seen[e] = true
+			}
+		}
+		for _, c := range s.catch {
+			for _, e := range c.errorEquals {
+				seen[e] = true
+			}
+		}
+		if s.errorName != "" {
+			seen[s.errorName] = true
+		}
+	})
+	names := make([]string, 0, len(seen))
+	for n := range seen {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// walk calls fn for every state, descending into branches and processors.
+func (d *Definition) walk(fn func(*state)) {
+	var visit func(m *machine)
+	visit = func(m *machine) {
+		if m == nil {
+			return
+		}
+		for _, s := range m.states {
+			fn(s)
+			for _, b := range s.branches {
+				visit(b)
+			}
+			visit(s.processor)
+		}
+	}
+	visit(d.top)
+}
