@@ -37,7 +37,7 @@ func ParseService(file string, data []byte) (*Service, error) {
 	if len(problems) > 0 {
 		return nil, problems.err()
 	}
-	s.doc, s.positions = root, d.positions
+	s.positions = d.positions
 	return s, nil
 }
 
@@ -59,7 +59,7 @@ func ParseEnvironment(file string, data []byte) (*Environment, error) {
 	if len(problems) > 0 {
 		return nil, problems.err()
 	}
-	e.doc, e.positions = root, d.positions
+	e.positions = d.positions
 	return e, nil
 }
 

@@ -204,7 +204,7 @@ func complete(d *document, svc *Service, env *Environment) {
 		sd.LaunchType = types.LaunchType(env.LaunchType)
 		sd.CapacityProviderStrategy = slices.Clone(env.CapacityProviderStrategy)
 	}
-	if d.TaskDefinition.NetworkMode != types.NetworkModeAwsvpc {
+	if d.TaskDefinition == nil || d.TaskDefinition.NetworkMode != types.NetworkModeAwsvpc {
 		return
 	}
 	if sd.NetworkConfiguration == nil {

@@ -37,11 +37,9 @@ type Service struct {
 	// Strategy is how a new revision replaces the old one.
 	Strategy Strategy
 
-	// doc is the parsed file, kept so rendering can point problems at the
-	// text that caused them; nil for a Service built in code.
-	doc *node `spec:"-"`
-	// positions maps field paths to where they were written.
-	positions map[string]pos `spec:"-"`
+	// positions maps field paths to where they were written, so problems
+	// found while rendering point at the text; nil for a Service built in code.
+	positions map[string]pos
 }
 
 // ImageSource names the ECR repository a service's image comes from and the
@@ -183,8 +181,8 @@ type Environment struct {
 	// rendered {taskDefinition, service, autoScaling, strategy} document.
 	Overrides map[string]json.RawMessage
 
-	doc       *node          `spec:"-"`
-	positions map[string]pos `spec:"-"`
+	// positions maps field paths to where they were written.
+	positions map[string]pos
 }
 
 // Network is an awsvpc network configuration.
