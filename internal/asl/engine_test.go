@@ -539,3 +539,19 @@ func TestDefinitionNames(t *testing.T) {
 		t.Errorf("ErrorNames (-want +got):\n%s", diff)
 	}
 }
+
+func TestScaledClockExecution(t *testing.T) {
+	eng := NewEngine(Config{Clock: clock.Scaled(3600)}) // an hour per second
+	def := mustParse(t, `{"StartAt":"W","States":{"W":{"Type":"Wait","Seconds":60,"End":true}}}`)
+	began := time.Now()
+	d := wait(t, start(t, eng, def, `{"a":1}`))
+	if d.Status != StatusSucceeded || d.Output != `{"a":1}` {
+		t.Fatalf("got %s %s, want SUCCEEDED {\"a\":1}", d.Status, d.Output)
+	}
+	if got := d.StopDate.Sub(d.StartDate); got < time.Minute {
+		t.Errorf("the execution took %v of clock time, want at least 1m", got)
+	}
+	if wall := time.Since(began); wall > 2*time.Second {
+		t.Errorf("a scaled minute took %v of wall time", wall)
+	}
+}

@@ -297,3 +297,27 @@ func TestRealSleepCancelled(t *testing.T) {
 		t.Errorf("got %v, want %v", err, context.Canceled)
 	}
 }
+
+func TestVirtualResetTakesBackUnreceivedHold(t *testing.T) {
+	v := NewVirtual(epoch)
+	v.Busy()
+	tm := v.NewTimer(time.Second)
+	v.Done() // tm fires at 1s and holds the clock, unreceived
+	if !tm.Reset(time.Minute) {
+		t.Error("Reset of a fired, unreceived timer: got false, want true")
+	}
+	select {
+	case at := <-tm.C():
+		if want := epoch.Add(time.Second + time.Minute); !at.Equal(want) {
+			t.Errorf("fired at %v, want %v", at, want)
+		}
+		v.Done()
+	case <-time.After(5 * time.Second):
+		t.Fatal("reset timer did not fire")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := v.WaitIdle(ctx); err != nil {
+		t.Fatalf("WaitIdle: %v", err)
+	}
+}
