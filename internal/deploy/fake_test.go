@@ -46,8 +46,9 @@ type world struct {
 	alarms   map[string]string
 	targets  map[string]autoscaling.ScalableTarget
 	policies map[string]int
-	// faults: method name → error it returns
-	fail map[string]error
+	// faults: method name → error it returns; calls counts them
+	fail  map[string]error
+	calls map[string]int
 	// ECR
 	digests map[string]string // repository:tag → digest
 	// store
@@ -103,7 +104,7 @@ func newWorld(t *testing.T) *world {
 		services: map[string]*fakeService{}, tdImage: map[string]string{}, revisions: map[string][]string{},
 		failing: map[string]bool{}, hanging: map[string]bool{},
 		rules: map[string][]elbv2.TargetWeight{}, health: map[string][]elbv2.Target{}, alarms: map[string]string{},
-		targets: map[string]autoscaling.ScalableTarget{}, policies: map[string]int{}, fail: map[string]error{},
+		targets: map[string]autoscaling.ScalableTarget{}, policies: map[string]int{}, fail: map[string]error{}, calls: map[string]int{},
 		digests: map[string]string{}, specs: map[string][]byte{}, locks: map[string]lockObject{},
 		queue: map[string]store.QueueEntry{}, watches: map[string]store.Watch{},
 		approvals: map[string]store.PendingApproval{}, plans: map[string][]byte{},
@@ -230,7 +231,21 @@ func (w *world) advance(d time.Duration) {
 	w.settle()
 }
 
-func (w *world) fault(op string) error { return w.fail[op] }
+// fault counts a call of op and returns the error the test set for it.
+func (w *world) fault(op string) error {
+	w.calls[op]++
+	return w.fail[op]
+}
+
+// changes counts the calls that change live state.
+func (w *world) changes() int {
+	n := 0
+	for _, op := range []string{"RegisterTaskDefinition", "CreateService", "UpdateService", "SetDesiredCount",
+		"SetTaskDefinition", "DeleteService", "SetRuleWeights", "RegisterTarget", "DeregisterTarget"} {
+		n += w.calls[op]
+	}
+	return n
+}
 
 // --- ServiceAPI
 
@@ -341,6 +356,9 @@ func (w *world) TaskDefinitionRevisions(_ context.Context, family string) ([]str
 }
 
 func (w *world) DeregisterTaskDefinition(_ context.Context, arn string) error {
+	if err := w.fault("DeregisterTaskDefinition"); err != nil {
+		return err
+	}
 	for f, arns := range w.revisions {
 		w.revisions[f] = slices.DeleteFunc(arns, func(a string) bool { return a == arn })
 	}
