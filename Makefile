@@ -52,12 +52,27 @@ demo:
 	$(GO) run ./cmd/slipway demo
 
 ## synth: cdk.out/ from the CDK app (offline; no credentials needed)
+# The stack is environment-agnostic, so synth needs no account or region; the
+# variables below keep the CLI from probing EC2 instance metadata for
+# credentials, fetching notices or sending telemetry.
+CDK_OFFLINE := AWS_EC2_METADATA_DISABLED=true CDK_DISABLE_CLI_TELEMETRY=true
 synth: tools build
-	npx cdk synth --quiet
+	$(CDK_OFFLINE) npx cdk synth --quiet --no-notices --no-version-reporting
 
 ## deploy: cdk deploy with your own AWS credentials (run `npx cdk bootstrap` once per account/region)
 deploy: tools build
 	npx cdk deploy
+
+## template-check: cfn-lint (when installed) on the synthesized templates, asl-validator on the golden ASL
+# Only cfn-lint errors fail; W3005 is ignored because CDK itself writes the
+# DependsOn on a function's role policy that it flags.
+.PHONY: template-check
+template-check: synth
+	@if command -v cfn-lint >/dev/null 2>&1; then \
+	  echo "cfn-lint $$(cfn-lint --version | cut -d' ' -f2) cdk.out/*.template.json"; \
+	  cfn-lint --non-zero-exit-code error --ignore-checks W3005 -- cdk.out/*.template.json; \
+	else echo "template-check: cfn-lint is not on the PATH, CloudFormation lint skipped (pip install cfn-lint)"; fi
+	npx asl-validator --json-path infra/testdata/deploy.asl.json
 
 clean:
 	rm -rf build cdk.out
