@@ -155,6 +155,7 @@ type Execution struct {
 	events      []Event
 	path        []string
 	transitions int
+	ended       bool // the terminal event is recorded
 }
 
 // Start begins an execution of def and returns at once; the execution runs
@@ -279,7 +280,7 @@ func (x *Execution) finish(status Status, output, name, cause string) {
 }
 
 func (x *Execution) recordTerminal(status Status, output, name, cause string) {
-	x.record(nil, "Execution"+map[Status]string{
+	x.appendEvent(nil, "Execution"+map[Status]string{
 		StatusSucceeded: "Succeeded", StatusFailed: "Failed", StatusTimedOut: "TimedOut", StatusAborted: "Aborted",
 	}[status], func(ev *Event) {
 		f := &FailureDetails{Error: name, Cause: cause}
@@ -293,7 +294,7 @@ func (x *Execution) recordTerminal(status Status, output, name, cause string) {
 		case StatusAborted:
 			ev.ExecutionAborted = f
 		}
-	})
+	}, true)
 }
 
 // ARN returns the execution's ARN.
@@ -349,8 +350,19 @@ func (x *Execution) Transitions() int {
 // record appends an event; th (nil for execution-level events) tracks the
 // previous event of the same branch for PreviousEventID.
 func (x *Execution) record(th *thread, typ string, fill func(*Event)) {
+	x.appendEvent(th, typ, fill, false)
+}
+
+// appendEvent records an event unless the execution's terminal event is
+// recorded already: work still winding down after a stop or a timeout
+// leaves no trace, as in AWS.
+func (x *Execution) appendEvent(th *thread, typ string, fill func(*Event), terminal bool) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
+	if x.ended {
+		return
+	}
+	x.ended = terminal
 	id := int64(len(x.events) + 1)
 	ev := Event{ID: id, Timestamp: x.eng.clk.Now(), Type: typ}
 	switch {

@@ -304,6 +304,23 @@ func (t *thread) await(ctx context.Context, tw *taskWait, invoke func(context.Co
 			}
 			submitted(r.v)
 		case r := <-tokenC:
+			if resCh != nil {
+				// The token was completed while the call was still running.
+				// Wait for the call (or the timeout) so that the history
+				// reads in order: TaskSubmitted, then the outcome.
+				clk.Done()
+				select {
+				case cr := <-resCh:
+					resCh = nil
+					if cr.err == nil {
+						submitted(cr.v)
+					}
+				case <-timeoutC:
+				case <-ctx.Done():
+					clk.Busy()
+					return nil, aborted(ctx)
+				}
+			}
 			return r.output, r.err
 		case <-timeoutC:
 			if r, ok := eng.closeOrTake(tw); ok {
