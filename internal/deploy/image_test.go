@@ -20,9 +20,9 @@ func TestResolveImage(t *testing.T) {
 		// problem is a part of the InvalidInput problem; "" means no error.
 		problem string
 	}{
-		"tag": {image: "v2", want: "@sha256:"},
+		"tag":                                {image: "v2", want: "@sha256:"},
 		"digest in the service's repository": {image: digest, want: "111122223333.dkr.ecr.us-east-1.amazonaws.com/web@" + digest},
-		"full reference":                       {image: "registry.example.com/web@" + digest, want: "registry.example.com/web@" + digest},
+		"full reference":                     {image: "registry.example.com/web@" + digest, want: "registry.example.com/web@" + digest},
 		"empty: last deployed image": {
 			history: []store.HistoryEntry{
 				{Service: "web", Environment: "staging", Outcome: workflow.OutcomeDeployed, Image: "web@sha256:old"},

@@ -105,10 +105,15 @@ func NewEngine(ctx context.Context, cfg aws.Config, c Config, log *slog.Logger) 
 	}, nil
 }
 
+// eventPutter is the EventBridge SDK method the eventbridge adapter uses.
+type eventPutter interface {
+	PutEvents(context.Context, *eventbridge.PutEventsInput, ...func(*eventbridge.Options)) (*eventbridge.PutEventsOutput, error)
+}
+
 // onBus puts events on a named bus; the eventbridge adapter uses the
 // default one.
 type onBus struct {
-	api *eventbridge.Client
+	api eventPutter
 	bus string
 }
 
