@@ -66,7 +66,8 @@ type Config struct {
 }
 
 // Engine runs executions of state machine definitions and holds them,
-// finished or not, for Describe, History and the task-token calls.
+// finished or not, for Describe, History and the task-token calls. Its
+// methods are safe for concurrent use.
 type Engine struct {
 	cfg Config
 	clk clock.Clock
@@ -110,7 +111,8 @@ type StartInput struct {
 	// StateMachineARN is the ARN of the state machine; the execution ARN is
 	// derived from it. Empty means a local placeholder ARN.
 	StateMachineARN string
-	// Name is the execution name, unique within the engine per state machine.
+	// Name is the execution name, unique within the engine per state
+	// machine; empty means a generated UUID, as StartExecution does.
 	Name string
 	// Input is the JSON input; empty means {}.
 	Input string
@@ -163,6 +165,9 @@ type Execution struct {
 // execution outlives it. It fails with ErrExecutionAlreadyExists or
 // ErrInvalidExecutionInput.
 func (e *Engine) Start(ctx context.Context, def *Definition, in StartInput) (*Execution, error) {
+	if in.Name == "" {
+		in.Name = newUUID()
+	}
 	smARN := in.StateMachineARN
 	if smARN == "" {
 		smARN = "arn:aws:states:" + e.cfg.Region + ":000000000000:stateMachine:local"

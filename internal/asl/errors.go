@@ -32,6 +32,7 @@ type Error struct {
 	Cause string
 }
 
+// Error returns the name and cause.
 func (e *Error) Error() string {
 	if e.Cause == "" {
 		return e.Name
@@ -52,6 +53,7 @@ type TaskError struct {
 	Cause string
 }
 
+// Error returns the name and cause.
 func (e *TaskError) Error() string { return e.Name + ": " + e.Cause }
 
 // asError converts any error from a task into an *Error.

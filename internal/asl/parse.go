@@ -93,6 +93,7 @@ type ValidationError struct {
 	Problems []string
 }
 
+// Error lists the problems, one per line.
 func (e *ValidationError) Error() string {
 	return "invalid state machine definition:\n  " + strings.Join(e.Problems, "\n  ")
 }
