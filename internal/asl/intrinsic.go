@@ -408,7 +408,15 @@ func (fn *intrinsic) eval(input, ctxObj any) (any, error) {
 		if !ok1 || !ok2 || !ok3 {
 			return nil, intrinsicError(fn.name, "the arguments must be two objects and a boolean")
 		}
-		return merge(deepCopy(a).(map[string]any), b, deep), nil
+		if deep {
+			// As in AWS, which supports only the shallow mode.
+			return nil, intrinsicError(fn.name, "only shallow merging is supported: the third argument must be false")
+		}
+		merged := deepCopy(a).(map[string]any)
+		for k, v := range b {
+			merged[k] = deepCopy(v)
+		}
+		return merged, nil
 	case "States.MathRandom":
 		start, ok1 := toInt(args[0])
 		end, ok2 := toInt(args[1])
@@ -494,23 +502,6 @@ func format(tmpl string, args []any) (any, error) {
 		return nil, intrinsicError("States.Format", "the template has %d {} for %d arguments", n, len(args))
 	}
 	return b.String(), nil
-}
-
-// merge copies b's fields into a; with deep, objects present in both are
-// merged recursively rather than replaced.
-func merge(a, b map[string]any, deep bool) map[string]any {
-	for k, v := range b {
-		if deep {
-			av, ok1 := a[k].(map[string]any)
-			bv, ok2 := v.(map[string]any)
-			if ok1 && ok2 {
-				a[k] = merge(av, bv, true)
-				continue
-			}
-		}
-		a[k] = deepCopy(v)
-	}
-	return a
 }
 
 // newUUID returns a random (version 4) UUID.
