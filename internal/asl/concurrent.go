@@ -103,10 +103,10 @@ func (t *thread) mapState(ctx context.Context, s *state, raw any, entered time.T
 	}
 	ctxObj := t.stateContext(s, entered, retries, "")
 	itemsV := eff
-	if s.itemsPath.path != nil {
-		v, ok := s.itemsPath.path.get(eff, ctxObj)
+	if s.itemsPath != nil {
+		v, ok := s.itemsPath.get(eff, ctxObj)
 		if !ok {
-			return nil, newError(ErrRuntime, "ItemsPath %q of state %q matches nothing in the input", s.itemsPath.path, s.name)
+			return nil, newError(ErrRuntime, "ItemsPath %q of state %q matches nothing in the input", s.itemsPath, s.name)
 		}
 		itemsV = v
 	}

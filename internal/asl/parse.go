@@ -65,7 +65,7 @@ type state struct {
 
 	branches           []*machine
 	processor          *machine
-	itemsPath          optPath
+	itemsPath          *RefPath
 	itemSelector       *template
 	maxConcurrency     int64
 	maxConcurrencyPath *RefPath
@@ -523,7 +523,7 @@ func (p *parser) mapFields(s *state, o *object) {
 	} else if o.has(key) {
 		p.bad(o.at(key), "must be a JSON object")
 	}
-	s.itemsPath = o.path("ItemsPath")
+	s.itemsPath = o.refPath("ItemsPath") // a Reference Path, as the specification requires
 	s.itemSelector = o.template("ItemSelector")
 	if s.itemSelector != nil && s.parameters != nil {
 		p.bad(o.where, "ItemSelector and Parameters are mutually exclusive")
