@@ -555,3 +555,42 @@ func TestScaledClockExecution(t *testing.T) {
 		t.Errorf("a scaled minute took %v of wall time", wall)
 	}
 }
+
+func TestHeartbeatSecondsPath(t *testing.T) {
+	v := clock.NewVirtual(t0)
+	eng := NewEngine(Config{Clock: v, Tasks: TaskRunnerFunc(func(ctx context.Context, call TaskCall) (json.RawMessage, error) {
+		return json.RawMessage(`{}`), nil
+	})})
+	def := mustParse(t, `{"StartAt":"T","States":{"T":{"Type":"Task","Resource":"arn:aws:states:::x:y.waitForTaskToken",
+	  "HeartbeatSecondsPath":"$.hb","TimeoutSecondsPath":"$.limit","End":true}}}`)
+	d := wait(t, start(t, eng, def, `{"hb":45,"limit":600}`))
+	if d.Error != ErrHeartbeatTimeout || d.StopDate.Sub(t0) != 45*time.Second {
+		t.Errorf("got %q after %v, want %s after 45s", d.Error, d.StopDate.Sub(t0), ErrHeartbeatTimeout)
+	}
+}
+
+func TestMapMaxConcurrency(t *testing.T) {
+	tests := map[string]struct {
+		limit string
+		want  time.Duration
+	}{
+		"unlimited": {`0`, 10 * time.Minute},
+		"two":       {`2`, 20 * time.Minute},
+		"one":       {`1`, 30 * time.Minute},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			v := clock.NewVirtual(t0)
+			eng := NewEngine(Config{Clock: v})
+			def := mustParse(t, `{"StartAt":"M","States":{"M":{"Type":"Map","MaxConcurrency":`+tc.limit+`,
+			  "ItemProcessor":{"StartAt":"W","States":{"W":{"Type":"Wait","Seconds":600,"End":true}}},"End":true}}}`)
+			d := wait(t, start(t, eng, def, `[1,2,3]`))
+			if d.Status != StatusSucceeded || d.Output != `[1,2,3]` {
+				t.Fatalf("got %s %s, want SUCCEEDED [1,2,3]", d.Status, d.Output)
+			}
+			if got := d.StopDate.Sub(t0); got != tc.want {
+				t.Errorf("took %v of clock time, want %v", got, tc.want)
+			}
+		})
+	}
+}
