@@ -2,16 +2,13 @@ package deploy
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"regexp"
-	"slices"
 	"strings"
 	"time"
 
 	"github.com/slipwayhq/slipway/internal/store"
+	"github.com/slipwayhq/slipway/internal/trigger"
 	"github.com/slipwayhq/slipway/internal/workflow"
 )
 
@@ -75,23 +72,21 @@ func (e *Engine) finalize(ctx context.Context, st workflow.State) (workflow.Stat
 }
 
 // promoteToNext starts the deployment of st's image to the environment
-// after st's in the pipeline. The execution name derives from what is
-// deployed, so a retried Finalize starts nothing new.
+// after st's in the pipeline. The request and the execution name come from
+// internal/trigger, as for every other trigger: the name derives from what
+// is deployed, so a retried Finalize (or a push of the same image) starts
+// nothing new.
 func (e *Engine) promoteToNext(ctx context.Context, st workflow.State, pipeline []string) error {
-	i := slices.Index(pipeline, st.Environment)
-	if i < 0 || i+1 >= len(pipeline) {
+	next, ok := trigger.NextEnvironment(pipeline, st.Environment)
+	if !ok {
 		return nil
 	}
-	next := pipeline[i+1]
 	machine, err := stateMachineOf(st.Deployment.Execution)
 	if err != nil {
 		return err
 	}
-	req := workflow.Request{Service: st.Service, Environment: next, Image: st.Plan.Image,
-		SpecVersion: st.SpecVersion, Reason: fmt.Sprintf("promoted from %s (deployment %s)", st.Environment, st.Deployment.ID),
-		Trigger: workflow.Trigger{Kind: workflow.TriggerPromotion, Source: st.Deployment.ID, Actor: "slipway"}}
-	name := executionName(st.Service, next, st.Plan.Image, st.SpecVersion)
-	arn, existed, err := e.Tasks.StartExecution(ctx, machine, name, req)
+	req := trigger.PromotionRequest(st, next)
+	arn, existed, err := e.Tasks.StartExecution(ctx, machine, trigger.ExecutionName(req), req)
 	if err != nil {
 		return fmt.Errorf("start deployment to %s: %w", next, err)
 	}
@@ -107,20 +102,6 @@ func stateMachineOf(execution string) (string, error) {
 		return "", &workflow.InvalidInput{Problems: []string{fmt.Sprintf("execution: %q is not a Step Functions execution ARN", execution)}}
 	}
 	return strings.Join(append(parts[:5:5], "stateMachine", parts[6]), ":"), nil
-}
-
-var nameUnsafe = regexp.MustCompile(`[^A-Za-z0-9_-]+`)
-
-// executionName is a Step Functions execution name (at most 80 characters
-// of letters, digits, - and _) that is the same for the same service,
-// environment, image and spec version.
-func executionName(service, env, image, specVersion string) string {
-	sum := sha256.Sum256([]byte(strings.Join([]string{service, env, image, specVersion}, "\x00")))
-	prefix := nameUnsafe.ReplaceAllString(service+"-"+env, "-")
-	if len(prefix) > 60 {
-		prefix = prefix[:60]
-	}
-	return prefix + "-" + hex.EncodeToString(sum[:8])
 }
 
 // record records a deployment that did not succeed: history, event, and

@@ -12,6 +12,7 @@ import (
 
 	"github.com/slipwayhq/slipway/internal/awsapi/elbv2"
 	"github.com/slipwayhq/slipway/internal/store"
+	"github.com/slipwayhq/slipway/internal/trigger"
 	"github.com/slipwayhq/slipway/internal/workflow"
 )
 
@@ -307,12 +308,13 @@ func TestFinalizeStartsNextEnvironment(t *testing.T) {
 	if _, err := x.call(workflow.PhaseFinalize, ""); err != nil {
 		t.Fatal(err)
 	}
+	req := workflow.Request{Service: "web", Environment: "prod", Image: image, SpecVersion: "v1",
+		Reason:  "promoted from staging (deployment " + x.st.Deployment.ID + ")",
+		Trigger: workflow.Trigger{Kind: workflow.TriggerPromotion, Source: x.st.Deployment.ID, Actor: "slipway"}}
 	want := []startedExecution{{
 		machine: "arn:aws:states:us-east-1:111122223333:stateMachine:deploy",
-		name:    executionName("web", "prod", image, "v1"),
-		input: workflow.Request{Service: "web", Environment: "prod", Image: image, SpecVersion: "v1",
-			Reason:  "promoted from staging (deployment " + x.st.Deployment.ID + ")",
-			Trigger: workflow.Trigger{Kind: workflow.TriggerPromotion, Source: x.st.Deployment.ID, Actor: "slipway"}},
+		name:    trigger.ExecutionName(req),
+		input:   req,
 	}}
 	if diff := cmp.Diff(want, w.executions, cmp.AllowUnexported(startedExecution{})); diff != "" {
 		t.Errorf("started executions (-want +got):\n%s", diff)
