@@ -15,10 +15,10 @@ type choiceRule struct {
 	next     string
 	and, or  []*choiceRule
 	not      *choiceRule
-	variable *Path
+	variable *jsonPath
 	op       string // the comparison operator, without the Path suffix
 	operand  any    // the literal operand
-	opPath   *RefPath
+	opPath   *referencePath
 	pattern  *regexp.Regexp // for StringMatches
 }
 

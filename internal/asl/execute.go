@@ -155,7 +155,7 @@ func stateOutput(s *state, v any) (any, *Error) {
 }
 
 // applyResultPath places a result into the raw state input.
-func applyResultPath(path *RefPath, null bool, raw, result any) (any, *Error) {
+func applyResultPath(path *referencePath, null bool, raw, result any) (any, *Error) {
 	switch {
 	case null:
 		return raw, nil

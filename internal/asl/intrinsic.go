@@ -25,7 +25,7 @@ type intrinsicArg struct {
 	literal any
 	raw     string // a string literal with \{ and \} kept, for States.Format
 	isRaw   bool
-	path    *Path
+	path    *jsonPath
 	fn      *intrinsic
 }
 

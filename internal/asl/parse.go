@@ -26,7 +26,7 @@ type machine struct {
 // optPath is an InputPath, OutputPath or ItemsPath: absent means "$", JSON
 // null means "no data" ({}).
 type optPath struct {
-	path   *Path
+	path   *jsonPath
 	isNull bool
 }
 
@@ -39,14 +39,14 @@ type state struct {
 	inputPath, outputPath optPath
 	parameters            *template
 	resultSelector        *template
-	resultPath            *RefPath // nil with resultNull: discard the result
+	resultPath            *referencePath // nil with resultNull: discard the result
 	resultNull            bool
 	result                any
 	hasResult             bool
 
 	resource                   string
 	timeout, heartbeat         int64
-	timeoutPath, heartbeatPath *RefPath
+	timeoutPath, heartbeatPath *referencePath
 	retry                      []*retrier
 	catch                      []*catcher
 
@@ -55,20 +55,20 @@ type state struct {
 
 	seconds       int64
 	hasSeconds    bool
-	secondsPath   *RefPath
+	secondsPath   *referencePath
 	timestamp     time.Time
 	hasTimestamp  bool
-	timestampPath *RefPath
+	timestampPath *referencePath
 
 	errorName, cause     string
-	errorPath, causePath *RefPath
+	errorPath, causePath *referencePath
 
 	branches           []*machine
 	processor          *machine
-	itemsPath          *RefPath
+	itemsPath          *referencePath
 	itemSelector       *template
 	maxConcurrency     int64
-	maxConcurrencyPath *RefPath
+	maxConcurrencyPath *referencePath
 }
 
 type retrier struct {
@@ -83,7 +83,7 @@ type retrier struct {
 type catcher struct {
 	errorEquals []string
 	next        string
-	resultPath  *RefPath
+	resultPath  *referencePath
 	resultNull  bool
 }
 
@@ -255,7 +255,7 @@ func (o *object) path(k string) optPath {
 	return optPath{path: p}
 }
 
-func (o *object) refPath(k string) *RefPath {
+func (o *object) refPath(k string) *referencePath {
 	if !o.has(k) {
 		return nil
 	}

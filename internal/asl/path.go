@@ -8,12 +8,12 @@ import (
 	"github.com/ohler55/ojg/jp"
 )
 
-// Path is a JSONPath as the States Language uses it: "$..." selects from the
+// jsonPath is a JSONPath as the States Language uses it: "$..." selects from the
 // state's input, "$$..." from the context object. A Path that can select
 // several nodes (wildcards, slices, filters, unions, descent) yields the
 // array of every match; one that can select at most one node yields that
 // node.
-type Path struct {
+type jsonPath struct {
 	raw      string
 	context  bool
 	expr     jp.Expr
@@ -21,14 +21,14 @@ type Path struct {
 }
 
 // String returns the path as written.
-func (p *Path) String() string { return p.raw }
+func (p *jsonPath) String() string { return p.raw }
 
 // parsePath parses a Path, which must start with "$".
-func parsePath(s string) (*Path, error) {
+func parsePath(s string) (*jsonPath, error) {
 	if !strings.HasPrefix(s, "$") {
 		return nil, fmt.Errorf("path %q must start with \"$\"", s)
 	}
-	p := &Path{raw: s}
+	p := &jsonPath{raw: s}
 	expr := s
 	if strings.HasPrefix(s, "$$") {
 		p.context = true
@@ -63,7 +63,7 @@ func parseJSONPath(s string) (x jp.Expr, err error) {
 
 // get evaluates the path against the input or the context object. found is
 // false when a definite path matches nothing.
-func (p *Path) get(input, ctxObj any) (v any, found bool) {
+func (p *jsonPath) get(input, ctxObj any) (v any, found bool) {
 	data := input
 	if p.context {
 		data = ctxObj
@@ -84,10 +84,10 @@ func (p *Path) get(input, ctxObj any) (v any, found bool) {
 	return res, true
 }
 
-// RefPath is a Reference Path: a Path limited to object fields and array
+// referencePath is a Reference Path: a Path limited to object fields and array
 // indexes, so that it identifies exactly one node. ResultPath, Choice
-// variables and the *Path fields of Wait and Task states use it.
-type RefPath struct {
+// variables and the *jsonPath fields of Wait and Task states use it.
+type referencePath struct {
 	raw     string
 	context bool
 	segs    []refSeg
@@ -100,12 +100,12 @@ type refSeg struct {
 }
 
 // String returns the path as written.
-func (p *RefPath) String() string { return p.raw }
+func (p *referencePath) String() string { return p.raw }
 
 // parseRefPath parses a Reference Path: "$" followed by ".name",
 // "['name']" or "[index]" segments.
-func parseRefPath(s string) (*RefPath, error) {
-	p := &RefPath{raw: s}
+func parseRefPath(s string) (*referencePath, error) {
+	p := &referencePath{raw: s}
 	rest := s
 	switch {
 	case strings.HasPrefix(s, "$$"):
@@ -158,7 +158,7 @@ func parseRefPath(s string) (*RefPath, error) {
 }
 
 // get returns the node the path identifies in the input (or context object).
-func (p *RefPath) get(input, ctxObj any) (any, bool) {
+func (p *referencePath) get(input, ctxObj any) (any, bool) {
 	v := input
 	if p.context {
 		v = ctxObj
@@ -187,7 +187,7 @@ func (p *RefPath) get(input, ctxObj any) (any, bool) {
 // creating missing objects on the way, as ResultPath does. It fails with
 // States.ResultPathMatchFailure when the path runs into a value that is not
 // an object (or an array, for an index).
-func (p *RefPath) set(doc, value any) (any, error) {
+func (p *referencePath) set(doc, value any) (any, error) {
 	if len(p.segs) == 0 {
 		return value, nil
 	}

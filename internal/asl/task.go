@@ -153,7 +153,7 @@ func (t *thread) recordTaskFailure(kind resourceKind, e *Error) {
 
 // durationField resolves TimeoutSeconds(Path) or HeartbeatSeconds(Path);
 // zero means none.
-func durationField(stateName, field string, literal int64, path *RefPath, input, ctxObj any) (time.Duration, *Error) {
+func durationField(stateName, field string, literal int64, path *referencePath, input, ctxObj any) (time.Duration, *Error) {
 	if path == nil {
 		return time.Duration(literal) * time.Second, nil
 	}

@@ -25,7 +25,7 @@ const (
 type templateField struct {
 	name  string
 	value *template  // a plain field
-	path  *Path      // a "name.$" field holding a path
+	path  *jsonPath  // a "name.$" field holding a path
 	fn    *intrinsic // a "name.$" field holding an intrinsic function
 	raw   string
 }
