@@ -61,6 +61,9 @@ func (e *Engine) finalize(ctx context.Context, st workflow.State) (workflow.Stat
 	if err := e.publish(ctx, st, string(workflow.OutcomeDeployed), h.Error, h.Cause); err != nil {
 		return st, err
 	}
+	if err := e.dropApproval(ctx, st); err != nil {
+		return st, err
+	}
 	if err := e.releaseLock(ctx, st, workflow.PhaseFinalize); err != nil {
 		return st, err
 	}
