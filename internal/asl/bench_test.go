@@ -109,16 +109,15 @@ func BenchmarkCanaryThirtyMinutesVirtual(b *testing.B) {
 	b.ReportMetric(simulated.Minutes(), "simulated-min/canary")
 }
 
-func TestCanaryThirtyMinutesIsFast(t *testing.T) {
+// TestCanaryThirtyMinutesOnVirtualClock checks the simulated time of the
+// canary that BenchmarkCanaryThirtyMinutes times; the wall-time figure is the
+// benchmark's to print, never a test's to fail on.
+func TestCanaryThirtyMinutesOnVirtualClock(t *testing.T) {
 	v := clock.NewVirtual(t0)
 	eng := NewEngine(Config{Clock: v, Tasks: TaskRunnerFunc(func(ctx context.Context, call TaskCall) (json.RawMessage, error) {
 		return json.RawMessage(`{}`), nil
 	})})
-	began := time.Now()
 	d := wait(t, start(t, eng, mustParse(t, canaryDef), ""))
-	if wall := time.Since(began); wall > 100*time.Millisecond {
-		t.Errorf("a 30-minute canary took %v of wall time, want under 100ms", wall)
-	}
 	if d.Status != StatusSucceeded || d.StopDate.Sub(t0) != 30*time.Minute {
 		t.Errorf("got %s after %v, want SUCCEEDED after 30m", d.Status, d.StopDate.Sub(t0))
 	}
