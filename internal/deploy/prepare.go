@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/slipwayhq/slipway/internal/awsapi/cloudwatch"
 	"github.com/slipwayhq/slipway/internal/spec"
 	"github.com/slipwayhq/slipway/internal/store"
 	"github.com/slipwayhq/slipway/internal/workflow"
@@ -54,6 +55,9 @@ func (e *Engine) prepare(ctx context.Context, st workflow.State) (workflow.State
 	c, err := e.Clients(ctx, rendered.RoleARN)
 	if err != nil {
 		return st, fmt.Errorf("clients for environment %s: %w", st.Environment, err)
+	}
+	if err := alarmsExist(ctx, c, rendered); err != nil {
+		return st, err
 	}
 	p, err := newPlan(ctx, c, rendered, svc.Pipeline)
 	if err != nil {
@@ -163,6 +167,22 @@ func checkRendered(r *spec.Rendered) error {
 	}
 	if len(problems) > 0 {
 		return &workflow.InvalidInput{Problems: problems}
+	}
+	return nil
+}
+
+// alarmsExist rejects a deployment watching an alarm that does not exist:
+// found only at the first check, it would roll back a healthy revision.
+func alarmsExist(ctx context.Context, c Clients, r *spec.Rendered) error {
+	if len(r.Alarms) == 0 {
+		return nil
+	}
+	_, err := c.Alarms.AlarmStates(ctx, r.Alarms)
+	if errors.Is(err, cloudwatch.ErrNotFound) {
+		return &workflow.InvalidInput{Problems: []string{fmt.Sprintf("strategy.alarms (with environments/%s.yaml alarms): %v", r.Environment, err)}}
+	}
+	if err != nil {
+		return fmt.Errorf("read alarms: %w", err)
 	}
 	return nil
 }

@@ -42,6 +42,11 @@ func TestPrepareRejects(t *testing.T) {
 			req:     workflow.Request{Service: "worker", Environment: "staging", Image: "v1", Strategy: []byte(`{"kind": "bluegreen"}`)},
 			problem: "add loadBalancers.worker to environments/staging.yaml",
 		},
+		"an alarm that does not exist": {
+			req:     workflow.Request{Service: "web", Environment: "staging", Image: "v1"},
+			arrange: func(w *world) { delete(w.alarms, "web-5xx") },
+			problem: "web-5xx",
+		},
 		"unknown tag": {
 			req:     workflow.Request{Service: "web", Environment: "staging", Image: "v404"},
 			problem: "tag not found in ECR repository web",
