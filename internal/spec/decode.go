@@ -285,7 +285,11 @@ func suggest(t reflect.Type, key string) string {
 		if strings.EqualFold(name, key) {
 			return fmt.Sprintf("; did you mean %q?", name)
 		}
-		if dist := editDistance(strings.ToLower(name), strings.ToLower(key)); dist < bestDist {
+		lname, lkey := strings.ToLower(name), strings.ToLower(key)
+		if len(name) >= 4 && (strings.HasPrefix(lkey, lname) || strings.HasPrefix(lname, lkey) && len(key) >= 4) {
+			return fmt.Sprintf("; did you mean %q?", name)
+		}
+		if dist := editDistance(lname, lkey); dist < bestDist {
 			best, bestDist = name, dist
 		}
 	}

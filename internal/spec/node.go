@@ -3,6 +3,7 @@ package spec
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"strconv"
@@ -226,6 +227,9 @@ func (c *converter) convert(y *yaml.Node, depth int) *node {
 // are found by parsing ever longer prefixes of the file until the same error
 // appears.
 func syntaxProblem(file string, data []byte, err error) Problem {
+	if p, ok := jsonSyntaxProblem(file, data); ok {
+		return p
+	}
 	line, msg := splitYAMLError(err)
 	if l, c, ok := locateSyntaxError(data, line, msg); ok {
 		return Problem{File: file, Line: l, Column: c, Reason: "invalid YAML: " + msg}
@@ -234,6 +238,28 @@ func syntaxProblem(file string, data []byte, err error) Problem {
 		line = 1
 	}
 	return Problem{File: file, Line: line, Column: firstColumn(data, line), Reason: "invalid YAML: " + msg}
+}
+
+// jsonSyntaxProblem reports a syntax error in a JSON document, which
+// encoding/json locates exactly. Documents that do not start like JSON are
+// left to the YAML error.
+func jsonSyntaxProblem(file string, data []byte) (Problem, bool) {
+	trimmed := bytes.TrimLeft(data, " \t\r\n")
+	if len(trimmed) == 0 || trimmed[0] != '{' && trimmed[0] != '[' {
+		return Problem{}, false
+	}
+	var v any
+	err := json.Unmarshal(data, &v)
+	var syntax *json.SyntaxError
+	if !errors.As(err, &syntax) {
+		return Problem{}, false
+	}
+	// Offset is the number of bytes read when the error was found, so the
+	// offending byte is the one before it.
+	off := max(int(syntax.Offset)-1, 0)
+	line := 1 + bytes.Count(data[:off], []byte("\n"))
+	col := off - bytes.LastIndexByte(data[:off], '\n')
+	return Problem{File: file, Line: line, Column: col, Reason: "invalid JSON: " + syntax.Error()}, true
 }
 
 // splitYAMLError splits "yaml: line 3: message" into 3 and "message".
@@ -288,12 +314,21 @@ func locateSyntaxError(data []byte, reported int, msg string) (line, col int, ok
 			end = start + i
 		}
 		if fails(end) {
-			for c := 1; c <= min(end-start, maxLocateColumns); c++ {
-				if fails(start + c) {
-					return line, c, true
+			// The first column whose prefix fails; once a prefix fails,
+			// longer ones on the same line do too, so search by halves.
+			lo, hi := 1, min(end-start, maxLocateColumns)
+			if hi < 1 || !fails(start+hi) {
+				return line, firstColumn(data, line), true
+			}
+			for lo < hi {
+				mid := (lo + hi) / 2
+				if fails(start + mid) {
+					hi = mid
+				} else {
+					lo = mid + 1
 				}
 			}
-			return line, firstColumn(data, line), true
+			return line, lo, true
 		}
 		start = end + 1
 	}

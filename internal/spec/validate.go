@@ -224,6 +224,10 @@ func (c *checker) document(w where, d *document, t *target) {
 				c.add(w, "taskDefinition.executionRoleArn", "required: containerDefinitions[%d] uses secrets, which ECS reads with the execution role", i)
 				break
 			}
+			if fargate && cd.LogConfiguration != nil && cd.LogConfiguration.LogDriver == types.LogDriverAwslogs {
+				c.add(w, "taskDefinition.executionRoleArn", "required: containerDefinitions[%d] logs with awslogs, which FARGATE sends with the execution role", i)
+				break
+			}
 		}
 	}
 	if td.NetworkMode == types.NetworkModeAwsvpc {
@@ -260,7 +264,7 @@ func (c *checker) containers(w where, td *ecs.RegisterTaskDefinitionInput, t *ta
 		if image == "" {
 			c.add(w, p+".image", "required: the image; write ${IMAGE} for the image this service deploys")
 		}
-		if t == nil && strings.Contains(image, "${"+VarImage+"}") || t != nil && t.image != "" && image == t.image {
+		if t == nil && image == "${"+VarImage+"}" || t != nil && t.image != "" && image == t.image {
 			usesImage = true
 		}
 		if _, dup := ports[name]; dup {
