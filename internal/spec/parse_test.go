@@ -37,9 +37,9 @@ func TestSyntaxErrorsHaveLineAndColumn(t *testing.T) {
 		data string
 		want string
 	}{
-		"bad indentation":    {"image:\n  repository: web\n   tags: [a]\n", "services/web.yaml:3:8: invalid YAML: mapping values are not allowed in this context"},
-		"tab indentation":    {"image:\n\trepository: web\n", "services/web.yaml:2:1: invalid YAML: found character that cannot start any token"},
-		"unclosed quote":     {"pipeline: [prod]\nimage: {repository: \"web}\n", "services/web.yaml:2:21: invalid YAML: found unexpected end of stream"},
+		"bad indentation": {"image:\n  repository: web\n   tags: [a]\n", "services/web.yaml:3:8: invalid YAML: mapping values are not allowed in this context"},
+		"tab indentation": {"image:\n\trepository: web\n", "services/web.yaml:2:1: invalid YAML: found character that cannot start any token"},
+		"unclosed quote":  {"pipeline: [prod]\nimage: {repository: \"web}\n", "services/web.yaml:2:21: invalid YAML: found unexpected end of stream"},
 		// The list is reported where its unclosed content starts.
 		"unclosed flow list": {"pipeline: [prod\nimage: {}\n", "services/web.yaml:1:12: invalid YAML: did not find expected ',' or ']'"},
 		"json missing comma": {"{\n  \"pipeline\": [\"prod\"]\n  \"image\": {}\n}\n", `services/web.yaml:3:3: invalid JSON: invalid character '"' after object key:value pair`},
