@@ -59,6 +59,22 @@ func TestRun(t *testing.T) {
 			args: []string{"validate", "no/such/dir"}, wantCode: exitUsage,
 			wantStderr: []string{"no/such/dir: no such file or directory"},
 		},
+		"validate a directory that is not a root": {
+			args: []string{"validate", "../../examples/services"}, wantCode: exitUsage,
+			wantStderr: []string{"is not a spec root"},
+		},
+		"render with a strategy override": {
+			args: []string{"render", "--env", "prod", "--dir", "../../examples", "--strategy", "rolling", "web"}, wantCode: exitOK,
+			wantStdout: []string{`"kind": "rolling"`},
+		},
+		"render with a bad strategy override": {
+			args: []string{"render", "--env", "prod", "--dir", "../../examples", "--strategy", `{"kind":"canary","steps":[{"weight":50}]}`, "web"}, wantCode: exitInvalid,
+			wantStderr: []string{"strategy.steps[0].weight: the last step must reach 100, not 50"},
+		},
+		"render from a directory that is not a root": {
+			args: []string{"render", "--env", "prod", "--dir", "../../examples/services", "web"}, wantCode: exitUsage,
+			wantStderr: []string{"is not a spec root"},
+		},
 		"validate a file outside services/": {
 			args: []string{"validate", "main.go"}, wantCode: exitUsage,
 			wantStderr: []string{"put the file in a services/ or environments/ directory"},

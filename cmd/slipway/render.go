@@ -83,9 +83,8 @@ func renderService(c *cobra.Command, o renderOptions, name string) error {
 	if !accountPattern.MatchString(o.account) {
 		return usageErrorf("--account %q is not a 12-digit AWS account id", o.account)
 	}
-	info, err := os.Stat(o.dir)
-	if err != nil || !info.IsDir() {
-		return usageErrorf("--dir %s is not a directory; point it at the spec root holding services/ and environments/", o.dir)
+	if !isSpecRoot(o.dir) {
+		return usageErrorf("--dir %s is not a spec root; point it at the directory holding services/ and environments/", o.dir)
 	}
 	set, err := spec.Load(os.DirFS(o.dir))
 	var problems spec.Problems

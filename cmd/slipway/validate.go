@@ -46,6 +46,9 @@ func validatePaths(c *cobra.Command, paths []string) error {
 		var problems spec.Problems
 		root := p
 		if info.IsDir() {
+			if !isSpecRoot(p) {
+				return usageErrorf("%s is not a spec root: it has no services/ or environments/ directory; pass the directory that holds them, or the spec files", p)
+			}
 			set, err := spec.Load(os.DirFS(p))
 			var ps spec.Problems
 			if err != nil && !errors.As(err, &ps) {
@@ -122,4 +125,14 @@ func joinDisplay(root, file string) string {
 		return file
 	}
 	return filepath.ToSlash(filepath.Join(root, file))
+}
+
+// isSpecRoot reports whether dir holds services/ or environments/.
+func isSpecRoot(dir string) bool {
+	for _, sub := range []string{spec.ServicesDir, spec.EnvironmentsDir} {
+		if info, err := os.Stat(filepath.Join(dir, sub)); err == nil && info.IsDir() {
+			return true
+		}
+	}
+	return false
 }

@@ -285,3 +285,32 @@ func replaceTopLevel(base, extra string) string {
 	}
 	return strings.Join(out, "\n") + "\n" + extra
 }
+
+// TestRenderedJSONRoundTrip checks that a Rendered survives encoding/json,
+// as it does when the engine stores a plan in the state bucket.
+func TestRenderedJSONRoundTrip(t *testing.T) {
+	set := loadExamples(t)
+	r, err := Render(set.Services["web"], set.Environments["prod"], RenderInput{Image: testImage, DeploymentID: "d", Region: "us-east-1", AccountID: "000000000000"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := json.Marshal(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back Rendered
+	if err := json.Unmarshal(b, &back); err != nil {
+		t.Fatalf("unmarshal: %v", err)
+	}
+	want, err := MarshalAPI(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := MarshalAPI(&back)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(string(want), string(got)); diff != "" {
+		t.Errorf("round trip (-want +got):\n%s", diff)
+	}
+}
