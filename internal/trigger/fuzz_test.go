@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"os"
 	"strings"
 	"testing"
 
@@ -164,6 +165,39 @@ func FuzzHandlers(f *testing.F) {
 		for name, h := range handlers {
 			if err := h(context.Background(), data); err != nil {
 				t.Fatalf("%s: got %v, want nil", name, err)
+			}
+		}
+	})
+}
+
+// FuzzSpecUploadBody uploads arbitrary spec content, as a service and as an
+// environment: the upload is accepted or rejected, never a crash or an
+// error.
+func FuzzSpecUploadBody(f *testing.F) {
+	for _, name := range []string{"services/web.yaml", "services/worker.yaml", "environments/staging.yaml", "environments/prod.yaml"} {
+		b, err := os.ReadFile("testdata/specs/" + name)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Add([]byte("taskDefinition: {}\n"))
+	cases := []struct {
+		event        []byte
+		key, version string
+	}{
+		{sample(f, "s3-object-created-service.json"), "services/web.yaml", serviceEventVersion},
+		{sample(f, "s3-object-created-environment.json"), "environments/staging.yaml", environmentEventVersion},
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		for _, c := range cases {
+			st := indexed(webEntry, workerEntry)
+			st.loadSpecs(t)
+			st.put(c.key, c.version, body)
+			log, _ := newLogger()
+			h := NewSpecUpload(st, newFakeSFN(), &fakeEvents{}, testConfig, log)
+			if err := h.Handle(context.Background(), c.event); err != nil {
+				t.Fatalf("%s: got %v, want nil", c.key, err)
 			}
 		}
 	})
