@@ -30,6 +30,12 @@ type execution struct {
 	// approver completes an approval wait; nil lets it time out.
 	approver func(x *execution, token string)
 	tokens   int
+	// errorOnly makes every Catch clause store at $.error, the timeouts of
+	// waits and the failures of rollback states included, instead of
+	// keeping $.error for the failure being handled and $.rollbackError for
+	// the rollback's own. The engine must record the same outcome either
+	// way.
+	errorOnly bool
 }
 
 func newExecution(w *world, name string, req workflow.Request) *execution {
@@ -102,7 +108,7 @@ func (x *execution) task(phase workflow.Phase, next, onError string, rollbackErr
 
 func (x *execution) caught(err error, next string, rollbackError bool) {
 	f := failureOf(err)
-	if rollbackError {
+	if rollbackError && !x.errorOnly {
 		x.st.RollbackError = f
 	} else {
 		x.st.Error = f
@@ -140,12 +146,12 @@ func (x *execution) wait(phase workflow.Phase, onSuccess, onTimeout, onError str
 	switch {
 	case !done:
 		x.w.tokens[token] = &workflow.Failure{Error: "States.Timeout"}
-		if timeoutIsError {
+		if timeoutIsError || x.errorOnly {
 			x.st.Error = x.w.tokens[token]
 		}
 		x.state = onTimeout
 	case f != nil:
-		if rollbackError {
+		if rollbackError && !x.errorOnly {
 			x.st.RollbackError = f
 		} else {
 			x.st.Error = f

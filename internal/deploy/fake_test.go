@@ -60,8 +60,10 @@ type world struct {
 	approvals map[string]store.PendingApproval
 	plans     map[string][]byte
 	history   []store.HistoryEntry
-	// Step Functions
+	// Step Functions; onToken, when set, also hands a completed token on
+	// (to the in-process state machine)
 	tokens     map[string]*workflow.Failure // nil value: succeeded
+	onToken    func(token string, f *workflow.Failure, output any)
 	executions []startedExecution
 	// EventBridge
 	events []Event
@@ -451,11 +453,14 @@ func (w *world) RepositoryURI(_ context.Context, repo string) (string, error) {
 
 // --- TaskAPI, EventPublisher
 
-func (w *world) SendTaskSuccess(_ context.Context, token string, _ any) error {
+func (w *world) SendTaskSuccess(_ context.Context, token string, output any) error {
 	if _, done := w.tokens[token]; done {
 		return fmt.Errorf("token %s: %w", token, sfn.ErrTaskClosed)
 	}
 	w.tokens[token] = nil
+	if w.onToken != nil {
+		w.onToken(token, nil, output)
+	}
 	return nil
 }
 
@@ -464,6 +469,9 @@ func (w *world) SendTaskFailure(_ context.Context, token string, cause error) er
 		return fmt.Errorf("token %s: %w", token, sfn.ErrTaskClosed)
 	}
 	w.tokens[token] = failureOf(cause)
+	if w.onToken != nil {
+		w.onToken(token, w.tokens[token], nil)
+	}
 	return nil
 }
 

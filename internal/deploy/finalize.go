@@ -116,6 +116,7 @@ func (e *Engine) record(ctx context.Context, st workflow.State) (workflow.State,
 	if err := e.dropWatch(ctx, st); err != nil {
 		return st, err
 	}
+	st = e.separateRollbackError(ctx, st)
 	st.Outcome = outcomeOf(st)
 	h := e.historyEntry(st)
 	switch {
@@ -144,6 +145,23 @@ func (e *Engine) record(ctx context.Context, st workflow.State) (workflow.State,
 	return st, nil
 }
 
+// separateRollbackError moves a rollback's own failure to RollbackError
+// when the state machine caught it into $.error, over the cause of the
+// rollback: an error other than the cause stored by the rollback phase can
+// only come from a rollback state. Without a stored cause (no rollback
+// started) st is returned unchanged.
+func (e *Engine) separateRollbackError(ctx context.Context, st workflow.State) workflow.State {
+	if st.RollbackError != nil || st.Error == nil || st.Plan.Key == "" {
+		return st
+	}
+	var p plan
+	if err := e.Store.Plan(ctx, st.Plan.Key, &p); err != nil || p.Cause == nil || *p.Cause == *st.Error {
+		return st
+	}
+	st.RollbackError, st.Error = st.Error, p.Cause
+	return st
+}
+
 // outcomeOf classifies how a failed deployment ended.
 func outcomeOf(st workflow.State) workflow.Outcome {
 	if st.RollbackError != nil {
@@ -157,7 +175,7 @@ func outcomeOf(st workflow.State) workflow.Outcome {
 		return workflow.OutcomeRejected
 	case workflow.ErrorName((*workflow.Superseded)(nil)):
 		return workflow.OutcomeSuperseded
-	case "States.Timeout":
+	case statesTimeout:
 		if st.Wait.Kind == workflow.WaitApproval {
 			return workflow.OutcomeRejected
 		}
