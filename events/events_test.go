@@ -49,6 +49,15 @@ func dropPaths(doc any, paths []string) any {
 	return doc
 }
 
+// lookup returns the value at a dotted path of a generic JSON object.
+func lookup(doc any, path string) any {
+	for _, part := range strings.Split(path, ".") {
+		m, _ := doc.(map[string]any)
+		doc = m[part]
+	}
+	return doc
+}
+
 func read(t *testing.T, name string) []byte {
 	t.Helper()
 	data, err := Files.ReadFile(name)
@@ -89,11 +98,17 @@ func TestRoundTripOwnTypes(t *testing.T) {
 func TestRoundTripLambdaTypes(t *testing.T) {
 	tests := map[string]struct {
 		newValue  func() any
-		unmodeled []string
+		unmodeled []string // in the file, not in the type
+		zeroAdded []string // not in the file, written by the type as ""
 	}{
 		"ecr-push.json": {
 			newValue:  func() any { return new(lambdaevents.ECRImageActionEvent) },
 			unmodeled: []string{"detail.manifest-media-type", "detail.artifact-media-type"},
+		},
+		"ecr-push-untagged.json": {
+			newValue:  func() any { return new(lambdaevents.ECRImageActionEvent) },
+			unmodeled: []string{"detail.manifest-media-type", "detail.artifact-media-type"},
+			zeroAdded: []string{"detail.image-tag"},
 		},
 		"s3-object-created-service.json":     {newValue: func() any { return new(lambdaevents.EventBridgeEvent) }},
 		"s3-object-created-environment.json": {newValue: func() any { return new(lambdaevents.EventBridgeEvent) }},
@@ -107,6 +122,12 @@ func TestRoundTripLambdaTypes(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			orig, again := roundTrip(t, read(t, name), tc.newValue())
 			orig = dropPaths(orig, tc.unmodeled)
+			for _, p := range tc.zeroAdded {
+				if v := lookup(again, p); v != "" {
+					t.Errorf("%s: got %v, want the type's zero value", p, v)
+				}
+			}
+			again = dropPaths(again, tc.zeroAdded)
 			if diff := cmp.Diff(orig, again); diff != "" {
 				t.Errorf("round trip changed the payload (-file +re-encoded):\n%s", diff)
 			}
