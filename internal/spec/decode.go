@@ -39,6 +39,9 @@ func (d *decoder) problem(n *node, path, format string, args ...any) {
 	p := Problem{Path: path, Reason: fmt.Sprintf(format, args...)}
 	if n != nil {
 		p.File, p.Line, p.Column = n.pos.file, n.pos.line, n.pos.column
+		if n.pos.path != "" {
+			p.Path = n.pos.path
+		}
 	}
 	d.problems = append(d.problems, p)
 }

@@ -33,6 +33,11 @@ func (k kind) String() string {
 type pos struct {
 	file         string
 	line, column int
+	// path is the value's field path in its own file when that differs
+	// from where it ends up (an environment's override of
+	// taskDefinition.cpu is overrides.web.taskDefinition.cpu); empty
+	// when they are the same.
+	path string
 }
 
 // node is a JSON-shaped document tree that remembers, for every value, the
@@ -155,9 +160,9 @@ func (c *converter) convert(y *yaml.Node, depth int) *node {
 		if c.count == maxNodes+1 || depth == 201 {
 			c.problem(y, "document too large or too deeply nested (aliases expand to more than %d values)", maxNodes)
 		}
-		return &node{kind: nullKind, pos: pos{c.file, y.Line, y.Column}}
+		return &node{kind: nullKind, pos: pos{file: c.file, line: y.Line, column: y.Column}}
 	}
-	p := pos{c.file, y.Line, y.Column}
+	p := pos{file: c.file, line: y.Line, column: y.Column}
 	switch y.Kind {
 	case yaml.AliasNode:
 		if y.Alias == nil {

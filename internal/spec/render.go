@@ -382,6 +382,7 @@ func annotate(n *node, path string, w where) {
 	} else {
 		n.pos = pos{file: w.file}
 	}
+	n.pos.path = path
 	for i, k := range n.keys {
 		annotate(n.vals[i], joinPath(path, k), w)
 	}

@@ -44,6 +44,9 @@ func (c *checker) add(w where, p, format string, args ...any) {
 		if ps, ok := w.positions[q]; ok {
 			// A value from a deployment's own input has no file.
 			pr.File, pr.Line, pr.Column = ps.file, ps.line, ps.column
+			if ps.path != "" {
+				pr.Path = ps.path + p[len(q):]
+			}
 			break
 		}
 		if q == "" {
@@ -551,14 +554,14 @@ func (c *checker) environment(w where, e *Environment) {
 		}
 		p := "overrides." + name
 		if n.kind != mapKind {
-			c.add(w, p, "got %s, want a mapping of taskDefinition, service, autoScaling or strategy", n.kind)
+			c.add(w, p, "got %s, want a mapping of %s", n.kind, strings.Join(overrideSection, ", "))
 			continue
 		}
-		for _, k := range n.keys {
-			if !slices.Contains(overrideSection, k) {
-				c.add(w, joinPath(p, k), "unknown section; overrides patch %s", strings.Join(overrideSection, ", "))
-			}
-		}
+		// A patch has the shape of the document it patches: decoding it
+		// finds unknown fields and wrong types before any service renders.
+		d := newDecoder()
+		d.decodeStruct(n, reflect.ValueOf(&document{}).Elem(), "")
+		c.problems = append(c.problems, d.problems...)
 	}
 }
 

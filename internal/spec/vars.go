@@ -103,5 +103,8 @@ func undefinedReason(name string) string {
 }
 
 func nodeProblem(n *node, path, reason string) Problem {
+	if n.pos.path != "" {
+		path = n.pos.path
+	}
 	return Problem{File: n.pos.file, Line: n.pos.line, Column: n.pos.column, Path: path, Reason: reason}
 }
