@@ -147,12 +147,20 @@ func TestAwaitLockTimesOut(t *testing.T) {
 	w.image("web", "v2")
 	w.locks["staging/web"] = lockObject{rec: store.LockRecord{Deployment: "gone", Stage: store.StageApplying}, etag: "e1"}
 	x := newExecution(w, "exec-1", request(sc, "v2"))
+	x.errorOnly = true // the timeout is caught into $.error
 	x.runUntil(workflow.StateAwaitLock)
 	x.step() // times out
 	delete(w.locks, "staging/web")
 	x.run()
 	if x.state != workflow.StateDeployed {
 		t.Fatalf("got %s, want %s (path %v)", x.state, workflow.StateDeployed, x.path)
+	}
+	h, err := w.historyOf(x.st.Deployment.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h.Error != "" {
+		t.Errorf("history error: got %q (%s), want none: the lock wait's timeout is no failure", h.Error, h.Cause)
 	}
 }
 

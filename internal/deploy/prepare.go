@@ -26,6 +26,11 @@ func (e *Engine) prepare(ctx context.Context, st workflow.State) (workflow.State
 	if st.Deployment.StartedAt.IsZero() {
 		st.Deployment.StartedAt = e.now()
 	}
+	// Back from a lock wait that timed out, whose Catch may have stored the
+	// timeout at $.error: not a failure of this deployment.
+	if isTimeout(st.Error) {
+		st.Error = nil
+	}
 	svc, env, err := e.loadSpecs(ctx, &st)
 	if err != nil {
 		return st, err
