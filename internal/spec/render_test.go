@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	"github.com/google/go-cmp/cmp"
 )
@@ -312,5 +313,51 @@ func TestRenderedJSONRoundTrip(t *testing.T) {
 	}
 	if diff := cmp.Diff(string(want), string(got)); diff != "" {
 		t.Errorf("round trip (-want +got):\n%s", diff)
+	}
+}
+
+// TestRenderSpecsBuiltInCode renders specs that were never parsed: no
+// positions, overrides given as raw JSON.
+func TestRenderSpecsBuiltInCode(t *testing.T) {
+	name, image, mem := "api", "${IMAGE}", int32(256)
+	svc := &Service{
+		Name: "api", File: "services/api.yaml",
+		Image:    ImageSource{Repository: "api"},
+		Pipeline: []string{"dev"},
+		TaskDefinition: &ecs.RegisterTaskDefinitionInput{
+			ContainerDefinitions: []types.ContainerDefinition{{Name: &name, Image: &image, Memory: &mem}},
+		},
+	}
+	env := &Environment{
+		Name: "dev", File: "environments/dev.yaml", Cluster: "dev", LaunchType: "EC2",
+		Overrides: map[string]json.RawMessage{"api": json.RawMessage(`{"service": {"desiredCount": 3}, "strategy": "rolling"}`)},
+	}
+	if problems := svc.Validate(); len(problems) > 0 {
+		t.Fatalf("service problems: %v", problems)
+	}
+	if problems := env.Validate(); len(problems) > 0 {
+		t.Fatalf("environment problems: %v", problems)
+	}
+	r, err := Render(svc, env, RenderInput{Image: testImage})
+	if err != nil {
+		t.Fatalf("render: %v", err)
+	}
+	if got, want := *r.ServiceInput.DesiredCount, int32(3); got != want {
+		t.Errorf("desiredCount: got %d, want %d", got, want)
+	}
+	if got, want := *r.TaskDefinition.ContainerDefinitions[0].Image, testImage; got != want {
+		t.Errorf("image: got %q, want %q", got, want)
+	}
+	if got, want := r.ServiceInput.LaunchType, types.LaunchTypeEc2; got != want {
+		t.Errorf("launchType: got %q, want %q", got, want)
+	}
+	env.Overrides["api"] = json.RawMessage(`{"service": {"desiredCount": "x"}}`)
+	_, err = Render(svc, env, RenderInput{Image: testImage})
+	var problems Problems
+	if !errors.As(err, &problems) {
+		t.Fatalf("got %v, want Problems", err)
+	}
+	if diff := cmp.Diff([]string{`environments/dev.yaml: overrides.api.service.desiredCount: got a string "x", want an integer`}, problems.Strings()); diff != "" {
+		t.Errorf("problems (-want +got):\n%s", diff)
 	}
 }
