@@ -360,10 +360,6 @@ func (c *checker) service(w where, d *document, containers map[string][]int32, f
 	}
 	// Rules that depend on the environment.
 	kind := orDefault(d.Strategy.Kind, Rolling)
-	hasLB := len(sd.LoadBalancers) > 0 || t.lb != nil
-	if sd.HealthCheckGracePeriodSeconds != nil && !hasLB {
-		c.add(w, "service.healthCheckGracePeriodSeconds", "only for services with a load balancer")
-	}
 	envLB := "loadBalancers." + t.service
 	switch {
 	case t.lb == nil && kind == BlueGreen:
