@@ -204,7 +204,14 @@ func complete(d *document, svc *Service, env *Environment) {
 		sd.LaunchType = types.LaunchType(env.LaunchType)
 		sd.CapacityProviderStrategy = slices.Clone(env.CapacityProviderStrategy)
 	}
-	if d.TaskDefinition == nil || d.TaskDefinition.NetworkMode != types.NetworkModeAwsvpc {
+	if d.TaskDefinition == nil {
+		return
+	}
+	// ECS places a task on Fargate only if its definition asks for it.
+	if len(d.TaskDefinition.RequiresCompatibilities) == 0 && d.isFargate() {
+		d.TaskDefinition.RequiresCompatibilities = []types.Compatibility{types.CompatibilityFargate}
+	}
+	if d.TaskDefinition.NetworkMode != types.NetworkModeAwsvpc {
 		return
 	}
 	if sd.NetworkConfiguration == nil {

@@ -361,3 +361,15 @@ func TestRenderSpecsBuiltInCode(t *testing.T) {
 		t.Errorf("problems (-want +got):\n%s", diff)
 	}
 }
+
+func TestRenderFargateCompatibility(t *testing.T) {
+	svc, env := corpusPair(t, "", "")
+	svc.TaskDefinition.RequiresCompatibilities = nil // runs on FARGATE through the environment's launch type
+	r, err := Render(svc, env, RenderInput{Image: testImage})
+	if err != nil {
+		t.Fatalf("render: %v", err)
+	}
+	if diff := cmp.Diff([]types.Compatibility{types.CompatibilityFargate}, r.TaskDefinition.RequiresCompatibilities); diff != "" {
+		t.Errorf("requiresCompatibilities (-want +got):\n%s", diff)
+	}
+}
