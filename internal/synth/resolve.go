@@ -118,6 +118,17 @@ func (s *Stack) Function(kind FunctionKind) (Function, bool) {
 	return Function{}, false
 }
 
+// FunctionsByLogicalID maps each function's logical ID to the function
+// (its name and kind), for mapping what the template refers to onto local
+// handlers.
+func (s *Stack) FunctionsByLogicalID() map[string]Function {
+	m := make(map[string]Function, len(s.Functions))
+	for _, f := range s.Functions {
+		m[f.LogicalID] = f
+	}
+	return m
+}
+
 // FunctionByARN returns the function with the given (placeholder) ARN.
 func (s *Stack) FunctionByARN(arn string) (Function, bool) {
 	for _, f := range s.Functions {

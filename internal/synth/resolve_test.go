@@ -64,6 +64,10 @@ func TestResolveSmallTemplate(t *testing.T) {
 	if f, ok := got.FunctionByARN(stepARN); !ok || f.Kind != KindStep {
 		t.Errorf("FunctionByARN = %v, %v, want the step function", f.LogicalID, ok)
 	}
+	byID := got.FunctionsByLogicalID()
+	if f := byID["StepFn"]; f.Name != "small-step" || f.Kind != KindStep || len(byID) != 2 {
+		t.Errorf("FunctionsByLogicalID = %v, want StepFn → small-step (step) among 2", byID)
+	}
 	if _, ok := got.Function(KindSignal); ok {
 		t.Error("Function(signal) found, want none")
 	}
