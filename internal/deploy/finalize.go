@@ -118,6 +118,15 @@ func (e *Engine) record(ctx context.Context, st workflow.State) (workflow.State,
 	}
 	st = e.separateRollbackError(ctx, st)
 	st.Outcome = outcomeOf(st)
+	if st.Service == "" || st.Environment == "" {
+		// A request naming no service or environment has no history, lock or
+		// approval to record in: announcing the rejection is all there is.
+		var f workflow.Failure
+		if st.Error != nil {
+			f = *st.Error
+		}
+		return st, e.publish(ctx, st, string(st.Outcome), f.Error, f.Cause)
+	}
 	h := e.historyEntry(st)
 	switch {
 	case st.Outcome == workflow.OutcomeRollbackFailed:

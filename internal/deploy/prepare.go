@@ -12,12 +12,6 @@ import (
 	"github.com/slipwayhq/slipway/internal/workflow"
 )
 
-// Defaults for what a spec may leave out.
-const (
-	defaultStabilization   = 30 * time.Minute
-	defaultApprovalTimeout = 24 * time.Hour
-)
-
 // prepare loads and renders the specs, takes the lock, snapshots the live
 // state and stores the plan. It runs again after AwaitLock, so everything it
 // does is repeatable.
@@ -30,6 +24,9 @@ func (e *Engine) prepare(ctx context.Context, st workflow.State) (workflow.State
 	// timeout at $.error: not a failure of this deployment.
 	if isTimeout(st.Error) {
 		st.Error = nil
+	}
+	if err := checkRequest(st.Request); err != nil {
+		return st, err
 	}
 	svc, env, err := e.loadSpecs(ctx, &st)
 	if err != nil {
@@ -88,7 +85,7 @@ func (e *Engine) prepare(ctx context.Context, st workflow.State) (workflow.State
 	if st.Approval.Required {
 		timeout := rendered.Approval.Timeout.Duration
 		if timeout <= 0 {
-			timeout = defaultApprovalTimeout
+			timeout = spec.DefaultApprovalTimeout
 		}
 		st.Approval.TimeoutSeconds = timeoutSeconds(timeout)
 		st.Wait = workflow.Wait{Kind: workflow.WaitApproval, TimeoutSeconds: st.Approval.TimeoutSeconds}
@@ -96,6 +93,21 @@ func (e *Engine) prepare(ctx context.Context, st workflow.State) (workflow.State
 	log.Info("planned", "strategy", st.Plan.Strategy, "image", image, "target", p.Target,
 		"create", st.Plan.Create, "steps", len(st.Plan.Steps), "approval", st.Approval.Required)
 	return st, nil
+}
+
+// checkRequest rejects a request that names no service or environment.
+func checkRequest(r workflow.Request) error {
+	var problems []string
+	if r.Service == "" {
+		problems = append(problems, "service: required (the name of services/<service>.yaml)")
+	}
+	if r.Environment == "" {
+		problems = append(problems, "environment: required (the name of environments/<environment>.yaml)")
+	}
+	if len(problems) > 0 {
+		return &workflow.InvalidInput{Problems: problems}
+	}
+	return nil
 }
 
 // loadSpecs reads, parses and validates the specs at the requested
@@ -196,7 +208,7 @@ func stabilization(r *spec.Rendered) time.Duration {
 	if d := r.Strategy.StabilizationTimeout.Duration; d > 0 {
 		return d
 	}
-	return defaultStabilization
+	return spec.DefaultStabilizationTimeout
 }
 
 // newPlan snapshots the live state and decides where the new revision goes.

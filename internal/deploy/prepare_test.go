@@ -19,6 +19,10 @@ func TestPrepareRejects(t *testing.T) {
 		arrange func(w *world)
 		problem string
 	}{
+		"no service": {
+			req:     workflow.Request{Environment: "staging", Image: "v1"},
+			problem: "service: required",
+		},
 		"no such service": {
 			req:     workflow.Request{Service: "nope", Environment: "staging", Image: "v1"},
 			problem: "services/nope.yaml: not found in the spec bucket",
@@ -72,8 +76,11 @@ func TestPrepareRejects(t *testing.T) {
 			if w.changes() != 0 || len(w.locks) != 0 {
 				t.Errorf("got %d changes, locks %+v; want none", w.changes(), w.locks)
 			}
-			if _, err := w.historyOf(deploymentID(x.arn)); err != nil {
+			if _, err := w.historyOf(deploymentID(x.arn)); err != nil && tc.req.Service != "" {
 				t.Error(err)
+			}
+			if n := len(w.events); n == 0 || w.events[n-1].Status != string(workflow.OutcomeRejected) {
+				t.Errorf("got events %+v, want a rejected one last", w.events)
 			}
 		})
 	}
