@@ -42,7 +42,8 @@ type Engine struct {
 
 // Settings tune an Engine.
 type Settings struct {
-	// Region and AccountID are passed to the renderer (${AWS_REGION}, …).
+	// Region and AccountID are passed to the renderer (${REGION},
+	// ${ACCOUNT_ID}).
 	Region, AccountID string
 	// Reconcile is how long a wait trusts events before re-checking.
 	Reconcile time.Duration

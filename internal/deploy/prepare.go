@@ -245,14 +245,7 @@ func desiredCount(r *spec.Rendered, live ServiceState) int32 {
 
 // targetExists reports whether the service receiving the new revision
 // exists already (an update rather than a create).
-func (p *plan) targetExists() bool {
-	for _, s := range p.Snapshot.Services {
-		if s.Name == p.Target {
-			return s.Exists
-		}
-	}
-	return false
-}
+func (p *plan) targetExists() bool { return p.snapshotOf(p.Target).Exists }
 
 // slot names the slot receiving the new revision; empty for rolling.
 func (p *plan) slot() string {

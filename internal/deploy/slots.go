@@ -129,14 +129,7 @@ func weightOf(weights []elbv2.TargetWeight, group string) int32 {
 
 // otherExists reports whether the slot serving traffic before the
 // deployment exists.
-func (p *plan) otherExists() bool {
-	for _, s := range p.Snapshot.Services {
-		if s.Name == p.Other {
-			return s.Exists
-		}
-	}
-	return false
-}
+func (p *plan) otherExists() bool { return p.snapshotOf(p.Other).Exists }
 
 // snapshotOf returns the snapshot of the named service.
 func (p *plan) snapshotOf(name string) ServiceState {
