@@ -144,8 +144,9 @@ func rolloutDone(ctx context.Context, c Clients, w workflow.Wait) (bool, string,
 }
 
 // healthy checks the new revision after a bake: its ECS deployment has not
-// failed, no task failed to start, all its tasks run, and (behind a load
-// balancer) none of its targets is unhealthy.
+// failed, all its tasks run, and (behind a load balancer) none of its
+// targets is unhealthy. Tasks that failed to start and were replaced are
+// tolerated, as the circuit breaker tolerates them.
 func healthy(ctx context.Context, c Clients, p *plan, w workflow.Wait) error {
 	svc, err := c.Services.DescribeService(ctx, w.Cluster, w.Service)
 	if err != nil {
@@ -157,8 +158,6 @@ func healthy(ctx context.Context, c Clients, p *plan, w workflow.Wait) error {
 		return &workflow.DeploymentFailed{Reason: fmt.Sprintf("%s has no primary deployment", w.Service)}
 	case d.RolloutState == "FAILED":
 		return &workflow.DeploymentFailed{Reason: fmt.Sprintf("%s: %s", w.Service, d.RolloutStateReason)}
-	case d.FailedTasks > 0:
-		return &workflow.DeploymentFailed{Reason: fmt.Sprintf("%s: %d tasks failed to start", w.Service, d.FailedTasks)}
 	case svc.RunningCount < svc.DesiredCount:
 		return &workflow.DeploymentFailed{Reason: fmt.Sprintf("%s: %d of %d tasks running", w.Service, svc.RunningCount, svc.DesiredCount)}
 	}
