@@ -15,26 +15,15 @@ import (
 
 func main() {
 	log := slog.New(slog.NewJSONHandler(os.Stdout, nil))
-	if err := run(log); err != nil {
-		log.Error("step: cannot start", "error", err.Error())
-		os.Exit(1)
-	}
-}
-
-func run(log *slog.Logger) error {
-	ctx := context.Background()
 	c, err := awsclients.ConfigFromEnv(os.Getenv)
 	if err != nil {
-		return err
+		log.Error("step: bad configuration", "error", err.Error())
+		os.Exit(1)
 	}
-	cfg, err := config.LoadDefaultConfig(ctx)
+	cfg, err := config.LoadDefaultConfig(context.Background())
 	if err != nil {
-		return err
+		log.Error("step: load AWS configuration", "error", err.Error())
+		os.Exit(1)
 	}
-	engine, err := awsclients.NewEngine(ctx, cfg, c, log)
-	if err != nil {
-		return err
-	}
-	lambda.Start(engine.Run)
-	return nil
+	lambda.Start(awsclients.NewEngine(cfg, c, log).Run)
 }

@@ -43,7 +43,7 @@ type Engine struct {
 // Settings tune an Engine.
 type Settings struct {
 	// Region and AccountID are passed to the renderer (${REGION},
-	// ${ACCOUNT_ID}).
+	// ${ACCOUNT_ID}); empty means those of the execution ARN.
 	Region, AccountID string
 	// Reconcile is how long a wait trusts events before re-checking.
 	Reconcile time.Duration

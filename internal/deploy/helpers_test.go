@@ -114,3 +114,25 @@ func TestStateMachineOf(t *testing.T) {
 		t.Errorf("got %v, want InvalidInput", err)
 	}
 }
+
+func TestRegionAccount(t *testing.T) {
+	const arn = "arn:aws:states:eu-west-1:444455556666:execution:deploy:x"
+	tests := map[string]struct {
+		settings            Settings
+		execution           string
+		wantRegion, wantAcc string
+	}{
+		"from the execution": {execution: arn, wantRegion: "eu-west-1", wantAcc: "444455556666"},
+		"settings win":       {settings: Settings{Region: "us-east-1", AccountID: "111122223333"}, execution: arn, wantRegion: "us-east-1", wantAcc: "111122223333"},
+		"no execution":       {settings: Settings{Region: "us-east-1"}, wantRegion: "us-east-1"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			e := &Engine{Settings: tc.settings}
+			region, acc := e.regionAccount(tc.execution)
+			if region != tc.wantRegion || acc != tc.wantAcc {
+				t.Errorf("got %q %q, want %q %q", region, acc, tc.wantRegion, tc.wantAcc)
+			}
+		})
+	}
+}

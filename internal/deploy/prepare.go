@@ -1,9 +1,11 @@
 package deploy
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/slipwayhq/slipway/internal/awsapi/cloudwatch"
@@ -36,8 +38,9 @@ func (e *Engine) prepare(ctx context.Context, st workflow.State) (workflow.State
 	if err != nil {
 		return st, err
 	}
+	region, account := e.regionAccount(st.Deployment.Execution)
 	rendered, err := spec.Render(svc, env, spec.RenderInput{Image: image, DeploymentID: st.Deployment.ID,
-		Region: e.Settings.Region, AccountID: e.Settings.AccountID, Strategy: st.Strategy})
+		Region: region, AccountID: account, Strategy: st.Strategy})
 	if err != nil {
 		return st, invalid(err)
 	}
@@ -93,6 +96,18 @@ func (e *Engine) prepare(ctx context.Context, st workflow.State) (workflow.State
 	log.Info("planned", "strategy", st.Plan.Strategy, "image", image, "target", p.Target,
 		"create", st.Plan.Create, "steps", len(st.Plan.Steps), "approval", st.Approval.Required)
 	return st, nil
+}
+
+// regionAccount returns the region and account of the settings, or else of
+// the execution ARN (arn:aws:states:<region>:<account>:execution:…), which
+// is where Slipway runs.
+func (e *Engine) regionAccount(execution string) (region, account string) {
+	region, account = e.Settings.Region, e.Settings.AccountID
+	if parts := strings.Split(execution, ":"); len(parts) > 4 && parts[0] == "arn" {
+		region = cmp.Or(region, parts[3])
+		account = cmp.Or(account, parts[4])
+	}
+	return region, account
 }
 
 // checkRequest rejects a request that names no service or environment.

@@ -88,11 +88,7 @@ func positive(getenv func(string) string, name string, def int) (int, error) {
 
 // NewEngine builds the engine over the AWS account and region of cfg; an
 // environment with a roleArn is deployed through that role.
-func NewEngine(ctx context.Context, cfg aws.Config, c Config, log *slog.Logger) (*deploy.Engine, error) {
-	id, err := sts.NewFromConfig(cfg).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
-	if err != nil {
-		return nil, fmt.Errorf("read the account id: %w", err)
-	}
+func NewEngine(cfg aws.Config, c Config, log *slog.Logger) *deploy.Engine {
 	return &deploy.Engine{
 		Store:   store.New(s3api.New(s3.NewFromConfig(cfg)), c.SpecBucket, c.StateBucket),
 		Tasks:   sfnapi.New(sfn.NewFromConfig(cfg)),
@@ -100,9 +96,9 @@ func NewEngine(ctx context.Context, cfg aws.Config, c Config, log *slog.Logger) 
 		Images:  ecrapi.New(ecr.NewFromConfig(cfg)),
 		Clients: NewFactory(cfg).Clients,
 		Log:     log,
-		Settings: deploy.Settings{Region: cfg.Region, AccountID: aws.ToString(id.Account),
-			Reconcile: c.Reconcile, KeepRevisions: c.KeepRevisions},
-	}, nil
+		// The account comes from each execution's ARN: no STS call at start.
+		Settings: deploy.Settings{Region: cfg.Region, Reconcile: c.Reconcile, KeepRevisions: c.KeepRevisions},
+	}
 }
 
 // eventPutter is the EventBridge SDK method the eventbridge adapter uses.
