@@ -16,15 +16,16 @@ import (
 	"github.com/slipwayhq/slipway/internal/synth"
 )
 
-// Environment variables the functions are given. functions/<fn>/main.go reads
-// them; docs/infra.md lists which function gets which.
+// Environment variables the functions are given: the names
+// internal/trigger.ConfigFromEnv and internal/deploy/awsclients.ConfigFromEnv
+// read. docs/infra.md lists which function gets which.
 const (
-	EnvSpecBucket        = "SPEC_BUCKET"
-	EnvStateBucket       = "STATE_BUCKET"
-	EnvStateMachineARN   = "STATE_MACHINE_ARN"
-	EnvEventBus          = "EVENT_BUS"
-	EnvReconcileInterval = "RECONCILE_INTERVAL_SECONDS"
-	EnvDefaultAlarms     = "DEFAULT_ALARMS"
+	EnvSpecBucket        = "SLIPWAY_SPEC_BUCKET"
+	EnvStateBucket       = "SLIPWAY_STATE_BUCKET"
+	EnvStateMachineARN   = "SLIPWAY_STATE_MACHINE_ARN"
+	EnvEventBus          = "SLIPWAY_EVENT_BUS"
+	EnvReconcileInterval = "SLIPWAY_RECONCILE_SECONDS"
+	EnvDefaultAlarms     = "SLIPWAY_DEFAULT_ALARMS"
 )
 
 // Functions holds the four Lambda functions, each with its own role and log
@@ -83,9 +84,11 @@ func NewFunctions(scope constructs.Construct, id string, p FunctionsProps) *Func
 	specObjects := []*string{spec.ArnForObjects(jsii.String("services/*")), spec.ArnForObjects(jsii.String("environments/*"))}
 	allState := []*string{state.ArnForObjects(jsii.String("*"))}
 
-	// ecr-push: read the index and the specs, start executions.
-	allow(f.ECRPush, []string{"s3:GetObject", "s3:GetObjectVersion"}, specObjects...)
-	allow(f.ECRPush, []string{"s3:ListBucket"}, spec.BucketArn())
+	// ListBucket goes with every GetObject: without it S3 answers a missing
+	// key with 403 instead of 404, and the store could not tell "not there
+	// yet" from "denied".
+
+	// ecr-push: read the image index, start executions.
 	allow(f.ECRPush, []string{"s3:GetObject"}, allState...)
 	allow(f.ECRPush, []string{"s3:ListBucket"}, state.BucketArn())
 	allow(f.ECRPush, []string{"states:StartExecution"}, p.StateMachineARN)
@@ -93,8 +96,8 @@ func NewFunctions(scope constructs.Construct, id string, p FunctionsProps) *Func
 	// spec-upload: read specs, keep the index and rejection records in the
 	// state bucket, announce rejected specs, start executions.
 	allow(f.SpecUpload, []string{"s3:GetObject", "s3:GetObjectVersion"}, specObjects...)
-	allow(f.SpecUpload, []string{"s3:ListBucket", "s3:ListBucketVersions"}, spec.BucketArn())
-	allow(f.SpecUpload, []string{"s3:GetObject", "s3:PutObject", "s3:DeleteObject"}, allState...)
+	allow(f.SpecUpload, []string{"s3:ListBucket"}, spec.BucketArn())
+	allow(f.SpecUpload, []string{"s3:GetObject", "s3:PutObject"}, allState...)
 	allow(f.SpecUpload, []string{"s3:ListBucket"}, state.BucketArn())
 	allow(f.SpecUpload, []string{"states:StartExecution"}, p.StateMachineARN)
 	p.Events.GrantPut(f.SpecUpload)
@@ -125,7 +128,7 @@ func grantStep(fn awslambda.Function, p FunctionsProps) {
 
 	allow(fn, []string{"s3:GetObject", "s3:GetObjectVersion"},
 		spec.ArnForObjects(jsii.String("services/*")), spec.ArnForObjects(jsii.String("environments/*")))
-	allow(fn, []string{"s3:ListBucket", "s3:ListBucketVersions"}, spec.BucketArn())
+	allow(fn, []string{"s3:ListBucket"}, spec.BucketArn())
 	allow(fn, []string{"s3:GetObject", "s3:GetObjectVersion", "s3:PutObject", "s3:DeleteObject"}, state.ArnForObjects(jsii.String("*")))
 	allow(fn, []string{"s3:ListBucket"}, state.BucketArn())
 

@@ -46,7 +46,7 @@ func suppress(st *Stack) {
 		"Image repositories are named in the specs (read only)."}
 
 	f := st.Functions
-	suppressWildcards(f.ECRPush, wildSpecObjects, wildStateObjects)
+	suppressWildcards(f.ECRPush, wildStateObjects)
 	suppressWildcards(f.SpecUpload, wildSpecObjects, wildStateObjects)
 	suppressWildcards(f.Signal, wildStateObjects)
 	suppressWildcards(f.Step, wildSpecObjects, wildStateObjects, wildExecutions, wildServices, wildTaskDefinitions,

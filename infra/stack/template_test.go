@@ -198,18 +198,15 @@ func TestFunctionPolicies(t *testing.T) {
 		want map[string][]string
 	}{
 		"ecr-push": {fns.ECRPush.Role(), with(logs("ECRPush"), map[string][]string{
-			"s3:GetObject":          append([]string{state + "/*"}, specObjects...),
-			"s3:GetObjectVersion":   specObjects,
-			"s3:ListBucket":         {spec, state},
+			"s3:GetObject":          {state + "/*"},
+			"s3:ListBucket":         {state},
 			"states:StartExecution": {machine},
 		})},
 		"spec-upload": {fns.SpecUpload.Role(), with(logs("SpecUpload"), map[string][]string{
 			"s3:GetObject":          append([]string{state + "/*"}, specObjects...),
 			"s3:GetObjectVersion":   specObjects,
 			"s3:PutObject":          {state + "/*"},
-			"s3:DeleteObject":       {state + "/*"},
 			"s3:ListBucket":         {spec, state},
-			"s3:ListBucketVersions": {spec},
 			"states:StartExecution": {machine},
 			"events:PutEvents":      {bus},
 		})},
@@ -227,7 +224,6 @@ func TestFunctionPolicies(t *testing.T) {
 			"s3:PutObject":                 {state + "/*"},
 			"s3:DeleteObject":              {state + "/*"},
 			"s3:ListBucket":                {spec, state},
-			"s3:ListBucketVersions":        {spec},
 			"states:StartExecution":        {machine},
 			"states:ListExecutions":        {machine},
 			"states:SendTaskSuccess":       {machine},
