@@ -49,6 +49,9 @@ type Settings struct {
 	Reconcile time.Duration
 	// KeepRevisions is how many task definition revisions cleanup keeps.
 	KeepRevisions int
+	// DefaultAlarms are watched in every deployment, on top of the
+	// strategy's and the environment's.
+	DefaultAlarms []string
 	// Now returns the current time; nil means time.Now.
 	Now func() time.Time
 }

@@ -427,3 +427,29 @@ func TestFirstDeployment(t *testing.T) {
 		})
 	}
 }
+
+// TestDefaultAlarms: the stack's default alarms are watched in every
+// deployment, on top of the strategy's and the environment's.
+func TestDefaultAlarms(t *testing.T) {
+	sc := strategyCases()["rolling"]
+	w := newWorld(t)
+	sc.before(w)
+	w.image("web", "v2")
+	w.alarms["stack-cpu"] = "OK"
+	x := newExecution(w, "exec-1", request(sc, "v2"))
+	x.e.Settings.DefaultAlarms = []string{"stack-cpu", "web-5xx"}
+	var watched []string
+	x.onWait = func(x *execution) {
+		if x.state == workflow.StateBake {
+			watched = x.st.Wait.Alarms
+			w.alarms["stack-cpu"] = "ALARM"
+		}
+	}
+	x.run()
+	if x.state != workflow.StateRolledBack || x.st.Error.Error != "AlarmFired" || !strings.Contains(x.st.Error.Cause, "stack-cpu") {
+		t.Fatalf("got %s with %+v, want %s by alarm stack-cpu", x.state, x.st.Error, workflow.StateRolledBack)
+	}
+	if diff := cmp.Diff([]string{"web-5xx", "staging-cpu", "stack-cpu"}, watched); diff != "" {
+		t.Errorf("alarms watched in the bake (-want +got):\n%s", diff)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -46,6 +47,11 @@ func (e *Engine) prepare(ctx context.Context, st workflow.State) (workflow.State
 	}
 	if err := checkRendered(rendered); err != nil {
 		return st, err
+	}
+	for _, a := range e.Settings.DefaultAlarms {
+		if !slices.Contains(rendered.Alarms, a) {
+			rendered.Alarms = append(rendered.Alarms, a)
+		}
 	}
 	st.Plan.Image = image
 	st.Lock.Key = fmt.Sprintf("locks/%s/%s.json", st.Environment, st.Service)
@@ -211,7 +217,8 @@ func alarmsExist(ctx context.Context, c Clients, r *spec.Rendered) error {
 	}
 	_, err := c.Alarms.AlarmStates(ctx, r.Alarms)
 	if errors.Is(err, cloudwatch.ErrNotFound) {
-		return &workflow.InvalidInput{Problems: []string{fmt.Sprintf("strategy.alarms (with environments/%s.yaml alarms): %v", r.Environment, err)}}
+		return &workflow.InvalidInput{Problems: []string{fmt.Sprintf(
+			"alarms (of the strategy, environments/%s.yaml and SLIPWAY_DEFAULT_ALARMS): %v", r.Environment, err)}}
 	}
 	if err != nil {
 		return fmt.Errorf("read alarms: %w", err)

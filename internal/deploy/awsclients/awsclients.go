@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -46,12 +47,15 @@ type Config struct {
 	Reconcile time.Duration
 	// KeepRevisions is how many task definition revisions cleanup keeps.
 	KeepRevisions int
+	// DefaultAlarms are watched in every deployment.
+	DefaultAlarms []string
 }
 
 // ConfigFromEnv reads Config from environment variables through getenv
 // (os.Getenv): SLIPWAY_SPEC_BUCKET and SLIPWAY_STATE_BUCKET (required),
 // SLIPWAY_EVENT_BUS (default "default"), SLIPWAY_RECONCILE_SECONDS (default
-// 300) and SLIPWAY_KEEP_REVISIONS (default 5).
+// 300), SLIPWAY_KEEP_REVISIONS (default 5) and SLIPWAY_DEFAULT_ALARMS (alarm
+// names separated by commas, default none).
 func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	c := Config{SpecBucket: getenv("SLIPWAY_SPEC_BUCKET"), StateBucket: getenv("SLIPWAY_STATE_BUCKET"),
 		EventBus: getenv("SLIPWAY_EVENT_BUS")}
@@ -70,6 +74,11 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	c.Reconcile = time.Duration(reconcile) * time.Second
 	if c.KeepRevisions, err = positive(getenv, "SLIPWAY_KEEP_REVISIONS", 5); err != nil {
 		return c, err
+	}
+	for a := range strings.SplitSeq(getenv("SLIPWAY_DEFAULT_ALARMS"), ",") {
+		if a = strings.TrimSpace(a); a != "" {
+			c.DefaultAlarms = append(c.DefaultAlarms, a)
+		}
 	}
 	return c, nil
 }
@@ -97,7 +106,8 @@ func NewEngine(cfg aws.Config, c Config, log *slog.Logger) *deploy.Engine {
 		Clients: NewFactory(cfg).Clients,
 		Log:     log,
 		// The account comes from each execution's ARN: no STS call at start.
-		Settings: deploy.Settings{Region: cfg.Region, Reconcile: c.Reconcile, KeepRevisions: c.KeepRevisions},
+		Settings: deploy.Settings{Region: cfg.Region, Reconcile: c.Reconcile, KeepRevisions: c.KeepRevisions,
+			DefaultAlarms: c.DefaultAlarms},
 	}
 }
 

@@ -35,8 +35,9 @@ func TestConfigFromEnv(t *testing.T) {
 		},
 		"all set": {
 			env: map[string]string{"SLIPWAY_SPEC_BUCKET": "specs", "SLIPWAY_STATE_BUCKET": "state", "SLIPWAY_EVENT_BUS": "slipway",
-				"SLIPWAY_RECONCILE_SECONDS": "60", "SLIPWAY_KEEP_REVISIONS": "10"},
-			want: Config{SpecBucket: "specs", StateBucket: "state", EventBus: "slipway", Reconcile: time.Minute, KeepRevisions: 10},
+				"SLIPWAY_RECONCILE_SECONDS": "60", "SLIPWAY_KEEP_REVISIONS": "10", "SLIPWAY_DEFAULT_ALARMS": "cpu-high, ,5xx"},
+			want: Config{SpecBucket: "specs", StateBucket: "state", EventBus: "slipway", Reconcile: time.Minute, KeepRevisions: 10,
+				DefaultAlarms: []string{"cpu-high", "5xx"}},
 		},
 		"no spec bucket":   {env: map[string]string{"SLIPWAY_STATE_BUCKET": "state"}, wantErr: "SLIPWAY_SPEC_BUCKET: required"},
 		"no state bucket":  {env: map[string]string{"SLIPWAY_SPEC_BUCKET": "specs"}, wantErr: "SLIPWAY_STATE_BUCKET: required"},
