@@ -118,9 +118,11 @@ func taskResponseActions() []string {
 	return []string{"states:SendTaskSuccess", "states:SendTaskFailure", "states:SendTaskHeartbeat"}
 }
 
-// grantStep gives functions/step what the phases call: ECS and its
-// neighbours on the configured clusters, the buckets, this state machine,
-// PassRole for the configured task roles and AssumeRole for other accounts.
+// grantStep gives functions/step what the phases call through
+// internal/awsapi (the actions are exactly the adapters' SDK calls): ECS and
+// its neighbours on the configured clusters, the buckets, this state
+// machine, PassRole for the configured task roles and AssumeRole for other
+// accounts.
 func grantStep(fn awslambda.Function, p FunctionsProps) {
 	s := p.Settings
 	st := awscdk.Stack_Of(fn)
@@ -139,21 +141,17 @@ func grantStep(fn awslambda.Function, p FunctionsProps) {
 	allow(fn, []string{"states:DescribeExecution"}, p.ExecutionsARN)
 	p.Events.GrantPut(fn)
 
-	var clusters, services []*string
+	var services []*string
 	for _, name := range s.Clusters {
-		c, svc := clusterARNs(st, name)
-		clusters = append(clusters, c)
-		services = append(services, svc)
+		services = append(services, servicesARN(st, name))
 	}
-	allow(fn, []string{"ecs:CreateService", "ecs:UpdateService", "ecs:DescribeServices", "ecs:TagResource"}, services...)
-	allow(fn, []string{"ecs:DescribeClusters"}, clusters...)
+	allow(fn, []string{"ecs:CreateService", "ecs:UpdateService", "ecs:DeleteService", "ecs:DescribeServices", "ecs:TagResource"}, services...)
 	// Task definitions are regional, not per cluster. TagResource is needed
 	// to register a task definition with tags.
 	allow(fn, []string{"ecs:TagResource"}, arn(st, "ecs", "task-definition/*", true))
 	// These task definition actions do not support resource-level
 	// permissions.
-	allow(fn, []string{"ecs:RegisterTaskDefinition", "ecs:DeregisterTaskDefinition",
-		"ecs:DescribeTaskDefinition", "ecs:ListTaskDefinitions"}, jsii.String("*"))
+	allow(fn, []string{"ecs:RegisterTaskDefinition", "ecs:DeregisterTaskDefinition", "ecs:ListTaskDefinitions"}, jsii.String("*"))
 
 	if len(s.PassRoles) > 0 {
 		var roles []*string
@@ -175,19 +173,17 @@ func grantStep(fn awslambda.Function, p FunctionsProps) {
 	// Traffic shifts modify listener rules; Describe* calls support no
 	// resource-level permissions.
 	allow(fn, []string{"elasticloadbalancing:ModifyRule"}, arn(st, "elasticloadbalancing", "listener-rule/*", true))
-	allow(fn, []string{"elasticloadbalancing:DescribeRules", "elasticloadbalancing:DescribeTargetHealth",
-		"elasticloadbalancing:DescribeTargetGroups", "elasticloadbalancing:DescribeListeners"}, jsii.String("*"))
+	allow(fn, []string{"elasticloadbalancing:DescribeRules", "elasticloadbalancing:DescribeTargetHealth"}, jsii.String("*"))
 
 	allow(fn, []string{"cloudwatch:DescribeAlarms"}, arn(st, "cloudwatch", "alarm:*", true))
 	// Target tracking policies create and delete their own alarms in the
 	// caller's name.
 	allow(fn, []string{"cloudwatch:PutMetricAlarm", "cloudwatch:DeleteAlarms"}, arn(st, "cloudwatch", "alarm:TargetTracking-service/*", true))
 
-	allow(fn, []string{"application-autoscaling:RegisterScalableTarget", "application-autoscaling:PutScalingPolicy",
-		"application-autoscaling:PutScheduledAction", "application-autoscaling:DeleteScalingPolicy",
-		"application-autoscaling:DeleteScheduledAction"}, arn(st, "application-autoscaling", "scalable-target/*", true))
-	allow(fn, []string{"application-autoscaling:DescribeScalableTargets", "application-autoscaling:DescribeScalingPolicies",
-		"application-autoscaling:DescribeScheduledActions"}, jsii.String("*"))
+	allow(fn, []string{"application-autoscaling:RegisterScalableTarget", "application-autoscaling:DeregisterScalableTarget",
+		"application-autoscaling:PutScalingPolicy", "application-autoscaling:PutScheduledAction"},
+		arn(st, "application-autoscaling", "scalable-target/*", true))
+	allow(fn, []string{"application-autoscaling:DescribeScalableTargets"}, jsii.String("*"))
 	// The first scalable ECS target in an account creates Application Auto
 	// Scaling's service-linked role.
 	fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
@@ -202,7 +198,7 @@ func grantStep(fn awslambda.Function, p FunctionsProps) {
 		},
 	}))
 
-	allow(fn, []string{"servicediscovery:GetService", "servicediscovery:ListInstances"}, arn(st, "servicediscovery", "service/*", true))
+	allow(fn, []string{"servicediscovery:ListInstances"}, arn(st, "servicediscovery", "service/*", true))
 	allow(fn, []string{"ecr:DescribeImages", "ecr:DescribeRepositories"}, arn(st, "ecr", "repository/*", true))
 }
 
@@ -261,15 +257,13 @@ func arn(st awscdk.Stack, service, resource string, regional bool) *string {
 	return st.FormatArn(c)
 }
 
-// clusterARNs returns the ARN of a configured cluster (a name in the stack's
-// account and region, or an ARN) and the pattern matching its services.
-func clusterARNs(st awscdk.Stack, cluster string) (clusterARN, servicesARN *string) {
-	if strings.HasPrefix(cluster, "arn:") {
-		name := cluster[strings.Index(cluster, ":cluster/")+len(":cluster/"):]
-		prefix := cluster[:strings.Index(cluster, ":cluster/")]
-		return jsii.String(cluster), jsii.String(fmt.Sprintf("%s:service/%s/*", prefix, name))
+// servicesARN returns the pattern matching the services of a configured
+// cluster (a name in the stack's account and region, or a cluster ARN).
+func servicesARN(st awscdk.Stack, cluster string) *string {
+	if i := strings.Index(cluster, ":cluster/"); strings.HasPrefix(cluster, "arn:") && i > 0 {
+		return jsii.String(fmt.Sprintf("%s:service/%s/*", cluster[:i], cluster[i+len(":cluster/"):]))
 	}
-	return arn(st, "ecs", "cluster/"+cluster, true), arn(st, "ecs", "service/"+cluster+"/*", true)
+	return arn(st, "ecs", "service/"+cluster+"/*", true)
 }
 
 // roleARN returns a configured role as an ARN: a name (or name pattern) is a

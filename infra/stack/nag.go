@@ -31,7 +31,7 @@ func suppress(st *Stack) {
 	wildTaskDefinitions := wildcard{`^Resource::arn:<AWS::Partition>:ecs:<AWS::Region>:<AWS::AccountId>:task-definition\/\*$`,
 		"Task definition families are named in the specs; tagging them is part of registering a tagged revision."}
 	wildNoResourceLevel := wildcard{`^Resource::\*$`,
-		"Only for actions that support no resource-level permissions: ecs:RegisterTaskDefinition, ecs:DeregisterTaskDefinition, ecs:DescribeTaskDefinition, ecs:ListTaskDefinitions, elasticloadbalancing:Describe*, application-autoscaling:Describe* (TestWildcardResourcesOnlyWhereRequired checks the list)."}
+		"Only for actions that support no resource-level permissions: ecs:RegisterTaskDefinition, ecs:DeregisterTaskDefinition, ecs:ListTaskDefinitions, elasticloadbalancing:DescribeRules, elasticloadbalancing:DescribeTargetHealth, application-autoscaling:DescribeScalableTargets (TestWildcardResourcesOnlyWhereRequired checks the list)."}
 	wildPassRoles := wildcard{`^Resource::arn:(<AWS::Partition>|aws[a-z-]*):iam::(<AWS::AccountId>|\d{12}):role\/.*\*.*$`,
 		"A configured pass-role pattern (slipway:passRoles); PassRole is further limited to ecs-tasks.amazonaws.com."}
 	wildListenerRules := wildcard{`^Resource::arn:<AWS::Partition>:elasticloadbalancing:<AWS::Region>:<AWS::AccountId>:listener-rule\/\*$`,
