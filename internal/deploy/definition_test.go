@@ -12,6 +12,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/slipwayhq/slipway/internal/asl"
+	"github.com/slipwayhq/slipway/internal/awsapi/elbv2"
 	"github.com/slipwayhq/slipway/internal/clock"
 	"github.com/slipwayhq/slipway/internal/workflow"
 )
@@ -73,9 +74,8 @@ func TestDefinition(t *testing.T) {
 						}()
 					}
 				})
-				path := x.Path()
-				if got := path[len(path)-1]; got != tc.terminal {
-					t.Fatalf("got terminal state %s, want %s (path %v)", got, tc.terminal, path)
+				if path := x.Path(); path[len(path)-1] != tc.terminal {
+					t.Fatalf("got terminal state %s, want %s (path %v)", path[len(path)-1], tc.terminal, path)
 				}
 				h, err := w.historyOf(deploymentID(x.ARN()))
 				if err != nil {
@@ -102,32 +102,43 @@ func TestDefinition(t *testing.T) {
 	}
 }
 
-// runDefinition runs one execution of def to its end. Every invocation of
-// the step function goes through Engine.Run as the Lambda runtime would
-// (JSON in, JSON or a named error out); after calls hook(inv) once the
-// invocation has run. Task tokens the engine completes go to the state
-// machine.
-func runDefinition(t *testing.T, def *asl.Definition, w *world, req workflow.Request, after func(workflow.Invocation)) *asl.Execution {
-	t.Helper()
+// definitionRunner runs executions of the synthesized definition against a
+// world. Every invocation of the step function goes through Engine.Run as
+// the Lambda runtime would (JSON in, JSON or a named error out); the task
+// tokens the engine completes go to the state machine.
+type definitionRunner struct {
+	t   *testing.T
+	def *asl.Definition
+	sm  *asl.Engine
+	clk *clock.Virtual
+}
+
+// newDefinitionRunner returns a runner; after(inv) runs once each
+// invocation has run.
+func newDefinitionRunner(t *testing.T, def *asl.Definition, w *world, after func(workflow.Invocation)) *definitionRunner {
 	clk := clock.NewVirtual(w.now)
 	e := w.engine()
 	var mu sync.Mutex // the world is not safe for concurrent use
-	var sm *asl.Engine
+	r := &definitionRunner{t: t, def: def, clk: clk}
 	w.onToken = func(token string, f *workflow.Failure, output any) {
-		// Completing a token from inside a task would wait on the task itself.
+		// Completing a token from inside a task would wait on the task
+		// itself; the clock is held busy until it is done, so no timeout
+		// fires first.
+		clk.Busy()
 		go func() {
+			defer clk.Done()
 			if f != nil {
-				_ = sm.SendTaskFailure(token, f.Error, f.Cause)
+				_ = r.sm.SendTaskFailure(token, f.Error, f.Cause)
 				return
 			}
 			b, err := json.Marshal(output)
 			if err != nil {
 				t.Error(err)
 			}
-			_ = sm.SendTaskSuccess(token, string(b))
+			_ = r.sm.SendTaskSuccess(token, string(b))
 		}()
 	}
-	sm = asl.NewEngine(asl.Config{Clock: clk, Lambda: func(ctx context.Context, _ string, payload []byte) ([]byte, error) {
+	r.sm = asl.NewEngine(asl.Config{Clock: clk, Lambda: func(ctx context.Context, _ string, payload []byte) ([]byte, error) {
 		mu.Lock()
 		defer mu.Unlock()
 		w.now = clk.Now()
@@ -143,19 +154,100 @@ func runDefinition(t *testing.T, def *asl.Definition, w *world, req workflow.Req
 		}
 		return json.Marshal(st)
 	}})
+	return r
+}
+
+// start starts an execution named name.
+func (r *definitionRunner) start(name string, req workflow.Request) *asl.Execution {
 	in, err := json.Marshal(req)
 	if err != nil {
-		t.Fatal(err)
+		r.t.Fatal(err)
 	}
-	x, err := sm.Start(context.Background(), def, asl.StartInput{
-		StateMachineARN: "arn:aws:states:" + region + ":" + account + ":stateMachine:deploy", Name: "exec-1", Input: string(in)})
+	x, err := r.sm.Start(context.Background(), r.def, asl.StartInput{
+		StateMachineARN: "arn:aws:states:" + region + ":" + account + ":stateMachine:deploy", Name: name, Input: string(in)})
 	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	if _, err := x.Wait(ctx); err != nil {
-		t.Fatalf("execution did not end: %v (path %v)", err, x.Path())
+		r.t.Fatal(err)
 	}
 	return x
 }
+
+// wait waits for x to end and returns its terminal state.
+func (r *definitionRunner) wait(x *asl.Execution) string {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if _, err := x.Wait(ctx); err != nil {
+		r.t.Fatalf("execution %s did not end: %v (path %v)", x.ARN(), err, x.Path())
+	}
+	path := x.Path()
+	return path[len(path)-1]
+}
+
+// runDefinition runs one execution of def to its end.
+func runDefinition(t *testing.T, def *asl.Definition, w *world, req workflow.Request, after func(workflow.Invocation)) *asl.Execution {
+	t.Helper()
+	r := newDefinitionRunner(t, def, w, after)
+	x := r.start("exec-1", req)
+	r.wait(x)
+	return x
+}
+
+// TestDefinitionSupersede: a deployment waiting for approval is superseded
+// by a newer one; the older ends Superseded (a success: nothing changed),
+// the newer is approved and deploys.
+func TestDefinitionSupersede(t *testing.T) {
+	b, err := os.ReadFile(definitionFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	def, err := asl.Parse(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := newWorld(t)
+	w.cluster = "prod"
+	w.addService("web--blue", "web-prod", w.image("web", "v1"), 2, false)
+	w.rules[prodRule] = []elbv2.TargetWeight{{TargetGroupARN: prodBlue, Weight: 100}, {TargetGroupARN: prodGreen, Weight: 0}}
+	newImage := w.image("web", "v3")
+	w.image("web", "v2")
+	var r *definitionRunner
+	var newer *asl.Execution
+	r = newDefinitionRunner(t, def, w, func(inv workflow.Invocation) {
+		if inv.Phase != workflow.PhaseApprove {
+			return
+		}
+		if newer == nil {
+			w.advance(time.Minute)
+			newer = r.start("exec-newer", workflow.Request{Service: "web", Environment: "prod", Image: "v3"})
+			return
+		}
+		r.clk.Busy()
+		go func() {
+			defer r.clk.Done()
+			_ = r.sm.SendTaskSuccess(inv.TaskToken, `{"source": "approval", "by": "alice"}`)
+		}()
+	})
+	older := r.start("exec-older", workflow.Request{Service: "web", Environment: "prod", Image: "v2"})
+	if got := r.wait(older); got != workflow.StateSuperseded {
+		t.Fatalf("older: got %s, want %s (path %v, history %+v)", got, workflow.StateSuperseded, older.Path(), w.history)
+	}
+	if got := r.wait(newer); got != workflow.StateDeployed {
+		t.Fatalf("newer: got %s, want %s (path %v)", got, workflow.StateDeployed, newer.Path())
+	}
+	if got := w.view().Services["web--green"].Image; got != newImage {
+		t.Errorf("live image: got %s, want %s", got, newImage)
+	}
+	h, err := w.historyOf(deploymentID(older.ARN()))
+	if err != nil || h.Outcome != workflow.OutcomeSuperseded {
+		t.Errorf("older history: got %+v (%v), want superseded", h, err)
+	}
+	if len(w.locks) != 0 || len(w.approvals) != 0 {
+		t.Errorf("got locks %+v, approvals %+v, want none", w.locks, w.approvals)
+	}
+}
+
+// Listener rule and target groups of environments/prod.yaml (testdata).
+const (
+	prodRule  = "arn:aws:elasticloadbalancing:us-east-1:111122223333:listener-rule/app/prod/0123456789abcdef/0123456789abcdef/0000000000000003"
+	prodBlue  = "arn:aws:elasticloadbalancing:us-east-1:111122223333:targetgroup/prod-web-blue/0000000000000003"
+	prodGreen = "arn:aws:elasticloadbalancing:us-east-1:111122223333:targetgroup/prod-web-green/0000000000000004"
+)
