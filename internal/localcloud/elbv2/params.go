@@ -1,0 +1,167 @@
+package elbv2
+
+import (
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/slipwayhq/slipway/internal/localcloud/protocol"
+)
+
+// list returns the members of the query list name (name.member.1 …).
+func list(p url.Values, name string) []string {
+	return protocol.QueryList(p, name)
+}
+
+// structs returns the members of the query list of structures name, each
+// with the prefix name.member.N. stripped.
+func structs(p url.Values, name string) []url.Values {
+	return protocol.QueryStructs(p, name)
+}
+
+// sub returns the parameters under prefix (prefix. stripped), for a nested
+// structure such as ForwardConfig.
+func sub(p url.Values, prefix string) url.Values {
+	out := url.Values{}
+	for k, v := range p {
+		if rest, ok := strings.CutPrefix(k, prefix+"."); ok {
+			out[rest] = v
+		}
+	}
+	return out
+}
+
+// int32Param parses an optional integer parameter; ok is false when absent.
+func int32Param(p url.Values, name string, lo, hi int64) (n int32, ok bool, err error) {
+	v := p.Get(name)
+	if v == "" {
+		return 0, false, nil
+	}
+	i, perr := strconv.ParseInt(v, 10, 32)
+	if perr != nil || i < lo || i > hi {
+		return 0, false, validation("1 validation error detected: Value '%s' at '%s' failed to satisfy constraint: Member must have value between %d and %d", v, lowerFirst(name), lo, hi)
+	}
+	return int32(i), true, nil
+}
+
+func boolParam(p url.Values, name string) (b, ok bool, err error) {
+	switch p.Get(name) {
+	case "":
+		return false, false, nil
+	case "true":
+		return true, true, nil
+	case "false":
+		return false, true, nil
+	}
+	return false, false, validation("Value '%s' at '%s' is not a boolean", p.Get(name), lowerFirst(name))
+}
+
+// parseActions reads the action list at name (Actions or DefaultActions).
+func parseActions(p url.Values, name string) ([]action, error) {
+	var out []action
+	for i, m := range structs(p, name) {
+		field := name + ".member." + strconv.Itoa(i+1)
+		a := action{Type: m.Get("Type"), TargetGroupARN: m.Get("TargetGroupArn")}
+		if a.Type == "" {
+			return nil, validation("%s.Type: required", field)
+		}
+		order, ok, err := int32Param(m, "Order", 1, 50000)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			order = int32(i + 1)
+		}
+		a.Order = order
+		if fc := sub(m, "ForwardConfig"); len(fc) > 0 {
+			f := &forwardConfig{}
+			for j, g := range structs(fc, "TargetGroups") {
+				w, ok, err := int32Param(g, "Weight", 0, maxWeight)
+				if err != nil {
+					return nil, validation("%s.ForwardConfig.TargetGroups.member.%d.Weight: must be between 0 and %d", field, j+1, maxWeight)
+				}
+				if !ok {
+					w = 1
+				}
+				f.TargetGroups = append(f.TargetGroups, weightedGroup{ARN: g.Get("TargetGroupArn"), Weight: w})
+			}
+			if sc := sub(fc, "TargetGroupStickinessConfig"); len(sc) > 0 {
+				en, _, err := boolParam(sc, "Enabled")
+				if err != nil {
+					return nil, err
+				}
+				d, _, err := int32Param(sc, "DurationSeconds", 1, 604800)
+				if err != nil {
+					return nil, err
+				}
+				f.Stickiness = &stickiness{Enabled: en, DurationSeconds: d}
+			}
+			a.Forward = f
+		}
+		if fr := sub(m, "FixedResponseConfig"); len(fr) > 0 {
+			a.FixedResponse = &fixedResponse{StatusCode: fr.Get("StatusCode"), ContentType: fr.Get("ContentType"), MessageBody: fr.Get("MessageBody")}
+		}
+		if rd := sub(m, "RedirectConfig"); len(rd) > 0 {
+			a.Redirect = &redirect{Protocol: rd.Get("Protocol"), Port: rd.Get("Port"), Host: rd.Get("Host"),
+				Path: rd.Get("Path"), Query: rd.Get("Query"), StatusCode: rd.Get("StatusCode")}
+		}
+		out = append(out, a)
+	}
+	slices.SortStableFunc(out, func(a, b action) int { return int(a.Order - b.Order) })
+	return out, nil
+}
+
+// conditionFields are the condition fields AWS knows, with the name of the
+// structure carrying their values.
+var conditionFields = map[string]string{
+	"path-pattern":        "PathPatternConfig",
+	"host-header":         "HostHeaderConfig",
+	"http-header":         "HttpHeaderConfig",
+	"http-request-method": "HttpRequestMethodConfig",
+	"query-string":        "QueryStringConfig",
+	"source-ip":           "SourceIpConfig",
+}
+
+func parseConditions(p url.Values) ([]condition, error) {
+	var out []condition
+	for i, m := range structs(p, "Conditions") {
+		field := "Conditions.member." + strconv.Itoa(i+1)
+		c := condition{Field: m.Get("Field"), Values: list(m, "Values")}
+		cfg, ok := conditionFields[c.Field]
+		if !ok {
+			return nil, validation("%s.Field: '%s' is not one of path-pattern, host-header, http-header, http-request-method, query-string, source-ip", field, c.Field)
+		}
+		sc := sub(m, cfg)
+		switch c.Field {
+		case "query-string":
+			for _, kv := range structs(sc, "Values") {
+				c.QueryPairs = append(c.QueryPairs, keyValue{Key: kv.Get("Key"), Value: kv.Get("Value")})
+			}
+		case "http-header":
+			c.HeaderName = sc.Get("HttpHeaderName")
+			if c.HeaderName == "" {
+				return nil, validation("%s.HttpHeaderConfig.HttpHeaderName: required", field)
+			}
+			c.Values = append(c.Values, list(sc, "Values")...)
+		default:
+			c.Values = append(c.Values, list(sc, "Values")...)
+		}
+		if len(c.Values) == 0 && len(c.QueryPairs) == 0 {
+			return nil, validation("%s: a condition needs at least one value", field)
+		}
+		out = append(out, c)
+	}
+	return out, nil
+}
+
+func parseTags(p url.Values) ([]tag, error) {
+	var out []tag
+	for i, m := range structs(p, "Tags") {
+		if m.Get("Key") == "" {
+			return nil, validation("Tags.member.%d.Key: required", i+1)
+		}
+		out = append(out, tag{Key: m.Get("Key"), Value: m.Get("Value")})
+	}
+	return out, nil
+}
