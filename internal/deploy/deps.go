@@ -7,6 +7,7 @@ import (
 	"github.com/slipwayhq/slipway/internal/awsapi/cloudwatch"
 	"github.com/slipwayhq/slipway/internal/awsapi/ecs"
 	"github.com/slipwayhq/slipway/internal/awsapi/elbv2"
+	"github.com/slipwayhq/slipway/internal/awsapi/sfn"
 	"github.com/slipwayhq/slipway/internal/spec"
 	"github.com/slipwayhq/slipway/internal/store"
 )
@@ -49,6 +50,9 @@ type TaskAPI interface {
 	SendTaskSuccess(ctx context.Context, token string, output any) error
 	SendTaskFailure(ctx context.Context, token string, cause error) error
 	StartExecution(ctx context.Context, stateMachineARN, name string, input any) (arn string, existed bool, err error)
+	// DescribeExecution returns an error wrapping sfn.ErrNotFound when there
+	// is no such execution.
+	DescribeExecution(ctx context.Context, arn string) (*sfn.Execution, error)
 }
 
 // EventPublisher publishes Slipway events (awsapi/eventbridge).

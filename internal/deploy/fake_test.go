@@ -62,7 +62,10 @@ type world struct {
 	history   []store.HistoryEntry
 	// Step Functions; onToken, when set, also hands a completed token on
 	// (to the in-process state machine)
-	tokens     map[string]*workflow.Failure // nil value: succeeded
+	tokens map[string]*workflow.Failure // nil value: succeeded
+	// ended holds the status of executions that have ended; any other is
+	// RUNNING
+	ended      map[string]string
 	onToken    func(token string, f *workflow.Failure, output any)
 	executions []startedExecution
 	// EventBridge
@@ -110,7 +113,7 @@ func newWorld(t *testing.T) *world {
 		digests: map[string]string{}, specs: map[string][]byte{}, locks: map[string]lockObject{},
 		queue: map[string]store.QueueEntry{}, watches: map[string]store.Watch{},
 		approvals: map[string]store.PendingApproval{}, plans: map[string][]byte{},
-		tokens: map[string]*workflow.Failure{},
+		tokens: map[string]*workflow.Failure{}, ended: map[string]string{},
 	}
 	for _, dir := range []string{"services", "environments"} {
 		entries, err := os.ReadDir("testdata/specs/" + dir)
@@ -487,6 +490,17 @@ func (w *world) StartExecution(_ context.Context, machine, name string, input an
 	}
 	w.executions = append(w.executions, startedExecution{machine: machine, name: name, input: req})
 	return strings.Replace(machine, ":stateMachine:", ":execution:", 1) + ":" + name, false, nil
+}
+
+func (w *world) DescribeExecution(_ context.Context, arn string) (*sfn.Execution, error) {
+	status, ok := w.ended[arn]
+	switch {
+	case status == "gone":
+		return nil, fmt.Errorf("describe %s: %w", arn, sfn.ErrNotFound)
+	case !ok:
+		status = "RUNNING"
+	}
+	return &sfn.Execution{ARN: arn, Status: status}, nil
 }
 
 func (w *world) Publish(_ context.Context, detailType string, detail any) error {

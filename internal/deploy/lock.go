@@ -86,6 +86,22 @@ func (e *Engine) takeLock(ctx context.Context, st workflow.State, image string) 
 			}
 			return e.lockHeld(st), e.supersedeQueued(ctx, st)
 		case lockQueue:
+			status, gone, err := e.holderGone(ctx, st, rec)
+			if err != nil {
+				return st, err
+			}
+			if gone {
+				err = e.Store.ReplaceLock(ctx, st.Environment, st.Service, mine, etag)
+				if errors.Is(err, store.ErrConflict) {
+					continue
+				}
+				if err != nil {
+					return st, fmt.Errorf("take over lock %s/%s: %w", st.Environment, st.Service, err)
+				}
+				log.Warn("lock holder ended without releasing the lock: taken over",
+					"holder", rec.Deployment, "holderExecution", rec.Execution, "holderStatus", status)
+				return e.lockHeld(st), e.supersedeQueued(ctx, st)
+			}
 			log.Info("lock held by a deployment that is applying: queued", "holder", rec.Deployment)
 			st.Lock.Held, st.Lock.Queued = false, true
 			st.Wait = workflow.Wait{Kind: workflow.WaitLock, TimeoutSeconds: e.reconcileSeconds()}
@@ -94,6 +110,38 @@ func (e *Engine) takeLock(ctx context.Context, st workflow.State, image string) 
 	}
 	return st, &workflow.Transient{Op: fmt.Sprintf("lock %s/%s", st.Environment, st.Service),
 		Err: fmt.Errorf("lost the conditional write %d times", lockAttempts)}
+}
+
+// holderGone reports whether the execution holding the lock has ended
+// without releasing it (stopped by hand, timed out, or failed in a phase
+// with no way out), so that the lock would otherwise be held for ever. A
+// deployment whose rollback failed keeps the lock on purpose, until a person
+// has checked the service: its lock is never taken over.
+func (e *Engine) holderGone(ctx context.Context, st workflow.State, rec *store.LockRecord) (status string, gone bool, err error) {
+	if rec.Execution == "" {
+		return "", false, nil
+	}
+	x, err := e.Tasks.DescribeExecution(ctx, rec.Execution)
+	switch {
+	case errors.Is(err, sfn.ErrNotFound):
+		status = "gone"
+	case err != nil:
+		return "", false, fmt.Errorf("describe the lock holder's execution: %w", err)
+	case x.Status == "RUNNING" || x.Status == "PENDING_REDRIVE":
+		return x.Status, false, nil
+	default:
+		status = x.Status
+	}
+	history, err := e.Store.History(ctx, st.Environment, st.Service, 20)
+	if err != nil {
+		return "", false, fmt.Errorf("read history of %s in %s: %w", st.Service, st.Environment, err)
+	}
+	for _, h := range history {
+		if h.Deployment == rec.Deployment && h.Outcome == workflow.OutcomeRollbackFailed {
+			return status, false, nil
+		}
+	}
+	return status, true, nil
 }
 
 func (e *Engine) lockHeld(st workflow.State) workflow.State {

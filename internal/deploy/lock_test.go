@@ -40,6 +40,9 @@ func TestTakeLock(t *testing.T) {
 	tests := map[string]struct {
 		held   *store.LockRecord
 		queued *store.QueueEntry
+		// status is how the holder's execution ended; "" while it runs.
+		status  string
+		history []store.HistoryEntry
 		// want: the lock holder afterwards, queued or not, tokens failed
 		// with Superseded.
 		wantHolder     string
@@ -52,6 +55,23 @@ func TestTakeLock(t *testing.T) {
 		"awaiting approval":  {held: &store.LockRecord{Deployment: "old", Stage: store.StageAwaitingApproval, Token: "approval-token"}, wantHolder: "me", wantSuperseded: []string{"approval-token"}},
 		"applying":           {held: &store.LockRecord{Deployment: "old", Stage: store.StageApplying}, wantHolder: "old", wantQueued: true},
 		"free, older queued": {queued: &store.QueueEntry{Deployment: "older", Token: "queue-token"}, wantHolder: "me", wantSuperseded: []string{"queue-token"}},
+		"applying, execution stopped": {
+			held:   &store.LockRecord{Deployment: "old", Execution: "arn:stopped", Stage: store.StageApplying},
+			status: "ABORTED", wantHolder: "me",
+		},
+		"applying, execution gone": {
+			held:   &store.LockRecord{Deployment: "old", Execution: "arn:gone", Stage: store.StageApplying},
+			status: "gone", wantHolder: "me",
+		},
+		"applying, execution still running": {
+			held:       &store.LockRecord{Deployment: "old", Execution: "arn:running", Stage: store.StageApplying},
+			wantHolder: "old", wantQueued: true,
+		},
+		"kept after a failed rollback": {
+			held:   &store.LockRecord{Deployment: "old", Execution: "arn:failed", Stage: store.StageApplying},
+			status: "FAILED", history: []store.HistoryEntry{{Deployment: "old", Service: "web", Environment: "staging", Outcome: workflow.OutcomeRollbackFailed}},
+			wantHolder: "old", wantQueued: true,
+		},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -62,6 +82,10 @@ func TestTakeLock(t *testing.T) {
 			if tc.queued != nil {
 				w.queue["staging/web"] = *tc.queued
 			}
+			if tc.status != "" {
+				w.ended[tc.held.Execution] = tc.status
+			}
+			w.history = tc.history
 			st := workflow.State{Request: workflow.Request{Service: "web", Environment: "staging"},
 				Deployment: workflow.Deployment{ID: "me"}}
 			st, err := w.engine().takeLock(context.Background(), st, "web@sha256:1")
