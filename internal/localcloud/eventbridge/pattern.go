@@ -78,13 +78,13 @@ type matcher struct {
 	// kindExists
 	exists bool
 	// kindNumeric: bounds; hasLow/hasHigh say whether each applies.
-	low, high           float64
-	hasLow, hasHigh     bool
-	lowOpen, highOpen   bool // strict comparison (> or <)
+	low, high         float64
+	hasLow, hasHigh   bool
+	lowOpen, highOpen bool // strict comparison (> or <)
 	// kindCIDR
 	prefix netip.Prefix
 	// kindAnythingBut: the excluded values, or the excluded shapes.
-	butValues []any    // strings or float64s
+	butValues []any     // strings or float64s
 	butKind   matchKind // kindExact for values; kindPrefix, kindSuffix, kindEqualsIgnoreCase, kindWildcard
 	butTexts  []string
 }
