@@ -289,8 +289,8 @@ func TestTaskStates(t *testing.T) {
 				}
 			}
 			for _, c := range s.Catch {
-				if c.ResultPath != "$.error" {
-					t.Errorf("Catch %v stores at %s, want $.error", c.ErrorEquals, c.ResultPath)
+				if want := catchResultPath(name, c.ErrorEquals); c.ResultPath != want {
+					t.Errorf("Catch %v stores at %s, want %s", c.ErrorEquals, c.ResultPath, want)
 				}
 			}
 		})
@@ -619,4 +619,19 @@ func TestHappyPathTransitions(t *testing.T) {
 			}
 		})
 	}
+}
+
+// catchResultPath is where a Catch of state must store its error: a wait's
+// timeout (other than the approval's, which rejects) at $.timedOut so it
+// never hides the failure being handled; a failure of the rollback itself at
+// $.rollbackError, beside the one that caused the rollback; anything else at
+// $.error.
+func catchResultPath(state string, errs []string) string {
+	switch {
+	case slices.Equal(errs, []string{"States.Timeout"}) && state != workflow.StateAwaitApproval:
+		return "$.timedOut"
+	case state == workflow.StateRollback || state == workflow.StateAwaitRollbackStable || state == workflow.StateCheckRollbackStable:
+		return "$.rollbackError"
+	}
+	return "$.error"
 }

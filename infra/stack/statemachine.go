@@ -24,6 +24,8 @@ const (
 // writes.
 const (
 	pathError          = "$.error"
+	pathRollbackError  = "$.rollbackError"
+	pathTimedOut       = "$.timedOut"
 	pathSignal         = "$.signal"
 	pathWaitTimeout    = "$.wait.timeoutSeconds"
 	pathLockQueued     = "$.lock.queued"
@@ -112,6 +114,20 @@ func retryTransient(t sfn.TaskStateBase, attempts float64) {
 // error at $.error (workflow.Failure).
 func catch(t sfn.TaskStateBase, next sfn.IChainable, errs []string) {
 	t.AddCatch(next, &sfn.CatchProps{Errors: jsii.Strings(errs...), ResultPath: jsii.String(pathError)})
+}
+
+// catchRollback routes a failure of the rollback itself to next, storing it
+// at $.rollbackError so that $.error keeps the failure that caused the
+// rollback, and the record phase knows the rollback failed.
+func catchRollback(t sfn.TaskStateBase, next sfn.IChainable) {
+	t.AddCatch(next, &sfn.CatchProps{Errors: jsii.Strings(statesAll()...), ResultPath: jsii.String(pathRollbackError)})
+}
+
+// catchTimeout routes a wait's timeout to its re-check, storing it at
+// $.timedOut: a timeout is the normal end of a bake and a routine reconcile
+// otherwise, and must not overwrite $.error (the failure a rollback handles).
+func catchTimeout(t sfn.TaskStateBase, next sfn.IChainable) {
+	t.AddCatch(next, &sfn.CatchProps{Errors: jsii.Strings(statesTimeout()...), ResultPath: jsii.String(pathTimedOut)})
 }
 
 // phaseTask invokes functions/step for phase; the function returns the whole
@@ -226,7 +242,7 @@ func definition(scope constructs.Construct, step awslambda.IFunction) sfn.IChain
 	// Rollback and its wait.
 	rollback := patientTask(workflow.StateRollback, workflow.PhaseRollback, rollbackRetries,
 		"Restores the snapshot Prepare took: task definition, desired counts, weights, primary slot, scaling limits. Idempotent, so retries are safe.")
-	catch(rollback, recordRollbackFailed, statesAll())
+	catchRollback(rollback, recordRollbackFailed)
 
 	rollbackStableYet := sfn.NewChoice(scope, jsii.String(workflow.StateRollbackStableYet), &sfn.ChoiceProps{
 		Comment: jsii.String("Records the failure once the restored service is stable; waits otherwise."),
@@ -240,10 +256,10 @@ func definition(scope constructs.Construct, step awslambda.IFunction) sfn.IChain
 		When(sfn.Condition_BooleanEquals(jsii.String(pathSettled), jsii.Bool(true)), recordFailure, nil).
 		Otherwise(awaitRollbackStable)
 	awaitRollbackStable.Next(recordFailure)
-	catch(awaitRollbackStable, checkRollbackStable, statesTimeout())
-	catch(awaitRollbackStable, recordRollbackFailed, statesAll())
+	catchTimeout(awaitRollbackStable, checkRollbackStable)
+	catchRollback(awaitRollbackStable, recordRollbackFailed)
 	checkRollbackStable.Next(rollbackStableYet)
-	catch(checkRollbackStable, recordRollbackFailed, statesAll())
+	catchRollback(checkRollbackStable, recordRollbackFailed)
 
 	// toRollback sends every failure of a forward step to Rollback. The halt
 	// errors are listed on their own to document that they are expected
@@ -288,7 +304,7 @@ func definition(scope constructs.Construct, step awslambda.IFunction) sfn.IChain
 	shift.Next(bake)
 	toRollback(shift)
 	bake.Next(checkBake)
-	catch(bake, checkBake, statesTimeout())
+	catchTimeout(bake, checkBake)
 	toRollback(bake)
 	checkBake.Next(moreSteps)
 	toRollback(checkBake)
@@ -301,7 +317,7 @@ func definition(scope constructs.Construct, step awslambda.IFunction) sfn.IChain
 		Comment: jsii.String("Moves on once the ECS deployment is stable; waits again otherwise."),
 	})
 	awaitStable.Next(moreSteps)
-	catch(awaitStable, checkStable, statesTimeout())
+	catchTimeout(awaitStable, checkStable)
 	toRollback(awaitStable)
 	checkStable.Next(stableYet)
 	toRollback(checkStable)
@@ -346,7 +362,7 @@ func definition(scope constructs.Construct, step awslambda.IFunction) sfn.IChain
 	// The lock may have been handed over or not: Prepare checks again either
 	// way (it is idempotent).
 	awaitLock.Next(prepare)
-	catch(awaitLock, prepare, statesTimeout())
+	catchTimeout(awaitLock, prepare)
 	catch(awaitLock, recordFailure, []string{errorName((*workflow.Superseded)(nil))})
 	catch(awaitLock, recordFailure, statesAll())
 

@@ -40,6 +40,11 @@ type State struct {
 	Signal *Signal `json:"signal,omitempty"`
 	// Error is set by a Catch clause (ResultPath $.error) when a phase failed.
 	Error *Failure `json:"error,omitempty"`
+	// TimedOut is set by the Catch of a wait's States.Timeout (ResultPath
+	// $.timedOut): the wait ended by its timeout rather than a signal. It has
+	// its own field so a timeout never overwrites Error, the failure a
+	// rollback is handling; the check phase that follows clears it.
+	TimedOut *Failure `json:"timedOut,omitempty"`
 	// RollbackError is set by the Catch clauses of the rollback states
 	// (ResultPath $.rollbackError), so the error that caused the rollback is
 	// kept beside the one that stopped it, and the record phase can tell a
