@@ -1,0 +1,255 @@
+package s3
+
+import (
+	"bytes"
+	"encoding/xml"
+	"errors"
+	"io"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/slipwayhq/slipway/internal/localcloud/protocol"
+)
+
+// xmlns is the namespace of S3's XML documents.
+const xmlns = "http://s3.amazonaws.com/doc/2006-03-01/"
+
+// maxConfigBody bounds bucket configuration documents.
+const maxConfigBody = 1 << 20
+
+// unsupported lists the bucket and object subresources this simulation does
+// not serve; they are answered with 501 NotImplemented rather than being
+// mistaken for plain object or bucket requests.
+var unsupported = []string{"acl", "policy", "tagging", "cors", "lifecycle", "encryption", "website", "logging",
+	"replication", "ownershipControls", "publicAccessBlock", "uploads", "uploadId", "restore", "select",
+	"object-lock", "retention", "legal-hold", "accelerate", "analytics", "inventory", "metrics",
+	"intelligent-tiering", "requestPayment", "torrent", "attributes", "policyStatus"}
+
+// Operation names the S3 operation of a request, as the fault registry
+// keys throttles ("PutObject", "ListObjectsV2", …).
+func Operation(r *http.Request) string {
+	bucketName, key := splitPath(r.URL.Path)
+	q := r.URL.Query()
+	switch {
+	case bucketName == "":
+		return "ListBuckets"
+	case key == "":
+		switch {
+		case q.Has("versioning"):
+			return map[bool]string{true: "PutBucketVersioning", false: "GetBucketVersioning"}[r.Method == http.MethodPut]
+		case q.Has("notification"):
+			return map[bool]string{true: "PutBucketNotificationConfiguration", false: "GetBucketNotificationConfiguration"}[r.Method == http.MethodPut]
+		case q.Has("versions"):
+			return "ListObjectVersions"
+		case q.Has("location"):
+			return "GetBucketLocation"
+		case q.Has("delete"):
+			return "DeleteObjects"
+		}
+		switch r.Method {
+		case http.MethodPut:
+			return "CreateBucket"
+		case http.MethodHead:
+			return "HeadBucket"
+		case http.MethodDelete:
+			return "DeleteBucket"
+		}
+		if q.Get("list-type") == "2" {
+			return "ListObjectsV2"
+		}
+		return "ListObjects"
+	}
+	switch r.Method {
+	case http.MethodPut:
+		return "PutObject"
+	case http.MethodHead:
+		return "HeadObject"
+	case http.MethodDelete:
+		return "DeleteObject"
+	}
+	return "GetObject"
+}
+
+// splitPath splits a path-style request path into bucket and key.
+func splitPath(path string) (bucketName, key string) {
+	path = strings.TrimPrefix(path, "/")
+	bucketName, key, _ = strings.Cut(path, "/")
+	return bucketName, key
+}
+
+// ServeHTTP serves one path-style S3 request.
+func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if err := s.serve(w, r); err != nil {
+		var e *protocol.Error
+		if !errors.As(err, &e) {
+			e = protocol.InternalFailure()
+			e.Code = "InternalError"
+		}
+		WriteError(w, r, e)
+	}
+}
+
+func (s *Service) serve(w http.ResponseWriter, r *http.Request) error {
+	bucketName, key := splitPath(r.URL.Path)
+	q := r.URL.Query()
+	for _, sub := range unsupported {
+		if q.Has(sub) {
+			return protocol.Errorf(http.StatusNotImplemented, "NotImplemented", "the %s subresource is not supported by the local endpoint", sub)
+		}
+	}
+	if q.Has("x-id") && q.Get("x-id") == "CopyObject" || r.Header.Get("X-Amz-Copy-Source") != "" {
+		return protocol.Errorf(http.StatusNotImplemented, "NotImplemented", "CopyObject is not supported by the local endpoint")
+	}
+	if bucketName == "" {
+		if r.Method != http.MethodGet {
+			return methodNotAllowed(r)
+		}
+		return s.listBuckets(w)
+	}
+	if key == "" {
+		return s.serveBucket(w, r, bucketName, q)
+	}
+	switch r.Method {
+	case http.MethodPut:
+		return s.putObject(w, r, bucketName, key)
+	case http.MethodGet, http.MethodHead:
+		return s.getObject(w, r, bucketName, key)
+	case http.MethodDelete:
+		return s.deleteObject(w, r, bucketName, key)
+	}
+	return methodNotAllowed(r)
+}
+
+func (s *Service) serveBucket(w http.ResponseWriter, r *http.Request, name string, q map[string][]string) error {
+	has := func(k string) bool { _, ok := q[k]; return ok }
+	switch {
+	case has("versioning"):
+		switch r.Method {
+		case http.MethodPut:
+			return s.putVersioning(w, r, name)
+		case http.MethodGet:
+			return s.getVersioning(w, name)
+		}
+	case has("notification"):
+		switch r.Method {
+		case http.MethodPut:
+			return s.putNotification(w, r, name)
+		case http.MethodGet:
+			return s.getNotification(w, name)
+		}
+	case has("location"):
+		if r.Method == http.MethodGet {
+			return s.getLocation(w, name)
+		}
+	case has("versions"):
+		if r.Method == http.MethodGet {
+			return s.listVersions(w, r, name)
+		}
+	case has("delete"):
+		if r.Method == http.MethodPost {
+			return s.deleteObjects(w, r, name)
+		}
+	default:
+		switch r.Method {
+		case http.MethodPut:
+			return s.createBucket(w, r, name)
+		case http.MethodHead:
+			return s.headBucket(w, name)
+		case http.MethodDelete:
+			return s.deleteBucket(w, name)
+		case http.MethodGet:
+			return s.listObjects(w, r, name)
+		}
+	}
+	return methodNotAllowed(r)
+}
+
+func methodNotAllowed(r *http.Request) error {
+	return protocol.Errorf(http.StatusMethodNotAllowed, "MethodNotAllowed", "the specified method %s is not allowed against this resource", r.Method)
+}
+
+// errorBody is S3's XML error document.
+type errorBody struct {
+	XMLName   xml.Name `xml:"Error"`
+	Code      string   `xml:"Code"`
+	Message   string   `xml:"Message"`
+	Resource  string   `xml:"Resource,omitempty"`
+	RequestID string   `xml:"RequestId"`
+	HostID    string   `xml:"HostId"`
+}
+
+// WriteError writes e as S3 does: an XML Error document, or no body at all
+// for HEAD requests.
+func WriteError(w http.ResponseWriter, r *http.Request, e *protocol.Error) {
+	if r.Method == http.MethodHead || e.Status == http.StatusNotModified {
+		w.WriteHeader(e.Status)
+		return
+	}
+	id := protocol.RequestID(r.Context())
+	writeXML(w, e.Status, errorBody{Code: e.Code, Message: e.Message, Resource: r.URL.Path, RequestID: id, HostID: id})
+}
+
+func writeXML(w http.ResponseWriter, status int, v any) {
+	b, err := xml.Marshal(v)
+	if err != nil {
+		status = http.StatusInternalServerError
+		b = []byte("<Error><Code>InternalError</Code><Message>encode response</Message></Error>")
+	}
+	w.Header().Set("Content-Type", "application/xml")
+	w.Header().Set("Content-Length", strconv.Itoa(len(xml.Header)+len(b)))
+	w.WriteHeader(status)
+	_, _ = io.WriteString(w, xml.Header)
+	_, _ = w.Write(b)
+}
+
+func noSuchBucket(name string) error {
+	return protocol.Errorf(http.StatusNotFound, "NoSuchBucket", "the specified bucket %s does not exist", name)
+}
+
+// bucketNameRE is S3's general purpose bucket naming rule.
+var bucketNameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)
+
+func validBucketName(name string) bool {
+	return bucketNameRE.MatchString(name) && !strings.Contains(name, "..") && !strings.Contains(name, ".-") && !strings.Contains(name, "-.")
+}
+
+// readConfig reads a small XML configuration body.
+func readConfig(r *http.Request, v any) error {
+	b, err := io.ReadAll(io.LimitReader(r.Body, maxConfigBody+1))
+	if err != nil {
+		return protocol.Errorf(http.StatusBadRequest, "IncompleteBody", "read request body: %v", err)
+	}
+	if len(b) > maxConfigBody {
+		return protocol.Errorf(http.StatusBadRequest, "MalformedXML", "configuration larger than %d bytes", maxConfigBody)
+	}
+	if len(bytes.TrimSpace(b)) == 0 {
+		return protocol.Errorf(http.StatusBadRequest, "MissingRequestBodyError", "request body is empty")
+	}
+	if err := xml.Unmarshal(b, v); err != nil {
+		return protocol.Errorf(http.StatusBadRequest, "MalformedXML", "the XML you provided was not well-formed or did not validate against our published schema: %v", err)
+	}
+	return nil
+}
+
+func httpTime(t time.Time) string { return t.UTC().Format(http.TimeFormat) }
+
+func isoTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z") }
+
+func errorf(status int, code, format string, args ...any) error {
+	return protocol.Errorf(status, code, format, args...)
+}
+
+func invalidBucketName(name string) error {
+	return errorf(http.StatusBadRequest, "InvalidBucketName", "the specified bucket %q is not valid: 3 to 63 lowercase letters, digits, dots and hyphens", name)
+}
+
+func malformedXML(err error) error {
+	return errorf(http.StatusBadRequest, "MalformedXML", "the XML you provided was not well-formed or did not validate against our published schema: %v", err)
+}
+
+func readErr(err error) error {
+	return errorf(http.StatusBadRequest, "IncompleteBody", "read request body: %v", err)
+}
