@@ -1,0 +1,401 @@
+// Package ecs simulates Amazon ECS for the local endpoint: clusters,
+// container instances, task definition revisions, services with their
+// deployments, and tasks that move through PROVISIONING, PENDING, RUNNING
+// and STOPPED on the shared clock.
+//
+// The scheduler follows ECS's rules closely enough that a deployment that
+// behaves here behaves on AWS: the minimum healthy and maximum percent bound
+// every replacement, the deployment circuit breaker counts failed tasks
+// against 0.5 × desired (at least 3, at most 200), DAEMON services run one
+// task per container instance, Fargate and EC2 are validated as AWS
+// validates them, and tasks behind a load balancer are registered as targets
+// whose health decides when a deployment has reached a steady state. Faults
+// from the fault registry make an image crash on start or fail its health
+// checks.
+//
+// The simulation is level-triggered: every API call and every timer firing
+// runs one reconciliation over the whole state, and a single clock timer is
+// armed for the next moment something is due. Calls out of the package
+// (events, target and Cloud Map registrations) are queued while the state is
+// locked and made in order after it is released.
+package ecs
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/slipwayhq/slipway/internal/clock"
+	"github.com/slipwayhq/slipway/internal/localcloud/faults"
+	"github.com/slipwayhq/slipway/internal/localcloud/protocol"
+)
+
+// Target is one load balancer target: a task's private IP (awsvpc) or its
+// container instance's EC2 instance id (bridge, host), and the port.
+type Target struct {
+	ID   string
+	Port int32
+}
+
+// TargetRegistry is the part of ELBv2 that ECS drives: registering the
+// targets of the tasks of services with load balancers and reporting their
+// health. State is initial, healthy, unhealthy or draining; reason is the
+// ELB reason code (Elb.RegistrationInProgress, Target.FailedHealthChecks…).
+type TargetRegistry interface {
+	RegisterTargets(targetGroupARN string, targets []Target)
+	DeregisterTargets(targetGroupARN string, ids []string)
+	SetTargetHealth(targetGroupARN, id, state, reason string)
+	TargetGroupExists(arn string) bool
+}
+
+// InstanceRegistry is the part of Cloud Map that ECS drives for services
+// with serviceRegistries. serviceID is the Cloud Map service id (srv-…).
+type InstanceRegistry interface {
+	ServiceExists(serviceID string) bool
+	RegisterInstance(serviceID, instanceID string, attributes map[string]string) error
+	DeregisterInstance(serviceID, instanceID string) error
+}
+
+// FaultSource tells which faults an image has; *faults.Registry is one.
+type FaultSource interface {
+	ForImage(image string) faults.Behaviour
+}
+
+// Timings of the simulated task lifecycle, in simulated time.
+const (
+	provisionTime   = 2 * time.Second  // PROVISIONING → PENDING (network interface)
+	pullTime        = 3 * time.Second  // PENDING → RUNNING (image pull, container start)
+	crashTime       = 1 * time.Second  // RUNNING → the crashing container exits
+	healthCheckTime = 10 * time.Second // RUNNING → first health check verdict
+	drainTime       = 10 * time.Second // DEACTIVATING while targets drain
+	stopTime        = 2 * time.Second  // STOPPING → STOPPED
+	forgetAfter     = time.Hour        // how long a STOPPED task stays visible
+	maxEvents       = 100              // service events kept
+)
+
+// Config wires a Service to the rest of the local endpoint. Only Clock is
+// required; nil collaborators are left out of the simulation.
+type Config struct {
+	Region  string
+	Clock   clock.Clock
+	Events  protocol.EventSink
+	Faults  FaultSource
+	Targets TargetRegistry
+	Names   InstanceRegistry
+	Logger  *slog.Logger
+}
+
+// Service is the simulated ECS. It implements protocol.JSONHandler. The zero
+// value is not usable; use New, and Close when done.
+type Service struct {
+	region  string
+	clock   clock.Clock
+	events  protocol.EventSink
+	faults  FaultSource
+	targets TargetRegistry
+	names   InstanceRegistry
+	log     *slog.Logger
+
+	mu       sync.Mutex
+	st       state
+	effects  []func() // calls out of the package, made in order by flush
+	flushing bool
+	timer    clock.Timer
+	quit     chan struct{}
+	closed   bool
+}
+
+// New returns an empty simulated ECS.
+func New(cfg Config) *Service {
+	if cfg.Region == "" {
+		cfg.Region = protocol.DefaultRegion
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = clock.Real()
+	}
+	if cfg.Events == nil {
+		cfg.Events = protocol.DiscardEvents{}
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Service{
+		region: cfg.Region, clock: cfg.Clock, events: cfg.Events, faults: cfg.Faults,
+		targets: cfg.Targets, names: cfg.Names, log: cfg.Logger,
+		st:   newState(),
+		quit: make(chan struct{}),
+	}
+}
+
+func newState() state {
+	return state{Clusters: map[string]*cluster{}, Families: map[string][]*taskDef{}, Tags: map[string]map[string]string{}}
+}
+
+// Close stops the simulation's timer. Calls made after Close still answer
+// but time no longer moves the simulation.
+func (s *Service) Close() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return
+	}
+	s.closed = true
+	if s.timer != nil {
+		s.timer.Stop()
+	}
+	close(s.quit)
+}
+
+// ServeJSON serves one ECS operation (the part of X-Amz-Target after
+// "AmazonEC2ContainerServiceV20141113.").
+func (s *Service) ServeJSON(ctx context.Context, op string, body []byte) (any, error) {
+	switch op {
+	case "CreateCluster":
+		return handle(s, body, s.createCluster)
+	case "DescribeClusters":
+		return handle(s, body, s.describeClusters)
+	case "ListClusters":
+		return handle(s, body, s.listClusters)
+	case "DeleteCluster":
+		return handle(s, body, s.deleteCluster)
+	case "ListContainerInstances":
+		return handle(s, body, s.listContainerInstances)
+	case "DescribeContainerInstances":
+		return handle(s, body, s.describeContainerInstances)
+	case "RegisterTaskDefinition":
+		return s.registerTaskDefinition(body)
+	case "DescribeTaskDefinition":
+		return handle(s, body, s.describeTaskDefinition)
+	case "ListTaskDefinitions":
+		return handle(s, body, s.listTaskDefinitions)
+	case "ListTaskDefinitionFamilies":
+		return handle(s, body, s.listTaskDefinitionFamilies)
+	case "DeregisterTaskDefinition":
+		return handle(s, body, s.deregisterTaskDefinition)
+	case "CreateService":
+		return s.createService(body)
+	case "UpdateService":
+		return s.updateService(body)
+	case "DescribeServices":
+		return handle(s, body, s.describeServices)
+	case "ListServices":
+		return handle(s, body, s.listServices)
+	case "DeleteService":
+		return handle(s, body, s.deleteService)
+	case "ListTasks":
+		return handle(s, body, s.listTasks)
+	case "DescribeTasks":
+		return handle(s, body, s.describeTasks)
+	case "StopTask":
+		return handle(s, body, s.stopTask)
+	case "TagResource":
+		return handle(s, body, s.tagResource)
+	case "UntagResource":
+		return handle(s, body, s.untagResource)
+	case "ListTagsForResource":
+		return handle(s, body, s.listTagsForResource)
+	}
+	return nil, protocol.UnknownOperation(op)
+}
+
+// handle decodes body into In and runs f with the state locked, then lets the
+// simulation react to the change.
+func handle[In any](s *Service, body []byte, f func(now time.Time, in *In) (any, error)) (any, error) {
+	var in In
+	if err := protocol.DecodeJSON(body, &in); err != nil {
+		return nil, err
+	}
+	return s.locked(func(now time.Time) (any, error) { return f(now, &in) })
+}
+
+// locked runs f with the state locked, reconciles, re-arms the timer and
+// makes the queued calls out of the package.
+func (s *Service) locked(f func(now time.Time) (any, error)) (any, error) {
+	s.mu.Lock()
+	now := s.clock.Now()
+	out, err := f(now)
+	s.reconcileLocked(now)
+	s.mu.Unlock()
+	s.flush()
+	return out, err
+}
+
+// effect queues a call out of the package; s.mu must be held.
+func (s *Service) effect(f func()) { s.effects = append(s.effects, f) }
+
+// flush makes the queued calls in order, outside s.mu so that a
+// collaborator may call back into ECS. A call made while another flush runs
+// leaves its effects to that flush, which keeps them in order.
+func (s *Service) flush() {
+	s.mu.Lock()
+	if s.flushing {
+		s.mu.Unlock()
+		return
+	}
+	s.flushing = true
+	for len(s.effects) > 0 {
+		batch := s.effects
+		s.effects = nil
+		s.mu.Unlock()
+		for _, f := range batch {
+			f()
+		}
+		s.mu.Lock()
+	}
+	s.flushing = false
+	s.mu.Unlock()
+}
+
+// Snapshot returns the whole state as JSON.
+func (s *Service) Snapshot() ([]byte, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	b, err := json.Marshal(&s.st)
+	if err != nil {
+		return nil, fmt.Errorf("snapshot ecs: %w", err)
+	}
+	return b, nil
+}
+
+// Restore replaces the state with one taken by Snapshot. Tasks continue
+// their lifecycle from where they were; steps that fell due while the
+// endpoint was down happen at once.
+func (s *Service) Restore(b []byte) error {
+	st := newState()
+	if err := json.Unmarshal(b, &st); err != nil {
+		return fmt.Errorf("restore ecs: %w", err)
+	}
+	for name, c := range st.Clusters {
+		if c == nil {
+			return fmt.Errorf("restore ecs: cluster %s: null", name)
+		}
+		if c.Services == nil {
+			c.Services = map[string]*service{}
+		}
+		if c.Tasks == nil {
+			c.Tasks = map[string]*task{}
+		}
+	}
+	if st.Families == nil {
+		st.Families = map[string][]*taskDef{}
+	}
+	if st.Tags == nil {
+		st.Tags = map[string]map[string]string{}
+	}
+	_, err := s.locked(func(time.Time) (any, error) {
+		s.st = st
+		return nil, nil
+	})
+	return err
+}
+
+// Errors as ECS names them. Every ECS client error is a 400.
+func clientErr(format string, args ...any) *protocol.Error {
+	return protocol.Errorf(http.StatusBadRequest, "ClientException", format, args...)
+}
+
+func invalidParam(format string, args ...any) *protocol.Error {
+	return protocol.Errorf(http.StatusBadRequest, "InvalidParameterException", format, args...)
+}
+
+func clusterNotFound() *protocol.Error {
+	return protocol.Errorf(http.StatusBadRequest, "ClusterNotFoundException", "Cluster not found.")
+}
+
+func serviceNotFound() *protocol.Error {
+	return protocol.Errorf(http.StatusBadRequest, "ServiceNotFoundException", "Service not found.")
+}
+
+func serviceNotActive() *protocol.Error {
+	return protocol.Errorf(http.StatusBadRequest, "ServiceNotActiveException", "Service was not ACTIVE.")
+}
+
+// id returns a fresh identifier of n hex digits, derived from a counter so
+// that runs are reproducible; s.mu must be held.
+func (s *Service) id(n int) string {
+	s.st.Seq++
+	var b [8]byte
+	binary.BigEndian.PutUint64(b[:], s.st.Seq)
+	sum := sha256.Sum256(b[:])
+	return hex.EncodeToString(sum[:])[:n]
+}
+
+// deploymentID returns a fresh "ecs-svc/<19 digits>"; s.mu must be held.
+func (s *Service) deploymentID() string {
+	h := s.id(16)
+	v, _ := strconv.ParseUint(h, 16, 64)
+	return fmt.Sprintf("ecs-svc/%019d", v%1e19)
+}
+
+func (s *Service) arn(resource string) string {
+	return "arn:aws:ecs:" + s.region + ":" + protocol.Account + ":" + resource
+}
+
+// lastPart returns what follows the last '/' of an ARN, or s itself.
+func lastPart(s string) string {
+	if strings.HasPrefix(s, "arn:") {
+		return s[strings.LastIndex(s, "/")+1:]
+	}
+	return s
+}
+
+func itoa(n int32) string { return strconv.Itoa(int(n)) }
+
+func splitPortKey(key string) (string, int32) {
+	name, port, _ := strings.Cut(key, ":")
+	p, _ := strconv.Atoi(port)
+	return name, int32(p)
+}
+
+// clusterLocked returns the ACTIVE cluster named by ref (a name or an ARN,
+// "default" when empty); s.mu must be held.
+func (s *Service) clusterLocked(ref string) (*cluster, error) {
+	if ref == "" {
+		ref = "default"
+	}
+	name := ref
+	if strings.HasPrefix(ref, "arn:") {
+		_, name, _ = strings.Cut(ref, ":cluster/")
+	}
+	c := s.st.Clusters[name]
+	if c == nil || c.Status != "ACTIVE" {
+		return nil, clusterNotFound()
+	}
+	return c, nil
+}
+
+// paginate returns the page of items starting at token (an offset) and the
+// token of the next page.
+func paginate[T any](items []T, token string, max *int32) ([]T, *string, error) {
+	start := 0
+	if token != "" {
+		n, err := strconv.Atoi(token)
+		if err != nil || n < 0 || n > len(items) {
+			return nil, nil, invalidParam("Invalid nextToken.")
+		}
+		start = n
+	}
+	size := 100
+	if max != nil {
+		if *max < 1 || *max > 100 {
+			return nil, nil, invalidParam("maxResults must be between 1 and 100.")
+		}
+		size = int(*max)
+	}
+	end := min(start+size, len(items))
+	var next *string
+	if end < len(items) {
+		n := strconv.Itoa(end)
+		next = &n
+	}
+	return items[start:end], next, nil
+}
