@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/slipwayhq/slipway/internal/localcloud/protocol"
 )
 
 // Runtime API paths (https://docs.aws.amazon.com/lambda/latest/dg/runtimes-api.html).
@@ -55,7 +57,9 @@ type binaryFunction struct {
 	timeout                 time.Duration
 	log                     *slog.Logger
 
-	mu      sync.Mutex // held for a whole invocation
+	mu sync.Mutex // held for a whole invocation, so one runs at a time
+
+	procMu  sync.Mutex // guards proc and stopped
 	proc    *runtimeProcess
 	stopped bool
 }
@@ -89,53 +93,92 @@ type invocationResult struct {
 	fnErr *FunctionError
 }
 
-// stop kills the process if it runs; later invocations fail.
+// errStopped is returned for invocations of a function stopped by Close.
+var errStopped = protocol.Errorf(http.StatusServiceUnavailable, "ServiceException", "the function's process was stopped")
+
+// stop kills the process if it runs, without waiting for an invocation in
+// progress (which then fails); later invocations fail.
 func (b *binaryFunction) stop() {
-	b.mu.Lock()
-	defer b.mu.Unlock()
+	b.procMu.Lock()
 	b.stopped = true
-	if b.proc != nil {
-		b.proc.kill()
-		b.proc = nil
+	p := b.proc
+	b.proc = nil
+	b.procMu.Unlock()
+	if p != nil {
+		p.kill()
 	}
 }
 
-func (b *binaryFunction) invoke(ctx context.Context, payload []byte) ([]byte, *FunctionError, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	id := uuid.NewString()
+// process returns the running process, starting one if there is none or
+// the last one exited; started says whether it is new.
+func (b *binaryFunction) process() (p *runtimeProcess, started bool, err error) {
+	b.procMu.Lock()
+	defer b.procMu.Unlock()
 	if b.stopped {
-		return nil, nil, errors.New("the function's process was stopped")
+		return nil, false, errStopped
 	}
 	if b.proc != nil {
 		select {
 		case <-b.proc.exited:
 			b.proc = nil // a crashed runtime gets a cold start
 		default:
+			return b.proc, false, nil
 		}
 	}
-	if b.proc == nil {
-		p, err := b.start()
-		if err != nil {
-			return nil, &FunctionError{Type: "Runtime.InvalidEntrypoint", Message: fmt.Sprintf("RequestId: %s Error: %v", id, err)}, nil
-		}
-		b.proc = p
+	p, err = b.start()
+	if err != nil {
+		return nil, false, err
 	}
-	p := b.proc
+	b.proc = p
+	return p, true, nil
+}
+
+// discard kills p so that the next invocation starts a fresh process.
+func (b *binaryFunction) discard(p *runtimeProcess) {
+	b.procMu.Lock()
+	if b.proc == p {
+		b.proc = nil
+	}
+	b.procMu.Unlock()
+	p.kill()
+}
+
+func (b *binaryFunction) invoke(ctx context.Context, payload []byte) ([]byte, *FunctionError, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	id := uuid.NewString()
 	inv := &pendingInvocation{id: id, payload: payload, deadline: time.Now().Add(b.timeout), result: make(chan invocationResult, 1)}
 	timer := time.NewTimer(b.timeout)
 	defer timer.Stop()
-
-	select {
-	case p.next <- inv:
-	case <-p.initFail:
-		return nil, p.initError(), nil
-	case <-p.exited:
-		return nil, b.exitError(p, id), nil
-	case <-timer.C:
-		return nil, b.timedOut(p, id), nil
-	case <-ctx.Done():
-		return nil, nil, ctx.Err()
+	var p *runtimeProcess
+	for {
+		np, started, err := b.process()
+		if errors.Is(err, errStopped) {
+			return nil, nil, err
+		}
+		if err != nil {
+			return nil, &FunctionError{Type: "Runtime.InvalidEntrypoint", Message: fmt.Sprintf("RequestId: %s Error: %v", id, err)}, nil
+		}
+		p = np
+		select {
+		case p.next <- inv:
+		case <-p.initFail:
+			return nil, p.initError(), nil
+		case <-p.exited:
+			// A process that exits before taking the invocation (one that
+			// reported a panic and is shutting down) is replaced: the
+			// invocation was never delivered, so a fresh process may take
+			// it. A fresh one that exits at once has crashed on start.
+			if started {
+				return nil, b.exitError(p, id), nil
+			}
+			continue
+		case <-timer.C:
+			return nil, b.timedOut(p, id), nil
+		case <-ctx.Done():
+			return nil, nil, ctx.Err()
+		}
+		break
 	}
 	select {
 	case res := <-inv.result:
@@ -154,8 +197,7 @@ func (b *binaryFunction) invoke(ctx context.Context, payload []byte) ([]byte, *F
 	case <-ctx.Done():
 		// The process is still working on it; stop it so the next
 		// invocation does not receive a stale result.
-		p.kill()
-		b.proc = nil
+		b.discard(p)
 		return nil, nil, ctx.Err()
 	}
 }
@@ -169,8 +211,7 @@ func (b *binaryFunction) exitError(p *runtimeProcess, id string) *FunctionError 
 
 func (b *binaryFunction) timedOut(p *runtimeProcess, id string) *FunctionError {
 	b.log.Warn("function timed out; stopping its process", "timeout", b.timeout)
-	p.kill()
-	b.proc = nil
+	b.discard(p)
 	return &FunctionError{Type: "Sandbox.Timedout", Message: fmt.Sprintf("RequestId: %s Error: Task timed out after %.2f seconds", id, b.timeout.Seconds())}
 }
 

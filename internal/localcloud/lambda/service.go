@@ -268,6 +268,22 @@ func (s *Service) Invoke(ctx context.Context, name string, payload []byte) (out 
 	return s.run(ctx, fn, payload)
 }
 
+// InvokePayload invokes the function name synchronously and returns the
+// response payload as the Invoke API does: the function's output, or with
+// functionError true its error document ({"errorType": …, "errorMessage":
+// …}). err is a service error (a *protocol.Error). It has the shape of the
+// sfn package's LambdaInvoker.
+func (s *Service) InvokePayload(ctx context.Context, name string, payload []byte) (out []byte, functionError bool, err error) {
+	out, fnErr, err := s.Invoke(ctx, name, payload)
+	if err != nil {
+		return nil, false, err
+	}
+	if fnErr != nil {
+		return fnErr.Payload(), true, nil
+	}
+	return out, false, nil
+}
+
 // InvokeAsync queues an asynchronous (Event) invocation of the function
 // name and returns once it is accepted. The invocation runs on the clock; a
 // function error is retried twice, one and then two minutes later, as
