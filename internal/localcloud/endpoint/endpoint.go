@@ -1,0 +1,233 @@
+// Package endpoint assembles the local AWS endpoint: every simulated service
+// registered on one localcloud.Server, with the links between services
+// connected — ECS registers targets in ELBv2 and instances in Cloud Map,
+// CloudWatch generates ALB metrics from ELBv2's traffic shares, ECS's
+// revisions and the faults, every service's events go to EventBridge, and
+// EventBridge and Step Functions call Lambda (and EventBridge Step
+// Functions).
+//
+// An Endpoint is what `slipway local`, `slipway demo` and the integration
+// tests run; services are created empty and filled through the API (see
+// package stack).
+package endpoint
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/slipwayhq/slipway/internal/clock"
+	"github.com/slipwayhq/slipway/internal/localcloud"
+	"github.com/slipwayhq/slipway/internal/localcloud/cloudwatch"
+	"github.com/slipwayhq/slipway/internal/localcloud/ecs"
+	"github.com/slipwayhq/slipway/internal/localcloud/elbv2"
+	"github.com/slipwayhq/slipway/internal/localcloud/eventbridge"
+	"github.com/slipwayhq/slipway/internal/localcloud/faults"
+	"github.com/slipwayhq/slipway/internal/localcloud/lambda"
+	"github.com/slipwayhq/slipway/internal/localcloud/protocol"
+	"github.com/slipwayhq/slipway/internal/localcloud/s3"
+	"github.com/slipwayhq/slipway/internal/localcloud/sfn"
+)
+
+// Config configures an Endpoint.
+type Config struct {
+	// Region of every service; protocol.DefaultRegion if empty.
+	Region string
+	// Clock drives every simulation; the real clock if nil.
+	Clock clock.Clock
+	// Logger receives the services' logs; nil discards them.
+	Logger *slog.Logger
+	// BaselineRPS is the traffic one listener rule receives, for the ALB
+	// metrics; CloudWatch's default if zero.
+	BaselineRPS float64
+}
+
+// Endpoint is the assembled local AWS endpoint.
+type Endpoint struct {
+	// Server routes requests to the services; it is the http.Handler.
+	Server *localcloud.Server
+	// The services, for in-process seeding and inspection.
+	Faults        *faults.Registry
+	EventBridge   *eventbridge.Service
+	Lambda        *lambda.Service
+	StepFunctions *sfn.Service
+	S3            *s3.Service
+	ECS           *ecs.Service
+	ELBv2         *elbv2.Service
+	CloudWatch    *cloudwatch.Service
+
+	region string
+	clk    clock.Clock
+	log    *slog.Logger
+	// stateful lists the services persisted by SaveState, by file name.
+	stateful map[string]snapshotter
+
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	once   sync.Once
+}
+
+type snapshotter interface {
+	Snapshot() ([]byte, error)
+	Restore([]byte) error
+}
+
+// New builds every service and wires them; background work (alarm
+// evaluation, metric generation) starts at once on cfg.Clock. Close stops it.
+func New(cfg Config) *Endpoint {
+	if cfg.Region == "" {
+		cfg.Region = protocol.DefaultRegion
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = clock.Real()
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	log := cfg.Logger
+	e := &Endpoint{region: cfg.Region, clk: cfg.Clock, log: log, Faults: faults.New()}
+	e.Server = localcloud.NewServer(localcloud.Options{Logger: log.With("component", "router"), Faults: e.Faults})
+
+	e.EventBridge = eventbridge.New(eventbridge.Config{Region: cfg.Region, Clock: cfg.Clock, Faults: e.Faults, Logger: log.With("service", "events")})
+	e.Lambda = lambda.New(lambda.Config{Region: cfg.Region, Clock: cfg.Clock, Logger: log.With("service", "lambda")})
+	e.StepFunctions = sfn.New(sfn.Config{Region: cfg.Region, Clock: cfg.Clock, Lambda: e.Lambda.InvokePayload, Logger: log.With("service", "states")})
+	e.EventBridge.SetLambda(e.Lambda)
+	e.EventBridge.SetStepFunctions(e.StepFunctions)
+
+	e.S3 = s3.New(s3.Options{Clock: cfg.Clock, Region: cfg.Region, Events: e.EventBridge})
+	e.ELBv2 = elbv2.New(elbv2.Config{Region: cfg.Region, Clock: cfg.Clock})
+	e.ECS = ecs.New(ecs.Config{Region: cfg.Region, Clock: cfg.Clock, Events: e.EventBridge, Faults: e.Faults,
+		Targets: targets{e.ELBv2}, Logger: log.With("service", "ecs")})
+	e.CloudWatch = cloudwatch.New(cloudwatch.Config{Region: cfg.Region, Clock: cfg.Clock, Events: e.EventBridge,
+		LoadBalancing: e.ELBv2, Revisions: e.ECS, Faults: e.Faults, BaselineRPS: cfg.BaselineRPS, Logger: log.With("service", "monitoring")})
+
+	s := e.Server
+	s.RegisterJSON("events", "AWSEvents", "1.1", e.EventBridge)
+	s.RegisterJSON("states", sfn.TargetPrefix, "1.0", e.StepFunctions)
+	s.RegisterJSON("ecs", "AmazonEC2ContainerServiceV20141113", "1.1", e.ECS)
+	s.RegisterQuery("elasticloadbalancing", "2015-12-01", "http://elasticloadbalancing.amazonaws.com/doc/2015-12-01/", e.ELBv2)
+	s.RegisterQuery("monitoring", "2010-08-01", "http://monitoring.amazonaws.com/doc/2010-08-01/", e.CloudWatch)
+	s.RegisterCBOR("monitoring", "GraniteServiceVersion20100801", e.CloudWatch)
+	s.RegisterLambda(localcloud.RESTService{Name: "lambda", Handler: e.Lambda})
+	s.RegisterS3(localcloud.RESTService{Name: "s3", Handler: e.S3})
+
+	e.stateful = map[string]snapshotter{
+		"events": e.EventBridge, "lambda": e.Lambda, "states": e.StepFunctions, "s3": e.S3,
+		"ecs": e.ECS, "elasticloadbalancing": e.ELBv2, "monitoring": e.CloudWatch,
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	e.cancel = cancel
+	e.wg.Add(1)
+	go func() {
+		defer e.wg.Done()
+		if err := e.CloudWatch.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
+			log.Error("cloudwatch stopped", "error", err)
+		}
+	}()
+	return e
+}
+
+// Region returns the endpoint's region.
+func (e *Endpoint) Region() string { return e.region }
+
+// Clock returns the clock the services run on.
+func (e *Endpoint) Clock() clock.Clock { return e.clk }
+
+// Close stops the background work of every service. It is safe to call
+// more than once.
+func (e *Endpoint) Close() error {
+	var errs []error
+	e.once.Do(func() {
+		e.cancel()
+		e.wg.Wait()
+		e.ECS.Close()
+		errs = append(errs, e.EventBridge.Close(), e.Lambda.Close())
+	})
+	return errors.Join(errs...)
+}
+
+// SaveState writes every service's snapshot to dir/<service>.json.
+func (e *Endpoint) SaveState(dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("save state: %w", err)
+	}
+	for name, svc := range e.stateful {
+		b, err := svc.Snapshot()
+		if err != nil {
+			return fmt.Errorf("save state of %s: %w", name, err)
+		}
+		path := filepath.Join(dir, name+".json")
+		if err := os.WriteFile(path+".tmp", b, 0o644); err != nil {
+			return fmt.Errorf("save state of %s: %w", name, err)
+		}
+		if err := os.Rename(path+".tmp", path); err != nil {
+			return fmt.Errorf("save state of %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+// LoadState restores every service whose snapshot is in dir. It reports
+// whether any was found; a missing directory is no error.
+func (e *Endpoint) LoadState(dir string) (bool, error) {
+	found := false
+	for name, svc := range e.stateful {
+		b, err := os.ReadFile(filepath.Join(dir, name+".json"))
+		if errors.Is(err, os.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return found, fmt.Errorf("load state of %s: %w", name, err)
+		}
+		if err := svc.Restore(b); err != nil {
+			return found, fmt.Errorf("load state of %s: %w", name, err)
+		}
+		found = true
+	}
+	return found, nil
+}
+
+// Listen serves the endpoint on addr ("127.0.0.1:4566"; port 0 picks a free
+// one) in the background and returns its base URL and the server, which the
+// caller shuts down.
+func (e *Endpoint) Listen(addr string) (url string, srv *http.Server, err error) {
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return "", nil, fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	srv = &http.Server{Handler: e.Server, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			e.log.Error("endpoint stopped serving", "error", err)
+		}
+	}()
+	return "http://" + l.Addr().String(), srv, nil
+}
+
+// targets adapts ELBv2 to the target registry ECS drives: the two packages
+// declare their own Target types.
+type targets struct{ elb *elbv2.Service }
+
+func (t targets) RegisterTargets(arn string, ts []ecs.Target) {
+	out := make([]elbv2.Target, len(ts))
+	for i, x := range ts {
+		out[i] = elbv2.Target{ID: x.ID, Port: x.Port}
+	}
+	t.elb.RegisterTargets(arn, out)
+}
+
+func (t targets) DeregisterTargets(arn string, ids []string) { t.elb.DeregisterTargets(arn, ids) }
+
+func (t targets) SetTargetHealth(arn, id, state, reason string) {
+	t.elb.SetTargetHealth(arn, id, state, reason)
+}
+
+func (t targets) TargetGroupExists(arn string) bool { return t.elb.TargetGroupExists(arn) }

@@ -1,0 +1,274 @@
+// Package stack deploys Slipway's own stack onto the local endpoint: it reads
+// the synthesized CloudFormation template (synthesizing it in-process when no
+// template is given), resolves it with synth.Resolve for the local account
+// and region, and creates what it declares — buckets, functions, event rules
+// and the state machine — so that the local setup is the template, not a
+// hand-made copy of it.
+//
+// Everything but the functions is created through real SDK clients over
+// HTTP, as CloudFormation would call the APIs. Functions are registered as
+// in-process handlers built from the same internal code the functions/*
+// mains use, with SDK clients whose endpoint is the local one.
+package stack
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+
+	awslambda "github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
+	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
+
+	infrastack "github.com/slipwayhq/slipway/infra/stack"
+	ebapi "github.com/slipwayhq/slipway/internal/awsapi/eventbridge"
+	s3api "github.com/slipwayhq/slipway/internal/awsapi/s3"
+	sfnapi "github.com/slipwayhq/slipway/internal/awsapi/sfn"
+	"github.com/slipwayhq/slipway/internal/deploy/awsclients"
+	"github.com/slipwayhq/slipway/internal/store"
+	"github.com/slipwayhq/slipway/internal/synth"
+	"github.com/slipwayhq/slipway/internal/trigger"
+)
+
+// Account is the local account id.
+const Account = "000000000000"
+
+// AWSConfig returns an SDK configuration for the local endpoint at url: the
+// region, static test credentials and the endpoint as every client's base.
+func AWSConfig(url, region string) aws.Config {
+	return aws.Config{
+		Region:       region,
+		Credentials:  credentials.NewStaticCredentialsProvider("test", "test", ""),
+		BaseEndpoint: aws.String(url),
+	}
+}
+
+// Template returns the CloudFormation template of Slipway's stack: the file
+// at path when given (cdk.out/Slipway.template.json), otherwise the template
+// synthesized in-process under workDir with placeholder function assets
+// and the clusters the examples deploy to.
+func Template(path, workDir string, clusters []string) ([]byte, error) {
+	if path != "" {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("read template: %w", err)
+		}
+		return b, nil
+	}
+	assets := filepath.Join(workDir, "assets")
+	if err := infrastack.PlaceholderAssets(assets); err != nil {
+		return nil, fmt.Errorf("synthesize stack: %w", err)
+	}
+	s := infrastack.Defaults()
+	s.Clusters = clusters
+	s.AssetDir = assets
+	raw, _, err := infrastack.Synthesize(s, filepath.Join(workDir, "cdk.out"))
+	if err != nil {
+		return nil, fmt.Errorf("synthesize stack: %w", err)
+	}
+	return raw, nil
+}
+
+// FunctionRegistry registers in-process Lambda handlers; the local Lambda
+// service implements it.
+type FunctionRegistry interface {
+	Register(name string, h awslambda.Handler) error
+}
+
+// Target is where the stack is deployed.
+type Target struct {
+	// AWS is the SDK configuration of the local endpoint (see AWSConfig).
+	AWS aws.Config
+	// Functions receives the function handlers.
+	Functions FunctionRegistry
+	// Logger is handed to the functions; nil discards.
+	Logger *slog.Logger
+}
+
+// Deployed names what Deploy created that callers need.
+type Deployed struct {
+	// Stack is the resolved template.
+	Stack *synth.Stack
+	// SpecBucket and StateBucket are the buckets the functions use.
+	SpecBucket, StateBucket string
+	// StateMachineARN is the deploy state machine.
+	StateMachineARN string
+	// DefaultAlarms are the alarms every deployment watches
+	// (SLIPWAY_DEFAULT_ALARMS of the step function).
+	DefaultAlarms []string
+}
+
+// Deploy resolves template for region and creates its resources on the
+// local endpoint. It fails on the first resource it cannot create, naming
+// it.
+func Deploy(ctx context.Context, template []byte, region string, t Target) (*Deployed, error) {
+	st, err := synth.Resolve(template, synth.Env{Region: region, Account: Account})
+	if err != nil {
+		return nil, fmt.Errorf("resolve template: %w", err)
+	}
+	log := t.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	d := &Deployed{Stack: st}
+	if err := createBuckets(ctx, s3.NewFromConfig(t.AWS), st.Buckets); err != nil {
+		return nil, err
+	}
+	for _, fn := range st.Functions {
+		h, err := Handler(fn, t.AWS, log.With("function", fn.Name))
+		if err != nil {
+			return nil, err
+		}
+		if err := t.Functions.Register(fn.Name, h); err != nil {
+			return nil, fmt.Errorf("create function %s: %w", fn.Name, err)
+		}
+		if fn.Kind == synth.KindStep {
+			c, err := awsclients.ConfigFromEnv(envOf(fn))
+			if err != nil {
+				return nil, fmt.Errorf("function %s: %w", fn.Name, err)
+			}
+			d.SpecBucket, d.StateBucket, d.DefaultAlarms = c.SpecBucket, c.StateBucket, c.DefaultAlarms
+		}
+	}
+	sfnc := sfn.NewFromConfig(t.AWS)
+	for _, sm := range st.StateMachines {
+		out, err := sfnc.CreateStateMachine(ctx, &sfn.CreateStateMachineInput{
+			Name:       aws.String(sm.Name),
+			Definition: aws.String(string(sm.Definition)),
+			RoleArn:    aws.String("arn:aws:iam::" + Account + ":role/" + sm.Name),
+			Type:       sfntypes.StateMachineType(sm.Type),
+		})
+		if err != nil {
+			return nil, fmt.Errorf("create state machine %s: %w", sm.Name, err)
+		}
+		d.StateMachineARN = aws.ToString(out.StateMachineArn)
+	}
+	if err := createRules(ctx, eventbridge.NewFromConfig(t.AWS), st.Rules); err != nil {
+		return nil, err
+	}
+	if d.SpecBucket == "" || d.StateMachineARN == "" {
+		return nil, errors.New("deploy stack: the template declares no step function or no state machine")
+	}
+	return d, nil
+}
+
+func envOf(fn synth.Function) func(string) string {
+	return func(k string) string { return fn.Environment[k] }
+}
+
+// Handler builds the in-process handler of a Slipway function from its kind
+// and environment, wired exactly as its main in functions/ wires it, with
+// SDK clients built from cfg.
+func Handler(fn synth.Function, cfg aws.Config, log *slog.Logger) (awslambda.Handler, error) {
+	getenv := envOf(fn)
+	st := func(c trigger.Config) *store.Store {
+		return store.New(s3api.New(s3.NewFromConfig(cfg)), c.SpecBucket, c.StateBucket)
+	}
+	executions := func() *sfnapi.Client { return sfnapi.New(sfn.NewFromConfig(cfg)) }
+	switch fn.Kind {
+	case synth.KindECRPush:
+		c, err := trigger.ConfigFromEnv(getenv, trigger.EnvStateBucket, trigger.EnvStateMachineARN)
+		if err != nil {
+			return nil, fmt.Errorf("function %s: %w", fn.Name, err)
+		}
+		return awslambda.NewHandler(trigger.NewECRPush(st(c), executions(), c, log).Handle), nil
+	case synth.KindSpecUpload:
+		c, err := trigger.ConfigFromEnv(getenv, trigger.EnvSpecBucket, trigger.EnvStateBucket, trigger.EnvStateMachineARN)
+		if err != nil {
+			return nil, fmt.Errorf("function %s: %w", fn.Name, err)
+		}
+		events := ebapi.New(eventbridge.NewFromConfig(cfg))
+		return awslambda.NewHandler(trigger.NewSpecUpload(st(c), executions(), events, c, log).Handle), nil
+	case synth.KindSignal:
+		c, err := trigger.ConfigFromEnv(getenv, trigger.EnvStateBucket)
+		if err != nil {
+			return nil, fmt.Errorf("function %s: %w", fn.Name, err)
+		}
+		return awslambda.NewHandler(trigger.NewSignal(st(c), executions(), log).Handle), nil
+	case synth.KindStep:
+		c, err := awsclients.ConfigFromEnv(getenv)
+		if err != nil {
+			return nil, fmt.Errorf("function %s: %w", fn.Name, err)
+		}
+		return awslambda.NewHandler(awsclients.NewEngine(cfg, c, log).Run), nil
+	}
+	return nil, fmt.Errorf("function %s: kind %q has no local handler", fn.Name, fn.Kind)
+}
+
+func createBuckets(ctx context.Context, c *s3.Client, buckets []synth.Bucket) error {
+	for _, b := range buckets {
+		if _, err := c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(b.Name)}); err != nil {
+			return fmt.Errorf("create bucket %s: %w", b.Name, err)
+		}
+		if b.Versioned {
+			_, err := c.PutBucketVersioning(ctx, &s3.PutBucketVersioningInput{Bucket: aws.String(b.Name),
+				VersioningConfiguration: &s3types.VersioningConfiguration{Status: s3types.BucketVersioningStatusEnabled}})
+			if err != nil {
+				return fmt.Errorf("enable versioning of bucket %s: %w", b.Name, err)
+			}
+		}
+		if b.EventBridge {
+			_, err := c.PutBucketNotificationConfiguration(ctx, &s3.PutBucketNotificationConfigurationInput{Bucket: aws.String(b.Name),
+				NotificationConfiguration: &s3types.NotificationConfiguration{EventBridgeConfiguration: &s3types.EventBridgeConfiguration{}}})
+			if err != nil {
+				return fmt.Errorf("enable EventBridge notifications of bucket %s: %w", b.Name, err)
+			}
+		}
+	}
+	return nil
+}
+
+func createRules(ctx context.Context, c *eventbridge.Client, rules []synth.Rule) error {
+	for _, r := range rules {
+		in := &eventbridge.PutRuleInput{Name: aws.String(r.Name), EventPattern: aws.String(string(r.EventPattern))}
+		if r.EventBus != "" && r.EventBus != "default" && !strings.HasSuffix(r.EventBus, ":event-bus/default") {
+			return fmt.Errorf("create rule %s: event bus %s: only the default bus exists locally", r.Name, r.EventBus)
+		}
+		if r.State != "" {
+			in.State = ebtypes.RuleState(r.State)
+		}
+		if _, err := c.PutRule(ctx, in); err != nil {
+			return fmt.Errorf("create rule %s: %w", r.Name, err)
+		}
+		var targets []ebtypes.Target
+		for _, t := range r.Targets {
+			tt := ebtypes.Target{Id: aws.String(t.ID), Arn: aws.String(t.ARN)}
+			if t.DeadLetterARN != "" {
+				tt.DeadLetterConfig = &ebtypes.DeadLetterConfig{Arn: aws.String(t.DeadLetterARN)}
+			}
+			if t.MaxRetryAttempts > 0 || t.MaxEventAgeSeconds > 0 {
+				tt.RetryPolicy = &ebtypes.RetryPolicy{}
+				if t.MaxRetryAttempts > 0 {
+					tt.RetryPolicy.MaximumRetryAttempts = aws.Int32(int32(t.MaxRetryAttempts))
+				}
+				if t.MaxEventAgeSeconds > 0 {
+					tt.RetryPolicy.MaximumEventAgeInSeconds = aws.Int32(int32(t.MaxEventAgeSeconds))
+				}
+			}
+			targets = append(targets, tt)
+		}
+		if len(targets) == 0 {
+			continue
+		}
+		out, err := c.PutTargets(ctx, &eventbridge.PutTargetsInput{Rule: aws.String(r.Name), Targets: targets})
+		if err != nil {
+			return fmt.Errorf("add targets of rule %s: %w", r.Name, err)
+		}
+		if out.FailedEntryCount > 0 {
+			b, _ := json.Marshal(out.FailedEntries)
+			return fmt.Errorf("add targets of rule %s: %s", r.Name, b)
+		}
+	}
+	return nil
+}
