@@ -192,9 +192,10 @@ type taskContainer struct {
 func (t *task) stopping() bool { return t.DesiredStatus == "STOPPED" }
 
 // healthy reports whether the task counts as healthy for the minimum
-// healthy percent and for steady state: running, not being stopped, and
-// past its first health check when it has one.
+// healthy percent and for steady state: running, not being stopped, past
+// its first health check when it has one, and not about to crash (a
+// container that crashes on start dies before ECS counts it).
 func (t *task) healthy() bool {
 	return !t.stopping() && t.LastStatus == "RUNNING" && t.HealthStatus != "UNHEALTHY" &&
-		t.Step != stepHealth
+		t.Step != stepHealth && t.Step != stepCrash
 }
