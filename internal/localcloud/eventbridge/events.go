@@ -7,11 +7,11 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/ohler55/ojg/jp"
 
 	"github.com/slipwayhq/slipway/internal/localcloud/protocol"
 )
@@ -351,12 +351,80 @@ func (s *Service) deadLetter(d delivery, attempts int, code, msg string) {
 	s.mu.Unlock()
 }
 
-// parseInputPath parses a target's InputPath, a JSONPath into the event.
-func parseInputPath(path string) (jp.Expr, error) {
-	if !strings.HasPrefix(path, "$") {
+// pathStep is one step of an InputPath: a field name or an array index.
+type pathStep struct {
+	field string
+	index int
+	isIdx bool
+}
+
+// parseInputPath parses a target's InputPath, a JSONPath into the event:
+// "$" followed by .field, ['field'] or [index] steps. Field names may hold
+// any character but . and [, so "$.detail.repository-name" works as on AWS.
+func parseInputPath(path string) ([]pathStep, error) {
+	rest, ok := strings.CutPrefix(path, "$")
+	if !ok {
 		return nil, fmt.Errorf("%q must start with $", path)
 	}
-	return jp.ParseString(path)
+	var steps []pathStep
+	for rest != "" {
+		switch {
+		case rest[0] == '.':
+			end := strings.IndexAny(rest[1:], ".[")
+			if end < 0 {
+				end = len(rest) - 1
+			}
+			name := rest[1 : 1+end]
+			if name == "" || name == "*" {
+				return nil, fmt.Errorf("%q: empty or wildcard field name", path)
+			}
+			steps = append(steps, pathStep{field: name})
+			rest = rest[1+end:]
+		case strings.HasPrefix(rest, "['"):
+			end := strings.Index(rest, "']")
+			if end < 0 {
+				return nil, fmt.Errorf("%q: unterminated ['…']", path)
+			}
+			steps = append(steps, pathStep{field: rest[2:end]})
+			rest = rest[end+2:]
+		case rest[0] == '[':
+			end := strings.IndexByte(rest, ']')
+			if end < 0 {
+				return nil, fmt.Errorf("%q: unterminated [", path)
+			}
+			n, err := strconv.Atoi(rest[1:end])
+			if err != nil || n < 0 {
+				return nil, fmt.Errorf("%q: %q is not an array index", path, rest[1:end])
+			}
+			steps = append(steps, pathStep{index: n, isIdx: true})
+			rest = rest[end+1:]
+		default:
+			return nil, fmt.Errorf("%q: unexpected %q", path, rest[:1])
+		}
+	}
+	return steps, nil
+}
+
+// selectPath returns the value steps lead to in v.
+func selectPath(v any, steps []pathStep) (any, bool) {
+	for _, st := range steps {
+		if st.isIdx {
+			arr, ok := v.([]any)
+			if !ok || st.index >= len(arr) {
+				return nil, false
+			}
+			v = arr[st.index]
+			continue
+		}
+		obj, ok := v.(map[string]any)
+		if !ok {
+			return nil, false
+		}
+		if v, ok = obj[st.field]; !ok {
+			return nil, false
+		}
+	}
+	return v, true
 }
 
 // targetInput is what a target receives: its Input verbatim, the part of
@@ -367,19 +435,19 @@ func targetInput(t Target, event []byte) ([]byte, error) {
 	case t.Input != "":
 		return []byte(t.Input), nil
 	case t.InputPath != "":
-		expr, err := parseInputPath(t.InputPath)
+		steps, err := parseInputPath(t.InputPath)
 		if err != nil {
-			return nil, fmt.Errorf("input path %s: %w", t.InputPath, err)
+			return nil, fmt.Errorf("input path: %w", err)
 		}
 		data, err := decodeEvent(event)
 		if err != nil {
 			return nil, fmt.Errorf("decode event: %w", err)
 		}
-		got := expr.Get(data)
-		if len(got) == 0 {
+		got, ok := selectPath(data, steps)
+		if !ok {
 			return []byte("null"), nil
 		}
-		b, err := json.Marshal(got[0])
+		b, err := json.Marshal(got)
 		if err != nil {
 			return nil, fmt.Errorf("input path %s: %w", t.InputPath, err)
 		}
