@@ -175,7 +175,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rw := &responseWriter{ResponseWriter: w}
 	rw.Header().Set("X-Amzn-RequestId", id)
 	rw.Header().Set("X-Amz-Request-Id", id)
-	r = r.WithContext(protocol.WithRequestID(r.Context(), id))
+	ctx := protocol.WithRequestID(r.Context(), id)
+	if key := protocol.SigV4AccessKeyID(r.Header.Get("Authorization"), r.URL.Query().Get("X-Amz-Credential")); key != "" {
+		ctx = protocol.WithAccessKeyID(ctx, key)
+	}
+	r = r.WithContext(ctx)
 
 	// fail is how the route in progress answers an error; a panic uses it.
 	fail := func(e *protocol.Error) { writeJSONError(rw, "application/x-amz-json-1.1", e) }

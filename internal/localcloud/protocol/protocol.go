@@ -12,6 +12,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"strings"
 )
 
 // Account is the account id every local resource belongs to.
@@ -126,5 +127,35 @@ func WithRequestID(ctx context.Context, id string) context.Context {
 // RequestID returns the id of the request being served, or "" outside one.
 func RequestID(ctx context.Context) string {
 	id, _ := ctx.Value(requestIDKey{}).(string)
+	return id
+}
+
+type accessKeyKey struct{}
+
+// WithAccessKeyID returns ctx carrying the access key id the request was
+// signed with.
+func WithAccessKeyID(ctx context.Context, id string) context.Context {
+	return context.WithValue(ctx, accessKeyKey{}, id)
+}
+
+// AccessKeyID returns the access key id the request being served was signed
+// with, or "" when it was not signed.
+func AccessKeyID(ctx context.Context) string {
+	id, _ := ctx.Value(accessKeyKey{}).(string)
+	return id
+}
+
+// SigV4AccessKeyID extracts the access key id from a SigV4 Authorization
+// header ("AWS4-HMAC-SHA256 Credential=AKID/20261125/us-east-1/s3/aws4_request, …")
+// or a presigned URL's X-Amz-Credential value; "" when there is none.
+func SigV4AccessKeyID(authorization, credentialParam string) string {
+	cred := credentialParam
+	if _, after, ok := strings.Cut(authorization, "Credential="); ok {
+		cred = after
+	}
+	id, _, _ := strings.Cut(cred, "/")
+	if i := strings.IndexAny(id, ", "); i >= 0 {
+		id = id[:i]
+	}
 	return id
 }
