@@ -45,7 +45,7 @@ func createWeb(t *testing.T, w *world, td string, desired, minPct, maxPct int32,
 	_, err := w.api.CreateService(context.Background(), &sdk.CreateServiceInput{
 		Cluster: aws.String("staging"), ServiceName: aws.String("web"), TaskDefinition: &td,
 		DesiredCount: aws.Int32(desired), LaunchType: types.LaunchTypeFargate, NetworkConfiguration: network(),
-		LoadBalancers: []types.LoadBalancer{{TargetGroupArn: aws.String(tgBlue), ContainerName: aws.String("web"), ContainerPort: aws.Int32(8080)}},
+		LoadBalancers:                 []types.LoadBalancer{{TargetGroupArn: aws.String(tgBlue), ContainerName: aws.String("web"), ContainerPort: aws.Int32(8080)}},
 		ServiceRegistries:             []types.ServiceRegistry{{RegistryArn: aws.String(registry)}},
 		HealthCheckGracePeriodSeconds: aws.Int32(30),
 		DeploymentConfiguration: &types.DeploymentConfiguration{
