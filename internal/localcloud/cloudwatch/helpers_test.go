@@ -156,6 +156,8 @@ func (f *fixture) advance(t *testing.T, to time.Time) {
 	f.clk.Busy()
 	defer f.clk.Done()
 	for {
+		// Queued events hold the clock; release them before sleeping.
+		f.collect()
 		now := f.clk.Now()
 		next := now.Truncate(time.Minute).Add(time.Minute)
 		if next.After(to) {
