@@ -10,6 +10,7 @@
 package localcloud
 
 import (
+	"compress/gzip"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -266,14 +267,36 @@ func (s *Server) asError(r *http.Request, service, op string, err error) *protoc
 	return protocol.InternalFailure()
 }
 
+// readBody reads an RPC request body, undoing the gzip Content-Encoding the
+// SDKs apply to large requests of operations marked for request compression
+// (CloudWatch PutMetricData).
 func readBody(r *http.Request) ([]byte, *protocol.Error) {
-	b, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, maxRPCBody))
+	var body io.Reader = http.MaxBytesReader(nil, r.Body, maxRPCBody)
+	for _, enc := range strings.Split(r.Header.Get("Content-Encoding"), ",") {
+		switch strings.TrimSpace(enc) {
+		case "", "identity":
+		case "gzip":
+			zr, err := gzip.NewReader(body)
+			if err != nil {
+				return nil, protocol.Serializationf("malformed gzip request body: %v", err)
+			}
+			defer zr.Close()
+			// The decompressed size is bounded too.
+			body = io.LimitReader(zr, maxRPCBody+1)
+		default:
+			return nil, protocol.Errorf(http.StatusUnsupportedMediaType, protocol.CodeSerialization, "unsupported Content-Encoding %q", enc)
+		}
+	}
+	b, err := io.ReadAll(body)
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
 			return nil, protocol.Errorf(http.StatusRequestEntityTooLarge, protocol.CodeSerialization, "request body larger than %d bytes", maxRPCBody)
 		}
 		return nil, protocol.Serializationf("read request body: %v", err)
+	}
+	if len(b) > maxRPCBody {
+		return nil, protocol.Errorf(http.StatusRequestEntityTooLarge, protocol.CodeSerialization, "decompressed request body larger than %d bytes", maxRPCBody)
 	}
 	return b, nil
 }
