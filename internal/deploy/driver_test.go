@@ -11,9 +11,9 @@ import (
 
 // execution walks the phases of one deployment in the order the deploy
 // state machine would (internal/workflow/states.go): Choice states read the
-// routing fields, Catch clauses put the error at $.error (or
-// $.rollbackError), transient errors are retried, and a wait either ends by
-// its token (completed by the engine or the test) or times out after
+// routing fields, Catch clauses store the error where the definition's do
+// (caughtAt), transient errors are retried, and a wait either ends by its
+// token (completed by the engine or the test) or times out after
 // $.wait.timeoutSeconds of fake time.
 type execution struct {
 	w     *world
@@ -30,12 +30,6 @@ type execution struct {
 	// approver completes an approval wait; nil lets it time out.
 	approver func(x *execution, token string)
 	tokens   int
-	// errorOnly makes every Catch clause store at $.error, the timeouts of
-	// waits and the failures of rollback states included, instead of
-	// keeping $.error for the failure being handled and $.rollbackError for
-	// the rollback's own. The engine must record the same outcome either
-	// way.
-	errorOnly bool
 }
 
 func newExecution(w *world, name string, req workflow.Request) *execution {
@@ -96,35 +90,48 @@ func (x *execution) call(phase workflow.Phase, token string) (workflow.State, er
 }
 
 // task runs a non-waiting task: its output replaces the state document, an
-// error goes to $.error (or $.rollbackError) and the catch state.
-func (x *execution) task(phase workflow.Phase, next, onError string, rollbackError bool) {
+// error is caught (caughtAt) and goes to onError.
+func (x *execution) task(phase workflow.Phase, next, onError string) {
 	st, err := x.call(phase, "")
 	if err != nil {
-		x.caught(err, onError, rollbackError)
+		x.caught(failureOf(err), onError)
 		return
 	}
 	x.st, x.state = st, next
 }
 
-func (x *execution) caught(err error, next string, rollbackError bool) {
-	f := failureOf(err)
-	if rollbackError && !x.errorOnly {
-		x.st.RollbackError = f
-	} else {
-		x.st.Error = f
-	}
+// caught stores f where the Catch clause of the current state does and
+// moves to next. The input of the failed state is kept, as ResultPath
+// does.
+func (x *execution) caught(f *workflow.Failure, next string) {
+	*caughtAt(&x.st, x.state, f.Error) = f
 	x.state = next
+}
+
+// caughtAt is the field of st where the definition's Catch of state stores
+// an error named name; it mirrors catchResultPath in infra/definition_test.go,
+// and TestDriverCatchesLikeDefinition holds it to the golden definition: a
+// wait's timeout (except the approval's, which rejects) at $.timedOut, a
+// failure of a rollback state at $.rollbackError, anything else at $.error.
+func caughtAt(st *workflow.State, state, name string) **workflow.Failure {
+	switch {
+	case name == statesTimeout && isWait(state) && state != workflow.StateAwaitApproval:
+		return &st.TimedOut
+	case state == workflow.StateRollback || state == workflow.StateAwaitRollbackStable || state == workflow.StateCheckRollbackStable:
+		return &st.RollbackError
+	}
+	return &st.Error
 }
 
 // wait runs a .waitForTaskToken task in two steps: the first starts it
 // (watch or approve phase), the second ends it by its token or by timeout.
-func (x *execution) wait(phase workflow.Phase, onSuccess, onTimeout, onError string, timeoutIsError, rollbackError bool) {
+func (x *execution) wait(phase workflow.Phase, onSuccess, onTimeout, onError string) {
 	if x.token == "" {
 		x.tokens++
 		x.token = fmt.Sprintf("%s/token-%d", x.arn, x.tokens)
 		if _, err := x.call(phase, x.token); err != nil {
 			x.token = ""
-			x.caught(err, onError, rollbackError)
+			x.caught(failureOf(err), onError)
 			return
 		}
 		if x.onWait != nil {
@@ -145,18 +152,11 @@ func (x *execution) wait(phase workflow.Phase, onSuccess, onTimeout, onError str
 	x.token = ""
 	switch {
 	case !done:
-		x.w.tokens[token] = &workflow.Failure{Error: "States.Timeout"}
-		if timeoutIsError || x.errorOnly {
-			x.st.Error = x.w.tokens[token]
-		}
-		x.state = onTimeout
+		f = &workflow.Failure{Error: statesTimeout}
+		x.w.tokens[token] = f
+		x.caught(f, onTimeout)
 	case f != nil:
-		if rollbackError && !x.errorOnly {
-			x.st.RollbackError = f
-		} else {
-			x.st.Error = f
-		}
-		x.state = onError
+		x.caught(f, onError)
 	default:
 		x.st.Signal = &workflow.Signal{Source: "test"}
 		x.state = onSuccess
@@ -171,7 +171,7 @@ func (x *execution) step() {
 	s := &x.st
 	switch x.state {
 	case workflow.StatePrepare:
-		x.task(workflow.PhasePrepare, workflow.StateAfterPrepare, workflow.StateRecordFailure, false)
+		x.task(workflow.PhasePrepare, workflow.StateAfterPrepare, workflow.StateRecordFailure)
 	case workflow.StateAfterPrepare:
 		switch {
 		case s.Lock.Queued:
@@ -182,15 +182,15 @@ func (x *execution) step() {
 			x.state = workflow.StateApply
 		}
 	case workflow.StateAwaitLock:
-		x.wait(workflow.PhaseWatch, workflow.StatePrepare, workflow.StatePrepare, workflow.StateRecordFailure, false, false)
+		x.wait(workflow.PhaseWatch, workflow.StatePrepare, workflow.StatePrepare, workflow.StateRecordFailure)
 	case workflow.StateAwaitApproval:
-		x.wait(workflow.PhaseApprove, workflow.StateApply, workflow.StateRecordFailure, workflow.StateRecordFailure, true, false)
+		x.wait(workflow.PhaseApprove, workflow.StateApply, workflow.StateRecordFailure, workflow.StateRecordFailure)
 	case workflow.StateApply:
-		x.task(workflow.PhaseApply, workflow.StateAwaitStable, workflow.StateRollback, false)
+		x.task(workflow.PhaseApply, workflow.StateAwaitStable, workflow.StateRollback)
 	case workflow.StateAwaitStable:
-		x.wait(workflow.PhaseWatch, workflow.StateMoreSteps, workflow.StateCheckStable, workflow.StateRollback, false, false)
+		x.wait(workflow.PhaseWatch, workflow.StateMoreSteps, workflow.StateCheckStable, workflow.StateRollback)
 	case workflow.StateCheckStable:
-		x.task(workflow.PhaseCheck, workflow.StateStableYet, workflow.StateRollback, false)
+		x.task(workflow.PhaseCheck, workflow.StateStableYet, workflow.StateRollback)
 	case workflow.StateStableYet:
 		x.state = workflow.StateAwaitStable
 		if s.Wait.Settled {
@@ -202,30 +202,30 @@ func (x *execution) step() {
 			x.state = workflow.StateShiftTraffic
 		}
 	case workflow.StateShiftTraffic:
-		x.task(workflow.PhaseShift, workflow.StateBake, workflow.StateRollback, false)
+		x.task(workflow.PhaseShift, workflow.StateBake, workflow.StateRollback)
 	case workflow.StateBake:
-		x.wait(workflow.PhaseWatch, workflow.StateCheckBake, workflow.StateCheckBake, workflow.StateRollback, false, false)
+		x.wait(workflow.PhaseWatch, workflow.StateCheckBake, workflow.StateCheckBake, workflow.StateRollback)
 	case workflow.StateCheckBake:
-		x.task(workflow.PhaseCheck, workflow.StateMoreSteps, workflow.StateRollback, false)
+		x.task(workflow.PhaseCheck, workflow.StateMoreSteps, workflow.StateRollback)
 	case workflow.StatePromote:
-		x.task(workflow.PhasePromote, workflow.StateCleanup, workflow.StateRollback, false)
+		x.task(workflow.PhasePromote, workflow.StateCleanup, workflow.StateRollback)
 	case workflow.StateCleanup:
-		x.task(workflow.PhaseCleanup, workflow.StateFinalize, workflow.StateFinalize, false)
+		x.task(workflow.PhaseCleanup, workflow.StateFinalize, workflow.StateFinalize)
 	case workflow.StateFinalize:
-		x.task(workflow.PhaseFinalize, workflow.StateDeployed, workflow.StateRecordFailure, false)
+		x.task(workflow.PhaseFinalize, workflow.StateDeployed, workflow.StateRecordFailure)
 	case workflow.StateRollback:
-		x.task(workflow.PhaseRollback, workflow.StateRollbackStableYet, workflow.StateRecordRollbackFailed, true)
+		x.task(workflow.PhaseRollback, workflow.StateRollbackStableYet, workflow.StateRecordRollbackFailed)
 	case workflow.StateRollbackStableYet:
 		x.state = workflow.StateAwaitRollbackStable
 		if s.Wait.Settled {
 			x.state = workflow.StateRecordFailure
 		}
 	case workflow.StateAwaitRollbackStable:
-		x.wait(workflow.PhaseWatch, workflow.StateRecordFailure, workflow.StateCheckRollbackStable, workflow.StateRecordRollbackFailed, false, true)
+		x.wait(workflow.PhaseWatch, workflow.StateRecordFailure, workflow.StateCheckRollbackStable, workflow.StateRecordRollbackFailed)
 	case workflow.StateCheckRollbackStable:
-		x.task(workflow.PhaseCheck, workflow.StateRollbackStableYet, workflow.StateRecordRollbackFailed, true)
+		x.task(workflow.PhaseCheck, workflow.StateRollbackStableYet, workflow.StateRecordRollbackFailed)
 	case workflow.StateRecordFailure:
-		x.task(workflow.PhaseRecord, workflow.StateFailureKind, workflow.StateFailureKind, false)
+		x.task(workflow.PhaseRecord, workflow.StateFailureKind, workflow.StateFailureKind)
 	case workflow.StateFailureKind:
 		switch s.Outcome {
 		case workflow.OutcomeSuperseded:
@@ -236,7 +236,7 @@ func (x *execution) step() {
 			x.state = workflow.StateRolledBack
 		}
 	case workflow.StateRecordRollbackFailed:
-		x.task(workflow.PhaseRecord, workflow.StateRollbackFailed, workflow.StateRollbackFailed, true)
+		x.task(workflow.PhaseRecord, workflow.StateRollbackFailed, workflow.StateRollbackFailed)
 	default:
 		x.w.t.Fatalf("no state %q", x.state)
 	}

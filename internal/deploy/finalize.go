@@ -116,7 +116,6 @@ func (e *Engine) record(ctx context.Context, st workflow.State) (workflow.State,
 	if err := e.dropWatch(ctx, st); err != nil {
 		return st, err
 	}
-	st = e.separateRollbackError(ctx, st)
 	st.Outcome = outcomeOf(st)
 	if st.Service == "" || st.Environment == "" {
 		// A request naming no service or environment has no history, lock or
@@ -154,24 +153,9 @@ func (e *Engine) record(ctx context.Context, st workflow.State) (workflow.State,
 	return st, nil
 }
 
-// separateRollbackError moves a rollback's own failure to RollbackError
-// when the state machine caught it into $.error, over the cause of the
-// rollback: an error other than the cause stored by the rollback phase can
-// only come from a rollback state. Without a stored cause (no rollback
-// started) st is returned unchanged.
-func (e *Engine) separateRollbackError(ctx context.Context, st workflow.State) workflow.State {
-	if st.RollbackError != nil || st.Error == nil || st.Plan.Key == "" {
-		return st
-	}
-	var p plan
-	if err := e.Store.Plan(ctx, st.Plan.Key, &p); err != nil || p.Cause == nil || *p.Cause == *st.Error {
-		return st
-	}
-	st.RollbackError, st.Error = st.Error, p.Cause
-	return st
-}
-
-// outcomeOf classifies how a failed deployment ended.
+// outcomeOf classifies how a failed deployment ended. The state machine
+// keeps the failure being handled at $.error and a failure of the rollback
+// itself at $.rollbackError, so neither hides the other.
 func outcomeOf(st workflow.State) workflow.Outcome {
 	if st.RollbackError != nil {
 		return workflow.OutcomeRollbackFailed
@@ -185,12 +169,17 @@ func outcomeOf(st workflow.State) workflow.Outcome {
 	case workflow.ErrorName((*workflow.Superseded)(nil)):
 		return workflow.OutcomeSuperseded
 	case statesTimeout:
+		// The approval wait's timeout is caught at $.error (every other
+		// wait's goes to $.timedOut): nobody approved in time.
 		if st.Wait.Kind == workflow.WaitApproval {
 			return workflow.OutcomeRejected
 		}
 	}
 	return workflow.OutcomeRolledBack
 }
+
+// statesTimeout is the error name of a task that timed out.
+const statesTimeout = "States.Timeout"
 
 // rollbackFailedCause says what went wrong and what a person must check.
 func rollbackFailedCause(st workflow.State) string {

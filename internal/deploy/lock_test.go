@@ -171,13 +171,19 @@ func TestAwaitLockTimesOut(t *testing.T) {
 	w.image("web", "v2")
 	w.locks["staging/web"] = lockObject{rec: store.LockRecord{Deployment: "gone", Stage: store.StageApplying}, etag: "e1"}
 	x := newExecution(w, "exec-1", request(sc, "v2"))
-	x.errorOnly = true // the timeout is caught into $.error
 	x.runUntil(workflow.StateAwaitLock)
 	x.step() // times out
+	if x.state != workflow.StatePrepare || x.st.TimedOut == nil || x.st.Error != nil {
+		t.Fatalf("after the timeout: got state %s, timedOut %+v, error %+v; want %s with the timeout at $.timedOut only",
+			x.state, x.st.TimedOut, x.st.Error, workflow.StatePrepare)
+	}
 	delete(w.locks, "staging/web")
 	x.runUntil(workflow.StateApply)
-	if x.st.Error != nil {
-		t.Errorf("after Prepare: got error %+v, want none: the lock wait's timeout is no failure", x.st.Error)
+	if x.st.TimedOut != nil || x.st.Error != nil {
+		t.Errorf("after Prepare: got timedOut %+v, error %+v, want neither: Prepare has acted on the timeout", x.st.TimedOut, x.st.Error)
+	}
+	if got := countOf(x.path, workflow.StatePrepare); got != 2 {
+		t.Errorf("prepared %d times, want 2 (path %v)", got, x.path)
 	}
 	x.run()
 	if x.state != workflow.StateDeployed {

@@ -216,6 +216,51 @@ func TestCheckStable(t *testing.T) {
 	}
 }
 
+// TestCheckAfterTimeout: a check reached by a wait's timeout clears
+// $.timedOut and leaves $.error, the failure a rollback is handling, as it
+// is; a bake's timeout is its normal end and leads to CheckBake.
+func TestCheckAfterTimeout(t *testing.T) {
+	tests := map[string]struct {
+		arrange func(w *world, image string)
+		check   string
+		next    string
+		error   string // at $.error before and after the check
+	}{
+		"bake":          {check: workflow.StateCheckBake, next: workflow.StateMoreSteps},
+		"stable":        {arrange: func(w *world, image string) { w.hanging[image] = true }, check: workflow.StateCheckStable, next: workflow.StateStableYet},
+		"rollback wait": {arrange: func(w *world, image string) { w.failing[image] = true }, check: workflow.StateCheckRollbackStable, next: workflow.StateRollbackStableYet, error: "DeploymentFailed"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			sc := strategyCases()["rolling"]
+			w := newWorld(t)
+			sc.before(w)
+			image := w.image("web", "v2")
+			if tc.arrange != nil {
+				tc.arrange(w, image)
+			}
+			x := newExecution(w, "exec-1", request(sc, "v2"))
+			x.runUntil(tc.check)
+			if x.state != tc.check || x.st.TimedOut == nil || x.st.TimedOut.Error != statesTimeout || failureName(x.st.Error) != tc.error {
+				t.Fatalf("before the check: got state %s, timedOut %+v, error %+v; want %s after a timeout, error %q (path %v)",
+					x.state, x.st.TimedOut, x.st.Error, tc.check, tc.error, x.path)
+			}
+			x.step()
+			if x.state != tc.next || x.st.TimedOut != nil || failureName(x.st.Error) != tc.error {
+				t.Errorf("after the check: got state %s, timedOut %+v, error %+v; want %s, no timeout, error %q",
+					x.state, x.st.TimedOut, x.st.Error, tc.next, tc.error)
+			}
+		})
+	}
+}
+
+func failureName(f *workflow.Failure) string {
+	if f == nil {
+		return ""
+	}
+	return f.Error
+}
+
 // TestApproval: a deployment to an environment that requires approval waits
 // for a person; approved it deploys, rejected or expired it ends Rejected
 // with nothing changed and the lock released.

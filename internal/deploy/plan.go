@@ -41,11 +41,6 @@ type plan struct {
 	// ByCount is true for a canary without load balancer: traffic moves by
 	// the number of tasks in each slot.
 	ByCount bool `json:"byCount,omitempty"`
-	// Cause is the error that started the rollback, stored by the rollback
-	// phase. A Catch clause replaces $.error (the timeout of a rollback wait,
-	// or the rollback's own failure when it is not caught into
-	// $.rollbackError); Cause lets check and record tell them apart.
-	Cause *workflow.Failure `json:"cause,omitempty"`
 }
 
 // Snapshot is the live state a deployment may change, as it was before the

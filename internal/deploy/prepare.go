@@ -23,11 +23,10 @@ func (e *Engine) prepare(ctx context.Context, st workflow.State) (workflow.State
 	if st.Deployment.StartedAt.IsZero() {
 		st.Deployment.StartedAt = e.now()
 	}
-	// Back from a lock wait that timed out, whose Catch may have stored the
-	// timeout at $.error: not a failure of this deployment.
-	if isTimeout(st.Error) {
-		st.Error = nil
-	}
+	// Back from a lock wait that timed out (its Catch stores at
+	// $.timedOut): a hand-over may have been lost, and checking the lock
+	// again below is the answer.
+	st.TimedOut = nil
 	if err := checkRequest(st.Request); err != nil {
 		return st, err
 	}

@@ -42,12 +42,6 @@ func (e *Engine) rollback(ctx context.Context, st workflow.State) (workflow.Stat
 	if err != nil {
 		return st, err
 	}
-	if p.Cause == nil && st.Error != nil {
-		p.Cause = st.Error
-		if _, err := e.Store.PutPlan(ctx, st.Deployment.ID, p); err != nil {
-			return st, fmt.Errorf("store the cause of the rollback: %w", err)
-		}
-	}
 	changed, err := restore(ctx, c, p.Snapshot)
 	if err != nil {
 		return st, err

@@ -59,12 +59,10 @@ func (e *Engine) check(ctx context.Context, st workflow.State) (workflow.State, 
 	if err != nil {
 		return st, err
 	}
-	// The state machine may catch a wait's timeout into $.error on its way
-	// here. A timeout is how a wait ends, not a failure: forget it, or put
-	// back the cause of the rollback it replaced.
-	if isTimeout(st.Error) {
-		st.Error = p.Cause
-	}
+	// A wait's timeout (stored at $.timedOut) is handled by re-checking,
+	// which is what this phase does: clear it. $.error, the failure a
+	// rollback may be handling, is left as it is.
+	st.TimedOut = nil
 	if err := e.checkAlarms(ctx, st, c, workflow.PhaseCheck); err != nil {
 		return st, err
 	}
@@ -201,9 +199,3 @@ func (e *Engine) dropWatch(ctx context.Context, st workflow.State) error {
 	}
 	return nil
 }
-
-// isTimeout reports whether f is the States.Timeout of a task.
-func isTimeout(f *workflow.Failure) bool { return f != nil && f.Error == statesTimeout }
-
-// statesTimeout is the error name of a task that timed out.
-const statesTimeout = "States.Timeout"
