@@ -33,6 +33,8 @@ import (
 
 	awslambda "github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambda/messages"
+	"github.com/aws/aws-lambda-go/lambdacontext"
+	"github.com/google/uuid"
 
 	"github.com/slipwayhq/slipway/internal/clock"
 	"github.com/slipwayhq/slipway/internal/localcloud/protocol"
@@ -358,6 +360,11 @@ func (s *Service) run(ctx context.Context, fn *function, payload []byte) ([]byte
 	if fn.binary != nil {
 		return fn.binary.invoke(ctx, payload)
 	}
+	// In-process handlers see the invocation metadata the Go runtime gives
+	// them; there is no deadline, as their time may be virtual.
+	ctx = lambdacontext.NewContext(ctx, &lambdacontext.LambdaContext{
+		AwsRequestID: uuid.NewString(), InvokedFunctionArn: s.FunctionARN(fn.name),
+	})
 	out, fnErr := callHandler(ctx, fn.handler, payload)
 	return out, fnErr, nil
 }

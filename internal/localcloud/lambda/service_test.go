@@ -9,6 +9,7 @@ import (
 	"time"
 
 	awslambda "github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	sdk "github.com/aws/aws-sdk-go-v2/service/lambda"
@@ -41,6 +42,13 @@ func newService(t *testing.T, c clock.Clock) *Service {
 	register := map[string]any{
 		"greet": func(_ context.Context, in input) (map[string]string, error) {
 			return map[string]string{"hello": in.Name}, nil
+		},
+		"whoami": func(ctx context.Context) (string, error) {
+			lc, ok := lambdacontext.FromContext(ctx)
+			if !ok || lc.AwsRequestID == "" {
+				return "", errors.New("no lambda context")
+			}
+			return lc.InvokedFunctionArn, nil
 		},
 		"stabilize": func(context.Context, input) (string, error) {
 			return "", &StabilizationError{Service: "web"}
@@ -86,6 +94,7 @@ func TestInvokeOverHTTP(t *testing.T) {
 		"by arn with $LATEST":   {"arn:aws:lambda:us-east-1:000000000000:function:greet:$LATEST", `{}`, "", `{"hello":""}`},
 		"empty payload":         {"greet", ``, "", `{"hello":""}`},
 		"pointer error type":    {"stabilize", `{}`, "Unhandled", `{"errorType":"StabilizationError","errorMessage":"service web did not stabilize"}`},
+		"lambda context":        {"whoami", `{}`, "", `"arn:aws:lambda:us-east-1:000000000000:function:whoami"`},
 		"value error type":      {"value", `{}`, "Unhandled", `{"errorType":"ValueError","errorMessage":"bad value"}`},
 		"input that won't bind": {"greet", `{"name":5}`, "Unhandled", `{"errorType":"UnmarshalTypeError","errorMessage":"json: cannot unmarshal number into Go struct field input.name of type string"}`},
 	}
@@ -322,7 +331,7 @@ func TestGetAndListFunctions(t *testing.T) {
 			names = append(names, aws.ToString(f.FunctionName))
 		}
 	}
-	if diff := cmp.Diff([]string{"crash", "errval", "greet", "stabilize", "value"}, names); diff != "" {
+	if diff := cmp.Diff([]string{"crash", "errval", "greet", "stabilize", "value", "whoami"}, names); diff != "" {
 		t.Errorf("functions (-want +got):\n%s", diff)
 	}
 	if pages != 3 {
