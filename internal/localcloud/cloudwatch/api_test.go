@@ -303,10 +303,10 @@ func TestMetricsOverCBOR(t *testing.T) {
 		in   *sdk.PutMetricDataInput
 		code string
 	}{
-		"AWS namespace":  {&sdk.PutMetricDataInput{Namespace: aws.String("AWS/ApplicationELB"), MetricData: []types.MetricDatum{{MetricName: aws.String("x"), Value: aws.Float64(1)}}}, "InvalidParameterValue"},
-		"no value":       {&sdk.PutMetricDataInput{Namespace: aws.String("Shop"), MetricData: []types.MetricDatum{{MetricName: aws.String("x")}}}, "InvalidParameterCombination"},
-		"counts":         {&sdk.PutMetricDataInput{Namespace: aws.String("Shop"), MetricData: []types.MetricDatum{{MetricName: aws.String("x"), Values: []float64{1, 2}, Counts: []float64{1}}}}, "InvalidParameterValue"},
-		"too old":        {&sdk.PutMetricDataInput{Namespace: aws.String("Shop"), MetricData: []types.MetricDatum{{MetricName: aws.String("x"), Value: aws.Float64(1), Timestamp: aws.Time(start.Add(-15 * 24 * time.Hour))}}}, "InvalidParameterValue"},
+		"AWS namespace": {&sdk.PutMetricDataInput{Namespace: aws.String("AWS/ApplicationELB"), MetricData: []types.MetricDatum{{MetricName: aws.String("x"), Value: aws.Float64(1)}}}, "InvalidParameterValue"},
+		"no value":      {&sdk.PutMetricDataInput{Namespace: aws.String("Shop"), MetricData: []types.MetricDatum{{MetricName: aws.String("x")}}}, "InvalidParameterCombination"},
+		"counts":        {&sdk.PutMetricDataInput{Namespace: aws.String("Shop"), MetricData: []types.MetricDatum{{MetricName: aws.String("x"), Values: []float64{1, 2}, Counts: []float64{1}}}}, "InvalidParameterValue"},
+		"too old":       {&sdk.PutMetricDataInput{Namespace: aws.String("Shop"), MetricData: []types.MetricDatum{{MetricName: aws.String("x"), Value: aws.Float64(1), Timestamp: aws.Time(start.Add(-15 * 24 * time.Hour))}}}, "InvalidParameterValue"},
 	}
 	for name, tc := range bad {
 		t.Run(name, func(t *testing.T) {
