@@ -515,9 +515,9 @@ func TestTerminalStates(t *testing.T) {
 	}{
 		workflow.StateDeployed:       {"Succeed", ""},
 		workflow.StateSuperseded:     {"Succeed", ""},
-		workflow.StateRejected:       {"Fail", stack.ErrDeploymentRejected},
-		workflow.StateRolledBack:     {"Fail", stack.ErrDeploymentRolledBack},
-		workflow.StateRollbackFailed: {"Fail", stack.ErrRollbackFailed},
+		workflow.StateRejected:       {"Fail", workflow.ErrDeploymentRejected},
+		workflow.StateRolledBack:     {"Fail", workflow.ErrDeploymentRolledBack},
+		workflow.StateRollbackFailed: {"Fail", workflow.ErrRollbackFailed},
 	}
 	for name, tc := range tests {
 		s := d.States[name]

@@ -12,14 +12,6 @@ import (
 	"github.com/slipwayhq/slipway/internal/workflow"
 )
 
-// Error names of the deploy state machine's Fail states: what a failed
-// execution reports as its error.
-const (
-	ErrDeploymentRolledBack = "DeploymentRolledBack"
-	ErrDeploymentRejected   = "DeploymentRejected"
-	ErrRollbackFailed       = "RollbackFailed"
-)
-
 // Paths into the state document (workflow.State) that the definition reads or
 // writes.
 const (
@@ -209,17 +201,17 @@ func definition(scope constructs.Construct, step awslambda.IFunction) sfn.IChain
 	})
 	rejected := sfn.NewFail(scope, jsii.String(workflow.StateRejected), &sfn.FailProps{
 		Comment: jsii.String("Refused before anything changed."),
-		Error:   jsii.String(ErrDeploymentRejected),
+		Error:   jsii.String(workflow.ErrDeploymentRejected),
 		Cause:   jsii.String("The deployment was refused before anything changed: the spec or request is invalid, or the approval was rejected or expired. Nothing was changed; the lock is released."),
 	})
 	rolledBack := sfn.NewFail(scope, jsii.String(workflow.StateRolledBack), &sfn.FailProps{
 		Comment: jsii.String("The deployment failed and the previous state was restored."),
-		Error:   jsii.String(ErrDeploymentRolledBack),
+		Error:   jsii.String(workflow.ErrDeploymentRolledBack),
 		Cause:   jsii.String("The deployment failed and the service was restored to its previous state; the error that caused it is in the execution history and the deployment's history entry. The lock is released."),
 	})
 	rollbackFailed := sfn.NewFail(scope, jsii.String(workflow.StateRollbackFailed), &sfn.FailProps{
 		Comment: jsii.String("The rollback itself failed."),
-		Error:   jsii.String(ErrRollbackFailed),
+		Error:   jsii.String(workflow.ErrRollbackFailed),
 		Cause:   jsii.String("The rollback did not complete: a person must check the service (task definition, desired counts, listener weights, scaling limits). The deployment lock is kept, so nothing else deploys this service to this environment until it is released."),
 	})
 

@@ -98,6 +98,24 @@ type Halted struct {
 
 func (e *Halted) Error() string { return fmt.Sprintf("halted by %s: %s", e.By, e.Reason) }
 
+// Error names of the deploy state machine's Fail states: what a failed
+// execution reports as its error (DescribeExecution's error field), so a
+// client can tell how a deployment ended without reading its history. They
+// are not Go error types: no phase returns them and no Retry or Catch
+// matches them.
+const (
+	// ErrDeploymentRejected ends a deployment refused before anything
+	// changed: the spec or request is invalid, or the approval was rejected
+	// or expired. The lock is released.
+	ErrDeploymentRejected = "DeploymentRejected"
+	// ErrDeploymentRolledBack ends a deployment that failed and whose
+	// service was restored to its previous state. The lock is released.
+	ErrDeploymentRolledBack = "DeploymentRolledBack"
+	// ErrRollbackFailed ends a deployment whose rollback did not complete.
+	// The lock is kept until a person has checked the service.
+	ErrRollbackFailed = "RollbackFailed"
+)
+
 // errorTypes lists every workflow error type; ErrorNames derives from it.
 func errorTypes() []error {
 	return []error{
