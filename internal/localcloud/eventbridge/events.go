@@ -228,7 +228,7 @@ func (s *Service) publish(_ context.Context, env envelope) {
 	slices.Sort(names)
 	for _, name := range names {
 		r := s.rules[name]
-		if r.State != "ENABLED" || !s.patterns[name].Matches(decoded) {
+		if r.State == stateDisabled || !s.patterns[name].Matches(decoded) {
 			continue
 		}
 		for _, t := range r.Targets {

@@ -36,6 +36,15 @@ const (
 	CodeLimitExceeded       = "LimitExceededException"
 )
 
+// Rule states. ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS matters only
+// for CloudTrail events, which the local endpoint has none of: it matches
+// like ENABLED.
+const (
+	stateEnabled           = "ENABLED"
+	stateDisabled          = "DISABLED"
+	stateEnabledCloudTrail = "ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS"
+)
+
 // defaultBus is the only event bus the local endpoint has.
 const defaultBus = "default"
 
@@ -49,6 +58,7 @@ const (
 	minEventAgeSeconds    = 60
 	maxEventAgeSeconds    = 86400
 	maxListLimit          = 100
+	maxPatternLength      = 4096
 )
 
 // LambdaInvoker hands an event to a Lambda function with the asynchronous
@@ -205,9 +215,9 @@ func (s *Service) ServeJSON(ctx context.Context, op string, body []byte) (any, e
 	case "DeleteRule":
 		return s.deleteRule(body)
 	case "EnableRule":
-		return s.setState(body, "ENABLED")
+		return s.setState(body, stateEnabled)
 	case "DisableRule":
-		return s.setState(body, "DISABLED")
+		return s.setState(body, stateDisabled)
 	case "PutTargets":
 		return s.putTargets(body)
 	case "ListTargetsByRule":
@@ -218,6 +228,10 @@ func (s *Service) ServeJSON(ctx context.Context, op string, body []byte) (any, e
 		return s.putEvents(ctx, body)
 	case "TestEventPattern":
 		return s.testEventPattern(body)
+	case "DescribeEventBus":
+		return s.describeEventBus(body)
+	case "ListEventBuses":
+		return s.listEventBuses(body)
 	}
 	return nil, protocol.UnknownOperation(op)
 }
@@ -295,16 +309,19 @@ func (s *Service) putRule(body []byte) (any, error) {
 	if in.EventPattern == "" {
 		return nil, protocol.Validationf("Parameter(s) EventPattern or ScheduleExpression must be specified.")
 	}
+	if len(in.EventPattern) > maxPatternLength {
+		return nil, protocol.Validationf("1 validation error detected: Value at 'eventPattern' failed to satisfy constraint: Member must have length less than or equal to %d", maxPatternLength)
+	}
 	pattern, err := ParsePattern(in.EventPattern)
 	if err != nil {
 		return nil, protocol.Errorf(http.StatusBadRequest, CodeInvalidEventPattern, "%s", err.Error())
 	}
 	switch in.State {
 	case "":
-		in.State = "ENABLED"
-	case "ENABLED", "DISABLED":
+		in.State = stateEnabled
+	case stateEnabled, stateDisabled, stateEnabledCloudTrail:
 	default:
-		return nil, protocol.Validationf("1 validation error detected: Value '%s' at 'state' failed to satisfy constraint: Member must satisfy enum value set: [ENABLED, DISABLED]", in.State)
+		return nil, protocol.Validationf("1 validation error detected: Value '%s' at 'state' failed to satisfy constraint: Member must satisfy enum value set: [ENABLED, DISABLED, ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS]", in.State)
 	}
 	if len(in.Description) > 512 {
 		return nil, protocol.Validationf("1 validation error detected: Value at 'description' failed to satisfy constraint: Member must have length less than or equal to 512")
@@ -619,4 +636,38 @@ func (s *Service) testEventPattern(body []byte) (any, error) {
 	return struct {
 		Result bool `json:"Result"`
 	}{pattern.Matches(event)}, nil
+}
+
+type eventBus struct {
+	Name string `json:"Name"`
+	Arn  string `json:"Arn"`
+}
+
+func (s *Service) describeEventBus(body []byte) (any, error) {
+	var in struct {
+		Name string `json:"Name"`
+	}
+	if err := protocol.DecodeJSON(body, &in); err != nil {
+		return nil, err
+	}
+	if _, err := s.busName(in.Name); err != nil {
+		return nil, err
+	}
+	return eventBus{Name: defaultBus, Arn: s.busARN()}, nil
+}
+
+func (s *Service) listEventBuses(body []byte) (any, error) {
+	var in struct {
+		NamePrefix string `json:"NamePrefix"`
+	}
+	if err := protocol.DecodeJSON(body, &in); err != nil {
+		return nil, err
+	}
+	out := struct {
+		EventBuses []eventBus `json:"EventBuses"`
+	}{EventBuses: []eventBus{}}
+	if strings.HasPrefix(defaultBus, in.NamePrefix) {
+		out.EventBuses = append(out.EventBuses, eventBus{Name: defaultBus, Arn: s.busARN()})
+	}
+	return out, nil
 }

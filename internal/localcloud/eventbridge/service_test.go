@@ -243,6 +243,10 @@ func TestRequestErrors(t *testing.T) {
 			_, err := c.PutRule(ctx, &sdk.PutRuleInput{Name: aws.String("bad"), EventPattern: aws.String(`{"source":"aws.ecr"}`)})
 			return err
 		}, "InvalidEventPatternException"},
+		"pattern too long": {func() error {
+			_, err := c.PutRule(ctx, &sdk.PutRuleInput{Name: aws.String("long"), EventPattern: aws.String(`{"source":["` + strings.Repeat("a", 4096) + `"]}`)})
+			return err
+		}, "ValidationException"},
 		"no pattern": {func() error {
 			_, err := c.PutRule(ctx, &sdk.PutRuleInput{Name: aws.String("bad")})
 			return err
@@ -621,6 +625,27 @@ func TestSnapshotRestore(t *testing.T) {
 	}
 	if again2, _ := r.Snapshot(); string(again2) != string(snap) {
 		t.Error("a failed Restore changed the state")
+	}
+}
+
+func TestEventBuses(t *testing.T) {
+	_, c, _, _ := newWorld(t)
+	d, err := c.DescribeEventBus(t.Context(), &sdk.DescribeEventBusInput{})
+	if err != nil {
+		t.Fatalf("DescribeEventBus: %v", err)
+	}
+	if aws.ToString(d.Name) != "default" || aws.ToString(d.Arn) != "arn:aws:events:us-east-1:000000000000:event-bus/default" {
+		t.Errorf("DescribeEventBus: got %s %s", aws.ToString(d.Name), aws.ToString(d.Arn))
+	}
+	var nf *types.ResourceNotFoundException
+	if _, err := c.DescribeEventBus(t.Context(), &sdk.DescribeEventBusInput{Name: aws.String("custom")}); !errors.As(err, &nf) {
+		t.Errorf("DescribeEventBus custom: got %v, want ResourceNotFoundException", err)
+	}
+	for prefix, want := range map[string]int{"": 1, "def": 1, "x": 0} {
+		l, err := c.ListEventBuses(t.Context(), &sdk.ListEventBusesInput{NamePrefix: aws.String(prefix)})
+		if err != nil || len(l.EventBuses) != want {
+			t.Errorf("ListEventBuses %q: got %d buses, %v, want %d", prefix, len(l.EventBuses), err, want)
+		}
 	}
 }
 

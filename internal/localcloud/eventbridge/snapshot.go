@@ -48,7 +48,7 @@ func (s *Service) Restore(b []byte) error {
 		if _, dup := rules[r.Name]; dup {
 			return fmt.Errorf("eventbridge snapshot: rules[%d]: duplicate rule %s", i, r.Name)
 		}
-		if r.State != "ENABLED" && r.State != "DISABLED" {
+		if r.State != stateEnabled && r.State != stateDisabled && r.State != stateEnabledCloudTrail {
 			return fmt.Errorf("eventbridge snapshot: rule %s: invalid state %q", r.Name, r.State)
 		}
 		p, err := ParsePattern(r.EventPattern)
