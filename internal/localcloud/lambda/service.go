@@ -46,28 +46,37 @@ type Handler = awslambda.Handler
 
 // Error codes Lambda answers with.
 const (
-	CodeResourceNotFound        = "ResourceNotFoundException"
-	CodeInvalidParameterValue   = "InvalidParameterValueException"
-	CodeInvalidRequestContent   = "InvalidRequestContentException"
-	CodeRequestTooLarge         = "RequestTooLargeException"
-	functionErrorUnhandled      = "Unhandled"
+	CodeResourceNotFound      = "ResourceNotFoundException"
+	CodeInvalidParameterValue = "InvalidParameterValueException"
+	CodeInvalidRequestContent = "InvalidRequestContentException"
+	CodeRequestTooLarge       = "RequestTooLargeException"
+)
+
+// Wire names and limits of the Invoke API.
+const (
 	apiPrefix                   = "/2015-03-31/functions"
 	latest                      = "$LATEST"
-	maxSyncPayload              = 6 * 1024 * 1024
-	maxAsyncPayload             = 256 * 1024
-	defaultMemoryMB             = 128
-	defaultTimeout              = 60 * time.Second
-	lastModifiedLayout          = "2006-01-02T15:04:05.000-0700"
-	functionRuntime             = "provided.al2023"
-	functionHandlerName         = "bootstrap"
-	asyncRetries                = 2
-	firstAsyncRetryDelay        = time.Minute
 	headerFunctionError         = "X-Amz-Function-Error"
 	headerExecutedVersion       = "X-Amz-Executed-Version"
 	headerInvocationType        = "X-Amz-Invocation-Type"
+	functionErrorUnhandled      = "Unhandled"
 	invocationTypeEvent         = "Event"
 	invocationTypeDryRun        = "DryRun"
 	invocationTypeRequestResult = "RequestResponse"
+	maxSyncPayload              = 6 * 1024 * 1024
+	maxAsyncPayload             = 1024 * 1024
+)
+
+// What the simulated functions look like and how asynchronous invocations
+// are retried (twice, one and then two minutes apart, as Lambda does).
+const (
+	defaultMemoryMB      = 128
+	defaultTimeout       = 60 * time.Second
+	lastModifiedLayout   = "2006-01-02T15:04:05.000-0700"
+	functionRuntime      = "provided.al2023"
+	functionHandlerName  = "bootstrap"
+	asyncRetries         = 2
+	firstAsyncRetryDelay = time.Minute
 )
 
 // FunctionError is an error a function returned or a runtime failure
