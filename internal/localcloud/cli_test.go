@@ -161,7 +161,9 @@ func TestAWSCLISession(t *testing.T) {
 			t.Fatal(err)
 		}
 		var put struct {
-			Image struct{ ImageId struct{ ImageDigest, ImageTag string } }
+			Image struct {
+				ImageId struct{ ImageDigest, ImageTag string }
+			}
 		}
 		cli.ok(&put, "ecr", "put-image", "--repository-name", "web", "--image-tag", "v1", "--image-manifest", "file://"+manifestFile)
 		if !strings.HasPrefix(put.Image.ImageId.ImageDigest, "sha256:") || put.Image.ImageId.ImageTag != "v1" {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"sort"
 	"strings"
 
 	"github.com/slipwayhq/slipway/internal/localcloud/faults"
@@ -88,7 +89,13 @@ func decodeFaults(body io.Reader) (faults.State, error) {
 		return st, fmt.Errorf("faults: %w", err)
 	}
 	var problems []string
-	for digest, b := range st.Images {
+	digests := make([]string, 0, len(st.Images))
+	for d := range st.Images {
+		digests = append(digests, d)
+	}
+	sort.Strings(digests)
+	for _, digest := range digests {
+		b := st.Images[digest]
 		if !strings.HasPrefix(digest, "sha256:") {
 			problems = append(problems, fmt.Sprintf("images.%s: key must be an image digest sha256:…", digest))
 		}

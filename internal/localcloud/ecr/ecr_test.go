@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -264,7 +265,7 @@ func TestPushAndDescribe(t *testing.T) {
 	for _, id := range list.ImageIds {
 		ids = append(ids, aws.ToString(id.ImageTag)+"@"+aws.ToString(id.ImageDigest))
 	}
-	if diff := cmp.Diff([]string{"latest@" + d2, "v1@" + d1}, sortedCopy(ids)); diff != "" {
+	if diff := cmp.Diff([]string{"latest@" + d2, "v1@" + d1}, slices.Sorted(slices.Values(ids))); diff != "" {
 		t.Errorf("ListImages (-want +got):\n%s", diff)
 	}
 
@@ -280,16 +281,6 @@ func TestPushAndDescribe(t *testing.T) {
 	if diff := cmp.Diff(wantFirst, evs[0]); diff != "" {
 		t.Errorf("first event (-want +got):\n%s", diff)
 	}
-}
-
-func sortedCopy(s []string) []string {
-	out := append([]string(nil), s...)
-	for i := 1; i < len(out); i++ {
-		for j := i; j > 0 && out[j] < out[j-1]; j-- {
-			out[j], out[j-1] = out[j-1], out[j]
-		}
-	}
-	return out
 }
 
 func TestPutImageErrors(t *testing.T) {

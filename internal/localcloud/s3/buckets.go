@@ -5,6 +5,8 @@ import (
 	"encoding/xml"
 	"io"
 	"net/http"
+	"slices"
+	"strings"
 )
 
 type owner struct {
@@ -33,17 +35,9 @@ func (s *Service) listBuckets(w http.ResponseWriter) error {
 		res.Buckets = append(res.Buckets, bucketEntry{Name: b.Name, CreationDate: isoTime(b.Created)})
 	}
 	s.mu.Unlock()
-	sortBuckets(res.Buckets)
+	slices.SortFunc(res.Buckets, func(a, b bucketEntry) int { return strings.Compare(a.Name, b.Name) })
 	writeXML(w, http.StatusOK, res)
 	return nil
-}
-
-func sortBuckets(b []bucketEntry) {
-	for i := 1; i < len(b); i++ {
-		for j := i; j > 0 && b[j].Name < b[j-1].Name; j-- {
-			b[j], b[j-1] = b[j-1], b[j]
-		}
-	}
 }
 
 func (s *Service) createBucket(w http.ResponseWriter, r *http.Request, name string) error {
