@@ -1,9 +1,10 @@
 // Package lambda simulates AWS Lambda for the local endpoint. Functions are
 // in-process handlers (aws-lambda-go's lambda.Handler) by default, or real
 // `bootstrap` binaries run behind the Lambda Runtime API. It serves Invoke,
-// GetFunction and ListFunctions over the REST-JSON protocol the SDK and CLI
-// use, and offers Invoke and InvokeAsync to the other simulated services
-// (Step Functions tasks, EventBridge targets).
+// GetFunction, GetFunctionConfiguration and ListFunctions over the REST-JSON
+// protocol the SDK and CLI use, and offers Invoke, InvokePayload and
+// InvokeAsync to the other simulated services (Step Functions tasks,
+// EventBridge targets).
 //
 // Function errors are reported as AWS reports them for the Go runtime: status
 // 200 with X-Amz-Function-Error: Unhandled and a body
@@ -452,7 +453,9 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case strings.HasSuffix(rest, "/invocations") && r.Method == http.MethodPost:
 		s.serveInvoke(w, r, strings.TrimSuffix(rest, "/invocations"))
 	case rest != "" && !strings.Contains(rest, "/") && r.Method == http.MethodGet:
-		s.getFunction(w, r, rest)
+		s.getFunction(w, r, rest, false)
+	case strings.HasSuffix(rest, "/configuration") && r.Method == http.MethodGet:
+		s.getFunction(w, r, strings.TrimSuffix(rest, "/configuration"), true)
 	default:
 		writeError(w, protocol.Errorf(http.StatusNotFound, protocol.CodeUnknownOperation, "unknown operation %s %s", r.Method, r.URL.Path))
 	}
@@ -582,10 +585,16 @@ func (s *Service) configuration(fn *function) Configuration {
 	return c
 }
 
-func (s *Service) getFunction(w http.ResponseWriter, r *http.Request, ref string) {
+// getFunction serves GetFunction, or GetFunctionConfiguration when
+// configOnly.
+func (s *Service) getFunction(w http.ResponseWriter, r *http.Request, ref string, configOnly bool) {
 	fn, err := s.resolve(ref, r.URL.Query().Get("Qualifier"))
 	if err != nil {
 		writeError(w, err)
+		return
+	}
+	if configOnly {
+		writeJSON(w, s.configuration(fn))
 		return
 	}
 	writeJSON(w, struct {

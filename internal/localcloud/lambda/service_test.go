@@ -314,6 +314,10 @@ func TestGetAndListFunctions(t *testing.T) {
 		aws.ToString(cfg.LastModified) != "2026-03-04T05:06:07.000+0000" {
 		t.Errorf("GetFunction: got %+v", cfg)
 	}
+	gc, err := c.GetFunctionConfiguration(t.Context(), &sdk.GetFunctionConfigurationInput{FunctionName: aws.String("arn:aws:lambda:us-east-1:000000000000:function:greet")})
+	if err != nil || aws.ToString(gc.FunctionName) != "greet" || gc.Runtime != types.RuntimeProvidedal2023 {
+		t.Errorf("GetFunctionConfiguration: got %+v, %v", gc, err)
+	}
 	var nf *types.ResourceNotFoundException
 	if _, err := c.GetFunction(t.Context(), &sdk.GetFunctionInput{FunctionName: aws.String("nope")}); !errors.As(err, &nf) {
 		t.Errorf("GetFunction nope: got %v, want ResourceNotFoundException", err)
