@@ -21,6 +21,7 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/slipwayhq/slipway/internal/clock"
+	"github.com/slipwayhq/slipway/internal/localcloud/faults"
 	"github.com/slipwayhq/slipway/internal/localcloud/protocol"
 )
 
@@ -102,20 +103,6 @@ func (f *fakeTargets) got() []call {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return append([]call(nil), f.calls...)
-}
-
-type fakeFaults struct {
-	delay time.Duration
-	drop  int
-}
-
-func (f *fakeFaults) EventDelay() time.Duration { return f.delay }
-func (f *fakeFaults) ShouldDropEvent() bool {
-	if f.drop > 0 {
-		f.drop--
-		return true
-	}
-	return false
 }
 
 func newWorld(t *testing.T) (*Service, *sdk.Client, *clock.Virtual, *fakeTargets) {
@@ -546,7 +533,9 @@ func TestDeliveryRetries(t *testing.T) {
 func TestDeliveryFaultsAndTargets(t *testing.T) {
 	v := clock.NewVirtual(start)
 	f := &fakeTargets{clock: v}
-	ff := &fakeFaults{delay: 90 * time.Second, drop: 1}
+	ff := faults.New()
+	ff.DelayEvents(90 * time.Second)
+	ff.DropEvents(1)
 	s := New(Config{Clock: v, Faults: ff, Lambda: f})
 	t.Cleanup(func() { s.Close() })
 	c := newClient(t, s)
