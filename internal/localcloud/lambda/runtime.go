@@ -252,6 +252,9 @@ func (b *binaryFunction) start() (*runtimeProcess, error) {
 	}
 	out := &lineLogger{log: b.log}
 	cmd.Stdout, cmd.Stderr = out, out
+	// A child the function started may hold its output open; do not let
+	// that keep Wait (and so Close) from returning.
+	cmd.WaitDelay = 2 * time.Second
 	go p.srv.Serve(ln)
 	if err := cmd.Start(); err != nil {
 		p.srv.Close()
