@@ -138,7 +138,7 @@ func validateAlarm(a *metricAlarm) error {
 		if returned != 1 {
 			return invalidParameter("Exactly one element of the Metrics list must have ReturnData set to true.")
 		}
-		return nil
+		return checkEvaluationRange(a)
 	}
 	switch {
 	case a.MetricName == "":
@@ -158,10 +158,19 @@ func validateAlarm(a *metricAlarm) error {
 	if err := checkPeriod(a.Period, "Period"); err != nil {
 		return err
 	}
-	if a.Period*a.EvaluationPeriods > 7*24*3600 {
+	if err := checkDimensions(a.Dimensions, "Dimensions"); err != nil {
+		return err
+	}
+	return checkEvaluationRange(a)
+}
+
+// checkEvaluationRange enforces CloudWatch's limit on how far back an alarm
+// looks, which also bounds the work of each evaluation.
+func checkEvaluationRange(a *metricAlarm) error {
+	if int64(a.watched().period/time.Second)*int64(a.EvaluationPeriods) > 7*24*3600 {
 		return invalidParameter("The product of EvaluationPeriods and Period must not exceed 604800 seconds (7 days).")
 	}
-	return checkDimensions(a.Dimensions, "Dimensions")
+	return nil
 }
 
 func (s *Service) putMetricAlarm(_ context.Context, in *metricAlarm) (empty, error) {
