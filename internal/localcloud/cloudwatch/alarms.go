@@ -314,7 +314,7 @@ func (s *Service) setAlarmState(ctx context.Context, in *setAlarmStateInput) (em
 		s.mu.Unlock()
 		return empty{}, notFound("Alarm %s not found", in.AlarmName)
 	}
-	ev := s.transitionLocked(a, in.StateValue, in.StateReason, in.StateReasonData, s.cfg.Clock.Now().UTC())
+	ev := s.transitionLocked(a, in.StateValue, in.StateReason, in.StateReasonData, s.cfg.Clock.Now().UTC(), true)
 	s.mu.Unlock()
 	s.emit(ctx, ev)
 	return empty{}, nil
@@ -356,13 +356,17 @@ func (s *Service) setActions(names []string, enabled bool) error {
 	return nil
 }
 
-// transitionLocked records a new state. The state's timestamps and reason
-// change only when the value changes (StateTransitionedTimestamp), except
-// that SetAlarmState always rewrites the reason; it returns the event to
-// emit, nil when the value did not change.
-func (s *Service) transitionLocked(a *alarm, value, reason, reasonData string, now time.Time) *protocol.Event {
+// transitionLocked records a new state and returns the event to emit, nil
+// when the value did not change. As on CloudWatch, an evaluation that keeps
+// the value leaves the reason and timestamps as they were at the
+// transition; SetAlarmState (explicit) always rewrites the reason and
+// StateUpdatedTimestamp.
+func (s *Service) transitionLocked(a *alarm, value, reason, reasonData string, now time.Time, explicit bool) *protocol.Event {
 	c := &a.Config
 	prev := eventState{Value: c.StateValue, Reason: c.StateReason, ReasonData: c.StateReasonData, Timestamp: eventTime(deref(c.StateUpdatedTimestamp))}
+	if c.StateValue == value && !explicit {
+		return nil
+	}
 	c.StateReason, c.StateReasonData = reason, reasonData
 	c.StateUpdatedTimestamp = &now
 	if c.StateValue == value {
@@ -506,7 +510,7 @@ func (s *Service) evaluateLocked(a *alarm, now time.Time) *protocol.Event {
 	if !ok {
 		return nil
 	}
-	return s.transitionLocked(a, value, reason, data, now)
+	return s.transitionLocked(a, value, reason, data, now, false)
 }
 
 // decideLocked applies CloudWatch's rules to the alarm's recent periods;

@@ -248,7 +248,9 @@ func TestReasonAndEvent(t *testing.T) {
 	if evs := f.drain(); len(evs) != 0 {
 		t.Errorf("got %d events while staying in ALARM, want none", len(evs))
 	}
-	if got := *f.svc.st.Alarms["web-5xx"].Config.StateTransitionedTimestamp; !got.Equal(evalAt) {
-		t.Errorf("got transition time %v, want %v", got, evalAt)
+	c := f.svc.st.Alarms["web-5xx"].Config
+	if !c.StateTransitionedTimestamp.Equal(evalAt) || !c.StateUpdatedTimestamp.Equal(evalAt) || c.StateReason != wantReason {
+		t.Errorf("got transitioned %v, updated %v, reason %q; want both at %v with the reason of the transition",
+			c.StateTransitionedTimestamp, c.StateUpdatedTimestamp, c.StateReason, evalAt)
 	}
 }
