@@ -26,6 +26,7 @@ import (
 	"github.com/slipwayhq/slipway/internal/clock"
 	"github.com/slipwayhq/slipway/internal/localcloud"
 	"github.com/slipwayhq/slipway/internal/localcloud/cloudwatch"
+	"github.com/slipwayhq/slipway/internal/localcloud/ecr"
 	"github.com/slipwayhq/slipway/internal/localcloud/ecs"
 	"github.com/slipwayhq/slipway/internal/localcloud/elbv2"
 	"github.com/slipwayhq/slipway/internal/localcloud/eventbridge"
@@ -34,6 +35,7 @@ import (
 	"github.com/slipwayhq/slipway/internal/localcloud/protocol"
 	"github.com/slipwayhq/slipway/internal/localcloud/s3"
 	"github.com/slipwayhq/slipway/internal/localcloud/sfn"
+	"github.com/slipwayhq/slipway/internal/localcloud/sts"
 )
 
 // Config configures an Endpoint.
@@ -59,6 +61,8 @@ type Endpoint struct {
 	Lambda        *lambda.Service
 	StepFunctions *sfn.Service
 	S3            *s3.Service
+	ECR           *ecr.Service
+	STS           *sts.Service
 	ECS           *ecs.Service
 	ELBv2         *elbv2.Service
 	CloudWatch    *cloudwatch.Service
@@ -102,6 +106,8 @@ func New(cfg Config) *Endpoint {
 	e.EventBridge.SetStepFunctions(e.StepFunctions)
 
 	e.S3 = s3.New(s3.Options{Clock: cfg.Clock, Region: cfg.Region, Events: e.EventBridge})
+	e.ECR = ecr.New(ecr.Options{Clock: cfg.Clock, Region: cfg.Region, Events: e.EventBridge})
+	e.STS = sts.New(sts.Options{Clock: cfg.Clock})
 	e.ELBv2 = elbv2.New(elbv2.Config{Region: cfg.Region, Clock: cfg.Clock})
 	e.ECS = ecs.New(ecs.Config{Region: cfg.Region, Clock: cfg.Clock, Events: e.EventBridge, Faults: e.Faults,
 		Targets: targets{e.ELBv2}, Logger: log.With("service", "ecs")})
@@ -112,6 +118,8 @@ func New(cfg Config) *Endpoint {
 	s.RegisterJSON("events", "AWSEvents", "1.1", e.EventBridge)
 	s.RegisterJSON("states", sfn.TargetPrefix, "1.0", e.StepFunctions)
 	s.RegisterJSON("ecs", "AmazonEC2ContainerServiceV20141113", "1.1", e.ECS)
+	s.RegisterJSON("ecr", "AmazonEC2ContainerRegistry_V20150921", "1.1", e.ECR)
+	s.RegisterQuery("sts", "2011-06-15", "https://sts.amazonaws.com/doc/2011-06-15/", e.STS)
 	s.RegisterQuery("elasticloadbalancing", "2015-12-01", "http://elasticloadbalancing.amazonaws.com/doc/2015-12-01/", e.ELBv2)
 	s.RegisterQuery("monitoring", "2010-08-01", "http://monitoring.amazonaws.com/doc/2010-08-01/", e.CloudWatch)
 	s.RegisterCBOR("monitoring", "GraniteServiceVersion20100801", e.CloudWatch)
@@ -119,7 +127,7 @@ func New(cfg Config) *Endpoint {
 	s.RegisterS3(localcloud.RESTService{Name: "s3", Handler: e.S3})
 
 	e.stateful = map[string]snapshotter{
-		"events": e.EventBridge, "lambda": e.Lambda, "states": e.StepFunctions, "s3": e.S3,
+		"events": e.EventBridge, "lambda": e.Lambda, "ecr": e.ECR, "states": e.StepFunctions, "s3": e.S3,
 		"ecs": e.ECS, "elasticloadbalancing": e.ELBv2, "monitoring": e.CloudWatch,
 	}
 

@@ -109,22 +109,57 @@ type Deployed struct {
 	DefaultAlarms []string
 }
 
-// Deploy resolves template for region and creates its resources on the
-// local endpoint. It fails on the first resource it cannot create, naming
-// it.
-func Deploy(ctx context.Context, template []byte, region string, t Target) (*Deployed, error) {
+// Resolve resolves a template for the local account in region.
+func Resolve(template []byte, region string) (*synth.Stack, error) {
 	st, err := synth.Resolve(template, synth.Env{Region: region, Account: Account})
 	if err != nil {
 		return nil, fmt.Errorf("resolve template: %w", err)
 	}
+	return st, nil
+}
+
+// Deploy resolves template for region and creates its resources on the
+// local endpoint. It fails on the first resource it cannot create, naming
+// it.
+func Deploy(ctx context.Context, template []byte, region string, t Target) (*Deployed, error) {
+	st, err := Resolve(template, region)
+	if err != nil {
+		return nil, err
+	}
+	if err := createBuckets(ctx, s3.NewFromConfig(t.AWS), st.Buckets); err != nil {
+		return nil, err
+	}
+	d, err := RegisterFunctions(st, t)
+	if err != nil {
+		return nil, err
+	}
+	sfnc := sfn.NewFromConfig(t.AWS)
+	for _, sm := range st.StateMachines {
+		_, err := sfnc.CreateStateMachine(ctx, &sfn.CreateStateMachineInput{
+			Name:       aws.String(sm.Name),
+			Definition: aws.String(string(sm.Definition)),
+			RoleArn:    aws.String("arn:aws:iam::" + Account + ":role/" + sm.Name),
+			Type:       sfntypes.StateMachineType(sm.Type),
+		})
+		if err != nil {
+			return nil, fmt.Errorf("create state machine %s: %w", sm.Name, err)
+		}
+	}
+	if err := createRules(ctx, eventbridge.NewFromConfig(t.AWS), st.Rules); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// RegisterFunctions registers the handler of every function of the resolved
+// stack, which is all a restart needs when the other resources were restored
+// from saved state: handlers are code, not state.
+func RegisterFunctions(st *synth.Stack, t Target) (*Deployed, error) {
 	log := t.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
 	d := &Deployed{Stack: st}
-	if err := createBuckets(ctx, s3.NewFromConfig(t.AWS), st.Buckets); err != nil {
-		return nil, err
-	}
 	for _, fn := range st.Functions {
 		h, err := Handler(fn, t.AWS, log.With("function", fn.Name))
 		if err != nil {
@@ -141,21 +176,8 @@ func Deploy(ctx context.Context, template []byte, region string, t Target) (*Dep
 			d.SpecBucket, d.StateBucket, d.DefaultAlarms = c.SpecBucket, c.StateBucket, c.DefaultAlarms
 		}
 	}
-	sfnc := sfn.NewFromConfig(t.AWS)
 	for _, sm := range st.StateMachines {
-		out, err := sfnc.CreateStateMachine(ctx, &sfn.CreateStateMachineInput{
-			Name:       aws.String(sm.Name),
-			Definition: aws.String(string(sm.Definition)),
-			RoleArn:    aws.String("arn:aws:iam::" + Account + ":role/" + sm.Name),
-			Type:       sfntypes.StateMachineType(sm.Type),
-		})
-		if err != nil {
-			return nil, fmt.Errorf("create state machine %s: %w", sm.Name, err)
-		}
-		d.StateMachineARN = aws.ToString(out.StateMachineArn)
-	}
-	if err := createRules(ctx, eventbridge.NewFromConfig(t.AWS), st.Rules); err != nil {
-		return nil, err
+		d.StateMachineARN = sm.ARN
 	}
 	if d.SpecBucket == "" || d.StateMachineARN == "" {
 		return nil, errors.New("deploy stack: the template declares no step function or no state machine")

@@ -1,0 +1,276 @@
+package endpoint
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/http"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
+	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
+
+	"github.com/slipwayhq/slipway/internal/localcloud/stack"
+	"github.com/slipwayhq/slipway/internal/spec"
+)
+
+// InitialTag is the tag of the image seeded in every repository.
+const InitialTag = "v1"
+
+// Options describe a running local endpoint.
+type Options struct {
+	Config
+	// Addr is the listen address; "127.0.0.1:4566" if empty.
+	Addr string
+	// Template is the path of a synthesized template; empty synthesizes
+	// the stack in-process under WorkDir.
+	Template string
+	// WorkDir receives the synthesized cloud assembly; a temporary
+	// directory (removed at Shutdown) if empty.
+	WorkDir string
+	// Specs is the spec root seeded into the world (examples/); nil seeds
+	// no world, only the stack.
+	Specs fs.FS
+	// StateDir restores the services' state at start when it holds some,
+	// and saves it at Shutdown; empty keeps no state.
+	StateDir string
+	// SettleTimeout bounds, in wall time, the wait for the seed's initial
+	// deployments; 2 minutes if zero.
+	SettleTimeout time.Duration
+}
+
+// Running is a local endpoint serving HTTP with Slipway's stack deployed.
+type Running struct {
+	*Endpoint
+	// URL is the endpoint's base URL.
+	URL string
+	// AWS is an SDK configuration for the endpoint.
+	AWS aws.Config
+	// Deployed is the deployed stack.
+	Deployed *stack.Deployed
+	// Seeded is the seeded world; nil without Options.Specs or when the
+	// state was restored.
+	Seeded *stack.Seeded
+	// Restored reports that the state came from Options.StateDir.
+	Restored bool
+
+	srv      *http.Server
+	stateDir string
+	tmpDir   string
+}
+
+// Start builds the endpoint, serves it, deploys Slipway's stack and seeds
+// the demo world — or restores them from Options.StateDir — and only then
+// reports healthy on GET /_slipway/health.
+func Start(ctx context.Context, opts Options) (*Running, error) {
+	if opts.Addr == "" {
+		opts.Addr = "127.0.0.1:4566"
+	}
+	if opts.SettleTimeout == 0 {
+		opts.SettleTimeout = 2 * time.Minute
+	}
+	e := New(opts.Config)
+	e.Server.SetReady(false)
+	r := &Running{Endpoint: e, stateDir: opts.StateDir}
+	fail := func(err error) (*Running, error) {
+		if os.Getenv("L5DEBUG") != "" {
+			for _, x := range r.StepFunctions.Engine().Executions() {
+				d := x.Describe()
+				fmt.Println("EXEC", d.Name, d.Status, d.Error, d.Cause, x.Path())
+				for _, ev := range x.History() {
+					if ev.LambdaFunctionFailed != nil {
+						fmt.Println("   FAILED", ev.LambdaFunctionFailed.Error, ev.LambdaFunctionFailed.Cause)
+					}
+					if ev.TaskFailed != nil {
+						fmt.Println("   FAILED", ev.TaskFailed.Error, ev.TaskFailed.Cause)
+					}
+				}
+			}
+		}
+		_ = r.Shutdown(context.Background())
+		return nil, err
+	}
+	if opts.StateDir != "" {
+		found, err := e.LoadState(opts.StateDir)
+		if err != nil {
+			return fail(err)
+		}
+		r.Restored = found
+	}
+	url, srv, err := e.Listen(opts.Addr)
+	if err != nil {
+		return fail(err)
+	}
+	r.URL, r.srv = url, srv
+	r.AWS = stack.AWSConfig(url, e.Region())
+
+	workDir := opts.WorkDir
+	if workDir == "" && opts.Template == "" {
+		if workDir, err = os.MkdirTemp("", "slipway-local-"); err != nil {
+			return fail(fmt.Errorf("create work directory: %w", err))
+		}
+		r.tmpDir = workDir
+	}
+	var clusters []string
+	if opts.Specs != nil {
+		if clusters, err = stack.Clusters(opts.Specs); err != nil {
+			return fail(err)
+		}
+	}
+	tpl, err := stack.Template(opts.Template, workDir, clusters)
+	if err != nil {
+		return fail(err)
+	}
+	target := stack.Target{AWS: r.AWS, Functions: e.Lambda, Logger: e.log}
+	if r.Restored {
+		st, err := stack.Resolve(tpl, e.Region())
+		if err != nil {
+			return fail(err)
+		}
+		if r.Deployed, err = stack.RegisterFunctions(st, target); err != nil {
+			return fail(err)
+		}
+		e.Server.SetReady(true)
+		return r, nil
+	}
+	if r.Deployed, err = stack.Deploy(ctx, tpl, e.Region(), target); err != nil {
+		return fail(err)
+	}
+	if opts.Specs != nil {
+		if err := r.seed(ctx, opts); err != nil {
+			return fail(err)
+		}
+	}
+	e.Server.SetReady(true)
+	return r, nil
+}
+
+// seed creates the world, uploads the specs and deploys the initial image
+// of every service, waiting for those deployments to end.
+func (r *Running) seed(ctx context.Context, opts Options) error {
+	seeded, err := stack.Seed(ctx, r.AWS, r.Deployed, stack.World{Specs: opts.Specs, Instances: r.ECS, LoadBalancers: r.ELBv2})
+	if err != nil {
+		return err
+	}
+	r.Seeded = seeded
+	var repos []string
+	for _, name := range sortedNames(seeded.Set.Services) {
+		if repo := seeded.Set.Services[name].Image.Repository; repo != "" && !slices.Contains(repos, repo) {
+			repos = append(repos, repo)
+		}
+	}
+	if err := stack.CreateRepositories(ctx, r.AWS, repos); err != nil {
+		return fmt.Errorf("seed: %w", err)
+	}
+	// Each service spec upload starts a deployment of the image running
+	// now, which fails cleanly (nothing was ever deployed): wait for them,
+	// so the initial pushes below are what deploys.
+	first := firstStage(seeded.Set)
+	started := len(seeded.Set.Services)
+	if err := r.WaitExecutions(ctx, first, started, opts.SettleTimeout); err != nil {
+		return fmt.Errorf("seed: spec uploads: %w", err)
+	}
+	for _, repo := range repos {
+		if _, err := stack.PushImage(ctx, r.AWS, repo, InitialTag); err != nil {
+			return fmt.Errorf("seed: %w", err)
+		}
+	}
+	// Promotions to later environments may wait for approval: only the
+	// first environment of each pipeline is waited for.
+	if err := r.WaitExecutions(ctx, first, started+len(repos), opts.SettleTimeout); err != nil {
+		return fmt.Errorf("seed: initial deployments: %w", err)
+	}
+	return nil
+}
+
+// firstStage matches the execution names of deployments to the first
+// environment of a service's pipeline: "<service>-<environment>-<id>".
+func firstStage(set *spec.Set) func(name string) bool {
+	var prefixes []string
+	for name, svc := range set.Services {
+		if len(svc.Pipeline) > 0 {
+			prefixes = append(prefixes, name+"-"+svc.Pipeline[0]+"-")
+		}
+	}
+	return func(name string) bool {
+		return slices.ContainsFunc(prefixes, func(p string) bool { return strings.HasPrefix(name, p) })
+	}
+}
+
+func sortedNames[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+// WaitExecutions waits, at most timeout of wall time, until the deploy
+// state machine has at least n executions whose names match and none of
+// them is running.
+func (r *Running) WaitExecutions(ctx context.Context, match func(name string) bool, n int, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	c := sfn.NewFromConfig(r.AWS)
+	for {
+		all, err := ListExecutions(ctx, c, r.Deployed.StateMachineARN)
+		if err != nil {
+			return err
+		}
+		var execs []sfntypes.ExecutionListItem
+		for _, x := range all {
+			if match(aws.ToString(x.Name)) {
+				execs = append(execs, x)
+			}
+		}
+		running := slices.ContainsFunc(execs, func(x sfntypes.ExecutionListItem) bool { return x.Status == sfntypes.ExecutionStatusRunning })
+		if len(execs) >= n && !running {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("wait for %d executions to end (%d started, running: %v): %w", n, len(execs), running, ctx.Err())
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+// ListExecutions lists every execution of a state machine, newest first.
+func ListExecutions(ctx context.Context, c *sfn.Client, machineARN string) ([]sfntypes.ExecutionListItem, error) {
+	var out []sfntypes.ExecutionListItem
+	p := sfn.NewListExecutionsPaginator(c, &sfn.ListExecutionsInput{StateMachineArn: aws.String(machineARN)})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("list executions: %w", err)
+		}
+		out = append(out, page.Executions...)
+	}
+	return out, nil
+}
+
+// Shutdown stops serving, saves the state when a state directory was
+// given, and stops the services.
+func (r *Running) Shutdown(ctx context.Context) error {
+	var errs []error
+	if r.srv != nil {
+		errs = append(errs, r.srv.Shutdown(ctx))
+	}
+	if r.stateDir != "" && r.Deployed != nil {
+		errs = append(errs, r.SaveState(r.stateDir))
+	}
+	errs = append(errs, r.Close())
+	if r.tmpDir != "" {
+		errs = append(errs, os.RemoveAll(r.tmpDir))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("shut down the local endpoint: %w", err)
+	}
+	return nil
+}
