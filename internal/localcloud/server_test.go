@@ -116,7 +116,7 @@ type testEnv struct {
 // newEnv composes a Server with the real S3, ECR and STS, a fake
 // CloudWatch (CBOR and JSON 1.0), a fake Step Functions (JSON 1.0), a fake
 // query service and a fake Lambda.
-func newEnv(t *testing.T) *testEnv {
+func newEnv(t testing.TB) *testEnv {
 	t.Helper()
 	env := &testEnv{events: &eventLog{}, cw: &fakeCloudWatch{}, logs: &bytes.Buffer{}}
 	clk := clock.NewVirtual(time.Date(2026, 11, 25, 14, 0, 0, 0, time.UTC))
@@ -599,7 +599,7 @@ func FuzzRouter(f *testing.F) {
 	f.Add("PUT", "/bucket/key?versionId=1", "", "", "data")
 	f.Add("POST", "/_slipway/faults", "", "application/json", `{"throttles":[{"service":"s3","operation":"*","count":1}]}`)
 	f.Add("GET", "/bucket?versions&max-keys=1", "", "", "")
-	env := newEnv(&testing.T{})
+	env := newEnv(f)
 	f.Fuzz(func(t *testing.T, method, path, target, contentType, body string) {
 		req := httptest.NewRequest(http.MethodGet, "/", nil)
 		u, err := url.ParseRequestURI(path)
@@ -612,10 +612,16 @@ func FuzzRouter(f *testing.F) {
 			req.Header.Set("X-Amz-Target", target)
 		}
 		req.Header.Set("Content-Type", contentType)
+		env.logs.Reset()
 		rec := httptest.NewRecorder()
 		env.server.ServeHTTP(rec, req)
 		if rec.Code == 0 {
 			t.Errorf("no status written for %s %s", method, path)
+		}
+		// The router recovers panics; only the fakes' deliberate ones are
+		// acceptable.
+		if logs := env.logs.String(); strings.Contains(logs, "panicked") && !strings.Contains(logs, "panic=boom") {
+			t.Errorf("%s %s: a handler panicked: %s", method, path, logs)
 		}
 	})
 }

@@ -531,7 +531,21 @@ func TestListObjectsV2(t *testing.T) {
 		t.Errorf("pages (-want +got):\n%s", diff)
 	}
 
-	_, err := c.ListObjectsV2(ctx, &awss3.ListObjectsV2Input{Bucket: aws.String("bkt"), ContinuationToken: aws.String("!!!")})
+	// ListObjects (version 1) pages by marker.
+	v1, err := c.ListObjects(ctx, &awss3.ListObjectsInput{Bucket: aws.String("bkt"), Delimiter: aws.String("/"), MaxKeys: aws.Int32(2)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !aws.ToBool(v1.IsTruncated) || aws.ToString(v1.NextMarker) != "environments/" || len(v1.Contents) != 1 || len(v1.CommonPrefixes) != 1 {
+		t.Errorf("ListObjects page 1: got truncated %v next %q %d keys %d prefixes, want true environments/ 1 1",
+			aws.ToBool(v1.IsTruncated), aws.ToString(v1.NextMarker), len(v1.Contents), len(v1.CommonPrefixes))
+	}
+	v1, err = c.ListObjects(ctx, &awss3.ListObjectsInput{Bucket: aws.String("bkt"), Delimiter: aws.String("/"), Marker: v1.NextMarker})
+	if err != nil || aws.ToBool(v1.IsTruncated) || len(v1.Contents) != 1 || len(v1.CommonPrefixes) != 1 {
+		t.Errorf("ListObjects page 2: got %+v, %v; want space key and services/", v1, err)
+	}
+
+	_, err = c.ListObjectsV2(ctx, &awss3.ListObjectsV2Input{Bucket: aws.String("bkt"), ContinuationToken: aws.String("!!!")})
 	if got := apiCode(err); got != "InvalidArgument" {
 		t.Errorf("bad continuation token: got %q (%v), want InvalidArgument", got, err)
 	}
@@ -819,4 +833,48 @@ func FuzzServeHTTP(f *testing.F) {
 		}
 		svc.ServeHTTP(httptest.NewRecorder(), req)
 	})
+}
+
+// TestSDKStreamingUpload sends an unseekable body over TLS, which the SDK
+// frames as aws-chunked with a trailing CRC32 checksum, and reads it back
+// with checksum validation on.
+func TestSDKStreamingUpload(t *testing.T) {
+	ctx := context.Background()
+	var sawChunked bool
+	svc := newService(nil)
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPut && strings.HasPrefix(r.Header.Get("X-Amz-Content-Sha256"), "STREAMING-") {
+			sawChunked = true
+		}
+		svc.ServeHTTP(w, r)
+	}))
+	defer srv.Close()
+	c := awss3.New(awss3.Options{
+		Region:           "us-east-1",
+		BaseEndpoint:     aws.String(srv.URL),
+		UsePathStyle:     true,
+		HTTPClient:       srv.Client(),
+		Credentials:      credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", "secret", ""),
+		RetryMaxAttempts: 1,
+	})
+	mustCreate(t, c, "bkt")
+	data := strings.Repeat("streamed spec line\n", 5000)
+	_, err := c.PutObject(ctx, &awss3.PutObjectInput{Bucket: aws.String("bkt"), Key: aws.String("big.yaml"),
+		Body: io.NopCloser(strings.NewReader(data)), ContentLength: aws.Int64(int64(len(data))), ChecksumAlgorithm: types.ChecksumAlgorithmCrc32})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !sawChunked {
+		t.Errorf("the SDK did not stream the upload; the aws-chunked path went untested")
+	}
+	body, out, err := get(t, c, &awss3.GetObjectInput{Bucket: aws.String("bkt"), Key: aws.String("big.yaml"), ChecksumMode: types.ChecksumModeEnabled})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body != data {
+		t.Errorf("read back %d bytes, want the %d uploaded", len(body), len(data))
+	}
+	if aws.ToString(out.ChecksumCRC32) == "" {
+		t.Errorf("GetObject with checksum mode: got no CRC32, want the one uploaded")
+	}
 }
