@@ -137,6 +137,10 @@ func TestARNsAndNames(t *testing.T) {
 			t.Errorf("%s: got %s, want %s<16 hex digits>", name, tc.got, tc.prefix)
 		}
 	}
+	again, err := c.CreateLoadBalancer(ctx, &sdk.CreateLoadBalancerInput{Name: aws.String("slipway-demo"), Subnets: []string{"subnet-1", "subnet-2"}})
+	if err != nil || aws.ToString(again.LoadBalancers[0].LoadBalancerArn) != w.lb {
+		t.Errorf("repeated create: got %v, want the existing %s", err, w.lb)
+	}
 	out, err := c.DescribeLoadBalancers(ctx, &sdk.DescribeLoadBalancersInput{Names: []string{"slipway-demo"}})
 	if err != nil {
 		t.Fatal(err)
@@ -312,6 +316,10 @@ func TestNotFoundErrors(t *testing.T) {
 				Actions:    []types.Action{{Type: types.ActionTypeEnumForward, TargetGroupArn: &w.blue}}})
 			return err
 		}, "PriorityInUse"},
+		"duplicate load balancer name": {func() error {
+			_, err := c.CreateLoadBalancer(ctx, &sdk.CreateLoadBalancerInput{Name: aws.String("slipway-demo"), Scheme: types.LoadBalancerSchemeEnumInternal})
+			return err
+		}, "DuplicateLoadBalancerName"},
 		"bad name": {func() error {
 			_, err := c.CreateLoadBalancer(ctx, &sdk.CreateLoadBalancerInput{Name: aws.String("-bad")})
 			return err

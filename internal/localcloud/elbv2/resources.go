@@ -43,7 +43,11 @@ func (s *Service) createLoadBalancer(p url.Values) (any, error) {
 	}
 	for _, lb := range s.st.LoadBalancers {
 		if lb.Name == name {
-			// AWS answers a repeated create with the existing load balancer.
+			// AWS answers a repeated create with the same settings with the
+			// existing load balancer.
+			if lb.Scheme != scheme || lb.Type != typ || !slices.Equal(lb.Subnets, list(p, "Subnets")) {
+				return nil, protocol400("DuplicateLoadBalancerName", "A load balancer with the same name '%s' exists, but with different settings", name)
+			}
 			return struct {
 				LoadBalancers []xmlLoadBalancer `xml:"LoadBalancers>member"`
 			}{[]xmlLoadBalancer{s.lbXML(lb)}}, nil
