@@ -169,6 +169,12 @@ func (s *Service) scheduleDaemon(now time.Time, c *cluster, sv *service, p *depl
 		}
 	}
 	canStop := healthy - minHealthy
+	if canStop <= 0 && healthy == len(live) && len(live) >= int(desired) && !s.inFlight(c, sv) {
+		// With no room above 100% a DAEMON deployment must stop a task to
+		// make progress; when rounding leaves none (one instance at 50%),
+		// ECS still replaces one at a time.
+		canStop = 1
+	}
 	reason := "Scaling activity initiated by (deployment " + p.ID + ")"
 	failed := p.RolloutState == "FAILED"
 	var started, stopped []string
@@ -212,6 +218,17 @@ func (s *Service) scheduleDaemon(now time.Time, c *cluster, sv *service, p *depl
 	}
 	s.startedEvent(now, sv, started)
 	s.stoppedEvent(now, sv, stopped)
+}
+
+// inFlight reports whether a task of sv is starting or stopping.
+func (s *Service) inFlight(c *cluster, sv *service) bool {
+	for _, t := range c.Tasks {
+		if t.Service == sv.Name && isDeploymentOf(sv, t.Deployment) && t.LastStatus != "STOPPED" &&
+			(t.stopping() || !t.healthy()) {
+			return true
+		}
+	}
+	return false
 }
 
 func (s *Service) startedEvent(now time.Time, sv *service, ids []string) {
@@ -395,11 +412,11 @@ func (s *Service) placeTask(now time.Time, c *cluster, sv *service, d *deploymen
 	t.ID = s.id(32)
 	t.ARN = s.arn("task/" + c.Name + "/" + t.ID)
 	if t.PrivateIP == "" {
-		h := s.id(4)
-		var a, b int
-		fmt.Sscanf(h[:2], "%x", &a)
-		fmt.Sscanf(h[2:], "%x", &b)
-		t.PrivateIP = fmt.Sprintf("10.0.%d.%d", a%200+1, b%250+2)
+		// Each task gets its own address in 10.1.0.0/16 and up, so that a
+		// target id names one task.
+		s.st.IPSeq++
+		n := s.st.IPSeq
+		t.PrivateIP = fmt.Sprintf("10.%d.%d.%d", 1+(n/62500)%250, (n/250)%250, n%250+2)
 	}
 	for _, cd := range td.Containers {
 		t.Containers = append(t.Containers, taskContainer{

@@ -428,7 +428,7 @@ func TestDaemonOnThreeInstances(t *testing.T) {
 			}
 		}
 		if n < 2 {
-			inv.failf("got %d running agent tasks, want at least 2", n)
+			inv.failf("got %d running agent tasks, want at least 2 (%v %v %v)", n, d["taskArn"], d["lastStatus"], d["desiredStatus"])
 		}
 	}
 	v2 := agent("agent@sha256:two")
@@ -495,5 +495,44 @@ func TestEC2WithoutCapacity(t *testing.T) {
 	w.settle()
 	if s := w.service("prod", "big"); s.RunningCount != 1 {
 		t.Errorf("got running count %d, want 1 on the big instance", s.RunningCount)
+	}
+}
+
+// TestDaemonOnOneInstanceProgresses: ceil(1 × 50%) leaves no task to stop,
+// yet the deployment must replace the only one.
+func TestDaemonOnOneInstanceProgresses(t *testing.T) {
+	w := newWorld(t)
+	w.cluster("prod")
+	if _, err := w.svc.AddContainerInstance("prod", 1024, 1024); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	register := func(image string) string {
+		out, err := w.api.RegisterTaskDefinition(ctx, &sdk.RegisterTaskDefinitionInput{
+			Family: aws.String("agent"), NetworkMode: types.NetworkModeHost,
+			ContainerDefinitions: []types.ContainerDefinition{{Name: aws.String("agent"), Image: aws.String(image), Memory: aws.Int32(256)}},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return aws.ToString(out.TaskDefinition.TaskDefinitionArn)
+	}
+	v1 := register("agent:1")
+	if _, err := w.api.CreateService(ctx, &sdk.CreateServiceInput{
+		Cluster: aws.String("prod"), ServiceName: aws.String("agent"), TaskDefinition: &v1,
+		SchedulingStrategy:      types.SchedulingStrategyDaemon,
+		DeploymentConfiguration: &types.DeploymentConfiguration{MinimumHealthyPercent: aws.Int32(50), MaximumPercent: aws.Int32(100)},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	w.settle()
+	v2 := register("agent:2")
+	if _, err := w.api.UpdateService(ctx, &sdk.UpdateServiceInput{Cluster: aws.String("prod"), Service: aws.String("agent"), TaskDefinition: &v2}); err != nil {
+		t.Fatal(err)
+	}
+	w.settle()
+	s := w.service("prod", "agent")
+	if len(s.Deployments) != 1 || aws.ToString(s.Deployments[0].TaskDefinition) != v2 || s.Deployments[0].RolloutState != types.DeploymentRolloutStateCompleted || s.RunningCount != 1 {
+		t.Errorf("got deployments %+v running %d, want %s COMPLETED running 1", s.Deployments, s.RunningCount, v2)
 	}
 }

@@ -11,7 +11,9 @@ import (
 type state struct {
 	// Seq numbers the ids the service generates, so that they are stable
 	// across a snapshot.
-	Seq      uint64                       `json:"seq"`
+	Seq uint64 `json:"seq"`
+	// IPSeq numbers the private addresses given to awsvpc tasks.
+	IPSeq    uint64                       `json:"ipSeq"`
 	Clusters map[string]*cluster          `json:"clusters"`        // by name
 	Families map[string][]*taskDef        `json:"taskDefinitions"` // by family; revision r at index r-1
 	Tags     map[string]map[string]string `json:"tags"`            // by resource ARN

@@ -356,7 +356,7 @@ func (s *Service) taskOut(c *cluster, t *task, withTags bool) taskOut {
 			status = "DELETED"
 		}
 		out.Attachments = append(out.Attachments, attachmentOut{
-			ID: t.ID[:8] + "-eni", Type: "ElasticNetworkInterface", Status: status,
+			ID: attachmentID(t.ID), Type: "ElasticNetworkInterface", Status: status,
 			Details: []keyValuePair{{Name: "privateIPv4Address", Value: t.PrivateIP}},
 		})
 	}
@@ -421,4 +421,9 @@ func (s *Service) instanceOut(c *cluster, i *containerInstance) containerInstanc
 		}
 	}
 	return out
+}
+
+// attachmentID derives the id of a task's network interface attachment.
+func attachmentID(taskID string) string {
+	return taskID[:min(8, len(taskID))] + "-eni"
 }
