@@ -315,7 +315,13 @@ func (s *Server) serveJSON(w http.ResponseWriter, r *http.Request, fail *func(*p
 	case isCBOR:
 		contentType = "application/x-amz-json-1.0"
 	}
-	*fail = func(e *protocol.Error) { writeJSONError(w, contentType, e) }
+	*fail = func(e *protocol.Error) {
+		if !isJSON && isCBOR {
+			// The CBOR services are query-compatible (CloudWatch).
+			w.Header().Set("X-Amzn-Query-Error", protocol.QueryErrorHeader(e))
+		}
+		writeJSONError(w, contentType, e)
+	}
 	if !ok || op == "" || (!isJSON && !isCBOR) {
 		(*fail)(protocol.Errorf(http.StatusBadRequest, protocol.CodeUnknownOperation, "unknown operation %q", target))
 		return
@@ -376,9 +382,9 @@ func (s *Server) serveJSON(w http.ResponseWriter, r *http.Request, fail *func(*p
 
 func writeJSONError(w http.ResponseWriter, contentType string, e *protocol.Error) {
 	w.Header().Set("Content-Type", contentType)
-	w.Header().Set("X-Amzn-Errortype", e.Code)
+	w.Header().Set("X-Amzn-Errortype", e.ShapeName())
 	w.WriteHeader(e.Status)
-	b, _ := json.Marshal(protocol.JSONError{Type: e.Code, Message: e.Message})
+	b, _ := json.Marshal(protocol.JSONError{Type: e.ShapeName(), Message: e.Message})
 	_, _ = w.Write(b)
 }
 
@@ -417,7 +423,10 @@ func (s *Server) serveCBOR(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write(out)
 }
 
+// writeCBORError writes an RPC v2 CBOR error. The CBOR services are
+// query-compatible, so the query code travels in X-Amzn-Query-Error.
 func writeCBORError(w http.ResponseWriter, e *protocol.Error) {
+	w.Header().Set("X-Amzn-Query-Error", protocol.QueryErrorHeader(e))
 	w.Header().Set("Smithy-Protocol", "rpc-v2-cbor")
 	w.Header().Set("Content-Type", "application/cbor")
 	w.WriteHeader(e.Status)

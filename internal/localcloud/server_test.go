@@ -77,7 +77,9 @@ func (f *fakeCloudWatch) ServeCBOR(_ context.Context, op string, body []byte) ([
 			return nil, err
 		}
 		if in.Namespace == "" {
-			return nil, protocol.Errorf(http.StatusBadRequest, "InvalidParameterValue", "Namespace: required")
+			e := protocol.Errorf(http.StatusBadRequest, "InvalidParameterValue", "Namespace: required")
+			e.Type = "InvalidParameterValueException"
+			return nil, e
 		}
 		f.mu.Lock()
 		f.data = append(f.data, in.MetricData...)
@@ -304,8 +306,9 @@ func TestCloudWatchCBOR(t *testing.T) {
 		t.Errorf("GetMetricData: got %+v, want one value 7 at %v", out.MetricDataResults, ts)
 	}
 	_, err = cw.PutMetricData(ctx, &cloudwatch.PutMetricDataInput{Namespace: aws.String(""), MetricData: []cwtypes.MetricDatum{{MetricName: aws.String("x")}}})
-	if got := apiCode(err); got != "InvalidParameterValue" {
-		t.Errorf("CBOR error: got %q (%v), want InvalidParameterValue", got, err)
+	var invalid *cwtypes.InvalidParameterValueException
+	if got := apiCode(err); got != "InvalidParameterValue" || !errors.As(err, &invalid) {
+		t.Errorf("CBOR error: got %q (%v), want a typed InvalidParameterValueException with code InvalidParameterValue", got, err)
 	}
 
 	// The aws CLI speaks JSON 1.0 to the same service.
@@ -412,6 +415,14 @@ func TestRoutingAndErrors(t *testing.T) {
 		"query handler panic": {
 			method: http.MethodPost, path: "/", headers: form, body: "Action=Panic&Version=2015-12-01",
 			wantStatus: 500, wantType: "text/xml", wantInBody: []string{"<Code>InternalFailure</Code>", "<Type>Receiver</Type>"},
+		},
+		"CloudWatch JSON 1.0 error": {
+			method: http.MethodPost, path: "/", headers: withTarget("GraniteServiceVersion20100801.PutMetricData"), body: `{"Namespace":""}`,
+			wantStatus: 400, wantType: "application/x-amz-json-1.0", wantInBody: []string{`"__type":"InvalidParameterValueException"`},
+		},
+		"CloudWatch JSON 1.0 malformed": {
+			method: http.MethodPost, path: "/", headers: withTarget("GraniteServiceVersion20100801.PutMetricData"), body: `{"Namespace":`,
+			wantStatus: 400, wantInBody: []string{"SerializationException"},
 		},
 		"CBOR unknown service": {
 			method: http.MethodPost, path: "/service/Nope/operation/Get", headers: cborHdr,

@@ -65,9 +65,19 @@ func CBORUnmarshal(b []byte, v any) (err error) {
 	return fromCBOR(val, rv.Elem(), "")
 }
 
-// EncodeCBORError returns the CBOR body of an RPC v2 CBOR error.
+// EncodeCBORError returns the CBOR body of an RPC v2 CBOR error; __type is
+// the error's shape name.
 func EncodeCBORError(e *Error) []byte {
-	return cbor.Encode(cbor.Map{"__type": cbor.String(e.Code), "message": cbor.String(e.Message)})
+	return cbor.Encode(cbor.Map{"__type": cbor.String(e.ShapeName()), "message": cbor.String(e.Message)})
+}
+
+// QueryErrorHeader returns the X-Amzn-Query-Error value of e for a
+// query-compatible service: "<Code>;Sender", or ";Receiver" for a 5xx.
+func QueryErrorHeader(e *Error) string {
+	if e.Status >= 500 {
+		return e.Code + ";Receiver"
+	}
+	return e.Code + ";Sender"
 }
 
 const maxCBORDepth = 64

@@ -28,6 +28,13 @@ type Error struct {
 	Code    string
 	Message string
 	Status  int
+	// Type is the error's shape name when it differs from Code, which
+	// happens in query-compatible services: CloudWatch's query code
+	// InvalidParameterValue is the shape InvalidParameterValueException.
+	// JSON and CBOR responses name Type in __type (so the SDK builds the
+	// typed error) and Code in the X-Amzn-Query-Error header (so the error
+	// code stays the query one). Empty means Code.
+	Type string
 }
 
 // Error returns "Code: Message".
@@ -37,6 +44,15 @@ func (e *Error) Error() string { return e.Code + ": " + e.Message }
 // message.
 func Errorf(status int, code, format string, args ...any) *Error {
 	return &Error{Code: code, Message: fmt.Sprintf(format, args...), Status: status}
+}
+
+// ShapeName returns the name of the error's shape: Type, or Code when Type
+// is empty.
+func (e *Error) ShapeName() string {
+	if e.Type != "" {
+		return e.Type
+	}
+	return e.Code
 }
 
 // Generic error codes shared by the services.
