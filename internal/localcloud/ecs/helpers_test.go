@@ -317,3 +317,20 @@ func errorCode(err error) string {
 	}
 	return ""
 }
+
+func createInput(td, tg, registryARN string, desired int32) *sdk.CreateServiceInput {
+	return &sdk.CreateServiceInput{
+		Cluster: aws.String("staging"), ServiceName: aws.String("web"), TaskDefinition: &td,
+		DesiredCount: aws.Int32(desired), LaunchType: types.LaunchTypeFargate, NetworkConfiguration: network(),
+		LoadBalancers:                 []types.LoadBalancer{{TargetGroupArn: &tg, ContainerName: aws.String("web"), ContainerPort: aws.Int32(8080)}},
+		ServiceRegistries:             []types.ServiceRegistry{{RegistryArn: &registryARN}},
+		HealthCheckGracePeriodSeconds: aws.Int32(30),
+		DeploymentConfiguration: &types.DeploymentConfiguration{
+			DeploymentCircuitBreaker: &types.DeploymentCircuitBreaker{Enable: true},
+		},
+	}
+}
+
+func updateInput(td string) *sdk.UpdateServiceInput {
+	return &sdk.UpdateServiceInput{Cluster: aws.String("staging"), Service: aws.String("web"), TaskDefinition: &td}
+}
