@@ -1,0 +1,289 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/slipwayhq/slipway/internal/clock"
+	"github.com/slipwayhq/slipway/internal/localcloud/endpoint"
+	"github.com/slipwayhq/slipway/internal/localcloud/faults"
+	"github.com/slipwayhq/slipway/internal/localcloud/stack"
+)
+
+// clockFlags are the --speed and --virtual flags of local and demo.
+type clockFlags struct {
+	speed   float64
+	virtual bool
+}
+
+func (f *clockFlags) add(c *cobra.Command, defaultSpeed float64) {
+	c.Flags().Float64Var(&f.speed, "speed", defaultSpeed, "run simulated time N times faster than wall time")
+	c.Flags().BoolVar(&f.virtual, "virtual", false, "run on a virtual clock that jumps to the next timer when nothing is in flight")
+	c.MarkFlagsMutuallyExclusive("speed", "virtual")
+}
+
+func (f *clockFlags) clock() (clock.Clock, error) {
+	switch {
+	case f.virtual:
+		return clock.NewVirtual(time.Now()), nil
+	case f.speed <= 0:
+		return nil, usageErrorf("--speed %v: must be positive", f.speed)
+	case f.speed == 1:
+		return clock.Real(), nil
+	}
+	return clock.Scaled(f.speed), nil
+}
+
+// silenceNode keeps jsii's warning about the node version out of the
+// output of the in-process synthesis.
+func silenceNode() {
+	if os.Getenv("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION") == "" {
+		os.Setenv("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
+	}
+}
+
+func newLocalCommand() *cobra.Command {
+	var (
+		port     int
+		listen   string
+		stateDir string
+		template string
+		specs    string
+		clk      clockFlags
+		verbose  bool
+	)
+	c := &cobra.Command{
+		Use:   "local",
+		Short: "Run a local AWS endpoint with Slipway deployed on it",
+		Long: `local serves one HTTP endpoint that answers the AWS APIs Slipway uses (ECS, ECR,
+S3, ELBv2, CloudWatch, Step Functions, Lambda, EventBridge, STS), deploys
+Slipway's synthesized stack onto it and seeds the world of the example specs:
+clusters, container instances, a load balancer with blue/green target groups,
+alarms, ECR repositories with an initial image, and the specs themselves.
+
+It listens on 127.0.0.1 only unless --listen names another address. Point
+the AWS CLI or SDK at it with the printed exports. GET /_slipway/health
+answers 200 once the stack is deployed and seeded. With --state-dir the state
+is saved on exit and restored on the next start.`,
+		Example: `  slipway local
+  slipway local --speed 60 --state-dir .slipway-local
+  slipway local --listen 0.0.0.0 --port 4567`,
+		Args: cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			ck, err := clk.clock()
+			if err != nil {
+				return err
+			}
+			host := "127.0.0.1"
+			if listen != "" {
+				host = listen
+			}
+			addr := net.JoinHostPort(host, strconv.Itoa(port))
+			level := slog.LevelWarn
+			if verbose {
+				level = slog.LevelInfo
+			}
+			log := slog.New(slog.NewTextHandler(c.ErrOrStderr(), &slog.HandlerOptions{Level: level}))
+			var specFS fs.FS
+			if specs != "" {
+				if st, err := os.Stat(specs); err != nil || !st.IsDir() {
+					return usageErrorf("--specs %s: not a directory", specs)
+				}
+				specFS = os.DirFS(specs)
+			}
+			silenceNode()
+			ctx, stop := signal.NotifyContext(c.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			fmt.Fprintf(c.ErrOrStderr(), "starting the local endpoint on %s (deploying the stack and seeding the world)…\n", addr)
+			r, err := endpoint.Start(ctx, endpoint.Options{Addr: addr, Template: template, Specs: specFS, StateDir: stateDir,
+				Config: endpoint.Config{Clock: ck, Logger: log}})
+			if err != nil {
+				return err
+			}
+			out := c.OutOrStdout()
+			fmt.Fprintf(out, "export AWS_ENDPOINT_URL=%s AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=%s AWS_DEFAULT_REGION=%s\n", r.URL, r.Region(), r.Region())
+			if r.Restored {
+				fmt.Fprintf(c.ErrOrStderr(), "state restored from %s\n", stateDir)
+			}
+			fmt.Fprintf(c.ErrOrStderr(), "ready: state machine %s, spec bucket %s; Ctrl-C stops\n", r.Deployed.StateMachineARN, r.Deployed.SpecBucket)
+			<-ctx.Done()
+			fmt.Fprintln(c.ErrOrStderr(), "stopping…")
+			shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			return r.Shutdown(shutdown)
+		},
+	}
+	c.Flags().IntVar(&port, "port", 4566, "port to listen on")
+	c.Flags().StringVar(&listen, "listen", "", "address to listen on instead of 127.0.0.1 (e.g. 0.0.0.0: reachable from other hosts)")
+	c.Flags().StringVar(&stateDir, "state-dir", "", "save the state here on exit and restore it on start")
+	c.Flags().StringVar(&template, "template", "", "synthesized template to deploy (default: synthesize in-process)")
+	c.Flags().StringVar(&specs, "specs", "examples", "spec root to seed the world from; empty seeds nothing")
+	c.Flags().BoolVarP(&verbose, "verbose", "v", false, "log what the services and functions do")
+	clk.add(c, 1)
+	c.AddCommand(newFaultCommand())
+	return c
+}
+
+// newFaultCommand is `slipway local fault …`: the control API's faults.
+func newFaultCommand() *cobra.Command {
+	var url string
+	control := func() endpoint.Control { return endpoint.Control{URL: url} }
+	digest := func(c *cobra.Command, ref string) (string, error) {
+		d, err := endpoint.ResolveImage(c.Context(), stack.AWSConfig(url, regionFromEnv()), ref)
+		if err != nil {
+			return "", usageErrorf("%v", err)
+		}
+		return d, nil
+	}
+	show := func(c *cobra.Command, st faults.State) error {
+		b, err := json.MarshalIndent(st, "", "  ")
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(c.OutOrStdout(), string(b))
+		return nil
+	}
+	image := func(use, short string, nArgs int, behaviour func(args []string) (faults.Behaviour, error)) *cobra.Command {
+		return &cobra.Command{
+			Use: use, Short: short, Args: cobra.ExactArgs(nArgs),
+			RunE: func(c *cobra.Command, args []string) error {
+				b, err := behaviour(args)
+				if err != nil {
+					return err
+				}
+				d, err := digest(c, args[0])
+				if err != nil {
+					return err
+				}
+				st, err := control().Apply(c.Context(), faults.State{Images: map[string]faults.Behaviour{d: b}})
+				if err != nil {
+					return err
+				}
+				return show(c, st)
+			},
+		}
+	}
+	c := &cobra.Command{
+		Use:   "fault",
+		Short: "Inject faults into a running local endpoint",
+		Long: `fault changes how the simulated world behaves, to rehearse every rollback path.
+An IMAGE is repository:tag (resolved in the endpoint's ECR), sha256:<digest> or
+uri@sha256:<digest>; the fault applies to every task running that image.`,
+		Example: `  slipway local fault error-rate web:v3 0.3
+  slipway local fault crash worker:v2
+  slipway local fault throttle ecs UpdateService --count 3
+  slipway local fault clear`,
+	}
+	def := os.Getenv("AWS_ENDPOINT_URL")
+	if def == "" {
+		def = "http://127.0.0.1:4566"
+	}
+	c.PersistentFlags().StringVar(&url, "endpoint", def, "the local endpoint's URL")
+	c.AddCommand(
+		image("crash IMAGE", "Tasks of IMAGE exit right after starting", 1, func([]string) (faults.Behaviour, error) {
+			return faults.Behaviour{CrashOnStart: true}, nil
+		}),
+		image("unhealthy IMAGE", "Tasks of IMAGE fail their load balancer health checks", 1, func([]string) (faults.Behaviour, error) {
+			return faults.Behaviour{FailHealthChecks: true}, nil
+		}),
+		image("error-rate IMAGE RATE", "Tasks of IMAGE answer RATE (0..1) of requests with 5xx", 2, func(args []string) (faults.Behaviour, error) {
+			r, err := strconv.ParseFloat(args[1], 64)
+			if err != nil || r < 0 || r > 1 {
+				return faults.Behaviour{}, usageErrorf("RATE %q: want a number from 0 to 1", args[1])
+			}
+			return faults.Behaviour{ErrorRate: r}, nil
+		}),
+		image("latency IMAGE MS", "Tasks of IMAGE answer MS milliseconds slower", 2, func(args []string) (faults.Behaviour, error) {
+			ms, err := strconv.Atoi(args[1])
+			if err != nil || ms < 0 {
+				return faults.Behaviour{}, usageErrorf("MS %q: want a whole number of milliseconds", args[1])
+			}
+			return faults.Behaviour{LatencyMs: ms}, nil
+		}),
+		image("heal IMAGE", "Remove the faults of IMAGE", 1, func([]string) (faults.Behaviour, error) {
+			return faults.Behaviour{}, nil
+		}),
+	)
+	var count int
+	throttle := &cobra.Command{
+		Use: "throttle SERVICE [OPERATION]", Short: "Throttle the next calls of an API (OPERATION * or absent: every operation)",
+		Args: cobra.RangeArgs(1, 2),
+		RunE: func(c *cobra.Command, args []string) error {
+			op := "*"
+			if len(args) == 2 {
+				op = args[1]
+			}
+			if count < 1 {
+				return usageErrorf("--count %d: must be at least 1", count)
+			}
+			st, err := control().Apply(c.Context(), faults.State{Throttles: []faults.Throttle{{Service: args[0], Operation: op, Count: count}}})
+			if err != nil {
+				return err
+			}
+			return show(c, st)
+		},
+	}
+	throttle.Flags().IntVar(&count, "count", 1, "how many calls are throttled")
+	delay := &cobra.Command{
+		Use: "delay-events DURATION", Short: "Deliver EventBridge events DURATION late (e.g. 30s)", Args: cobra.ExactArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			d, err := time.ParseDuration(args[0])
+			if err != nil || d <= 0 {
+				return usageErrorf("DURATION %q: want a positive duration such as 30s", args[0])
+			}
+			st, err := control().Apply(c.Context(), faults.State{EventDelayMs: d.Milliseconds()})
+			if err != nil {
+				return err
+			}
+			return show(c, st)
+		},
+	}
+	drop := &cobra.Command{
+		Use: "drop-events N", Short: "Drop the next N EventBridge events", Args: cobra.ExactArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			n, err := strconv.Atoi(args[0])
+			if err != nil || n < 1 {
+				return usageErrorf("N %q: want a whole number of at least 1", args[0])
+			}
+			st, err := control().Apply(c.Context(), faults.State{DropEvents: n})
+			if err != nil {
+				return err
+			}
+			return show(c, st)
+		},
+	}
+	clear := &cobra.Command{
+		Use: "clear", Short: "Remove every fault", Args: cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error { return control().Clear(c.Context()) },
+	}
+	list := &cobra.Command{
+		Use: "show", Short: "Print the active faults", Args: cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			st, err := control().Faults(c.Context())
+			if err != nil {
+				return err
+			}
+			return show(c, st)
+		},
+	}
+	c.AddCommand(throttle, delay, drop, clear, list)
+	return c
+}
+
+func regionFromEnv() string {
+	if r := os.Getenv("AWS_REGION"); r != "" {
+		return r
+	}
+	return "us-east-1"
+}
