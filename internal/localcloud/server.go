@@ -23,6 +23,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -184,6 +185,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	// fail is how the route in progress answers an error; a panic uses it.
 	fail := func(e *protocol.Error) { writeJSONError(rw, "application/x-amz-json-1.1", e) }
+	started := time.Now()
+	defer func() {
+		s.log.Debug("request", "method", r.Method, "path", r.URL.Path, "target", r.Header.Get("X-Amz-Target"),
+			"status", rw.status, "requestId", id, "duration", time.Since(started))
+	}()
 	defer func() {
 		if v := recover(); v != nil {
 			if v == http.ErrAbortHandler {
@@ -227,15 +233,22 @@ func newRequestID() string { return uuid.NewString() }
 // panic answers only when nothing was written yet.
 type responseWriter struct {
 	http.ResponseWriter
-	wrote bool
+	wrote  bool
+	status int
 }
 
 func (w *responseWriter) WriteHeader(code int) {
+	if !w.wrote {
+		w.status = code
+	}
 	w.wrote = true
 	w.ResponseWriter.WriteHeader(code)
 }
 
 func (w *responseWriter) Write(b []byte) (int, error) {
+	if !w.wrote {
+		w.status = http.StatusOK
+	}
 	w.wrote = true
 	return w.ResponseWriter.Write(b)
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/xml"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"regexp"
 	"strconv"
@@ -31,7 +32,7 @@ var unsupported = []string{"acl", "policy", "tagging", "cors", "lifecycle", "enc
 // Operation names the S3 operation of a request, as the fault registry
 // keys throttles ("PutObject", "ListObjectsV2", …).
 func Operation(r *http.Request) string {
-	bucketName, key := splitPath(r.URL.Path)
+	bucketName, key := splitRequest(r)
 	q := r.URL.Query()
 	switch {
 	case bucketName == "":
@@ -73,11 +74,30 @@ func Operation(r *http.Request) string {
 	return "GetObject"
 }
 
-// splitPath splits a path-style request path into bucket and key.
-func splitPath(path string) (bucketName, key string) {
-	path = strings.TrimPrefix(path, "/")
+// splitRequest returns the bucket and key a request addresses: path style
+// (/bucket/key), or virtual-hosted style for hosts under localhost
+// (bucket.localhost:4566/key), which clients given an endpoint named
+// localhost rather than 127.0.0.1 use.
+func splitRequest(r *http.Request) (bucketName, key string) {
+	if b := virtualHostBucket(r.Host); b != "" {
+		return b, strings.TrimPrefix(r.URL.Path, "/")
+	}
+	path := strings.TrimPrefix(r.URL.Path, "/")
 	bucketName, key, _ = strings.Cut(path, "/")
 	return bucketName, key
+}
+
+// virtualHostBucket returns the bucket of a host "<bucket>.localhost[:port]",
+// or "".
+func virtualHostBucket(host string) string {
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	b, ok := strings.CutSuffix(strings.ToLower(host), ".localhost")
+	if !ok {
+		return ""
+	}
+	return b
 }
 
 // ServeHTTP serves one path-style S3 request.
@@ -93,7 +113,7 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Service) serve(w http.ResponseWriter, r *http.Request) error {
-	bucketName, key := splitPath(r.URL.Path)
+	bucketName, key := splitRequest(r)
 	q := r.URL.Query()
 	for _, sub := range unsupported {
 		if q.Has(sub) {

@@ -878,3 +878,38 @@ func TestSDKStreamingUpload(t *testing.T) {
 		t.Errorf("GetObject with checksum mode: got no CRC32, want the one uploaded")
 	}
 }
+
+func TestVirtualHostedStyle(t *testing.T) {
+	svc := newService(nil)
+	srv := httptest.NewServer(svc)
+	defer srv.Close()
+	do := func(method, host, path, body string) (int, string) {
+		t.Helper()
+		req, err := http.NewRequest(method, srv.URL+path, strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Host = host
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if status, body := do(http.MethodPut, "specs.localhost:4566", "/", ""); status != 200 {
+		t.Fatalf("create bucket virtual-hosted: got %d %s", status, body)
+	}
+	if status, body := do(http.MethodPut, "specs.localhost:4566", "/services/web.yaml", "spec"); status != 200 {
+		t.Fatalf("put virtual-hosted: got %d %s", status, body)
+	}
+	if status, body := do(http.MethodGet, "127.0.0.1", "/specs/services/web.yaml", ""); status != 200 || body != "spec" {
+		t.Errorf("get path style: got %d %q, want 200 spec", status, body)
+	}
+	req := httptest.NewRequest(http.MethodGet, "/services/web.yaml", nil)
+	req.Host = "specs.localhost"
+	if got := Operation(req); got != "GetObject" {
+		t.Errorf("Operation of a virtual-hosted GET: got %s, want GetObject", got)
+	}
+}
