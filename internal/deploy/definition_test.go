@@ -29,14 +29,7 @@ const definitionFile = "../../infra/testdata/deploy.asl.json"
 // contract between the two (payloads, result paths, Catch clauses, error
 // names, task tokens) is what is tested.
 func TestDefinition(t *testing.T) {
-	b, err := os.ReadFile(definitionFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	def, err := asl.Parse(b)
-	if err != nil {
-		t.Fatalf("parse %s: %v", definitionFile, err)
-	}
+	def := loadDefinition(t)
 	scenarios := map[string]struct {
 		arrange      func(w *world, image string)
 		alarmInBake  bool
@@ -206,14 +199,7 @@ func TestDriverCatchesLikeDefinition(t *testing.T) {
 // TestDefinitionTimeouts runs the waits whose timeout is no failure, and
 // the approval's, which is one, through the synthesized definition.
 func TestDefinitionTimeouts(t *testing.T) {
-	b, err := os.ReadFile(definitionFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	def, err := asl.Parse(b)
-	if err != nil {
-		t.Fatal(err)
-	}
+	def := loadDefinition(t)
 	t.Run("lock wait: Prepare again", func(t *testing.T) {
 		sc := strategyCases()["rolling"]
 		w := newWorld(t)
@@ -300,12 +286,26 @@ func TestDefinitionTimeouts(t *testing.T) {
 	})
 }
 
+// loadDefinition parses the synthesized definition.
+func loadDefinition(tb testing.TB) *asl.Definition {
+	tb.Helper()
+	b, err := os.ReadFile(definitionFile)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	def, err := asl.Parse(b)
+	if err != nil {
+		tb.Fatalf("parse %s: %v", definitionFile, err)
+	}
+	return def
+}
+
 // definitionRunner runs executions of the synthesized definition against a
 // world. Every invocation of the step function goes through Engine.Run as
 // the Lambda runtime would (JSON in, JSON or a named error out); the task
 // tokens the engine completes go to the state machine.
 type definitionRunner struct {
-	t   *testing.T
+	t   testing.TB
 	def *asl.Definition
 	sm  *asl.Engine
 	clk *clock.Virtual
@@ -313,7 +313,7 @@ type definitionRunner struct {
 
 // newDefinitionRunner returns a runner; after(inv) runs once each
 // invocation has run.
-func newDefinitionRunner(t *testing.T, def *asl.Definition, w *world, after func(workflow.Invocation)) *definitionRunner {
+func newDefinitionRunner(t testing.TB, def *asl.Definition, w *world, after func(workflow.Invocation)) *definitionRunner {
 	clk := clock.NewVirtual(w.now)
 	e := w.engine()
 	var mu sync.Mutex // the world is not safe for concurrent use
@@ -393,14 +393,7 @@ func runDefinition(t *testing.T, def *asl.Definition, w *world, req workflow.Req
 // by a newer one; the older ends Superseded (a success: nothing changed),
 // the newer is approved and deploys.
 func TestDefinitionSupersede(t *testing.T) {
-	b, err := os.ReadFile(definitionFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	def, err := asl.Parse(b)
-	if err != nil {
-		t.Fatal(err)
-	}
+	def := loadDefinition(t)
 	w := newWorld(t)
 	w.cluster = "prod"
 	w.addService("web--blue", "web-prod", w.image("web", "v1"), 2, false)

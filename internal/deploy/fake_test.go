@@ -29,7 +29,7 @@ import (
 // ECS deployments finish rolloutAfter after they start, unless their image
 // is marked failing (FAILED) or hanging (IN_PROGRESS for ever).
 type world struct {
-	t   *testing.T
+	t   testing.TB
 	now time.Time
 
 	// ECS
@@ -103,7 +103,7 @@ const (
 	daemonHosts  = 3
 )
 
-func newWorld(t *testing.T) *world {
+func newWorld(t testing.TB) *world {
 	w := &world{
 		t: t, now: time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC), cluster: "staging",
 		services: map[string]*fakeService{}, tdImage: map[string]string{}, revisions: map[string][]string{},

@@ -1,0 +1,384 @@
+package deploy
+
+import (
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/slipwayhq/slipway/internal/asl"
+	"github.com/slipwayhq/slipway/internal/awsapi/elbv2"
+	"github.com/slipwayhq/slipway/internal/store"
+	"github.com/slipwayhq/slipway/internal/workflow"
+)
+
+// The fragments below are the pieces every path of the deploy state
+// machine is made of. Each scenario of TestFlowPaths writes its expected
+// path with them, so the table reads as the story of each deployment.
+
+// prepared: Prepare took the lock and AfterPrepare routes on.
+func prepared() []string { return []string{workflow.StatePrepare, workflow.StateAfterPrepare} }
+
+// appliedAndStable: Apply starts the ECS deployment. The fakes send no ECS
+// Deployment State Change event, so AwaitStable ends at its timeout (the
+// reconcile interval) and one CheckStable finds the rollout complete.
+func appliedAndStable() []string {
+	return []string{workflow.StateApply, workflow.StateAwaitStable, workflow.StateCheckStable,
+		workflow.StateStableYet, workflow.StateMoreSteps}
+}
+
+// notStableYet: a CheckStable that finds the rollout still in progress
+// before its deadline, and the wait that follows.
+func notStableYet() []string {
+	return []string{workflow.StateCheckStable, workflow.StateStableYet, workflow.StateAwaitStable}
+}
+
+// trafficSteps: n traffic steps, each shifted, baked to its timeout (no
+// alarm) and checked.
+func trafficSteps(n int) []string {
+	var p []string
+	for range n {
+		p = append(p, workflow.StateShiftTraffic, workflow.StateBake, workflow.StateCheckBake, workflow.StateMoreSteps)
+	}
+	return p
+}
+
+// promoted: the new revision becomes primary, the old slot is cleaned up
+// and the success recorded.
+func promoted() []string {
+	return []string{workflow.StatePromote, workflow.StateCleanup, workflow.StateFinalize, workflow.StateDeployed}
+}
+
+// rolledBack: Rollback restores the snapshot. In every scenario here it
+// puts a task definition back (the rolling service's, or the canary slot's
+// previous one), so it waits for that ECS deployment to the reconcile
+// interval and one check finds it stable.
+func rolledBack() []string {
+	return []string{workflow.StateRollback, workflow.StateRollbackStableYet, workflow.StateAwaitRollbackStable,
+		workflow.StateCheckRollbackStable, workflow.StateRollbackStableYet}
+}
+
+// recorded: the failure is recorded and routed to its terminal state.
+func recorded(terminal string) []string {
+	return []string{workflow.StateRecordFailure, workflow.StateFailureKind, terminal}
+}
+
+// canaryThreeSteps is a canary of 10% → 50% → 100% on the web service,
+// baking 5, 10 and 15 minutes times bakeScale: 30 minutes of bake at
+// scale 1.
+func canaryThreeSteps(bakeScale int) strategyCase {
+	sc := strategyCases()["canary by weights"]
+	m := func(n int) string { return (time.Duration(n*bakeScale) * time.Minute).String() }
+	sc.strategy = fmt.Sprintf(`{"kind": "canary", "steps": [{"weight": 10, "bake": %q}, {"weight": 50, "bake": %q}, {"weight": 100}],
+		"finalBake": %q, "alarms": ["web-5xx"], "stabilizationTimeout": "20m"}`, m(5), m(10), m(15))
+	return sc
+}
+
+// prodBlueGreen is the web service in prod (environments/prod.yaml: an
+// approval is required), running v1 in the blue slot; the spec's canary
+// (25% for 5 minutes, then 100% and a 10-minute final bake) moves it to
+// green.
+func prodBlueGreen() strategyCase {
+	return strategyCase{
+		service: "web",
+		alarm:   "web-5xx",
+		before: func(w *world) {
+			w.cluster = "prod"
+			w.addService("web--blue", "web-prod", w.image("web", "v1"), 2, false)
+			w.rules[prodRule] = []elbv2.TargetWeight{{TargetGroupARN: prodBlue, Weight: 100}, {TargetGroupARN: prodGreen, Weight: 0}}
+		},
+		after: func(w *world, image string) view {
+			return view{
+				Services: map[string]serviceView{
+					"web--blue":  {Image: w.image("web", "v1"), Desired: 0},
+					"web--green": {Image: image, Desired: 2, Scaling: scaling(2, 10)},
+				},
+				Rules: map[string][]elbv2.TargetWeight{prodRule: {{TargetGroupARN: prodBlue, Weight: 0}, {TargetGroupARN: prodGreen, Weight: 100}}},
+			}
+		},
+	}
+}
+
+// flowRun is one scenario's run of the synthesized definition: the world,
+// the state machine, and what the scenario's hook needs to act as the
+// outside world does (functions/signal, a person approving).
+type flowRun struct {
+	w  *world
+	r  *definitionRunner
+	sc strategyCase
+	// newer is the execution a superseding push started.
+	newer *asl.Execution
+}
+
+// succeed completes token as SendTaskSuccess would. Completing a token
+// from inside a task would wait on the task itself, so it runs apart,
+// holding the virtual clock so no timeout fires first.
+func (f *flowRun) succeed(token, output string) {
+	f.r.clk.Busy()
+	go func() {
+		defer f.r.clk.Done()
+		if err := f.r.sm.SendTaskSuccess(token, output); err != nil {
+			f.r.t.Errorf("send task success: %v", err)
+		}
+	}()
+}
+
+// fail fails token as SendTaskFailure would.
+func (f *flowRun) fail(token, name, cause string) {
+	f.r.clk.Busy()
+	go func() {
+		defer f.r.clk.Done()
+		if err := f.r.sm.SendTaskFailure(token, name, cause); err != nil {
+			f.r.t.Errorf("send task failure: %v", err)
+		}
+	}()
+}
+
+// live state a scenario expects at the end.
+func deployedLive(sc strategyCase, w *world, _ view, image string) view { return sc.after(w, image) }
+func restoredLive(_ strategyCase, _ *world, before view, _ string) view { return before }
+
+// TestFlowPaths runs the engine on fakes under the synthesized state
+// machine (internal/asl on the virtual clock) and asserts, for each
+// scenario, the full path of states, the live state it leaves, the history
+// entry and the lock.
+func TestFlowPaths(t *testing.T) {
+	def := loadDefinition(t)
+	rolling := strategyCases()["rolling"]
+	blueGreen := strategyCases()["blue/green, all at once"]
+
+	tests := map[string]struct {
+		sc  strategyCase
+		env string // "" is staging
+		// arrange changes the world once sc.before has run; image is what
+		// the deployment deploys.
+		arrange func(w *world, image string)
+		// on runs after each invocation of the step function.
+		on   func(f *flowRun, inv workflow.Invocation)
+		path []string
+		live func(sc strategyCase, w *world, before view, image string) view
+		// outcome and errorName are the history entry's.
+		outcome   workflow.Outcome
+		errorName string
+		lockHeld  bool
+		// supersededBy is the tag of a push arriving while the deployment
+		// waits for approval; newerPath is the path of its execution.
+		supersededBy string
+		newerPath    []string
+	}{
+		"rolling: success": {
+			sc:      rolling,
+			path:    slices.Concat(prepared(), appliedAndStable(), trafficSteps(1), promoted()),
+			live:    deployedLive,
+			outcome: workflow.OutcomeDeployed,
+		},
+		"canary 10→50→100: success": {
+			sc:      canaryThreeSteps(1),
+			path:    slices.Concat(prepared(), appliedAndStable(), trafficSteps(3), promoted()),
+			live:    deployedLive,
+			outcome: workflow.OutcomeDeployed,
+		},
+		"blue/green: success": {
+			sc: blueGreen,
+			// One step: all traffic to green, then the termination wait.
+			path:    slices.Concat(prepared(), appliedAndStable(), trafficSteps(1), promoted()),
+			live:    deployedLive,
+			outcome: workflow.OutcomeDeployed,
+		},
+		"canary: alarm while baking at 50% → rolled back": {
+			sc: canaryThreeSteps(1),
+			on: func(f *flowRun, inv workflow.Invocation) {
+				if inv.Phase == workflow.PhaseWatch && inv.State.Wait.Kind == workflow.WaitBake && inv.State.Progress.Weight == 50 {
+					// The alarm goes off and functions/signal fails the
+					// bake's token with the alarm, as the Alarm State
+					// Change event makes it do.
+					f.w.alarms[f.sc.alarm] = "ALARM"
+					f.fail(inv.TaskToken, workflow.ErrorName((*workflow.AlarmFired)(nil)), "alarm web-5xx in ALARM: threshold crossed")
+				}
+			},
+			path: slices.Concat(prepared(), appliedAndStable(), trafficSteps(1),
+				[]string{workflow.StateShiftTraffic, workflow.StateBake}, rolledBack(), recorded(workflow.StateRolledBack)),
+			live:      restoredLive,
+			outcome:   workflow.OutcomeRolledBack,
+			errorName: "AlarmFired",
+		},
+		"rolling: tasks fail to start → rolled back": {
+			sc:      rolling,
+			arrange: func(w *world, image string) { w.failing[image] = true },
+			// CheckStable finds the ECS deployment FAILED.
+			path: slices.Concat(prepared(), []string{workflow.StateApply, workflow.StateAwaitStable, workflow.StateCheckStable},
+				rolledBack(), recorded(workflow.StateRolledBack)),
+			live:      restoredLive,
+			outcome:   workflow.OutcomeRolledBack,
+			errorName: "DeploymentFailed",
+		},
+		"rolling: not stable in 20m → rolled back": {
+			sc:      rolling,
+			arrange: func(w *world, image string) { w.hanging[image] = true },
+			// Re-checked every 5 minutes (the reconcile interval) until the
+			// 20-minute stabilisation timeout.
+			path: slices.Concat(prepared(), []string{workflow.StateApply, workflow.StateAwaitStable},
+				notStableYet(), notStableYet(), notStableYet(), []string{workflow.StateCheckStable},
+				rolledBack(), recorded(workflow.StateRolledBack)),
+			live:      restoredLive,
+			outcome:   workflow.OutcomeRolledBack,
+			errorName: "StabilizationTimeout",
+		},
+		"approval rejected": {
+			sc:  prodBlueGreen(),
+			env: "prod",
+			on: func(f *flowRun, inv workflow.Invocation) {
+				if inv.Phase == workflow.PhaseApprove {
+					f.fail(inv.TaskToken, workflow.ErrorName((*workflow.ApprovalRejected)(nil)), "rejected by bob: not on a Friday")
+				}
+			},
+			path:      slices.Concat(prepared(), []string{workflow.StateAwaitApproval}, recorded(workflow.StateRejected)),
+			live:      restoredLive,
+			outcome:   workflow.OutcomeRejected,
+			errorName: "ApprovalRejected",
+		},
+		"approval expired": {
+			sc:        prodBlueGreen(),
+			env:       "prod",
+			path:      slices.Concat(prepared(), []string{workflow.StateAwaitApproval}, recorded(workflow.StateRejected)),
+			live:      restoredLive,
+			outcome:   workflow.OutcomeRejected,
+			errorName: statesTimeout,
+		},
+		"superseded while awaiting approval": {
+			sc:           prodBlueGreen(),
+			env:          "prod",
+			supersededBy: "v3",
+			on: func(f *flowRun, inv workflow.Invocation) {
+				if inv.Phase != workflow.PhaseApprove {
+					return
+				}
+				if f.newer == nil {
+					f.w.advance(time.Minute)
+					req := request(f.sc, "v3")
+					req.Environment = "prod"
+					f.newer = f.r.start("exec-newer", req)
+					return
+				}
+				f.succeed(inv.TaskToken, `{"source": "approval", "by": "alice"}`)
+			},
+			path: slices.Concat(prepared(), []string{workflow.StateAwaitApproval}, recorded(workflow.StateSuperseded)),
+			newerPath: slices.Concat(prepared(), []string{workflow.StateAwaitApproval}, appliedAndStable(),
+				trafficSteps(2), promoted()),
+			live: func(sc strategyCase, w *world, _ view, _ string) view {
+				return sc.after(w, w.image(sc.service, "v3"))
+			},
+			outcome:   workflow.OutcomeSuperseded,
+			errorName: "Superseded",
+		},
+		"rolling: rollback fails → lock kept": {
+			sc:      rolling,
+			arrange: func(w *world, image string) { w.failing[image] = true },
+			on: func(f *flowRun, inv workflow.Invocation) {
+				if inv.Phase == workflow.PhaseApply {
+					// Armed once Apply has run: every change the rollback
+					// tries is denied.
+					for _, op := range []string{"SetRuleWeights", "SetTaskDefinition", "SetDesiredCount", "DeleteService", "RegisterTarget", "DeregisterTarget"} {
+						f.w.fail[op] = fmt.Errorf("AccessDenied: not authorized")
+					}
+				}
+			},
+			path: slices.Concat(prepared(), []string{workflow.StateApply, workflow.StateAwaitStable, workflow.StateCheckStable,
+				workflow.StateRollback, workflow.StateRecordRollbackFailed, workflow.StateRollbackFailed}),
+			// Nothing could be restored: the service runs what Apply set.
+			live: func(sc strategyCase, w *world, before view, image string) view {
+				v := before
+				v.Services = map[string]serviceView{"web": {Image: image, Desired: 4, Scaling: scaling(2, 10)}}
+				return v
+			},
+			outcome:  workflow.OutcomeRollbackFailed,
+			lockHeld: true,
+			// An error outside the contract reaches Step Functions under its
+			// Go type name, as aws-lambda-go reports it.
+			errorName: "wrapError",
+		},
+		"rolling: lock held → AwaitLock → Prepare again": {
+			sc: rolling,
+			arrange: func(w *world, _ string) {
+				w.locks["staging/web"] = lockObject{rec: store.LockRecord{Deployment: "gone", Stage: store.StageApplying}, etag: "e1"}
+			},
+			on: func(f *flowRun, inv workflow.Invocation) {
+				if inv.Phase == workflow.PhaseWatch && inv.State.Wait.Kind == workflow.WaitLock {
+					// The holder goes without handing the lock over; only
+					// the wait's timeout brings Prepare back.
+					delete(f.w.locks, "staging/web")
+				}
+			},
+			path: slices.Concat(prepared(), []string{workflow.StateAwaitLock}, prepared(), appliedAndStable(),
+				trafficSteps(1), promoted()),
+			live:    deployedLive,
+			outcome: workflow.OutcomeDeployed,
+		},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			w := newWorld(t)
+			tc.sc.before(w)
+			before := w.view()
+			image := w.image(tc.sc.service, "v2")
+			if tc.supersededBy != "" {
+				w.image(tc.sc.service, tc.supersededBy)
+			}
+			if tc.arrange != nil {
+				tc.arrange(w, image)
+			}
+			req := request(tc.sc, "v2")
+			if tc.env != "" {
+				req.Environment = tc.env
+			}
+			f := &flowRun{w: w, sc: tc.sc}
+			f.r = newDefinitionRunner(t, def, w, func(inv workflow.Invocation) {
+				if tc.on != nil {
+					tc.on(f, inv)
+				}
+			})
+			x := f.r.start("exec-1", req)
+			f.r.wait(x)
+			if diff := cmp.Diff(tc.path, x.Path()); diff != "" {
+				t.Errorf("path (-want +got):\n%s", diff)
+			}
+			if tc.supersededBy != "" {
+				if f.newer == nil {
+					t.Fatal("the newer deployment never started")
+				}
+				f.r.wait(f.newer)
+				if diff := cmp.Diff(tc.newerPath, f.newer.Path()); diff != "" {
+					t.Errorf("path of the newer deployment (-want +got):\n%s", diff)
+				}
+				h, err := w.historyOf(deploymentID(f.newer.ARN()))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if diff := cmp.Diff(outcome{Outcome: workflow.OutcomeDeployed, Image: w.image(tc.sc.service, tc.supersededBy)},
+					outcome{Outcome: h.Outcome, Error: h.Error, Image: h.Image}); diff != "" {
+					t.Errorf("history of the newer deployment (-want +got):\n%s", diff)
+				}
+			}
+			if diff := cmp.Diff(tc.live(tc.sc, w, before, image), w.view()); diff != "" {
+				t.Errorf("live state (-want +got):\n%s", diff)
+			}
+			h, err := w.historyOf(deploymentID(x.ARN()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(outcome{Outcome: tc.outcome, Error: tc.errorName, Image: image},
+				outcome{Outcome: h.Outcome, Error: h.Error, Image: h.Image}); diff != "" {
+				t.Errorf("history (-want +got):\n%s", diff)
+			}
+			lock, held := w.locks[req.Environment+"/"+tc.sc.service]
+			if held != tc.lockHeld || held && lock.rec.Deployment != deploymentID(x.ARN()) {
+				t.Errorf("lock: got held %t (%+v), want held %t by %s", held, lock.rec, tc.lockHeld, deploymentID(x.ARN()))
+			}
+			if len(w.approvals) != 0 || len(w.watches) != 0 {
+				t.Errorf("got approvals %+v, watches %+v left, want none", w.approvals, w.watches)
+			}
+		})
+	}
+}
