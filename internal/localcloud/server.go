@@ -91,6 +91,35 @@ type RESTService struct {
 	WriteError func(w http.ResponseWriter, r *http.Request, e *protocol.Error)
 }
 
+// OperationNamer is implemented by a REST handler that names the operation
+// of a request; the router uses it when RESTService.Operation is nil.
+type OperationNamer interface {
+	OperationName(r *http.Request) string
+}
+
+// ProtocolErrorWriter is implemented by a REST handler that writes errors
+// in its service's shape; the router uses it when RESTService.WriteError is
+// nil.
+type ProtocolErrorWriter interface {
+	WriteProtocolError(w http.ResponseWriter, r *http.Request, e *protocol.Error)
+}
+
+// withDefaults fills Operation and WriteError from the handler when it
+// provides them.
+func (svc RESTService) withDefaults() RESTService {
+	if svc.Operation == nil {
+		if n, ok := svc.Handler.(OperationNamer); ok {
+			svc.Operation = n.OperationName
+		}
+	}
+	if svc.WriteError == nil {
+		if ew, ok := svc.Handler.(ProtocolErrorWriter); ok {
+			svc.WriteError = ew.WriteProtocolError
+		}
+	}
+	return svc
+}
+
 // NewServer returns a Server with no services registered, ready to report
 // healthy.
 func NewServer(opts Options) *Server {
@@ -151,6 +180,7 @@ func (s *Server) RegisterCBOR(name, smithyService string, h protocol.CBORHandler
 func (s *Server) RegisterLambda(svc RESTService) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	svc = svc.withDefaults()
 	s.lambda = &svc
 }
 
@@ -159,6 +189,7 @@ func (s *Server) RegisterLambda(svc RESTService) {
 func (s *Server) RegisterS3(svc RESTService) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	svc = svc.withDefaults()
 	s.s3 = &svc
 }
 

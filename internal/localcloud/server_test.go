@@ -125,7 +125,8 @@ func newEnv(t testing.TB) *testEnv {
 	logger := slog.New(slog.NewTextHandler(&lockedWriter{w: env.logs}, nil))
 	srv := NewServer(Options{Logger: logger})
 	s3svc := s3.New(s3.Options{Clock: clk, Events: env.events})
-	srv.RegisterS3(RESTService{Name: "s3", Handler: s3svc, Operation: s3.Operation, WriteError: s3.WriteError})
+	// Operation and WriteError come from the handler itself.
+	srv.RegisterS3(RESTService{Name: "s3", Handler: s3svc})
 	srv.RegisterJSON("ecr", ecr.TargetPrefix, "1.1", ecr.New(ecr.Options{Clock: clk, Events: env.events}))
 	srv.RegisterQuery("sts", sts.Version, sts.Namespace, sts.New(sts.Options{Clock: clk}))
 	srv.RegisterCBOR("cloudwatch", "GraniteServiceVersion20100801", env.cw)
@@ -511,6 +512,9 @@ func TestThrottlingPerProtocol(t *testing.T) {
 	_, err = env.s3Client().ListBuckets(ctx, &awss3.ListBucketsInput{})
 	if got := apiCode(err); got != "SlowDown" {
 		t.Errorf("S3: got %q (%v), want SlowDown", got, err)
+	}
+	if _, err := env.s3Client().ListBuckets(ctx, &awss3.ListBucketsInput{}); err != nil {
+		t.Errorf("S3 after the ListBuckets throttle ran out: %v", err)
 	}
 	_, err = env.cloudwatchClient().PutMetricData(ctx, &cloudwatch.PutMetricDataInput{Namespace: aws.String("n"), MetricData: []cwtypes.MetricDatum{{MetricName: aws.String("m"), Value: aws.Float64(1), Timestamp: aws.Time(time.Now())}}})
 	if got := apiCode(err); got != "ThrottlingException" {

@@ -74,6 +74,16 @@ func Operation(r *http.Request) string {
 	return "GetObject"
 }
 
+// OperationName is Operation as a method, so a router finds it on the
+// handler.
+func (s *Service) OperationName(r *http.Request) string { return Operation(r) }
+
+// WriteProtocolError is WriteError as a method, so a router answers its own
+// errors for S3 (throttling, recovered panics) in S3's shape.
+func (s *Service) WriteProtocolError(w http.ResponseWriter, r *http.Request, e *protocol.Error) {
+	WriteError(w, r, e)
+}
+
 // splitRequest returns the bucket and key a request addresses: path style
 // (/bucket/key), or virtual-hosted style for hosts under localhost
 // (bucket.localhost:4566/key), which clients given an endpoint named
