@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"maps"
 	"slices"
 	"strings"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/slipwayhq/slipway/events"
 	ecsapi "github.com/slipwayhq/slipway/internal/awsapi/ecs"
+	"github.com/slipwayhq/slipway/internal/clock"
 	"github.com/slipwayhq/slipway/internal/localcloud/ecs"
 	"github.com/slipwayhq/slipway/internal/localcloud/protocol"
 )
@@ -590,7 +592,7 @@ func FuzzServeJSON(f *testing.F) {
 	ops := []string{"CreateCluster", "DescribeClusters", "ListClusters", "DeleteCluster", "ListContainerInstances",
 		"DescribeContainerInstances", "RegisterTaskDefinition", "DescribeTaskDefinition", "ListTaskDefinitions",
 		"ListTaskDefinitionFamilies", "DeregisterTaskDefinition", "CreateService", "UpdateService", "DescribeServices",
-		"ListServices", "DeleteService", "ListTasks", "DescribeTasks", "StopTask", "TagResource", "UntagResource", "ListTagsForResource"}
+		"ListServices", "DeleteService", "ListTasks", "DescribeTasks", "StopTask", "RunTask", "TagResource", "UntagResource", "ListTagsForResource"}
 	f.Add(uint8(6), []byte(`{"family":"a","containerDefinitions":[{"name":"a","image":"b","memory":1,"portMappings":[{"containerPort":80}]}]}`))
 	f.Add(uint8(11), []byte(`{"serviceName":"s","taskDefinition":"a","desiredCount":2,"loadBalancers":[{}],"networkConfiguration":{}}`))
 	f.Add(uint8(12), []byte(`{"service":"s","loadBalancers":null,"deploymentConfiguration":{"maximumPercent":-1}}`))
@@ -614,4 +616,111 @@ func FuzzServeJSON(f *testing.F) {
 			t.Fatalf("response does not marshal: %v", err)
 		}
 	})
+}
+
+func TestRunTask(t *testing.T) {
+	w := newWorld(t)
+	w.cluster("staging")
+	ctx := context.Background()
+	td := w.webTaskDef("web:1")
+	out, err := w.api.RunTask(ctx, &sdk.RunTaskInput{
+		Cluster: aws.String("staging"), TaskDefinition: &td, Count: aws.Int32(2), LaunchType: types.LaunchTypeFargate,
+		NetworkConfiguration: network(), StartedBy: aws.String("migration"),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(out.Tasks) != 2 || aws.ToString(out.Tasks[0].Group) != "family:web" || aws.ToString(out.Tasks[0].LastStatus) != "PROVISIONING" {
+		t.Fatalf("got %+v, want 2 PROVISIONING tasks of group family:web", out.Tasks)
+	}
+	w.settle()
+	list, err := w.api.ListTasks(ctx, &sdk.ListTasksInput{Cluster: aws.String("staging"), StartedBy: aws.String("migration")})
+	if err != nil || len(list.TaskArns) != 2 {
+		t.Fatalf("list tasks started by migration: %v %+v", err, list)
+	}
+	if _, err := w.api.StopTask(ctx, &sdk.StopTaskInput{Cluster: aws.String("staging"), Task: aws.String(list.TaskArns[0])}); err != nil {
+		t.Fatal(err)
+	}
+	w.settle()
+	list, err = w.api.ListTasks(ctx, &sdk.ListTasksInput{Cluster: aws.String("staging"), StartedBy: aws.String("migration")})
+	if err != nil || len(list.TaskArns) != 1 {
+		t.Errorf("got %+v (%v), want one task left: standalone tasks are not replaced", list, err)
+	}
+
+	job, err := w.api.RegisterTaskDefinition(ctx, &sdk.RegisterTaskDefinitionInput{Family: aws.String("job"),
+		ContainerDefinitions: []types.ContainerDefinition{{Name: aws.String("job"), Image: aws.String("job:1"), Memory: aws.Int32(64)}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = w.api.RunTask(ctx, &sdk.RunTaskInput{Cluster: aws.String("staging"), TaskDefinition: job.TaskDefinition.TaskDefinitionArn, LaunchType: types.LaunchTypeEc2})
+	if got := errorCode(err); got != "InvalidParameterException" || !strings.Contains(err.Error(), "No Container Instances were found in your cluster.") {
+		t.Errorf("EC2 without instances: got %q %v", got, err)
+	}
+}
+
+func TestCreateServiceRetriedWithClientToken(t *testing.T) {
+	w := newWorld(t)
+	w.cluster("staging")
+	in := createInput(w.webTaskDef("web:1"), tgBlue, registry, 1)
+	in.ClientToken = aws.String("token-1")
+	first, err := w.api.CreateService(context.Background(), in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := w.api.CreateService(context.Background(), in)
+	if err != nil || aws.ToString(again.Service.Deployments[0].Id) != aws.ToString(first.Service.Deployments[0].Id) {
+		t.Errorf("retry with the same token: got %v, want the same service", err)
+	}
+	in.ClientToken = aws.String("token-2")
+	if _, err := w.api.CreateService(context.Background(), in); errorCode(err) != "InvalidParameterException" {
+		t.Errorf("another token: got %v, want InvalidParameterException", err)
+	}
+}
+
+// BenchmarkDescribeServices measures the operation the deployment engine
+// polls, on a cluster of 10 services with 5 running tasks each.
+func BenchmarkDescribeServices(b *testing.B) {
+	v := clock.NewVirtual(start)
+	svc := ecs.New(ecs.Config{Clock: v})
+	defer svc.Close()
+	ctx := context.Background()
+	v.Busy()
+	calls := []string{
+		`CreateCluster {"clusterName":"bench"}`,
+		`RegisterTaskDefinition {"family":"w","containerDefinitions":[{"name":"w","image":"w:1","memory":64}]}`,
+	}
+	for i := range 10 {
+		calls = append(calls, fmt.Sprintf(`CreateService {"cluster":"bench","serviceName":"s%d","taskDefinition":"w","desiredCount":5}`, i))
+	}
+	for _, c := range calls {
+		op, body, _ := strings.Cut(c, " ")
+		if _, err := svc.ServeJSON(ctx, op, []byte(body)); err != nil {
+			b.Fatal(err)
+		}
+		if op == "CreateCluster" {
+			for range 5 {
+				if _, err := svc.AddContainerInstance("bench", 4096, 8192); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+	}
+	v.Done()
+	if err := v.WaitIdle(ctx); err != nil {
+		b.Fatal(err)
+	}
+	req := []byte(`{"cluster":"bench","services":["s0","s1","s2"]}`)
+	out, err := svc.ServeJSON(ctx, "DescribeServices", req)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if js, _ := json.Marshal(out); !strings.Contains(string(js), `"runningCount":5`) {
+		b.Fatalf("the services are not running 5 tasks each: %s", js)
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := svc.ServeJSON(ctx, "DescribeServices", req); err != nil {
+			b.Fatal(err)
+		}
+	}
 }

@@ -162,23 +162,23 @@ func (s *Service) ServeJSON(ctx context.Context, op string, body []byte) (any, e
 	case "CreateCluster":
 		return handle(s, body, s.createCluster)
 	case "DescribeClusters":
-		return handle(s, body, s.describeClusters)
+		return view(s, body, s.describeClusters)
 	case "ListClusters":
-		return handle(s, body, s.listClusters)
+		return view(s, body, s.listClusters)
 	case "DeleteCluster":
 		return handle(s, body, s.deleteCluster)
 	case "ListContainerInstances":
-		return handle(s, body, s.listContainerInstances)
+		return view(s, body, s.listContainerInstances)
 	case "DescribeContainerInstances":
-		return handle(s, body, s.describeContainerInstances)
+		return view(s, body, s.describeContainerInstances)
 	case "RegisterTaskDefinition":
 		return s.registerTaskDefinition(body)
 	case "DescribeTaskDefinition":
-		return handle(s, body, s.describeTaskDefinition)
+		return view(s, body, s.describeTaskDefinition)
 	case "ListTaskDefinitions":
-		return handle(s, body, s.listTaskDefinitions)
+		return view(s, body, s.listTaskDefinitions)
 	case "ListTaskDefinitionFamilies":
-		return handle(s, body, s.listTaskDefinitionFamilies)
+		return view(s, body, s.listTaskDefinitionFamilies)
 	case "DeregisterTaskDefinition":
 		return handle(s, body, s.deregisterTaskDefinition)
 	case "CreateService":
@@ -186,23 +186,25 @@ func (s *Service) ServeJSON(ctx context.Context, op string, body []byte) (any, e
 	case "UpdateService":
 		return s.updateService(body)
 	case "DescribeServices":
-		return handle(s, body, s.describeServices)
+		return view(s, body, s.describeServices)
 	case "ListServices":
-		return handle(s, body, s.listServices)
+		return view(s, body, s.listServices)
 	case "DeleteService":
 		return handle(s, body, s.deleteService)
 	case "ListTasks":
-		return handle(s, body, s.listTasks)
+		return view(s, body, s.listTasks)
 	case "DescribeTasks":
-		return handle(s, body, s.describeTasks)
+		return view(s, body, s.describeTasks)
 	case "StopTask":
 		return handle(s, body, s.stopTask)
+	case "RunTask":
+		return handle(s, body, s.runTask)
 	case "TagResource":
 		return handle(s, body, s.tagResource)
 	case "UntagResource":
 		return handle(s, body, s.untagResource)
 	case "ListTagsForResource":
-		return handle(s, body, s.listTagsForResource)
+		return view(s, body, s.listTagsForResource)
 	}
 	return nil, protocol.UnknownOperation(op)
 }
@@ -215,6 +217,19 @@ func handle[In any](s *Service, body []byte, f func(now time.Time, in *In) (any,
 		return nil, err
 	}
 	return s.locked(func(now time.Time) (any, error) { return f(now, &in) })
+}
+
+// view decodes body into In and runs f, which only reads, with the state
+// locked. Reads need no reconciliation: every step that falls due is the
+// timer's.
+func view[In any](s *Service, body []byte, f func(now time.Time, in *In) (any, error)) (any, error) {
+	var in In
+	if err := protocol.DecodeJSON(body, &in); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return f(s.clock.Now(), &in)
 }
 
 // locked runs f with the state locked, reconciles, re-arms the timer and

@@ -14,6 +14,7 @@ import (
 type createServiceIn struct {
 	Cluster                       string                         `json:"cluster"`
 	ServiceName                   string                         `json:"serviceName"`
+	ClientToken                   string                         `json:"clientToken"`
 	TaskDefinition                string                         `json:"taskDefinition"`
 	LoadBalancers                 []loadBalancer                 `json:"loadBalancers"`
 	ServiceRegistries             []serviceRegistry              `json:"serviceRegistries"`
@@ -118,6 +119,10 @@ func (s *Service) createServiceLocked(now time.Time, in *createServiceIn) (any, 
 		return nil, invalidParam("Service name must be 1-255 letters, numbers, hyphens and underscores.")
 	}
 	if old := c.Services[in.ServiceName]; old != nil && old.Status != "INACTIVE" {
+		if in.ClientToken != "" && old.ClientToken == in.ClientToken && old.Status == "ACTIVE" {
+			// A retried request: the same service.
+			return map[string]any{"service": s.serviceOut(c, old, false)}, nil
+		}
 		return nil, invalidParam("Creation of service was not idempotent.")
 	}
 	if in.DeploymentController != nil && in.DeploymentController.Type != "" && in.DeploymentController.Type != "ECS" {
@@ -140,7 +145,7 @@ func (s *Service) createServiceLocked(now time.Time, in *createServiceIn) (any, 
 		ManagedTags: in.EnableECSManagedTags, ExecuteCommand: in.EnableExecuteCommand,
 		PlacementConstraints: in.PlacementConstraints, PlacementStrategy: in.PlacementStrategy,
 		Network: in.NetworkConfiguration, LoadBalancers: in.LoadBalancers, Registries: in.ServiceRegistries,
-		Controller: "ECS", CreatedAt: now, Events: []serviceEvent{},
+		Controller: "ECS", CreatedAt: now, Events: []serviceEvent{}, ClientToken: in.ClientToken,
 	}
 	if sv.Scheduling != "REPLICA" && sv.Scheduling != "DAEMON" {
 		return nil, invalidParam("schedulingStrategy must be REPLICA or DAEMON.")

@@ -100,6 +100,7 @@ type service struct {
 	PlacementConstraints json.RawMessage                `json:"placementConstraints,omitempty"`
 	PlacementStrategy    json.RawMessage                `json:"placementStrategy,omitempty"`
 	Controller           string                         `json:"deploymentController"`
+	ClientToken          string                         `json:"clientToken,omitempty"`
 	Deployments          []*deployment                  `json:"deployments"` // PRIMARY first
 	Events               []serviceEvent                 `json:"events"`      // newest first
 	CreatedAt            time.Time                      `json:"createdAt"`

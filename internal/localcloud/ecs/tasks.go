@@ -119,3 +119,83 @@ func (s *Service) stopTask(now time.Time, in *stopTaskIn) (any, error) {
 	s.beginStop(now, c, t, "UserInitiated", cmp.Or(in.Reason, "Task stopped by user"), false)
 	return map[string]any{"task": s.taskOut(c, t, false)}, nil
 }
+
+type runTaskIn struct {
+	Cluster                  string                         `json:"cluster"`
+	TaskDefinition           string                         `json:"taskDefinition"`
+	Count                    *int32                         `json:"count"`
+	LaunchType               string                         `json:"launchType"`
+	CapacityProviderStrategy []capacityProviderStrategyItem `json:"capacityProviderStrategy"`
+	NetworkConfiguration     *networkConfiguration          `json:"networkConfiguration"`
+	PlatformVersion          string                         `json:"platformVersion"`
+	StartedBy                string                         `json:"startedBy"`
+	Group                    string                         `json:"group"`
+	Tags                     []tag                          `json:"tags"`
+}
+
+// runTask starts standalone tasks: they run until stopped and are not
+// replaced when they stop.
+func (s *Service) runTask(now time.Time, in *runTaskIn) (any, error) {
+	c, err := s.clusterLocked(in.Cluster)
+	if err != nil {
+		return nil, err
+	}
+	if in.TaskDefinition == "" {
+		return nil, invalidParam("taskDefinition can not be blank.")
+	}
+	td, err := s.taskDefLocked(in.TaskDefinition)
+	if err != nil {
+		return nil, invalidParam("TaskDefinition not found.")
+	}
+	if td.Status != "ACTIVE" {
+		return nil, invalidParam("TaskDefinition is inactive")
+	}
+	count := int32(1)
+	if in.Count != nil {
+		count = *in.Count
+	}
+	if count < 1 || count > 10 {
+		return nil, invalidParam("count must be between 1 and 10.")
+	}
+	if len(in.StartedBy) > 128 {
+		return nil, invalidParam("startedBy must be at most 128 characters.")
+	}
+	if err := validTags(in.Tags); err != nil {
+		return nil, err
+	}
+	// A throwaway service and deployment describe how to run the tasks.
+	sv := &service{Scheduling: "REPLICA", Network: in.NetworkConfiguration, PlatformVersion: in.PlatformVersion}
+	if err := s.setLaunch(c, sv, in.LaunchType, in.CapacityProviderStrategy, true); err != nil {
+		return nil, err
+	}
+	if err := s.validateRun(c, sv, td); err != nil {
+		return nil, err
+	}
+	if !sv.Fargate() && len(activeInstances(c)) == 0 {
+		return nil, invalidParam("No Container Instances were found in your cluster.")
+	}
+	d := &deployment{ID: in.StartedBy, TaskDefinition: td.ARN, LaunchType: sv.LaunchType, Strategy: sv.Strategy, Network: sv.Network}
+	out := struct {
+		Tasks    []taskOut `json:"tasks"`
+		Failures []failure `json:"failures"`
+	}{Tasks: []taskOut{}, Failures: []failure{}}
+	for range count {
+		t := s.placeTask(now, c, sv, d, nil)
+		if t == nil {
+			reason := "RESOURCE:CPU"
+			switch {
+			case strings.Contains(sv.Unplaced, "memory"):
+				reason = "RESOURCE:MEMORY"
+			case strings.Contains(sv.Unplaced, "port"):
+				reason = "RESOURCE:PORTS"
+			}
+			out.Failures = append(out.Failures, failure{Reason: reason})
+			continue
+		}
+		t.Group = cmp.Or(in.Group, "family:"+td.Family)
+		t.StartedBy = in.StartedBy
+		s.setTags(t.ARN, in.Tags)
+		out.Tasks = append(out.Tasks, s.taskOut(c, t, false))
+	}
+	return out, nil
+}
