@@ -259,3 +259,55 @@ func FuzzQueryStructs(f *testing.F) {
 		}
 	})
 }
+
+func TestJSONCBORBridge(t *testing.T) {
+	in := `{"Namespace":"AWS/ApplicationELB","MetricData":[{"MetricName":"m","Timestamp":1764079320.5,"Value":-3,"Values":[1,2.5]}]}`
+	b, err := JSONToCBOR([]byte(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got struct {
+		Namespace  string
+		MetricData []struct {
+			MetricName string
+			Timestamp  time.Time
+			Value      float64
+			Values     []float64
+		}
+	}
+	if err := CBORUnmarshal(b, &got); err != nil {
+		t.Fatal(err)
+	}
+	if got.Namespace != "AWS/ApplicationELB" || len(got.MetricData) != 1 || got.MetricData[0].Value != -3 ||
+		!got.MetricData[0].Timestamp.Equal(time.Unix(1764079320, 500_000_000)) || !cmp.Equal(got.MetricData[0].Values, []float64{1, 2.5}) {
+		t.Errorf("bridged request: got %+v", got)
+	}
+	out, err := CBORMarshal(map[string]any{"When": time.Unix(1764079320, 0), "Raw": []byte("hi")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	j, err := CBORToJSON(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := `{"Raw":"aGk=","When":1764079320}`; string(j) != want {
+		t.Errorf("bridged response: got %s, want %s", j, want)
+	}
+	if _, err := JSONToCBOR([]byte(`{"a":`)); err == nil {
+		t.Errorf("malformed JSON: got nil error")
+	}
+}
+
+func FuzzJSONToCBOR(f *testing.F) {
+	f.Add(`{"Namespace":"n","MetricData":[{"Value":1e308,"Counts":[-1,2]}]}`)
+	f.Add(`[[[[[[]]]]]]`)
+	f.Fuzz(func(t *testing.T, in string) {
+		b, err := JSONToCBOR([]byte(in))
+		if err != nil {
+			return
+		}
+		if _, err := CBORToJSON(b); err != nil {
+			t.Errorf("CBOR made from JSON %q does not convert back: %v", in, err)
+		}
+	})
+}

@@ -138,7 +138,8 @@ func (s *Service) listObjects(w http.ResponseWriter, r *http.Request, name strin
 			continue
 		}
 		if res.KeyCount == p.maxKeys {
-			res.IsTruncated = true
+			// max-keys=0 asks for no keys, not for a page that never ends.
+			res.IsTruncated = p.maxKeys > 0
 			break
 		}
 		res.KeyCount++
@@ -231,7 +232,7 @@ keys:
 				continue
 			}
 			if count == p.maxKeys {
-				res.IsTruncated = true
+				res.IsTruncated = p.maxKeys > 0
 				break
 			}
 			count++
@@ -251,7 +252,7 @@ keys:
 				continue
 			}
 			if count == p.maxKeys {
-				res.IsTruncated = true
+				res.IsTruncated = p.maxKeys > 0
 				break keys
 			}
 			count++

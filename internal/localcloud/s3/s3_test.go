@@ -531,6 +531,11 @@ func TestListObjectsV2(t *testing.T) {
 		t.Errorf("pages (-want +got):\n%s", diff)
 	}
 
+	zero, err := c.ListObjectsV2(ctx, &awss3.ListObjectsV2Input{Bucket: aws.String("bkt"), MaxKeys: aws.Int32(0)})
+	if err != nil || len(zero.Contents) != 0 || aws.ToBool(zero.IsTruncated) {
+		t.Errorf("max-keys 0: got %d keys truncated %v, %v; want none, not truncated", len(zero.Contents), aws.ToBool(zero.IsTruncated), err)
+	}
+
 	// ListObjects (version 1) pages by marker.
 	v1, err := c.ListObjects(ctx, &awss3.ListObjectsInput{Bucket: aws.String("bkt"), Delimiter: aws.String("/"), MaxKeys: aws.Int32(2)})
 	if err != nil {
