@@ -19,6 +19,7 @@ import (
 	ecsapi "github.com/slipwayhq/slipway/internal/awsapi/ecs"
 	"github.com/slipwayhq/slipway/internal/clock"
 	"github.com/slipwayhq/slipway/internal/localcloud/ecs"
+	"github.com/slipwayhq/slipway/internal/localcloud/faults"
 	"github.com/slipwayhq/slipway/internal/localcloud/protocol"
 )
 
@@ -465,8 +466,14 @@ func TestAdapter(t *testing.T) {
 func TestDeploymentEventShape(t *testing.T) {
 	w := newWorld(t)
 	w.cluster("staging")
-	createWeb(t, w, w.webTaskDef("web:1"), 1, 100, 200, false, false)
+	createWeb(t, w, w.webTaskDef("web:1"), 1, 100, 200, true, false)
 	w.settle()
+	w.faults.SetImage("sha256:bad", faults.Behaviour{CrashOnStart: true})
+	if _, err := w.api.UpdateService(context.Background(), updateInput(w.webTaskDef("web@sha256:bad"))); err != nil {
+		t.Fatal(err)
+	}
+	w.settle()
+	seen := map[string]bool{}
 	for _, e := range w.events.events {
 		if e.DetailType != "ECS Deployment State Change" {
 			continue
@@ -478,7 +485,9 @@ func TestDeploymentEventShape(t *testing.T) {
 		file := map[string]string{
 			"SERVICE_DEPLOYMENT_IN_PROGRESS": "ecs-deployment-in-progress.json",
 			"SERVICE_DEPLOYMENT_COMPLETED":   "ecs-deployment-completed.json",
+			"SERVICE_DEPLOYMENT_FAILED":      "ecs-deployment-failed.json",
 		}[got["eventName"].(string)]
+		seen[file] = true
 		b, err := events.Files.ReadFile(file)
 		if err != nil {
 			t.Fatalf("sample for %v: %v", got["eventName"], err)
@@ -498,6 +507,9 @@ func TestDeploymentEventShape(t *testing.T) {
 		if len(got["updatedAt"].(string)) != len(sample.Detail["updatedAt"].(string)) {
 			t.Errorf("got updatedAt %q, want the format of %q", got["updatedAt"], sample.Detail["updatedAt"])
 		}
+	}
+	if len(seen) != 3 {
+		t.Errorf("got events of %v, want in progress, completed and failed", seen)
 	}
 }
 
