@@ -1,6 +1,7 @@
 package deploy
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"testing"
@@ -281,7 +282,7 @@ func TestFlowPaths(t *testing.T) {
 					// Armed once Apply has run: every change the rollback
 					// tries is denied.
 					for _, op := range []string{"SetRuleWeights", "SetTaskDefinition", "SetDesiredCount", "DeleteService", "RegisterTarget", "DeregisterTarget"} {
-						f.w.fail[op] = fmt.Errorf("AccessDenied: not authorized")
+						f.w.fail[op] = errors.New("AccessDenied: not authorized")
 					}
 				}
 			},
