@@ -64,7 +64,7 @@ type containerDef struct {
 	Image             string        `json:"image"`
 	Essential         bool          `json:"essential"`
 	CPU               int32         `json:"cpu"`
-	Memory            int32         `json:"memory"` // memory, else memoryReservation
+	Memory            int32         `json:"memory"` // reserved: memoryReservation, else memory
 	Ports             []portMapping `json:"portMappings"`
 	HealthCheck       bool          `json:"healthCheck"`
 	HealthStartPeriod int32         `json:"healthStartPeriod"`

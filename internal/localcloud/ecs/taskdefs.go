@@ -179,10 +179,11 @@ func parseTaskDef(in *registerTaskDefinitionIn, raw map[string]json.RawMessage) 
 			return nil, clientErr("Container.image should not be null or empty.")
 		}
 		cd := containerDef{Name: c.Name, Image: c.Image, Essential: c.Essential == nil || *c.Essential, CPU: c.CPU}
-		if c.Memory != nil {
-			cd.Memory = *c.Memory
-		} else if c.MemoryReservation != nil {
+		// Placement reserves the soft limit when there is one, as ECS does.
+		if c.MemoryReservation != nil {
 			cd.Memory = *c.MemoryReservation
+		} else if c.Memory != nil {
+			cd.Memory = *c.Memory
 		}
 		if !fargate && td.Memory == 0 && cd.Memory == 0 {
 			return nil, clientErr("Invalid setting for container '%s'. At least one of 'memory' or 'memoryReservation' must be specified.", c.Name)
