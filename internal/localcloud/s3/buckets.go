@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+
+	"github.com/slipwayhq/slipway/internal/localcloud/protocol"
 )
 
 type owner struct {
@@ -14,7 +16,8 @@ type owner struct {
 	DisplayName string `xml:"DisplayName"`
 }
 
-var localOwner = owner{ID: "000000000000", DisplayName: "slipway-local"}
+// localOwner is the owner of every bucket and object.
+func localOwner() owner { return owner{ID: protocol.Account, DisplayName: "slipway-local"} }
 
 type listBucketsResult struct {
 	XMLName xml.Name      `xml:"ListAllMyBucketsResult"`
@@ -30,7 +33,7 @@ type bucketEntry struct {
 
 func (s *Service) listBuckets(w http.ResponseWriter) error {
 	s.mu.Lock()
-	res := listBucketsResult{Xmlns: xmlns, Owner: localOwner, Buckets: []bucketEntry{}}
+	res := listBucketsResult{Xmlns: xmlns, Owner: localOwner(), Buckets: []bucketEntry{}}
 	for _, b := range s.buckets {
 		res.Buckets = append(res.Buckets, bucketEntry{Name: b.Name, CreationDate: isoTime(b.Created)})
 	}

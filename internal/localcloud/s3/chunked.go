@@ -21,14 +21,21 @@ import (
 // calls CRC64NVME.
 const crc64NVME = 0x9a6c9329ac4bc9b5
 
-// checksumAlgorithms maps the suffix of an x-amz-checksum-<alg> header to
-// its hash.
-var checksumAlgorithms = map[string]func() hash.Hash{
-	"crc32":     func() hash.Hash { return crc32.NewIEEE() },
-	"crc32c":    func() hash.Hash { return crc32.New(crc32.MakeTable(crc32.Castagnoli)) },
-	"crc64nvme": func() hash.Hash { return crc64.New(crc64.MakeTable(crc64NVME)) },
-	"sha1":      sha1.New,
-	"sha256":    sha256.New,
+// checksumHash returns the hash of an x-amz-checksum-<alg> header suffix.
+func checksumHash(alg string) (hash.Hash, bool) {
+	switch alg {
+	case "crc32":
+		return crc32.NewIEEE(), true
+	case "crc32c":
+		return crc32.New(crc32.MakeTable(crc32.Castagnoli)), true
+	case "crc64nvme":
+		return crc64.New(crc64.MakeTable(crc64NVME)), true
+	case "sha1":
+		return sha1.New(), true
+	case "sha256":
+		return sha256.New(), true
+	}
+	return nil, false
 }
 
 // readPayload reads an object upload: a plain body, or an aws-chunked one
@@ -153,11 +160,10 @@ func verifyChecksums(data []byte, headers, trailers http.Header) (map[string]str
 			if !ok || alg == "mode" || alg == "type" || alg == "algorithm" || len(values) == 0 {
 				continue
 			}
-			newHash, known := checksumAlgorithms[alg]
+			hh, known := checksumHash(alg)
 			if !known {
 				return nil, errorf(http.StatusBadRequest, "InvalidRequest", "unsupported checksum algorithm %s", alg)
 			}
-			hh := newHash()
 			hh.Write(data)
 			got := base64.StdEncoding.EncodeToString(hh.Sum(nil))
 			if got != values[0] {

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
@@ -21,13 +22,20 @@ const xmlns = "http://s3.amazonaws.com/doc/2006-03-01/"
 // maxConfigBody bounds bucket configuration documents.
 const maxConfigBody = 1 << 20
 
-// unsupported lists the bucket and object subresources this simulation does
-// not serve; they are answered with 501 NotImplemented rather than being
-// mistaken for plain object or bucket requests.
-var unsupported = []string{"acl", "policy", "tagging", "cors", "lifecycle", "encryption", "website", "logging",
-	"replication", "ownershipControls", "publicAccessBlock", "uploads", "uploadId", "restore", "select",
-	"object-lock", "retention", "legal-hold", "accelerate", "analytics", "inventory", "metrics",
-	"intelligent-tiering", "requestPayment", "torrent", "attributes", "policyStatus"}
+// unsupported reports the bucket or object subresource of q this simulation
+// does not serve, if any; such requests are answered with 501
+// NotImplemented rather than mistaken for plain object or bucket requests.
+func unsupported(q url.Values) (string, bool) {
+	for _, sub := range []string{"acl", "policy", "tagging", "cors", "lifecycle", "encryption", "website", "logging",
+		"replication", "ownershipControls", "publicAccessBlock", "uploads", "uploadId", "restore", "select",
+		"object-lock", "retention", "legal-hold", "accelerate", "analytics", "inventory", "metrics",
+		"intelligent-tiering", "requestPayment", "torrent", "attributes", "policyStatus"} {
+		if q.Has(sub) {
+			return sub, true
+		}
+	}
+	return "", false
+}
 
 // Operation names the S3 operation of a request, as the fault registry
 // keys throttles ("PutObject", "ListObjectsV2", …).
@@ -40,9 +48,9 @@ func Operation(r *http.Request) string {
 	case key == "":
 		switch {
 		case q.Has("versioning"):
-			return map[bool]string{true: "PutBucketVersioning", false: "GetBucketVersioning"}[r.Method == http.MethodPut]
+			return putOrGet(r, "BucketVersioning")
 		case q.Has("notification"):
-			return map[bool]string{true: "PutBucketNotificationConfiguration", false: "GetBucketNotificationConfiguration"}[r.Method == http.MethodPut]
+			return putOrGet(r, "BucketNotificationConfiguration")
 		case q.Has("versions"):
 			return "ListObjectVersions"
 		case q.Has("location"):
@@ -72,6 +80,13 @@ func Operation(r *http.Request) string {
 		return "DeleteObject"
 	}
 	return "GetObject"
+}
+
+func putOrGet(r *http.Request, what string) string {
+	if r.Method == http.MethodPut {
+		return "Put" + what
+	}
+	return "Get" + what
 }
 
 // OperationName is Operation as a method, so a router finds it on the
@@ -125,10 +140,8 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (s *Service) serve(w http.ResponseWriter, r *http.Request) error {
 	bucketName, key := splitRequest(r)
 	q := r.URL.Query()
-	for _, sub := range unsupported {
-		if q.Has(sub) {
-			return protocol.Errorf(http.StatusNotImplemented, "NotImplemented", "the %s subresource is not supported by the local endpoint", sub)
-		}
+	if sub, ok := unsupported(q); ok {
+		return protocol.Errorf(http.StatusNotImplemented, "NotImplemented", "the %s subresource is not supported by the local endpoint", sub)
 	}
 	if q.Has("x-id") && q.Get("x-id") == "CopyObject" || r.Header.Get("X-Amz-Copy-Source") != "" {
 		return protocol.Errorf(http.StatusNotImplemented, "NotImplemented", "CopyObject is not supported by the local endpoint")

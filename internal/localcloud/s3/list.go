@@ -257,7 +257,7 @@ keys:
 			}
 			count++
 			e := versionEntry{XMLName: xml.Name{Local: "Version"}, Key: p.encode(key), VersionID: v.ID, IsLatest: i == len(vs)-1,
-				LastModified: isoTime(v.Modified), Owner: localOwner}
+				LastModified: isoTime(v.Modified), Owner: localOwner()}
 			if v.DeleteMarker {
 				e.XMLName.Local = "DeleteMarker"
 			} else {
