@@ -16,6 +16,8 @@ import (
 	sdk "github.com/aws/aws-sdk-go-v2/service/servicediscovery"
 	"github.com/aws/aws-sdk-go-v2/service/servicediscovery/types"
 	"github.com/aws/smithy-go"
+	"github.com/aws/smithy-go/middleware"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 	"github.com/google/go-cmp/cmp"
 
 	sdapi "github.com/slipwayhq/slipway/internal/awsapi/servicediscovery"
@@ -163,16 +165,15 @@ func TestNamespacesServicesInstances(t *testing.T) {
 		t.Errorf("delete a service with instances: got %q, want ResourceInUse", got)
 	}
 
-	// DiscoverInstances: the SDK sends it to a data- host prefix, so it is
-	// called here as the core would dispatch it.
-	out, err := svc.ServeJSON(ctx, "DiscoverInstances", []byte(`{"NamespaceName":"staging.local","ServiceName":"web"}`))
+	// DiscoverInstances goes to a "data-" host prefix, which an IP address
+	// endpoint cannot take; the client turns the prefix off.
+	d, err := c.DiscoverInstances(ctx, &sdk.DiscoverInstancesInput{NamespaceName: aws.String("staging.local"), ServiceName: aws.String("web")},
+		func(o *sdk.Options) { o.APIOptions = append(o.APIOptions, noHostPrefix) })
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, _ := json.Marshal(out)
-	var d sdk.DiscoverInstancesOutput
-	if err := json.Unmarshal(b, &d); err != nil || len(d.Instances) != 1 || aws.ToString(d.Instances[0].InstanceId) != "task-2" {
-		t.Errorf("got %s (%v), want task-2", b, err)
+	if len(d.Instances) != 1 || aws.ToString(d.Instances[0].InstanceId) != "task-2" || d.Instances[0].HealthStatus != types.HealthStatusHealthy {
+		t.Errorf("got %+v, want task-2 HEALTHY", d.Instances)
 	}
 
 	snap, err := svc.Snapshot()
@@ -240,4 +241,12 @@ func FuzzServeJSON(f *testing.F) {
 			t.Fatalf("response does not marshal: %v", err)
 		}
 	})
+}
+
+// noHostPrefix turns off the endpoint host prefix of an operation.
+func noHostPrefix(stack *middleware.Stack) error {
+	return stack.Initialize.Add(middleware.InitializeMiddlewareFunc("NoHostPrefix",
+		func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+			return next.HandleInitialize(smithyhttp.DisableEndpointHostPrefix(ctx, true), in)
+		}), middleware.Before)
 }
