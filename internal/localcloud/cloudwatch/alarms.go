@@ -43,23 +43,33 @@ func (s *Service) alarmARN(name string) string {
 }
 
 // evaluated is the metric an alarm watches, from either form of
-// PutMetricAlarm (MetricName… or Metrics with one MetricStat).
+// PutMetricAlarm (MetricName… or Metrics). For an alarm on an expression,
+// expr is the id of the query it watches and period that of its metrics.
 type evaluated struct {
 	namespace, name, stat, unit string
 	dims                        []dimension
 	period                      time.Duration
+	expr                        string
 }
 
 func (a *metricAlarm) watched() evaluated {
 	if len(a.Metrics) > 0 {
+		var w evaluated
 		for _, q := range a.Metrics {
-			if q.MetricStat != nil && (q.ReturnData == nil || *q.ReturnData) {
-				ms := q.MetricStat
-				return evaluated{ms.Metric.Namespace, ms.Metric.MetricName, ms.Stat, ms.Unit, ms.Metric.Dimensions, time.Duration(ms.Period) * time.Second}
+			if q.ReturnData != nil && !*q.ReturnData {
+				if q.MetricStat != nil && w.period == 0 {
+					w.period = time.Duration(q.MetricStat.Period) * time.Second
+				}
+				continue
 			}
+			if ms := q.MetricStat; ms != nil {
+				return evaluated{ms.Metric.Namespace, ms.Metric.MetricName, ms.Stat, ms.Unit, ms.Metric.Dimensions, time.Duration(ms.Period) * time.Second, ""}
+			}
+			w.expr = q.Id
 		}
+		return w
 	}
-	return evaluated{a.Namespace, a.MetricName, cmpOr(a.Statistic, a.ExtendedStatistic), a.Unit, a.Dimensions, time.Duration(a.Period) * time.Second}
+	return evaluated{a.Namespace, a.MetricName, cmpOr(a.Statistic, a.ExtendedStatistic), a.Unit, a.Dimensions, time.Duration(a.Period) * time.Second, ""}
 }
 
 func cmpOr(a, b string) string {
@@ -109,31 +119,24 @@ func validateAlarm(a *metricAlarm) error {
 		if a.MetricName != "" || a.Namespace != "" || a.Statistic != "" || a.ExtendedStatistic != "" || len(a.Dimensions) > 0 || a.Period != 0 {
 			return invalidCombination("Metrics cannot be combined with MetricName, Namespace, Statistic, ExtendedStatistic, Dimensions or Period.")
 		}
-		returned := 0
+		if err := checkQueries(a.Metrics, "Metrics"); err != nil {
+			return err
+		}
+		returned, period := 0, int32(0)
 		for i, q := range a.Metrics {
-			field := "Metrics.member." + strconv.Itoa(i+1)
-			if q.Expression != "" {
-				return invalidParameter("%s.Expression: metric math alarms are not supported by the local endpoint", field)
-			}
-			if q.MetricStat == nil {
-				return missingParameter(field + ".MetricStat")
-			}
 			if q.ReturnData == nil || *q.ReturnData {
 				returned++
 			}
-			ms := q.MetricStat
-			if ms.Metric.Namespace == "" || ms.Metric.MetricName == "" {
-				return missingParameter(field + ".MetricStat.Metric.Namespace and MetricName")
+			if q.MetricStat == nil {
+				continue
 			}
-			if err := checkPeriod(ms.Period, field+".MetricStat.Period"); err != nil {
-				return err
+			if period != 0 && q.MetricStat.Period != period {
+				return invalidParameter("Metrics.member.%d.MetricStat.Period: all the metrics of an alarm must have the same period", i+1)
 			}
-			if _, ok := percentile(ms.Stat); !ok && !slices.Contains(basicStats, ms.Stat) {
-				return invalidParameter("%s.MetricStat.Stat: '%s' is not a supported statistic", field, ms.Stat)
-			}
-			if err := checkDimensions(ms.Metric.Dimensions, field+".MetricStat.Metric.Dimensions"); err != nil {
-				return err
-			}
+			period = q.MetricStat.Period
+		}
+		if period == 0 {
+			return invalidParameter("Metrics: an alarm needs at least one MetricStat")
 		}
 		if returned != 1 {
 			return invalidParameter("Exactly one element of the Metrics list must have ReturnData set to true.")
@@ -426,6 +429,8 @@ type eventConfig struct {
 type eventMetric struct {
 	ID         string           `json:"id"`
 	MetricStat *eventMetricStat `json:"metricStat,omitempty"`
+	Expression string           `json:"expression,omitempty"`
+	Label      string           `json:"label,omitempty"`
 	ReturnData bool             `json:"returnData"`
 }
 
@@ -446,7 +451,8 @@ func eventConfiguration(a *alarm) eventConfig {
 	cfg := eventConfig{Description: a.Config.AlarmDescription}
 	if len(a.Config.Metrics) > 0 {
 		for _, q := range a.Config.Metrics {
-			cfg.Metrics = append(cfg.Metrics, eventMetric{ID: q.Id, MetricStat: eventStat(q.MetricStat), ReturnData: q.ReturnData == nil || *q.ReturnData})
+			cfg.Metrics = append(cfg.Metrics, eventMetric{ID: q.Id, MetricStat: eventStat(q.MetricStat), Expression: q.Expression, Label: q.Label,
+				ReturnData: q.ReturnData == nil || *q.ReturnData})
 		}
 		return cfg
 	}
@@ -531,18 +537,13 @@ func (s *Service) decideLocked(c *metricAlarm, now time.Time) (value, reason, re
 		look = n + lookbackExtra
 	}
 	begin := end.Add(-time.Duration(look) * w.period)
-	aggs := s.aggregateLocked(w.namespace, w.name, w.dims, w.unit, begin, end, w.period)
-	byStart := map[time.Time]*aggregate{}
-	for _, a := range aggs {
-		byStart[a.start] = a
-	}
+	byStart := s.periodValuesLocked(c, w, begin, end)
 	var window []sample // newest first
 	for i := 1; i <= look; i++ {
 		st := end.Add(-time.Duration(i) * w.period)
-		sm := sample{start: st}
-		if a, ok := byStart[st]; ok {
-			sm.value, sm.present = a.stat(w.stat)
-			sm.sampleCount = a.sampleCount
+		sm, ok := byStart[st]
+		if !ok {
+			sm = sample{start: st}
 		}
 		window = append(window, sm)
 	}
@@ -596,6 +597,29 @@ func (s *Service) decideLocked(c *metricAlarm, now time.Time) (value, reason, re
 	return StateOK, thresholdReason(c, cmpr.words, total-breaching, total, evaluatedPts, false, n-m+1), data, true
 }
 
+// periodValuesLocked returns the alarm's value for each period in [begin,
+// end) that has one: the statistic of its metric, or the result of its
+// expression (an expression that cannot be evaluated has no values).
+func (s *Service) periodValuesLocked(c *metricAlarm, w evaluated, begin, end time.Time) map[time.Time]sample {
+	out := map[time.Time]sample{}
+	if w.expr != "" {
+		series, err := s.evalQueriesLocked(c.Metrics, begin, end)
+		if err != nil {
+			return out
+		}
+		for t, v := range series[w.expr] {
+			out[t] = sample{start: t, value: v, present: true}
+		}
+		return out
+	}
+	for _, a := range s.aggregateLocked(w.namespace, w.name, w.dims, w.unit, begin, end, w.period) {
+		sm := sample{start: a.start, sampleCount: a.sampleCount}
+		sm.value, sm.present = a.stat(w.stat)
+		out[a.start] = sm
+	}
+	return out
+}
+
 func deref64(f *float64) float64 {
 	if f == nil {
 		return 0
@@ -643,9 +667,9 @@ type reasonData struct {
 }
 
 type evaluatedPoint struct {
-	Timestamp   string     `json:"timestamp"`
-	SampleCount jsonDouble `json:"sampleCount"`
-	Value       jsonDouble `json:"value"`
+	Timestamp   string      `json:"timestamp"`
+	SampleCount *jsonDouble `json:"sampleCount,omitempty"` // absent for expressions
+	Value       jsonDouble  `json:"value"`
 }
 
 func reasonDataJSON(c *metricAlarm, w evaluated, now time.Time, threshold float64, pts []sample) string {
@@ -659,7 +683,12 @@ func reasonDataJSON(c *metricAlarm, w evaluated, now time.Time, threshold float6
 	for i := len(pts) - 1; i >= 0; i-- {
 		p := pts[i]
 		rd.RecentDatapoints = append(rd.RecentDatapoints, jsonDouble(p.value))
-		rd.EvaluatedDatapoints = append(rd.EvaluatedDatapoints, evaluatedPoint{Timestamp: eventTime(p.start), SampleCount: jsonDouble(p.sampleCount), Value: jsonDouble(p.value)})
+		ep := evaluatedPoint{Timestamp: eventTime(p.start), Value: jsonDouble(p.value)}
+		if w.expr == "" {
+			sc := jsonDouble(p.sampleCount)
+			ep.SampleCount = &sc
+		}
+		rd.EvaluatedDatapoints = append(rd.EvaluatedDatapoints, ep)
 	}
 	if len(pts) > 0 {
 		rd.StartDate = eventTime(pts[len(pts)-1].start)

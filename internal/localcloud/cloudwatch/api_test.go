@@ -315,10 +315,6 @@ func TestMetricsOverCBOR(t *testing.T) {
 			}
 		})
 	}
-	if _, err := c.GetMetricData(ctx, &sdk.GetMetricDataInput{StartTime: aws.Time(start), EndTime: aws.Time(start.Add(time.Minute)),
-		MetricDataQueries: []types.MetricDataQuery{{Id: aws.String("e"), Expression: aws.String("SUM(METRICS())")}}}); apiCode(err) != "InvalidParameterValue" {
-		t.Errorf("metric math: got %v, want InvalidParameterValue (not supported locally)", err)
-	}
 	if diff := cmp.Diff([]string{"cbor"}, uniq(f.router.seen())); diff != "" {
 		t.Errorf("protocols used by the Go SDK (-want +got):\n%s", diff)
 	}

@@ -67,6 +67,8 @@ func FuzzServeQuery(f *testing.F) {
 	f.Add(byte(1), "StartTime=2026-01-01T00:00:00Z&EndTime=1900000000&MetricDataQueries.member.1.Id=q&MetricDataQueries.member.1.MetricStat.Metric.Namespace=N&MetricDataQueries.member.1.MetricStat.Metric.MetricName=M&MetricDataQueries.member.1.MetricStat.Period=60&MetricDataQueries.member.1.MetricStat.Stat=Sum")
 	f.Add(byte(0), "Namespace=N&MetricData.member.1.MetricName=M&MetricData.member.1.Values.member.1=1&MetricData.member.1.Counts.member.2=1")
 	f.Add(byte(2), "Namespace=N&MetricName=M&StartTime=x&Period=-1")
+	f.Add(byte(1), "StartTime=2026-01-01T00:00:00Z&EndTime=2026-01-02T00:00:00Z&MetricDataQueries.member.1.Id=m&MetricDataQueries.member.1.MetricStat.Metric.Namespace=N&MetricDataQueries.member.1.MetricStat.Metric.MetricName=M&MetricDataQueries.member.1.MetricStat.Period=60&MetricDataQueries.member.1.MetricStat.Stat=Sum&MetricDataQueries.member.2.Id=e&MetricDataQueries.member.2.Expression=SUM([m,-m*2])/(m-1)")
+	f.Add(byte(4), "AlarmName=x&EvaluationPeriods=1&Threshold=1&ComparisonOperator=LessThanThreshold&Metrics.member.1.Id=m&Metrics.member.1.ReturnData=false&Metrics.member.1.MetricStat.Metric.Namespace=N&Metrics.member.1.MetricStat.Metric.MetricName=M&Metrics.member.1.MetricStat.Period=60&Metrics.member.1.MetricStat.Stat=Sum&Metrics.member.2.Id=e&Metrics.member.2.Expression=MAX(METRICS())*m")
 	f.Add(byte(8), "AlarmNames.member.1=a&AlarmNames.member.01=b")
 	f.Fuzz(func(t *testing.T, op byte, form string) {
 		params, err := url.ParseQuery(form)
@@ -77,5 +79,28 @@ func FuzzServeQuery(f *testing.F) {
 		_, err = s.ServeQuery(context.Background(), fuzzOps[int(op)%len(fuzzOps)], params)
 		checkErr(t, err)
 		s.Tick(context.Background())
+	})
+}
+
+// FuzzExpression parses and evaluates arbitrary metric math: an error or a
+// value, never a panic.
+func FuzzExpression(f *testing.F) {
+	for _, s := range []string{"100 * m / n", "SUM(METRICS())", "MAX([m, -n, (m)])", "ABS(MIN(m) - 1e3)", "((((m))))", "m / 0", "-.5e-3"} {
+		f.Add(s)
+	}
+	m := timeSeries{start: 1}
+	env := &mathEnv{stats: []string{"m", "n"}, resolve: func(id string) (timeSeries, error) {
+		if id == "m" || id == "n" {
+			return m, nil
+		}
+		return nil, errors.New("unknown")
+	}}
+	f.Fuzz(func(t *testing.T, expr string) {
+		n, err := parseExpression(expr)
+		if err != nil {
+			return
+		}
+		n.eval(env, 0)
+		exprRefs(n)
 	})
 }

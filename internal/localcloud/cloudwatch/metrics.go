@@ -3,6 +3,7 @@ package cloudwatch
 import (
 	"cmp"
 	"context"
+	"maps"
 	"math"
 	"regexp"
 	"slices"
@@ -373,51 +374,32 @@ func (s *Service) getMetricData(_ context.Context, in *getMetricDataInput) (getM
 	case in.NextToken != "":
 		return getMetricDataOutput{}, protocol400InvalidToken()
 	}
-	ids := map[string]bool{}
-	for i, q := range in.MetricDataQueries {
-		field := "MetricDataQueries.member." + strconv.Itoa(i+1)
-		if !queryIDRE.MatchString(q.Id) || ids[q.Id] {
-			return getMetricDataOutput{}, invalidParameter("%s.Id: '%s' must be unique, start with a lower-case letter and hold only letters, digits and underscores", field, q.Id)
-		}
-		ids[q.Id] = true
-		if q.Expression != "" {
-			return getMetricDataOutput{}, invalidParameter("%s.Expression: metric math expressions are not supported by the local endpoint", field)
-		}
-		if q.MetricStat == nil {
-			return getMetricDataOutput{}, missingParameter(field + ".MetricStat")
-		}
-		ms := q.MetricStat
-		if ms.Metric.Namespace == "" || ms.Metric.MetricName == "" {
-			return getMetricDataOutput{}, missingParameter(field + ".MetricStat.Metric.Namespace and MetricName")
-		}
-		if err := checkPeriod(ms.Period, field+".MetricStat.Period"); err != nil {
-			return getMetricDataOutput{}, err
-		}
-		if _, ok := percentile(ms.Stat); !ok && !slices.Contains(basicStats, ms.Stat) {
-			return getMetricDataOutput{}, invalidParameter("%s.MetricStat.Stat: '%s' is not a supported statistic", field, ms.Stat)
-		}
-		if err := checkDimensions(ms.Metric.Dimensions, field+".MetricStat.Metric.Dimensions"); err != nil {
-			return getMetricDataOutput{}, err
-		}
+	if err := checkQueries(in.MetricDataQueries, "MetricDataQueries"); err != nil {
+		return getMetricDataOutput{}, err
+	}
+	s.mu.Lock()
+	series, err := s.evalQueriesLocked(in.MetricDataQueries, *in.StartTime, *in.EndTime)
+	s.mu.Unlock()
+	if err != nil {
+		return getMetricDataOutput{}, err
 	}
 	out := getMetricDataOutput{MetricDataResults: []metricDataResult{}}
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	for _, q := range in.MetricDataQueries {
 		if q.ReturnData != nil && !*q.ReturnData {
 			continue
 		}
-		ms := q.MetricStat
-		aggs := s.aggregateLocked(ms.Metric.Namespace, ms.Metric.MetricName, ms.Metric.Dimensions, ms.Unit, *in.StartTime, *in.EndTime, time.Duration(ms.Period)*time.Second)
-		if in.ScanBy != "TimestampAscending" {
-			slices.Reverse(aggs)
+		label := q.Label
+		if label == "" && q.MetricStat != nil {
+			label = q.MetricStat.Metric.MetricName
 		}
-		r := metricDataResult{Id: q.Id, Label: cmp.Or(q.Label, ms.Metric.MetricName), StatusCode: "Complete", Timestamps: []time.Time{}, Values: []float64{}}
-		for _, a := range aggs {
-			if v, ok := a.stat(ms.Stat); ok {
-				r.Timestamps = append(r.Timestamps, a.start)
-				r.Values = append(r.Values, v)
-			}
+		r := metricDataResult{Id: q.Id, Label: cmp.Or(label, q.Id), StatusCode: "Complete", Timestamps: []time.Time{}, Values: []float64{}}
+		times := slices.SortedFunc(maps.Keys(series[q.Id]), time.Time.Compare)
+		if in.ScanBy != "TimestampAscending" {
+			slices.Reverse(times)
+		}
+		for _, t := range times {
+			r.Timestamps = append(r.Timestamps, t)
+			r.Values = append(r.Values, series[q.Id][t])
 		}
 		if in.MaxDatapoints > 0 && len(r.Values) > int(in.MaxDatapoints) {
 			r.Timestamps, r.Values, r.StatusCode = r.Timestamps[:in.MaxDatapoints], r.Values[:in.MaxDatapoints], "PartialData"
@@ -425,6 +407,84 @@ func (s *Service) getMetricData(_ context.Context, in *getMetricDataInput) (getM
 		out.MetricDataResults = append(out.MetricDataResults, r)
 	}
 	return out, nil
+}
+
+// checkQueries validates metric data queries (of GetMetricData or an
+// alarm): unique ids, each either a MetricStat or an expression that parses.
+func checkQueries(queries []metricDataQuery, field string) error {
+	if len(queries) > 500 {
+		return invalidParameter("The collection %s must not have more than 500 members.", field)
+	}
+	ids := map[string]bool{}
+	refs := map[string][]string{}
+	for i, q := range queries {
+		at := field + ".member." + strconv.Itoa(i+1)
+		if !queryIDRE.MatchString(q.Id) || ids[q.Id] {
+			return invalidParameter("%s.Id: '%s' must be unique, start with a lower-case letter and hold only letters, digits and underscores", at, q.Id)
+		}
+		ids[q.Id] = true
+		if (q.MetricStat == nil) == (q.Expression == "") {
+			return invalidParameter("%s: exactly one of MetricStat and Expression must be given", at)
+		}
+		if q.Expression != "" {
+			n, err := parseExpression(q.Expression)
+			if err != nil {
+				return invalidParameter("%s.Expression: %v", at, err)
+			}
+			refs[q.Id] = exprRefs(n)
+			continue
+		}
+		ms := q.MetricStat
+		if ms.Metric.Namespace == "" || ms.Metric.MetricName == "" {
+			return missingParameter(at + ".MetricStat.Metric.Namespace and MetricName")
+		}
+		if err := checkPeriod(ms.Period, at+".MetricStat.Period"); err != nil {
+			return err
+		}
+		if _, ok := percentile(ms.Stat); !ok && !slices.Contains(basicStats, ms.Stat) {
+			return invalidParameter("%s.MetricStat.Stat: '%s' is not a supported statistic", at, ms.Stat)
+		}
+		if err := checkDimensions(ms.Metric.Dimensions, at+".MetricStat.Metric.Dimensions"); err != nil {
+			return err
+		}
+	}
+	return checkRefs(refs, ids, field)
+}
+
+// checkRefs reports an expression naming an unknown id or depending on
+// itself.
+func checkRefs(refs map[string][]string, ids map[string]bool, field string) error {
+	const (
+		visiting = 1
+		done     = 2
+	)
+	state := map[string]int{}
+	var visit func(id string) error
+	visit = func(id string) error {
+		switch state[id] {
+		case visiting:
+			return invalidParameter("%s: the expression of %s depends on itself", field, id)
+		case done:
+			return nil
+		}
+		state[id] = visiting
+		for _, r := range refs[id] {
+			if !ids[r] {
+				return invalidParameter("%s: the expression of %s names the unknown id %s", field, id, r)
+			}
+			if err := visit(r); err != nil {
+				return err
+			}
+		}
+		state[id] = done
+		return nil
+	}
+	for _, id := range sortedKeys(refs) {
+		if err := visit(id); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (s *Service) listMetrics(_ context.Context, in *listMetricsInput) (listMetricsOutput, error) {
