@@ -22,21 +22,39 @@ type alarm struct {
 	MetricID string
 }
 
-var comparisons = map[string]struct {
-	words  string
-	breach func(v, threshold float64) bool
-}{
-	"GreaterThanOrEqualToThreshold": {"greater than or equal to", func(v, t float64) bool { return v >= t }},
-	"GreaterThanThreshold":          {"greater than", func(v, t float64) bool { return v > t }},
-	"LessThanThreshold":             {"less than", func(v, t float64) bool { return v < t }},
-	"LessThanOrEqualToThreshold":    {"less than or equal to", func(v, t float64) bool { return v <= t }},
+// comparison returns how a comparison operator reads in a reason and
+// whether a value breaches the threshold under it.
+func comparison(op string) (words string, breach func(v, threshold float64) bool, ok bool) {
+	switch op {
+	case "GreaterThanOrEqualToThreshold":
+		return "greater than or equal to", func(v, t float64) bool { return v >= t }, true
+	case "GreaterThanThreshold":
+		return "greater than", func(v, t float64) bool { return v > t }, true
+	case "LessThanThreshold":
+		return "less than", func(v, t float64) bool { return v < t }, true
+	case "LessThanOrEqualToThreshold":
+		return "less than or equal to", func(v, t float64) bool { return v <= t }, true
+	}
+	return "", nil, false
 }
 
-// bandComparisons compare with an anomaly detection band, which the local
-// endpoint does not model.
-var bandComparisons = []string{"LessThanLowerOrGreaterThanUpperThreshold", "LessThanLowerThreshold", "GreaterThanUpperThreshold"}
+// isBandComparison reports the operators comparing with an anomaly
+// detection band, which the local endpoint does not model.
+func isBandComparison(op string) bool {
+	switch op {
+	case "LessThanLowerOrGreaterThanUpperThreshold", "LessThanLowerThreshold", "GreaterThanUpperThreshold":
+		return true
+	}
+	return false
+}
 
-var treatments = []string{"missing", "notBreaching", "breaching", "ignore"}
+func isTreatment(t string) bool {
+	switch t {
+	case "missing", "notBreaching", "breaching", "ignore":
+		return true
+	}
+	return false
+}
 
 func (s *Service) alarmARN(name string) string {
 	return "arn:aws:cloudwatch:" + s.cfg.Region + ":" + protocol.Account + ":alarm:" + name
@@ -91,18 +109,18 @@ func validateAlarm(a *metricAlarm) error {
 		return missingParameter("EvaluationPeriods")
 	case a.ComparisonOperator == "":
 		return missingParameter("ComparisonOperator")
-	case slices.Contains(bandComparisons, a.ComparisonOperator):
+	case isBandComparison(a.ComparisonOperator):
 		return invalidParameter("The ComparisonOperator %s needs an anomaly detection band, which the local endpoint does not support.", a.ComparisonOperator)
 	case a.Threshold == nil:
 		return missingParameter("Threshold")
 	}
-	if _, ok := comparisons[a.ComparisonOperator]; !ok {
+	if _, _, ok := comparison(a.ComparisonOperator); !ok {
 		return invalidParameter("The parameter ComparisonOperator has an invalid value %s.", a.ComparisonOperator)
 	}
 	if a.TreatMissingData == "" {
 		a.TreatMissingData = "missing"
 	}
-	if !slices.Contains(treatments, a.TreatMissingData) {
+	if !isTreatment(a.TreatMissingData) {
 		return invalidParameter("The parameter TreatMissingData must be one of missing, notBreaching, breaching, ignore.")
 	}
 	if a.DatapointsToAlarm == 0 {
@@ -150,7 +168,7 @@ func validateAlarm(a *metricAlarm) error {
 		return missingParameter("Namespace")
 	case (a.Statistic == "") == (a.ExtendedStatistic == ""):
 		return invalidCombination("Exactly one of Statistic and ExtendedStatistic must be specified.")
-	case a.Statistic != "" && !slices.Contains(basicStats, a.Statistic):
+	case a.Statistic != "" && !isBasicStat(a.Statistic):
 		return invalidParameter("The parameter Statistic has an invalid value %s.", a.Statistic)
 	}
 	if a.ExtendedStatistic != "" {
@@ -548,7 +566,7 @@ func (s *Service) decideLocked(c *metricAlarm, now time.Time) (value, reason, re
 		window = append(window, sm)
 	}
 	threshold := deref64(c.Threshold)
-	cmpr := comparisons[c.ComparisonOperator]
+	words, breach, _ := comparison(c.ComparisonOperator)
 	var evaluatedPts []sample
 	breaching, total := 0, 0
 	switch c.TreatMissingData {
@@ -557,7 +575,7 @@ func (s *Service) decideLocked(c *metricAlarm, now time.Time) (value, reason, re
 			total++
 			if sm.present {
 				evaluatedPts = append(evaluatedPts, sm)
-				if cmpr.breach(sm.value, threshold) {
+				if breach(sm.value, threshold) {
 					breaching++
 				}
 			} else if c.TreatMissingData == "breaching" {
@@ -568,7 +586,7 @@ func (s *Service) decideLocked(c *metricAlarm, now time.Time) (value, reason, re
 		for _, sm := range window {
 			if sm.present && len(evaluatedPts) < n {
 				evaluatedPts = append(evaluatedPts, sm)
-				if cmpr.breach(sm.value, threshold) {
+				if breach(sm.value, threshold) {
 					breaching++
 				}
 			}
@@ -589,12 +607,12 @@ func (s *Service) decideLocked(c *metricAlarm, now time.Time) (value, reason, re
 	}
 	switch {
 	case breaching >= need:
-		return StateAlarm, thresholdReason(c, cmpr.words, breaching, total, evaluatedPts, true, m), data, true
+		return StateAlarm, thresholdReason(c, words, breaching, total, evaluatedPts, true, m), data, true
 	case c.TreatMissingData == "ignore" && total-breaching <= n-m:
 		// Not enough datapoints either way: keep the state.
 		return "", "", "", false
 	}
-	return StateOK, thresholdReason(c, cmpr.words, total-breaching, total, evaluatedPts, false, n-m+1), data, true
+	return StateOK, thresholdReason(c, words, total-breaching, total, evaluatedPts, false, n-m+1), data, true
 }
 
 // periodValuesLocked returns the alarm's value for each period in [begin,

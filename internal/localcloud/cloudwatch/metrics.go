@@ -283,7 +283,14 @@ func (s *Service) aggregateLocked(namespace, name string, dims []dimension, unit
 	return out
 }
 
-var basicStats = []string{"SampleCount", "Average", "Sum", "Minimum", "Maximum"}
+// isBasicStat reports the statistics that are not percentiles.
+func isBasicStat(st string) bool {
+	switch st {
+	case "SampleCount", "Average", "Sum", "Minimum", "Maximum":
+		return true
+	}
+	return false
+}
 
 func checkPeriod(period int32, field string) error {
 	if period <= 0 || period < 60 && period != 1 && period != 5 && period != 10 && period != 20 && period != 30 || period >= 60 && period%60 != 0 {
@@ -311,7 +318,7 @@ func (s *Service) getMetricStatistics(_ context.Context, in *getMetricStatistics
 		return getMetricStatisticsOutput{}, err
 	}
 	for _, st := range in.Statistics {
-		if !slices.Contains(basicStats, st) {
+		if !isBasicStat(st) {
 			return getMetricStatisticsOutput{}, invalidParameter("The parameter Statistics has an invalid value %s; valid values are SampleCount, Average, Sum, Minimum, Maximum.", st)
 		}
 	}
@@ -441,7 +448,7 @@ func checkQueries(queries []metricDataQuery, field string) error {
 		if err := checkPeriod(ms.Period, at+".MetricStat.Period"); err != nil {
 			return err
 		}
-		if _, ok := percentile(ms.Stat); !ok && !slices.Contains(basicStats, ms.Stat) {
+		if _, ok := percentile(ms.Stat); !ok && !isBasicStat(ms.Stat) {
 			return invalidParameter("%s.MetricStat.Stat: '%s' is not a supported statistic", at, ms.Stat)
 		}
 		if err := checkDimensions(ms.Metric.Dimensions, at+".MetricStat.Metric.Dimensions"); err != nil {

@@ -112,15 +112,24 @@ func parseActions(p url.Values, name string) ([]action, error) {
 	return out, nil
 }
 
-// conditionFields are the condition fields AWS knows, with the name of the
-// structure carrying their values.
-var conditionFields = map[string]string{
-	"path-pattern":        "PathPatternConfig",
-	"host-header":         "HostHeaderConfig",
-	"http-header":         "HttpHeaderConfig",
-	"http-request-method": "HttpRequestMethodConfig",
-	"query-string":        "QueryStringConfig",
-	"source-ip":           "SourceIpConfig",
+// conditionConfig returns the name of the structure carrying the values of
+// a condition field AWS knows.
+func conditionConfig(field string) (string, bool) {
+	switch field {
+	case "path-pattern":
+		return "PathPatternConfig", true
+	case "host-header":
+		return "HostHeaderConfig", true
+	case "http-header":
+		return "HttpHeaderConfig", true
+	case "http-request-method":
+		return "HttpRequestMethodConfig", true
+	case "query-string":
+		return "QueryStringConfig", true
+	case "source-ip":
+		return "SourceIpConfig", true
+	}
+	return "", false
 }
 
 func parseConditions(p url.Values) ([]condition, error) {
@@ -128,7 +137,7 @@ func parseConditions(p url.Values) ([]condition, error) {
 	for i, m := range structs(p, "Conditions") {
 		field := "Conditions.member." + strconv.Itoa(i+1)
 		c := condition{Field: m.Get("Field"), Values: list(m, "Values")}
-		cfg, ok := conditionFields[c.Field]
+		cfg, ok := conditionConfig(c.Field)
 		if !ok {
 			return nil, validation("%s.Field: '%s' is not one of path-pattern, host-header, http-header, http-request-method, query-string, source-ip", field, c.Field)
 		}

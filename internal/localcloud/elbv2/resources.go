@@ -12,11 +12,22 @@ import (
 	"github.com/slipwayhq/slipway/internal/localcloud/protocol"
 )
 
-// hostedZones are the canonical hosted zone ids of application load
-// balancers per region; us-east-1's is the fallback.
-var hostedZones = map[string]string{
-	"us-east-1": "Z35SXDOTRQ7X7K", "us-east-2": "Z3AADJGX6KTTL2", "us-west-1": "Z368ELLRRE2KJ0",
-	"us-west-2": "Z1H1FL5HABSF5", "eu-west-1": "Z32O12XQLNTSW2", "eu-central-1": "Z215JYRZR1TBD5",
+// hostedZone returns the canonical hosted zone id of application load
+// balancers in region; us-east-1's for regions not listed.
+func hostedZone(region string) string {
+	switch region {
+	case "us-east-2":
+		return "Z3AADJGX6KTTL2"
+	case "us-west-1":
+		return "Z368ELLRRE2KJ0"
+	case "us-west-2":
+		return "Z1H1FL5HABSF5"
+	case "eu-west-1":
+		return "Z32O12XQLNTSW2"
+	case "eu-central-1":
+		return "Z215JYRZR1TBD5"
+	}
+	return "Z35SXDOTRQ7X7K"
 }
 
 const localVPC = "vpc-0c0ffee0c0ffee000"
@@ -82,7 +93,7 @@ func (s *Service) createLoadBalancer(p url.Values) (any, error) {
 
 func (s *Service) lbXML(lb *loadBalancer) xmlLoadBalancer {
 	x := xmlLoadBalancer{
-		LoadBalancerArn: lb.ARN, DNSName: lb.DNSName, CanonicalHostedZoneId: cmp.Or(hostedZones[s.region], hostedZones["us-east-1"]),
+		LoadBalancerArn: lb.ARN, DNSName: lb.DNSName, CanonicalHostedZoneId: hostedZone(s.region),
 		CreatedTime: xmlTime(lb.Created), LoadBalancerName: lb.Name, Scheme: lb.Scheme, VpcId: lb.VPCID,
 		Type: lb.Type, SecurityGroups: lb.SecurityGroups, IpAddressType: lb.IPAddressType,
 	}

@@ -9,20 +9,36 @@ import (
 	"time"
 )
 
-// Reasons of target health, as AWS reports them, with their descriptions.
-var reasonDescriptions = map[string]string{
-	"Elb.RegistrationInProgress":      "Target registration is in progress",
-	"Elb.InitialHealthChecking":       "Initial health checks in progress",
-	"Elb.InternalError":               "Health checks failed due to an internal error",
-	"Target.ResponseCodeMismatch":     "Health checks failed with these codes: [500]",
-	"Target.Timeout":                  "Request timed out",
-	"Target.FailedHealthChecks":       "Health checks failed",
-	"Target.NotRegistered":            "Target is not registered to the target group",
-	"Target.NotInUse":                 "Target group is not configured to receive traffic from the load balancer",
-	"Target.DeregistrationInProgress": "Target deregistration is in progress",
-	"Target.InvalidState":             "Target is in the stopped state",
-	"Target.IpUnusable":               "The target IP address is reserved for use by a load balancer",
-	"Target.HealthCheckDisabled":      "Health checks are disabled",
+// reasonDescription returns the description AWS gives a target health
+// reason code.
+func reasonDescription(reason string) string {
+	switch reason {
+	case "Elb.RegistrationInProgress":
+		return "Target registration is in progress"
+	case "Elb.InitialHealthChecking":
+		return "Initial health checks in progress"
+	case "Elb.InternalError":
+		return "Health checks failed due to an internal error"
+	case "Target.ResponseCodeMismatch":
+		return "Health checks failed with these codes: [500]"
+	case "Target.Timeout":
+		return "Request timed out"
+	case "Target.FailedHealthChecks":
+		return "Health checks failed"
+	case "Target.NotRegistered":
+		return "Target is not registered to the target group"
+	case "Target.NotInUse":
+		return "Target group is not configured to receive traffic from the load balancer"
+	case "Target.DeregistrationInProgress":
+		return "Target deregistration is in progress"
+	case "Target.InvalidState":
+		return "Target is in the stopped state"
+	case "Target.IpUnusable":
+		return "The target IP address is reserved for use by a load balancer"
+	case "Target.HealthCheckDisabled":
+		return "Health checks are disabled"
+	}
+	return ""
 }
 
 // Target is a target the ECS simulation registers: a task's IP address (or
@@ -90,7 +106,7 @@ func (s *Service) SetTargetHealth(targetGroupARN, id, state, reason string) {
 			if reason == "" {
 				reason = "Target.FailedHealthChecks"
 			}
-			t.State, t.Reason, t.Desc, t.DrainUntil = state, reason, reasonDescriptions[reason], time.Time{}
+			t.State, t.Reason, t.Desc, t.DrainUntil = state, reason, reasonDescription(reason), time.Time{}
 		}
 	}
 }
@@ -178,13 +194,13 @@ func (s *Service) registerLocked(tg *targetGroup, id string, port int32, managed
 		if t.ID == id && t.Port == port {
 			if !t.DrainUntil.IsZero() {
 				*t = target{ID: id, Port: port, Managed: managed, Registered: now,
-					State: StateInitial, Reason: "Elb.RegistrationInProgress", Desc: reasonDescriptions["Elb.RegistrationInProgress"]}
+					State: StateInitial, Reason: "Elb.RegistrationInProgress", Desc: reasonDescription("Elb.RegistrationInProgress")}
 			}
 			return
 		}
 	}
 	tg.Targets = append(tg.Targets, &target{ID: id, Port: port, Managed: managed, Registered: now,
-		State: StateInitial, Reason: "Elb.RegistrationInProgress", Desc: reasonDescriptions["Elb.RegistrationInProgress"]})
+		State: StateInitial, Reason: "Elb.RegistrationInProgress", Desc: reasonDescription("Elb.RegistrationInProgress")})
 }
 
 func (s *Service) drainLocked(t *target) {
@@ -299,7 +315,7 @@ func (s *Service) describeTargetHealth(p url.Values) (any, error) {
 		if x.HealthCheckPort == "traffic-port" {
 			x.HealthCheckPort = strconv.Itoa(int(port))
 		}
-		x.TargetHealth.State, x.TargetHealth.Reason, x.TargetHealth.Description = state, reason, reasonDescriptions[reason]
+		x.TargetHealth.State, x.TargetHealth.Reason, x.TargetHealth.Description = state, reason, reasonDescription(reason)
 		return x
 	}
 	out := []xmlTargetHealth{}
