@@ -133,6 +133,23 @@ func TestAWSCLISession(t *testing.T) {
 		if err != nil || !strings.Contains(ls, "web.yaml") {
 			t.Errorf("aws s3 ls: got %q, %v (%s)", ls, err, errOut)
 		}
+		// Above 8 MB the CLI uploads in parts.
+		big := filepath.Join(dir, "big.bin")
+		bigData := bytes.Repeat([]byte("0123456789abcdef"), 9<<16) // 9 MiB
+		if err := os.WriteFile(big, bigData, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if _, errOut, err := cli.run("s3", "cp", big, "s3://cli-specs/artifacts/big.bin"); err != nil {
+			t.Fatalf("aws s3 cp multipart: %v\n%s", err, errOut)
+		}
+		var head struct {
+			ContentLength int64
+			ETag          string
+		}
+		cli.ok(&head, "s3api", "head-object", "--bucket", "cli-specs", "--key", "artifacts/big.bin")
+		if head.ContentLength != int64(len(bigData)) || !strings.HasSuffix(head.ETag, `-2"`) {
+			t.Errorf("multipart upload by the CLI: got %d bytes ETag %s, want %d bytes in two parts", head.ContentLength, head.ETag, len(bigData))
+		}
 		cli.fails("NoSuchKey", "s3api", "get-object", "--bucket", "cli-specs", "--key", "nope", filepath.Join(dir, "out"))
 		var created int
 		for _, e := range env.events.all() {
@@ -140,8 +157,8 @@ func TestAWSCLISession(t *testing.T) {
 				created++
 			}
 		}
-		if created != 2 {
-			t.Errorf("got %d Object Created events, want 2 (the failed conditional put emits none)", created)
+		if created != 3 {
+			t.Errorf("got %d Object Created events, want 3 (the failed conditional put emits none)", created)
 		}
 	})
 

@@ -27,7 +27,7 @@ const maxConfigBody = 1 << 20
 // NotImplemented rather than mistaken for plain object or bucket requests.
 func unsupported(q url.Values) (string, bool) {
 	for _, sub := range []string{"acl", "policy", "tagging", "cors", "lifecycle", "encryption", "website", "logging",
-		"replication", "ownershipControls", "publicAccessBlock", "uploads", "uploadId", "restore", "select",
+		"replication", "ownershipControls", "publicAccessBlock", "restore", "select",
 		"object-lock", "retention", "legal-hold", "accelerate", "analytics", "inventory", "metrics",
 		"intelligent-tiering", "requestPayment", "torrent", "attributes", "policyStatus"} {
 		if q.Has(sub) {
@@ -70,6 +70,18 @@ func Operation(r *http.Request) string {
 			return "ListObjectsV2"
 		}
 		return "ListObjects"
+	}
+	switch {
+	case q.Has("uploads"):
+		return "CreateMultipartUpload"
+	case q.Has("uploadId") && r.Method == http.MethodPut:
+		return "UploadPart"
+	case q.Has("uploadId") && r.Method == http.MethodPost:
+		return "CompleteMultipartUpload"
+	case q.Has("uploadId") && r.Method == http.MethodDelete:
+		return "AbortMultipartUpload"
+	case q.Has("uploadId"):
+		return "ListParts"
 	}
 	switch r.Method {
 	case http.MethodPut:
@@ -153,7 +165,13 @@ func (s *Service) serve(w http.ResponseWriter, r *http.Request) error {
 		return s.listBuckets(w)
 	}
 	if key == "" {
+		if q.Has("uploads") {
+			return protocol.Errorf(http.StatusNotImplemented, "NotImplemented", "ListMultipartUploads is not supported by the local endpoint")
+		}
 		return s.serveBucket(w, r, bucketName, q)
+	}
+	if q.Has("uploads") || q.Has("uploadId") {
+		return s.serveMultipart(w, r, bucketName, key)
 	}
 	switch r.Method {
 	case http.MethodPut:
@@ -162,6 +180,23 @@ func (s *Service) serve(w http.ResponseWriter, r *http.Request) error {
 		return s.getObject(w, r, bucketName, key)
 	case http.MethodDelete:
 		return s.deleteObject(w, r, bucketName, key)
+	}
+	return methodNotAllowed(r)
+}
+
+func (s *Service) serveMultipart(w http.ResponseWriter, r *http.Request, bucketName, key string) error {
+	q := r.URL.Query()
+	switch {
+	case q.Has("uploads") && r.Method == http.MethodPost:
+		return s.createMultipartUpload(w, r, bucketName, key)
+	case q.Has("uploadId") && r.Method == http.MethodPut:
+		return s.uploadPart(w, r, bucketName, key)
+	case q.Has("uploadId") && r.Method == http.MethodPost:
+		return s.completeMultipartUpload(w, r, bucketName, key)
+	case q.Has("uploadId") && r.Method == http.MethodDelete:
+		return s.abortMultipartUpload(w, r, bucketName, key)
+	case q.Has("uploadId") && r.Method == http.MethodGet:
+		return protocol.Errorf(http.StatusNotImplemented, "NotImplemented", "ListParts is not supported by the local endpoint")
 	}
 	return methodNotAllowed(r)
 }

@@ -60,26 +60,9 @@ func (s *Service) putObject(w http.ResponseWriter, r *http.Request, bucketName, 
 		s.mu.Unlock()
 		return noSuchBucket(bucketName)
 	}
-	cur := b.current(key)
-	if h := r.Header.Get("If-None-Match"); h != "" {
-		if strings.TrimSpace(h) != "*" {
-			s.mu.Unlock()
-			return errorf(http.StatusNotImplemented, "NotImplemented", "If-None-Match on PutObject only accepts *")
-		}
-		if cur != nil {
-			s.mu.Unlock()
-			return preconditionFailed()
-		}
-	}
-	if h := r.Header.Get("If-Match"); h != "" {
-		if cur == nil {
-			s.mu.Unlock()
-			return noSuchKey(key)
-		}
-		if !etagMatches(h, cur.ETag) {
-			s.mu.Unlock()
-			return preconditionFailed()
-		}
+	if err := checkWriteConditions(r, b.current(key), key); err != nil {
+		s.mu.Unlock()
+		return err
 	}
 	v.Modified = s.clock.Now().UTC().Truncate(time.Second)
 	s.add(b, key, v)
@@ -88,7 +71,7 @@ func (s *Service) putObject(w http.ResponseWriter, r *http.Request, bucketName, 
 	s.mu.Unlock()
 
 	if notify {
-		s.emitCreated(r.Context(), bucketName, key, v, everVersioned, seq)
+		s.emitCreated(r.Context(), bucketName, key, v, everVersioned, seq, "PutObject")
 	}
 	w.Header().Set("ETag", v.ETag)
 	if versioned {
@@ -98,6 +81,29 @@ func (s *Service) putObject(w http.ResponseWriter, r *http.Request, bucketName, 
 		w.Header().Set("X-Amz-Checksum-"+strings.ToUpper(alg), sum)
 	}
 	w.WriteHeader(http.StatusOK)
+	return nil
+}
+
+// checkWriteConditions evaluates a write's If-None-Match (only "*": the key
+// must not exist) and If-Match (the current ETag) against cur, the current
+// version of key or nil.
+func checkWriteConditions(r *http.Request, cur *version, key string) error {
+	if h := r.Header.Get("If-None-Match"); h != "" {
+		if strings.TrimSpace(h) != "*" {
+			return errorf(http.StatusNotImplemented, "NotImplemented", "If-None-Match on writes only accepts *")
+		}
+		if cur != nil {
+			return preconditionFailed()
+		}
+	}
+	if h := r.Header.Get("If-Match"); h != "" {
+		if cur == nil {
+			return noSuchKey(key)
+		}
+		if !etagMatches(h, cur.ETag) {
+			return preconditionFailed()
+		}
+	}
 	return nil
 }
 

@@ -11,6 +11,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -41,7 +42,8 @@ type Service struct {
 
 	mu      sync.Mutex
 	buckets map[string]*bucket
-	seq     uint64 // orders versions and event sequencers
+	uploads map[string]*upload // multipart uploads in progress, by id
+	seq     uint64             // orders versions, uploads and event sequencers
 }
 
 // bucket is the state of one bucket.
@@ -160,11 +162,11 @@ func (b *bucket) sortedKeys() []string {
 
 // emitCreated publishes the "Object Created" event of a put, as S3 sends it
 // through EventBridge.
-func (s *Service) emitCreated(ctx context.Context, bucketName, key string, v *version, versioned bool, sequencer uint64) {
+func (s *Service) emitCreated(ctx context.Context, bucketName, key string, v *version, versioned bool, sequencer uint64, reason string) {
 	object := map[string]any{
 		"key":       key,
 		"size":      len(v.Data),
-		"etag":      v.ETag[1 : len(v.ETag)-1],
+		"etag":      strings.Trim(v.ETag, `"`),
 		"sequencer": fmt.Sprintf("%018X", sequencer),
 	}
 	if versioned {
@@ -181,7 +183,7 @@ func (s *Service) emitCreated(ctx context.Context, bucketName, key string, v *ve
 			"request-id":        protocol.RequestID(ctx),
 			"requester":         protocol.Account,
 			"source-ip-address": "127.0.0.1",
-			"reason":            "PutObject",
+			"reason":            reason,
 		},
 	})
 }

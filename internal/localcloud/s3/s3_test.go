@@ -776,7 +776,10 @@ func TestUnsupportedAndMalformed(t *testing.T) {
 		wantCode           string
 	}{
 		"acl":                    {method: http.MethodGet, path: "/bkt?acl", wantStatus: 501, wantCode: "NotImplemented"},
-		"multipart":              {method: http.MethodPost, path: "/bkt/k?uploads", wantStatus: 501, wantCode: "NotImplemented"},
+		"list multipart uploads": {method: http.MethodGet, path: "/bkt?uploads", wantStatus: 501, wantCode: "NotImplemented"},
+		"list parts":             {method: http.MethodGet, path: "/bkt/k?uploadId=x", wantStatus: 501, wantCode: "NotImplemented"},
+		"part of unknown upload": {method: http.MethodPut, path: "/bkt/k?uploadId=x&partNumber=1", body: "x", wantStatus: 404, wantCode: "NoSuchUpload"},
+		"part number zero":       {method: http.MethodPut, path: "/bkt/k?uploadId=x&partNumber=0", body: "x", wantStatus: 400, wantCode: "InvalidArgument"},
 		"post object":            {method: http.MethodPost, path: "/bkt/k", wantStatus: 405, wantCode: "MethodNotAllowed"},
 		"malformed versioning":   {method: http.MethodPut, path: "/bkt?versioning", body: "<Versioning", wantStatus: 400, wantCode: "MalformedXML"},
 		"bad versioning status":  {method: http.MethodPut, path: "/bkt?versioning", body: "<VersioningConfiguration><Status>On</Status></VersioningConfiguration>", wantStatus: 400, wantCode: "MalformedXML"},
@@ -916,5 +919,110 @@ func TestVirtualHostedStyle(t *testing.T) {
 	req.Host = "specs.localhost"
 	if got := Operation(req); got != "GetObject" {
 		t.Errorf("Operation of a virtual-hosted GET: got %s, want GetObject", got)
+	}
+}
+
+func TestMultipartUpload(t *testing.T) {
+	ctx := context.Background()
+	events := &recorder{}
+	c := newTestClient(t, newService(events))
+	mustCreate(t, c, "bkt")
+	if _, err := c.PutBucketNotificationConfiguration(ctx, &awss3.PutBucketNotificationConfigurationInput{Bucket: aws.String("bkt"),
+		NotificationConfiguration: &types.NotificationConfiguration{EventBridgeConfiguration: &types.EventBridgeConfiguration{}}}); err != nil {
+		t.Fatal(err)
+	}
+	start := func(key string) string {
+		t.Helper()
+		out, err := c.CreateMultipartUpload(ctx, &awss3.CreateMultipartUploadInput{Bucket: aws.String("bkt"), Key: aws.String(key), ContentType: aws.String("text/plain")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return aws.ToString(out.UploadId)
+	}
+	uploadPart := func(key, id string, n int32, data []byte) string {
+		t.Helper()
+		out, err := c.UploadPart(ctx, &awss3.UploadPartInput{Bucket: aws.String("bkt"), Key: aws.String(key), UploadId: aws.String(id),
+			PartNumber: aws.Int32(n), Body: bytes.NewReader(data)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return aws.ToString(out.ETag)
+	}
+	first := bytes.Repeat([]byte("a"), minPartSize)
+	last := []byte("tail")
+	id := start("big.bin")
+	e1 := uploadPart("big.bin", id, 1, first)
+	e2 := uploadPart("big.bin", id, 2, last)
+	done, err := c.CompleteMultipartUpload(ctx, &awss3.CompleteMultipartUploadInput{Bucket: aws.String("bkt"), Key: aws.String("big.bin"), UploadId: aws.String(id),
+		MultipartUpload: &types.CompletedMultipartUpload{Parts: []types.CompletedPart{{PartNumber: aws.Int32(1), ETag: aws.String(e1)}, {PartNumber: aws.Int32(2), ETag: aws.String(e2)}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasSuffix(aws.ToString(done.ETag), `-2"`) {
+		t.Errorf("multipart ETag: got %s, want the -2 suffix of a two-part upload", aws.ToString(done.ETag))
+	}
+	body, out, err := get(t, c, &awss3.GetObjectInput{Bucket: aws.String("bkt"), Key: aws.String("big.bin")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body != string(first)+string(last) || aws.ToString(out.ContentType) != "text/plain" {
+		t.Errorf("assembled object: got %d bytes of type %s, want %d of text/plain", len(body), aws.ToString(out.ContentType), len(first)+len(last))
+	}
+	if evs := events.all(); len(evs) != 1 || evs[0].Detail.(map[string]any)["reason"] != "CompleteMultipartUpload" {
+		t.Errorf("events: got %+v, want one Object Created by CompleteMultipartUpload", evs)
+	}
+	// The upload is gone once completed.
+	_, err = c.UploadPart(ctx, &awss3.UploadPartInput{Bucket: aws.String("bkt"), Key: aws.String("big.bin"), UploadId: aws.String(id), PartNumber: aws.Int32(3), Body: bytes.NewReader(last)})
+	if got := apiCode(err); got != "NoSuchUpload" {
+		t.Errorf("part after completion: got %q (%v), want NoSuchUpload", got, err)
+	}
+
+	complete := func(key, id string, parts ...types.CompletedPart) error {
+		_, err := c.CompleteMultipartUpload(ctx, &awss3.CompleteMultipartUploadInput{Bucket: aws.String("bkt"), Key: aws.String(key), UploadId: aws.String(id),
+			MultipartUpload: &types.CompletedMultipartUpload{Parts: parts}})
+		return err
+	}
+	small := start("small")
+	s1 := uploadPart("small", small, 1, last)
+	s2 := uploadPart("small", small, 2, last)
+	tests := map[string]struct {
+		err  error
+		want string
+	}{
+		"part too small": {err: complete("small", small, types.CompletedPart{PartNumber: aws.Int32(1), ETag: aws.String(s1)}, types.CompletedPart{PartNumber: aws.Int32(2), ETag: aws.String(s2)}), want: "EntityTooSmall"},
+		"wrong ETag":     {err: complete("small", small, types.CompletedPart{PartNumber: aws.Int32(1), ETag: aws.String(`"00"`)}), want: "InvalidPart"},
+		"missing part":   {err: complete("small", small, types.CompletedPart{PartNumber: aws.Int32(7), ETag: aws.String(s1)}), want: "InvalidPart"},
+		"out of order":   {err: complete("small", small, types.CompletedPart{PartNumber: aws.Int32(2), ETag: aws.String(s2)}, types.CompletedPart{PartNumber: aws.Int32(1), ETag: aws.String(s1)}), want: "InvalidPartOrder"},
+		"other key":      {err: complete("other", small, types.CompletedPart{PartNumber: aws.Int32(1), ETag: aws.String(s1)}), want: "NoSuchUpload"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			if got := apiCode(tc.err); got != tc.want {
+				t.Errorf("got %q (%v), want %s", got, tc.err, tc.want)
+			}
+		})
+	}
+	// A single last part may be small; If-None-Match guards the completion.
+	_, err = c.CompleteMultipartUpload(ctx, &awss3.CompleteMultipartUploadInput{Bucket: aws.String("bkt"), Key: aws.String("big.bin"), UploadId: aws.String(small), IfNoneMatch: aws.String("*"),
+		MultipartUpload: &types.CompletedMultipartUpload{Parts: []types.CompletedPart{{PartNumber: aws.Int32(1), ETag: aws.String(s1)}}}})
+	if got := apiCode(err); got != "NoSuchUpload" {
+		t.Errorf("completing under another key: got %q, want NoSuchUpload", got)
+	}
+	if err := complete("small", small, types.CompletedPart{PartNumber: aws.Int32(2), ETag: aws.String(s2)}); err != nil {
+		t.Errorf("single small last part: %v", err)
+	}
+	again := start("small")
+	uploadPart("small", again, 1, last)
+	_, err = c.CompleteMultipartUpload(ctx, &awss3.CompleteMultipartUploadInput{Bucket: aws.String("bkt"), Key: aws.String("small"), UploadId: aws.String(again), IfNoneMatch: aws.String("*"),
+		MultipartUpload: &types.CompletedMultipartUpload{Parts: []types.CompletedPart{{PartNumber: aws.Int32(1), ETag: aws.String(s1)}}}})
+	if got := apiCode(err); got != "PreconditionFailed" {
+		t.Errorf("If-None-Match completion over an existing key: got %q (%v), want PreconditionFailed", got, err)
+	}
+	if _, err := c.AbortMultipartUpload(ctx, &awss3.AbortMultipartUploadInput{Bucket: aws.String("bkt"), Key: aws.String("small"), UploadId: aws.String(again)}); err != nil {
+		t.Errorf("abort: %v", err)
+	}
+	_, err = c.AbortMultipartUpload(ctx, &awss3.AbortMultipartUploadInput{Bucket: aws.String("bkt"), Key: aws.String("small"), UploadId: aws.String(again)})
+	if got := apiCode(err); got != "NoSuchUpload" {
+		t.Errorf("abort twice: got %q (%v), want NoSuchUpload", got, err)
 	}
 }
