@@ -556,8 +556,16 @@ func TestSnapshotRestore(t *testing.T) {
 	if err := ecs.New(ecs.Config{Clock: w.clock}).Restore(again); err != nil {
 		t.Errorf("restore of a second snapshot: %v", err)
 	}
-	if err := restored.Restore([]byte(`{"clusters":{"x":null}}`)); err == nil {
-		t.Error("restore of a null cluster: got no error")
+	for _, bad := range []string{
+		`{"clusters":{"x":null}}`,
+		`{"clusters":{"x":{"tasks":{"t":null}}}}`,
+		`{"clusters":{"x":{"services":{"s":{"deployments":[null]}}}}}`,
+		`{"taskDefinitions":{"web":[{"revision":2}]}}`,
+		`[]`,
+	} {
+		if err := restored.Restore([]byte(bad)); err == nil {
+			t.Errorf("restore of %s: got no error", bad)
+		}
 	}
 }
 
@@ -735,4 +743,30 @@ func BenchmarkDescribeServices(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// FuzzRestore feeds arbitrary state files to Restore and lets the
+// simulation run over what it accepts: errors are fine, panics are not.
+func FuzzRestore(f *testing.F) {
+	w := newWorld(&testing.T{})
+	w.cluster("staging")
+	createWeb(&testing.T{}, w, w.webTaskDef("web:1"), 2, 100, 200, true, true)
+	w.advance(6e9)
+	snap, err := w.svc.Snapshot()
+	if err != nil {
+		f.Fatal(err)
+	}
+	w.svc.Close()
+	f.Add(snap)
+	f.Add([]byte(`{"clusters":{"c":{"status":"ACTIVE","services":{"s":{"status":"ACTIVE","deployments":[{"status":"PRIMARY","desiredCount":3}]}},"tasks":{"t":{"service":"s","next":"2026-01-01T00:00:00Z","step":"running"}}}}}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		svc := ecs.New(ecs.Config{Clock: clock.NewVirtual(start)})
+		defer svc.Close()
+		if err := svc.Restore(b); err != nil {
+			return
+		}
+		if _, err := svc.ServeJSON(context.Background(), "ListClusters", nil); err != nil {
+			t.Fatal(err)
+		}
+	})
 }

@@ -148,6 +148,9 @@ func (s *Service) AddContainerInstance(clusterName string, cpu, memory int32) (s
 		if err != nil {
 			return "", err
 		}
+		if len(c.Instances) >= maxInstancesPerCluster {
+			return "", invalidParam("The cluster has reached its quota of %d container instances.", maxInstancesPerCluster)
+		}
 		n := len(c.Instances) + 1
 		i := &containerInstance{
 			ARN:    s.arn("container-instance/" + c.Name + "/" + s.id(32)),

@@ -29,6 +29,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -80,6 +81,14 @@ const (
 	stopTime        = 2 * time.Second  // STOPPING → STOPPED
 	forgetAfter     = time.Hour        // how long a STOPPED task stays visible
 	maxEvents       = 100              // service events kept
+
+	// placeBatch is how many tasks of a service one pass places.
+	placeBatch = 50
+	// maxTasksPerService is AWS's quota of tasks per service.
+	maxTasksPerService = 5000
+	// maxInstancesPerCluster is AWS's quota of container instances per
+	// cluster.
+	maxInstancesPerCluster = 5000
 )
 
 // Config wires a Service to the rest of the local endpoint. Only Clock is
@@ -289,19 +298,8 @@ func (s *Service) Restore(b []byte) error {
 	if err := json.Unmarshal(b, &st); err != nil {
 		return fmt.Errorf("restore ecs: %w", err)
 	}
-	for name, c := range st.Clusters {
-		if c == nil {
-			return fmt.Errorf("restore ecs: cluster %s: null", name)
-		}
-		if c.Services == nil {
-			c.Services = map[string]*service{}
-		}
-		if c.Tasks == nil {
-			c.Tasks = map[string]*task{}
-		}
-	}
-	if st.Families == nil {
-		st.Families = map[string][]*taskDef{}
+	if err := checkState(&st); err != nil {
+		return fmt.Errorf("restore ecs: %w", err)
 	}
 	if st.Tags == nil {
 		st.Tags = map[string]map[string]string{}
@@ -311,6 +309,57 @@ func (s *Service) Restore(b []byte) error {
 		return nil, nil
 	})
 	return err
+}
+
+// checkState rejects a snapshot with holes the simulation would trip on,
+// and fills in empty maps.
+func checkState(st *state) error {
+	for name, c := range st.Clusters {
+		if c == nil {
+			return fmt.Errorf("cluster %s: null", name)
+		}
+		if c.Services == nil {
+			c.Services = map[string]*service{}
+		}
+		if c.Tasks == nil {
+			c.Tasks = map[string]*task{}
+		}
+		if slices.Contains(c.Instances, nil) {
+			return fmt.Errorf("cluster %s: null container instance", name)
+		}
+		if len(c.Instances) > maxInstancesPerCluster {
+			return fmt.Errorf("cluster %s: more than %d container instances", name, maxInstancesPerCluster)
+		}
+		for svName, sv := range c.Services {
+			if sv == nil || slices.Contains(sv.Deployments, nil) {
+				return fmt.Errorf("cluster %s: service %s: null service or deployment", name, svName)
+			}
+			if sv.DesiredCount < 0 || sv.DesiredCount > maxTasksPerService {
+				return fmt.Errorf("cluster %s: service %s: desired count %d out of range", name, svName, sv.DesiredCount)
+			}
+			for _, d := range sv.Deployments {
+				if d.DesiredCount < 0 || d.DesiredCount > maxTasksPerService {
+					return fmt.Errorf("cluster %s: service %s: desired count %d out of range", name, svName, d.DesiredCount)
+				}
+			}
+		}
+		for id, t := range c.Tasks {
+			if t == nil {
+				return fmt.Errorf("cluster %s: task %s: null", name, id)
+			}
+		}
+	}
+	if st.Families == nil {
+		st.Families = map[string][]*taskDef{}
+	}
+	for family, revs := range st.Families {
+		for i, td := range revs {
+			if td == nil || td.Revision != int32(i+1) {
+				return fmt.Errorf("task definition %s: revision %d missing or out of order", family, i+1)
+			}
+		}
+	}
+	return nil
 }
 
 // Errors as ECS names them. Every ECS client error is a 400.

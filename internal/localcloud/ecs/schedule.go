@@ -108,7 +108,9 @@ func (s *Service) scheduleReplica(now time.Time, c *cluster, sv *service, p *dep
 	failed := p.RolloutState == "FAILED"
 	// Start new tasks, never above maximumPercent of the desired count.
 	if !failed {
-		n := min(int(desired)-len(mine), maxTotal-len(live))
+		// At most a batch per pass, as ECS launches in batches; the new
+		// tasks' own steps bring the next pass.
+		n := min(int(desired)-len(mine), maxTotal-len(live), placeBatch)
 		var started []string
 		for range max(n, 0) {
 			t := s.placeTask(now, c, sv, p, nil)

@@ -167,8 +167,8 @@ func (s *Service) createServiceLocked(now time.Time, in *createServiceIn) (any, 
 	} else {
 		sv.MaximumPercent, sv.MinimumHealthy = 200, 100
 		if in.DesiredCount != nil {
-			if *in.DesiredCount < 0 {
-				return nil, invalidParam("desiredCount must not be negative.")
+			if *in.DesiredCount < 0 || *in.DesiredCount > maxTasksPerService {
+				return nil, invalidParam("desiredCount must be between 0 and %d (the tasks per service quota).", maxTasksPerService)
 			}
 			sv.DesiredCount = *in.DesiredCount
 		}
@@ -416,8 +416,8 @@ func (s *Service) updateServiceLocked(now time.Time, in *updateServiceIn) (any, 
 		if sv.Scheduling == "DAEMON" {
 			return nil, invalidParam("The daemon scheduling strategy does not support a desired count for services.")
 		}
-		if *in.DesiredCount < 0 {
-			return nil, invalidParam("desiredCount must not be negative.")
+		if *in.DesiredCount < 0 || *in.DesiredCount > maxTasksPerService {
+			return nil, invalidParam("desiredCount must be between 0 and %d (the tasks per service quota).", maxTasksPerService)
 		}
 		sv.DesiredCount = *in.DesiredCount
 	}
@@ -633,7 +633,7 @@ func (s *Service) ClampDesiredCount(clusterName, serviceName string, lo, hi int3
 		if sv.Scheduling != "REPLICA" {
 			return true, nil
 		}
-		n := min(max(sv.DesiredCount, lo), hi)
+		n := min(max(sv.DesiredCount, lo), hi, maxTasksPerService)
 		if n != sv.DesiredCount {
 			sv.DesiredCount = n
 			if p := primary(sv); p != nil {

@@ -221,7 +221,7 @@ func (s *Service) healthVerdict(now time.Time, c *cluster, sv *service, t *task)
 		t.HealthStatus = "UNHEALTHY"
 	}
 	t.Version++
-	if withLB && t.TargetsUp {
+	if withLB && t.TargetsUp && s.targets != nil {
 		state, reason := "healthy", ""
 		if status == "UNHEALTHY" {
 			state, reason = "unhealthy", "Target.FailedHealthChecks"
@@ -282,7 +282,7 @@ func (s *Service) beginStop(now time.Time, c *cluster, t *task, code, reason str
 			}
 		}
 	}
-	if t.TargetsUp && sv != nil {
+	if t.TargetsUp && sv != nil && s.targets != nil {
 		for _, lb := range sv.LoadBalancers {
 			arn, id := lb.TargetGroupARN, s.targetOf(c, t, lb).ID
 			s.effect(func() { s.targets.SetTargetHealth(arn, id, "draining", "Target.DeregistrationInProgress") })
