@@ -15,6 +15,7 @@ const (
 	albNamespace       = "AWS/ApplicationELB"
 	metricRequests     = "RequestCount"
 	metricTarget5XX    = "HTTPCode_Target_5XX_Count"
+	metricTarget2XX    = "HTTPCode_Target_2XX_Count"
 	metricResponseTime = "TargetResponseTime"
 	// baseResponseTime is the response time of a target without a latency
 	// fault, in seconds.
@@ -72,7 +73,8 @@ type publication struct {
 // receives traffic and has healthy targets: RequestCount is the baseline
 // rate times 60 times the group's traffic share; HTTPCode_Target_5XX_Count
 // is the requests times the mean ErrorRate of the images behind its healthy
-// targets (published only when non-zero, as ELB does); TargetResponseTime
+// targets, the rest HTTPCode_Target_2XX_Count (both published only when
+// non-zero, as ELB does); TargetResponseTime
 // carries a base response time plus the images' latency faults on a
 // slowShare of the requests. It reads the other simulations without
 // holding s.mu.
@@ -106,8 +108,12 @@ func (s *Service) albMetrics(minute time.Time) []publication {
 		latency /= float64(len(targets))
 		dims := []dimension{{Name: "LoadBalancer", Value: lbDimension(lbARN)}, {Name: "TargetGroup", Value: tgDimension(tg)}}
 		out = append(out, publication{metricRequests, dims, countPoint(minute, requests)})
-		if errs := math.Round(requests * min(max(errRate, 0), 1)); errs > 0 {
+		errs := math.Round(requests * min(max(errRate, 0), 1))
+		if errs > 0 {
 			out = append(out, publication{metricTarget5XX, dims, countPoint(minute, errs)})
+		}
+		if ok := requests - errs; ok > 0 {
+			out = append(out, publication{metricTarget2XX, dims, countPoint(minute, ok)})
 		}
 		rt := point{Time: minute, Unit: "Seconds", Values: []float64{baseResponseTime}, Counts: []float64{requests}}
 		if latency > 0 {

@@ -201,6 +201,18 @@ func TestCanaryRaises5xx(t *testing.T) {
 	if diff := cmp.Diff([]float64{600, 3000, 3000}, sums); diff != "" {
 		t.Errorf("RequestCount of green per minute (-want +got):\n%s", diff)
 	}
+	stats, err = cw.getMetricStatistics(ctx, &getMetricStatisticsInput{Namespace: "AWS/ApplicationELB", MetricName: "HTTPCode_Target_2XX_Count",
+		Dimensions: alarm.Dimensions, StartTime: ptr(start), EndTime: ptr(clk.Now()), Period: 60, Statistics: []string{"Sum"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sums = nil
+	for _, dp := range stats.Datapoints {
+		sums = append(sums, *dp.Sum)
+	}
+	if diff := cmp.Diff([]float64{300, 1500, 1500}, sums); diff != "" {
+		t.Errorf("HTTPCode_Target_2XX_Count of green per minute (-want +got):\n%s", diff)
+	}
 	clk.Done()
 	cancel()
 	if err := <-done; !errors.Is(err, context.Canceled) {
@@ -294,7 +306,8 @@ func TestGeneratorMetrics(t *testing.T) {
 	}
 	blue := tgDimension(w.blue)
 	// No 5xx at all: ELB publishes the error counts only when there are some.
-	want := []string{"RequestCount " + blue, "RequestCount " + w.tgDimensionG, "TargetResponseTime " + blue, "TargetResponseTime " + w.tgDimensionG}
+	want := []string{"HTTPCode_Target_2XX_Count " + blue, "HTTPCode_Target_2XX_Count " + w.tgDimensionG,
+		"RequestCount " + blue, "RequestCount " + w.tgDimensionG, "TargetResponseTime " + blue, "TargetResponseTime " + w.tgDimensionG}
 	if diff := cmp.Diff(want, slices.Sorted(slices.Values(names))); diff != "" {
 		t.Errorf("metrics (-want +got):\n%s", diff)
 	}
