@@ -198,6 +198,9 @@ func TestAWSCLISession(t *testing.T) {
 		}
 		cli.fails("ImageNotFoundException", "ecr", "describe-images", "--repository-name", "web", "--image-ids", "imageTag=v9")
 		cli.fails("RepositoryNotFoundException", "ecr", "describe-repositories", "--repository-names", "nope")
+		if out, errOut, err := cli.run("ecr", "get-login-password"); err != nil || strings.TrimSpace(out) != "slipway-local" {
+			t.Errorf("get-login-password: got %q, %v (%s), want slipway-local", out, err, errOut)
+		}
 	})
 
 	t.Run("sts", func(t *testing.T) {

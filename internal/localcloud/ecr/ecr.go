@@ -105,6 +105,8 @@ func (s *Service) ServeJSON(ctx context.Context, op string, body []byte) (any, e
 		return s.listImages(body)
 	case "BatchDeleteImage":
 		return s.batchDeleteImage(body)
+	case "GetAuthorizationToken":
+		return s.getAuthorizationToken(body)
 	}
 	return nil, protocol.UnknownOperation(op)
 }

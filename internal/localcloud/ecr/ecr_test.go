@@ -355,6 +355,32 @@ func TestListFiltersAndDelete(t *testing.T) {
 	}
 }
 
+func TestGetAuthorizationToken(t *testing.T) {
+	ctx := context.Background()
+	c := newClient(t, newService(nil))
+	out, err := c.GetAuthorizationToken(ctx, &awsecr.GetAuthorizationTokenInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(out.AuthorizationData) != 1 {
+		t.Fatalf("got %d logins, want 1", len(out.AuthorizationData))
+	}
+	d := out.AuthorizationData[0]
+	if got, want := aws.ToString(d.AuthorizationToken), "QVdTOnNsaXB3YXktbG9jYWw="; got != want {
+		t.Errorf("token: got %s, want base64 of AWS:slipway-local %s", got, want)
+	}
+	if got, want := aws.ToTime(d.ExpiresAt), start.Add(12*time.Hour); !got.Equal(want) {
+		t.Errorf("expiresAt: got %v, want %v", got, want)
+	}
+	if got, want := aws.ToString(d.ProxyEndpoint), "https://000000000000.dkr.ecr.eu-west-1.amazonaws.com"; got != want {
+		t.Errorf("proxyEndpoint: got %s, want %s", got, want)
+	}
+	_, err = c.GetAuthorizationToken(ctx, &awsecr.GetAuthorizationTokenInput{RegistryIds: []string{"123456789012"}})
+	if got := apiCode(err); got != "InvalidParameterException" {
+		t.Errorf("foreign registry: got %q (%v), want InvalidParameterException", got, err)
+	}
+}
+
 func TestUnknownOperationAndMalformedBody(t *testing.T) {
 	svc := newService(nil)
 	tests := map[string]struct {

@@ -2,8 +2,11 @@ package ecr
 
 import (
 	"context"
+	"encoding/base64"
+	"fmt"
 	"net/http"
 	"sort"
+	"time"
 
 	"github.com/slipwayhq/slipway/internal/localcloud/protocol"
 )
@@ -463,4 +466,34 @@ func (s *Service) batchDeleteImage(body []byte) (any, error) {
 		delete(r.Images, img.Digest)
 	}
 	return map[string]any{"imageIds": deleted, "failures": failures}, nil
+}
+
+// AuthorizationData is a registry login, as `aws ecr get-login-password`
+// reads it.
+type AuthorizationData struct {
+	AuthorizationToken string  `json:"authorizationToken"`
+	ExpiresAt          float64 `json:"expiresAt"`
+	ProxyEndpoint      string  `json:"proxyEndpoint"`
+}
+
+// getAuthorizationToken returns a 12-hour login for the local registry:
+// user AWS and a fixed password, since nothing checks it.
+func (s *Service) getAuthorizationToken(body []byte) (any, error) {
+	var in struct {
+		RegistryIDs []string `json:"registryIds"`
+	}
+	if err := protocol.DecodeJSON(body, &in); err != nil {
+		return nil, err
+	}
+	for _, id := range in.RegistryIDs {
+		if id != protocol.Account {
+			return nil, invalidParameter("registryIds: %q is not the local registry %s", id, protocol.Account)
+		}
+	}
+	token := base64.StdEncoding.EncodeToString([]byte("AWS:slipway-local"))
+	return map[string]any{"authorizationData": []AuthorizationData{{
+		AuthorizationToken: token,
+		ExpiresAt:          protocol.EpochSeconds(s.clock.Now().Add(12 * time.Hour)),
+		ProxyEndpoint:      fmt.Sprintf("https://%s.dkr.ecr.%s.amazonaws.com", protocol.Account, s.region),
+	}}}, nil
 }

@@ -829,6 +829,8 @@ func FuzzDecodeChunked(f *testing.F) {
 func FuzzServeHTTP(f *testing.F) {
 	f.Add("GET", "/bkt?list-type=2&max-keys=3&continuation-token=YQ", "")
 	f.Add("GET", "/bkt?versions&key-marker=a&version-id-marker=null", "")
+	f.Add("POST", "/bkt/k?uploads", "")
+	f.Add("POST", "/bkt/k?uploadId=x", "<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>x</ETag></Part></CompleteMultipartUpload>")
 	f.Add("PUT", "/bkt/k", "data")
 	f.Add("POST", "/bkt?delete", "<Delete><Object><Key>k</Key></Object></Delete>")
 	f.Add("PUT", "/bkt?notification", "<NotificationConfiguration><EventBridgeConfiguration/></NotificationConfiguration>")
