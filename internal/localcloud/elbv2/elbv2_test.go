@@ -544,3 +544,62 @@ func TestAWSCLI(t *testing.T) {
 		t.Errorf("weights after modify-rule: got %q, want 50 50", out)
 	}
 }
+
+func TestTargetGroupAttributes(t *testing.T) {
+	s, c, clk, _ := setup(t)
+	w := build(t, c)
+	ctx := context.Background()
+	out, err := c.ModifyTargetGroupAttributes(ctx, &sdk.ModifyTargetGroupAttributesInput{TargetGroupArn: &w.green,
+		Attributes: []types.TargetGroupAttribute{{Key: aws.String("deregistration_delay.timeout_seconds"), Value: aws.String("30")}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, a := range out.Attributes {
+		got[aws.ToString(a.Key)] = aws.ToString(a.Value)
+	}
+	if got["deregistration_delay.timeout_seconds"] != "30" || got["stickiness.enabled"] != "false" || len(got) != 6 {
+		t.Errorf("got attributes %v, want the delay at 30 and the defaults", got)
+	}
+	desc, err := c.DescribeTargetGroupAttributes(ctx, &sdk.DescribeTargetGroupAttributesInput{TargetGroupArn: &w.green})
+	if err != nil || len(desc.Attributes) != 6 {
+		t.Fatalf("describe attributes: got %v %v", desc, err)
+	}
+	for name, attr := range map[string]types.TargetGroupAttribute{
+		"unknown key":  {Key: aws.String("nope"), Value: aws.String("1")},
+		"delay range":  {Key: aws.String("deregistration_delay.timeout_seconds"), Value: aws.String("3601")},
+		"not a number": {Key: aws.String("stickiness.lb_cookie.duration_seconds"), Value: aws.String("x")},
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := c.ModifyTargetGroupAttributes(ctx, &sdk.ModifyTargetGroupAttributesInput{TargetGroupArn: &w.green, Attributes: []types.TargetGroupAttribute{attr}})
+			if !hasCode(err, "ValidationError") {
+				t.Errorf("got %v, want ValidationError", err)
+			}
+		})
+	}
+
+	// A deregistered target drains for the group's delay, 30 s, not 300 s.
+	s.RegisterTargets(w.green, []Target{{ID: "10.0.1.5", Port: 8080}})
+	s.DeregisterTargets(w.green, []string{"10.0.1.5"})
+	clk.Busy()
+	if err := clk.Sleep(ctx, 30*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	clk.Done()
+	health, err := c.DescribeTargetHealth(ctx, &sdk.DescribeTargetHealthInput{TargetGroupArn: &w.green})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(health.TargetHealthDescriptions) != 0 {
+		t.Errorf("got %d targets 30 s after deregistration, want none", len(health.TargetHealthDescriptions))
+	}
+
+	mod, err := c.ModifyTargetGroup(ctx, &sdk.ModifyTargetGroupInput{TargetGroupArn: &w.green, HealthCheckPath: aws.String("/ready"),
+		HealthCheckIntervalSeconds: aws.Int32(10)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tg := mod.TargetGroups[0]; aws.ToString(tg.HealthCheckPath) != "/ready" || aws.ToInt32(tg.HealthCheckIntervalSeconds) != 10 {
+		t.Errorf("got %+v, want path /ready every 10 s", tg)
+	}
+}

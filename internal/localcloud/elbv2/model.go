@@ -59,6 +59,9 @@ type targetGroup struct {
 	HealthCheck                            healthCheck
 	Targets                                []*target
 	Created                                time.Time
+	// Attributes holds the attributes set by ModifyTargetGroupAttributes;
+	// the others have their defaults.
+	Attributes map[string]string `json:",omitempty"`
 }
 
 type healthCheck struct {

@@ -175,23 +175,8 @@ func (s *Service) createTargetGroup(p url.Values) (any, error) {
 	} else if ok {
 		hc.Enabled = en
 	}
-	for _, f := range []struct {
-		name   string
-		dst    *int32
-		lo, hi int64
-	}{
-		{"HealthCheckIntervalSeconds", &hc.IntervalSeconds, 5, 300},
-		{"HealthCheckTimeoutSeconds", &hc.TimeoutSeconds, 2, 120},
-		{"HealthyThresholdCount", &hc.HealthyThreshold, 2, 10},
-		{"UnhealthyThresholdCount", &hc.UnhealthyThreshold, 2, 10},
-	} {
-		v, ok, err := int32Param(p, f.name, f.lo, f.hi)
-		if err != nil {
-			return nil, err
-		}
-		if ok {
-			*f.dst = v
-		}
+	if err := healthCheckNumbers(p, &hc); err != nil {
+		return nil, err
 	}
 	tg.HealthCheck = hc
 	tags, err := parseTags(p)
@@ -218,6 +203,29 @@ func (s *Service) createTargetGroup(p url.Values) (any, error) {
 	return struct {
 		TargetGroups []xmlTargetGroup `xml:"TargetGroups>member"`
 	}{[]xmlTargetGroup{s.tgXML(tg)}}, nil
+}
+
+// healthCheckNumbers reads the numeric health check parameters into hc.
+func healthCheckNumbers(p url.Values, hc *healthCheck) error {
+	for _, f := range []struct {
+		name   string
+		dst    *int32
+		lo, hi int64
+	}{
+		{"HealthCheckIntervalSeconds", &hc.IntervalSeconds, 5, 300},
+		{"HealthCheckTimeoutSeconds", &hc.TimeoutSeconds, 2, 120},
+		{"HealthyThresholdCount", &hc.HealthyThreshold, 2, 10},
+		{"UnhealthyThresholdCount", &hc.UnhealthyThreshold, 2, 10},
+	} {
+		v, ok, err := int32Param(p, f.name, f.lo, f.hi)
+		if err != nil {
+			return err
+		}
+		if ok {
+			*f.dst = v
+		}
+	}
+	return nil
 }
 
 func (s *Service) tgXML(tg *targetGroup) xmlTargetGroup {

@@ -75,7 +75,7 @@ func (s *Service) DeregisterTargets(targetGroupARN string, ids []string) {
 	}
 	for _, t := range tg.Targets {
 		if slices.Contains(ids, t.ID) {
-			s.drainLocked(t)
+			s.drainLocked(tg, t)
 		}
 	}
 }
@@ -96,7 +96,7 @@ func (s *Service) SetTargetHealth(targetGroupARN, id, state, reason string) {
 		}
 		switch state {
 		case StateDraining:
-			s.drainLocked(t)
+			s.drainLocked(tg, t)
 		case StateHealthy:
 			t.State, t.Reason, t.Desc, t.DrainUntil = state, "", "", time.Time{}
 		case StateInitial, StateUnhealthy:
@@ -203,9 +203,9 @@ func (s *Service) registerLocked(tg *targetGroup, id string, port int32, managed
 		State: StateInitial, Reason: "Elb.RegistrationInProgress", Desc: reasonDescription("Elb.RegistrationInProgress")})
 }
 
-func (s *Service) drainLocked(t *target) {
+func (s *Service) drainLocked(tg *targetGroup, t *target) {
 	if t.DrainUntil.IsZero() {
-		t.DrainUntil = s.clock.Now().Add(defaultDeregistrationDelay).UTC()
+		t.DrainUntil = s.clock.Now().Add(deregistrationDelay(tg)).UTC()
 	}
 }
 
@@ -264,7 +264,7 @@ func (s *Service) deregisterTargets(p url.Values) (any, error) {
 		found = append(found, tg.Targets[i])
 	}
 	for _, t := range found {
-		s.drainLocked(t)
+		s.drainLocked(tg, t)
 	}
 	return struct{}{}, nil
 }
