@@ -612,7 +612,7 @@ func FuzzServeJSON(f *testing.F) {
 	ops := []string{"CreateCluster", "DescribeClusters", "ListClusters", "DeleteCluster", "ListContainerInstances",
 		"DescribeContainerInstances", "RegisterTaskDefinition", "DescribeTaskDefinition", "ListTaskDefinitions",
 		"ListTaskDefinitionFamilies", "DeregisterTaskDefinition", "CreateService", "UpdateService", "DescribeServices",
-		"ListServices", "DeleteService", "ListTasks", "DescribeTasks", "StopTask", "RunTask", "TagResource", "UntagResource", "ListTagsForResource"}
+		"ListServices", "DeleteService", "ListTasks", "DescribeTasks", "StopTask", "RunTask", "UpdateContainerInstancesState", "DeregisterContainerInstance", "TagResource", "UntagResource", "ListTagsForResource"}
 	f.Add(uint8(6), []byte(`{"family":"a","containerDefinitions":[{"name":"a","image":"b","memory":1,"portMappings":[{"containerPort":80}]}]}`))
 	f.Add(uint8(11), []byte(`{"serviceName":"s","taskDefinition":"a","desiredCount":2,"loadBalancers":[{}],"networkConfiguration":{}}`))
 	f.Add(uint8(12), []byte(`{"service":"s","loadBalancers":null,"deploymentConfiguration":{"maximumPercent":-1}}`))

@@ -186,7 +186,8 @@ func (s *Service) listContainerInstances(now time.Time, in *listContainerInstanc
 	}
 	var arns []string
 	for _, i := range c.Instances {
-		if in.Status == "" || i.Status == in.Status {
+		// Without a status filter every instance but the INACTIVE ones.
+		if (in.Status == "" && i.Status != "INACTIVE") || i.Status == in.Status {
 			arns = append(arns, i.ARN)
 		}
 	}
@@ -226,6 +227,75 @@ func (s *Service) describeContainerInstances(now time.Time, in *describeContaine
 		out.ContainerInstances = append(out.ContainerInstances, s.instanceOut(c, i))
 	}
 	return out, nil
+}
+
+type updateInstancesStateIn struct {
+	Cluster            string   `json:"cluster"`
+	ContainerInstances []string `json:"containerInstances"`
+	Status             string   `json:"status"`
+}
+
+// updateContainerInstancesState drains instances (their service tasks are
+// replaced elsewhere within the deployment configuration's bounds) or makes
+// them ACTIVE again.
+func (s *Service) updateContainerInstancesState(now time.Time, in *updateInstancesStateIn) (any, error) {
+	c, err := s.clusterLocked(in.Cluster)
+	if err != nil {
+		return nil, err
+	}
+	if in.Status != "ACTIVE" && in.Status != "DRAINING" {
+		return nil, invalidParam("status must be ACTIVE or DRAINING.")
+	}
+	if len(in.ContainerInstances) == 0 || len(in.ContainerInstances) > 10 {
+		return nil, invalidParam("containerInstances must have 1 to 10 items.")
+	}
+	out := struct {
+		ContainerInstances []containerInstanceOut `json:"containerInstances"`
+		Failures           []failure              `json:"failures"`
+	}{ContainerInstances: []containerInstanceOut{}, Failures: []failure{}}
+	for _, ref := range in.ContainerInstances {
+		i := findInstance(c, ref)
+		if i == nil || i.Status == "INACTIVE" {
+			out.Failures = append(out.Failures, failure{ARN: ref, Reason: "MISSING"})
+			continue
+		}
+		i.Status = in.Status
+		out.ContainerInstances = append(out.ContainerInstances, s.instanceOut(c, i))
+	}
+	return out, nil
+}
+
+type deregisterInstanceIn struct {
+	Cluster           string `json:"cluster"`
+	ContainerInstance string `json:"containerInstance"`
+	Force             bool   `json:"force"`
+}
+
+// deregisterContainerInstance removes an instance from the cluster; its
+// tasks stop (only with force when some are still running).
+func (s *Service) deregisterContainerInstance(now time.Time, in *deregisterInstanceIn) (any, error) {
+	c, err := s.clusterLocked(in.Cluster)
+	if err != nil {
+		return nil, err
+	}
+	i := findInstance(c, in.ContainerInstance)
+	if i == nil || i.Status == "INACTIVE" {
+		return nil, invalidParam("The referenced container instance was not found.")
+	}
+	var running []*task
+	for _, t := range sortedTasks(c) {
+		if t.ContainerInstance == i.ARN && t.LastStatus != "STOPPED" {
+			running = append(running, t)
+		}
+	}
+	if len(running) > 0 && !in.Force {
+		return nil, invalidParam("Found running tasks on the instance. Use force to deregister the container instance anyway.")
+	}
+	for _, t := range running {
+		s.beginStop(now, c, t, "UserInitiated", "Container instance deregistration forced by user", false)
+	}
+	i.Status = "INACTIVE"
+	return map[string]any{"containerInstance": s.instanceOut(c, i)}, nil
 }
 
 func findInstance(c *cluster, ref string) *containerInstance {

@@ -180,6 +180,10 @@ func (s *Service) ServeJSON(ctx context.Context, op string, body []byte) (any, e
 		return view(s, body, s.listContainerInstances)
 	case "DescribeContainerInstances":
 		return view(s, body, s.describeContainerInstances)
+	case "UpdateContainerInstancesState":
+		return handle(s, body, s.updateContainerInstancesState)
+	case "DeregisterContainerInstance":
+		return handle(s, body, s.deregisterContainerInstance)
 	case "RegisterTaskDefinition":
 		return s.registerTaskDefinition(body)
 	case "DescribeTaskDefinition":

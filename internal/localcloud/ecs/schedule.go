@@ -77,9 +77,11 @@ func (s *Service) scheduleReplica(now time.Time, c *cluster, sv *service, p *dep
 	maxTotal := int(math.Floor(float64(desired) * float64(sv.MaximumPercent) / 100))
 	minHealthy := int(math.Ceil(float64(desired) * float64(sv.MinimumHealthy) / 100))
 	live := liveTasks(c, sv)
+	// Tasks on a draining container instance are replaced like those of an
+	// old deployment.
 	var mine, old []*task
 	for _, t := range live {
-		if t.Deployment == p.ID {
+		if t.Deployment == p.ID && !onDrainingInstance(c, t) {
 			mine = append(mine, t)
 		} else {
 			old = append(old, t)
@@ -100,7 +102,7 @@ func (s *Service) scheduleReplica(now time.Time, c *cluster, sv *service, p *dep
 		live = liveTasks(c, sv)
 		mine = mine[:0]
 		for _, t := range live {
-			if t.Deployment == p.ID {
+			if t.Deployment == p.ID && !onDrainingInstance(c, t) {
 				mine = append(mine, t)
 			}
 		}
@@ -143,6 +145,16 @@ func (s *Service) scheduleReplica(now time.Time, c *cluster, sv *service, p *dep
 		}
 	}
 	s.stoppedEvent(now, sv, stopped)
+}
+
+// onDrainingInstance reports whether the task runs on a container instance
+// that is no longer ACTIVE.
+func onDrainingInstance(c *cluster, t *task) bool {
+	if t.ContainerInstance == "" {
+		return false
+	}
+	i := findInstance(c, t.ContainerInstance)
+	return i == nil || i.Status != "ACTIVE"
 }
 
 func boolCmp(a, b bool) int {

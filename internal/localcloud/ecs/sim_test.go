@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -534,5 +535,68 @@ func TestDaemonOnOneInstanceProgresses(t *testing.T) {
 	s := w.service("prod", "agent")
 	if len(s.Deployments) != 1 || aws.ToString(s.Deployments[0].TaskDefinition) != v2 || s.Deployments[0].RolloutState != types.DeploymentRolloutStateCompleted || s.RunningCount != 1 {
 		t.Errorf("got deployments %+v running %d, want %s COMPLETED running 1", s.Deployments, s.RunningCount, v2)
+	}
+}
+
+func TestDrainingInstance(t *testing.T) {
+	w := newWorld(t)
+	w.cluster("prod")
+	var arns []string
+	for range 2 {
+		arn, err := w.svc.AddContainerInstance("prod", 2048, 4096)
+		if err != nil {
+			t.Fatal(err)
+		}
+		arns = append(arns, arn)
+	}
+	ctx := context.Background()
+	out, err := w.api.RegisterTaskDefinition(ctx, &sdk.RegisterTaskDefinitionInput{
+		Family: aws.String("api"),
+		ContainerDefinitions: []types.ContainerDefinition{{Name: aws.String("api"), Image: aws.String("api:1"), Memory: aws.Int32(256),
+			PortMappings: []types.PortMapping{{ContainerPort: aws.Int32(80)}}}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.api.CreateService(ctx, &sdk.CreateServiceInput{
+		Cluster: aws.String("prod"), ServiceName: aws.String("api"), TaskDefinition: out.TaskDefinition.TaskDefinitionArn,
+		DesiredCount: aws.Int32(4), LaunchType: types.LaunchTypeEc2,
+		DeploymentConfiguration: &types.DeploymentConfiguration{MinimumHealthyPercent: aws.Int32(50), MaximumPercent: aws.Int32(100)},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	w.settle()
+	on := func() map[string]int {
+		got := map[string]int{}
+		for _, tk := range w.tasks("prod", "api", types.DesiredStatusRunning) {
+			got[aws.ToString(tk.ContainerInstanceArn)]++
+			if len(tk.Containers[0].NetworkBindings) != 1 || aws.ToInt32(tk.Containers[0].NetworkBindings[0].HostPort) < 32768 {
+				t.Errorf("got bindings %+v, want one dynamic host port", tk.Containers[0].NetworkBindings)
+			}
+		}
+		return got
+	}
+	if diff := cmp.Diff(map[string]int{arns[0]: 2, arns[1]: 2}, on()); diff != "" {
+		t.Fatalf("tasks per instance, spread (-want +got):\n%s", diff)
+	}
+	if _, err := w.api.UpdateContainerInstancesState(ctx, &sdk.UpdateContainerInstancesStateInput{
+		Cluster: aws.String("prod"), ContainerInstances: arns[:1], Status: types.ContainerInstanceStatusDraining,
+	}); err != nil {
+		t.Fatal(err)
+	}
+	w.settle()
+	if diff := cmp.Diff(map[string]int{arns[1]: 4}, on()); diff != "" {
+		t.Errorf("tasks per instance after draining (-want +got):\n%s", diff)
+	}
+	_, err = w.api.DeregisterContainerInstance(ctx, &sdk.DeregisterContainerInstanceInput{Cluster: aws.String("prod"), ContainerInstance: &arns[1]})
+	if got := errorCode(err); got != "InvalidParameterException" {
+		t.Errorf("deregister an instance with tasks: got %q, want InvalidParameterException", got)
+	}
+	if _, err := w.api.DeregisterContainerInstance(ctx, &sdk.DeregisterContainerInstanceInput{Cluster: aws.String("prod"), ContainerInstance: &arns[0]}); err != nil {
+		t.Fatal(err)
+	}
+	list, err := w.api.ListContainerInstances(ctx, &sdk.ListContainerInstancesInput{Cluster: aws.String("prod")})
+	if err != nil || !slices.Equal(list.ContainerInstanceArns, arns[1:]) {
+		t.Errorf("got instances %v (%v), want only %s", list.ContainerInstanceArns, err, arns[1])
 	}
 }
