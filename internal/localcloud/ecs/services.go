@@ -246,8 +246,8 @@ func (s *Service) setLaunch(c *cluster, sv *service, launchType string, strategy
 	return nil
 }
 
-// Fargate reports whether the service's tasks run on Fargate.
-func (sv *service) Fargate() bool { return sv.LaunchType == "FARGATE" || len(sv.Strategy) > 0 }
+// fargate reports whether the service's tasks run on Fargate.
+func (sv *service) fargate() bool { return sv.LaunchType == "FARGATE" || len(sv.Strategy) > 0 }
 
 func applyDeploymentConfiguration(sv *service, dc *deploymentConfigurationIn) error {
 	if dc == nil {
@@ -282,7 +282,7 @@ func applyDeploymentConfiguration(sv *service, dc *deploymentConfigurationIn) er
 // configured: Fargate compatibility, network configuration and the load
 // balancer containers.
 func (s *Service) validateRun(c *cluster, sv *service, td *taskDef) error {
-	if sv.Fargate() {
+	if sv.fargate() {
 		if sv.Scheduling == "DAEMON" {
 			return invalidParam("The daemon scheduling strategy does not support a launch type of FARGATE.")
 		}
@@ -351,7 +351,7 @@ func (s *Service) newDeployment(now time.Time, sv *service, tdARN string) *deplo
 }
 
 func platform(sv *service) string {
-	if !sv.Fargate() {
+	if !sv.fargate() {
 		return ""
 	}
 	return cmp.Or(sv.PlatformVersion, "1.4.0")

@@ -171,7 +171,7 @@ func (s *Service) runTask(now time.Time, in *runTaskIn) (any, error) {
 	if err := s.validateRun(c, sv, td); err != nil {
 		return nil, err
 	}
-	if !sv.Fargate() && len(activeInstances(c)) == 0 {
+	if !sv.fargate() && len(activeInstances(c)) == 0 {
 		return nil, invalidParam("No Container Instances were found in your cluster.")
 	}
 	d := &deployment{ID: in.StartedBy, TaskDefinition: td.ARN, LaunchType: sv.LaunchType, Strategy: sv.Strategy, Network: sv.Network}

@@ -230,7 +230,7 @@ func (s *Service) serviceOut(c *cluster, sv *service, withTags bool) serviceOut 
 	if out.PropagateTags == "" {
 		out.PropagateTags = "NONE"
 	}
-	if sv.Fargate() {
+	if sv.fargate() {
 		out.PlatformFamily = "Linux"
 	}
 	if len(sv.LoadBalancers) > 0 || sv.GracePeriod > 0 {
