@@ -53,17 +53,7 @@ bench: tools build
 ## demo: the main job. Until the local endpoint lands (issue 7) it validates
 ## every example and renders each service for each environment of its pipeline.
 demo:
-	@echo "==> slipway validate examples/"
-	@$(GO) build -o build/slipway ./cmd/slipway
-	@build/slipway validate examples/
-	@for svc in examples/services/*.yaml; do \
-	  name=$$(basename $$svc .yaml); \
-	  for env in $$(sed -n 's/^pipeline: *\[\(.*\)\].*/\1/p' $$svc | tr -d ' ' | tr ',' ' '); do \
-	    echo "==> slipway render --env $$env $$name"; \
-	    build/slipway render --env $$env --dir examples $$name 2>/dev/null | head -c 2000; echo; echo "   …"; \
-	  done; \
-	done
-	@echo "demo: every example validates and renders."
+	$(GO) run ./cmd/slipway demo
 
 ## synth: cdk.out/ from the CDK app (offline; no credentials needed)
 # The stack is environment-agnostic, so synth needs no account or region; the

@@ -45,14 +45,6 @@ func (f *clockFlags) clock() (clock.Clock, error) {
 	return clock.Scaled(f.speed), nil
 }
 
-// silenceNode keeps jsii's warning about the node version out of the
-// output of the in-process synthesis.
-func silenceNode() {
-	if os.Getenv("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION") == "" {
-		os.Setenv("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
-	}
-}
-
 func newLocalCommand() *cobra.Command {
 	var (
 		port     int
@@ -102,7 +94,6 @@ is saved on exit and restored on the next start.`,
 				}
 				specFS = os.DirFS(specs)
 			}
-			silenceNode()
 			ctx, stop := signal.NotifyContext(c.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			fmt.Fprintf(c.ErrOrStderr(), "starting the local endpoint on %s (deploying the stack and seeding the world)…\n", addr)

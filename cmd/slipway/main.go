@@ -42,6 +42,6 @@ Exit codes: 0 ok, 1 invalid spec, 2 usage error.`,
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return usageErrorf("%v (see %s --help)", err, c.CommandPath())
 	})
-	root.AddCommand(newValidateCommand(), newRenderCommand(), newLocalCommand())
+	root.AddCommand(newValidateCommand(), newRenderCommand(), newLocalCommand(), newDemoCommand())
 	return root
 }

@@ -25,6 +25,7 @@ import (
 
 	"github.com/slipwayhq/slipway/internal/clock"
 	"github.com/slipwayhq/slipway/internal/localcloud"
+	"github.com/slipwayhq/slipway/internal/localcloud/autoscaling"
 	"github.com/slipwayhq/slipway/internal/localcloud/cloudwatch"
 	"github.com/slipwayhq/slipway/internal/localcloud/ecr"
 	"github.com/slipwayhq/slipway/internal/localcloud/ecs"
@@ -34,6 +35,7 @@ import (
 	"github.com/slipwayhq/slipway/internal/localcloud/lambda"
 	"github.com/slipwayhq/slipway/internal/localcloud/protocol"
 	"github.com/slipwayhq/slipway/internal/localcloud/s3"
+	"github.com/slipwayhq/slipway/internal/localcloud/servicediscovery"
 	"github.com/slipwayhq/slipway/internal/localcloud/sfn"
 	"github.com/slipwayhq/slipway/internal/localcloud/sts"
 )
@@ -66,21 +68,18 @@ type Endpoint struct {
 	ECS           *ecs.Service
 	ELBv2         *elbv2.Service
 	CloudWatch    *cloudwatch.Service
+	AutoScaling   *autoscaling.Service
+	CloudMap      *servicediscovery.Service
 
 	region string
 	clk    clock.Clock
 	log    *slog.Logger
 	// stateful lists the services persisted by SaveState, by file name.
-	stateful map[string]snapshotter
+	stateful map[string]localcloud.Snapshotter
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 	once   sync.Once
-}
-
-type snapshotter interface {
-	Snapshot() ([]byte, error)
-	Restore([]byte) error
 }
 
 // New builds every service and wires them; background work (alarm
@@ -109,8 +108,10 @@ func New(cfg Config) *Endpoint {
 	e.ECR = ecr.New(ecr.Options{Clock: cfg.Clock, Region: cfg.Region, Events: e.EventBridge})
 	e.STS = sts.New(sts.Options{Clock: cfg.Clock})
 	e.ELBv2 = elbv2.New(elbv2.Config{Region: cfg.Region, Clock: cfg.Clock})
+	e.CloudMap = servicediscovery.New(servicediscovery.Config{Region: cfg.Region, Clock: cfg.Clock})
 	e.ECS = ecs.New(ecs.Config{Region: cfg.Region, Clock: cfg.Clock, Events: e.EventBridge, Faults: e.Faults,
-		Targets: targets{e.ELBv2}, Logger: log.With("service", "ecs")})
+		Targets: targets{e.ELBv2}, Names: e.CloudMap, Logger: log.With("service", "ecs")})
+	e.AutoScaling = autoscaling.New(autoscaling.Config{Region: cfg.Region, Clock: cfg.Clock, ECS: e.ECS})
 	e.CloudWatch = cloudwatch.New(cloudwatch.Config{Region: cfg.Region, Clock: cfg.Clock, Events: e.EventBridge,
 		LoadBalancing: e.ELBv2, Revisions: e.ECS, Faults: e.Faults, BaselineRPS: cfg.BaselineRPS, Logger: log.With("service", "monitoring")})
 
@@ -118,17 +119,20 @@ func New(cfg Config) *Endpoint {
 	s.RegisterJSON("events", "AWSEvents", "1.1", e.EventBridge)
 	s.RegisterJSON("states", sfn.TargetPrefix, "1.0", e.StepFunctions)
 	s.RegisterJSON("ecs", "AmazonEC2ContainerServiceV20141113", "1.1", e.ECS)
+	s.RegisterJSON("application-autoscaling", "AnyScaleFrontendService", "1.1", e.AutoScaling)
+	s.RegisterJSON("servicediscovery", "Route53AutoNaming_v20170314", "1.1", e.CloudMap)
 	s.RegisterJSON("ecr", "AmazonEC2ContainerRegistry_V20150921", "1.1", e.ECR)
 	s.RegisterQuery("sts", "2011-06-15", "https://sts.amazonaws.com/doc/2011-06-15/", e.STS)
 	s.RegisterQuery("elasticloadbalancing", "2015-12-01", "http://elasticloadbalancing.amazonaws.com/doc/2015-12-01/", e.ELBv2)
 	s.RegisterQuery("monitoring", "2010-08-01", "http://monitoring.amazonaws.com/doc/2010-08-01/", e.CloudWatch)
 	s.RegisterCBOR("monitoring", "GraniteServiceVersion20100801", e.CloudWatch)
 	s.RegisterLambda(localcloud.RESTService{Name: "lambda", Handler: e.Lambda})
-	s.RegisterS3(localcloud.RESTService{Name: "s3", Handler: e.S3})
+	s.RegisterS3(localcloud.RESTService{Name: "s3", Handler: e.S3, Operation: e.S3.OperationName, WriteError: e.S3.WriteProtocolError})
 
-	e.stateful = map[string]snapshotter{
+	e.stateful = map[string]localcloud.Snapshotter{
 		"events": e.EventBridge, "lambda": e.Lambda, "ecr": e.ECR, "states": e.StepFunctions, "s3": e.S3,
 		"ecs": e.ECS, "elasticloadbalancing": e.ELBv2, "monitoring": e.CloudWatch,
+		"application-autoscaling": e.AutoScaling, "servicediscovery": e.CloudMap,
 	}
 
 	ctx, cancel := context.WithCancel(context.Background())
@@ -164,43 +168,25 @@ func (e *Endpoint) Close() error {
 
 // SaveState writes every service's snapshot to dir/<service>.json.
 func (e *Endpoint) SaveState(dir string) error {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("save state: %w", err)
-	}
-	for name, svc := range e.stateful {
-		b, err := svc.Snapshot()
-		if err != nil {
-			return fmt.Errorf("save state of %s: %w", name, err)
-		}
-		path := filepath.Join(dir, name+".json")
-		if err := os.WriteFile(path+".tmp", b, 0o644); err != nil {
-			return fmt.Errorf("save state of %s: %w", name, err)
-		}
-		if err := os.Rename(path+".tmp", path); err != nil {
-			return fmt.Errorf("save state of %s: %w", name, err)
-		}
-	}
-	return nil
+	return localcloud.SaveState(dir, e.stateful)
 }
 
 // LoadState restores every service whose snapshot is in dir. It reports
 // whether any was found; a missing directory is no error.
 func (e *Endpoint) LoadState(dir string) (bool, error) {
 	found := false
-	for name, svc := range e.stateful {
-		b, err := os.ReadFile(filepath.Join(dir, name+".json"))
-		if errors.Is(err, os.ErrNotExist) {
-			continue
+	for name := range e.stateful {
+		if _, err := os.Stat(filepath.Join(dir, name+".json")); err == nil {
+			found = true
 		}
-		if err != nil {
-			return found, fmt.Errorf("load state of %s: %w", name, err)
-		}
-		if err := svc.Restore(b); err != nil {
-			return found, fmt.Errorf("load state of %s: %w", name, err)
-		}
-		found = true
 	}
-	return found, nil
+	if !found {
+		return false, nil
+	}
+	if err := localcloud.LoadState(dir, e.stateful); err != nil {
+		return true, err
+	}
+	return true, nil
 }
 
 // Listen serves the endpoint on addr ("127.0.0.1:4566"; port 0 picks a free

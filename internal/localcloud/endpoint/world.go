@@ -78,20 +78,6 @@ func Start(ctx context.Context, opts Options) (*Running, error) {
 	e.Server.SetReady(false)
 	r := &Running{Endpoint: e, stateDir: opts.StateDir}
 	fail := func(err error) (*Running, error) {
-		if os.Getenv("L5DEBUG") != "" {
-			for _, x := range r.StepFunctions.Engine().Executions() {
-				d := x.Describe()
-				fmt.Println("EXEC", d.Name, d.Status, d.Error, d.Cause, x.Path())
-				for _, ev := range x.History() {
-					if ev.LambdaFunctionFailed != nil {
-						fmt.Println("   FAILED", ev.LambdaFunctionFailed.Error, ev.LambdaFunctionFailed.Cause)
-					}
-					if ev.TaskFailed != nil {
-						fmt.Println("   FAILED", ev.TaskFailed.Error, ev.TaskFailed.Cause)
-					}
-				}
-			}
-		}
 		_ = r.Shutdown(context.Background())
 		return nil, err
 	}
@@ -153,7 +139,7 @@ func Start(ctx context.Context, opts Options) (*Running, error) {
 // seed creates the world, uploads the specs and deploys the initial image
 // of every service, waiting for those deployments to end.
 func (r *Running) seed(ctx context.Context, opts Options) error {
-	seeded, err := stack.Seed(ctx, r.AWS, r.Deployed, stack.World{Specs: opts.Specs, Instances: r.ECS, LoadBalancers: r.ELBv2})
+	seeded, err := stack.Seed(ctx, r.AWS, r.Deployed, stack.World{Specs: opts.Specs, Instances: r.ECS, LoadBalancers: r.ELBv2, CloudMap: r.CloudMap})
 	if err != nil {
 		return err
 	}

@@ -34,6 +34,14 @@ type StateRewriter interface {
 	Restore([]byte) error
 }
 
+// CloudMap creates Cloud Map namespaces and services with chosen ids; the
+// local Cloud Map implements it. The API cannot choose a service id, and the
+// specs name theirs.
+type CloudMap interface {
+	AddNamespace(name, kind string) (string, error)
+	AddService(namespaceID, name, id string) (string, error)
+}
+
 // World describes the demo world to seed.
 type World struct {
 	// Specs is a spec root (the examples/ directory): services/ and
@@ -42,9 +50,10 @@ type World struct {
 	// InstancesPerCluster is how many EC2 container instances each cluster
 	// gets, for DAEMON services; 3 if zero.
 	InstancesPerCluster int
-	// Instances and LoadBalancers are the in-process hooks.
+	// Instances, LoadBalancers and CloudMap are the in-process hooks.
 	Instances     ContainerInstances
 	LoadBalancers StateRewriter
+	CloudMap      CloudMap
 }
 
 // Seeded describes the seeded world.
@@ -62,7 +71,8 @@ type Seeded struct {
 // a cluster per environment with container instances, an ALB per
 // environment with one listener, and per service with a load balancer a
 // listener rule and two target groups (blue/green) with the ARNs the
-// environment names; every alarm a deployment watches; and uploads the specs
+// environment names; the Cloud Map services the specs register in; every
+// alarm a deployment watches; and uploads the specs
 // to the spec bucket (environments first), which the spec-upload function
 // indexes. ECR repositories and images are the caller's (see PushImage).
 func Seed(ctx context.Context, cfg aws.Config, d *Deployed, w World) (*Seeded, error) {
@@ -93,7 +103,14 @@ func Seed(ctx context.Context, cfg aws.Config, d *Deployed, w World) (*Seeded, e
 	if err := seedLoadBalancers(ctx, elb.NewFromConfig(cfg), set, w.LoadBalancers); err != nil {
 		return nil, fmt.Errorf("seed: %w", err)
 	}
-	if out.Alarms, err = seedAlarms(ctx, cloudwatch.NewFromConfig(cfg), set, d.DefaultAlarms, cfg.Region); err != nil {
+	renders, err := renderAll(set, cfg.Region)
+	if err != nil {
+		return nil, fmt.Errorf("seed: %w", err)
+	}
+	if err := seedCloudMap(w.CloudMap, renders); err != nil {
+		return nil, fmt.Errorf("seed: %w", err)
+	}
+	if out.Alarms, err = seedAlarms(ctx, cloudwatch.NewFromConfig(cfg), renders, d.DefaultAlarms); err != nil {
 		return nil, fmt.Errorf("seed: %w", err)
 	}
 	if out.SpecKeys, err = uploadSpecs(ctx, s3.NewFromConfig(cfg), d.SpecBucket, w.Specs); err != nil {
@@ -232,12 +249,72 @@ func seedLoadBalancers(ctx context.Context, c *elb.Client, set *spec.Set, state 
 	return nil
 }
 
+// rendering is one example service rendered for one environment of its
+// pipeline.
+type rendering struct {
+	env *spec.Environment
+	r   *spec.Rendered
+}
+
+// renderAll renders every service for every environment of its pipeline,
+// with a placeholder image, to learn what deployments will reference.
+func renderAll(set *spec.Set, region string) ([]rendering, error) {
+	const image = "000000000000.dkr.ecr.us-east-1.amazonaws.com/seed@sha256:0000000000000000000000000000000000000000000000000000000000000000"
+	var out []rendering
+	for _, svcName := range sortedKeys(set.Services) {
+		svc := set.Services[svcName]
+		for _, envName := range svc.Pipeline {
+			env, ok := set.Environments[envName]
+			if !ok {
+				continue
+			}
+			r, err := spec.Render(svc, env, spec.RenderInput{Image: image, DeploymentID: "seed", Region: region, AccountID: Account})
+			if err != nil {
+				return nil, fmt.Errorf("render %s for %s: %w", svcName, envName, err)
+			}
+			out = append(out, rendering{env: env, r: r})
+		}
+	}
+	return out, nil
+}
+
+// seedCloudMap creates a namespace and the Cloud Map services the
+// rendered services register in, with the ids their registry ARNs name.
+func seedCloudMap(cm CloudMap, renders []rendering) error {
+	namespace := ""
+	done := map[string]bool{}
+	for _, x := range renders {
+		if x.r.ServiceInput == nil {
+			continue
+		}
+		for _, reg := range x.r.ServiceInput.ServiceRegistries {
+			arn := aws.ToString(reg.RegistryArn)
+			_, id, ok := strings.Cut(arn, ":service/")
+			if !ok || done[id] {
+				continue
+			}
+			if namespace == "" {
+				var err error
+				if namespace, err = cm.AddNamespace("local", "HTTP"); err != nil {
+					return fmt.Errorf("create Cloud Map namespace: %w", err)
+				}
+			}
+			if _, err := cm.AddService(namespace, x.r.Service, id); err != nil {
+				return fmt.Errorf("create Cloud Map service %s for %s: %w", id, x.r.Service, err)
+			}
+			done[id] = true
+		}
+	}
+	return nil
+}
+
 // seedAlarms creates every alarm a deployment of an example service to one
 // of its environments watches, plus the stack's default alarms. The 5xx and
-// latency alarms of a service with a load balancer watch its blue target
-// group's ALB metrics; the others watch metrics that stay quiet unless a
-// test publishes them.
-func seedAlarms(ctx context.Context, c *cloudwatch.Client, set *spec.Set, defaults []string, region string) ([]string, error) {
+// latency alarms of a service with a load balancer watch the ALB metrics of
+// both its target groups (metric math), so they fire whichever slot the new
+// revision runs in; the others watch metrics that stay quiet unless a test
+// publishes them.
+func seedAlarms(ctx context.Context, c *cloudwatch.Client, renders []rendering, defaults []string) ([]string, error) {
 	type watch struct {
 		env *spec.Environment
 		lb  *spec.LoadBalancer
@@ -246,30 +323,18 @@ func seedAlarms(ctx context.Context, c *cloudwatch.Client, set *spec.Set, defaul
 	for _, name := range defaults {
 		alarms[name] = watch{}
 	}
-	const demoImage = "000000000000.dkr.ecr.us-east-1.amazonaws.com/seed@sha256:0000000000000000000000000000000000000000000000000000000000000000"
-	for _, svcName := range sortedKeys(set.Services) {
-		svc := set.Services[svcName]
-		for _, envName := range svc.Pipeline {
-			env, ok := set.Environments[envName]
-			if !ok {
-				continue
-			}
-			r, err := spec.Render(svc, env, spec.RenderInput{Image: demoImage, DeploymentID: "seed", Region: region, AccountID: Account})
-			if err != nil {
-				return nil, fmt.Errorf("render %s for %s: %w", svcName, envName, err)
-			}
-			for _, a := range r.Alarms {
-				alarms[a] = watch{env: env, lb: r.LoadBalancer}
-			}
+	for _, x := range renders {
+		for _, a := range x.r.Alarms {
+			alarms[a] = watch{env: x.env, lb: x.r.LoadBalancer}
 		}
 	}
 	names := sortedKeys(alarms)
 	for _, name := range names {
 		w := alarms[name]
 		in := &cloudwatch.PutMetricAlarmInput{
-			AlarmName: aws.String(name), EvaluationPeriods: aws.Int32(1), Period: aws.Int32(60),
+			AlarmName: aws.String(name), EvaluationPeriods: aws.Int32(1),
 			ComparisonOperator: cwtypes.ComparisonOperatorGreaterThanThreshold,
-			TreatMissingData:   aws.String("notBreaching"), Statistic: cwtypes.StatisticSum,
+			TreatMissingData:   aws.String("notBreaching"),
 		}
 		switch {
 		case w.lb != nil && (strings.HasSuffix(name, "-5xx") || strings.HasSuffix(name, "-p99-latency")):
@@ -277,27 +342,32 @@ func seedAlarms(ctx context.Context, c *cloudwatch.Client, set *spec.Set, defaul
 			if err != nil {
 				return nil, err
 			}
-			tg := w.lb.TargetGroupArns[0]
-			in.Namespace = aws.String("AWS/ApplicationELB")
-			in.Dimensions = []cwtypes.Dimension{
-				{Name: aws.String("LoadBalancer"), Value: aws.String("app/" + r.lbName + "/" + r.lbID)},
-				{Name: aws.String("TargetGroup"), Value: aws.String(tg[strings.Index(tg, "targetgroup/"):])},
+			metric, stat, expr := "HTTPCode_Target_5XX_Count", "Sum", "SUM([blue, green])"
+			in.Threshold = aws.Float64(5)
+			in.AlarmDescription = aws.String("5xx responses of the service's targets, both slots")
+			if strings.HasSuffix(name, "-p99-latency") {
+				metric, stat, expr = "TargetResponseTime", "p99", "MAX([blue, green])"
+				in.Threshold = aws.Float64(1)
+				in.AlarmDescription = aws.String("p99 response time of the service's targets above 1 s, both slots")
 			}
-			if strings.HasSuffix(name, "-5xx") {
-				in.MetricName, in.Threshold = aws.String("HTTPCode_Target_5XX_Count"), aws.Float64(5)
-				in.AlarmDescription = aws.String("5xx responses of the service's targets")
-			} else {
-				in.MetricName, in.Threshold = aws.String("TargetResponseTime"), aws.Float64(1)
-				in.Statistic, in.ExtendedStatistic = "", aws.String("p99")
-				in.AlarmDescription = aws.String("p99 response time of the service's targets above 1 s")
+			in.Metrics = []cwtypes.MetricDataQuery{{Id: aws.String("total"), Expression: aws.String(expr), ReturnData: aws.Bool(true)}}
+			for i, slot := range []string{"blue", "green"} {
+				tg := w.lb.TargetGroupArns[i]
+				in.Metrics = append(in.Metrics, cwtypes.MetricDataQuery{Id: aws.String(slot), ReturnData: aws.Bool(false),
+					MetricStat: &cwtypes.MetricStat{Period: aws.Int32(60), Stat: aws.String(stat), Metric: &cwtypes.Metric{
+						Namespace: aws.String("AWS/ApplicationELB"), MetricName: aws.String(metric),
+						Dimensions: []cwtypes.Dimension{
+							{Name: aws.String("LoadBalancer"), Value: aws.String("app/" + r.lbName + "/" + r.lbID)},
+							{Name: aws.String("TargetGroup"), Value: aws.String(tg[strings.Index(tg, "targetgroup/"):])},
+						}}}})
 			}
 		case strings.HasSuffix(name, "-cpu-high") && w.env != nil:
 			in.Namespace, in.MetricName = aws.String("AWS/ECS"), aws.String("CPUUtilization")
 			in.Dimensions = []cwtypes.Dimension{{Name: aws.String("ClusterName"), Value: aws.String(w.env.Cluster)}}
-			in.Statistic, in.Threshold = cwtypes.StatisticAverage, aws.Float64(80)
+			in.Statistic, in.Threshold, in.Period = cwtypes.StatisticAverage, aws.Float64(80), aws.Int32(60)
 		default:
 			in.Namespace, in.MetricName = aws.String("Slipway/Local"), aws.String(name)
-			in.Threshold = aws.Float64(0)
+			in.Statistic, in.Threshold, in.Period = cwtypes.StatisticSum, aws.Float64(0), aws.Int32(60)
 			in.AlarmDescription = aws.String("a local alarm on a metric nothing publishes unless a test does")
 		}
 		if _, err := c.PutMetricAlarm(ctx, in); err != nil {

@@ -1,0 +1,66 @@
+package main
+
+import (
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/slipwayhq/slipway/internal/demo"
+)
+
+func newDemoCommand() *cobra.Command {
+	var (
+		specs    string
+		template string
+		only     []int
+		verbose  bool
+		clk      clockFlags
+	)
+	c := &cobra.Command{
+		Use:   "demo",
+		Short: "Run the end-to-end demonstration on a local endpoint",
+		Long: `demo starts the local endpoint in-process with the example world and plays five
+scenarios through real AWS SDK clients, narrating each and checking its outcome:
+
+  1. a push of web:v2 deploys by canary and succeeds
+  2. a push of a faulty web:v3 raises 5xx, its alarm fires during a bake,
+     and traffic returns to v2
+  3. an invalid services/web.yaml is rejected with its errors; nothing deploys
+  4. worker:v2 rolls
+  5. agent:v2 (a DAEMON service) rolls on every container instance
+
+It exits non-zero when any scenario fails.`,
+		Args: cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			ck, err := clk.clock()
+			if err != nil {
+				return err
+			}
+			if st, err := os.Stat(specs); err != nil || !st.IsDir() {
+				return usageErrorf("--specs %s: not a directory", specs)
+			}
+			level := slog.LevelError + 4 // quiet: the narration says what happens
+			if verbose {
+				level = slog.LevelInfo
+			}
+			ctx, stop := signal.NotifyContext(c.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			_, err = demo.Run(ctx, demo.Options{Specs: os.DirFS(specs), Template: template, Clock: ck, Out: c.OutOrStdout(), Only: only,
+				Logger: slog.New(slog.NewTextHandler(c.ErrOrStderr(), &slog.HandlerOptions{Level: level}))})
+			if err != nil {
+				return fmt.Errorf("demo: %w", err)
+			}
+			return nil
+		},
+	}
+	c.Flags().StringVar(&specs, "specs", "examples", "spec root of the demo world")
+	c.Flags().StringVar(&template, "template", "", "synthesized template to deploy (default: synthesize in-process)")
+	c.Flags().IntSliceVar(&only, "only", nil, "run only these scenarios (1-5)")
+	c.Flags().BoolVarP(&verbose, "verbose", "v", false, "log what the services and functions do")
+	clk.add(c, 60)
+	return c
+}
