@@ -379,7 +379,7 @@ func (s *Service) getMetricData(_ context.Context, in *getMetricDataInput) (getM
 	case in.ScanBy != "" && in.ScanBy != "TimestampDescending" && in.ScanBy != "TimestampAscending":
 		return getMetricDataOutput{}, invalidParameter("The parameter ScanBy must be TimestampDescending or TimestampAscending.")
 	case in.NextToken != "":
-		return getMetricDataOutput{}, protocol400InvalidToken()
+		return getMetricDataOutput{}, invalidNextToken()
 	}
 	if err := checkQueries(in.MetricDataQueries, "MetricDataQueries"); err != nil {
 		return getMetricDataOutput{}, err
@@ -496,7 +496,7 @@ func checkRefs(refs map[string][]string, ids map[string]bool, field string) erro
 
 func (s *Service) listMetrics(_ context.Context, in *listMetricsInput) (listMetricsOutput, error) {
 	if in.NextToken != "" {
-		return listMetricsOutput{}, protocol400InvalidToken()
+		return listMetricsOutput{}, invalidNextToken()
 	}
 	if in.RecentlyActive != "" && in.RecentlyActive != "PT3H" {
 		return listMetricsOutput{}, invalidParameter("The parameter RecentlyActive must be PT3H.")

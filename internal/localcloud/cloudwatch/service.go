@@ -250,8 +250,8 @@ func notFound(format string, args ...any) error {
 	return protocol.Errorf(404, "ResourceNotFound", format, args...)
 }
 
-// protocol400InvalidToken answers a NextToken the service never issued: it returns
+// invalidNextToken answers a NextToken the service never issued: it returns
 // every result in one page, except DescribeAlarms.
-func protocol400InvalidToken() error {
+func invalidNextToken() error {
 	return protocol.Errorf(400, "InvalidNextToken", "The service returned no NextToken to continue from.")
 }

@@ -20,6 +20,8 @@ func FuzzServeQuery(f *testing.F) {
 	f.Add("SetRulePriorities", "RulePriorities.member.1.RuleArn=r&RulePriorities.member.1.Priority=0")
 	f.Add("DescribeTargetHealth", "TargetGroupArn=t&Targets.member.1.Id=&Targets.member.2.Port=x")
 	f.Add("CreateListener", "LoadBalancerArn=l&Port=80&DefaultActions.member.1.Type=redirect&DefaultActions.member.1.Order=0")
+	f.Add("ModifyTargetGroupAttributes", "TargetGroupArn=t&Attributes.member.1.Key=slow_start.duration_seconds&Attributes.member.1.Value=29")
+	f.Add("ModifyTargetGroup", "TargetGroupArn=t&HealthCheckEnabled=maybe&UnhealthyThresholdCount=11")
 	for _, a := range []string{"CreateLoadBalancer", "DeleteLoadBalancer", "AddTags", "DescribeTags", "RegisterTargets", "DeregisterTargets", "ModifyListener", "DeleteRule"} {
 		f.Add(a, "")
 	}
