@@ -50,8 +50,8 @@ bench: tools build
 	@echo "Lambda bootstrap sizes:"; for f in $(BOOTSTRAPS); do printf '  %-28s %s\n' "$$f" "$$(du -h $$f | cut -f1)"; done
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
-## demo: the main job. Until the local endpoint lands (issue 7) it validates
-## every example and renders each service for each environment of its pipeline.
+## demo: the main job: the five scenarios of issue 7 against an in-process
+## local endpoint (slipway demo), exiting non-zero if any fails.
 demo:
 	$(GO) run ./cmd/slipway demo
 
