@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -60,6 +61,14 @@ func TestAWSCLI(t *testing.T) {
 	}
 	if updated := time.UnixMilli(int64(a.StateUpdatedTimestamp * 1000)); !updated.Equal(start) {
 		t.Errorf("got StateUpdatedTimestamp %v, want %v", updated, start)
+	}
+	// Timestamps travel both ways: the CLI sends them as epoch seconds.
+	run("put-metric-data", "--namespace", "Shop", "--metric-name", "Orders", "--value", "7", "--timestamp", "2026-11-25T15:58:30Z")
+	run("put-metric-data", "--namespace", "Shop", "--metric-name", "Orders", "--value", "5", "--timestamp", "2026-11-25T15:58:50Z")
+	sum := run("get-metric-statistics", "--namespace", "Shop", "--metric-name", "Orders", "--start-time", "2026-11-25T15:50:00Z",
+		"--end-time", "2026-11-25T16:00:00Z", "--period", "60", "--statistics", "Sum", "--query", "Datapoints[0].Sum", "--output", "text")
+	if v, err := strconv.ParseFloat(strings.TrimSpace(sum), 64); err != nil || v != 12 {
+		t.Errorf("get-metric-statistics: got %q, want 12", sum)
 	}
 	if got := strings.TrimSpace(run("describe-alarms", "--state-value", "OK", "--query", "length(MetricAlarms)")); got != "0" {
 		t.Errorf("alarms in OK: got %s, want 0", got)
