@@ -136,7 +136,7 @@ func notFound(format string, args ...any) *protocol.Error {
 func (s *Service) ServeJSON(ctx context.Context, op string, body []byte) (any, error) {
 	switch op {
 	case "RegisterScalableTarget":
-		return handle(s, body, s.registerScalableTarget)
+		return s.registerScalableTarget(body)
 	case "DescribeScalableTargets":
 		return handle(s, body, s.describeScalableTargets)
 	case "DeregisterScalableTarget":
@@ -157,8 +157,7 @@ func (s *Service) ServeJSON(ctx context.Context, op string, body []byte) (any, e
 	return nil, protocol.UnknownOperation(op)
 }
 
-// handle decodes body and runs f with the state locked. ECS is called with
-// the lock held; it never calls back into this package.
+// handle decodes body and runs f with the state locked.
 func handle[In any](s *Service, body []byte, f func(now time.Time, in *In) (any, error)) (any, error) {
 	var in In
 	if err := protocol.DecodeJSON(body, &in); err != nil {
@@ -243,17 +242,61 @@ type registerIn struct {
 	} `json:"SuspendedState"`
 }
 
-func (s *Service) registerScalableTarget(now time.Time, in *registerIn) (any, error) {
+// registerScalableTarget registers or updates a target. ECS is called
+// without the lock held: resizing a service emits events, and whatever
+// consumes them may call back into this package.
+func (s *Service) registerScalableTarget(body []byte) (any, error) {
+	var in registerIn
+	if err := protocol.DecodeJSON(body, &in); err != nil {
+		return nil, err
+	}
 	if err := in.validate(); err != nil {
 		return nil, err
 	}
+	s.mu.Lock()
+	next, err := s.nextTargetLocked(s.clock.Now(), &in)
+	s.mu.Unlock()
+	if err != nil {
+		return nil, err
+	}
+	k := next.Key
+	if k.Namespace == "ecs" && s.ecs != nil {
+		// Bring the count into range, except in a direction whose dynamic
+		// scaling is suspended.
+		lo, hi := next.Min, next.Max
+		if next.Suspended.Out {
+			lo = 0
+		}
+		if next.Suspended.In {
+			hi = math.MaxInt32
+		}
+		cluster, service, _ := ecsService(k.Resource)
+		if !s.ecs.ClampDesiredCount(cluster, service, lo, hi) {
+			return nil, validation("ECS service doesn't exist: %s", k.Resource)
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if t := s.targetLocked(k); t != nil {
+		// Keep what changed meanwhile besides the registration itself.
+		next.ARN, next.CreatedAt, next.Policies, next.Scheduled = t.ARN, t.CreatedAt, t.Policies, t.Scheduled
+		*t = next
+	} else {
+		next.ARN = "arn:aws:application-autoscaling:" + s.region + ":" + protocol.Account + ":scalable-target/" + strings.ReplaceAll(s.id(), "-", "")[:28]
+		s.st.Targets = append(s.st.Targets, &next)
+	}
+	return map[string]string{"ScalableTargetARN": next.ARN}, nil
+}
+
+// nextTargetLocked returns the target as the registration in makes it.
+func (s *Service) nextTargetLocked(now time.Time, in *registerIn) (target, error) {
 	k := in.key()
 	t := s.targetLocked(k)
 	next := target{Key: k, CreatedAt: now}
 	if t != nil {
 		next = *t
 	} else if in.MinCapacity == nil || in.MaxCapacity == nil {
-		return nil, validation("MinCapacity and MaxCapacity are required for registering a new scalable target")
+		return next, validation("MinCapacity and MaxCapacity are required for registering a new scalable target")
 	}
 	if in.MinCapacity != nil {
 		next.Min = *in.MinCapacity
@@ -262,10 +305,10 @@ func (s *Service) registerScalableTarget(now time.Time, in *registerIn) (any, er
 		next.Max = *in.MaxCapacity
 	}
 	if next.Min < 0 || next.Max < 0 {
-		return nil, validation("Capacity cannot be negative")
+		return next, validation("Capacity cannot be negative")
 	}
 	if next.Min > next.Max {
-		return nil, validation("Minimum capacity cannot be greater than maximum capacity")
+		return next, validation("Minimum capacity cannot be greater than maximum capacity")
 	}
 	if in.RoleARN != "" {
 		next.Role = in.RoleARN
@@ -284,28 +327,7 @@ func (s *Service) registerScalableTarget(now time.Time, in *registerIn) (any, er
 			next.Suspended.Scheduled = *ss.Scheduled
 		}
 	}
-	if k.Namespace == "ecs" && s.ecs != nil {
-		// Bring the count into range, except in a direction whose dynamic
-		// scaling is suspended.
-		lo, hi := next.Min, next.Max
-		if next.Suspended.Out {
-			lo = 0
-		}
-		if next.Suspended.In {
-			hi = math.MaxInt32
-		}
-		cluster, service, _ := ecsService(k.Resource)
-		if !s.ecs.ClampDesiredCount(cluster, service, lo, hi) {
-			return nil, validation("ECS service doesn't exist: %s", k.Resource)
-		}
-	}
-	if t == nil {
-		next.ARN = "arn:aws:application-autoscaling:" + s.region + ":" + protocol.Account + ":scalable-target/" + strings.ReplaceAll(s.id(), "-", "")[:28]
-		s.st.Targets = append(s.st.Targets, &next)
-	} else {
-		*t = next
-	}
-	return map[string]string{"ScalableTargetARN": next.ARN}, nil
+	return next, nil
 }
 
 type describeIn struct {
