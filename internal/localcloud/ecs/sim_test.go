@@ -15,6 +15,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/slipwayhq/slipway/internal/clock"
+	"github.com/slipwayhq/slipway/internal/localcloud/ecs"
 	"github.com/slipwayhq/slipway/internal/localcloud/faults"
 )
 
@@ -598,5 +600,42 @@ func TestDrainingInstance(t *testing.T) {
 	list, err := w.api.ListContainerInstances(ctx, &sdk.ListContainerInstancesInput{Cluster: aws.String("prod")})
 	if err != nil || !slices.Equal(list.ContainerInstanceArns, arns[1:]) {
 		t.Errorf("got instances %v (%v), want only %s", list.ContainerInstanceArns, err, arns[1])
+	}
+}
+
+// TestScaledClock runs a deployment on a clock 600 times faster than wall
+// time, as `slipway local --speed 600` would.
+func TestScaledClock(t *testing.T) {
+	svc := ecs.New(ecs.Config{Clock: clock.Scaled(600)})
+	defer svc.Close()
+	api := newClient(t, svc)
+	ctx := context.Background()
+	if _, err := api.CreateCluster(ctx, &sdk.CreateClusterInput{ClusterName: aws.String("staging")}); err != nil {
+		t.Fatal(err)
+	}
+	td, err := api.RegisterTaskDefinition(ctx, &sdk.RegisterTaskDefinitionInput{Family: aws.String("w"), NetworkMode: types.NetworkModeAwsvpc,
+		RequiresCompatibilities: []types.Compatibility{types.CompatibilityFargate}, Cpu: aws.String("256"), Memory: aws.String("512"),
+		ContainerDefinitions: []types.ContainerDefinition{{Name: aws.String("w"), Image: aws.String("w:1")}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := api.CreateService(ctx, &sdk.CreateServiceInput{Cluster: aws.String("staging"), ServiceName: aws.String("w"),
+		TaskDefinition: td.TaskDefinition.TaskDefinitionArn, DesiredCount: aws.Int32(2), LaunchType: types.LaunchTypeFargate,
+		NetworkConfiguration: network()}); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		out, err := api.DescribeServices(ctx, &sdk.DescribeServicesInput{Cluster: aws.String("staging"), Services: []string{"w"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s := out.Services[0]; s.Deployments[0].RolloutState == types.DeploymentRolloutStateCompleted && s.RunningCount == 2 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not steady after 5s of wall time (50 simulated minutes): %+v", out.Services[0].Deployments)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
