@@ -34,9 +34,23 @@ $(NPM_STAMP): package.json package-lock.json
 	@printf 'module ignored/node_modules\n' > node_modules/go.mod
 	@touch $@
 
-## test: lint, then every test (Go unit, template, flow and integration tests)
-test: tools lint build
+## test: lint, every Go test (unit, template, flow, integration), then the
+## synthesized template through cfn-lint and the definition through asl-validator
+test: tools lint build aws-cli
 	$(GO) test -count=1 ./...
+	$(MAKE) --no-print-directory template-check
+
+## aws-cli: the integration tests also drive the local endpoint with the stock
+## aws CLI. Install Debian's awscli when none is on the PATH and apt is usable;
+## otherwise say plainly that those sessions will be skipped.
+.PHONY: aws-cli
+aws-cli:
+	@if command -v aws >/dev/null 2>&1; then echo "aws CLI: $$(aws --version 2>&1 | cut -d' ' -f1)"; \
+	elif command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+	  echo "aws CLI: not on the PATH, installing Debian's awscli"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq awscli >/dev/null) \
+	    || echo "aws CLI: apt-get install awscli failed; the aws CLI sessions of the integration tests will be skipped"; \
+	else echo "aws CLI: not on the PATH and apt-get is not usable (not root); the aws CLI sessions of the integration tests will be skipped"; fi
 
 ## lint: gofmt, go vet, and a go.mod/go.sum that `go mod tidy` would not change
 lint:
@@ -46,8 +60,15 @@ lint:
 	$(GO) mod tidy -diff
 
 ## bench: benchmarks and size figures
+# Lambda zips are what CDK uploads; the target is at most 5 MB each.
 bench: tools build
-	@echo "Lambda bootstrap sizes:"; for f in $(BOOTSTRAPS); do printf '  %-28s %s\n' "$$f" "$$(du -h $$f | cut -f1)"; done
+	@echo "Lambda packages (target: zip <= 5 MB):"; for f in $(BOOTSTRAPS); do \
+	  z=$${f%/bootstrap}.zip; rm -f $$z; \
+	  if command -v zip >/dev/null 2>&1; then zip -q -j -X -9 $$z $$f; else python3 -m zipfile -c $$z $$f; fi; \
+	  zb=$$(stat -c %s $$z); verdict=ok; [ $$zb -le 5242880 ] || verdict=OVER; \
+	  awk -v n="$$(basename $$(dirname $$f))" -v b=$$(stat -c %s $$f) -v z=$$zb -v v=$$verdict \
+	    'BEGIN { printf "  %-12s bootstrap %5.1f MB   zip %4.1f MB  %s\n", n, b/1048576, z/1048576, v }'; \
+	done
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
 ## demo: the main job: the five scenarios of issue 7 against an in-process
