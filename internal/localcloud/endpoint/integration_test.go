@@ -30,11 +30,11 @@ import (
 const examples = "../../../examples"
 
 // start runs the endpoint with Slipway's stack and the example world on a
-// fast clock, and stops it when the test ends.
+// virtual clock, and stops it when the test ends.
 func start(t testing.TB) *endpoint.Running {
 	t.Helper()
 	r, err := endpoint.Start(context.Background(), endpoint.Options{Addr: "127.0.0.1:0", Specs: os.DirFS(examples),
-		WorkDir: t.TempDir(), Config: endpoint.Config{Clock: clock.Scaled(60)}})
+		WorkDir: t.TempDir(), Config: endpoint.Config{Clock: clock.NewVirtual(time.Now())}})
 	if err != nil {
 		t.Fatalf("start the endpoint: %v", err)
 	}
