@@ -72,7 +72,9 @@ func TestAWSCLISession(t *testing.T) {
 		t.Errorf("s3api list-objects-v2: got %+v, want cli/note.txt", objects.Contents)
 	}
 
-	var repos struct{ Repositories []struct{ RepositoryName string } }
+	var repos struct {
+		Repositories []struct{ RepositoryName string }
+	}
 	decode(aws("ecr", "describe-repositories"), &repos)
 	var repoNames []string
 	for _, r := range repos.Repositories {
@@ -94,25 +96,33 @@ func TestAWSCLISession(t *testing.T) {
 		t.Errorf("ecs describe-services: got %+v, want worker running", services.Services)
 	}
 
-	var groups struct{ TargetGroups []struct{ TargetGroupArn string } }
+	var groups struct {
+		TargetGroups []struct{ TargetGroupArn string }
+	}
 	decode(aws("elbv2", "describe-target-groups"), &groups)
 	wantTG := "arn:aws:elasticloadbalancing:us-east-1:000000000000:targetgroup/staging-web-blue/0000000000000001"
 	if !slices.ContainsFunc(groups.TargetGroups, func(g struct{ TargetGroupArn string }) bool { return g.TargetGroupArn == wantTG }) {
 		t.Errorf("elbv2 describe-target-groups: got %+v, want %s among them", groups.TargetGroups, wantTG)
 	}
 
-	var alarms struct{ MetricAlarms []struct{ AlarmName, StateValue string } }
+	var alarms struct {
+		MetricAlarms []struct{ AlarmName, StateValue string }
+	}
 	decode(aws("cloudwatch", "describe-alarms", "--alarm-names", "web-staging-5xx"), &alarms)
 	if len(alarms.MetricAlarms) != 1 {
 		t.Errorf("cloudwatch describe-alarms: got %+v, want web-staging-5xx", alarms.MetricAlarms)
 	}
 
-	var machines struct{ StateMachines []struct{ StateMachineArn string } }
+	var machines struct {
+		StateMachines []struct{ StateMachineArn string }
+	}
 	decode(aws("stepfunctions", "list-state-machines"), &machines)
 	if len(machines.StateMachines) != 1 || machines.StateMachines[0].StateMachineArn != r.Deployed.StateMachineARN {
 		t.Errorf("stepfunctions list-state-machines: got %+v, want %s", machines.StateMachines, r.Deployed.StateMachineARN)
 	}
-	var execs struct{ Executions []struct{ Name, Status string } }
+	var execs struct {
+		Executions []struct{ Name, Status string }
+	}
 	decode(aws("stepfunctions", "list-executions", "--state-machine-arn", r.Deployed.StateMachineARN, "--status-filter", "SUCCEEDED"), &execs)
 	if len(execs.Executions) < 3 {
 		t.Errorf("stepfunctions list-executions: got %d succeeded, want the 3 initial deployments", len(execs.Executions))
