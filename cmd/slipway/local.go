@@ -170,7 +170,10 @@ func newFaultCommand() *cobra.Command {
 		Short: "Inject faults into a running local endpoint",
 		Long: `fault changes how the simulated world behaves, to rehearse every rollback path.
 An IMAGE is repository:tag (resolved in the endpoint's ECR), sha256:<digest> or
-uri@sha256:<digest>; the fault applies to every task running that image.`,
+uri@sha256:<digest>; the fault applies to every task running that image.
+A SERVICE to throttle is one of: ecs, ecr, s3, elasticloadbalancing,
+monitoring, states, events, lambda, application-autoscaling, servicediscovery,
+sts.`,
 		Example: `  slipway local fault error-rate web:v3 0.3
   slipway local fault crash worker:v2
   slipway local fault throttle ecs UpdateService --count 3

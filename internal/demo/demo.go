@@ -91,8 +91,15 @@ func Run(ctx context.Context, opts Options) ([]Result, error) {
 		defer cancel()
 		_ = r.Shutdown(shutdown)
 	}()
-	say("endpoint ready at %s: clusters %s, alarms %s; web, worker and agent run %s in staging",
-		r.URL, strings.Join(r.Seeded.Clusters, ", "), strings.Join(r.Seeded.Alarms, ", "), endpoint.InitialTag)
+	var services []string
+	for name, svc := range r.Seeded.Set.Services {
+		if len(svc.Pipeline) > 0 {
+			services = append(services, name+" in "+svc.Pipeline[0])
+		}
+	}
+	slices.Sort(services)
+	say("endpoint ready at %s: clusters %s; alarms %s; %s running: %s",
+		r.URL, strings.Join(r.Seeded.Clusters, ", "), strings.Join(r.Seeded.Alarms, ", "), endpoint.InitialTag, strings.Join(services, ", "))
 
 	w := newWorld(r, say)
 	scenarios := []struct {

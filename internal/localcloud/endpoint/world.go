@@ -215,13 +215,19 @@ func (r *Running) WaitExecutions(ctx context.Context, match func(name string) bo
 				execs = append(execs, x)
 			}
 		}
-		running := slices.ContainsFunc(execs, func(x sfntypes.ExecutionListItem) bool { return x.Status == sfntypes.ExecutionStatusRunning })
-		if len(execs) >= n && !running {
+		var running []string
+		for _, x := range execs {
+			if x.Status == sfntypes.ExecutionStatusRunning {
+				running = append(running, aws.ToString(x.Name))
+			}
+		}
+		if len(execs) >= n && len(running) == 0 {
 			return nil
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("wait for %d executions to end (%d started, running: %v): %w", n, len(execs), running, ctx.Err())
+			return fmt.Errorf("wait for %d executions to end (%d started, still running: %s): %w",
+				n, len(execs), strings.Join(running, ", "), ctx.Err())
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
