@@ -252,7 +252,16 @@ func ListExecutions(ctx context.Context, c *sfn.Client, machineARN string) ([]sf
 func (r *Running) Shutdown(ctx context.Context) error {
 	var errs []error
 	if r.srv != nil {
-		errs = append(errs, r.srv.Shutdown(ctx))
+		// Shutdown waits seconds for connections opened but not yet used
+		// (the SDK clients' pools); a quarter second is enough for the
+		// requests in flight, then the rest are closed.
+		sctx, cancel := context.WithTimeout(ctx, 250*time.Millisecond)
+		err := r.srv.Shutdown(sctx)
+		cancel()
+		if errors.Is(err, context.DeadlineExceeded) {
+			err = r.srv.Close()
+		}
+		errs = append(errs, err)
 	}
 	if r.stateDir != "" && r.Deployed != nil {
 		errs = append(errs, r.SaveState(r.stateDir))
