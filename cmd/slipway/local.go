@@ -52,6 +52,7 @@ func newLocalCommand() *cobra.Command {
 		stateDir string
 		template string
 		specs    string
+		binaries string
 		clk      clockFlags
 		verbose  bool
 	)
@@ -98,7 +99,7 @@ is saved on exit and restored on the next start.`,
 			defer stop()
 			fmt.Fprintf(c.ErrOrStderr(), "starting the local endpoint on %s (deploying the stack and seeding the world)…\n", addr)
 			r, err := endpoint.Start(ctx, endpoint.Options{Addr: addr, Template: template, Specs: specFS, StateDir: stateDir,
-				Config: endpoint.Config{Clock: ck, Logger: log}})
+				Functions: binaries, Config: endpoint.Config{Clock: ck, Logger: log}})
 			if err != nil {
 				return err
 			}
@@ -120,6 +121,7 @@ is saved on exit and restored on the next start.`,
 	c.Flags().StringVar(&stateDir, "state-dir", "", "save the state here on exit and restore it on start")
 	c.Flags().StringVar(&template, "template", "", "synthesized template to deploy (default: synthesize in-process)")
 	c.Flags().StringVar(&specs, "specs", "examples", "spec root to seed the world from; empty seeds nothing")
+	c.Flags().StringVar(&binaries, "functions", "", "run the functions' bootstrap binaries from this directory (<kind>/bootstrap, built for this machine) behind the Lambda Runtime API instead of in-process")
 	c.Flags().BoolVarP(&verbose, "verbose", "v", false, "log what the services and functions do")
 	clk.add(c, 1)
 	c.AddCommand(newFaultCommand())

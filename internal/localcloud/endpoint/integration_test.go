@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -23,6 +25,7 @@ import (
 	"github.com/slipwayhq/slipway/internal/localcloud/faults"
 	"github.com/slipwayhq/slipway/internal/localcloud/stack"
 	"github.com/slipwayhq/slipway/internal/store"
+	"github.com/slipwayhq/slipway/internal/synth"
 	"github.com/slipwayhq/slipway/internal/workflow"
 )
 
@@ -311,5 +314,43 @@ func TestHealthAndRestart(t *testing.T) {
 	status, path, _ := deploy(t, again, "worker", "v2", nil)
 	if status != sfntypes.ExecutionStatusSucceeded || !slices.Contains(path, "Deployed") {
 		t.Errorf("got %s %v after the restart, want a successful deployment", status, path)
+	}
+}
+
+// TestBinaryFunctions builds the real functions for this machine and runs
+// them behind the Lambda Runtime API: the seed's deployments and a rolling
+// deployment go through the same binaries AWS would run.
+func TestBinaryFunctions(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the four functions; -short skips it")
+	}
+	dir := t.TempDir()
+	out := filepath.Join(dir, "bin")
+	build := exec.Command("go", "build", "-o", out+"/", "./functions/...")
+	build.Dir = "../../.."
+	if b, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build the functions: %v\n%s", err, b)
+	}
+	functions := filepath.Join(dir, "functions")
+	for _, kind := range synth.Kinds() {
+		if err := os.MkdirAll(filepath.Join(functions, string(kind)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Rename(filepath.Join(out, string(kind)), filepath.Join(functions, string(kind), "bootstrap")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r, err := endpoint.Start(context.Background(), endpoint.Options{Addr: "127.0.0.1:0", Specs: os.DirFS(examples),
+		WorkDir: filepath.Join(dir, "work"), Functions: functions, Config: endpoint.Config{Clock: clock.NewVirtual(time.Now())}})
+	if err != nil {
+		t.Fatalf("start with binary functions: %v", err)
+	}
+	defer r.Shutdown(context.Background())
+	status, path, digest := deploy(t, r, "worker", "v2", nil)
+	if status != sfntypes.ExecutionStatusSucceeded || !slices.Contains(path, "Deployed") {
+		t.Errorf("got %s %v, want a successful deployment", status, path)
+	}
+	if image := serviceImage(t, r, "worker"); !strings.HasSuffix(image, "@"+digest) {
+		t.Errorf("worker runs %s, want %s", image, digest)
 	}
 }

@@ -39,6 +39,10 @@ type Options struct {
 	// StateDir restores the services' state at start when it holds some,
 	// and saves it at Shutdown; empty keeps no state.
 	StateDir string
+	// Functions, when set, is a directory holding <kind>/bootstrap binaries
+	// built for this machine, which the functions run behind the Lambda
+	// Runtime API instead of in-process handlers.
+	Functions string
 	// SettleTimeout bounds, in wall time, the wait for the seed's initial
 	// deployments; 2 minutes if zero.
 	SettleTimeout time.Duration
@@ -112,7 +116,7 @@ func Start(ctx context.Context, opts Options) (*Running, error) {
 	if err != nil {
 		return fail(err)
 	}
-	target := stack.Target{AWS: r.AWS, Functions: e.Lambda, Logger: e.log}
+	target := stack.Target{AWS: r.AWS, Functions: e.Lambda, Binaries: opts.Functions, Logger: e.log}
 	if r.Restored {
 		st, err := stack.Resolve(tpl, e.Region())
 		if err != nil {

@@ -80,10 +80,12 @@ func Template(path, workDir string, clusters []string) ([]byte, error) {
 	return raw, nil
 }
 
-// FunctionRegistry registers in-process Lambda handlers; the local Lambda
+// FunctionRegistry registers Lambda functions: in-process handlers, or
+// bootstrap binaries run behind the Lambda Runtime API. The local Lambda
 // service implements it.
 type FunctionRegistry interface {
 	Register(name string, h awslambda.Handler) error
+	RegisterBinary(name, path string, env map[string]string) error
 }
 
 // Target is where the stack is deployed.
@@ -92,6 +94,10 @@ type Target struct {
 	AWS aws.Config
 	// Functions receives the function handlers.
 	Functions FunctionRegistry
+	// Binaries, when set, is a directory holding <kind>/bootstrap for every
+	// function kind (built for this machine): the functions then run those
+	// binaries, as on AWS, instead of in-process handlers.
+	Binaries string
 	// Logger is handed to the functions; nil discards.
 	Logger *slog.Logger
 }
@@ -161,12 +167,18 @@ func RegisterFunctions(st *synth.Stack, t Target) (*Deployed, error) {
 	}
 	d := &Deployed{Stack: st}
 	for _, fn := range st.Functions {
-		h, err := Handler(fn, t.AWS, log.With("function", fn.Name))
-		if err != nil {
-			return nil, err
-		}
-		if err := t.Functions.Register(fn.Name, h); err != nil {
-			return nil, fmt.Errorf("create function %s: %w", fn.Name, err)
+		if t.Binaries != "" {
+			if err := registerBinary(fn, t); err != nil {
+				return nil, err
+			}
+		} else {
+			h, err := Handler(fn, t.AWS, log.With("function", fn.Name))
+			if err != nil {
+				return nil, err
+			}
+			if err := t.Functions.Register(fn.Name, h); err != nil {
+				return nil, fmt.Errorf("create function %s: %w", fn.Name, err)
+			}
 		}
 		if fn.Kind == synth.KindStep {
 			c, err := awsclients.ConfigFromEnv(envOf(fn))
@@ -183,6 +195,26 @@ func RegisterFunctions(st *synth.Stack, t Target) (*Deployed, error) {
 		return nil, errors.New("deploy stack: the template declares no step function or no state machine")
 	}
 	return d, nil
+}
+
+// registerBinary registers the bootstrap binary of fn's kind with the
+// function's environment, plus what points its SDK at the local endpoint.
+func registerBinary(fn synth.Function, t Target) error {
+	path := filepath.Join(t.Binaries, string(fn.Kind), "bootstrap")
+	if st, err := os.Stat(path); err != nil || st.IsDir() || st.Mode()&0o111 == 0 {
+		return fmt.Errorf("create function %s: %s is not an executable file (build the functions for this machine)", fn.Name, path)
+	}
+	env := map[string]string{}
+	for k, v := range fn.Environment {
+		env[k] = v
+	}
+	env["AWS_ENDPOINT_URL"] = aws.ToString(t.AWS.BaseEndpoint)
+	env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"] = "test", "test"
+	env["AWS_EC2_METADATA_DISABLED"] = "true"
+	if err := t.Functions.RegisterBinary(fn.Name, path, env); err != nil {
+		return fmt.Errorf("create function %s: %w", fn.Name, err)
+	}
+	return nil
 }
 
 func envOf(fn synth.Function) func(string) string {
