@@ -54,6 +54,7 @@ type Result struct {
 // Failed is returned by Run when scenarios failed.
 type Failed struct{ Results []Result }
 
+// Error names the failed scenarios.
 func (f *Failed) Error() string {
 	var names []string
 	for _, r := range f.Results {
@@ -265,4 +266,5 @@ func pause(ctx context.Context) error {
 // errorf is a scenario's failed check.
 func errorf(format string, args ...any) error { return fmt.Errorf(format, args...) }
 
+// errNoService means an ECS service does not exist (or is not ACTIVE).
 var errNoService = errors.New("no such service")

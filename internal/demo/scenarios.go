@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -110,15 +111,10 @@ func (w *world) push(ctx context.Context, service, tag string, afterPush func(di
 // weights describes the listener rule's forward weights per target group.
 type weights map[string]int32
 
+// String lists the weights as "blue 50% / green 50%".
 func (ws weights) String() string {
 	var parts []string
-	for _, name := range slices.Sorted(func(yield func(string) bool) {
-		for k := range ws {
-			if !yield(k) {
-				return
-			}
-		}
-	}) {
+	for _, name := range slices.Sorted(maps.Keys(ws)) {
 		parts = append(parts, fmt.Sprintf("%s %d%%", name, ws[name]))
 	}
 	return strings.Join(parts, " / ")

@@ -210,6 +210,7 @@ func (e *Endpoint) Listen(addr string) (url string, srv *http.Server, err error)
 // declare their own Target types.
 type targets struct{ elb *elbv2.Service }
 
+// RegisterTargets registers the targets of ECS tasks in the target group.
 func (t targets) RegisterTargets(arn string, ts []ecs.Target) {
 	out := make([]elbv2.Target, len(ts))
 	for i, x := range ts {
@@ -218,10 +219,13 @@ func (t targets) RegisterTargets(arn string, ts []ecs.Target) {
 	t.elb.RegisterTargets(arn, out)
 }
 
+// DeregisterTargets removes targets from the target group.
 func (t targets) DeregisterTargets(arn string, ids []string) { t.elb.DeregisterTargets(arn, ids) }
 
+// SetTargetHealth reports a target's health as its task's health implies.
 func (t targets) SetTargetHealth(arn, id, state, reason string) {
 	t.elb.SetTargetHealth(arn, id, state, reason)
 }
 
+// TargetGroupExists reports whether the target group exists.
 func (t targets) TargetGroupExists(arn string) bool { return t.elb.TargetGroupExists(arn) }
