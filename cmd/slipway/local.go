@@ -28,8 +28,8 @@ type clockFlags struct {
 }
 
 func (f *clockFlags) add(c *cobra.Command, defaultSpeed float64) {
-	c.Flags().Float64Var(&f.speed, "speed", defaultSpeed, "run simulated time N times faster than wall time")
-	c.Flags().BoolVar(&f.virtual, "virtual", false, "run on a virtual clock that jumps to the next timer when nothing is in flight")
+	c.Flags().Float64Var(&f.speed, "speed", defaultSpeed, "run simulated time N times faster than wall time (1: wall time)")
+	c.Flags().BoolVar(&f.virtual, "virtual", false, "run on a virtual clock that jumps to the next timer whenever nothing is in flight (simulated time races ahead while idle: for scripted runs)")
 	c.MarkFlagsMutuallyExclusive("speed", "virtual")
 }
 
@@ -68,7 +68,10 @@ alarms, ECR repositories with an initial image, and the specs themselves.
 It listens on 127.0.0.1 only unless --listen names another address. Point
 the AWS CLI or SDK at it with the printed exports. GET /_slipway/health
 answers 200 once the stack is deployed and seeded. With --state-dir the state
-is saved on exit and restored on the next start.`,
+is saved on exit and restored on the next start.
+
+Simulated time runs 60 times faster than wall time unless --speed says
+otherwise: a 10-minute bake takes 10 seconds.`,
 		Example: `  slipway local
   slipway local --speed 60 --state-dir .slipway-local
   slipway local --listen 0.0.0.0 --port 4567`,
@@ -123,7 +126,9 @@ is saved on exit and restored on the next start.`,
 	c.Flags().StringVar(&specs, "specs", "examples", "spec root to seed the world from; empty seeds nothing")
 	c.Flags().StringVar(&binaries, "functions", "", "run the functions' bootstrap binaries from this directory (<kind>/bootstrap, built for this machine) behind the Lambda Runtime API instead of in-process")
 	c.Flags().BoolVarP(&verbose, "verbose", "v", false, "log what the services and functions do")
-	clk.add(c, 1)
+	// Bakes and waits of minutes pass in seconds by default, so the seeded
+	// deployments end and rehearsals take moments.
+	clk.add(c, 60)
 	c.AddCommand(newFaultCommand())
 	return c
 }
