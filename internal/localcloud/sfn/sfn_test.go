@@ -416,3 +416,77 @@ func FuzzServeJSON(f *testing.F) {
 		_, _ = svc.ServeJSON(context.Background(), op, body)
 	})
 }
+
+func TestListExecutionsPages(t *testing.T) {
+	ctx := context.Background()
+	c := newClient(t, localsfn.New(localsfn.Config{Clock: clock.NewVirtual(time.Unix(1e9, 0)), Lambda: lambdaFake}))
+	arn := create(t, c, "catch", lambdaDef)
+	var started []string
+	for _, name := range []string{"a", "b", "c"} {
+		x, err := c.StartExecution(ctx, &sfn.StartExecutionInput{StateMachineArn: aws.String(arn), Name: aws.String(name)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		wait(t, c, aws.ToString(x.ExecutionArn))
+		started = append(started, name)
+	}
+	var names []string
+	p := sfn.NewListExecutionsPaginator(c, &sfn.ListExecutionsInput{StateMachineArn: aws.String(arn), MaxResults: 2})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, x := range page.Executions {
+			names = append(names, aws.ToString(x.Name))
+		}
+	}
+	// Most recently started first.
+	if diff := cmp.Diff([]string{"c", "b", "a"}, names); diff != "" {
+		t.Errorf("executions (-want +got):\n%s", diff)
+	}
+	var badToken *types.InvalidToken
+	_, err := c.ListExecutions(ctx, &sfn.ListExecutionsInput{StateMachineArn: aws.String(arn), NextToken: aws.String("not-a-token")})
+	if !errors.As(err, &badToken) {
+		t.Errorf("got %v for a bad nextToken, want InvalidToken", err)
+	}
+}
+
+func TestHistoryWithoutExecutionData(t *testing.T) {
+	ctx := context.Background()
+	c := newClient(t, localsfn.New(localsfn.Config{Clock: clock.NewVirtual(time.Unix(1e9, 0)), Lambda: lambdaFake}))
+	arn := create(t, c, "catch", lambdaDef)
+	x, err := c.StartExecution(ctx, &sfn.StartExecutionInput{StateMachineArn: aws.String(arn), Input: aws.String(`{"secret":1}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wait(t, c, aws.ToString(x.ExecutionArn))
+	h, err := c.GetExecutionHistory(ctx, &sfn.GetExecutionHistoryInput{ExecutionArn: x.ExecutionArn, IncludeExecutionData: aws.Bool(false)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range h.Events {
+		if d := e.ExecutionStartedEventDetails; d != nil && strings.Contains(aws.ToString(d.Input), "secret") {
+			t.Errorf("event %d carries the input %s", e.Id, aws.ToString(d.Input))
+		}
+		if d := e.StateEnteredEventDetails; d != nil && strings.Contains(aws.ToString(d.Input), "secret") {
+			t.Errorf("event %d carries the state input %s", e.Id, aws.ToString(d.Input))
+		}
+	}
+}
+
+func TestStartExecutionForEventBridge(t *testing.T) {
+	svc := localsfn.New(localsfn.Config{Clock: clock.NewVirtual(time.Unix(1e9, 0)), Lambda: lambdaFake})
+	c := newClient(t, svc)
+	arn := create(t, c, "catch", lambdaDef)
+	if err := svc.StartExecution(context.Background(), arn, []byte(`{"detail":{}}`)); err != nil {
+		t.Fatalf("StartExecution: %v", err)
+	}
+	if err := svc.StartExecution(context.Background(), arn+"-missing", nil); err == nil {
+		t.Error("got no error starting an unknown state machine")
+	}
+	l, err := c.ListExecutions(context.Background(), &sfn.ListExecutionsInput{StateMachineArn: aws.String(arn)})
+	if err != nil || len(l.Executions) != 1 {
+		t.Errorf("got %v, %v; want the one execution EventBridge started", l, err)
+	}
+}
