@@ -421,14 +421,12 @@ func TestListExecutionsPages(t *testing.T) {
 	ctx := context.Background()
 	c := newClient(t, localsfn.New(localsfn.Config{Clock: clock.NewVirtual(time.Unix(1e9, 0)), Lambda: lambdaFake}))
 	arn := create(t, c, "catch", lambdaDef)
-	var started []string
 	for _, name := range []string{"a", "b", "c"} {
 		x, err := c.StartExecution(ctx, &sfn.StartExecutionInput{StateMachineArn: aws.String(arn), Name: aws.String(name)})
 		if err != nil {
 			t.Fatal(err)
 		}
 		wait(t, c, aws.ToString(x.ExecutionArn))
-		started = append(started, name)
 	}
 	var names []string
 	p := sfn.NewListExecutionsPaginator(c, &sfn.ListExecutionsInput{StateMachineArn: aws.String(arn), MaxResults: 2})
