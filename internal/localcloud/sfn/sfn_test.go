@@ -399,6 +399,39 @@ func TestSnapshotRestore(t *testing.T) {
 	}
 }
 
+// TestSnapshotAbortsRunning saves a running execution as aborted: it cannot
+// run on after a restart, and waiters must see it ended.
+func TestSnapshotAbortsRunning(t *testing.T) {
+	ctx := context.Background()
+	svc := localsfn.New(localsfn.Config{Lambda: lambdaFake})
+	c := newClient(t, svc)
+	arn := create(t, c, "hold", waitDef)
+	x, err := c.StartExecution(ctx, &sfn.StartExecutionInput{StateMachineArn: aws.String(arn), Name: aws.String("held")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	snap, err := svc.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	restored := localsfn.New(localsfn.Config{})
+	if err := restored.Restore(snap); err != nil {
+		t.Fatal(err)
+	}
+	c2 := newClient(t, restored)
+	d, err := c2.DescribeExecution(ctx, &sfn.DescribeExecutionInput{ExecutionArn: x.ExecutionArn})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Status != types.ExecutionStatusAborted || d.StopDate == nil {
+		t.Errorf("got %s stopped %v, want ABORTED with a stop date", d.Status, d.StopDate)
+	}
+	h, err := c2.GetExecutionHistory(ctx, &sfn.GetExecutionHistoryInput{ExecutionArn: x.ExecutionArn, ReverseOrder: true, MaxResults: 1})
+	if err != nil || len(h.Events) != 1 || h.Events[0].Type != types.HistoryEventTypeExecutionAborted {
+		t.Errorf("got %v, %v; want ExecutionAborted last", h, err)
+	}
+}
+
 func TestUnknownOperation(t *testing.T) {
 	_, err := localsfn.New(localsfn.Config{}).ServeJSON(context.Background(), "Nope", nil)
 	var pe *protocol.Error

@@ -3,13 +3,15 @@ package sfn
 import (
 	"encoding/json"
 	"fmt"
+	"time"
 
 	"github.com/slipwayhq/slipway/internal/asl"
 )
 
-// snapshot is the persisted state: the state machines and every ended
-// execution. Running executions cannot outlive the process that runs them;
-// they are not kept.
+// snapshot is the persisted state: the state machines and every execution.
+// A running execution cannot outlive the process that runs it: it is saved
+// as aborted, so that whoever waits on it (a deployment lock's holder check)
+// sees it ended after a restart.
 type snapshot struct {
 	StateMachines []*stateMachine     `json:"stateMachines"`
 	Executions    []archivedExecution `json:"executions"`
@@ -24,18 +26,41 @@ func (s *Service) Snapshot() ([]byte, error) {
 		snap.StateMachines = append(snap.StateMachines, m)
 	}
 	sortBy(snap.StateMachines, func(m *stateMachine) string { return m.ARN })
+	now := s.clk.Now()
 	for _, arn := range s.order {
 		d, history, err := s.executionLocked(arn)
-		if err != nil || d.Status == asl.StatusRunning {
+		if err != nil {
 			continue
 		}
-		snap.Executions = append(snap.Executions, archivedExecution{Description: d, History: history()})
+		x := archivedExecution{Description: d, History: history()}
+		if d.Status == asl.StatusRunning {
+			x = abortedAt(x, now)
+		}
+		snap.Executions = append(snap.Executions, x)
 	}
 	b, err := json.Marshal(snap)
 	if err != nil {
 		return nil, fmt.Errorf("snapshot step functions: %w", err)
 	}
 	return b, nil
+}
+
+// Errors of the executions a snapshot aborts.
+const (
+	errEndpointStopped   = "Local.EndpointStopped"
+	causeEndpointStopped = "the local endpoint stopped while the execution was running"
+)
+
+// abortedAt returns a running execution as aborted at t, with the
+// ExecutionAborted event AWS records for StopExecution.
+func abortedAt(x archivedExecution, t time.Time) archivedExecution {
+	x.Description.Status = asl.StatusAborted
+	x.Description.Error, x.Description.Cause = errEndpointStopped, causeEndpointStopped
+	x.Description.StopDate = t
+	id := int64(len(x.History) + 1)
+	x.History = append(x.History, asl.Event{ID: id, PreviousEventID: id - 1, Timestamp: t, Type: "ExecutionAborted",
+		ExecutionAborted: &asl.FailureDetails{Error: errEndpointStopped, Cause: causeEndpointStopped}})
+	return x
 }
 
 // Restore replaces the state machines and ended executions with those of a
