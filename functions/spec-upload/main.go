@@ -6,7 +6,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"os"
 
@@ -26,10 +25,6 @@ import (
 func main() {
 	log := slog.New(slog.NewJSONHandler(os.Stdout, nil))
 	cfg, err := trigger.ConfigFromEnv(os.Getenv, trigger.EnvSpecBucket, trigger.EnvStateBucket, trigger.EnvStateMachineARN)
-	if err == nil && cfg.EventBus != trigger.DefaultEventBus {
-		// The EventBridge adapter publishes on the default bus only.
-		err = fmt.Errorf("%s=%s: only the default bus is supported", trigger.EnvEventBus, cfg.EventBus)
-	}
 	if err != nil {
 		log.Error("spec-upload cannot start", "error", err.Error())
 		os.Exit(1)
@@ -40,6 +35,6 @@ func main() {
 		os.Exit(1)
 	}
 	st := store.New(s3api.New(s3.NewFromConfig(awsCfg)), cfg.SpecBucket, cfg.StateBucket)
-	events := ebapi.New(eventbridge.NewFromConfig(awsCfg))
+	events := ebapi.NewOnBus(eventbridge.NewFromConfig(awsCfg), cfg.EventBus)
 	lambda.Start(trigger.NewSpecUpload(st, sfnapi.New(sfn.NewFromConfig(awsCfg)), events, cfg, log).Handle)
 }
