@@ -9,6 +9,7 @@ import (
 
 	"github.com/slipwayhq/slipway/internal/awsapi/ecr"
 	"github.com/slipwayhq/slipway/internal/spec"
+	"github.com/slipwayhq/slipway/internal/store"
 	"github.com/slipwayhq/slipway/internal/workflow"
 )
 
@@ -87,10 +88,8 @@ func (e *Engine) lastDeployedImage(ctx context.Context, st workflow.State) (stri
 	if err != nil {
 		return "", fmt.Errorf("read history of %s in %s: %w", st.Service, st.Environment, err)
 	}
-	for _, h := range entries {
-		if h.Outcome == workflow.OutcomeDeployed && h.Image != "" {
-			return h.Image, nil
-		}
+	if h, ok := store.LastDeployed(entries); ok {
+		return h.Image, nil
 	}
 	return "", &workflow.InvalidInput{Problems: []string{fmt.Sprintf(
 		"image: none given and %s has never been deployed to %s; %s", st.Service, st.Environment, imageHelp)}}

@@ -155,5 +155,17 @@ func (s *Store) History(ctx context.Context, env, svc string, limit int) ([]Hist
 	return out, nil
 }
 
+// LastDeployed returns the newest entry of entries (newest first, as
+// History returns them) whose deployment succeeded: the revision a service
+// runs when no deployment is in flight. ok is false when there is none.
+func LastDeployed(entries []HistoryEntry) (e HistoryEntry, ok bool) {
+	for _, h := range entries {
+		if h.Outcome == workflow.OutcomeDeployed && h.Image != "" {
+			return h, true
+		}
+	}
+	return HistoryEntry{}, false
+}
+
 // compile-time check that the adapter satisfies the store's interface.
 var _ objectStore = (*s3api.Client)(nil)

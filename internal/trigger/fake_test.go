@@ -35,6 +35,7 @@ type fakeStore struct {
 	etag       int
 	rejections []store.Rejection
 	watches    []store.Watch
+	history    map[string][]store.HistoryEntry // by "env/service", newest first
 
 	// conflicts makes the next PutIndex calls lose to a concurrent writer,
 	// which runs concurrent before the loss is reported.
@@ -45,6 +46,32 @@ type fakeStore struct {
 
 func newFakeStore() *fakeStore {
 	return &fakeStore{specs: map[string][]specVersion{}, index: store.Index{Entries: map[string]store.IndexEntry{}}}
+}
+
+// deployed records a successful deployment of image, as Finalize would.
+func (f *fakeStore) deployed(env, svc, image string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.history == nil {
+		f.history = map[string][]store.HistoryEntry{}
+	}
+	k := env + "/" + svc
+	e := store.HistoryEntry{Service: svc, Environment: env, Image: image, Outcome: workflow.OutcomeDeployed}
+	f.history[k] = append([]store.HistoryEntry{e}, f.history[k]...)
+}
+
+// History returns the recorded deployments of svc in env, newest first.
+func (f *fakeStore) History(_ context.Context, env, svc string, limit int) ([]store.HistoryEntry, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.err != nil {
+		return nil, f.err
+	}
+	h := f.history[env+"/"+svc]
+	if len(h) > limit {
+		h = h[:limit]
+	}
+	return h, nil
 }
 
 // put adds a version of the spec at key.

@@ -34,6 +34,7 @@ type specStore interface {
 	Index(ctx context.Context) (store.Index, string, error)
 	PutIndex(ctx context.Context, idx store.Index, etag string) error
 	PutRejection(ctx context.Context, r store.Rejection) error
+	History(ctx context.Context, env, svc string, limit int) ([]store.HistoryEntry, error)
 }
 
 // publisher publishes Slipway's own events; *eventbridge.Client implements it.
@@ -208,8 +209,24 @@ func (h *SpecUpload) environment(ctx context.Context, up upload, body []byte) er
 	return errors.Join(errs...)
 }
 
-// start starts one deployment asked for by the upload.
+// historyDepth is how many history entries are searched for the revision a
+// service runs now.
+const historyDepth = 50
+
+// start starts one deployment asked for by the upload: the image the service
+// runs now, with the new specs. A service never deployed to the environment
+// runs no image yet, so there is nothing to redeploy: its first deployment
+// comes from an image push (or a manual start naming an image).
 func (h *SpecUpload) start(ctx context.Context, up upload, req workflow.Request) error {
+	entries, err := h.store.History(ctx, req.Environment, req.Service, historyDepth)
+	if err != nil {
+		return fmt.Errorf("spec upload %s: %w", up.ref.Key, err)
+	}
+	if _, ok := store.LastDeployed(entries); !ok {
+		up.log.Info(fmt.Sprintf("%s has never been deployed to %s: nothing to redeploy; push an image to deploy it",
+			req.Service, req.Environment), "service", req.Service, "environment", req.Environment)
+		return nil
+	}
 	req.Trigger = workflow.Trigger{Kind: workflow.TriggerSpecUpload, Source: up.ref.Key + "@" + up.version, Actor: up.actor}
 	s, err := start(ctx, h.executions, h.stateMachine, req)
 	if err != nil {

@@ -30,6 +30,9 @@ func bucket(t *testing.T) *fakeStore {
 	t.Helper()
 	st := indexed(webEntry, workerEntry)
 	st.loadSpecs(t)
+	// Both services run in staging: a spec change has something to redeploy.
+	st.deployed("staging", "web", "web@"+pushedDigest)
+	st.deployed("staging", "worker", "worker@"+pushedDigest)
 	return st
 }
 
@@ -204,6 +207,42 @@ func TestSpecUploadRejects(t *testing.T) {
 
 // TestSpecUploadIgnoresOthersProblems: a broken spec elsewhere in the bucket
 // (uploaded, rejected, still the latest object) does not block this upload.
+func TestSpecUploadNeverDeployedStartsNothing(t *testing.T) {
+	t.Run("service", func(t *testing.T) {
+		st := bucket(t)
+		st.history = nil
+		st.put("services/web.yaml", serviceEventVersion, []byte(specFile(t, "services/web.yaml")))
+		r := newUploadRig(st)
+		if err := r.h.Handle(context.Background(), sample(t, "s3-object-created-service.json")); err != nil {
+			t.Fatalf("Handle: %v", err)
+		}
+		if n := len(r.sfn.executions()); n != 0 {
+			t.Errorf("got %d executions, want none: web runs no image in staging yet", n)
+		}
+		if len(st.rejections) != 0 {
+			t.Errorf("got rejections %+v, want none: the spec is valid", st.rejections)
+		}
+		r.logs.find(t, "web has never been deployed to staging")
+	})
+	t.Run("environment", func(t *testing.T) {
+		st := bucket(t)
+		st.history = nil
+		st.deployed("staging", "worker", "worker@"+pushedDigest)
+		st.put("environments/staging.yaml", environmentEventVersion, []byte(specFile(t, "environments/staging.yaml")))
+		r := newUploadRig(st)
+		if err := r.h.Handle(context.Background(), sample(t, "s3-object-created-environment.json")); err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, e := range r.sfn.executions() {
+			got = append(got, e.input.Service)
+		}
+		if diff := cmp.Diff([]string{"worker"}, got); diff != "" {
+			t.Errorf("services redeployed (-want +got):\n%s", diff)
+		}
+	})
+}
+
 func TestSpecUploadIgnoresOthersProblems(t *testing.T) {
 	st := bucket(t)
 	st.put("services/broken.yaml", "broken-v1", []byte("image: {repository: broken}\npipeline: [nowhere]\n"))
