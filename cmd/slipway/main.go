@@ -43,5 +43,7 @@ Exit codes: 0 ok, 1 invalid spec, 2 usage error.`,
 		return usageErrorf("%v (see %s --help)", err, c.CommandPath())
 	})
 	root.AddCommand(newValidateCommand(), newRenderCommand(), newLocalCommand(), newDemoCommand())
+	root.AddCommand(newDeployCommand(), newStatusCommand(), newHistoryCommand(), newApproveCommand(),
+		newRejectCommand(), newRollbackCommand(), newIndexCommand())
 	return root
 }

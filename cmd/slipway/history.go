@@ -1,0 +1,90 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+)
+
+func newHistoryCommand() *cobra.Command {
+	var (
+		sf     stackFlags
+		env    string
+		limit  int
+		asJSON bool
+	)
+	c := &cobra.Command{
+		Use:   "history --env ENV SERVICE [--limit N] [--json]",
+		Short: "Show how past deployments of a service ended",
+		Long: `history lists the deployments of a service in an environment, newest first,
+with their outcome (deployed, rolled-back, rejected, superseded,
+rollback-failed), image, start and end times, and the error that ended a
+failed one. --json prints the entries as the state store keeps them.
+` + operatorHelp,
+		Example: `  slipway history --env prod web
+  slipway history --env staging --limit 5 --json worker`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			if err := requireEnv(c, env); err != nil {
+				return err
+			}
+			if limit < 0 {
+				return usageErrorf("--limit %d: must be 0 (all) or more", limit)
+			}
+			op, err := sf.connect(c.Context())
+			if err != nil {
+				return err
+			}
+			entries, err := op.History(c.Context(), env, args[0], limit)
+			if err != nil {
+				return failed(err)
+			}
+			out := c.OutOrStdout()
+			if asJSON {
+				enc := json.NewEncoder(out)
+				enc.SetIndent("", "  ")
+				return enc.Encode(entries)
+			}
+			if len(entries) == 0 {
+				fmt.Fprintf(out, "no deployments of %s in %s yet\n", args[0], env)
+				return nil
+			}
+			tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "STARTED\tOUTCOME\tIMAGE\tTRIGGER\tDEPLOYMENT\tDETAIL")
+			for _, e := range entries {
+				detail := e.Reason
+				if e.Error != "" {
+					detail = e.Error
+					if e.Cause != "" {
+						detail += ": " + e.Cause
+					}
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", e.StartedAt.UTC().Format(time.RFC3339), e.Outcome,
+					orDash(e.Image), orDash(string(e.Trigger.Kind)), e.Deployment, orDash(oneLine(detail)))
+			}
+			return tw.Flush()
+		},
+	}
+	c.Flags().StringVar(&env, "env", "", "environment (required)")
+	c.Flags().IntVar(&limit, "limit", 20, "show at most N entries (0: all)")
+	c.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	sf.add(c)
+	return c
+}
+
+// oneLine keeps a table row on one line, cut to a readable length.
+func oneLine(s string) string {
+	r := []rune(s)
+	for i, c := range r {
+		if c == '\n' || c == '\t' {
+			r[i] = ' '
+		}
+	}
+	if len(r) > 120 {
+		r = append(r[:119], '…')
+	}
+	return string(r)
+}

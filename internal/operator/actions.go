@@ -1,0 +1,190 @@
+package operator
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
+
+	sfnapi "github.com/slipwayhq/slipway/internal/awsapi/sfn"
+	"github.com/slipwayhq/slipway/internal/store"
+	"github.com/slipwayhq/slipway/internal/trigger"
+	"github.com/slipwayhq/slipway/internal/workflow"
+)
+
+// ErrNotPending means no deployment of the service waits for approval in
+// the environment (none asked, or its wait ended: approved, rejected,
+// timed out or superseded).
+var ErrNotPending = errors.New("no approval is pending")
+
+// ErrNothingToRollBack means no deployment is in progress and history holds
+// no earlier successful image to go back to.
+var ErrNothingToRollBack = errors.New("nothing to roll back to")
+
+// ErrNoWait means a deployment is in progress but is not waiting on
+// anything that can be halted within the time allowed.
+var ErrNoWait = errors.New("deployment is not waiting")
+
+// Approve lets the deployment of svc awaiting approval in env proceed. It
+// returns the approval it completed, or an error wrapping ErrNotPending.
+func (o *Operator) Approve(ctx context.Context, env, svc, by string) (store.PendingApproval, error) {
+	a, err := o.pending(ctx, env, svc)
+	if err != nil {
+		return a, err
+	}
+	err = o.sfn.SendTaskSuccess(ctx, a.Token, workflow.Signal{Source: "approval", By: by, Detail: "approved by " + by})
+	if errors.Is(err, sfnapi.ErrTaskClosed) {
+		return a, fmt.Errorf("approve %s in %s (deployment %s): %w: the approval is no longer pending (run slipway status)", svc, env, a.Deployment, ErrNotPending)
+	}
+	if err != nil {
+		return a, fmt.Errorf("approve %s in %s: %w", svc, env, err)
+	}
+	return a, nil
+}
+
+// Reject refuses the deployment of svc awaiting approval in env; it ends
+// Rejected with nothing changed.
+func (o *Operator) Reject(ctx context.Context, env, svc, by, reason string) (store.PendingApproval, error) {
+	a, err := o.pending(ctx, env, svc)
+	if err != nil {
+		return a, err
+	}
+	err = o.sfn.SendTaskFailure(ctx, a.Token, &workflow.ApprovalRejected{By: by, Reason: reason})
+	if errors.Is(err, sfnapi.ErrTaskClosed) {
+		return a, fmt.Errorf("reject %s in %s (deployment %s): %w: the approval is no longer pending (run slipway status)", svc, env, a.Deployment, ErrNotPending)
+	}
+	if err != nil {
+		return a, fmt.Errorf("reject %s in %s: %w", svc, env, err)
+	}
+	return a, nil
+}
+
+func (o *Operator) pending(ctx context.Context, env, svc string) (store.PendingApproval, error) {
+	a, err := o.store.Approval(ctx, env, svc)
+	if errors.Is(err, store.ErrNotFound) {
+		return a, fmt.Errorf("%s in %s: %w", svc, env, ErrNotPending)
+	}
+	if err != nil {
+		return a, err
+	}
+	return a, nil
+}
+
+// History returns the newest limit history entries of svc in env.
+func (o *Operator) History(ctx context.Context, env, svc string, limit int) ([]store.HistoryEntry, error) {
+	return o.store.History(ctx, env, svc, limit)
+}
+
+// RebuildIndex rebuilds the repository index from the spec bucket.
+func (o *Operator) RebuildIndex(ctx context.Context) (store.Index, []trigger.Skipped, error) {
+	return trigger.RebuildIndex(ctx, o.store)
+}
+
+// Index returns the repository index as stored.
+func (o *Operator) Index(ctx context.Context) (store.Index, error) {
+	idx, _, err := o.store.Index(ctx)
+	return idx, err
+}
+
+// Rollback is what a rollback did.
+type Rollback struct {
+	// Halted is true when a deployment in progress was halted (the state
+	// machine rolls it back); false when a new deployment of an earlier
+	// image was started.
+	Halted bool
+	// Deployment and Execution are the halted deployment, or the one
+	// started.
+	Deployment string
+	Execution  string
+	// Image is the image the started deployment deploys.
+	Image string
+	// From is the history entry of the image rolled back to.
+	From *store.HistoryEntry
+}
+
+// haltAttempts bounds how many poll periods Rollback waits for a deployment
+// in progress to reach a wait it can halt (it may be between waits, in
+// Apply or a check).
+const haltAttempts = 30
+
+// Rollback puts svc in env back. If a deployment is in progress it is
+// halted: its current wait fails with *workflow.Halted, so the state machine
+// restores the snapshot taken before it. Otherwise a deployment of the
+// image of the last successful deployment before the current one is
+// started, its image pinned.
+func (o *Operator) Rollback(ctx context.Context, env, svc, by, reason string) (Rollback, error) {
+	if reason == "" {
+		reason = "slipway rollback"
+	}
+	for range haltAttempts {
+		lock, _, err := o.store.Lock(ctx, env, svc)
+		if errors.Is(err, store.ErrNotFound) {
+			return o.redeployPrevious(ctx, env, svc, by, reason)
+		}
+		if err != nil {
+			return Rollback{}, fmt.Errorf("roll back %s in %s: %w", svc, env, err)
+		}
+		if lock.Execution != "" {
+			d, err := o.sfn.DescribeExecution(ctx, lock.Execution)
+			if err == nil && d.Status != string(sfntypes.ExecutionStatusRunning) {
+				return Rollback{}, fmt.Errorf("roll back %s in %s: the lock is held by execution %s, which ended %s: check the service by hand, then release locks/%s/%s.json in the state bucket",
+					svc, env, lock.Execution, d.Status, env, svc)
+			}
+		}
+		token := lock.Token
+		if w, err := o.store.WatchForDeployment(ctx, lock.Deployment); err == nil {
+			token = w.Token
+		} else if !errors.Is(err, store.ErrNotFound) {
+			return Rollback{}, fmt.Errorf("roll back %s in %s: %w", svc, env, err)
+		}
+		if token != "" {
+			err := o.sfn.SendTaskFailure(ctx, token, &workflow.Halted{By: by, Reason: reason})
+			if err == nil {
+				return Rollback{Halted: true, Deployment: lock.Deployment, Execution: lock.Execution}, nil
+			}
+			if !errors.Is(err, sfnapi.ErrTaskClosed) {
+				return Rollback{}, fmt.Errorf("roll back %s in %s: halt deployment %s: %w", svc, env, lock.Deployment, err)
+			}
+			// The wait ended as we asked: look again for the next one.
+		}
+		if err := o.sleep(ctx); err != nil {
+			return Rollback{}, fmt.Errorf("roll back %s in %s: %w", svc, env, err)
+		}
+	}
+	return Rollback{}, fmt.Errorf("roll back %s in %s: %w: no wait to halt after %d tries; run slipway status and try again", svc, env, ErrNoWait, haltAttempts)
+}
+
+// redeployPrevious starts a deployment of the image deployed before the
+// current one.
+func (o *Operator) redeployPrevious(ctx context.Context, env, svc, by, reason string) (Rollback, error) {
+	hist, err := o.store.History(ctx, env, svc, 0)
+	if err != nil {
+		return Rollback{}, fmt.Errorf("roll back %s in %s: %w", svc, env, err)
+	}
+	var current *store.HistoryEntry
+	for i := range hist {
+		e := &hist[i]
+		if e.Outcome != workflow.OutcomeDeployed || e.Image == "" {
+			continue
+		}
+		if current == nil {
+			current = e
+			continue
+		}
+		if e.Image == current.Image {
+			continue
+		}
+		req := workflow.Request{Service: svc, Environment: env, Image: e.Image, Reason: reason,
+			Trigger: workflow.Trigger{Kind: workflow.TriggerRollback, Source: e.Deployment, Actor: by}}
+		arn, _, err := o.Deploy(ctx, req)
+		if err != nil {
+			return Rollback{}, fmt.Errorf("roll back %s in %s: %w", svc, env, err)
+		}
+		return Rollback{Execution: arn, Image: e.Image, From: e}, nil
+	}
+	if current == nil {
+		return Rollback{}, fmt.Errorf("roll back %s in %s: %w: no deployment in progress and none in history succeeded", svc, env, ErrNothingToRollBack)
+	}
+	return Rollback{}, fmt.Errorf("roll back %s in %s: %w: no deployment in progress and no successful deployment before %s (%s)", svc, env, ErrNothingToRollBack, current.Deployment, current.Image)
+}

@@ -1,0 +1,216 @@
+// Package operator is what the operator commands of the slipway CLI do:
+// start a deployment by hand, follow the deploy state machine's executions,
+// approve or reject a pending deployment, halt one or roll back to the
+// previous image, read history and rebuild the repository index.
+//
+// It talks to AWS only through SDK clients built from an aws.Config, so the
+// same code drives a real stack and `slipway local` (AWS_ENDPOINT_URL).
+package operator
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	lambdasdk "github.com/aws/aws-sdk-go-v2/service/lambda"
+	s3sdk "github.com/aws/aws-sdk-go-v2/service/s3"
+	sfnsdk "github.com/aws/aws-sdk-go-v2/service/sfn"
+
+	s3api "github.com/slipwayhq/slipway/internal/awsapi/s3"
+	sfnapi "github.com/slipwayhq/slipway/internal/awsapi/sfn"
+	"github.com/slipwayhq/slipway/internal/store"
+	"github.com/slipwayhq/slipway/internal/trigger"
+)
+
+// DefaultStack is the stack name the CLI looks for when none is given.
+const DefaultStack = "Slipway"
+
+// ErrStackNotFound means the stack's state machine or buckets could not be
+// found with the credentials and region in use.
+var ErrStackNotFound = errors.New("stack not found")
+
+// Target says which Slipway stack to operate. Empty buckets are found from
+// the stack's step function (its SLIPWAY_SPEC_BUCKET and
+// SLIPWAY_STATE_BUCKET), or else from the account's bucket names.
+type Target struct {
+	Stack       string
+	SpecBucket  string
+	StateBucket string
+}
+
+// Operator runs the operator commands against one stack.
+type Operator struct {
+	// StateMachineARN is the stack's deploy state machine.
+	StateMachineARN string
+	// SpecBucket and StateBucket are the stack's buckets.
+	SpecBucket, StateBucket string
+
+	sfn        *sfnapi.Client
+	history    historyAPI
+	store      *store.Store
+	pollPeriod time.Duration
+}
+
+// historyAPI is the Step Functions call the adapter does not wrap: the
+// events of an execution, to tell which state it is in.
+type historyAPI interface {
+	GetExecutionHistory(context.Context, *sfnsdk.GetExecutionHistoryInput, ...func(*sfnsdk.Options)) (*sfnsdk.GetExecutionHistoryOutput, error)
+}
+
+// machineLister finds the deploy state machine by name.
+type machineLister interface {
+	ListStateMachines(context.Context, *sfnsdk.ListStateMachinesInput, ...func(*sfnsdk.Options)) (*sfnsdk.ListStateMachinesOutput, error)
+}
+
+// functionReader reads the step function's environment.
+type functionReader interface {
+	GetFunctionConfiguration(context.Context, *lambdasdk.GetFunctionConfigurationInput, ...func(*lambdasdk.Options)) (*lambdasdk.GetFunctionConfigurationOutput, error)
+}
+
+// bucketLister lists the account's buckets, the last resort to find the
+// stack's buckets.
+type bucketLister interface {
+	ListBuckets(context.Context, *s3sdk.ListBucketsInput, ...func(*s3sdk.Options)) (*s3sdk.ListBucketsOutput, error)
+}
+
+// Connect finds the stack t names with the SDK configuration cfg and returns
+// an Operator for it.
+func Connect(ctx context.Context, cfg aws.Config, t Target) (*Operator, error) {
+	if t.Stack == "" {
+		t.Stack = DefaultStack
+	}
+	sfnc := sfnsdk.NewFromConfig(cfg)
+	s3c := s3sdk.NewFromConfig(cfg)
+	arn, err := findStateMachine(ctx, sfnc, t.Stack)
+	if err != nil {
+		return nil, err
+	}
+	if t.SpecBucket == "" || t.StateBucket == "" {
+		spec, state, err := findBuckets(ctx, lambdasdk.NewFromConfig(cfg), s3c, t.Stack)
+		if err != nil {
+			return nil, err
+		}
+		if t.SpecBucket == "" {
+			t.SpecBucket = spec
+		}
+		if t.StateBucket == "" {
+			t.StateBucket = state
+		}
+	}
+	return &Operator{
+		StateMachineARN: arn, SpecBucket: t.SpecBucket, StateBucket: t.StateBucket,
+		sfn: sfnapi.New(sfnc), history: sfnc,
+		store:      store.New(s3api.New(s3c), t.SpecBucket, t.StateBucket),
+		pollPeriod: time.Second,
+	}, nil
+}
+
+// SetPollPeriod sets how often Watch and the waits poll; one second by
+// default.
+func (o *Operator) SetPollPeriod(d time.Duration) {
+	if d > 0 {
+		o.pollPeriod = d
+	}
+}
+
+// StateMachineName is the name of a stack's deploy state machine.
+func StateMachineName(stack string) string { return stack + "-deploy" }
+
+// StepFunctionName is the name of a stack's step function, whose
+// environment names the buckets.
+func StepFunctionName(stack string) string { return stack + "-step" }
+
+func findStateMachine(ctx context.Context, c machineLister, stack string) (string, error) {
+	name := StateMachineName(stack)
+	p := sfnsdk.NewListStateMachinesPaginator(c, &sfnsdk.ListStateMachinesInput{})
+	for p.HasMorePages() {
+		out, err := p.NextPage(ctx)
+		if err != nil {
+			return "", fmt.Errorf("find state machine %s: %w", name, err)
+		}
+		for _, m := range out.StateMachines {
+			if aws.ToString(m.Name) == name {
+				return aws.ToString(m.StateMachineArn), nil
+			}
+		}
+	}
+	return "", fmt.Errorf("find state machine %s: %w (check --stack, AWS_REGION and AWS_ENDPOINT_URL, or deploy the stack first)", name, ErrStackNotFound)
+}
+
+// findBuckets reads the buckets from the step function's environment; when
+// the function does not report it (slipway local runs in-process handlers
+// without one), it picks the account's buckets named by CloudFormation
+// after the stack's SpecBucket and StateBucket resources.
+func findBuckets(ctx context.Context, fn functionReader, s3c bucketLister, stack string) (spec, state string, err error) {
+	name := StepFunctionName(stack)
+	out, err := fn.GetFunctionConfiguration(ctx, &lambdasdk.GetFunctionConfigurationInput{FunctionName: &name})
+	if err == nil && out.Environment != nil {
+		env := out.Environment.Variables
+		spec, state = env[trigger.EnvSpecBucket], env[trigger.EnvStateBucket]
+		if spec != "" && state != "" {
+			return spec, state, nil
+		}
+	}
+	list, lerr := s3c.ListBuckets(ctx, &s3sdk.ListBucketsInput{})
+	if lerr != nil {
+		return "", "", fmt.Errorf("find the buckets of stack %s: %w (give --spec-bucket and --state-bucket)", stack, lerr)
+	}
+	prefix := strings.ToLower(stack) + "-"
+	var specs, states []string
+	for _, b := range list.Buckets {
+		n := aws.ToString(b.Name)
+		if !strings.HasPrefix(n, prefix) {
+			continue
+		}
+		switch {
+		case strings.Contains(n, "specbucket"):
+			specs = append(specs, n)
+		case strings.Contains(n, "statebucket"):
+			states = append(states, n)
+		}
+	}
+	if spec == "" {
+		if len(specs) != 1 {
+			return "", "", fmt.Errorf("find the spec bucket of stack %s: %d candidates %v: %w (give --spec-bucket or %s)", stack, len(specs), specs, ErrStackNotFound, trigger.EnvSpecBucket)
+		}
+		spec = specs[0]
+	}
+	if state == "" {
+		if len(states) != 1 {
+			return "", "", fmt.Errorf("find the state bucket of stack %s: %d candidates %v: %w (give --state-bucket or %s)", stack, len(states), states, ErrStackNotFound, trigger.EnvStateBucket)
+		}
+		state = states[0]
+	}
+	return spec, state, nil
+}
+
+// Actor names the person running the CLI, for history and approvals: $USER,
+// or "slipway-cli".
+func Actor() string {
+	for _, k := range []string{"USER", "USERNAME"} {
+		if v := os.Getenv(k); v != "" {
+			return v
+		}
+	}
+	return "slipway-cli"
+}
+
+// sleep waits one poll period or until ctx ends.
+func (o *Operator) sleep(ctx context.Context) error {
+	t := time.NewTimer(o.pollPeriod)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// contains reports whether s is one of list.
+func contains(list []string, s string) bool { return slices.Contains(list, s) }
