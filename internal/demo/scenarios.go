@@ -272,7 +272,15 @@ func (w *world) canaryRollsBack(ctx context.Context) error {
 	if len(st.MetricAlarms) == 1 {
 		w.say("alarm %s is %s: %s", alarm, st.MetricAlarms[0].StateValue, aws.ToString(st.MetricAlarms[0].StateReason))
 	}
-	w.say("rolled back (%s); traffic is %s again", x.Error, after)
+	records := store.New(s3api.New(w.s3), w.r.Deployed.SpecBucket, w.r.Deployed.StateBucket)
+	history, err := records.History(ctx, env.Name, "web", 1)
+	if err != nil {
+		return fmt.Errorf("read web's deployment history: %w", err)
+	}
+	if len(history) != 1 || history[0].Outcome != workflow.OutcomeRolledBack || !strings.HasSuffix(history[0].Image, "@"+digest) {
+		return errorf("latest history entry %+v, want v3 (%s) rolled back", history, digest)
+	}
+	w.say("rolled back (%s); traffic is %s again; history records v3 %s: %s", x.Error, after, history[0].Outcome, history[0].Error)
 	return nil
 }
 

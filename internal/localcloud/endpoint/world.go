@@ -12,11 +12,14 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 
+	s3api "github.com/slipwayhq/slipway/internal/awsapi/s3"
 	"github.com/slipwayhq/slipway/internal/localcloud/stack"
 	"github.com/slipwayhq/slipway/internal/spec"
+	"github.com/slipwayhq/slipway/internal/store"
 )
 
 // InitialTag is the tag of the image seeded in every repository.
@@ -157,13 +160,22 @@ func (r *Running) seed(ctx context.Context, opts Options) error {
 	if err := stack.CreateRepositories(ctx, r.AWS, repos); err != nil {
 		return fmt.Errorf("seed: %w", err)
 	}
-	// Each service spec upload starts a deployment of the image running
-	// now, which fails cleanly (nothing was ever deployed): wait for them,
-	// so the initial pushes below are what deploys.
-	first := firstStage(seeded.Set)
-	started := len(seeded.Set.Services)
-	if err := r.WaitExecutions(ctx, first, started, opts.SettleTimeout); err != nil {
+	// The spec-upload function indexes each service spec (and deploys
+	// nothing: no service was ever deployed); the initial pushes below find
+	// the services through that index, so wait for it.
+	if err := r.waitIndexed(ctx, seeded.Set, opts.SettleTimeout); err != nil {
 		return fmt.Errorf("seed: spec uploads: %w", err)
+	}
+	first := firstStage(seeded.Set)
+	before, err := ListExecutions(ctx, sfn.NewFromConfig(r.AWS), r.Deployed.StateMachineARN)
+	if err != nil {
+		return fmt.Errorf("seed: %w", err)
+	}
+	started := 0
+	for _, x := range before {
+		if first(aws.ToString(x.Name)) {
+			started++
+		}
 	}
 	for _, repo := range repos {
 		if _, err := stack.PushImage(ctx, r.AWS, repo, InitialTag); err != nil {
@@ -176,6 +188,34 @@ func (r *Running) seed(ctx context.Context, opts Options) error {
 		return fmt.Errorf("seed: initial deployments: %w", err)
 	}
 	return nil
+}
+
+// waitIndexed waits, at most timeout of wall time, until the spec index in
+// the state bucket lists every service of set.
+func (r *Running) waitIndexed(ctx context.Context, set *spec.Set, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	st := store.New(s3api.New(s3.NewFromConfig(r.AWS)), r.Deployed.SpecBucket, r.Deployed.StateBucket)
+	for {
+		idx, _, err := st.Index(ctx)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("read the spec index: %w", err)
+		}
+		var missing []string
+		for _, name := range sortedNames(set.Services) {
+			if _, ok := idx.Entries[name]; !ok {
+				missing = append(missing, name)
+			}
+		}
+		if len(missing) == 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("wait for the spec index to list %s: %w", strings.Join(missing, ", "), ctx.Err())
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
 }
 
 // firstStage matches the execution names of deployments to the first
