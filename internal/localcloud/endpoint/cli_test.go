@@ -19,9 +19,6 @@ func TestAWSCLISession(t *testing.T) {
 	if err != nil {
 		t.Skip("no aws CLI on the PATH, so the aws CLI session is skipped (make test installs Debian's awscli when apt is usable)")
 	}
-	if testing.Short() {
-		t.Skip("synthesizes the stack; -short skips it")
-	}
 	r := start(t)
 	home := t.TempDir()
 	env := []string{
