@@ -68,6 +68,9 @@ func (w *world) push(ctx context.Context, service, tag string, afterPush func(di
 	if err != nil {
 		return execution{}, "", err
 	}
+	if plan := strategyText(svc, env); plan != "" {
+		w.say("%s's strategy in %s: %s", service, env.Name, plan)
+	}
 	digest, err := stack.PushImage(ctx, w.r.AWS, svc.Image.Repository, tag)
 	if err != nil {
 		return execution{}, "", err
@@ -106,6 +109,36 @@ func (w *world) push(ctx context.Context, service, tag string, afterPush func(di
 	}
 	w.say("deployment ended %s after %d states", x.Status, len(x.Path))
 	return x, digest, nil
+}
+
+// strategyText describes how a deployment of svc to env moves: the
+// strategy as rendered (the environment's overrides applied).
+func strategyText(svc *spec.Service, env *spec.Environment) string {
+	const image = "000000000000.dkr.ecr.us-east-1.amazonaws.com/demo@sha256:0000000000000000000000000000000000000000000000000000000000000000"
+	r, err := spec.Render(svc, env, spec.RenderInput{Image: image, DeploymentID: "demo", Region: "us-east-1", AccountID: stack.Account})
+	if err != nil {
+		return ""
+	}
+	st := r.Strategy
+	var steps []string
+	for _, s := range st.Steps {
+		step := fmt.Sprintf("%d%%", s.Weight)
+		if s.Bake.Duration > 0 {
+			step += fmt.Sprintf(" (bake %s)", s.Bake.Duration)
+		}
+		steps = append(steps, step)
+	}
+	text := st.Kind
+	if len(steps) > 0 {
+		text += " " + strings.Join(steps, " → ")
+	}
+	if st.FinalBake.Duration > 0 {
+		text += fmt.Sprintf(", final bake %s", st.FinalBake.Duration)
+	}
+	if len(r.Alarms) > 0 {
+		text += ", watching " + strings.Join(r.Alarms, ", ")
+	}
+	return text
 }
 
 // weights describes the listener rule's forward weights per target group.
