@@ -132,6 +132,12 @@ func (o *Operator) Rollback(ctx context.Context, env, svc, by, reason string) (R
 					svc, env, lock.Execution, d.Status, env, svc)
 			}
 		}
+		if lock.Stage == store.StageAwaitingApproval {
+			// Nothing has changed yet: there is nothing to roll back, and
+			// refusing the deployment is what reject is for.
+			return Rollback{}, fmt.Errorf("roll back %s in %s: deployment %s is waiting for approval and has changed nothing: %w (refuse it with slipway reject --env %s --reason TEXT %s)",
+				svc, env, lock.Deployment, ErrNothingToRollBack, env, svc)
+		}
 		token := lock.Token
 		if w, err := o.store.WatchForDeployment(ctx, lock.Deployment); err == nil {
 			token = w.Token
