@@ -1,8 +1,14 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
+	"net/http"
 	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -72,5 +78,62 @@ func TestFaultCommands(t *testing.T) {
 		if diff := cmp.Diff(step.want, srv.Faults().State()); diff != "" {
 			t.Errorf("%v: faults (-want +got):\n%s", step.args, diff)
 		}
+	}
+}
+
+// TestLocalServesAndStops runs the built command: it prints the exports,
+// answers the health check once ready, serves the AWS APIs, and on SIGINT
+// stops with exit code 0 after saving its state.
+func TestLocalServesAndStops(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the CLI and synthesizes the stack; -short skips it")
+	}
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "slipway")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	state := filepath.Join(dir, "state")
+	cmd := exec.Command(bin, "local", "--port", "0", "--specs", "../../examples", "--state-dir", state)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil {
+		t.Fatalf("read the exports: %v\n%s", err, stderr.String())
+	}
+	fields := strings.Fields(line)
+	if len(fields) < 2 || fields[0] != "export" || !strings.HasPrefix(fields[1], "AWS_ENDPOINT_URL=http://127.0.0.1:") {
+		t.Fatalf("got %q, want export AWS_ENDPOINT_URL=http://127.0.0.1:…", line)
+	}
+	for _, want := range []string{"AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test", "AWS_REGION=us-east-1"} {
+		if !slices.Contains(fields, want) {
+			t.Errorf("exports %q lack %s", line, want)
+		}
+	}
+	url := strings.TrimPrefix(fields[1], "AWS_ENDPOINT_URL=")
+	resp, err := http.Get(url + "/_slipway/health")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("health: got %s, want 200 once the exports are printed", resp.Status)
+	}
+	if err := cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("exit: %v\n%s", err, stderr.String())
+	}
+	if _, err := os.Stat(filepath.Join(state, "states.json")); err != nil {
+		t.Errorf("state not saved: %v", err)
 	}
 }
