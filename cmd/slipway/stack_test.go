@@ -1,9 +1,9 @@
 package main
 
 import (
-	"log/slog"
 	"bytes"
 	"context"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -20,7 +20,7 @@ import (
 // testSpeed runs the local endpoint's simulated time this many times
 // faster than wall time: prod's 4 h approval timeout lasts 48 s, long enough
 // to answer it, while a 5 min bake lasts 1 s, long enough to halt it.
-const testSpeed = 60
+const testSpeed = 300
 
 // awsEnv points the SDK's default configuration, which the CLI loads, at
 // url with test credentials and nothing read from the user's files.
@@ -62,6 +62,12 @@ func startLocal(t *testing.T) (*endpoint.Running, *operator.Operator) {
 	op, err := operator.Connect(context.Background(), r.AWS, operator.Target{})
 	if err != nil {
 		t.Fatal(err)
+	}
+	// The step function runs in-process here and reports no environment, so
+	// this also checks the fallback to the buckets' names.
+	if op.SpecBucket != r.Deployed.SpecBucket || op.StateBucket != r.Deployed.StateBucket || op.StateMachineARN != r.Deployed.StateMachineARN {
+		t.Fatalf("found stack: got %s %s %s, want %s %s %s", op.StateMachineARN, op.SpecBucket, op.StateBucket,
+			r.Deployed.StateMachineARN, r.Deployed.SpecBucket, r.Deployed.StateBucket)
 	}
 	op.SetPollPeriod(20 * time.Millisecond)
 	return r, op
