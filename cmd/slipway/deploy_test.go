@@ -56,9 +56,11 @@ func TestOperatorCommandsEndToEnd(t *testing.T) {
 		again.want(t, exitOK, arn)
 		again.wantErr(t, "already started")
 
-		cli("approve", "--env", "prod", "--by", "alice", "web").want(t, exitOK, "approved deployment", "alice"[:0])
-		res := cli("status", "--env", "prod", "--watch", "--execution", arn, "web")
-		res.want(t, exitOK, workflow.StateApply, workflow.StateBake, workflow.StateDeployed, "deployed web to prod")
+		cli("approve", "--env", "prod", "--by", "alice", "web").want(t, exitOK, "approved deployment", "status --watch --env prod web")
+		// Without --execution, --watch follows the newest match: this one.
+		res := cli("status", "--env", "prod", "--watch", "web")
+		res.want(t, exitOK, workflow.StateAwaitApproval, workflow.StateApply, workflow.StateBake, workflow.StateDeployed, "deployed web to prod")
+		res.wantErr(t, "watching "+arn)
 		if !strings.Contains(res.stdout, digests["rc2"]) {
 			t.Errorf("status --watch: got\n%s\nwant the pinned image %s", res.stdout, digests["rc2"])
 		}
