@@ -11,27 +11,21 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/aws/aws-sdk-go-v2/service/sfn"
 
-	s3api "github.com/slipwayhq/slipway/internal/awsapi/s3"
-	sfnapi "github.com/slipwayhq/slipway/internal/awsapi/sfn"
-	"github.com/slipwayhq/slipway/internal/store"
-	"github.com/slipwayhq/slipway/internal/trigger"
+	"github.com/slipwayhq/slipway/internal/handlers"
 )
 
 func main() {
 	log := slog.New(slog.NewJSONHandler(os.Stdout, nil))
-	cfg, err := trigger.ConfigFromEnv(os.Getenv, trigger.EnvStateBucket)
-	if err != nil {
-		log.Error("signal cannot start", "error", err.Error())
-		os.Exit(1)
-	}
-	awsCfg, err := config.LoadDefaultConfig(context.Background())
+	cfg, err := config.LoadDefaultConfig(context.Background())
 	if err != nil {
 		log.Error("signal cannot start: load AWS configuration", "error", err.Error())
 		os.Exit(1)
 	}
-	st := store.New(s3api.New(s3.NewFromConfig(awsCfg)), cfg.SpecBucket, cfg.StateBucket)
-	lambda.Start(trigger.NewSignal(st, sfnapi.New(sfn.NewFromConfig(awsCfg)), log).Handle)
+	h, err := handlers.Signal(os.Getenv, cfg, log)
+	if err != nil {
+		log.Error("signal cannot start", "error", err.Error())
+		os.Exit(1)
+	}
+	lambda.Start(h.Handle)
 }

@@ -101,7 +101,7 @@ func NewEngine(cfg aws.Config, c Config, log *slog.Logger) *deploy.Engine {
 	return &deploy.Engine{
 		Store:   store.New(s3api.New(s3.NewFromConfig(cfg)), c.SpecBucket, c.StateBucket),
 		Tasks:   sfnapi.New(sfn.NewFromConfig(cfg)),
-		Events:  ebapi.New(onBus{api: eventbridge.NewFromConfig(cfg), bus: c.EventBus}),
+		Events:  ebapi.NewOnBus(eventbridge.NewFromConfig(cfg), c.EventBus),
 		Images:  ecrapi.New(ecr.NewFromConfig(cfg)),
 		Clients: NewFactory(cfg).Clients,
 		Log:     log,
@@ -109,25 +109,6 @@ func NewEngine(cfg aws.Config, c Config, log *slog.Logger) *deploy.Engine {
 		Settings: deploy.Settings{Region: cfg.Region, Reconcile: c.Reconcile, KeepRevisions: c.KeepRevisions,
 			DefaultAlarms: c.DefaultAlarms},
 	}
-}
-
-// eventPutter is the EventBridge SDK method the eventbridge adapter uses.
-type eventPutter interface {
-	PutEvents(context.Context, *eventbridge.PutEventsInput, ...func(*eventbridge.Options)) (*eventbridge.PutEventsOutput, error)
-}
-
-// onBus puts events on a named bus; the eventbridge adapter uses the
-// default one.
-type onBus struct {
-	api eventPutter
-	bus string
-}
-
-func (b onBus) PutEvents(ctx context.Context, in *eventbridge.PutEventsInput, opts ...func(*eventbridge.Options)) (*eventbridge.PutEventsOutput, error) {
-	for i := range in.Entries {
-		in.Entries[i].EventBusName = aws.String(b.bus)
-	}
-	return b.api.PutEvents(ctx, in, opts...)
 }
 
 // Factory builds the Clients of each environment once and keeps them.

@@ -12,8 +12,6 @@ import (
 	aastypes "github.com/aws/aws-sdk-go-v2/service/applicationautoscaling/types"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
-	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
-	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
 	"github.com/aws/smithy-go"
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
@@ -216,24 +214,6 @@ func TestScalingPolicies(t *testing.T) {
 	}
 	if err := s.DeregisterTarget(context.Background(), "service/staging/web"); err != nil {
 		t.Errorf("deregister a missing target: got %v, want nil", err)
-	}
-}
-
-type fakeEvents struct{ in *eventbridge.PutEventsInput }
-
-func (f *fakeEvents) PutEvents(_ context.Context, in *eventbridge.PutEventsInput, _ ...func(*eventbridge.Options)) (*eventbridge.PutEventsOutput, error) {
-	f.in = in
-	return &eventbridge.PutEventsOutput{}, nil
-}
-
-func TestOnBus(t *testing.T) {
-	f := &fakeEvents{}
-	in := &eventbridge.PutEventsInput{Entries: []ebtypes.PutEventsRequestEntry{{DetailType: aws.String("Deployment State Change")}}}
-	if _, err := (onBus{api: f, bus: "slipway"}).PutEvents(context.Background(), in); err != nil {
-		t.Fatal(err)
-	}
-	if got := aws.ToString(f.in.Entries[0].EventBusName); got != "slipway" {
-		t.Errorf("bus: got %q, want slipway", got)
 	}
 }
 

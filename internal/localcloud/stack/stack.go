@@ -32,13 +32,9 @@ import (
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 
 	infrastack "github.com/slipwayhq/slipway/infra/stack"
-	ebapi "github.com/slipwayhq/slipway/internal/awsapi/eventbridge"
-	s3api "github.com/slipwayhq/slipway/internal/awsapi/s3"
-	sfnapi "github.com/slipwayhq/slipway/internal/awsapi/sfn"
 	"github.com/slipwayhq/slipway/internal/deploy/awsclients"
-	"github.com/slipwayhq/slipway/internal/store"
+	"github.com/slipwayhq/slipway/internal/handlers"
 	"github.com/slipwayhq/slipway/internal/synth"
-	"github.com/slipwayhq/slipway/internal/trigger"
 )
 
 // Account is the local account id.
@@ -222,42 +218,14 @@ func envOf(fn synth.Function) func(string) string {
 }
 
 // Handler builds the in-process handler of a Slipway function from its kind
-// and environment, wired exactly as its main in functions/ wires it, with
-// SDK clients built from cfg.
+// and environment, wired exactly as its main in functions/ wires it
+// (internal/handlers), with SDK clients built from cfg.
 func Handler(fn synth.Function, cfg aws.Config, log *slog.Logger) (awslambda.Handler, error) {
-	getenv := envOf(fn)
-	st := func(c trigger.Config) *store.Store {
-		return store.New(s3api.New(s3.NewFromConfig(cfg)), c.SpecBucket, c.StateBucket)
+	h, err := handlers.ForKind(fn.Kind, envOf(fn), cfg, log)
+	if err != nil {
+		return nil, fmt.Errorf("function %s: %w", fn.Name, err)
 	}
-	executions := func() *sfnapi.Client { return sfnapi.New(sfn.NewFromConfig(cfg)) }
-	switch fn.Kind {
-	case synth.KindECRPush:
-		c, err := trigger.ConfigFromEnv(getenv, trigger.EnvStateBucket, trigger.EnvStateMachineARN)
-		if err != nil {
-			return nil, fmt.Errorf("function %s: %w", fn.Name, err)
-		}
-		return awslambda.NewHandler(trigger.NewECRPush(st(c), executions(), c, log).Handle), nil
-	case synth.KindSpecUpload:
-		c, err := trigger.ConfigFromEnv(getenv, trigger.EnvSpecBucket, trigger.EnvStateBucket, trigger.EnvStateMachineARN)
-		if err != nil {
-			return nil, fmt.Errorf("function %s: %w", fn.Name, err)
-		}
-		events := ebapi.New(eventbridge.NewFromConfig(cfg))
-		return awslambda.NewHandler(trigger.NewSpecUpload(st(c), executions(), events, c, log).Handle), nil
-	case synth.KindSignal:
-		c, err := trigger.ConfigFromEnv(getenv, trigger.EnvStateBucket)
-		if err != nil {
-			return nil, fmt.Errorf("function %s: %w", fn.Name, err)
-		}
-		return awslambda.NewHandler(trigger.NewSignal(st(c), executions(), log).Handle), nil
-	case synth.KindStep:
-		c, err := awsclients.ConfigFromEnv(getenv)
-		if err != nil {
-			return nil, fmt.Errorf("function %s: %w", fn.Name, err)
-		}
-		return awslambda.NewHandler(awsclients.NewEngine(cfg, c, log).Run), nil
-	}
-	return nil, fmt.Errorf("function %s: kind %q has no local handler", fn.Name, fn.Kind)
+	return h, nil
 }
 
 func createBuckets(ctx context.Context, c *s3.Client, buckets []synth.Bucket) error {

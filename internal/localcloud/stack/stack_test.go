@@ -74,8 +74,8 @@ func TestHandlerRejects(t *testing.T) {
 		fn   synth.Function
 		want string
 	}{
-		"unknown kind":        {synth.Function{Name: "f", Kind: "other"}, `kind "other" has no local handler`},
-		"function of no kind": {synth.Function{Name: "f"}, `kind "" has no local handler`},
+		"unknown kind":        {synth.Function{Name: "f", Kind: "other"}, `no Slipway function of kind "other"`},
+		"function of no kind": {synth.Function{Name: "f"}, `no Slipway function of kind ""`},
 		"ecr-push without its state machine": {synth.Function{Name: "push", Kind: synth.KindECRPush,
 			Environment: map[string]string{"SLIPWAY_STATE_BUCKET": "state"}}, "SLIPWAY_STATE_MACHINE_ARN"},
 		"step without buckets": {synth.Function{Name: "step", Kind: synth.KindStep}, "_BUCKET: required"},
