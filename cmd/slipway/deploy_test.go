@@ -73,7 +73,7 @@ func TestOperatorCommandsEndToEnd(t *testing.T) {
 		}
 		// Answered already: nothing is pending.
 		res = cli("approve", "--env", "prod", "web")
-		res.want(t, exitInvalid)
+		res.want(t, exitFailed)
 		res.wantErr(t, "no approval is pending")
 	})
 
@@ -81,10 +81,10 @@ func TestOperatorCommandsEndToEnd(t *testing.T) {
 		arn := deployTo(t, "prod", "rc3", workflow.StateAwaitApproval)
 		cli("reject", "--env", "prod", "--by", "bob", "--reason", "release freeze", "web").want(t, exitOK, "rejected deployment")
 		res := cli("status", "--watch", "--execution", arn)
-		res.want(t, exitInvalid, workflow.StateRejected)
+		res.want(t, exitFailed, workflow.StateRejected)
 		res.wantErr(t, "ended in Rejected", "slipway history --env prod web")
 		res = cli("reject", "--env", "prod", "--reason", "again", "web")
-		res.want(t, exitInvalid)
+		res.want(t, exitFailed)
 		res.wantErr(t, "no approval is pending")
 	})
 
@@ -102,7 +102,7 @@ func TestOperatorCommandsEndToEnd(t *testing.T) {
 		cli("rollback", "--env", "prod", "--reason", "5xx after release", "web").want(t, exitOK, "halted deployment", x.ARN)
 		select {
 		case w := <-done:
-			w.res.want(t, exitInvalid, x.ARN, workflow.StateBake, workflow.StateRollback, workflow.StateRolledBack)
+			w.res.want(t, exitFailed, x.ARN, workflow.StateBake, workflow.StateRollback, workflow.StateRolledBack)
 			w.res.wantErr(t, "ended in RolledBack")
 		case <-ctx.Done():
 			t.Fatal("deploy --wait did not end")
@@ -110,7 +110,7 @@ func TestOperatorCommandsEndToEnd(t *testing.T) {
 		// Nothing in progress now, and prod has one successful deployment
 		// only: there is nothing earlier to go back to.
 		res := cli("rollback", "--env", "prod", "web")
-		res.want(t, exitInvalid)
+		res.want(t, exitFailed)
 		res.wantErr(t, "nothing to roll back to")
 	})
 

@@ -5,14 +5,18 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/spf13/cobra"
+
 	"github.com/slipwayhq/slipway/internal/spec"
 )
 
 // Exit codes.
 const (
-	exitOK      = 0
-	exitInvalid = 1
-	exitUsage   = 2
+	exitOK = 0
+	// exitFailed: the specs are invalid, or the operation failed.
+	exitFailed = 1
+	// exitUsage: the command line itself is wrong.
+	exitUsage = 2
 )
 
 // usageError is a command line the CLI cannot act on: a bad flag, a missing
@@ -36,20 +40,40 @@ func (e *invalidSpecError) Error() string {
 	return fmt.Sprintf("%d problems; fix them and run the command again", e.count)
 }
 
-// exitCode prints err (if any) and maps it to the exit code.
+// exitCode prints err (if any) and maps it to the exit code: a usage error
+// (bad flag, argument or path) is 2; everything else — invalid specs, a
+// failed operation — is 1.
 func exitCode(err error, stderr io.Writer) int {
 	if err == nil {
 		return exitOK
 	}
 	fmt.Fprintln(stderr, "slipway:", err)
-	var invalid *invalidSpecError
-	var problems spec.Problems
-	if errors.As(err, &invalid) || errors.As(err, &problems) {
-		return exitInvalid
+	var usage *usageError
+	if errors.As(err, &usage) {
+		return exitUsage
 	}
-	// Everything else (cobra's unknown command or argument count, a path
-	// that does not exist) is a usage error.
-	return exitUsage
+	return exitFailed
+}
+
+// usageArgs makes cobra's own argument errors (an unknown command, a wrong
+// number of arguments) usage errors, on c and every command below it.
+func usageArgs(c *cobra.Command) {
+	// A command with subcommands and no Args of its own is left alone: cobra
+	// then reports an unknown subcommand while finding the command (run
+	// checks that).
+	if args := c.Args; args != nil {
+		c.Args = func(cmd *cobra.Command, a []string) error {
+			err := args(cmd, a)
+			var usage *usageError
+			if err == nil || errors.As(err, &usage) {
+				return err
+			}
+			return usageErrorf("%v (see %s --help)", err, cmd.CommandPath())
+		}
+	}
+	for _, sub := range c.Commands() {
+		usageArgs(sub)
+	}
 }
 
 // printProblems writes one problem per line, file names relative to root.

@@ -25,16 +25,19 @@ import (
 type clockFlags struct {
 	speed   float64
 	virtual bool
+	cmd     *cobra.Command
 }
 
 func (f *clockFlags) add(c *cobra.Command, defaultSpeed float64) {
 	c.Flags().Float64Var(&f.speed, "speed", defaultSpeed, "run simulated time N times faster than wall time (1: wall time)")
 	c.Flags().BoolVar(&f.virtual, "virtual", false, "run on a virtual clock that jumps to the next timer whenever nothing is in flight (simulated time races ahead while idle: for scripted runs)")
-	c.MarkFlagsMutuallyExclusive("speed", "virtual")
+	f.cmd = c
 }
 
 func (f *clockFlags) clock() (clock.Clock, error) {
 	switch {
+	case f.virtual && f.cmd.Flags().Changed("speed"):
+		return nil, usageErrorf("--speed and --virtual choose two different clocks: give one of them")
 	case f.virtual:
 		return clock.NewVirtual(time.Now()), nil
 	case f.speed <= 0:

@@ -26,7 +26,7 @@ func TestLocalAndDemoUsage(t *testing.T) {
 		wantStderr string
 	}{
 		"speed not positive":       {[]string{"demo", "--speed", "0"}, "--speed 0: must be positive"},
-		"speed and virtual":        {[]string{"local", "--speed", "2", "--virtual"}, "none of the others can be"},
+		"speed and virtual":        {[]string{"local", "--speed", "2", "--virtual"}, "--speed and --virtual"},
 		"missing spec root":        {[]string{"demo", "--specs", "no/such/dir"}, "--specs no/such/dir: not a directory"},
 		"local missing spec root":  {[]string{"local", "--specs", "no/such/dir"}, "--specs no/such/dir: not a directory"},
 		"error rate out of range":  {[]string{"local", "fault", "error-rate", digest, "1.5"}, `RATE "1.5": want a number from 0 to 1`},

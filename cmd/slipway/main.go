@@ -1,6 +1,6 @@
-// Command slipway is the Slipway CLI: check and render service and
-// environment specs, and (as the other commands land) run and watch
-// deployments.
+// Command slipway is the Slipway CLI: check and render specs, run the local
+// AWS endpoint and the demo, and start, follow, approve and roll back
+// deployments on AWS or on the local endpoint.
 package main
 
 import (
@@ -11,12 +11,26 @@ import (
 )
 
 func main() {
+	// slipway local and demo synthesize the CDK app in-process; on Node 20,
+	// jsii prints a banner-sized end-of-life warning on every start, which
+	// says nothing about Slipway. An explicit setting by the user wins.
+	if _, set := os.LookupEnv(jsiiNodeWarning); !set {
+		os.Setenv(jsiiNodeWarning, "20")
+	}
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
+
+// jsiiNodeWarning silences jsii's warning for the Node.js major version it
+// names.
+const jsiiNodeWarning = "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION"
 
 // run executes the CLI with args and returns the process exit code.
 func run(args []string, stdout, stderr io.Writer) int {
 	root := newRootCommand()
+	if _, _, err := root.Find(args); err != nil {
+		// An unknown command: cobra's message, as a usage error.
+		return exitCode(usageErrorf("%v (see slipway --help)", err), stderr)
+	}
 	root.SetArgs(args)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
@@ -35,7 +49,7 @@ or someone asks. Specs live in a spec root laid out as:
   services/<name>.yaml       what to run and how to roll it out
   environments/<name>.yaml   where it runs and how deployments there behave
 
-Exit codes: 0 ok, 1 invalid spec, 2 usage error.`,
+Exit codes: 0 ok, 1 invalid spec or failed operation, 2 usage error.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
@@ -45,5 +59,6 @@ Exit codes: 0 ok, 1 invalid spec, 2 usage error.`,
 	root.AddCommand(newValidateCommand(), newRenderCommand(), newLocalCommand(), newDemoCommand())
 	root.AddCommand(newDeployCommand(), newStatusCommand(), newHistoryCommand(), newApproveCommand(),
 		newRejectCommand(), newRollbackCommand(), newIndexCommand())
+	usageArgs(root)
 	return root
 }

@@ -32,7 +32,7 @@ func TestRun(t *testing.T) {
 	}{
 		"help lists the commands": {
 			args: []string{"--help"}, wantCode: exitOK,
-			wantStdout: []string{"validate", "render", "Exit codes: 0 ok, 1 invalid spec, 2 usage error."},
+			wantStdout: []string{"validate", "render", "Exit codes: 0 ok, 1 invalid spec or failed operation, 2 usage error."},
 		},
 		"validate help": {
 			args: []string{"validate", "--help"}, wantCode: exitOK,
@@ -47,7 +47,7 @@ func TestRun(t *testing.T) {
 			wantStdout: []string{"ok: 1 services, 1 environments"},
 		},
 		"validate invalid spec": {
-			args: []string{"validate", broken}, wantCode: exitInvalid,
+			args: []string{"validate", broken}, wantCode: exitFailed,
 			wantStdout: []string{filepath.ToSlash(filepath.Join(broken, "services/web.yaml")) + ":3:11: replicas: unknown field"},
 			wantStderr: []string{"1 problem; fix it and run the command again"},
 		},
@@ -68,7 +68,7 @@ func TestRun(t *testing.T) {
 			wantStdout: []string{`"kind": "rolling"`},
 		},
 		"render with a bad strategy override": {
-			args: []string{"render", "--env", "prod", "--dir", "../../examples", "--strategy", `{"kind":"canary","steps":[{"weight":50}]}`, "web"}, wantCode: exitInvalid,
+			args: []string{"render", "--env", "prod", "--dir", "../../examples", "--strategy", `{"kind":"canary","steps":[{"weight":50}]}`, "web"}, wantCode: exitFailed,
 			wantStderr: []string{"strategy.steps[0].weight: the last step must reach 100, not 50"},
 		},
 		"render from a directory that is not a root": {
@@ -91,11 +91,11 @@ func TestRun(t *testing.T) {
 			wantStdout: []string{"worker@sha256:abab"},
 		},
 		"render with a tag": {
-			args: []string{"render", "--env", "prod", "--dir", "../../examples", "--image", "web:latest", "web"}, wantCode: exitInvalid,
+			args: []string{"render", "--env", "prod", "--dir", "../../examples", "--image", "web:latest", "web"}, wantCode: exitFailed,
 			wantStderr: []string{`image: "web:latest" is not a pinned image`},
 		},
 		"render an invalid root": {
-			args: []string{"render", "--env", "prod", "--dir", broken, "web"}, wantCode: exitInvalid,
+			args: []string{"render", "--env", "prod", "--dir", broken, "web"}, wantCode: exitFailed,
 			wantStderr: []string{"replicas: unknown field"},
 		},
 		"render without --env": {

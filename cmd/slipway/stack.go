@@ -77,16 +77,6 @@ type failedError struct{ err error }
 func (e *failedError) Error() string { return e.err.Error() }
 func (e *failedError) Unwrap() error { return e.err }
 
-// As lets exitCode (errors.go), which maps only invalid specs to exit code
-// 1, map an operation failure to 1 as well: the two share the code.
-func (e *failedError) As(target any) bool {
-	if p, ok := target.(**invalidSpecError); ok {
-		*p = &invalidSpecError{}
-		return true
-	}
-	return false
-}
-
 // failed marks err as an operation failure; nil and usage errors are kept.
 func failed(err error) error {
 	var u *usageError

@@ -156,8 +156,8 @@ func TestOperatorUsage(t *testing.T) {
 		"status execution alone": {args: []string{"status", "--execution", "arn:x"}, wantCode: exitUsage, wantStderr: []string{"--execution needs --watch"}},
 		"status bad limit":       {args: []string{"status", "--limit", "0"}, wantCode: exitUsage, wantStderr: []string{"--limit 0: must be positive"}},
 		"index alone":            {args: []string{"index"}, wantCode: exitUsage, wantStderr: []string{"slipway index rebuild"}},
-		"no stack":               {args: []string{"status"}, wantCode: exitInvalid, wantStderr: []string{"find state machine Slipway-deploy", "stack not found", "check --stack"}},
-		"no stack named":         {args: []string{"history", "--stack", "Deployer", "--env", "prod", "web"}, wantCode: exitInvalid, wantStderr: []string{"Deployer-deploy"}},
+		"no stack":               {args: []string{"status"}, wantCode: exitFailed, wantStderr: []string{"find state machine Slipway-deploy", "stack not found", "check --stack"}},
+		"no stack named":         {args: []string{"history", "--stack", "Deployer", "--env", "prod", "web"}, wantCode: exitFailed, wantStderr: []string{"Deployer-deploy"}},
 	}
 	for name, tt := range tests {
 		t.Run(name, func(t *testing.T) {
