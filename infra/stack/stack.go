@@ -95,6 +95,16 @@ func New(app constructs.Construct, s Settings) (*Stack, error) {
 	}
 	st.Triggers = NewTriggers(scope, "Triggers", st.Functions, st.Storage.SpecBucket)
 
+	// What a person needs after `cdk deploy`: where specs go, and what to
+	// start or watch.
+	for _, o := range []struct{ id, value, desc string }{
+		{"SpecBucketName", *st.Storage.SpecBucket.BucketName(), "Upload services/<name>.yaml and environments/<name>.yaml here."},
+		{"StateBucketName", *st.Storage.StateBucket.BucketName(), "Locks, history, plans and the image index."},
+		{"StateMachineArn", *st.Deploy.StateMachine.StateMachineArn(), "Start a manual deployment here: {\"service\": …, \"environment\": …}."},
+	} {
+		awscdk.NewCfnOutput(scope, jsii.String(o.id), &awscdk.CfnOutputProps{Value: jsii.String(o.value), Description: jsii.String(o.desc)})
+	}
+
 	suppress(st)
 	awscdk.Aspects_Of(scope).Add(cdknag.NewAwsSolutionsChecks(&cdknag.NagPackProps{Verbose: jsii.Bool(true)}), nil)
 	return st, nil

@@ -586,6 +586,19 @@ func TestStateMachineResource(t *testing.T) {
 	})
 }
 
+// TestOutputs checks what a person reads after cdk deploy: where specs go
+// and which state machine to start.
+func TestOutputs(t *testing.T) {
+	f := stackFixture(t)
+	for id, value := range map[string]any{
+		"SpecBucketName":  map[string]any{"Ref": f.logicalID(f.st.Storage.SpecBucket)},
+		"StateBucketName": map[string]any{"Ref": f.logicalID(f.st.Storage.StateBucket)},
+		"StateMachineArn": map[string]any{"Ref": f.logicalID(f.st.Deploy.StateMachine)},
+	} {
+		f.template.HasOutput(jsii.String(id), &map[string]any{"Value": value})
+	}
+}
+
 // TestStateMachineARNMatchesName checks the cycle-breaking ARN: the one the
 // functions are given and granted must be the state machine's real ARN.
 func TestStateMachineARNMatchesName(t *testing.T) {
