@@ -80,6 +80,7 @@ type SettingsError struct {
 	Problems []string
 }
 
+// Error lists what is wrong.
 func (e *SettingsError) Error() string {
 	return "invalid settings: " + strings.Join(e.Problems, "; ")
 }

@@ -149,6 +149,7 @@ type UnsupportedError struct {
 	What string
 }
 
+// Error lists what is wrong.
 func (e *UnsupportedError) Error() string {
 	return fmt.Sprintf("%s: unsupported: %s", e.Path, e.What)
 }

@@ -28,7 +28,10 @@ type Transient struct {
 	Err error
 }
 
+// Error says what happened; Step Functions shows it as the cause.
 func (e *Transient) Error() string { return fmt.Sprintf("%s: %v", e.Op, e.Err) }
+
+// Unwrap returns the underlying failure.
 func (e *Transient) Unwrap() error { return e.Err }
 
 // InvalidInput means the request or the specs cannot be deployed as they are.
@@ -37,6 +40,7 @@ type InvalidInput struct {
 	Problems []string
 }
 
+// Error says what happened; Step Functions shows it as the cause.
 func (e *InvalidInput) Error() string {
 	return "invalid input: " + strings.Join(e.Problems, "; ")
 }
@@ -48,6 +52,7 @@ type Superseded struct {
 	By string
 }
 
+// Error says what happened; Step Functions shows it as the cause.
 func (e *Superseded) Error() string { return "superseded by deployment " + e.By }
 
 // ApprovalRejected means a person rejected the deployment.
@@ -56,6 +61,7 @@ type ApprovalRejected struct {
 	Reason string
 }
 
+// Error says what happened; Step Functions shows it as the cause.
 func (e *ApprovalRejected) Error() string {
 	return fmt.Sprintf("rejected by %s: %s", e.By, e.Reason)
 }
@@ -66,6 +72,7 @@ type AlarmFired struct {
 	Reason string
 }
 
+// Error says what happened; Step Functions shows it as the cause.
 func (e *AlarmFired) Error() string {
 	return fmt.Sprintf("alarm %s in ALARM: %s", e.Alarm, e.Reason)
 }
@@ -77,6 +84,7 @@ type DeploymentFailed struct {
 	Reason string
 }
 
+// Error says what happened; Step Functions shows it as the cause.
 func (e *DeploymentFailed) Error() string { return "deployment failed: " + e.Reason }
 
 // StabilizationTimeout means the new revision did not become stable before
@@ -86,6 +94,7 @@ type StabilizationTimeout struct {
 	Detail   string
 }
 
+// Error says what happened; Step Functions shows it as the cause.
 func (e *StabilizationTimeout) Error() string {
 	return fmt.Sprintf("not stable by %s: %s", e.Deadline.UTC().Format(time.RFC3339), e.Detail)
 }
@@ -96,6 +105,7 @@ type Halted struct {
 	Reason string
 }
 
+// Error says what happened; Step Functions shows it as the cause.
 func (e *Halted) Error() string { return fmt.Sprintf("halted by %s: %s", e.By, e.Reason) }
 
 // Error names of the deploy state machine's Fail states: what a failed

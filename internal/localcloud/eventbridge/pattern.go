@@ -24,6 +24,7 @@ type PatternError struct {
 	Reason string
 }
 
+// Error lists what is wrong.
 func (e *PatternError) Error() string {
 	if e.Path == "" {
 		return "Event pattern is not valid. Reason: " + e.Reason
