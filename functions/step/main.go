@@ -10,20 +10,20 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/config"
 
-	"github.com/slipwayhq/slipway/internal/handlers"
+	"github.com/slipwayhq/slipway/internal/deploy/awsclients"
 )
 
 func main() {
 	log := slog.New(slog.NewJSONHandler(os.Stdout, nil))
+	c, err := awsclients.ConfigFromEnv(os.Getenv)
+	if err != nil {
+		log.Error("step: bad configuration", "error", err.Error())
+		os.Exit(1)
+	}
 	cfg, err := config.LoadDefaultConfig(context.Background())
 	if err != nil {
-		log.Error("step cannot start: load AWS configuration", "error", err.Error())
+		log.Error("step: load AWS configuration", "error", err.Error())
 		os.Exit(1)
 	}
-	h, err := handlers.Step(os.Getenv, cfg, log)
-	if err != nil {
-		log.Error("step cannot start", "error", err.Error())
-		os.Exit(1)
-	}
-	lambda.Start(h.Run)
+	lambda.Start(awsclients.NewEngine(cfg, c, log).Run)
 }

@@ -1,14 +1,15 @@
-// Package handlers builds the handler of each Slipway Lambda function from
-// the function's environment and an AWS configuration. It is the wiring the
-// thin mains in functions/ and the local endpoint's in-process functions
-// share, so a function runs the same code in both places.
+// Package handlers builds the handlers of Slipway's trigger functions
+// (ecr-push, spec-upload, signal) from a function's environment and an AWS
+// configuration. It is the wiring the thin mains in functions/ and the local
+// endpoint's in-process functions share, so a function runs the same code in
+// both places. (The step function's wiring is internal/deploy/awsclients;
+// keeping it out of this package keeps the engine out of the trigger
+// binaries.)
 package handlers
 
 import (
-	"fmt"
 	"log/slog"
 
-	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -17,10 +18,7 @@ import (
 	ebapi "github.com/slipwayhq/slipway/internal/awsapi/eventbridge"
 	s3api "github.com/slipwayhq/slipway/internal/awsapi/s3"
 	sfnapi "github.com/slipwayhq/slipway/internal/awsapi/sfn"
-	"github.com/slipwayhq/slipway/internal/deploy"
-	"github.com/slipwayhq/slipway/internal/deploy/awsclients"
 	"github.com/slipwayhq/slipway/internal/store"
-	"github.com/slipwayhq/slipway/internal/synth"
 	"github.com/slipwayhq/slipway/internal/trigger"
 )
 
@@ -51,43 +49,6 @@ func Signal(getenv func(string) string, cfg aws.Config, log *slog.Logger) (*trig
 		return nil, err
 	}
 	return trigger.NewSignal(newStore(cfg, c), executions(cfg), log), nil
-}
-
-// Step builds the engine every Task state of the deploy state machine calls.
-func Step(getenv func(string) string, cfg aws.Config, log *slog.Logger) (*deploy.Engine, error) {
-	c, err := awsclients.ConfigFromEnv(getenv)
-	if err != nil {
-		return nil, err
-	}
-	return awsclients.NewEngine(cfg, c, log), nil
-}
-
-// ForKind builds the handler of a function of the given kind, for callers
-// that hold functions by kind (the local endpoint).
-func ForKind(kind synth.FunctionKind, getenv func(string) string, cfg aws.Config, log *slog.Logger) (lambda.Handler, error) {
-	switch kind {
-	case synth.KindECRPush:
-		h, err := ECRPush(getenv, cfg, log)
-		return wrap(h, err, func() any { return h.Handle })
-	case synth.KindSpecUpload:
-		h, err := SpecUpload(getenv, cfg, log)
-		return wrap(h, err, func() any { return h.Handle })
-	case synth.KindSignal:
-		h, err := Signal(getenv, cfg, log)
-		return wrap(h, err, func() any { return h.Handle })
-	case synth.KindStep:
-		h, err := Step(getenv, cfg, log)
-		return wrap(h, err, func() any { return h.Run })
-	}
-	return nil, fmt.Errorf("no Slipway function of kind %q (want %s, %s, %s or %s)",
-		kind, synth.KindECRPush, synth.KindSpecUpload, synth.KindSignal, synth.KindStep)
-}
-
-func wrap[T any](h *T, err error, handle func() any) (lambda.Handler, error) {
-	if err != nil {
-		return nil, err
-	}
-	return lambda.NewHandler(handle()), nil
 }
 
 func newStore(cfg aws.Config, c trigger.Config) *store.Store {

@@ -1,15 +1,12 @@
 package handlers
 
 import (
-	"context"
 	"io"
 	"log/slog"
 	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-
-	"github.com/slipwayhq/slipway/internal/synth"
 )
 
 // env is what the CDK app sets on every function (infra/stack).
@@ -22,31 +19,32 @@ var env = map[string]string{
 
 func getenv(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
 
-func TestForKindBuildsEveryFunction(t *testing.T) {
+func TestEveryTriggerBuilds(t *testing.T) {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	for _, kind := range synth.Kinds() {
-		t.Run(string(kind), func(t *testing.T) {
-			h, err := ForKind(kind, getenv(env), aws.Config{Region: "us-east-1"}, log)
-			if err != nil {
-				t.Fatalf("ForKind(%s): %v", kind, err)
+	cfg := aws.Config{Region: "us-east-1"}
+	for name, build := range map[string]func() (any, error){
+		"ecr-push":    func() (any, error) { return ECRPush(getenv(env), cfg, log) },
+		"spec-upload": func() (any, error) { return SpecUpload(getenv(env), cfg, log) },
+		"signal":      func() (any, error) { return Signal(getenv(env), cfg, log) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			if h, err := build(); err != nil || h == nil {
+				t.Fatalf("got %v, %v; want a handler", h, err)
 			}
-			// A payload that is not an event of the function's kind must be
-			// answered (dropped or refused), never crash the handler.
-			_, _ = h.Invoke(context.Background(), []byte(`{"unexpected": true}`))
 		})
 	}
 }
 
 func TestMissingConfigurationNamesTheVariable(t *testing.T) {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	cfg := aws.Config{Region: "us-east-1"}
 	tests := map[string]struct {
-		kind    synth.FunctionKind
+		build   func(getenv func(string) string) error
 		missing string
 	}{
-		"ecr-push needs the state machine":  {synth.KindECRPush, "SLIPWAY_STATE_MACHINE_ARN"},
-		"spec-upload needs the spec bucket": {synth.KindSpecUpload, "SLIPWAY_SPEC_BUCKET"},
-		"signal needs the state bucket":     {synth.KindSignal, "SLIPWAY_STATE_BUCKET"},
-		"step needs the state bucket":       {synth.KindStep, "SLIPWAY_STATE_BUCKET"},
+		"ecr-push needs the state machine":  {func(g func(string) string) error { _, err := ECRPush(g, cfg, log); return err }, "SLIPWAY_STATE_MACHINE_ARN"},
+		"spec-upload needs the spec bucket": {func(g func(string) string) error { _, err := SpecUpload(g, cfg, log); return err }, "SLIPWAY_SPEC_BUCKET"},
+		"signal needs the state bucket":     {func(g func(string) string) error { _, err := Signal(g, cfg, log); return err }, "SLIPWAY_STATE_BUCKET"},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -56,13 +54,9 @@ func TestMissingConfigurationNamesTheVariable(t *testing.T) {
 					partial[k] = v
 				}
 			}
-			_, err := ForKind(tc.kind, getenv(partial), aws.Config{Region: "us-east-1"}, log)
-			if err == nil || !strings.Contains(err.Error(), tc.missing) {
+			if err := tc.build(getenv(partial)); err == nil || !strings.Contains(err.Error(), tc.missing) {
 				t.Errorf("got error %v, want one naming %s", err, tc.missing)
 			}
 		})
-	}
-	if _, err := ForKind("other", getenv(env), aws.Config{}, log); err == nil || !strings.Contains(err.Error(), `"other"`) {
-		t.Errorf("got error %v for an unknown kind, want one naming it", err)
 	}
 }

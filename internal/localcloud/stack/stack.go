@@ -219,13 +219,38 @@ func envOf(fn synth.Function) func(string) string {
 
 // Handler builds the in-process handler of a Slipway function from its kind
 // and environment, wired exactly as its main in functions/ wires it
-// (internal/handlers), with SDK clients built from cfg.
+// (internal/handlers for the triggers, internal/deploy/awsclients for step),
+// with SDK clients built from cfg.
 func Handler(fn synth.Function, cfg aws.Config, log *slog.Logger) (awslambda.Handler, error) {
-	h, err := handlers.ForKind(fn.Kind, envOf(fn), cfg, log)
-	if err != nil {
-		return nil, fmt.Errorf("function %s: %w", fn.Name, err)
+	getenv := envOf(fn)
+	fail := func(err error) (awslambda.Handler, error) { return nil, fmt.Errorf("function %s: %w", fn.Name, err) }
+	switch fn.Kind {
+	case synth.KindECRPush:
+		h, err := handlers.ECRPush(getenv, cfg, log)
+		if err != nil {
+			return fail(err)
+		}
+		return awslambda.NewHandler(h.Handle), nil
+	case synth.KindSpecUpload:
+		h, err := handlers.SpecUpload(getenv, cfg, log)
+		if err != nil {
+			return fail(err)
+		}
+		return awslambda.NewHandler(h.Handle), nil
+	case synth.KindSignal:
+		h, err := handlers.Signal(getenv, cfg, log)
+		if err != nil {
+			return fail(err)
+		}
+		return awslambda.NewHandler(h.Handle), nil
+	case synth.KindStep:
+		c, err := awsclients.ConfigFromEnv(getenv)
+		if err != nil {
+			return fail(err)
+		}
+		return awslambda.NewHandler(awsclients.NewEngine(cfg, c, log).Run), nil
 	}
-	return h, nil
+	return fail(fmt.Errorf("no Slipway function of kind %q (want one of %v)", fn.Kind, synth.Kinds()))
 }
 
 func createBuckets(ctx context.Context, c *s3.Client, buckets []synth.Bucket) error {
