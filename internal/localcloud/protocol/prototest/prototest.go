@@ -1,0 +1,42 @@
+// Package prototest holds the set-up shared by the local endpoint's tests:
+// an HTTP test server for a handler and an aws.Config that points SDK
+// clients at it. It does not import the router, so the router's own tests
+// can use it too; services' tests serve their handlers through the real
+// router (localcloud.NewServer and its Register methods).
+package prototest
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+)
+
+// Serve starts a test HTTP server for h, closed when the test ends, and
+// returns its URL.
+func Serve(t testing.TB, h http.Handler) string {
+	t.Helper()
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+// Config returns the configuration of SDK clients talking to the endpoint
+// at url: region us-east-1, static test credentials and no retries, so a
+// failing request fails the test at once.
+func Config(url string) aws.Config {
+	return ConfigWithCredentials(url, credentials.NewStaticCredentialsProvider("AKIDTEST", "secret", ""))
+}
+
+// ConfigWithCredentials is Config with the given credentials, for tests of
+// what the endpoint does with the caller's access key.
+func ConfigWithCredentials(url string, creds aws.CredentialsProvider) aws.Config {
+	return aws.Config{
+		Region:       "us-east-1",
+		Credentials:  creds,
+		BaseEndpoint: aws.String(url),
+		Retryer:      func() aws.Retryer { return aws.NopRetryer{} },
+	}
+}
