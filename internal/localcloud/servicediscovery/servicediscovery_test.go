@@ -4,15 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
-	"net/http"
-	"net/http/httptest"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	sdk "github.com/aws/aws-sdk-go-v2/service/servicediscovery"
 	"github.com/aws/aws-sdk-go-v2/service/servicediscovery/types"
 	"github.com/aws/smithy-go"
@@ -22,8 +17,10 @@ import (
 
 	sdapi "github.com/slipwayhq/slipway/internal/awsapi/servicediscovery"
 	"github.com/slipwayhq/slipway/internal/clock"
+	"github.com/slipwayhq/slipway/internal/localcloud"
 	"github.com/slipwayhq/slipway/internal/localcloud/ecs"
 	"github.com/slipwayhq/slipway/internal/localcloud/protocol"
+	"github.com/slipwayhq/slipway/internal/localcloud/protocol/prototest"
 	"github.com/slipwayhq/slipway/internal/localcloud/servicediscovery"
 )
 
@@ -32,41 +29,12 @@ var _ ecs.InstanceRegistry = (*servicediscovery.Service)(nil)
 
 const prefix = "Route53AutoNaming_v20170314"
 
-// jsonMux serves a JSON 1.1 handler the way the core router does.
-func jsonMux(h protocol.JSONHandler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/x-amz-json-1.1")
-		body, _ := io.ReadAll(r.Body)
-		var out any
-		var err error
-		if op, ok := strings.CutPrefix(r.Header.Get("X-Amz-Target"), prefix+"."); ok {
-			out, err = h.ServeJSON(r.Context(), op, body)
-		} else {
-			err = protocol.UnknownOperation(r.Header.Get("X-Amz-Target"))
-		}
-		if err != nil {
-			var pe *protocol.Error
-			if !errors.As(err, &pe) {
-				pe = protocol.InternalFailure()
-			}
-			w.Header().Set("X-Amzn-Errortype", pe.Code)
-			w.WriteHeader(pe.Status)
-			_ = json.NewEncoder(w).Encode(protocol.JSONError{Type: pe.Code, Message: pe.Message})
-			return
-		}
-		_ = json.NewEncoder(w).Encode(out)
-	})
-}
-
+// newClient serves h through the real router, registered as the endpoint
+// registers Cloud Map.
 func newClient(t *testing.T, h protocol.JSONHandler) *sdk.Client {
-	srv := httptest.NewServer(jsonMux(h))
-	t.Cleanup(srv.Close)
-	return sdk.NewFromConfig(aws.Config{
-		Region:       "us-east-1",
-		Credentials:  credentials.NewStaticCredentialsProvider("AKIDTEST", "secret", ""),
-		BaseEndpoint: aws.String(srv.URL),
-		Retryer:      func() aws.Retryer { return aws.NopRetryer{} },
-	})
+	router := localcloud.NewServer(localcloud.Options{})
+	router.RegisterJSON("servicediscovery", prefix, "1.1", h)
+	return sdk.NewFromConfig(prototest.Config(prototest.Serve(t, router)))
 }
 
 func code(err error) string {
