@@ -4,53 +4,22 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
-	"net/http"
-	"net/http/httptest"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	sdk "github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	"github.com/aws/smithy-go"
 
 	"github.com/slipwayhq/slipway/internal/clock"
+	"github.com/slipwayhq/slipway/internal/localcloud"
 	"github.com/slipwayhq/slipway/internal/localcloud/ecs"
 	"github.com/slipwayhq/slipway/internal/localcloud/faults"
 	"github.com/slipwayhq/slipway/internal/localcloud/protocol"
+	"github.com/slipwayhq/slipway/internal/localcloud/protocol/prototest"
 )
-
-// jsonMux serves a JSON 1.1 handler the way the core router does: the
-// operation from X-Amz-Target, errors as {"__type", "message"} with the
-// X-Amzn-Errortype header.
-func jsonMux(prefix string, h protocol.JSONHandler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/x-amz-json-1.1")
-		body, _ := io.ReadAll(r.Body)
-		var out any
-		var err error
-		if op, ok := strings.CutPrefix(r.Header.Get("X-Amz-Target"), prefix+"."); ok {
-			out, err = h.ServeJSON(r.Context(), op, body)
-		} else {
-			err = protocol.UnknownOperation(r.Header.Get("X-Amz-Target"))
-		}
-		if err != nil {
-			var pe *protocol.Error
-			if !errors.As(err, &pe) {
-				pe = protocol.InternalFailure()
-			}
-			w.Header().Set("X-Amzn-Errortype", pe.Code)
-			w.WriteHeader(pe.Status)
-			_ = json.NewEncoder(w).Encode(protocol.JSONError{Type: pe.Code, Message: pe.Message})
-			return
-		}
-		_ = json.NewEncoder(w).Encode(out)
-	})
-}
 
 // fakeELB records target registrations and health like ELBv2 would.
 type fakeELB struct {
@@ -224,15 +193,12 @@ func newWorld(t *testing.T) *world {
 	return w
 }
 
+// newClient serves h through the real router, registered as the endpoint
+// registers ECS.
 func newClient(t *testing.T, h protocol.JSONHandler) *sdk.Client {
-	srv := httptest.NewServer(jsonMux("AmazonEC2ContainerServiceV20141113", h))
-	t.Cleanup(srv.Close)
-	return sdk.NewFromConfig(aws.Config{
-		Region:       "us-east-1",
-		Credentials:  credentials.NewStaticCredentialsProvider("AKIDTEST", "secret", ""),
-		BaseEndpoint: aws.String(srv.URL),
-		Retryer:      func() aws.Retryer { return aws.NopRetryer{} },
-	})
+	router := localcloud.NewServer(localcloud.Options{})
+	router.RegisterJSON("ecs", "AmazonEC2ContainerServiceV20141113", "1.1", h)
+	return sdk.NewFromConfig(prototest.Config(prototest.Serve(t, router)))
 }
 
 // settle lets simulated time run until nothing is left to do.
