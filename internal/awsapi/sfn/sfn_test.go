@@ -5,107 +5,31 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"net/http"
-	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	sdk "github.com/aws/aws-sdk-go-v2/service/sfn"
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/slipwayhq/slipway/internal/awsapi/awsapitest"
 	"github.com/slipwayhq/slipway/internal/workflow"
 )
 
 const stateMachine = "arn:aws:states:us-east-1:111122223333:stateMachine:slipway-deploy"
 
 // reply is the fake endpoint's answer to one request.
-type reply struct {
-	status int    // 200 when zero
-	body   string // JSON
-}
+type reply = awsapitest.Reply
 
 func errorReply(status int, code string) reply {
-	return reply{status: status, body: `{"__type":"com.amazonaws.swf.service.v2.model#` + code + `","message":"` + code + ` from the fake"}`}
+	return awsapitest.JSONError(status, "com.amazonaws.swf.service.v2.model#"+code)
 }
 
-// fake is a Step Functions endpoint speaking JSON 1.0. It records each
-// request body with its operation under "operation", and answers each
-// operation with its replies in order, the last one repeating.
-type fake struct {
-	t        *testing.T
-	mu       sync.Mutex
-	replies  map[string][]reply
-	requests []map[string]any
-}
-
-func (f *fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	op, ok := strings.CutPrefix(r.Header.Get("X-Amz-Target"), "AWSStepFunctions.")
-	if !ok || r.Header.Get("Content-Type") != "application/x-amz-json-1.0" {
-		f.t.Errorf("got target %q content type %q, want a JSON 1.0 Step Functions request",
-			r.Header.Get("X-Amz-Target"), r.Header.Get("Content-Type"))
-	}
-	var body map[string]any
-	if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
-		f.t.Errorf("request body: %v", err)
-	}
-	body["operation"] = op
-	f.mu.Lock()
-	f.requests = append(f.requests, body)
-	rs := f.replies[op]
-	var rep reply
-	switch {
-	case len(rs) == 0:
-		f.t.Errorf("unexpected operation %s", op)
-		rep = reply{status: 501}
-	case len(rs) == 1:
-		rep = rs[0]
-	default:
-		rep, f.replies[op] = rs[0], rs[1:]
-	}
-	f.mu.Unlock()
-	w.Header().Set("Content-Type", "application/x-amz-json-1.0")
-	if rep.status != 0 {
-		w.WriteHeader(rep.status)
-	}
-	io.WriteString(w, rep.body)
-}
-
-// newClient returns a Client whose real SDK client talks to a fake, without
-// retries.
-func newClient(t *testing.T, replies map[string][]reply) (*Client, *fake) {
-	f := &fake{t: t, replies: replies}
-	srv := httptest.NewServer(f)
-	t.Cleanup(srv.Close)
-	return New(sdk.NewFromConfig(aws.Config{
-		Region:       "us-east-1",
-		Credentials:  credentials.NewStaticCredentialsProvider("AKIDTEST", "secret", ""),
-		BaseEndpoint: aws.String(srv.URL),
-		Retryer:      func() aws.Retryer { return aws.NopRetryer{} },
-	})), f
-}
-
-// check compares the requests f received with want, JSON objects that name
-// their operation under "operation".
-func (f *fake) check(t *testing.T, want ...string) {
-	t.Helper()
-	var w []map[string]any
-	for _, s := range want {
-		var m map[string]any
-		if err := json.Unmarshal([]byte(s), &m); err != nil {
-			t.Fatalf("test JSON %q: %v", s, err)
-		}
-		w = append(w, m)
-	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if diff := cmp.Diff(w, f.requests); diff != "" {
-		t.Errorf("requests (-want +got):\n%s", diff)
-	}
+// newClient returns a Client whose real SDK client talks to a Step Functions
+// endpoint speaking JSON 1.0, answering from replies, without retries.
+func newClient(t *testing.T, replies map[string][]reply) (*Client, *awsapitest.JSONServer) {
+	f, cfg := awsapitest.NewJSON(t, "AWSStepFunctions.", "1.0", replies)
+	return New(sdk.NewFromConfig(cfg)), f
 }
 
 func TestStartExecution(t *testing.T) {
@@ -116,7 +40,7 @@ func TestStartExecution(t *testing.T) {
 		transient bool
 	}{
 		"started": {
-			reply:   reply{body: `{"executionArn":"arn:aws:states:us-east-1:111122223333:execution:slipway-deploy:web-prod-1","startDate":1764100000}`},
+			reply:   reply{Body: `{"executionArn":"arn:aws:states:us-east-1:111122223333:execution:slipway-deploy:web-prod-1","startDate":1764100000}`},
 			wantARN: "arn:aws:states:us-east-1:111122223333:execution:slipway-deploy:web-prod-1",
 		},
 		"already exists": {
@@ -146,18 +70,18 @@ func TestStartExecution(t *testing.T) {
 			b, _ := json.Marshal(input)
 			want, _ := json.Marshal(map[string]any{"operation": "StartExecution",
 				"stateMachineArn": stateMachine, "name": "web-prod-1", "input": string(b)})
-			f.check(t, string(want))
+			f.Check(t, string(want))
 		})
 	}
 }
 
 func TestSendTaskSuccess(t *testing.T) {
-	c, f := newClient(t, map[string][]reply{"SendTaskSuccess": {{body: `{}`}}})
+	c, f := newClient(t, map[string][]reply{"SendTaskSuccess": {{Body: `{}`}}})
 	err := c.SendTaskSuccess(context.Background(), "tok-1", workflow.Signal{Source: "ecs", Detail: "completed"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.check(t, `{"operation":"SendTaskSuccess","taskToken":"tok-1","output":"{\"source\":\"ecs\",\"detail\":\"completed\"}"}`)
+	f.Check(t, `{"operation":"SendTaskSuccess","taskToken":"tok-1","output":"{\"source\":\"ecs\",\"detail\":\"completed\"}"}`)
 }
 
 func TestSendTaskFailure(t *testing.T) {
@@ -178,13 +102,13 @@ func TestSendTaskFailure(t *testing.T) {
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
-			c, f := newClient(t, map[string][]reply{"SendTaskFailure": {{body: `{}`}}})
+			c, f := newClient(t, map[string][]reply{"SendTaskFailure": {{Body: `{}`}}})
 			if err := c.SendTaskFailure(context.Background(), "tok-1", tc.cause); err != nil {
 				t.Fatal(err)
 			}
 			want, _ := json.Marshal(map[string]any{"operation": "SendTaskFailure", "taskToken": "tok-1",
 				"error": tc.wantError, "cause": tc.wantCause})
-			f.check(t, string(want))
+			f.Check(t, string(want))
 		})
 	}
 }
@@ -232,16 +156,16 @@ func TestTaskClosed(t *testing.T) {
 }
 
 func TestSendTaskHeartbeat(t *testing.T) {
-	c, f := newClient(t, map[string][]reply{"SendTaskHeartbeat": {{body: `{}`}}})
+	c, f := newClient(t, map[string][]reply{"SendTaskHeartbeat": {{Body: `{}`}}})
 	if err := c.SendTaskHeartbeat(context.Background(), "tok-1"); err != nil {
 		t.Fatal(err)
 	}
-	f.check(t, `{"operation":"SendTaskHeartbeat","taskToken":"tok-1"}`)
+	f.Check(t, `{"operation":"SendTaskHeartbeat","taskToken":"tok-1"}`)
 }
 
 func TestDescribeExecution(t *testing.T) {
 	arn := "arn:aws:states:us-east-1:111122223333:execution:slipway-deploy:web-prod-1"
-	c, f := newClient(t, map[string][]reply{"DescribeExecution": {{body: `{"executionArn":"` + arn + `",
+	c, f := newClient(t, map[string][]reply{"DescribeExecution": {{Body: `{"executionArn":"` + arn + `",
 		"stateMachineArn":"` + stateMachine + `","name":"web-prod-1","status":"FAILED",
 		"startDate":1764100000,"stopDate":1764100600.5,"input":"{\"service\":\"web\"}",
 		"error":"AlarmFired","cause":"alarm web-5xx in ALARM"}`}}})
@@ -255,7 +179,7 @@ func TestDescribeExecution(t *testing.T) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("execution (-want +got):\n%s", diff)
 	}
-	f.check(t, `{"operation":"DescribeExecution","executionArn":"`+arn+`"}`)
+	f.Check(t, `{"operation":"DescribeExecution","executionArn":"`+arn+`"}`)
 
 	c, _ = newClient(t, map[string][]reply{"DescribeExecution": {errorReply(400, "ExecutionDoesNotExist")}})
 	if _, err := c.DescribeExecution(context.Background(), arn); !errors.Is(err, ErrNotFound) {
@@ -269,8 +193,8 @@ func TestListExecutions(t *testing.T) {
 			"stateMachineArn":"%s","name":"e%d","status":"RUNNING","startDate":%d}`, n, stateMachine, n, 1764100000-n)
 	}
 	pages := []reply{
-		{body: `{"executions":[` + item(1) + `,` + item(2) + `],"nextToken":"p2"}`},
-		{body: `{"executions":[` + item(3) + `]}`},
+		{Body: `{"executions":[` + item(1) + `,` + item(2) + `],"nextToken":"p2"}`},
+		{Body: `{"executions":[` + item(3) + `]}`},
 	}
 	exec := func(n int) Execution {
 		return Execution{ARN: fmt.Sprintf("arn:aws:states:us-east-1:111122223333:execution:slipway-deploy:e%d", n),
@@ -297,7 +221,7 @@ func TestListExecutions(t *testing.T) {
 			if diff := cmp.Diff(tc.want, got); diff != "" {
 				t.Errorf("executions (-want +got):\n%s", diff)
 			}
-			f.check(t, tc.requests...)
+			f.Check(t, tc.requests...)
 		})
 	}
 }
