@@ -4,16 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	sdk "github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
 	"github.com/aws/smithy-go"
@@ -21,49 +18,37 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/slipwayhq/slipway/internal/clock"
+	"github.com/slipwayhq/slipway/internal/localcloud"
 	"github.com/slipwayhq/slipway/internal/localcloud/faults"
 	"github.com/slipwayhq/slipway/internal/localcloud/protocol"
+	"github.com/slipwayhq/slipway/internal/localcloud/protocol/prototest"
 )
 
 var start = time.Date(2026, 11, 25, 14, 2, 11, 0, time.UTC)
 
-// jsonMux serves a JSON 1.1 handler the way the core does: the operation
-// from X-Amz-Target, errors as {"__type", "message"} with X-Amzn-Errortype.
-func jsonMux(t *testing.T, h protocol.JSONHandler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		target := r.Header.Get("X-Amz-Target")
-		prefix, op, ok := strings.Cut(target, ".")
-		if !ok || prefix != "AWSEvents" {
-			t.Errorf("X-Amz-Target: got %q, want AWSEvents.<op>", target)
-		}
-		body, _ := io.ReadAll(r.Body)
-		out, err := h.ServeJSON(r.Context(), op, body)
-		w.Header().Set("Content-Type", "application/x-amz-json-1.1")
-		if err != nil {
-			var perr *protocol.Error
-			if !errors.As(err, &perr) {
-				t.Errorf("%s: got error %T %v, want a *protocol.Error", op, err, err)
-				perr = protocol.InternalFailure()
-			}
-			w.Header().Set("X-Amzn-Errortype", perr.Code)
-			w.WriteHeader(perr.Status)
-			json.NewEncoder(w).Encode(protocol.JSONError{Type: perr.Code, Message: perr.Message})
-			return
-		}
-		json.NewEncoder(w).Encode(out)
-	})
-}
-
+// newClient serves s through the real router, registered as the endpoint
+// registers EventBridge. The test also fails if a request's X-Amz-Target is
+// not AWSEvents.<op> or if s answers an error that is not a
+// *protocol.Error (which the router would hide as InternalFailure).
 func newClient(t *testing.T, s *Service) *sdk.Client {
 	t.Helper()
-	srv := httptest.NewServer(jsonMux(t, s))
-	t.Cleanup(srv.Close)
-	return sdk.NewFromConfig(aws.Config{
-		Region:       "us-east-1",
-		Credentials:  credentials.NewStaticCredentialsProvider("AKIDTEST", "secret", ""),
-		BaseEndpoint: aws.String(srv.URL),
-		Retryer:      func() aws.Retryer { return aws.NopRetryer{} },
-	})
+	router := localcloud.NewServer(localcloud.Options{})
+	router.RegisterJSON("events", "AWSEvents", "1.1", protocol.JSONHandlerFunc(func(ctx context.Context, op string, body []byte) (any, error) {
+		out, err := s.ServeJSON(ctx, op, body)
+		var perr *protocol.Error
+		if err != nil && !errors.As(err, &perr) {
+			t.Errorf("%s: got error %T %v, want a *protocol.Error", op, err, err)
+		}
+		return out, err
+	}))
+	url := prototest.Serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		target := r.Header.Get("X-Amz-Target")
+		if prefix, _, ok := strings.Cut(target, "."); !ok || prefix != "AWSEvents" {
+			t.Errorf("X-Amz-Target: got %q, want AWSEvents.<op>", target)
+		}
+		router.ServeHTTP(w, r)
+	}))
+	return sdk.NewFromConfig(prototest.Config(url))
 }
 
 // call is one delivery a fake target received.
