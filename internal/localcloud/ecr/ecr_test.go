@@ -2,11 +2,7 @@ package ecr
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"io"
-	"net/http"
-	"net/http/httptest"
 	"slices"
 	"strings"
 	"sync"
@@ -14,14 +10,15 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	awsecr "github.com/aws/aws-sdk-go-v2/service/ecr"
 	"github.com/aws/aws-sdk-go-v2/service/ecr/types"
 	"github.com/aws/smithy-go"
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/slipwayhq/slipway/internal/clock"
+	"github.com/slipwayhq/slipway/internal/localcloud"
 	"github.com/slipwayhq/slipway/internal/localcloud/protocol"
+	"github.com/slipwayhq/slipway/internal/localcloud/protocol/prototest"
 )
 
 type recorder struct {
@@ -41,40 +38,17 @@ func (r *recorder) all() []protocol.Event {
 	return append([]protocol.Event(nil), r.events...)
 }
 
-// jsonMux serves a JSONHandler the way the core router does, for tests in
-// this package (which cannot import the router).
-func jsonMux(h protocol.JSONHandler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_, op, _ := strings.Cut(r.Header.Get("X-Amz-Target"), ".")
-		body, _ := io.ReadAll(r.Body)
-		res, err := h.ServeJSON(r.Context(), op, body)
-		w.Header().Set("Content-Type", "application/x-amz-json-1.1")
-		if err != nil {
-			var e *protocol.Error
-			if !errors.As(err, &e) {
-				e = protocol.InternalFailure()
-			}
-			w.Header().Set("X-Amzn-Errortype", e.Code)
-			w.WriteHeader(e.Status)
-			_ = json.NewEncoder(w).Encode(protocol.JSONError{Type: e.Code, Message: e.Message})
-			return
-		}
-		_ = json.NewEncoder(w).Encode(res)
-	})
-}
-
 var start = time.Date(2026, 11, 25, 14, 0, 0, 0, time.UTC)
 
+// newClient serves svc through the real router, registered as the endpoint
+// registers ECR; the client signs for the service's region.
 func newClient(t *testing.T, svc *Service) *awsecr.Client {
 	t.Helper()
-	srv := httptest.NewServer(jsonMux(svc))
-	t.Cleanup(srv.Close)
-	return awsecr.New(awsecr.Options{
-		Region:           "eu-west-1",
-		BaseEndpoint:     aws.String(srv.URL),
-		Credentials:      credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", "secret", ""),
-		RetryMaxAttempts: 1,
-	})
+	router := localcloud.NewServer(localcloud.Options{})
+	router.RegisterJSON("ecr", "AmazonEC2ContainerRegistry_V20150921", "1.1", svc)
+	cfg := prototest.Config(prototest.Serve(t, router))
+	cfg.Region = "eu-west-1"
+	return awsecr.NewFromConfig(cfg)
 }
 
 func newService(events protocol.EventSink) *Service {
