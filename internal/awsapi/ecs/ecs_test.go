@@ -2,119 +2,49 @@ package ecs
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"io"
-	"net/http"
-	"net/http/httptest"
 	"reflect"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	sdk "github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/slipwayhq/slipway/internal/awsapi"
+	"github.com/slipwayhq/slipway/internal/awsapi/awsapitest"
 	"github.com/slipwayhq/slipway/internal/workflow"
 )
 
-const target = "AmazonEC2ContainerServiceV20141113."
-
 // reply is the fake endpoint's answer to one request.
-type reply struct {
-	status int    // 200 when zero
-	body   string // JSON
-}
+type reply = awsapitest.Reply
 
-// request is one request the fake endpoint received.
-type request struct {
-	op   string // the operation named by X-Amz-Target
-	body map[string]any
-}
+// request is one request the fake endpoint received: operation and body.
+type request = awsapitest.Request
 
 // errorReply is a JSON 1.1 error response.
-func errorReply(status int, code string) reply {
-	return reply{status: status, body: `{"__type":"` + code + `","message":"` + code + ` from the fake"}`}
-}
+func errorReply(status int, code string) reply { return awsapitest.JSONError(status, code) }
 
-// fake is an ECS endpoint speaking JSON 1.1. Each operation answers with its
-// replies in order, the last one repeating.
-type fake struct {
-	t        *testing.T
-	mu       sync.Mutex
-	replies  map[string][]reply
-	requests []request
-}
-
-func (f *fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	op, ok := strings.CutPrefix(r.Header.Get("X-Amz-Target"), target)
-	if r.Method != http.MethodPost || r.URL.Path != "/" || !ok ||
-		r.Header.Get("Content-Type") != "application/x-amz-json-1.1" {
-		f.t.Errorf("got %s %s target %q content type %q, want a JSON 1.1 ECS request",
-			r.Method, r.URL.Path, r.Header.Get("X-Amz-Target"), r.Header.Get("Content-Type"))
-	}
-	raw, _ := io.ReadAll(r.Body)
-	var body map[string]any
-	if err := json.Unmarshal(raw, &body); err != nil {
-		f.t.Errorf("request body %q: %v", raw, err)
-	}
-	f.mu.Lock()
-	f.requests = append(f.requests, request{op: op, body: body})
-	rs := f.replies[op]
-	if len(rs) == 0 {
-		f.mu.Unlock()
-		f.t.Errorf("unexpected operation %s", op)
-		w.WriteHeader(http.StatusNotImplemented)
-		return
-	}
-	rep := rs[0]
-	if len(rs) > 1 {
-		f.replies[op] = rs[1:]
-	}
-	f.mu.Unlock()
-	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
-	if rep.status != 0 {
-		w.WriteHeader(rep.status)
-	}
-	io.WriteString(w, rep.body)
-}
-
-// newClient returns a Client whose real SDK client talks to f, without
-// retries so that error replies reach the adapter once.
-func newClient(t *testing.T, replies map[string][]reply) (*Client, *fake) {
-	f := &fake{t: t, replies: replies}
-	srv := httptest.NewServer(f)
-	t.Cleanup(srv.Close)
-	cfg := aws.Config{
-		Region:       "us-east-1",
-		Credentials:  credentials.NewStaticCredentialsProvider("AKIDTEST", "secret", ""),
-		BaseEndpoint: aws.String(srv.URL),
-		Retryer:      func() aws.Retryer { return aws.NopRetryer{} },
-	}
+// newClient returns a Client whose real SDK client talks to an ECS endpoint
+// speaking JSON 1.1, answering from replies, without retries so that error
+// replies reach the adapter once.
+func newClient(t *testing.T, replies map[string][]reply) (*Client, *awsapitest.JSONServer) {
+	f, cfg := awsapitest.NewJSON(t, "AmazonEC2ContainerServiceV20141113.", "1.1", replies)
 	return New(sdk.NewFromConfig(cfg)), f
 }
 
 // jsonMap decodes a JSON object written in a test.
 func jsonMap(t *testing.T, s string) map[string]any {
 	t.Helper()
-	var m map[string]any
-	if err := json.Unmarshal([]byte(s), &m); err != nil {
-		t.Fatalf("test JSON %q: %v", s, err)
-	}
-	return m
+	return awsapitest.Object(t, s)
 }
 
 // checkRequests compares what f received with want: operation and body.
-func checkRequests(t *testing.T, f *fake, want ...request) {
+func checkRequests(t *testing.T, f *awsapitest.JSONServer, want ...request) {
 	t.Helper()
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if diff := cmp.Diff(want, f.requests, cmp.AllowUnexported(request{})); diff != "" {
+	if diff := cmp.Diff(want, f.Requests()); diff != "" {
 		t.Errorf("requests (-want +got):\n%s", diff)
 	}
 }
@@ -164,13 +94,13 @@ func TestDescribeService(t *testing.T) {
 		transient bool
 		code      string
 	}{
-		"active": {reply: reply{body: describeReply(webService)}, want: wantWeb},
+		"active": {reply: reply{Body: describeReply(webService)}, want: wantWeb},
 		"missing": {
-			reply:    reply{body: `{"services":[],"failures":[{"arn":"arn:aws:ecs:us-east-1:111122223333:service/prod/web","reason":"MISSING"}]}`},
+			reply:    reply{Body: `{"services":[],"failures":[{"arn":"arn:aws:ecs:us-east-1:111122223333:service/prod/web","reason":"MISSING"}]}`},
 			notFound: true,
 		},
 		"inactive": {
-			reply:    reply{body: strings.Replace(describeReply(webService), `"ACTIVE"`, `"INACTIVE"`, 1)},
+			reply:    reply{Body: strings.Replace(describeReply(webService), `"ACTIVE"`, `"INACTIVE"`, 1)},
 			notFound: true,
 		},
 		"cluster missing is not ErrNotFound": {reply: errorReply(400, "ClusterNotFoundException"), code: "ClusterNotFoundException"},
@@ -181,7 +111,7 @@ func TestDescribeService(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			c, f := newClient(t, map[string][]reply{"DescribeServices": {tc.reply}})
 			got, err := c.DescribeService(context.Background(), "prod", "web")
-			checkRequests(t, f, request{op: "DescribeServices", body: jsonMap(t, `{"cluster":"prod","services":["web"]}`)})
+			checkRequests(t, f, request{Op: "DescribeServices", Body: jsonMap(t, `{"cluster":"prod","services":["web"]}`)})
 			if errors.Is(err, ErrNotFound) != tc.notFound {
 				t.Errorf("got error %v, want ErrNotFound %v", err, tc.notFound)
 			}
@@ -212,7 +142,7 @@ func TestPrimary(t *testing.T) {
 }
 
 func TestRegisterTaskDefinition(t *testing.T) {
-	c, f := newClient(t, map[string][]reply{"RegisterTaskDefinition": {{body: `{"taskDefinition":{
+	c, f := newClient(t, map[string][]reply{"RegisterTaskDefinition": {{Body: `{"taskDefinition":{
 		"taskDefinitionArn":"arn:aws:ecs:us-east-1:111122223333:task-definition/web:9","family":"web","revision":9}}`}}})
 	arn, err := c.RegisterTaskDefinition(context.Background(), &sdk.RegisterTaskDefinitionInput{
 		Family: aws.String("web"),
@@ -227,7 +157,7 @@ func TestRegisterTaskDefinition(t *testing.T) {
 	if want := "arn:aws:ecs:us-east-1:111122223333:task-definition/web:9"; arn != want {
 		t.Errorf("got %q, want %q", arn, want)
 	}
-	checkRequests(t, f, request{op: "RegisterTaskDefinition", body: jsonMap(t, `{"family":"web",
+	checkRequests(t, f, request{Op: "RegisterTaskDefinition", Body: jsonMap(t, `{"family":"web",
 		"containerDefinitions":[{"name":"app","image":"111122223333.dkr.ecr.us-east-1.amazonaws.com/web@sha256:abc"}],
 		"tags":[{"key":"slipway:deployment","value":"d-1"}]}`)})
 }
@@ -245,7 +175,7 @@ func TestRegisterTaskDefinitionInvalid(t *testing.T) {
 }
 
 func TestCreateService(t *testing.T) {
-	c, f := newClient(t, map[string][]reply{"CreateService": {{body: webService}}})
+	c, f := newClient(t, map[string][]reply{"CreateService": {{Body: webService}}})
 	got, err := c.CreateService(context.Background(), &sdk.CreateServiceInput{
 		Cluster: aws.String("prod"), ServiceName: aws.String("web"), TaskDefinition: aws.String("web:8"),
 		DesiredCount: aws.Int32(3), LaunchType: types.LaunchTypeFargate, ClientToken: aws.String("d-1"),
@@ -256,7 +186,7 @@ func TestCreateService(t *testing.T) {
 	if diff := cmp.Diff(wantWeb, got); diff != "" {
 		t.Errorf("service (-want +got):\n%s", diff)
 	}
-	checkRequests(t, f, request{op: "CreateService", body: jsonMap(t, `{"cluster":"prod","serviceName":"web",
+	checkRequests(t, f, request{Op: "CreateService", Body: jsonMap(t, `{"cluster":"prod","serviceName":"web",
 		"taskDefinition":"web:8","desiredCount":3,"launchType":"FARGATE","clientToken":"d-1"}`)})
 }
 
@@ -348,7 +278,7 @@ func TestUpdateInputFields(t *testing.T) {
 }
 
 func TestUpdateService(t *testing.T) {
-	c, f := newClient(t, map[string][]reply{"UpdateService": {{body: webService}}})
+	c, f := newClient(t, map[string][]reply{"UpdateService": {{Body: webService}}})
 	from := fullCreateInput()
 	from.GatewayConnectors, from.Monitoring, from.VolumeConfigurations, from.VpcLatticeConfigurations = nil, nil, nil, nil
 	from.ServiceConnectConfiguration = nil
@@ -360,7 +290,7 @@ func TestUpdateService(t *testing.T) {
 		t.Errorf("service (-want +got):\n%s", diff)
 	}
 	// No serviceName, clientToken, launchType, role, schedulingStrategy or tags.
-	checkRequests(t, f, request{op: "UpdateService", body: jsonMap(t, `{
+	checkRequests(t, f, request{Op: "UpdateService", Body: jsonMap(t, `{
 		"cluster":"prod","service":"web",
 		"taskDefinition":"arn:aws:ecs:us-east-1:111122223333:task-definition/web:8",
 		"availabilityZoneRebalancing":"ENABLED",
@@ -398,7 +328,7 @@ func TestSetters(t *testing.T) {
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
-			c, f := newClient(t, map[string][]reply{"UpdateService": {{body: webService}}})
+			c, f := newClient(t, map[string][]reply{"UpdateService": {{Body: webService}}})
 			got, err := tc.call(c)
 			if err != nil {
 				t.Fatal(err)
@@ -406,7 +336,7 @@ func TestSetters(t *testing.T) {
 			if got.Name != "web" {
 				t.Errorf("got service %q, want web", got.Name)
 			}
-			checkRequests(t, f, request{op: "UpdateService", body: jsonMap(t, tc.want)})
+			checkRequests(t, f, request{Op: "UpdateService", Body: jsonMap(t, tc.want)})
 		})
 	}
 }
@@ -446,9 +376,9 @@ func TestUpdateServiceErrors(t *testing.T) {
 
 func TestTaskDefinitionRevisions(t *testing.T) {
 	c, f := newClient(t, map[string][]reply{"ListTaskDefinitions": {
-		{body: `{"taskDefinitionArns":["arn:aws:ecs:us-east-1:111122223333:task-definition/web:1",
+		{Body: `{"taskDefinitionArns":["arn:aws:ecs:us-east-1:111122223333:task-definition/web:1",
 			"arn:aws:ecs:us-east-1:111122223333:task-definition/web-worker:1"],"nextToken":"page2"}`},
-		{body: `{"taskDefinitionArns":["arn:aws:ecs:us-east-1:111122223333:task-definition/web:3"]}`},
+		{Body: `{"taskDefinitionArns":["arn:aws:ecs:us-east-1:111122223333:task-definition/web:3"]}`},
 	}})
 	got, err := c.TaskDefinitionRevisions(context.Background(), "web")
 	if err != nil {
@@ -460,17 +390,17 @@ func TestTaskDefinitionRevisions(t *testing.T) {
 		t.Errorf("revisions (-want +got):\n%s", diff)
 	}
 	checkRequests(t, f,
-		request{op: "ListTaskDefinitions", body: jsonMap(t, `{"familyPrefix":"web","status":"ACTIVE","sort":"ASC"}`)},
-		request{op: "ListTaskDefinitions", body: jsonMap(t, `{"familyPrefix":"web","status":"ACTIVE","sort":"ASC","nextToken":"page2"}`)})
+		request{Op: "ListTaskDefinitions", Body: jsonMap(t, `{"familyPrefix":"web","status":"ACTIVE","sort":"ASC"}`)},
+		request{Op: "ListTaskDefinitions", Body: jsonMap(t, `{"familyPrefix":"web","status":"ACTIVE","sort":"ASC","nextToken":"page2"}`)})
 }
 
 func TestDeregisterTaskDefinition(t *testing.T) {
 	arn := "arn:aws:ecs:us-east-1:111122223333:task-definition/web:1"
-	c, f := newClient(t, map[string][]reply{"DeregisterTaskDefinition": {{body: `{"taskDefinition":{"status":"INACTIVE"}}`}}})
+	c, f := newClient(t, map[string][]reply{"DeregisterTaskDefinition": {{Body: `{"taskDefinition":{"status":"INACTIVE"}}`}}})
 	if err := c.DeregisterTaskDefinition(context.Background(), arn); err != nil {
 		t.Fatal(err)
 	}
-	checkRequests(t, f, request{op: "DeregisterTaskDefinition", body: map[string]any{"taskDefinition": arn}})
+	checkRequests(t, f, request{Op: "DeregisterTaskDefinition", Body: map[string]any{"taskDefinition": arn}})
 
 	c, _ = newClient(t, map[string][]reply{"DeregisterTaskDefinition": {errorReply(400, "ThrottlingException")}})
 	var tr *workflow.Transient
@@ -485,7 +415,7 @@ func TestDeleteService(t *testing.T) {
 		wantErr   bool
 		transient bool
 	}{
-		"deleted":        {reply: reply{body: strings.Replace(webService, `"ACTIVE"`, `"DRAINING"`, 1)}},
+		"deleted":        {reply: reply{Body: strings.Replace(webService, `"ACTIVE"`, `"DRAINING"`, 1)}},
 		"missing":        {reply: errorReply(400, "ServiceNotFoundException")},
 		"already gone":   {reply: errorReply(400, "ServiceNotActiveException")},
 		"throttled":      {reply: errorReply(400, "ThrottlingException"), wantErr: true, transient: true},
@@ -502,7 +432,7 @@ func TestDeleteService(t *testing.T) {
 			if errors.As(err, &tr) != tc.transient {
 				t.Errorf("got %v, want transient %v", err, tc.transient)
 			}
-			checkRequests(t, f, request{op: "DeleteService", body: jsonMap(t, `{"cluster":"prod","service":"web--green","force":true}`)})
+			checkRequests(t, f, request{Op: "DeleteService", Body: jsonMap(t, `{"cluster":"prod","service":"web--green","force":true}`)})
 		})
 	}
 }
