@@ -3,8 +3,6 @@ package sts
 import (
 	"context"
 	"errors"
-	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"testing"
 	"time"
@@ -15,51 +13,21 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/slipwayhq/slipway/internal/clock"
+	"github.com/slipwayhq/slipway/internal/localcloud"
 	"github.com/slipwayhq/slipway/internal/localcloud/protocol"
+	"github.com/slipwayhq/slipway/internal/localcloud/protocol/prototest"
 )
-
-// queryMux serves a QueryHandler the way the core router does, for tests in
-// this package (which cannot import the router).
-func queryMux(h protocol.QueryHandler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if err := r.ParseForm(); err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
-			return
-		}
-		ctx := protocol.WithAccessKeyID(r.Context(), protocol.SigV4AccessKeyID(r.Header.Get("Authorization"), ""))
-		action := r.PostForm.Get("Action")
-		res, err := h.ServeQuery(ctx, action, r.PostForm)
-		w.Header().Set("Content-Type", "text/xml")
-		if err != nil {
-			var e *protocol.Error
-			if !errors.As(err, &e) {
-				e = protocol.InternalFailure()
-			}
-			w.WriteHeader(e.Status)
-			_, _ = w.Write(protocol.EncodeQueryError(e, "req"))
-			return
-		}
-		b, err := protocol.EncodeQueryResponse(action, Namespace, "req", res)
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusInternalServerError)
-			return
-		}
-		_, _ = w.Write(b)
-	})
-}
 
 var start = time.Date(2026, 11, 25, 14, 0, 0, 0, time.UTC)
 
+// newClient serves svc through the real router, registered as the endpoint
+// registers STS, for a client signing with the given credentials.
 func newClient(t *testing.T, svc *Service, key, secret, token string) *awssts.Client {
 	t.Helper()
-	srv := httptest.NewServer(queryMux(svc))
-	t.Cleanup(srv.Close)
-	return awssts.New(awssts.Options{
-		Region:           "us-east-1",
-		BaseEndpoint:     aws.String(srv.URL),
-		Credentials:      credentials.NewStaticCredentialsProvider(key, secret, token),
-		RetryMaxAttempts: 1,
-	})
+	router := localcloud.NewServer(localcloud.Options{})
+	router.RegisterQuery("sts", "2011-06-15", Namespace, svc)
+	url := prototest.Serve(t, router)
+	return awssts.NewFromConfig(prototest.ConfigWithCredentials(url, credentials.NewStaticCredentialsProvider(key, secret, token)))
 }
 
 func TestGetCallerIdentityAndAssumeRole(t *testing.T) {
