@@ -2,95 +2,35 @@ package autoscaling
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"io"
-	"net/http"
-	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	sdk "github.com/aws/aws-sdk-go-v2/service/applicationautoscaling"
 	"github.com/aws/aws-sdk-go-v2/service/applicationautoscaling/types"
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/slipwayhq/slipway/internal/awsapi/awsapitest"
 	"github.com/slipwayhq/slipway/internal/workflow"
 )
 
 const resource = "service/prod/web"
 
 // reply is the fake endpoint's answer to one request.
-type reply struct {
-	status int    // 200 when zero
-	body   string // JSON
-}
+type reply = awsapitest.Reply
 
 func errorReply(status int, code string) reply {
-	return reply{status: status, body: `{"__type":"` + code + `","Message":"` + code + ` from the fake"}`}
+	return reply{Status: status, Body: `{"__type":"` + code + `","Message":"` + code + ` from the fake"}`}
 }
 
-// fake is an Application Auto Scaling endpoint speaking JSON 1.1. It records
-// each request body with its operation under "operation" and answers every
-// request with the one reply it holds.
-type fake struct {
-	t        *testing.T
-	reply    reply
-	mu       sync.Mutex
-	requests []map[string]any
-}
-
-func (f *fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	op, ok := strings.CutPrefix(r.Header.Get("X-Amz-Target"), "AnyScaleFrontendService.")
-	if !ok || r.Header.Get("Content-Type") != "application/x-amz-json-1.1" {
-		f.t.Errorf("got target %q content type %q, want a JSON 1.1 Application Auto Scaling request",
-			r.Header.Get("X-Amz-Target"), r.Header.Get("Content-Type"))
-	}
-	var body map[string]any
-	if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
-		f.t.Errorf("request body: %v", err)
-	}
-	body["operation"] = op
-	f.mu.Lock()
-	f.requests = append(f.requests, body)
-	f.mu.Unlock()
-	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
-	if f.reply.status != 0 {
-		w.WriteHeader(f.reply.status)
-	}
-	io.WriteString(w, f.reply.body)
-}
-
-// newClient returns a Client whose real SDK client talks to a fake answering
-// with rep, without retries.
-func newClient(t *testing.T, rep reply) (*Client, *fake) {
-	f := &fake{t: t, reply: rep}
-	srv := httptest.NewServer(f)
-	t.Cleanup(srv.Close)
-	return New(sdk.NewFromConfig(aws.Config{
-		Region:       "us-east-1",
-		Credentials:  credentials.NewStaticCredentialsProvider("AKIDTEST", "secret", ""),
-		BaseEndpoint: aws.String(srv.URL),
-		Retryer:      func() aws.Retryer { return aws.NopRetryer{} },
-	})), f
-}
-
-// check compares the one request f received with want, a JSON object that
-// names its operation under "operation".
-func (f *fake) check(t *testing.T, want string) {
-	t.Helper()
-	var w map[string]any
-	if err := json.Unmarshal([]byte(want), &w); err != nil {
-		t.Fatalf("test JSON %q: %v", want, err)
-	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if diff := cmp.Diff([]map[string]any{w}, f.requests); diff != "" {
-		t.Errorf("requests (-want +got):\n%s", diff)
-	}
+// newClient returns a Client whose real SDK client talks to an Application
+// Auto Scaling endpoint speaking JSON 1.1 that answers operation op with rep,
+// without retries.
+func newClient(t *testing.T, op string, rep reply) (*Client, *awsapitest.JSONServer) {
+	f, cfg := awsapitest.NewJSON(t, "AnyScaleFrontendService.", "1.1", map[string][]reply{op: {rep}})
+	return New(sdk.NewFromConfig(cfg)), f
 }
 
 func TestResourceID(t *testing.T) {
@@ -109,7 +49,7 @@ func TestResourceID(t *testing.T) {
 
 func TestTarget(t *testing.T) {
 	target := func(suspended string) reply {
-		return reply{body: `{"ScalableTargets":[{"ServiceNamespace":"ecs","ResourceId":"service/prod/web",
+		return reply{Body: `{"ScalableTargets":[{"ServiceNamespace":"ecs","ResourceId":"service/prod/web",
 			"ScalableDimension":"ecs:service:DesiredCount","MinCapacity":2,"MaxCapacity":10,
 			"RoleARN":"arn:aws:iam::111122223333:role/aws-service-role/ecs.application-autoscaling.amazonaws.com/x",
 			"CreationTime":1764100000` + suspended + `}]}`}
@@ -123,11 +63,11 @@ func TestTarget(t *testing.T) {
 			"DynamicScalingOutSuspended":false,"ScheduledScalingSuspended":false}`), want: &ScalableTarget{Min: 2, Max: 10}},
 		"scale-in suspended": {reply: target(`,"SuspendedState":{"DynamicScalingInSuspended":true}`),
 			want: &ScalableTarget{Min: 2, Max: 10, Suspended: true}},
-		"not registered": {reply: reply{body: `{"ScalableTargets":[]}`}},
+		"not registered": {reply: reply{Body: `{"ScalableTargets":[]}`}},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
-			c, f := newClient(t, tc.reply)
+			c, f := newClient(t, "DescribeScalableTargets", tc.reply)
 			got, err := c.Target(context.Background(), resource)
 			if err != nil {
 				t.Fatal(err)
@@ -135,25 +75,25 @@ func TestTarget(t *testing.T) {
 			if diff := cmp.Diff(tc.want, got); diff != "" {
 				t.Errorf("target (-want +got):\n%s", diff)
 			}
-			f.check(t, `{"operation":"DescribeScalableTargets","ServiceNamespace":"ecs",
+			f.Check(t, `{"operation":"DescribeScalableTargets","ServiceNamespace":"ecs",
 				"ScalableDimension":"ecs:service:DesiredCount","ResourceIds":["service/prod/web"]}`)
 		})
 	}
 }
 
 func TestRegisterTarget(t *testing.T) {
-	c, f := newClient(t, reply{body: `{"ScalableTargetARN":"arn:aws:application-autoscaling:us-east-1:111122223333:scalable-target/1"}`})
+	c, f := newClient(t, "RegisterScalableTarget", reply{Body: `{"ScalableTargetARN":"arn:aws:application-autoscaling:us-east-1:111122223333:scalable-target/1"}`})
 	if err := c.RegisterTarget(context.Background(), resource, 2, 10, true); err != nil {
 		t.Fatal(err)
 	}
-	f.check(t, `{"operation":"RegisterScalableTarget","ServiceNamespace":"ecs",
+	f.Check(t, `{"operation":"RegisterScalableTarget","ServiceNamespace":"ecs",
 		"ScalableDimension":"ecs:service:DesiredCount","ResourceId":"service/prod/web",
 		"MinCapacity":2,"MaxCapacity":10,"SuspendedState":{"DynamicScalingInSuspended":true,
 		"DynamicScalingOutSuspended":true,"ScheduledScalingSuspended":true}}`)
 }
 
 func TestPutTargetTrackingPolicy(t *testing.T) {
-	c, f := newClient(t, reply{body: `{"PolicyARN":"arn:aws:autoscaling:us-east-1:111122223333:scalingPolicy:1:resource/ecs/service/prod/web:policyName/web-requests",
+	c, f := newClient(t, "PutScalingPolicy", reply{Body: `{"PolicyARN":"arn:aws:autoscaling:us-east-1:111122223333:scalingPolicy:1:resource/ecs/service/prod/web:policyName/web-requests",
 		"Alarms":[{"AlarmName":"TargetTracking-service/prod/web-AlarmHigh","AlarmARN":"arn:aws:cloudwatch:us-east-1:111122223333:alarm:x"}]}`})
 	arn, err := c.PutTargetTrackingPolicy(context.Background(), resource, TargetTrackingPolicy{
 		Name: "web-requests", Metric: "ALBRequestCountPerTarget",
@@ -166,7 +106,7 @@ func TestPutTargetTrackingPolicy(t *testing.T) {
 	if !strings.HasSuffix(arn, "policyName/web-requests") {
 		t.Errorf("got ARN %q, want the policy ARN of the reply", arn)
 	}
-	f.check(t, `{"operation":"PutScalingPolicy","ServiceNamespace":"ecs",
+	f.Check(t, `{"operation":"PutScalingPolicy","ServiceNamespace":"ecs",
 		"ScalableDimension":"ecs:service:DesiredCount","ResourceId":"service/prod/web",
 		"PolicyName":"web-requests","PolicyType":"TargetTrackingScaling",
 		"TargetTrackingScalingPolicyConfiguration":{"TargetValue":1000.5,
@@ -176,7 +116,7 @@ func TestPutTargetTrackingPolicy(t *testing.T) {
 }
 
 func TestPutStepPolicy(t *testing.T) {
-	c, f := newClient(t, reply{body: `{"PolicyARN":"arn:policy/web-step"}`})
+	c, f := newClient(t, "PutScalingPolicy", reply{Body: `{"PolicyARN":"arn:policy/web-step"}`})
 	arn, err := c.PutStepPolicy(context.Background(), resource, StepPolicy{
 		Name: "web-step", AdjustmentType: "ChangeInCapacity", CooldownSeconds: 120, MetricAggregation: "Average",
 		Steps: []Step{{Upper: aws.Float64(0), Adjustment: -1}, {Lower: aws.Float64(0), Upper: aws.Float64(20), Adjustment: 1},
@@ -188,7 +128,7 @@ func TestPutStepPolicy(t *testing.T) {
 	if arn != "arn:policy/web-step" {
 		t.Errorf("got ARN %q, want arn:policy/web-step", arn)
 	}
-	f.check(t, `{"operation":"PutScalingPolicy","ServiceNamespace":"ecs",
+	f.Check(t, `{"operation":"PutScalingPolicy","ServiceNamespace":"ecs",
 		"ScalableDimension":"ecs:service:DesiredCount","ResourceId":"service/prod/web",
 		"PolicyName":"web-step","PolicyType":"StepScaling",
 		"StepScalingPolicyConfiguration":{"AdjustmentType":"ChangeInCapacity","Cooldown":120,
@@ -199,7 +139,7 @@ func TestPutStepPolicy(t *testing.T) {
 }
 
 func TestPutScheduledAction(t *testing.T) {
-	c, f := newClient(t, reply{body: `{}`})
+	c, f := newClient(t, "PutScheduledAction", reply{Body: `{}`})
 	err := c.PutScheduledAction(context.Background(), resource, ScheduledAction{
 		Name: "night", Schedule: "cron(0 22 * * ? *)", Timezone: "Europe/Berlin",
 		Min: aws.Int32(1), Max: aws.Int32(2),
@@ -208,7 +148,7 @@ func TestPutScheduledAction(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.check(t, `{"operation":"PutScheduledAction","ServiceNamespace":"ecs",
+	f.Check(t, `{"operation":"PutScheduledAction","ServiceNamespace":"ecs",
 		"ScalableDimension":"ecs:service:DesiredCount","ResourceId":"service/prod/web",
 		"ScheduledActionName":"night","Schedule":"cron(0 22 * * ? *)","Timezone":"Europe/Berlin",
 		"ScalableTargetAction":{"MinCapacity":1,"MaxCapacity":2},"StartTime":1796083200}`)
@@ -227,7 +167,7 @@ func TestErrors(t *testing.T) {
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
-			c, _ := newClient(t, tc.reply)
+			c, _ := newClient(t, "RegisterScalableTarget", tc.reply)
 			err := c.RegisterTarget(context.Background(), resource, 1, 2, false)
 			if err == nil {
 				t.Fatal("got no error, want one")
@@ -244,7 +184,7 @@ func TestErrors(t *testing.T) {
 }
 
 func TestPutScalingPolicy(t *testing.T) {
-	c, f := newClient(t, reply{body: `{"PolicyARN":"arn:policy/web-queue"}`})
+	c, f := newClient(t, "PutScalingPolicy", reply{Body: `{"PolicyARN":"arn:policy/web-queue"}`})
 	arn, err := c.PutScalingPolicy(context.Background(), resource, &sdk.PutScalingPolicyInput{
 		PolicyName: aws.String("web-queue"),
 		TargetTrackingScalingPolicyConfiguration: &types.TargetTrackingScalingPolicyConfiguration{
@@ -260,7 +200,7 @@ func TestPutScalingPolicy(t *testing.T) {
 	if arn != "arn:policy/web-queue" {
 		t.Errorf("got ARN %q, want arn:policy/web-queue", arn)
 	}
-	f.check(t, `{"operation":"PutScalingPolicy","ServiceNamespace":"ecs",
+	f.Check(t, `{"operation":"PutScalingPolicy","ServiceNamespace":"ecs",
 		"ScalableDimension":"ecs:service:DesiredCount","ResourceId":"service/prod/web",
 		"PolicyName":"web-queue","PolicyType":"TargetTrackingScaling",
 		"TargetTrackingScalingPolicyConfiguration":{"TargetValue":10,
@@ -273,14 +213,14 @@ func TestDeregisterTarget(t *testing.T) {
 		wantErr   bool
 		transient bool
 	}{
-		"registered":     {reply: reply{body: `{}`}},
+		"registered":     {reply: reply{Body: `{}`}},
 		"not registered": {reply: errorReply(400, "ObjectNotFoundException")},
 		"throttled":      {reply: errorReply(400, "ThrottlingException"), wantErr: true, transient: true},
 		"denied":         {reply: errorReply(400, "AccessDeniedException"), wantErr: true},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
-			c, f := newClient(t, tc.reply)
+			c, f := newClient(t, "DeregisterScalableTarget", tc.reply)
 			err := c.DeregisterTarget(context.Background(), resource)
 			if (err != nil) != tc.wantErr {
 				t.Errorf("got %v, want error %v", err, tc.wantErr)
@@ -289,7 +229,7 @@ func TestDeregisterTarget(t *testing.T) {
 			if errors.As(err, &tr) != tc.transient {
 				t.Errorf("got %v, want transient %v", err, tc.transient)
 			}
-			f.check(t, `{"operation":"DeregisterScalableTarget","ServiceNamespace":"ecs",
+			f.Check(t, `{"operation":"DeregisterScalableTarget","ServiceNamespace":"ecs",
 				"ScalableDimension":"ecs:service:DesiredCount","ResourceId":"service/prod/web"}`)
 		})
 	}
