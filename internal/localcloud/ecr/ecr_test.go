@@ -5,7 +5,6 @@ import (
 	"errors"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -20,23 +19,6 @@ import (
 	"github.com/slipwayhq/slipway/internal/localcloud/protocol"
 	"github.com/slipwayhq/slipway/internal/localcloud/protocol/prototest"
 )
-
-type recorder struct {
-	mu     sync.Mutex
-	events []protocol.Event
-}
-
-func (r *recorder) PutEvent(_ context.Context, e protocol.Event) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.events = append(r.events, e)
-}
-
-func (r *recorder) all() []protocol.Event {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return append([]protocol.Event(nil), r.events...)
-}
 
 var start = time.Date(2026, 11, 25, 14, 0, 0, 0, time.UTC)
 
@@ -155,7 +137,7 @@ func TestRepositories(t *testing.T) {
 
 func TestPushAndDescribe(t *testing.T) {
 	ctx := context.Background()
-	events := &recorder{}
+	events := &prototest.Events{}
 	c := newClient(t, newService(events))
 	if _, err := c.CreateRepository(ctx, &awsecr.CreateRepositoryInput{RepositoryName: aws.String("web")}); err != nil {
 		t.Fatal(err)
@@ -244,7 +226,7 @@ func TestPushAndDescribe(t *testing.T) {
 	}
 
 	// Events: one per successful push, tag and digest as ECR reports them.
-	evs := events.all()
+	evs := events.All()
 	if len(evs) != 3 {
 		t.Fatalf("got %d events, want 3", len(evs))
 	}

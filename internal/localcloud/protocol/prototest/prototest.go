@@ -1,17 +1,21 @@
 // Package prototest holds the set-up shared by the local endpoint's tests:
-// an HTTP test server for a handler and an aws.Config that points SDK
-// clients at it. It does not import the router, so the router's own tests
+// an HTTP test server for a handler, an aws.Config that points SDK clients
+// at it, and an EventSink that records what services emit. It does not import the router, so the router's own tests
 // can use it too; services' tests serve their handlers through the real
 // router (localcloud.NewServer and its Register methods).
 package prototest
 
 import (
+	"context"
 	"net/http"
 	"net/http/httptest"
+	"sync"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+
+	"github.com/slipwayhq/slipway/internal/localcloud/protocol"
 )
 
 // Serve starts a test HTTP server for h, closed when the test ends, and
@@ -39,4 +43,25 @@ func ConfigWithCredentials(url string, creds aws.CredentialsProvider) aws.Config
 		BaseEndpoint: aws.String(url),
 		Retryer:      func() aws.Retryer { return aws.NopRetryer{} },
 	}
+}
+
+// Events is a protocol.EventSink keeping the events it receives, safe for
+// concurrent use. The zero value is ready.
+type Events struct {
+	mu     sync.Mutex
+	events []protocol.Event
+}
+
+// PutEvent records e.
+func (l *Events) PutEvent(_ context.Context, e protocol.Event) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.events = append(l.events, e)
+}
+
+// All returns a copy of the events received so far, oldest first.
+func (l *Events) All() []protocol.Event {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]protocol.Event(nil), l.events...)
 }
