@@ -2,20 +2,14 @@ package eventbridge
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"io"
-	"net/http"
-	"net/http/httptest"
-	"sync"
 	"testing"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	sdk "github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/slipwayhq/slipway/internal/awsapi"
+	"github.com/slipwayhq/slipway/internal/awsapi/awsapitest"
 	"github.com/slipwayhq/slipway/internal/workflow"
 )
 
@@ -29,32 +23,9 @@ func endpoint(t *testing.T, status int, body string) (*Client, func() []map[stri
 
 // sdkClient is endpoint without the adapter: the real SDK client.
 func sdkClient(t *testing.T, status int, body string) (*sdk.Client, func() []map[string]any) {
-	var (
-		mu  sync.Mutex
-		got []map[string]any
-	)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if tg, ct := r.Header.Get("X-Amz-Target"), r.Header.Get("Content-Type"); tg != "AWSEvents.PutEvents" || ct != "application/x-amz-json-1.1" {
-			t.Errorf("got target %q content type %q, want AWSEvents.PutEvents in JSON 1.1", tg, ct)
-		}
-		var m map[string]any
-		if err := json.NewDecoder(r.Body).Decode(&m); err != nil {
-			t.Errorf("request body: %v", err)
-		}
-		mu.Lock()
-		got = append(got, m)
-		mu.Unlock()
-		w.Header().Set("Content-Type", "application/x-amz-json-1.1")
-		w.WriteHeader(status)
-		io.WriteString(w, body)
-	}))
-	t.Cleanup(srv.Close)
-	return sdk.NewFromConfig(aws.Config{
-		Region:       "us-east-1",
-		Credentials:  credentials.NewStaticCredentialsProvider("AKIDTEST", "secret", ""),
-		BaseEndpoint: aws.String(srv.URL),
-		Retryer:      func() aws.Retryer { return aws.NopRetryer{} },
-	}), func() []map[string]any { mu.Lock(); defer mu.Unlock(); return got }
+	f, cfg := awsapitest.NewJSON(t, "AWSEvents.", "1.1",
+		map[string][]awsapitest.Reply{"PutEvents": {{Status: status, Body: body}}})
+	return sdk.NewFromConfig(cfg), f.Bodies
 }
 
 func TestPublish(t *testing.T) {
