@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -22,6 +21,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/slipwayhq/slipway/internal/localcloud/protocol"
+	"github.com/slipwayhq/slipway/internal/localcloud/protocol/prototest"
 )
 
 func crc32Of(data []byte) string {
@@ -30,40 +30,16 @@ func crc32Of(data []byte) string {
 	return base64.StdEncoding.EncodeToString(b[:])
 }
 
-// recorder is an EventSink keeping what it receives.
-type recorder struct {
-	mu     sync.Mutex
-	events []protocol.Event
-}
-
-func (r *recorder) PutEvent(_ context.Context, e protocol.Event) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.events = append(r.events, e)
-}
-
-func (r *recorder) all() []protocol.Event {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return append([]protocol.Event(nil), r.events...)
-}
-
 // newTestClient serves svc the way the core router does (request id in the
-// context, errors in S3's shape) and returns an SDK client for it.
+// context, errors in S3's shape) and returns an SDK client for it. The
+// request id is fixed so tests can assert the events that carry it.
 func newTestClient(t *testing.T, svc *Service) *awss3.Client {
 	t.Helper()
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	url := prototest.Serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("X-Amz-Request-Id", "test-request")
 		svc.ServeHTTP(w, r.WithContext(protocol.WithRequestID(r.Context(), "test-request")))
 	}))
-	t.Cleanup(srv.Close)
-	return awss3.New(awss3.Options{
-		Region:           "us-east-1",
-		BaseEndpoint:     aws.String(srv.URL),
-		UsePathStyle:     true,
-		Credentials:      credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", "secret", ""),
-		RetryMaxAttempts: 1,
-	})
+	return awss3.NewFromConfig(prototest.Config(url), func(o *awss3.Options) { o.UsePathStyle = true })
 }
 
 func newService(events protocol.EventSink) *Service {
@@ -340,7 +316,7 @@ func TestConditionalRequests(t *testing.T) {
 
 func TestVersioning(t *testing.T) {
 	ctx := context.Background()
-	events := &recorder{}
+	events := &prototest.Events{}
 	c := newTestClient(t, newService(events))
 	mustCreate(t, c, "specs")
 	v, err := c.GetBucketVersioning(ctx, &awss3.GetBucketVersioningInput{Bucket: aws.String("specs")})
@@ -441,8 +417,8 @@ func TestVersioning(t *testing.T) {
 	if diff := cmp.Diff([]string{"null", v2, v1}, gotVersions); diff != "" {
 		t.Errorf("suspended versions (-want +got):\n%s", diff)
 	}
-	if len(events.all()) != 0 {
-		t.Errorf("got %d events without EventBridge enabled, want none", len(events.all()))
+	if len(events.All()) != 0 {
+		t.Errorf("got %d events without EventBridge enabled, want none", len(events.All()))
 	}
 }
 
@@ -583,7 +559,7 @@ func TestDeleteObjects(t *testing.T) {
 
 func TestObjectCreatedEvents(t *testing.T) {
 	ctx := context.Background()
-	events := &recorder{}
+	events := &prototest.Events{}
 	c := newTestClient(t, newService(events))
 	mustCreate(t, c, "specs")
 	if _, err := c.PutBucketVersioning(ctx, &awss3.PutBucketVersioningInput{Bucket: aws.String("specs"),
@@ -600,7 +576,7 @@ func TestObjectCreatedEvents(t *testing.T) {
 		t.Fatalf("notification configuration: got %+v, %v; want EventBridge on", cfg, err)
 	}
 	out := put(t, c, "specs", "services/web.yaml", "hello")
-	got := events.all()
+	got := events.All()
 	want := []protocol.Event{{
 		Source:     "aws.s3",
 		DetailType: "Object Created",
@@ -628,7 +604,7 @@ func TestObjectCreatedEvents(t *testing.T) {
 		t.Fatal(err)
 	}
 	put(t, c, "specs", "after", "x")
-	if n := len(events.all()); n != 1 {
+	if n := len(events.All()); n != 1 {
 		t.Errorf("got %d events after turning EventBridge off, want 1", n)
 	}
 }
@@ -926,7 +902,7 @@ func TestVirtualHostedStyle(t *testing.T) {
 
 func TestMultipartUpload(t *testing.T) {
 	ctx := context.Background()
-	events := &recorder{}
+	events := &prototest.Events{}
 	c := newTestClient(t, newService(events))
 	mustCreate(t, c, "bkt")
 	if _, err := c.PutBucketNotificationConfiguration(ctx, &awss3.PutBucketNotificationConfigurationInput{Bucket: aws.String("bkt"),
@@ -970,7 +946,7 @@ func TestMultipartUpload(t *testing.T) {
 	if body != string(first)+string(last) || aws.ToString(out.ContentType) != "text/plain" {
 		t.Errorf("assembled object: got %d bytes of type %s, want %d of text/plain", len(body), aws.ToString(out.ContentType), len(first)+len(last))
 	}
-	if evs := events.all(); len(evs) != 1 || evs[0].Detail.(map[string]any)["reason"] != "CompleteMultipartUpload" {
+	if evs := events.All(); len(evs) != 1 || evs[0].Detail.(map[string]any)["reason"] != "CompleteMultipartUpload" {
 		t.Errorf("events: got %+v, want one Object Created by CompleteMultipartUpload", evs)
 	}
 	// The upload is gone once completed.
