@@ -11,13 +11,13 @@ import (
 	awslambda "github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	sdk "github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/slipwayhq/slipway/internal/clock"
 	"github.com/slipwayhq/slipway/internal/localcloud/protocol"
+	"github.com/slipwayhq/slipway/internal/localcloud/protocol/prototest"
 )
 
 // StabilizationError is a pointer error type; the runtime reports its
@@ -66,17 +66,13 @@ func newService(t *testing.T, c clock.Clock) *Service {
 }
 
 // newClient returns a real SDK client talking to the service through an
-// HTTP server that hands the REST paths to it, as the core does.
+// HTTP server that hands the REST paths to it, as the core does. It does
+// not use the real router: that routes only paths below
+// /2015-03-31/functions/, so ListFunctions (GET /2015-03-31/functions)
+// would not reach the service.
 func newClient(t *testing.T, s *Service) *sdk.Client {
 	t.Helper()
-	srv := httptest.NewServer(s)
-	t.Cleanup(srv.Close)
-	return sdk.NewFromConfig(aws.Config{
-		Region:       "us-east-1",
-		Credentials:  credentials.NewStaticCredentialsProvider("AKIDTEST", "secret", ""),
-		BaseEndpoint: aws.String(srv.URL),
-		Retryer:      func() aws.Retryer { return aws.NopRetryer{} },
-	})
+	return sdk.NewFromConfig(prototest.Config(prototest.Serve(t, s)))
 }
 
 func TestInvokeOverHTTP(t *testing.T) {
