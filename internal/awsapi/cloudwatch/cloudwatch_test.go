@@ -6,19 +6,17 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	sdk "github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	"github.com/aws/smithy-go/encoding/cbor"
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/slipwayhq/slipway/internal/awsapi"
+	"github.com/slipwayhq/slipway/internal/awsapi/awsapitest"
 	"github.com/slipwayhq/slipway/internal/workflow"
 )
 
@@ -131,14 +129,7 @@ func (f *fake) seen() []any {
 // with replies, without retries.
 func newClient(t *testing.T, replies ...reply) (*Client, *fake) {
 	f := &fake{t: t, replies: replies}
-	srv := httptest.NewServer(f)
-	t.Cleanup(srv.Close)
-	return New(sdk.NewFromConfig(aws.Config{
-		Region:       "us-east-1",
-		Credentials:  credentials.NewStaticCredentialsProvider("AKIDTEST", "secret", ""),
-		BaseEndpoint: aws.String(srv.URL),
-		Retryer:      func() aws.Retryer { return aws.NopRetryer{} },
-	})), f
+	return New(sdk.NewFromConfig(awsapitest.Serve(t, f))), f
 }
 
 // describe is the request AlarmStates sends for names.
