@@ -5,7 +5,6 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"strings"
 	"sync"
@@ -16,6 +15,7 @@ import (
 	sdk "github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/slipwayhq/slipway/internal/awsapi/awsapitest"
 	"github.com/slipwayhq/slipway/internal/workflow"
 )
 
@@ -88,14 +88,9 @@ func (f *fake) seen() []call {
 // config returns the configuration of a caller with long-term key AKIDBASE
 // talking to f, without retries.
 func config(t *testing.T, f *fake) aws.Config {
-	srv := httptest.NewServer(f)
-	t.Cleanup(srv.Close)
-	return aws.Config{
-		Region:       "us-east-1",
-		Credentials:  credentials.NewStaticCredentialsProvider("AKIDBASE", "base-secret", ""),
-		BaseEndpoint: aws.String(srv.URL),
-		Retryer:      func() aws.Retryer { return aws.NopRetryer{} },
-	}
+	cfg := awsapitest.Serve(t, f)
+	cfg.Credentials = credentials.NewStaticCredentialsProvider("AKIDBASE", "base-secret", "")
+	return cfg
 }
 
 func TestCallerIdentity(t *testing.T) {
