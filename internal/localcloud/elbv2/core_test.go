@@ -2,17 +2,15 @@ package elbv2
 
 import (
 	"context"
-	"net/http/httptest"
 	"testing"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	sdk "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	"github.com/google/go-cmp/cmp"
 
 	adapter "github.com/slipwayhq/slipway/internal/awsapi/elbv2"
 	"github.com/slipwayhq/slipway/internal/clock"
 	"github.com/slipwayhq/slipway/internal/localcloud"
+	"github.com/slipwayhq/slipway/internal/localcloud/protocol/prototest"
 )
 
 // TestThroughCoreRouter serves the service from the endpoint's router,
@@ -22,10 +20,7 @@ func TestThroughCoreRouter(t *testing.T) {
 	s := New(Config{Clock: clock.NewVirtual(start)})
 	router := localcloud.NewServer(localcloud.Options{})
 	router.RegisterQuery("elasticloadbalancing", Version, Namespace, s)
-	srv := httptest.NewServer(router)
-	t.Cleanup(srv.Close)
-	c := sdk.NewFromConfig(aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("AKIDTEST", "secret", ""),
-		BaseEndpoint: aws.String(srv.URL), Retryer: func() aws.Retryer { return aws.NopRetryer{} }})
+	c := sdk.NewFromConfig(prototest.Config(prototest.Serve(t, router)))
 	w := build(t, c)
 	a := adapter.New(c)
 	ctx := context.Background()

@@ -3,9 +3,6 @@ package elbv2
 import (
 	"context"
 	"errors"
-	"io"
-	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"os"
 	"os/exec"
@@ -14,7 +11,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	sdk "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	"github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 	"github.com/aws/smithy-go"
@@ -22,57 +18,38 @@ import (
 
 	adapter "github.com/slipwayhq/slipway/internal/awsapi/elbv2"
 	"github.com/slipwayhq/slipway/internal/clock"
+	"github.com/slipwayhq/slipway/internal/localcloud"
 	"github.com/slipwayhq/slipway/internal/localcloud/protocol"
+	"github.com/slipwayhq/slipway/internal/localcloud/protocol/prototest"
 )
 
 var start = time.Date(2026, 11, 25, 16, 0, 0, 0, time.UTC)
 
-// serve answers query requests the way the core does: form in, XML out.
-func serve(t *testing.T, h protocol.QueryHandler) *httptest.Server {
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		params, err := url.ParseQuery(string(body))
-		if err != nil {
-			http.Error(w, err.Error(), 400)
-			return
-		}
-		action := params.Get("Action")
-		res, err := h.ServeQuery(r.Context(), action, params)
-		w.Header().Set("Content-Type", "text/xml")
-		if err != nil {
-			var pe *protocol.Error
-			if !errors.As(err, &pe) {
-				t.Errorf("%s returned %v, want a *protocol.Error", action, err)
-				pe = protocol.InternalFailure()
-			}
-			w.WriteHeader(pe.Status)
-			w.Write(protocol.EncodeQueryError(pe, "req-1"))
-			return
-		}
-		b, err := protocol.EncodeQueryResponse(action, Namespace, "req-1", res)
-		if err != nil {
-			t.Errorf("encode %s: %v", action, err)
-		}
-		w.Write(b)
-	}))
-	t.Cleanup(srv.Close)
-	return srv
-}
-
 // setup returns a Service on a virtual clock and a real SDK client talking
-// to it over HTTP.
+// to it over HTTP through the real router, registered as the endpoint
+// registers ELBv2. The test also fails if the service answers an error
+// that is not a *protocol.Error or a result that does not encode.
 func setup(t *testing.T) (*Service, *sdk.Client, *clock.Virtual, string) {
 	t.Helper()
 	clk := clock.NewVirtual(start)
 	s := New(Config{Clock: clk})
-	srv := serve(t, s)
-	c := sdk.NewFromConfig(aws.Config{
-		Region:       "us-east-1",
-		Credentials:  credentials.NewStaticCredentialsProvider("AKIDTEST", "secret", ""),
-		BaseEndpoint: aws.String(srv.URL),
-		Retryer:      func() aws.Retryer { return aws.NopRetryer{} },
-	})
-	return s, c, clk, srv.URL
+	router := localcloud.NewServer(localcloud.Options{})
+	router.RegisterQuery("elasticloadbalancing", Version, Namespace, protocol.QueryHandlerFunc(func(ctx context.Context, action string, params url.Values) (any, error) {
+		res, err := s.ServeQuery(ctx, action, params)
+		if err != nil {
+			var pe *protocol.Error
+			if !errors.As(err, &pe) {
+				t.Errorf("%s returned %v, want a *protocol.Error", action, err)
+			}
+			return res, err
+		}
+		if _, err := protocol.EncodeQueryResponse(action, Namespace, "req-1", res); err != nil {
+			t.Errorf("encode %s: %v", action, err)
+		}
+		return res, nil
+	}))
+	url := prototest.Serve(t, router)
+	return s, sdk.NewFromConfig(prototest.Config(url)), clk, url
 }
 
 // world is a load balancer with a listener, a rule forwarding to blue and
