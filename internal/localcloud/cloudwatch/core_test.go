@@ -4,7 +4,6 @@ import (
 	"context"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"os"
 	"os/exec"
@@ -12,13 +11,13 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	sdk "github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
 
 	adapter "github.com/slipwayhq/slipway/internal/awsapi/cloudwatch"
 	"github.com/slipwayhq/slipway/internal/clock"
 	"github.com/slipwayhq/slipway/internal/localcloud"
+	"github.com/slipwayhq/slipway/internal/localcloud/protocol/prototest"
 )
 
 // TestThroughCoreRouter serves the service from the endpoint's router,
@@ -30,11 +29,9 @@ func TestThroughCoreRouter(t *testing.T) {
 	router := localcloud.NewServer(localcloud.Options{})
 	router.RegisterQuery("monitoring", Version, Namespace, svc)
 	router.RegisterCBOR("monitoring", "GraniteServiceVersion20100801", svc)
-	srv := httptest.NewServer(router)
-	t.Cleanup(srv.Close)
+	endpoint := prototest.Serve(t, router)
 	ctx := context.Background()
-	c := sdk.NewFromConfig(aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("AKIDTEST", "secret", ""),
-		BaseEndpoint: aws.String(srv.URL), Retryer: func() aws.Retryer { return aws.NopRetryer{} }})
+	c := sdk.NewFromConfig(prototest.Config(endpoint))
 
 	putAlarm(t, c, alarmInput("web-5xx"))
 	if _, err := c.SetAlarmState(ctx, &sdk.SetAlarmStateInput{AlarmName: aws.String("web-5xx"), StateValue: types.StateValueAlarm, StateReason: aws.String("drill")}); err != nil {
@@ -52,7 +49,7 @@ func TestThroughCoreRouter(t *testing.T) {
 	}
 
 	form := url.Values{"Action": {"DescribeAlarms"}, "Version": {Version}, "AlarmNames.member.1": {"web-5xx"}}
-	resp, err := http.Post(srv.URL, "application/x-www-form-urlencoded", strings.NewReader(form.Encode()))
+	resp, err := http.Post(endpoint, "application/x-www-form-urlencoded", strings.NewReader(form.Encode()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,7 +60,7 @@ func TestThroughCoreRouter(t *testing.T) {
 		t.Errorf("query DescribeAlarms: got %d %s", resp.StatusCode, body)
 	}
 
-	resp, err = http.Post(srv.URL+"/service/GraniteServiceVersion20100801/operation/DescribeAlarms", "application/cbor", strings.NewReader("\xbf\x61"))
+	resp, err = http.Post(endpoint+"/service/GraniteServiceVersion20100801/operation/DescribeAlarms", "application/cbor", strings.NewReader("\xbf\x61"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,7 +73,7 @@ func TestThroughCoreRouter(t *testing.T) {
 	if err != nil {
 		t.Skip("the aws CLI is not on the PATH; the CLI part of this test cannot run here")
 	}
-	cmd := exec.Command(bin, "--endpoint-url", srv.URL, "--region", "us-east-1", "--output", "text", "cloudwatch", "describe-alarms",
+	cmd := exec.Command(bin, "--endpoint-url", endpoint, "--region", "us-east-1", "--output", "text", "cloudwatch", "describe-alarms",
 		"--alarm-names", "web-5xx", "--query", "MetricAlarms[0].StateValue")
 	cmd.Env = append(os.Environ(), "AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test", "AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null")
 	out, err := cmd.CombinedOutput()

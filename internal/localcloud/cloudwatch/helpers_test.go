@@ -6,19 +6,17 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	sdk "github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 
 	"github.com/slipwayhq/slipway/internal/clock"
 	"github.com/slipwayhq/slipway/internal/localcloud/protocol"
+	"github.com/slipwayhq/slipway/internal/localcloud/protocol/prototest"
 )
 
 var start = time.Date(2026, 11, 25, 16, 0, 0, 0, time.UTC)
@@ -138,14 +136,8 @@ func newFixture(t *testing.T, cfg Config) *fixture {
 	cfg.Clock, cfg.Events = clk, ev
 	svc := New(cfg)
 	rt := &router{t: t, svc: svc}
-	srv := httptest.NewServer(rt)
-	t.Cleanup(srv.Close)
-	return &fixture{svc: svc, clk: clk, router: rt, url: srv.URL, events: ev, client: sdk.NewFromConfig(aws.Config{
-		Region:       "us-east-1",
-		Credentials:  credentials.NewStaticCredentialsProvider("AKIDTEST", "secret", ""),
-		BaseEndpoint: aws.String(srv.URL),
-		Retryer:      func() aws.Retryer { return aws.NopRetryer{} },
-	})}
+	endpoint := prototest.Serve(t, rt)
+	return &fixture{svc: svc, clk: clk, router: rt, url: endpoint, events: ev, client: sdk.NewFromConfig(prototest.Config(endpoint))}
 }
 
 // advance moves the virtual clock to t, running a Tick at every minute

@@ -4,26 +4,23 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
-	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	elbsdk "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	"github.com/google/go-cmp/cmp"
 
 	samples "github.com/slipwayhq/slipway/events"
 	elbadapter "github.com/slipwayhq/slipway/internal/awsapi/elbv2"
 	"github.com/slipwayhq/slipway/internal/clock"
+	"github.com/slipwayhq/slipway/internal/localcloud"
 	"github.com/slipwayhq/slipway/internal/localcloud/elbv2"
 	"github.com/slipwayhq/slipway/internal/localcloud/faults"
 	"github.com/slipwayhq/slipway/internal/localcloud/protocol"
+	"github.com/slipwayhq/slipway/internal/localcloud/protocol/prototest"
 )
 
 // revisions is the ECS simulation's side of the generator in tests: the
@@ -92,25 +89,11 @@ func newELBWorld(t *testing.T, clk clock.Clock) *elbWorld {
 	w.lbDimension, w.tgDimensionG = lbDimension(w.lb), tgDimension(w.green)
 
 	// Slipway moves weights through its adapter and the real SDK client.
-	srv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		p, _ := url.ParseQuery(string(body))
-		res, err := svc.ServeQuery(r.Context(), p.Get("Action"), p)
-		if err != nil {
-			var pe *protocol.Error
-			errors.As(err, &pe)
-			rw.WriteHeader(pe.Status)
-			rw.Write(protocol.EncodeQueryError(pe, "r"))
-			return
-		}
-		b, _ := protocol.EncodeQueryResponse(p.Get("Action"), elbv2.Namespace, "r", res)
-		rw.Write(b)
-	}))
-	t.Cleanup(srv.Close)
-	w.client = elbadapter.New(elbsdk.NewFromConfig(aws.Config{
-		Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("AKIDTEST", "secret", ""),
-		BaseEndpoint: aws.String(srv.URL), Retryer: func() aws.Retryer { return aws.NopRetryer{} },
-	}))
+	// The ELBv2 service is served through the real router, registered as
+	// the endpoint registers it.
+	router := localcloud.NewServer(localcloud.Options{})
+	router.RegisterQuery("elasticloadbalancing", elbv2.Version, elbv2.Namespace, svc)
+	w.client = elbadapter.New(elbsdk.NewFromConfig(prototest.Config(prototest.Serve(t, router))))
 	return w
 }
 
