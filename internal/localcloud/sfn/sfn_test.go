@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -17,6 +16,7 @@ import (
 	"github.com/slipwayhq/slipway/internal/clock"
 	"github.com/slipwayhq/slipway/internal/localcloud"
 	"github.com/slipwayhq/slipway/internal/localcloud/protocol"
+	"github.com/slipwayhq/slipway/internal/localcloud/protocol/prototest"
 	localsfn "github.com/slipwayhq/slipway/internal/localcloud/sfn"
 )
 
@@ -28,13 +28,7 @@ func newClient(t *testing.T, svc *localsfn.Service) *sfn.Client {
 	t.Helper()
 	srv := localcloud.NewServer(localcloud.Options{})
 	srv.RegisterJSON("states", localsfn.TargetPrefix, "1.0", svc)
-	hs := httptest.NewServer(srv)
-	t.Cleanup(hs.Close)
-	return sfn.New(sfn.Options{
-		Region:       "us-east-1",
-		BaseEndpoint: aws.String(hs.URL),
-		Credentials:  aws.AnonymousCredentials{},
-	})
+	return sfn.NewFromConfig(prototest.ConfigWithCredentials(prototest.Serve(t, srv), aws.AnonymousCredentials{}))
 }
 
 // lambdaFake answers "ok" with {"echo": payload} and fails "boom" with a
