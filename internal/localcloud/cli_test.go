@@ -152,7 +152,7 @@ func TestAWSCLISession(t *testing.T) {
 		}
 		cli.fails("NoSuchKey", "s3api", "get-object", "--bucket", "cli-specs", "--key", "nope", filepath.Join(dir, "out"))
 		var created int
-		for _, e := range env.events.all() {
+		for _, e := range env.events.All() {
 			if e.DetailType == "Object Created" {
 				created++
 			}

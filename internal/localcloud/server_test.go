@@ -29,27 +29,10 @@ import (
 	"github.com/slipwayhq/slipway/internal/localcloud/ecr"
 	"github.com/slipwayhq/slipway/internal/localcloud/faults"
 	"github.com/slipwayhq/slipway/internal/localcloud/protocol"
+	"github.com/slipwayhq/slipway/internal/localcloud/protocol/prototest"
 	"github.com/slipwayhq/slipway/internal/localcloud/s3"
 	"github.com/slipwayhq/slipway/internal/localcloud/sts"
 )
-
-// eventLog is an EventSink recording events.
-type eventLog struct {
-	mu     sync.Mutex
-	events []protocol.Event
-}
-
-func (l *eventLog) PutEvent(_ context.Context, e protocol.Event) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.events = append(l.events, e)
-}
-
-func (l *eventLog) all() []protocol.Event {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return append([]protocol.Event(nil), l.events...)
-}
 
 // metricDatum and friends are the CloudWatch shapes the fake CBOR service
 // decodes and encodes, as the cloudwatch package will.
@@ -110,7 +93,7 @@ func (f *fakeCloudWatch) ServeCBOR(_ context.Context, op string, body []byte) ([
 type testEnv struct {
 	server *Server
 	url    string
-	events *eventLog
+	events *prototest.Events
 	cw     *fakeCloudWatch
 	logs   *bytes.Buffer
 }
@@ -120,7 +103,7 @@ type testEnv struct {
 // query service and a fake Lambda.
 func newEnv(t testing.TB) *testEnv {
 	t.Helper()
-	env := &testEnv{events: &eventLog{}, cw: &fakeCloudWatch{}, logs: &bytes.Buffer{}}
+	env := &testEnv{events: &prototest.Events{}, cw: &fakeCloudWatch{}, logs: &bytes.Buffer{}}
 	clk := clock.NewVirtual(time.Date(2026, 11, 25, 14, 0, 0, 0, time.UTC))
 	logger := slog.New(slog.NewTextHandler(&lockedWriter{w: env.logs}, nil))
 	srv := NewServer(Options{Logger: logger})
@@ -154,9 +137,7 @@ func newEnv(t testing.TB) *testEnv {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = io.WriteString(w, `{"ok":true}`)
 	})})
-	hs := httptest.NewServer(srv)
-	t.Cleanup(hs.Close)
-	env.server, env.url = srv, hs.URL
+	env.server, env.url = srv, prototest.Serve(t, srv)
 	return env
 }
 
@@ -175,25 +156,22 @@ func (e *testEnv) awsOptions() (aws.CredentialsProvider, *string) {
 	return credentials.NewStaticCredentialsProvider("AKIDLOCAL", "secret", ""), aws.String(e.url)
 }
 
+// config is the SDK configuration of the test clients: the endpoint's URL,
+// the AKIDLOCAL key and no retries.
+func (e *testEnv) config() aws.Config {
+	creds, _ := e.awsOptions()
+	return prototest.ConfigWithCredentials(e.url, creds)
+}
+
 func (e *testEnv) s3Client() *awss3.Client {
-	creds, ep := e.awsOptions()
-	return awss3.New(awss3.Options{Region: "us-east-1", Credentials: creds, BaseEndpoint: ep, UsePathStyle: true, RetryMaxAttempts: 1})
+	return awss3.NewFromConfig(e.config(), func(o *awss3.Options) { o.UsePathStyle = true })
 }
 
-func (e *testEnv) ecrClient() *awsecr.Client {
-	creds, ep := e.awsOptions()
-	return awsecr.New(awsecr.Options{Region: "us-east-1", Credentials: creds, BaseEndpoint: ep, RetryMaxAttempts: 1})
-}
+func (e *testEnv) ecrClient() *awsecr.Client { return awsecr.NewFromConfig(e.config()) }
 
-func (e *testEnv) stsClient() *awssts.Client {
-	creds, ep := e.awsOptions()
-	return awssts.New(awssts.Options{Region: "us-east-1", Credentials: creds, BaseEndpoint: ep, RetryMaxAttempts: 1})
-}
+func (e *testEnv) stsClient() *awssts.Client { return awssts.NewFromConfig(e.config()) }
 
-func (e *testEnv) cloudwatchClient() *cloudwatch.Client {
-	creds, ep := e.awsOptions()
-	return cloudwatch.New(cloudwatch.Options{Region: "us-east-1", Credentials: creds, BaseEndpoint: ep, RetryMaxAttempts: 1})
-}
+func (e *testEnv) cloudwatchClient() *cloudwatch.Client { return cloudwatch.NewFromConfig(e.config()) }
 
 // raw sends one request and returns status, headers and body.
 func (e *testEnv) raw(t *testing.T, method, path string, headers map[string]string, body string) (int, http.Header, string) {
@@ -591,7 +569,7 @@ func TestEventsThroughRouter(t *testing.T) {
 	if _, err := env.ecrClient().PutImage(ctx, &awsecr.PutImageInput{RepositoryName: aws.String("web"), ImageManifest: aws.String(`{"schemaVersion":2}`), ImageTag: aws.String("v1")}); err != nil {
 		t.Fatal(err)
 	}
-	evs := env.events.all()
+	evs := env.events.All()
 	if len(evs) != 1 || evs[0].DetailType != "ECR Image Action" {
 		t.Fatalf("events: got %+v, want one ECR Image Action", evs)
 	}
