@@ -147,7 +147,7 @@ func TestDemoScenarios(t *testing.T) {
 		t.Skip("the scenarios synthesize the stack and run deployments (~20 s); -short skips them")
 	}
 	r := start(t)
-	canary := []string{"Apply", "ShiftTraffic", "Bake", "ShiftTraffic", "Bake", "Promote", "Deployed"}
+	canary := []string{"Apply", "ShiftTraffic", "Bake", "ShiftTraffic", "Bake", "ShiftTraffic", "Bake", "Promote", "Deployed"}
 
 	t.Run("1 canary of web:v2 succeeds", func(t *testing.T) {
 		status, path, _ := deploy(t, r, "web", "v2", nil)
