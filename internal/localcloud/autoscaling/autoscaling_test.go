@@ -259,15 +259,6 @@ func FuzzServeJSON(f *testing.F) {
 	svc := autoscaling.New(autoscaling.Config{ECS: &fakeECS{desired: map[string]int32{"a/b": 1}}})
 	f.Fuzz(func(t *testing.T, op uint8, body []byte) {
 		out, err := svc.ServeJSON(context.Background(), ops[int(op)%len(ops)], body)
-		if err != nil {
-			var pe *protocol.Error
-			if !errors.As(err, &pe) {
-				t.Fatalf("got a non-AWS error %T %v", err, err)
-			}
-			return
-		}
-		if _, err := json.Marshal(out); err != nil {
-			t.Fatalf("response does not marshal: %v", err)
-		}
+		prototest.CheckJSONAnswer(t, out, err)
 	})
 }

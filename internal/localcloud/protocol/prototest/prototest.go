@@ -7,6 +7,8 @@ package prototest
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -64,4 +66,21 @@ func (l *Events) All() []protocol.Event {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return append([]protocol.Event(nil), l.events...)
+}
+
+// CheckJSONAnswer fails t at once unless a JSON handler's answer is one the
+// router can send: an error that is a *protocol.Error, or a result that
+// marshals to JSON. Fuzz targets call it on every answer.
+func CheckJSONAnswer(t testing.TB, out any, err error) {
+	t.Helper()
+	if err != nil {
+		var pe *protocol.Error
+		if !errors.As(err, &pe) {
+			t.Fatalf("got a non-AWS error %T %v", err, err)
+		}
+		return
+	}
+	if _, err := json.Marshal(out); err != nil {
+		t.Fatalf("response does not marshal: %v", err)
+	}
 }
