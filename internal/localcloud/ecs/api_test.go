@@ -21,6 +21,7 @@ import (
 	"github.com/slipwayhq/slipway/internal/localcloud/ecs"
 	"github.com/slipwayhq/slipway/internal/localcloud/faults"
 	"github.com/slipwayhq/slipway/internal/localcloud/protocol"
+	"github.com/slipwayhq/slipway/internal/localcloud/protocol/prototest"
 )
 
 func TestClusters(t *testing.T) {
@@ -625,16 +626,7 @@ func FuzzServeJSON(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, op uint8, body []byte) {
 		out, err := svc.ServeJSON(context.Background(), ops[int(op)%len(ops)], body)
-		if err != nil {
-			var pe *protocol.Error
-			if !errors.As(err, &pe) {
-				t.Fatalf("got a non-AWS error %T %v", err, err)
-			}
-			return
-		}
-		if _, err := json.Marshal(out); err != nil {
-			t.Fatalf("response does not marshal: %v", err)
-		}
+		prototest.CheckJSONAnswer(t, out, err)
 	})
 }
 
