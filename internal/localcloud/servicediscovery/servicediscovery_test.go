@@ -2,7 +2,6 @@ package servicediscovery_test
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"testing"
 	"time"
@@ -198,16 +197,7 @@ func FuzzServeJSON(f *testing.F) {
 	svc := servicediscovery.New(servicediscovery.Config{})
 	f.Fuzz(func(t *testing.T, op uint8, body []byte) {
 		out, err := svc.ServeJSON(context.Background(), ops[int(op)%len(ops)], body)
-		if err != nil {
-			var pe *protocol.Error
-			if !errors.As(err, &pe) {
-				t.Fatalf("got a non-AWS error %T %v", err, err)
-			}
-			return
-		}
-		if _, err := json.Marshal(out); err != nil {
-			t.Fatalf("response does not marshal: %v", err)
-		}
+		prototest.CheckJSONAnswer(t, out, err)
 	})
 }
 
