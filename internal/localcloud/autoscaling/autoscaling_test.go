@@ -3,7 +3,6 @@ package autoscaling_test
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"strings"
 	"sync"
 	"testing"
@@ -12,7 +11,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	sdk "github.com/aws/aws-sdk-go-v2/service/applicationautoscaling"
 	"github.com/aws/aws-sdk-go-v2/service/applicationautoscaling/types"
-	"github.com/aws/smithy-go"
 	"github.com/google/go-cmp/cmp"
 
 	asapi "github.com/slipwayhq/slipway/internal/awsapi/autoscaling"
@@ -34,14 +32,6 @@ func newClient(t *testing.T, h protocol.JSONHandler) *sdk.Client {
 	router := localcloud.NewServer(localcloud.Options{})
 	router.RegisterJSON("application-autoscaling", prefix, "1.1", h)
 	return sdk.NewFromConfig(prototest.Config(prototest.Serve(t, router)))
-}
-
-func code(err error) string {
-	var ae smithy.APIError
-	if errors.As(err, &ae) {
-		return ae.ErrorCode()
-	}
-	return ""
 }
 
 // fakeECS records clamps of the services it knows.
@@ -120,7 +110,7 @@ func TestScalableTargets(t *testing.T) {
 			in := tc.in
 			in.ServiceNamespace, in.ScalableDimension = types.ServiceNamespaceEcs, types.ScalableDimensionECSServiceDesiredCount
 			_, err := c.RegisterScalableTarget(ctx, &in)
-			if got := code(err); got != tc.code {
+			if got := prototest.ErrorCode(err); got != tc.code {
 				t.Errorf("got %q (%v), want %s", got, err, tc.code)
 			}
 		})
@@ -160,7 +150,7 @@ func TestScalableTargets(t *testing.T) {
 	_, err = c.PutScalingPolicy(ctx, &sdk.PutScalingPolicyInput{PolicyName: aws.String("p"), ServiceNamespace: types.ServiceNamespaceEcs,
 		ScalableDimension: types.ScalableDimensionECSServiceDesiredCount, ResourceId: aws.String("service/prod/unregistered"),
 		PolicyType: types.PolicyTypeStepScaling, StepScalingPolicyConfiguration: &types.StepScalingPolicyConfiguration{}})
-	if got := code(err); got != "ObjectNotFoundException" {
+	if got := prototest.ErrorCode(err); got != "ObjectNotFoundException" {
 		t.Errorf("policy of an unregistered target: got %q, want ObjectNotFoundException", got)
 	}
 	if _, err := c.DeleteScalingPolicy(ctx, &sdk.DeleteScalingPolicyInput{PolicyName: aws.String("web-step"), ServiceNamespace: types.ServiceNamespaceEcs,
@@ -174,7 +164,7 @@ func TestScalableTargets(t *testing.T) {
 		t.Fatal(err)
 	}
 	err = a.PutScheduledAction(ctx, web, asapi.ScheduledAction{Name: "bad", Schedule: "every day"})
-	if got := code(err); got != "ValidationException" {
+	if got := prototest.ErrorCode(err); got != "ValidationException" {
 		t.Errorf("bad schedule: got %q, want ValidationException", got)
 	}
 	sa, err := c.DescribeScheduledActions(ctx, &sdk.DescribeScheduledActionsInput{ServiceNamespace: types.ServiceNamespaceEcs, ResourceId: &web})
@@ -209,7 +199,7 @@ func TestScalableTargets(t *testing.T) {
 	}
 	_, err = c.DeregisterScalableTarget(ctx, &sdk.DeregisterScalableTargetInput{ServiceNamespace: types.ServiceNamespaceEcs,
 		ScalableDimension: types.ScalableDimensionECSServiceDesiredCount, ResourceId: &web})
-	if got := code(err); got != "ObjectNotFoundException" {
+	if got := prototest.ErrorCode(err); got != "ObjectNotFoundException" {
 		t.Errorf("deregister a missing target: got %q, want ObjectNotFoundException", got)
 	}
 	sa, err = c.DescribeScheduledActions(ctx, &sdk.DescribeScheduledActionsInput{ServiceNamespace: types.ServiceNamespaceEcs, ResourceId: &web})

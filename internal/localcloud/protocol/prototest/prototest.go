@@ -16,6 +16,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/smithy-go"
 
 	"github.com/slipwayhq/slipway/internal/localcloud/protocol"
 )
@@ -83,4 +84,14 @@ func CheckJSONAnswer(t testing.TB, out any, err error) {
 	if _, err := json.Marshal(out); err != nil {
 		t.Fatalf("response does not marshal: %v", err)
 	}
+}
+
+// ErrorCode returns the AWS error code of an SDK call's error, or "" when
+// err carries none (nil, or not an API error).
+func ErrorCode(err error) string {
+	var ae smithy.APIError
+	if errors.As(err, &ae) {
+		return ae.ErrorCode()
+	}
+	return ""
 }
