@@ -9,7 +9,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	sdk "github.com/aws/aws-sdk-go-v2/service/servicediscovery"
 	"github.com/aws/aws-sdk-go-v2/service/servicediscovery/types"
-	"github.com/aws/smithy-go"
 	"github.com/aws/smithy-go/middleware"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 	"github.com/google/go-cmp/cmp"
@@ -36,14 +35,6 @@ func newClient(t *testing.T, h protocol.JSONHandler) *sdk.Client {
 	return sdk.NewFromConfig(prototest.Config(prototest.Serve(t, router)))
 }
 
-func code(err error) string {
-	var ae smithy.APIError
-	if errors.As(err, &ae) {
-		return ae.ErrorCode()
-	}
-	return ""
-}
-
 func TestNamespacesServicesInstances(t *testing.T) {
 	svc := servicediscovery.New(servicediscovery.Config{Clock: clock.NewVirtual(time.Date(2026, 11, 25, 0, 0, 0, 0, time.UTC))})
 	c := newClient(t, svc)
@@ -65,7 +56,7 @@ func TestNamespacesServicesInstances(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = c.CreateHttpNamespace(ctx, &sdk.CreateHttpNamespaceInput{Name: aws.String("apps")})
-	if got := code(err); got != "NamespaceAlreadyExists" {
+	if got := prototest.ErrorCode(err); got != "NamespaceAlreadyExists" {
 		t.Errorf("duplicate namespace: got %q, want NamespaceAlreadyExists", got)
 	}
 	list, err := c.ListNamespaces(ctx, &sdk.ListNamespacesInput{Filters: []types.NamespaceFilter{{Name: types.NamespaceFilterNameType, Values: []string{"DNS_PRIVATE"}}}})
@@ -82,11 +73,11 @@ func TestNamespacesServicesInstances(t *testing.T) {
 	}
 	srv := aws.ToString(created.Service.Id)
 	_, err = c.CreateService(ctx, &sdk.CreateServiceInput{Name: aws.String("web"), NamespaceId: &nsID})
-	if got := code(err); got != "ServiceAlreadyExists" {
+	if got := prototest.ErrorCode(err); got != "ServiceAlreadyExists" {
 		t.Errorf("duplicate service: got %q, want ServiceAlreadyExists", got)
 	}
 	_, err = c.CreateService(ctx, &sdk.CreateServiceInput{Name: aws.String("x"), NamespaceId: aws.String("ns-nope")})
-	if got := code(err); got != "NamespaceNotFound" {
+	if got := prototest.ErrorCode(err); got != "NamespaceNotFound" {
 		t.Errorf("service in a missing namespace: got %q, want NamespaceNotFound", got)
 	}
 	gs, err := c.GetService(ctx, &sdk.GetServiceInput{Id: &srv})
@@ -124,11 +115,11 @@ func TestNamespacesServicesInstances(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = c.DeregisterInstance(ctx, &sdk.DeregisterInstanceInput{ServiceId: &srv, InstanceId: aws.String("task-1")})
-	if got := code(err); got != "InstanceNotFound" {
+	if got := prototest.ErrorCode(err); got != "InstanceNotFound" {
 		t.Errorf("deregister twice: got %q, want InstanceNotFound", got)
 	}
 	_, err = c.DeleteService(ctx, &sdk.DeleteServiceInput{Id: &srv})
-	if got := code(err); got != "ResourceInUse" {
+	if got := prototest.ErrorCode(err); got != "ResourceInUse" {
 		t.Errorf("delete a service with instances: got %q, want ResourceInUse", got)
 	}
 
