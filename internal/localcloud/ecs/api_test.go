@@ -65,14 +65,14 @@ func TestClusters(t *testing.T) {
 		t.Fatalf("describe container instances: %v %+v", err, dci)
 	}
 	_, err = w.api.DeleteCluster(ctx, &sdk.DeleteClusterInput{Cluster: aws.String("prod")})
-	if got := errorCode(err); got != "ClusterContainsContainerInstancesException" {
+	if got := prototest.ErrorCode(err); got != "ClusterContainsContainerInstancesException" {
 		t.Errorf("delete cluster with instances: got %q (%v), want ClusterContainsContainerInstancesException", got, err)
 	}
 	if _, err := w.api.DeleteCluster(ctx, &sdk.DeleteClusterInput{Cluster: aws.String("staging")}); err != nil {
 		t.Fatal(err)
 	}
 	_, err = w.api.ListServices(ctx, &sdk.ListServicesInput{Cluster: aws.String("staging")})
-	if got := errorCode(err); got != "ClusterNotFoundException" {
+	if got := prototest.ErrorCode(err); got != "ClusterNotFoundException" {
 		t.Errorf("list services of a deleted cluster: got %q, want ClusterNotFoundException", got)
 	}
 }
@@ -204,7 +204,7 @@ func TestRegisterTaskDefinitionRejects(t *testing.T) {
 			in := tc.in
 			in.Family = aws.String("app")
 			_, err := w.api.RegisterTaskDefinition(context.Background(), &in)
-			if got := errorCode(err); got != "ClientException" || !strings.Contains(err.Error(), tc.want) {
+			if got := prototest.ErrorCode(err); got != "ClientException" || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("got %q %v, want ClientException saying %q", got, err, tc.want)
 			}
 		})
@@ -267,7 +267,7 @@ func TestCreateServiceRejects(t *testing.T) {
 			in := base()
 			tc.change(&in)
 			_, err := w.api.CreateService(ctx, &in)
-			if got := errorCode(err); got != tc.code || !strings.Contains(err.Error(), tc.contains) {
+			if got := prototest.ErrorCode(err); got != tc.code || !strings.Contains(err.Error(), tc.contains) {
 				t.Errorf("got %q %v, want %s saying %q", got, err, tc.code, tc.contains)
 			}
 		})
@@ -293,13 +293,13 @@ func TestUpdateAndDeleteServiceErrors(t *testing.T) {
 	ctx := context.Background()
 	td := w.webTaskDef("web:1")
 	_, err := w.api.UpdateService(ctx, &sdk.UpdateServiceInput{Cluster: aws.String("staging"), Service: aws.String("web"), TaskDefinition: &td})
-	if got := errorCode(err); got != "ServiceNotFoundException" {
+	if got := prototest.ErrorCode(err); got != "ServiceNotFoundException" {
 		t.Errorf("update a missing service: got %q, want ServiceNotFoundException", got)
 	}
 	createWeb(t, w, td, 2, 100, 200, false, false)
 	w.settle()
 	_, err = w.api.DeleteService(ctx, &sdk.DeleteServiceInput{Cluster: aws.String("staging"), Service: aws.String("web")})
-	if got := errorCode(err); got != "InvalidParameterException" {
+	if got := prototest.ErrorCode(err); got != "InvalidParameterException" {
 		t.Errorf("delete a scaled service without force: got %q, want InvalidParameterException", got)
 	}
 	del, err := w.api.DeleteService(ctx, &sdk.DeleteServiceInput{Cluster: aws.String("staging"), Service: aws.String("web"), Force: aws.Bool(true)})
@@ -307,7 +307,7 @@ func TestUpdateAndDeleteServiceErrors(t *testing.T) {
 		t.Fatalf("force delete: %v, want DRAINING", err)
 	}
 	_, err = w.api.UpdateService(ctx, &sdk.UpdateServiceInput{Cluster: aws.String("staging"), Service: aws.String("web"), DesiredCount: aws.Int32(3)})
-	if got := errorCode(err); got != "ServiceNotActiveException" {
+	if got := prototest.ErrorCode(err); got != "ServiceNotActiveException" {
 		t.Errorf("update a draining service: got %q, want ServiceNotActiveException", got)
 	}
 	w.settle()
@@ -373,7 +373,7 @@ func TestTags(t *testing.T) {
 		t.Errorf("got tags %+v (%v), want only b", out, err)
 	}
 	_, err = w.api.ListTagsForResource(ctx, &sdk.ListTagsForResourceInput{ResourceArn: aws.String("arn:aws:ecs:us-east-1:000000000000:service/staging/nope")})
-	if got := errorCode(err); got != "InvalidParameterException" {
+	if got := prototest.ErrorCode(err); got != "InvalidParameterException" {
 		t.Errorf("tags of a missing resource: got %q, want InvalidParameterException", got)
 	}
 	d, err := w.api.DescribeServices(ctx, &sdk.DescribeServicesInput{Cluster: aws.String("staging"), Services: []string{"web"}, Include: []types.ServiceField{types.ServiceFieldTags}})
@@ -665,7 +665,7 @@ func TestRunTask(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = w.api.RunTask(ctx, &sdk.RunTaskInput{Cluster: aws.String("staging"), TaskDefinition: job.TaskDefinition.TaskDefinitionArn, LaunchType: types.LaunchTypeEc2})
-	if got := errorCode(err); got != "InvalidParameterException" || !strings.Contains(err.Error(), "No Container Instances were found in your cluster.") {
+	if got := prototest.ErrorCode(err); got != "InvalidParameterException" || !strings.Contains(err.Error(), "No Container Instances were found in your cluster.") {
 		t.Errorf("EC2 without instances: got %q %v", got, err)
 	}
 }
@@ -684,7 +684,7 @@ func TestCreateServiceRetriedWithClientToken(t *testing.T) {
 		t.Errorf("retry with the same token: got %v, want the same service", err)
 	}
 	in.ClientToken = aws.String("token-2")
-	if _, err := w.api.CreateService(context.Background(), in); errorCode(err) != "InvalidParameterException" {
+	if _, err := w.api.CreateService(context.Background(), in); prototest.ErrorCode(err) != "InvalidParameterException" {
 		t.Errorf("another token: got %v, want InvalidParameterException", err)
 	}
 }

@@ -3,7 +3,6 @@ package ecs_test
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"sync"
 	"testing"
 	"time"
@@ -11,7 +10,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	sdk "github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
-	"github.com/aws/smithy-go"
 
 	"github.com/slipwayhq/slipway/internal/clock"
 	"github.com/slipwayhq/slipway/internal/localcloud"
@@ -274,14 +272,6 @@ func (w *world) tasks(cluster, service string, status types.DesiredStatus) []typ
 		w.t.Fatalf("describe tasks: %v", err)
 	}
 	return out.Tasks
-}
-
-func errorCode(err error) string {
-	var ae smithy.APIError
-	if errors.As(err, &ae) {
-		return ae.ErrorCode()
-	}
-	return ""
 }
 
 func createInput(td, tg, registryARN string, desired int32) *sdk.CreateServiceInput {

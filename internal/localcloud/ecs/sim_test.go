@@ -18,6 +18,7 @@ import (
 	"github.com/slipwayhq/slipway/internal/clock"
 	"github.com/slipwayhq/slipway/internal/localcloud/ecs"
 	"github.com/slipwayhq/slipway/internal/localcloud/faults"
+	"github.com/slipwayhq/slipway/internal/localcloud/protocol/prototest"
 )
 
 // invariant records violations of a rule checked on every change.
@@ -591,7 +592,7 @@ func TestDrainingInstance(t *testing.T) {
 		t.Errorf("tasks per instance after draining (-want +got):\n%s", diff)
 	}
 	_, err = w.api.DeregisterContainerInstance(ctx, &sdk.DeregisterContainerInstanceInput{Cluster: aws.String("prod"), ContainerInstance: &arns[1]})
-	if got := errorCode(err); got != "InvalidParameterException" {
+	if got := prototest.ErrorCode(err); got != "InvalidParameterException" {
 		t.Errorf("deregister an instance with tasks: got %q, want InvalidParameterException", got)
 	}
 	if _, err := w.api.DeregisterContainerInstance(ctx, &sdk.DeregisterContainerInstanceInput{Cluster: aws.String("prod"), ContainerInstance: &arns[0]}); err != nil {
