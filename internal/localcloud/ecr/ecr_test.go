@@ -11,7 +11,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsecr "github.com/aws/aws-sdk-go-v2/service/ecr"
 	"github.com/aws/aws-sdk-go-v2/service/ecr/types"
-	"github.com/aws/smithy-go"
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/slipwayhq/slipway/internal/clock"
@@ -39,14 +38,6 @@ func newService(events protocol.EventSink) *Service {
 
 const manifestV1 = `{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","size":100,"digest":"sha256:aa"},"layers":[{"size":1000}]}`
 const manifestV2 = `{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","size":200,"digest":"sha256:bb"},"layers":[{"size":2000}]}`
-
-func apiCode(err error) string {
-	var ae smithy.APIError
-	if errors.As(err, &ae) {
-		return ae.ErrorCode()
-	}
-	return ""
-}
 
 func TestRepositories(t *testing.T) {
 	ctx := context.Background()
@@ -263,7 +254,7 @@ func TestPutImageErrors(t *testing.T) {
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
 			_, err := c.PutImage(ctx, &tc.in)
-			if got := apiCode(err); got != tc.want {
+			if got := prototest.ErrorCode(err); got != tc.want {
 				t.Errorf("got %q (%v), want %s", got, err, tc.want)
 			}
 		})
@@ -332,7 +323,7 @@ func TestGetAuthorizationToken(t *testing.T) {
 		t.Errorf("proxyEndpoint: got %s, want %s", got, want)
 	}
 	_, err = c.GetAuthorizationToken(ctx, &awsecr.GetAuthorizationTokenInput{RegistryIds: []string{"123456789012"}})
-	if got := apiCode(err); got != "InvalidParameterException" {
+	if got := prototest.ErrorCode(err); got != "InvalidParameterException" {
 		t.Errorf("foreign registry: got %q (%v), want InvalidParameterException", got, err)
 	}
 }
