@@ -17,7 +17,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	awss3 "github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
-	"github.com/aws/smithy-go"
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/slipwayhq/slipway/internal/localcloud/protocol"
@@ -44,14 +43,6 @@ func newTestClient(t *testing.T, svc *Service) *awss3.Client {
 
 func newService(events protocol.EventSink) *Service {
 	return New(Options{Events: events, Clock: nil})
-}
-
-func apiCode(err error) string {
-	var ae smithy.APIError
-	if errors.As(err, &ae) {
-		return ae.ErrorCode()
-	}
-	return ""
 }
 
 func httpStatus(err error) int {
@@ -101,7 +92,7 @@ func TestBuckets(t *testing.T) {
 		t.Errorf("create twice: got %v, want BucketAlreadyOwnedByYou", err)
 	}
 	_, err = c.CreateBucket(ctx, &awss3.CreateBucketInput{Bucket: aws.String("Bad_Name")})
-	if got := apiCode(err); got != "InvalidBucketName" {
+	if got := prototest.ErrorCode(err); got != "InvalidBucketName" {
 		t.Errorf("bad name: got %q (%v), want InvalidBucketName", got, err)
 	}
 
@@ -128,7 +119,7 @@ func TestBuckets(t *testing.T) {
 
 	put(t, c, "specs", "a", "x")
 	_, err = c.DeleteBucket(ctx, &awss3.DeleteBucketInput{Bucket: aws.String("specs")})
-	if got := apiCode(err); got != "BucketNotEmpty" || httpStatus(err) != http.StatusConflict {
+	if got := prototest.ErrorCode(err); got != "BucketNotEmpty" || httpStatus(err) != http.StatusConflict {
 		t.Errorf("delete non-empty: got %q %d, want BucketNotEmpty 409", got, httpStatus(err))
 	}
 	if _, err := c.DeleteObject(ctx, &awss3.DeleteObjectInput{Bucket: aws.String("specs"), Key: aws.String("a")}); err != nil {
@@ -138,7 +129,7 @@ func TestBuckets(t *testing.T) {
 		t.Errorf("delete empty bucket: %v", err)
 	}
 	_, err = c.DeleteBucket(ctx, &awss3.DeleteBucketInput{Bucket: aws.String("specs")})
-	if apiCode(err) != "NoSuchBucket" {
+	if prototest.ErrorCode(err) != "NoSuchBucket" {
 		t.Errorf("delete deleted bucket: got %v, want NoSuchBucket", err)
 	}
 	loc, err := c.GetBucketLocation(ctx, &awss3.GetBucketLocationInput{Bucket: aws.String("artifacts")})
@@ -191,11 +182,11 @@ func TestObjectsUnversioned(t *testing.T) {
 		t.Errorf("head missing: got %v, want NotFound", err)
 	}
 	_, _, err = get(t, c, &awss3.GetObjectInput{Bucket: aws.String("nope"), Key: aws.String("k")})
-	if apiCode(err) != "NoSuchBucket" {
+	if prototest.ErrorCode(err) != "NoSuchBucket" {
 		t.Errorf("get from missing bucket: got %v, want NoSuchBucket", err)
 	}
 	_, err = c.PutObject(ctx, &awss3.PutObjectInput{Bucket: aws.String("nope"), Key: aws.String("k"), Body: strings.NewReader("v")})
-	if apiCode(err) != "NoSuchBucket" {
+	if prototest.ErrorCode(err) != "NoSuchBucket" {
 		t.Errorf("put to missing bucket: got %v, want NoSuchBucket", err)
 	}
 
@@ -292,7 +283,7 @@ func TestConditionalRequests(t *testing.T) {
 				}
 				return
 			}
-			if got := apiCode(err); got != tc.wantCode || httpStatus(err) != tc.wantStatus {
+			if got := prototest.ErrorCode(err); got != tc.wantCode || httpStatus(err) != tc.wantStatus {
 				t.Errorf("got %q %d (%v), want %s %d", got, httpStatus(err), err, tc.wantCode, tc.wantStatus)
 			}
 		})
@@ -341,7 +332,7 @@ func TestVersioning(t *testing.T) {
 		t.Errorf("get v1: got %q %s, %v; want one %s", body, aws.ToString(out.VersionId), err, v1)
 	}
 	_, _, err = get(t, c, &awss3.GetObjectInput{Bucket: aws.String("specs"), Key: aws.String("services/web.yaml"), VersionId: aws.String("nope")})
-	if got := apiCode(err); got != "NoSuchVersion" {
+	if got := prototest.ErrorCode(err); got != "NoSuchVersion" {
 		t.Errorf("get unknown version: got %q (%v), want NoSuchVersion", got, err)
 	}
 
@@ -527,7 +518,7 @@ func TestListObjectsV2(t *testing.T) {
 	}
 
 	_, err = c.ListObjectsV2(ctx, &awss3.ListObjectsV2Input{Bucket: aws.String("bkt"), ContinuationToken: aws.String("!!!")})
-	if got := apiCode(err); got != "InvalidArgument" {
+	if got := prototest.ErrorCode(err); got != "InvalidArgument" {
 		t.Errorf("bad continuation token: got %q (%v), want InvalidArgument", got, err)
 	}
 	_, err = c.ListObjectsV2(ctx, &awss3.ListObjectsV2Input{Bucket: aws.String("missing")})
@@ -951,7 +942,7 @@ func TestMultipartUpload(t *testing.T) {
 	}
 	// The upload is gone once completed.
 	_, err = c.UploadPart(ctx, &awss3.UploadPartInput{Bucket: aws.String("bkt"), Key: aws.String("big.bin"), UploadId: aws.String(id), PartNumber: aws.Int32(3), Body: bytes.NewReader(last)})
-	if got := apiCode(err); got != "NoSuchUpload" {
+	if got := prototest.ErrorCode(err); got != "NoSuchUpload" {
 		t.Errorf("part after completion: got %q (%v), want NoSuchUpload", got, err)
 	}
 
@@ -975,7 +966,7 @@ func TestMultipartUpload(t *testing.T) {
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
-			if got := apiCode(tc.err); got != tc.want {
+			if got := prototest.ErrorCode(tc.err); got != tc.want {
 				t.Errorf("got %q (%v), want %s", got, tc.err, tc.want)
 			}
 		})
@@ -983,7 +974,7 @@ func TestMultipartUpload(t *testing.T) {
 	// A single last part may be small; If-None-Match guards the completion.
 	_, err = c.CompleteMultipartUpload(ctx, &awss3.CompleteMultipartUploadInput{Bucket: aws.String("bkt"), Key: aws.String("big.bin"), UploadId: aws.String(small), IfNoneMatch: aws.String("*"),
 		MultipartUpload: &types.CompletedMultipartUpload{Parts: []types.CompletedPart{{PartNumber: aws.Int32(1), ETag: aws.String(s1)}}}})
-	if got := apiCode(err); got != "NoSuchUpload" {
+	if got := prototest.ErrorCode(err); got != "NoSuchUpload" {
 		t.Errorf("completing under another key: got %q, want NoSuchUpload", got)
 	}
 	if err := complete("small", small, types.CompletedPart{PartNumber: aws.Int32(2), ETag: aws.String(s2)}); err != nil {
@@ -993,14 +984,14 @@ func TestMultipartUpload(t *testing.T) {
 	uploadPart("small", again, 1, last)
 	_, err = c.CompleteMultipartUpload(ctx, &awss3.CompleteMultipartUploadInput{Bucket: aws.String("bkt"), Key: aws.String("small"), UploadId: aws.String(again), IfNoneMatch: aws.String("*"),
 		MultipartUpload: &types.CompletedMultipartUpload{Parts: []types.CompletedPart{{PartNumber: aws.Int32(1), ETag: aws.String(s1)}}}})
-	if got := apiCode(err); got != "PreconditionFailed" {
+	if got := prototest.ErrorCode(err); got != "PreconditionFailed" {
 		t.Errorf("If-None-Match completion over an existing key: got %q (%v), want PreconditionFailed", got, err)
 	}
 	if _, err := c.AbortMultipartUpload(ctx, &awss3.AbortMultipartUploadInput{Bucket: aws.String("bkt"), Key: aws.String("small"), UploadId: aws.String(again)}); err != nil {
 		t.Errorf("abort: %v", err)
 	}
 	_, err = c.AbortMultipartUpload(ctx, &awss3.AbortMultipartUploadInput{Bucket: aws.String("bkt"), Key: aws.String("small"), UploadId: aws.String(again)})
-	if got := apiCode(err); got != "NoSuchUpload" {
+	if got := prototest.ErrorCode(err); got != "NoSuchUpload" {
 		t.Errorf("abort twice: got %q (%v), want NoSuchUpload", got, err)
 	}
 }
