@@ -11,20 +11,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	sdk "github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
-	"github.com/aws/smithy-go"
 	"github.com/google/go-cmp/cmp"
 
 	adapter "github.com/slipwayhq/slipway/internal/awsapi/cloudwatch"
 	"github.com/slipwayhq/slipway/internal/localcloud/protocol"
+	"github.com/slipwayhq/slipway/internal/localcloud/protocol/prototest"
 )
-
-func apiCode(err error) string {
-	var ae smithy.APIError
-	if errors.As(err, &ae) {
-		return ae.ErrorCode()
-	}
-	return ""
-}
 
 func putAlarm(t *testing.T, c *sdk.Client, in *sdk.PutMetricAlarmInput) {
 	t.Helper()
@@ -208,7 +200,7 @@ func TestAlarmsOverCBOR(t *testing.T) {
 	}
 	for name, tc := range errs {
 		t.Run(name, func(t *testing.T) {
-			if err := tc.call(); apiCode(err) != tc.code {
+			if err := tc.call(); prototest.ErrorCode(err) != tc.code {
 				t.Errorf("got %v, want %s", err, tc.code)
 			}
 		})
@@ -310,7 +302,7 @@ func TestMetricsOverCBOR(t *testing.T) {
 	}
 	for name, tc := range bad {
 		t.Run(name, func(t *testing.T) {
-			if _, err := c.PutMetricData(ctx, tc.in); apiCode(err) != tc.code {
+			if _, err := c.PutMetricData(ctx, tc.in); prototest.ErrorCode(err) != tc.code {
 				t.Errorf("got %v, want %s", err, tc.code)
 			}
 		})

@@ -44,7 +44,7 @@ func TestThroughCoreRouter(t *testing.T) {
 	if got := states["web-5xx"]; got.Value != "ALARM" || got.Reason != "drill" {
 		t.Errorf("got %+v, want ALARM for the drill", got)
 	}
-	if _, err := c.DeleteAlarms(ctx, &sdk.DeleteAlarmsInput{AlarmNames: []string{"nope"}}); apiCode(err) != "ResourceNotFound" {
+	if _, err := c.DeleteAlarms(ctx, &sdk.DeleteAlarmsInput{AlarmNames: []string{"nope"}}); prototest.ErrorCode(err) != "ResourceNotFound" {
 		t.Errorf("got %v, want ResourceNotFound", err)
 	}
 

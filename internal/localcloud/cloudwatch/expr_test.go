@@ -12,6 +12,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/slipwayhq/slipway/internal/localcloud/protocol"
+	"github.com/slipwayhq/slipway/internal/localcloud/protocol/prototest"
 )
 
 func TestExpressionParsing(t *testing.T) {
@@ -123,7 +124,7 @@ func TestGetMetricDataExpressions(t *testing.T) {
 	}
 	for name, exprs := range bad {
 		t.Run(name, func(t *testing.T) {
-			if _, err := query(exprs...); apiCode(err) != "InvalidParameterValue" {
+			if _, err := query(exprs...); prototest.ErrorCode(err) != "InvalidParameterValue" {
 				t.Errorf("got %v, want InvalidParameterValue", err)
 			}
 		})
