@@ -22,7 +22,6 @@ import (
 	awsecr "github.com/aws/aws-sdk-go-v2/service/ecr"
 	awss3 "github.com/aws/aws-sdk-go-v2/service/s3"
 	awssts "github.com/aws/aws-sdk-go-v2/service/sts"
-	"github.com/aws/smithy-go"
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/slipwayhq/slipway/internal/clock"
@@ -195,14 +194,6 @@ func (e *testEnv) raw(t *testing.T, method, path string, headers map[string]stri
 	return resp.StatusCode, resp.Header, string(b)
 }
 
-func apiCode(err error) string {
-	var ae smithy.APIError
-	if errors.As(err, &ae) {
-		return ae.ErrorCode()
-	}
-	return ""
-}
-
 func TestSDKClientsThroughRouter(t *testing.T) {
 	ctx := context.Background()
 	env := newEnv(t)
@@ -233,7 +224,7 @@ func TestSDKClientsThroughRouter(t *testing.T) {
 		t.Errorf("repositoryUri: got %s, want %s", got, want)
 	}
 	_, err = ecrc.DescribeRepositories(ctx, &awsecr.DescribeRepositoriesInput{RepositoryNames: []string{"nope"}})
-	if got := apiCode(err); got != "RepositoryNotFoundException" {
+	if got := prototest.ErrorCode(err); got != "RepositoryNotFoundException" {
 		t.Errorf("ECR error through router: got %q (%v), want RepositoryNotFoundException", got, err)
 	}
 
@@ -245,7 +236,7 @@ func TestSDKClientsThroughRouter(t *testing.T) {
 		t.Errorf("STS account: got %s, want %s", aws.ToString(id.Account), protocol.Account)
 	}
 	_, err = env.stsClient().AssumeRole(ctx, &awssts.AssumeRoleInput{RoleArn: aws.String("nope"), RoleSessionName: aws.String("s1")})
-	if got := apiCode(err); got != "ValidationError" {
+	if got := prototest.ErrorCode(err); got != "ValidationError" {
 		t.Errorf("STS error through router: got %q (%v), want ValidationError", got, err)
 	}
 }
@@ -286,7 +277,7 @@ func TestCloudWatchCBOR(t *testing.T) {
 	}
 	_, err = cw.PutMetricData(ctx, &cloudwatch.PutMetricDataInput{Namespace: aws.String(""), MetricData: []cwtypes.MetricDatum{{MetricName: aws.String("x")}}})
 	var invalid *cwtypes.InvalidParameterValueException
-	if got := apiCode(err); got != "InvalidParameterValue" || !errors.As(err, &invalid) {
+	if got := prototest.ErrorCode(err); got != "InvalidParameterValue" || !errors.As(err, &invalid) {
 		t.Errorf("CBOR error: got %q (%v), want a typed InvalidParameterValueException with code InvalidParameterValue", got, err)
 	}
 
@@ -477,25 +468,25 @@ func TestThrottlingPerProtocol(t *testing.T) {
 	f.Throttle("lambda", "*", 1)
 
 	_, err := env.ecrClient().DescribeRepositories(ctx, &awsecr.DescribeRepositoriesInput{})
-	if got := apiCode(err); got != "ThrottlingException" {
+	if got := prototest.ErrorCode(err); got != "ThrottlingException" {
 		t.Errorf("ECR: got %q (%v), want ThrottlingException", got, err)
 	}
 	if _, err := env.ecrClient().DescribeRepositories(ctx, &awsecr.DescribeRepositoriesInput{}); err != nil {
 		t.Errorf("ECR after the throttle ran out: %v", err)
 	}
 	_, err = env.stsClient().GetCallerIdentity(ctx, &awssts.GetCallerIdentityInput{})
-	if got := apiCode(err); got != "Throttling" {
+	if got := prototest.ErrorCode(err); got != "Throttling" {
 		t.Errorf("STS: got %q (%v), want Throttling", got, err)
 	}
 	_, err = env.s3Client().ListBuckets(ctx, &awss3.ListBucketsInput{})
-	if got := apiCode(err); got != "SlowDown" {
+	if got := prototest.ErrorCode(err); got != "SlowDown" {
 		t.Errorf("S3: got %q (%v), want SlowDown", got, err)
 	}
 	if _, err := env.s3Client().ListBuckets(ctx, &awss3.ListBucketsInput{}); err != nil {
 		t.Errorf("S3 after the ListBuckets throttle ran out: %v", err)
 	}
 	_, err = env.cloudwatchClient().PutMetricData(ctx, &cloudwatch.PutMetricDataInput{Namespace: aws.String("n"), MetricData: []cwtypes.MetricDatum{{MetricName: aws.String("m"), Value: aws.Float64(1), Timestamp: aws.Time(time.Now())}}})
-	if got := apiCode(err); got != "ThrottlingException" {
+	if got := prototest.ErrorCode(err); got != "ThrottlingException" {
 		t.Errorf("CloudWatch: got %q (%v), want ThrottlingException", got, err)
 	}
 	status, hdr, _ := env.raw(t, http.MethodPost, "/2015-03-31/functions/f/invocations", nil, "{}")
