@@ -175,23 +175,11 @@ func (e *testEnv) cloudwatchClient() *cloudwatch.Client { return cloudwatch.NewF
 // raw sends one request and returns status, headers and body.
 func (e *testEnv) raw(t *testing.T, method, path string, headers map[string]string, body string) (int, http.Header, string) {
 	t.Helper()
-	req, err := http.NewRequest(method, e.url+path, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
+	req := prototest.NewRequest(t, method, e.url+path, body)
 	for k, v := range headers {
 		req.Header.Set(k, v)
 	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp.StatusCode, resp.Header, string(b)
+	return prototest.Do(t, req)
 }
 
 func TestSDKClientsThroughRouter(t *testing.T) {
