@@ -762,18 +762,9 @@ func TestUnsupportedAndMalformed(t *testing.T) {
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
-			req, err := http.NewRequest(tc.method, srv.URL+tc.path, strings.NewReader(tc.body))
-			if err != nil {
-				t.Fatal(err)
-			}
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer resp.Body.Close()
-			b, _ := io.ReadAll(resp.Body)
-			if resp.StatusCode != tc.wantStatus || !bytes.Contains(b, []byte("<Code>"+tc.wantCode+"</Code>")) {
-				t.Errorf("got %d %s, want %d with code %s", resp.StatusCode, b, tc.wantStatus, tc.wantCode)
+			status, _, b := prototest.Do(t, prototest.NewRequest(t, tc.method, srv.URL+tc.path, tc.body))
+			if status != tc.wantStatus || !strings.Contains(b, "<Code>"+tc.wantCode+"</Code>") {
+				t.Errorf("got %d %s, want %d with code %s", status, b, tc.wantStatus, tc.wantCode)
 			}
 		})
 	}
@@ -862,18 +853,10 @@ func TestVirtualHostedStyle(t *testing.T) {
 	defer srv.Close()
 	do := func(method, host, path, body string) (int, string) {
 		t.Helper()
-		req, err := http.NewRequest(method, srv.URL+path, strings.NewReader(body))
-		if err != nil {
-			t.Fatal(err)
-		}
+		req := prototest.NewRequest(t, method, srv.URL+path, body)
 		req.Host = host
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(b)
+		status, _, b := prototest.Do(t, req)
+		return status, b
 	}
 	if status, body := do(http.MethodPut, "specs.localhost:4566", "/", ""); status != 200 {
 		t.Fatalf("create bucket virtual-hosted: got %d %s", status, body)
