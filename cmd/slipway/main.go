@@ -11,18 +11,8 @@ import (
 )
 
 func main() {
-	// slipway local and demo synthesize the CDK app in-process; on Node 20,
-	// jsii prints a banner-sized end-of-life warning on every start, which
-	// says nothing about Slipway. An explicit setting by the user wins.
-	if _, set := os.LookupEnv(jsiiNodeWarning); !set {
-		os.Setenv(jsiiNodeWarning, "20")
-	}
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
-
-// jsiiNodeWarning silences jsii's warning for the Node.js major version it
-// names.
-const jsiiNodeWarning = "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION"
 
 // run executes the CLI with args and returns the process exit code.
 func run(args []string, stdout, stderr io.Writer) int {
