@@ -242,7 +242,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case strings.HasPrefix(r.URL.Path, "/service/"):
 		fail = func(e *protocol.Error) { writeCBORError(rw, e) }
 		s.serveCBOR(rw, r)
-	case strings.HasPrefix(r.URL.Path, "/2015-03-31/functions/"):
+	case r.URL.Path == "/2015-03-31/functions" || strings.HasPrefix(r.URL.Path, "/2015-03-31/functions/"):
+		// The bare path is ListFunctions.
 		s.mu.RLock()
 		svc := s.lambda
 		s.mu.RUnlock()

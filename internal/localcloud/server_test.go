@@ -402,6 +402,10 @@ func TestRoutingAndErrors(t *testing.T) {
 			method: http.MethodPost, path: "/2015-03-31/functions/build/invocations", headers: json11, body: "{}",
 			wantStatus: 200, wantInBody: []string{`{"ok":true}`},
 		},
+		"lambda ListFunctions (the bare path)": {
+			method: http.MethodGet, path: "/2015-03-31/functions",
+			wantStatus: 200, wantInBody: []string{`{"ok":true}`},
+		},
 		"S3 fallback": {
 			method: http.MethodGet, path: "/missing-bucket?list-type=2",
 			wantStatus: 404, wantType: "application/xml", wantInBody: []string{"<Code>NoSuchBucket</Code>"},
