@@ -34,7 +34,7 @@ or it was already answered, timed out or superseded).
 			}
 			a, err := op.Approve(c.Context(), env, args[0], by)
 			if err != nil {
-				return failed(err)
+				return err
 			}
 			fmt.Fprintf(c.OutOrStdout(), "approved deployment %s of %s to %s (%s); follow it with: slipway status --watch --env %s %s\n",
 				a.Deployment, a.Service, a.Environment, orDash(a.Image), env, args[0])
@@ -74,7 +74,7 @@ kept in history.
 			}
 			a, err := op.Reject(c.Context(), env, args[0], by, reason)
 			if err != nil {
-				return failed(err)
+				return err
 			}
 			fmt.Fprintf(c.OutOrStdout(), "rejected deployment %s of %s to %s (%s)\n", a.Deployment, a.Service, a.Environment, orDash(a.Image))
 			return nil

@@ -48,7 +48,7 @@ approval waits in AwaitApproval until slipway approve or reject.
 			req := workflow.Request{Service: args[0], Environment: env, Image: image, Strategy: raw, Reason: reason}
 			arn, existed, err := op.Deploy(c.Context(), req)
 			if err != nil {
-				return failed(err)
+				return err
 			}
 			fmt.Fprintln(c.OutOrStdout(), arn)
 			if existed {
@@ -75,7 +75,7 @@ func follow(c *cobra.Command, op *operator.Operator, arn string) error {
 	out := c.OutOrStdout()
 	x, err := op.Watch(c.Context(), arn, func(state string) { fmt.Fprintln(out, state) })
 	if err != nil {
-		return failed(err)
+		return err
 	}
 	return outcome(out, x)
 }
@@ -90,6 +90,6 @@ func outcome(out io.Writer, x operator.Execution) error {
 	if x.Error != "" {
 		detail += " (" + x.Error + ")"
 	}
-	return failed(fmt.Errorf("deployment of %s to %s ended in %s, %s: see slipway history --env %s %s",
-		x.Service, x.Environment, x.State, detail, x.Environment, x.Service))
+	return fmt.Errorf("deployment of %s to %s ended in %s, %s: see slipway history --env %s %s",
+		x.Service, x.Environment, x.State, detail, x.Environment, x.Service)
 }

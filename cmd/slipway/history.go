@@ -40,7 +40,7 @@ failed one. --json prints the entries as the state store keeps them.
 			}
 			entries, err := op.History(c.Context(), env, args[0], limit)
 			if err != nil {
-				return failed(err)
+				return err
 			}
 			out := c.OutOrStdout()
 			if asJSON {

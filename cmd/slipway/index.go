@@ -42,7 +42,7 @@ afterwards.
 			}
 			idx, skipped, err := op.RebuildIndex(c.Context())
 			if err != nil {
-				return failed(err)
+				return err
 			}
 			names := make([]string, 0, len(idx.Entries))
 			for n := range idx.Entries {

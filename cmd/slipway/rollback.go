@@ -40,7 +40,7 @@ It prints that execution's ARN; --wait follows it.
 			}
 			r, err := op.Rollback(c.Context(), env, args[0], by, reason)
 			if err != nil {
-				return failed(err)
+				return err
 			}
 			out := c.OutOrStdout()
 			if r.Halted {
@@ -53,7 +53,7 @@ It prints that execution's ARN; --wait follows it.
 			}
 			x, err := op.Watch(c.Context(), r.Execution, func(state string) { fmt.Fprintln(out, state) })
 			if err != nil {
-				return failed(err)
+				return err
 			}
 			if r.Halted {
 				return rolledBack(out, x)
@@ -75,6 +75,6 @@ func rolledBack(out interface{ Write([]byte) (int, error) }, x operator.Executio
 		fmt.Fprintf(out, "rolled back %s in %s\n", x.Service, x.Environment)
 		return nil
 	}
-	return failed(fmt.Errorf("halted deployment of %s to %s ended in %s (%s %s): check the service, see slipway history --env %s %s",
-		x.Service, x.Environment, x.State, x.Status, x.Error, x.Environment, x.Service))
+	return fmt.Errorf("halted deployment of %s to %s ended in %s (%s %s): check the service, see slipway history --env %s %s",
+		x.Service, x.Environment, x.State, x.Status, x.Error, x.Environment, x.Service)
 }

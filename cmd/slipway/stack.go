@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -57,33 +56,17 @@ func (f *stackFlags) connect(ctx context.Context) (*operator.Operator, error) {
 	}
 	cfg, err := config.LoadDefaultConfig(ctx)
 	if err != nil {
-		return nil, failed(fmt.Errorf("load AWS configuration: %w", err))
+		return nil, fmt.Errorf("load AWS configuration: %w", err)
 	}
 	if cfg.Region == "" {
 		return nil, usageErrorf("no AWS region: set AWS_REGION (or a profile's region)")
 	}
 	op, err := operator.Connect(ctx, cfg, operator.Target{Stack: f.stack, SpecBucket: f.specBucket, StateBucket: f.stateBucket})
 	if err != nil {
-		return nil, failed(err)
+		return nil, err
 	}
 	op.SetPollPeriod(f.poll)
 	return op, nil
-}
-
-// failedError is an operation that failed (exit code 1): the stack answered
-// no, or could not be reached.
-type failedError struct{ err error }
-
-func (e *failedError) Error() string { return e.err.Error() }
-func (e *failedError) Unwrap() error { return e.err }
-
-// failed marks err as an operation failure; nil and usage errors are kept.
-func failed(err error) error {
-	var u *usageError
-	if err == nil || errors.As(err, &u) {
-		return err
-	}
-	return &failedError{err: err}
 }
 
 // requireEnv checks the --env flag every per-service command needs.

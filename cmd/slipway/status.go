@@ -55,11 +55,11 @@ deployment ends, and exits 0 if it ended Deployed, 1 otherwise.
 			}
 			list, err := op.Status(c.Context(), f)
 			if err != nil {
-				return failed(err)
+				return err
 			}
 			if watch {
 				if len(list) == 0 {
-					return failed(fmt.Errorf("no deployment%s to watch: start one with slipway deploy", describeFilter(f)))
+					return fmt.Errorf("no deployment%s to watch: start one with slipway deploy", describeFilter(f))
 				}
 				fmt.Fprintln(c.ErrOrStderr(), "watching", list[0].ARN)
 				return follow(c, op, list[0].ARN)
