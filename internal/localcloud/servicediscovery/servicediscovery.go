@@ -14,11 +14,11 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"net/http"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -143,14 +143,9 @@ func (s *Service) ServeJSON(ctx context.Context, op string, body []byte) (any, e
 	return nil, protocol.UnknownOperation(op)
 }
 
+// handle decodes body into In and runs f with the state locked.
 func handle[In any](s *Service, body []byte, f func(now time.Time, in *In) (any, error)) (any, error) {
-	var in In
-	if err := protocol.DecodeJSON(body, &in); err != nil {
-		return nil, err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return f(s.clock.Now(), &in)
+	return protocol.Handle(body, &s.mu, s.clock.Now, f)
 }
 
 // id returns a fresh identifier of n lowercase letters and digits, derived
@@ -674,29 +669,18 @@ func (s *Service) Restore(b []byte) error {
 	return nil
 }
 
-// paginate returns the page of items starting at token (an offset) and the
-// token of the next page.
+// paginate returns the page of items starting at token (a plain offset) and
+// the token of the next page: 100 items unless max (1..100) says otherwise.
+// A bad token or max gets Cloud Map's error; the token is checked first.
 func paginate[T any](items []T, token string, max *int32) ([]T, *string, error) {
-	start := 0
-	if token != "" {
-		n, err := strconv.Atoi(token)
-		if err != nil || n < 0 || n > len(items) {
-			return nil, nil, invalidInput("Invalid NextToken.")
-		}
-		start = n
+	page, next, err := protocol.Paginate(items, token, max, protocol.PageRules{DefaultSize: 100, MaxSize: 100})
+	switch {
+	case errors.Is(err, protocol.ErrBadNextToken):
+		return nil, nil, invalidInput("Invalid NextToken.")
+	case err != nil:
+		return nil, nil, invalidInput("MaxResults must be 1 to 100.")
+	case next == "":
+		return page, nil, nil
 	}
-	size := 100
-	if max != nil {
-		if *max < 1 || *max > 100 {
-			return nil, nil, invalidInput("MaxResults must be 1 to 100.")
-		}
-		size = int(*max)
-	}
-	end := min(start+size, len(items))
-	var next *string
-	if end < len(items) {
-		n := strconv.Itoa(end)
-		next = &n
-	}
-	return items[start:end], next, nil
+	return page, &next, nil
 }
