@@ -15,12 +15,12 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"net/http"
 	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -159,13 +159,7 @@ func (s *Service) ServeJSON(ctx context.Context, op string, body []byte) (any, e
 
 // handle decodes body and runs f with the state locked.
 func handle[In any](s *Service, body []byte, f func(now time.Time, in *In) (any, error)) (any, error) {
-	var in In
-	if err := protocol.DecodeJSON(body, &in); err != nil {
-		return nil, err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return f(s.clock.Now(), &in)
+	return protocol.Handle(body, &s.mu, s.clock.Now, f)
 }
 
 func (s *Service) id() string {
@@ -710,28 +704,19 @@ func (s *Service) Restore(b []byte) error {
 	return nil
 }
 
-// paginate returns the page of items starting at token (an offset) and the
-// token of the next page; size is the default page size.
+// paginate returns the page of items starting at token (a plain offset) and
+// the token of the next page: size items unless max (1..50) says otherwise.
+// A bad token or max gets Application Auto Scaling's error; the token is
+// checked first.
 func paginate[T any](items []T, token string, max *int32, size int) ([]T, *string, error) {
-	start := 0
-	if token != "" {
-		n, err := strconv.Atoi(token)
-		if err != nil || n < 0 || n > len(items) {
-			return nil, nil, validation("Invalid NextToken")
-		}
-		start = n
+	page, next, err := protocol.Paginate(items, token, max, protocol.PageRules{DefaultSize: size, MaxSize: 50})
+	switch {
+	case errors.Is(err, protocol.ErrBadNextToken):
+		return nil, nil, validation("Invalid NextToken")
+	case err != nil:
+		return nil, nil, validation("MaxResults must be between 1 and 50")
+	case next == "":
+		return page, nil, nil
 	}
-	if max != nil {
-		if *max < 1 || *max > 50 {
-			return nil, nil, validation("MaxResults must be between 1 and 50")
-		}
-		size = int(*max)
-	}
-	end := min(start+size, len(items))
-	var next *string
-	if end < len(items) {
-		n := strconv.Itoa(end)
-		next = &n
-	}
-	return items[start:end], next, nil
+	return page, &next, nil
 }
