@@ -2,12 +2,10 @@ package sfn
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/google/uuid"
@@ -358,30 +356,22 @@ func taskError(err error) error {
 }
 
 // paginate returns one page of items starting at the offset nextToken
-// encodes, and the token of the next page.
+// encodes (base64url), and the token of the next page: def items unless
+// maxResults (1..1000; 0 means unset) says otherwise. maxResults is checked
+// before the token, each with Step Functions' error.
 func paginate[T any](items []T, maxResults int32, nextToken string, def int) ([]T, string, error) {
-	if maxResults < 0 || maxResults > 1000 {
+	var max *int32
+	if maxResults != 0 {
+		max = &maxResults
+	}
+	page, next, err := protocol.Paginate(items, nextToken, max, protocol.PageRules{DefaultSize: def, MaxSize: 1000, Opaque: true})
+	switch {
+	case errors.Is(err, protocol.ErrBadMaxResults):
 		return nil, "", protocol.Validationf("maxResults: %d is outside 0..1000", maxResults)
+	case err != nil:
+		return nil, "", errorf(CodeInvalidToken, "Invalid Token: nextToken %q is not valid", nextToken)
 	}
-	size := int(maxResults)
-	if size == 0 {
-		size = def
-	}
-	start := 0
-	if nextToken != "" {
-		b, err := base64.RawURLEncoding.DecodeString(nextToken)
-		n, convErr := strconv.Atoi(string(b))
-		if err != nil || convErr != nil || n < 0 || n > len(items) {
-			return nil, "", errorf(CodeInvalidToken, "Invalid Token: nextToken %q is not valid", nextToken)
-		}
-		start = n
-	}
-	end := min(start+size, len(items))
-	next := ""
-	if end < len(items) {
-		next = base64.RawURLEncoding.EncodeToString([]byte(strconv.Itoa(end)))
-	}
-	return items[start:end], next, nil
+	return page, next, nil
 }
 
 // sortBy sorts items by a string key.
