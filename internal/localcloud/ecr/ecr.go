@@ -7,14 +7,13 @@ package ecr
 import (
 	"context"
 	"crypto/sha256"
-	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"regexp"
 	"sort"
-	"strconv"
 	"sync"
 	"time"
 
@@ -250,28 +249,23 @@ func (r *repository) resolve(id ImageIdentifier) (*image, string, string) {
 	return img, "", ""
 }
 
-// page applies maxResults and nextToken (an opaque offset) to n items and
-// returns the [start, end) range and the next token.
-func page(n int, maxResults int, nextToken string) (start, end int, next string, err error) {
-	if maxResults < 0 || maxResults > 1000 {
-		return 0, 0, "", invalidParameter("maxResults: %d is outside 1..1000", maxResults)
+// page returns the page of items starting at the offset nextToken encodes
+// (base64url; past the end gives an empty page) and the token of the next
+// page: 100 items unless maxResults (1..1000; 0 means unset) says otherwise.
+// maxResults is checked before the token, each with ECR's error.
+func page[T any](items []T, maxResults int, nextToken string) ([]T, string, error) {
+	var max *int
+	if maxResults != 0 {
+		max = &maxResults
 	}
-	if maxResults == 0 {
-		maxResults = 100
+	p, next, err := protocol.Paginate(items, nextToken, max, protocol.PageRules{DefaultSize: 100, MaxSize: 1000, Opaque: true, Clamp: true})
+	switch {
+	case errors.Is(err, protocol.ErrBadMaxResults):
+		return nil, "", invalidParameter("maxResults: %d is outside 1..1000", maxResults)
+	case err != nil:
+		return nil, "", invalidParameter("nextToken: invalid pagination token")
 	}
-	if nextToken != "" {
-		b, derr := base64.RawURLEncoding.DecodeString(nextToken)
-		v, aerr := strconv.Atoi(string(b))
-		if derr != nil || aerr != nil || v < 0 {
-			return 0, 0, "", invalidParameter("nextToken: invalid pagination token")
-		}
-		start = min(v, n)
-	}
-	end = min(start+maxResults, n)
-	if end < n {
-		next = base64.RawURLEncoding.EncodeToString([]byte(strconv.Itoa(end)))
-	}
-	return start, end, next, nil
+	return p, next, nil
 }
 
 func sha256Digest(b []byte) string {

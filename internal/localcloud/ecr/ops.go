@@ -78,12 +78,12 @@ func (s *Service) describeRepositories(body []byte) (any, error) {
 		names = append(names, n)
 	}
 	sort.Strings(names)
-	start, end, next, err := page(len(names), in.MaxResults, in.NextToken)
+	repoNames, next, err := page(names, in.MaxResults, in.NextToken)
 	if err != nil {
 		return nil, err
 	}
 	repos = []Repository{}
-	for _, n := range names[start:end] {
+	for _, n := range repoNames {
 		repos = append(repos, s.toAPI(s.repos[n]))
 	}
 	out := map[string]any{"repositories": repos}
@@ -357,11 +357,11 @@ func (s *Service) describeImages(body []byte) (any, error) {
 			all = append(all, img)
 		}
 	}
-	start, end, next, err := page(len(all), in.MaxResults, in.NextToken)
+	imgs, next, err := page(all, in.MaxResults, in.NextToken)
 	if err != nil {
 		return nil, err
 	}
-	for _, img := range all[start:end] {
+	for _, img := range imgs {
 		details = append(details, s.detail(r, img))
 	}
 	out := map[string]any{"imageDetails": details}
@@ -409,11 +409,11 @@ func (s *Service) listImages(body []byte) (any, error) {
 			}
 		}
 	}
-	start, end, next, err := page(len(ids), in.MaxResults, in.NextToken)
+	idPage, next, err := page(ids, in.MaxResults, in.NextToken)
 	if err != nil {
 		return nil, err
 	}
-	out := map[string]any{"imageIds": append([]ImageIdentifier{}, ids[start:end]...)}
+	out := map[string]any{"imageIds": append([]ImageIdentifier{}, idPage...)}
 	if next != "" {
 		out["nextToken"] = next
 	}
