@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"net/http"
+	"slices"
 	"sort"
 	"time"
 
@@ -219,44 +220,51 @@ func (s *Service) batchGetImage(body []byte) (any, error) {
 	if err := protocol.DecodeJSON(body, &in); err != nil {
 		return nil, err
 	}
-	if err := validateName(in.RepositoryName); err != nil {
+	images := []Image{}
+	failures, err := s.eachImage(in.RepositoryName, in.ImageIDs, func(r *repository, id ImageIdentifier, img *image) *ImageFailure {
+		if len(in.AcceptedMediaTypes) > 0 && !slices.Contains(in.AcceptedMediaTypes, img.MediaType) {
+			return &ImageFailure{ImageID: id, FailureCode: "UnsupportedImageType",
+				FailureReason: "The image manifest media type " + img.MediaType + " is not among the accepted media types"}
+		}
+		got := ImageIdentifier{ImageDigest: img.Digest, ImageTag: id.ImageTag}
+		images = append(images, Image{RegistryID: protocol.Account, RepositoryName: r.Name, ImageID: got,
+			ImageManifest: img.Manifest, ImageManifestMediaType: img.MediaType})
+		return nil
+	})
+	if err != nil {
 		return nil, err
 	}
-	if len(in.ImageIDs) == 0 || len(in.ImageIDs) > 100 {
-		return nil, invalidParameter("imageIds: between 1 and 100 image ids required, got %d", len(in.ImageIDs))
+	return map[string]any{"images": images, "failures": failures}, nil
+}
+
+// eachImage checks a batch request's repository name and image ids, then,
+// with the state locked, calls f for every id that names an image of the
+// repository. Ids that name none, and those f refuses, are the failures.
+func (s *Service) eachImage(name string, ids []ImageIdentifier, f func(r *repository, id ImageIdentifier, img *image) *ImageFailure) ([]ImageFailure, error) {
+	if err := validateName(name); err != nil {
+		return nil, err
+	}
+	if len(ids) == 0 || len(ids) > 100 {
+		return nil, invalidParameter("imageIds: between 1 and 100 image ids required, got %d", len(ids))
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	r, ok := s.repos[in.RepositoryName]
+	r, ok := s.repos[name]
 	if !ok {
-		return nil, repositoryNotFound(in.RepositoryName)
+		return nil, repositoryNotFound(name)
 	}
-	images, failures := []Image{}, []ImageFailure{}
-	for _, id := range in.ImageIDs {
+	failures := []ImageFailure{}
+	for _, id := range ids {
 		img, code, reason := r.resolve(id)
 		if img == nil {
 			failures = append(failures, ImageFailure{ImageID: id, FailureCode: code, FailureReason: reason})
 			continue
 		}
-		if len(in.AcceptedMediaTypes) > 0 && !contains(in.AcceptedMediaTypes, img.MediaType) {
-			failures = append(failures, ImageFailure{ImageID: id, FailureCode: "UnsupportedImageType",
-				FailureReason: "The image manifest media type " + img.MediaType + " is not among the accepted media types"})
-			continue
-		}
-		got := ImageIdentifier{ImageDigest: img.Digest, ImageTag: id.ImageTag}
-		images = append(images, Image{RegistryID: protocol.Account, RepositoryName: r.Name, ImageID: got,
-			ImageManifest: img.Manifest, ImageManifestMediaType: img.MediaType})
-	}
-	return map[string]any{"images": images, "failures": failures}, nil
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
+		if failure := f(r, id, img); failure != nil {
+			failures = append(failures, *failure)
 		}
 	}
-	return false
+	return failures, nil
 }
 
 type tagFilter struct {
@@ -428,31 +436,14 @@ func (s *Service) batchDeleteImage(body []byte) (any, error) {
 	if err := protocol.DecodeJSON(body, &in); err != nil {
 		return nil, err
 	}
-	if err := validateName(in.RepositoryName); err != nil {
-		return nil, err
-	}
-	if len(in.ImageIDs) == 0 || len(in.ImageIDs) > 100 {
-		return nil, invalidParameter("imageIds: between 1 and 100 image ids required, got %d", len(in.ImageIDs))
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	r, ok := s.repos[in.RepositoryName]
-	if !ok {
-		return nil, repositoryNotFound(in.RepositoryName)
-	}
-	deleted, failures := []ImageIdentifier{}, []ImageFailure{}
-	for _, id := range in.ImageIDs {
-		img, code, reason := r.resolve(id)
-		if img == nil {
-			failures = append(failures, ImageFailure{ImageID: id, FailureCode: code, FailureReason: reason})
-			continue
-		}
+	deleted := []ImageIdentifier{}
+	failures, err := s.eachImage(in.RepositoryName, in.ImageIDs, func(r *repository, id ImageIdentifier, img *image) *ImageFailure {
 		if id.ImageTag != "" {
 			// Deleting by tag removes the tag; the image goes with its last tag.
 			delete(r.ImageTags, id.ImageTag)
 			deleted = append(deleted, ImageIdentifier{ImageDigest: img.Digest, ImageTag: id.ImageTag})
 			if len(r.tagsOf(img.Digest)) > 0 {
-				continue
+				return nil
 			}
 		} else {
 			for _, t := range r.tagsOf(img.Digest) {
@@ -464,6 +455,10 @@ func (s *Service) batchDeleteImage(body []byte) (any, error) {
 			}
 		}
 		delete(r.Images, img.Digest)
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return map[string]any{"imageIds": deleted, "failures": failures}, nil
 }
