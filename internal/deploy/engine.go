@@ -85,12 +85,9 @@ func (e *Engine) Run(ctx context.Context, inv workflow.Invocation) (workflow.Sta
 }
 
 func (e *Engine) run(ctx context.Context, inv workflow.Invocation) (workflow.State, error) {
-	st := inv.State
-	if st.Deployment.Execution == "" {
-		st.Deployment.Execution = inv.Execution
-	}
-	if st.Deployment.ID == "" && st.Deployment.Execution != "" {
-		st.Deployment.ID = deploymentID(st.Deployment.Execution)
+	st, err := identify(inv)
+	if err != nil {
+		return inv.State, err
 	}
 	needsToken := inv.Phase == workflow.PhaseWatch || inv.Phase == workflow.PhaseApprove
 	if needsToken && inv.TaskToken == "" {

@@ -103,6 +103,35 @@ func (e *Engine) prepare(ctx context.Context, st workflow.State) (workflow.State
 	return st, nil
 }
 
+// identify sets the identity of the deployment from the execution ARN the
+// state machine passes with every phase ($$.Execution.Id), never from the
+// state document, which a person or a trigger wrote: the lock, the plan, the
+// approval and the history are keyed by this id, so an input naming the
+// deployment in flight would otherwise release its lock or overwrite its plan.
+//
+// Prepare rejects an input that supplies a deployment, except its own, when
+// it prepares again after a lock wait (lock.queued). Every later phase
+// overwrites the identity, so Record, reached after that rejection, records
+// the rejection under this execution's id and leaves the other's lock alone.
+func identify(inv workflow.Invocation) (workflow.State, error) {
+	st := inv.State
+	if inv.Execution == "" {
+		return st, &workflow.InvalidInput{Problems: []string{
+			"execution: required (the state machine passes $$.Execution.Id)"}}
+	}
+	id := deploymentID(inv.Execution)
+	if inv.Phase == workflow.PhasePrepare {
+		supplied := st.Deployment != workflow.Deployment{}
+		own := st.Lock.Queued && st.Deployment.ID == id && st.Deployment.Execution == inv.Execution
+		if supplied && !own {
+			return st, &workflow.InvalidInput{Problems: []string{
+				"deployment: must not be set in the input (Slipway derives the deployment id from the execution)"}}
+		}
+	}
+	st.Deployment.ID, st.Deployment.Execution = id, inv.Execution
+	return st, nil
+}
+
 // regionAccount returns the region and account of the settings, or else of
 // the execution ARN (arn:aws:states:<region>:<account>:execution:…), which
 // is where Slipway runs.
