@@ -88,6 +88,10 @@ type listener struct {
 	ARN, LoadBalancerARN, Protocol string
 	Port                           int32
 	DefaultRuleARN                 string
+	// SSLPolicy and Certificates are set on HTTPS listeners only; the
+	// first certificate is the default one.
+	SSLPolicy    string   `json:",omitempty"`
+	Certificates []string `json:",omitempty"`
 }
 
 type rule struct {
@@ -105,6 +109,35 @@ type action struct {
 	Forward        *forwardConfig
 	FixedResponse  *fixedResponse
 	Redirect       *redirect
+	OIDC           *authOIDC    `json:",omitempty"`
+	Cognito        *authCognito `json:",omitempty"`
+	// useExisting is UseExistingClientSecret of an authenticate-oidc
+	// action in a request: take the secret from the rule being replaced.
+	useExisting bool
+	// index is the action's member number in the request, for messages.
+	index int
+}
+
+// authSession is what authenticate-oidc and authenticate-cognito share,
+// with AWS's defaults filled in.
+type authSession struct {
+	SessionCookieName, Scope, OnUnauthenticatedRequest string
+	SessionTimeout                                     int64
+	ExtraParams                                        map[string]string `json:",omitempty"`
+}
+
+// authOIDC is an authenticate-oidc action. ClientSecret is kept but never
+// returned by Describe*, as on AWS.
+type authOIDC struct {
+	Issuer, AuthorizationEndpoint, TokenEndpoint, UserInfoEndpoint string
+	ClientID, ClientSecret                                         string
+	authSession
+}
+
+// authCognito is an authenticate-cognito action.
+type authCognito struct {
+	UserPoolARN, UserPoolClientID, UserPoolDomain string
+	authSession
 }
 
 type forwardConfig struct {
@@ -188,7 +221,13 @@ type xmlListener struct {
 	LoadBalancerArn string
 	Port            int32
 	Protocol        string
-	DefaultActions  []xmlAction `xml:"DefaultActions>member"`
+	SslPolicy       string           `xml:",omitempty"`
+	Certificates    []xmlCertificate `xml:"Certificates>member"`
+	DefaultActions  []xmlAction      `xml:"DefaultActions>member"`
+}
+
+type xmlCertificate struct {
+	CertificateArn string
 }
 
 type xmlRule struct {
@@ -202,10 +241,40 @@ type xmlRule struct {
 type xmlAction struct {
 	Type                string
 	Order               int32  `xml:",omitempty"`
-	TargetGroupArn      string `xml:",omitempty"`
-	ForwardConfig       *xmlForward
-	FixedResponseConfig *xmlFixed
-	RedirectConfig      *xmlRedirect
+	TargetGroupArn            string `xml:",omitempty"`
+	AuthenticateOidcConfig    *xmlOIDC
+	AuthenticateCognitoConfig *xmlCognito
+	ForwardConfig             *xmlForward
+	FixedResponseConfig       *xmlFixed
+	RedirectConfig            *xmlRedirect
+}
+
+// xmlOIDC has no ClientSecret: AWS never returns it.
+type xmlOIDC struct {
+	Issuer, AuthorizationEndpoint, TokenEndpoint, UserInfoEndpoint, ClientId string
+	xmlSession
+}
+
+type xmlCognito struct {
+	UserPoolArn, UserPoolClientId, UserPoolDomain string
+	xmlSession
+}
+
+type xmlSession struct {
+	SessionCookieName, Scope         string
+	SessionTimeout                   int64
+	AuthenticationRequestExtraParams *xmlMap
+	OnUnauthenticatedRequest         string
+}
+
+// xmlMap is a query-protocol map: <entry><key/><value/></entry>….
+type xmlMap struct {
+	Entries []xmlEntry `xml:"entry"`
+}
+
+type xmlEntry struct {
+	Key   string `xml:"key"`
+	Value string `xml:"value"`
 }
 
 type xmlForward struct {

@@ -2,7 +2,6 @@ package elbv2
 
 import (
 	"net/url"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -55,61 +54,6 @@ func boolParam(p url.Values, name string) (b, ok bool, err error) {
 		return false, true, nil
 	}
 	return false, false, validation("Value '%s' at '%s' is not a boolean", p.Get(name), lowerFirst(name))
-}
-
-// parseActions reads the action list at name (Actions or DefaultActions).
-func parseActions(p url.Values, name string) ([]action, error) {
-	var out []action
-	for i, m := range structs(p, name) {
-		field := name + ".member." + strconv.Itoa(i+1)
-		a := action{Type: m.Get("Type"), TargetGroupARN: m.Get("TargetGroupArn")}
-		if a.Type == "" {
-			return nil, validation("%s.Type: required", field)
-		}
-		order, ok, err := int32Param(m, "Order", 1, 50000)
-		if err != nil {
-			return nil, err
-		}
-		if !ok {
-			order = int32(i + 1)
-		}
-		a.Order = order
-		if fc := sub(m, "ForwardConfig"); len(fc) > 0 {
-			f := &forwardConfig{}
-			for j, g := range structs(fc, "TargetGroups") {
-				w, ok, err := int32Param(g, "Weight", 0, maxWeight)
-				if err != nil {
-					return nil, validation("%s.ForwardConfig.TargetGroups.member.%d.Weight: must be between 0 and %d", field, j+1, maxWeight)
-				}
-				if !ok {
-					w = 1
-				}
-				f.TargetGroups = append(f.TargetGroups, weightedGroup{ARN: g.Get("TargetGroupArn"), Weight: w})
-			}
-			if sc := sub(fc, "TargetGroupStickinessConfig"); len(sc) > 0 {
-				en, _, err := boolParam(sc, "Enabled")
-				if err != nil {
-					return nil, err
-				}
-				d, _, err := int32Param(sc, "DurationSeconds", 1, 604800)
-				if err != nil {
-					return nil, err
-				}
-				f.Stickiness = &stickiness{Enabled: en, DurationSeconds: d}
-			}
-			a.Forward = f
-		}
-		if fr := sub(m, "FixedResponseConfig"); len(fr) > 0 {
-			a.FixedResponse = &fixedResponse{StatusCode: fr.Get("StatusCode"), ContentType: fr.Get("ContentType"), MessageBody: fr.Get("MessageBody")}
-		}
-		if rd := sub(m, "RedirectConfig"); len(rd) > 0 {
-			a.Redirect = &redirect{Protocol: rd.Get("Protocol"), Port: rd.Get("Port"), Host: rd.Get("Host"),
-				Path: rd.Get("Path"), Query: rd.Get("Query"), StatusCode: rd.Get("StatusCode")}
-		}
-		out = append(out, a)
-	}
-	slices.SortStableFunc(out, func(a, b action) int { return int(a.Order - b.Order) })
-	return out, nil
 }
 
 // conditionConfig returns the name of the structure carrying the values of

@@ -283,6 +283,10 @@ func (s *Service) deleteTargetGroup(p url.Values) (any, error) {
 }
 
 func (s *Service) createListener(p url.Values) (any, error) {
+	if err := checkKnown(p, "", "Action", "Version", "LoadBalancerArn", "Port", "Protocol", "DefaultActions", "Tags",
+		"Certificates", "SslPolicy"); err != nil {
+		return nil, err
+	}
 	lbARN, err := required(p, "LoadBalancerArn")
 	if err != nil {
 		return nil, err
@@ -307,20 +311,23 @@ func (s *Service) createListener(p url.Values) (any, error) {
 			return nil, protocol400("DuplicateListener", "A listener already exists on this port for this load balancer")
 		}
 	}
+	lbPath := strings.TrimPrefix(lb.ARN, s.arn("loadbalancer/"))
+	lid := hexID(8)
+	l := &listener{ARN: s.arn("listener/" + lbPath + "/" + lid), LoadBalancerARN: lbARN, Protocol: proto, Port: port}
+	if err := setTLS(p, l, nil); err != nil {
+		return nil, err
+	}
 	actions, err := parseActions(p, "DefaultActions")
 	if err != nil {
 		return nil, err
 	}
-	if err := s.checkActionsLocked(actions, lbARN, "DefaultActions"); err != nil {
+	if err := s.checkActionsLocked(actions, l, "DefaultActions", nil); err != nil {
 		return nil, err
 	}
 	tags, err := parseTags(p)
 	if err != nil {
 		return nil, err
 	}
-	lbPath := strings.TrimPrefix(lb.ARN, s.arn("loadbalancer/"))
-	lid := hexID(8)
-	l := &listener{ARN: s.arn("listener/" + lbPath + "/" + lid), LoadBalancerARN: lbARN, Protocol: proto, Port: port}
 	def := &rule{ARN: s.arn("listener-rule/" + lbPath + "/" + lid + "/" + hexID(8)), ListenerARN: l.ARN, IsDefault: true, Actions: actions}
 	l.DefaultRuleARN = def.ARN
 	s.st.Listeners[l.ARN] = l
@@ -333,8 +340,44 @@ func (s *Service) createListener(p url.Values) (any, error) {
 	}{[]xmlListener{s.listenerXML(l)}}, nil
 }
 
+// setTLS sets the certificates and security policy of l from p, for the
+// protocol l has: an HTTPS or TLS listener needs a certificate (given now,
+// or kept from before), another protocol accepts none. old holds the
+// certificates l had before a modify.
+func setTLS(p url.Values, l *listener, old []string) error {
+	var certs []string
+	for i, c := range structs(p, "Certificates") {
+		if err := checkKnown(c, fmt.Sprintf("Certificates.member.%d.", i+1), "CertificateArn"); err != nil {
+			return err
+		}
+		if c.Get("CertificateArn") == "" {
+			return validation("Certificates.member.%d.CertificateArn: required", i+1)
+		}
+		certs = append(certs, c.Get("CertificateArn"))
+	}
+	secure := l.Protocol == "HTTPS" || l.Protocol == "TLS"
+	switch {
+	case !secure && (len(certs) > 0 || p.Get("SslPolicy") != ""):
+		return validation("Certificates and SslPolicy are only for HTTPS and TLS listeners, not %s", l.Protocol)
+	case !secure:
+		l.Certificates, l.SSLPolicy = nil, ""
+		return nil
+	case len(certs) == 0 && len(old) == 0:
+		return validation("A certificate must be specified for %s listeners", l.Protocol)
+	case len(certs) > 0:
+		l.Certificates = certs
+	default:
+		l.Certificates = old
+	}
+	l.SSLPolicy = cmp.Or(p.Get("SslPolicy"), l.SSLPolicy, defaultSSLPolicy)
+	return nil
+}
+
 func (s *Service) listenerXML(l *listener) xmlListener {
-	x := xmlListener{ListenerArn: l.ARN, LoadBalancerArn: l.LoadBalancerARN, Port: l.Port, Protocol: l.Protocol}
+	x := xmlListener{ListenerArn: l.ARN, LoadBalancerArn: l.LoadBalancerARN, Port: l.Port, Protocol: l.Protocol, SslPolicy: l.SSLPolicy}
+	for _, c := range l.Certificates {
+		x.Certificates = append(x.Certificates, xmlCertificate{CertificateArn: c})
+	}
 	if def, ok := s.st.Rules[l.DefaultRuleARN]; ok {
 		x.DefaultActions = actionsXML(def.Actions)
 	}
@@ -365,7 +408,13 @@ func (s *Service) describeListeners(p url.Values) (any, error) {
 	}{out}, nil
 }
 
+// modifyListener changes the port, protocol, certificates and default
+// actions given; DefaultActions, when given, replace the whole list.
 func (s *Service) modifyListener(p url.Values) (any, error) {
+	if err := checkKnown(p, "", "Action", "Version", "ListenerArn", "Port", "Protocol", "DefaultActions",
+		"Certificates", "SslPolicy"); err != nil {
+		return nil, err
+	}
 	arn, err := required(p, "ListenerArn")
 	if err != nil {
 		return nil, err
@@ -378,13 +427,33 @@ func (s *Service) modifyListener(p url.Values) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	next := *l
+	if proto := p.Get("Protocol"); proto != "" {
+		if !slices.Contains([]string{"HTTP", "HTTPS", "TCP", "TLS", "UDP", "TCP_UDP"}, proto) {
+			return nil, validation("Listener protocol '%s' is not valid", proto)
+		}
+		next.Protocol = proto
+	}
+	if err := setTLS(p, &next, l.Certificates); err != nil {
+		return nil, err
+	}
+	def := s.st.Rules[l.DefaultRuleARN]
 	var actions []action
 	if len(structs(p, "DefaultActions")) > 0 {
 		if actions, err = parseActions(p, "DefaultActions"); err != nil {
 			return nil, err
 		}
-		if err := s.checkActionsLocked(actions, l.LoadBalancerARN, "DefaultActions"); err != nil {
+		if err := s.checkActionsLocked(actions, &next, "DefaultActions", def.Actions); err != nil {
 			return nil, err
+		}
+	}
+	if next.Protocol != "HTTPS" {
+		// The rules keep their actions: authenticate actions would be left
+		// on a listener that cannot run them.
+		for _, r := range s.st.Rules {
+			if r.ListenerARN == l.ARN && hasAuth(r.Actions) && !(r.IsDefault && actions != nil) {
+				return nil, protocol400("InvalidLoadBalancerAction", "Rule '%s' has an authenticate action, which needs an HTTPS listener", r.ARN)
+			}
 		}
 	}
 	if hasPort && port != l.Port {
@@ -393,13 +462,11 @@ func (s *Service) modifyListener(p url.Values) (any, error) {
 				return nil, protocol400("DuplicateListener", "A listener already exists on this port for this load balancer")
 			}
 		}
-		l.Port = port
+		next.Port = port
 	}
-	if proto := p.Get("Protocol"); proto != "" {
-		l.Protocol = proto
-	}
+	*l = next
 	if actions != nil {
-		s.st.Rules[l.DefaultRuleARN].Actions = actions
+		def.Actions = actions
 	}
 	return struct {
 		Listeners []xmlListener `xml:"Listeners>member"`
@@ -431,6 +498,9 @@ func (s *Service) dropListenerLocked(l *listener) {
 }
 
 func (s *Service) createRule(p url.Values) (any, error) {
+	if err := checkKnown(p, "", "Action", "Version", "ListenerArn", "Priority", "Conditions", "Actions", "Tags"); err != nil {
+		return nil, err
+	}
 	lARN, err := required(p, "ListenerArn")
 	if err != nil {
 		return nil, err
@@ -462,7 +532,7 @@ func (s *Service) createRule(p url.Values) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := s.checkActionsLocked(actions, l.LoadBalancerARN, "Actions"); err != nil {
+	if err := s.checkActionsLocked(actions, l, "Actions", nil); err != nil {
 		return nil, err
 	}
 	tags, err := parseTags(p)
@@ -526,8 +596,12 @@ func sortRules(rules []*rule) {
 }
 
 // modifyRule replaces the conditions and the whole action list of a rule,
-// as AWS does: actions not repeated are dropped.
+// as AWS does: actions not repeated are dropped. Conditions not given are
+// kept, as are actions when none are given.
 func (s *Service) modifyRule(p url.Values) (any, error) {
+	if err := checkKnown(p, "", "Action", "Version", "RuleArn", "Conditions", "Actions"); err != nil {
+		return nil, err
+	}
 	arn, err := required(p, "RuleArn")
 	if err != nil {
 		return nil, err
@@ -550,7 +624,7 @@ func (s *Service) modifyRule(p url.Values) (any, error) {
 		if actions, err = parseActions(p, "Actions"); err != nil {
 			return nil, err
 		}
-		if err := s.checkActionsLocked(actions, s.st.Listeners[r.ListenerARN].LoadBalancerARN, "Actions"); err != nil {
+		if err := s.checkActionsLocked(actions, s.st.Listeners[r.ListenerARN], "Actions", r.Actions); err != nil {
 			return nil, err
 		}
 	}
@@ -630,86 +704,6 @@ func (s *Service) setRulePriorities(p url.Values) (any, error) {
 	}{out}, nil
 }
 
-// checkActionsLocked validates actions as AWS does: one terminal action,
-// forward actions naming 1 to 5 existing target groups with weights 0 to
-// 999, and no target group already serving another load balancer.
-func (s *Service) checkActionsLocked(actions []action, lbARN, field string) error {
-	if len(actions) == 0 {
-		return validation("%s: at least one action is required", field)
-	}
-	terminal := 0
-	for i := range actions {
-		a := &actions[i]
-		at := fmt.Sprintf("%s.member.%d", field, i+1)
-		switch a.Type {
-		case "forward":
-			terminal++
-			if err := s.checkForwardLocked(a, lbARN, at); err != nil {
-				return err
-			}
-		case "fixed-response":
-			terminal++
-			if a.FixedResponse == nil || a.FixedResponse.StatusCode == "" {
-				return validation("%s.FixedResponseConfig.StatusCode: required for a fixed-response action", at)
-			}
-		case "redirect":
-			terminal++
-			if a.Redirect == nil || a.Redirect.StatusCode != "HTTP_301" && a.Redirect.StatusCode != "HTTP_302" {
-				return validation("%s.RedirectConfig.StatusCode: must be HTTP_301 or HTTP_302", at)
-			}
-		default:
-			return validation("%s.Type: action type '%s' is not supported by the local endpoint (forward, fixed-response, redirect)", at, a.Type)
-		}
-	}
-	if terminal != 1 {
-		return validation("%s: exactly one of forward, fixed-response and redirect must be specified", field)
-	}
-	return nil
-}
-
-func (s *Service) checkForwardLocked(a *action, lbARN, at string) error {
-	if a.Forward == nil {
-		if a.TargetGroupARN == "" {
-			return validation("%s: a forward action needs TargetGroupArn or ForwardConfig", at)
-		}
-		a.Forward = &forwardConfig{TargetGroups: []weightedGroup{{ARN: a.TargetGroupARN, Weight: 1}}}
-	}
-	groups := a.Forward.TargetGroups
-	switch {
-	case len(groups) == 0:
-		return validation("%s.ForwardConfig.TargetGroups: at least one target group is required", at)
-	case len(groups) > maxForwardGroups:
-		return validation("%s.ForwardConfig.TargetGroups: a forward action can have at most %d target groups, got %d", at, maxForwardGroups, len(groups))
-	case a.TargetGroupARN != "" && (len(groups) != 1 || groups[0].ARN != a.TargetGroupARN):
-		return validation("%s: with both TargetGroupArn and ForwardConfig, ForwardConfig must name that one target group", at)
-	}
-	seen := map[string]bool{}
-	for _, g := range groups {
-		if g.ARN == "" {
-			return validation("%s.ForwardConfig.TargetGroups: TargetGroupArn is required", at)
-		}
-		if seen[g.ARN] {
-			return validation("%s.ForwardConfig.TargetGroups: target group '%s' is specified more than once", at, g.ARN)
-		}
-		seen[g.ARN] = true
-		if _, ok := s.st.TargetGroups[g.ARN]; !ok {
-			return protocol400("TargetGroupNotFound", "Target groups '%s' not found", g.ARN)
-		}
-		for _, other := range s.loadBalancersOfLocked(g.ARN) {
-			if other != lbARN {
-				return protocol400("TargetGroupAssociationLimit",
-					"The following target groups cannot be associated with more than one load balancer: %s", g.ARN)
-			}
-		}
-	}
-	if len(groups) == 1 {
-		a.TargetGroupARN = groups[0].ARN
-	} else {
-		a.TargetGroupARN = ""
-	}
-	return nil
-}
-
 // loadBalancersOfLocked returns the load balancers whose listeners forward
 // to the target group arn.
 func (s *Service) loadBalancersOfLocked(arn string) []string {
@@ -727,31 +721,6 @@ func (s *Service) loadBalancersOfLocked(arn string) []string {
 		}
 	}
 	slices.Sort(out)
-	return out
-}
-
-func actionsXML(actions []action) []xmlAction {
-	out := make([]xmlAction, 0, len(actions))
-	for _, a := range actions {
-		x := xmlAction{Type: a.Type, Order: a.Order, TargetGroupArn: a.TargetGroupARN}
-		if f := a.Forward; f != nil {
-			xf := &xmlForward{TargetGroupStickinessConfig: &xmlStickiness{}}
-			for _, g := range f.TargetGroups {
-				xf.TargetGroups = append(xf.TargetGroups, xmlTuple{TargetGroupArn: g.ARN, Weight: g.Weight})
-			}
-			if f.Stickiness != nil {
-				xf.TargetGroupStickinessConfig = &xmlStickiness{Enabled: f.Stickiness.Enabled, DurationSeconds: f.Stickiness.DurationSeconds}
-			}
-			x.ForwardConfig = xf
-		}
-		if fr := a.FixedResponse; fr != nil {
-			x.FixedResponseConfig = &xmlFixed{StatusCode: fr.StatusCode, ContentType: fr.ContentType, MessageBody: fr.MessageBody}
-		}
-		if rd := a.Redirect; rd != nil {
-			x.RedirectConfig = &xmlRedirect{Protocol: rd.Protocol, Port: rd.Port, Host: rd.Host, Path: rd.Path, Query: rd.Query, StatusCode: rd.StatusCode}
-		}
-		out = append(out, x)
-	}
 	return out
 }
 
