@@ -239,8 +239,8 @@ type xmlRule struct {
 }
 
 type xmlAction struct {
-	Type                string
-	Order               int32  `xml:",omitempty"`
+	Type                      string
+	Order                     int32  `xml:",omitempty"`
 	TargetGroupArn            string `xml:",omitempty"`
 	AuthenticateOidcConfig    *xmlOIDC
 	AuthenticateCognitoConfig *xmlCognito
