@@ -204,7 +204,7 @@ func (s *Service) toAPI(r *repository) Repository {
 		RepositoryArn:              fmt.Sprintf("arn:aws:ecr:%s:%s:repository/%s", s.region, protocol.Account, r.Name),
 		RegistryID:                 protocol.Account,
 		RepositoryName:             r.Name,
-		RepositoryURI:              fmt.Sprintf("%s.dkr.ecr.%s.amazonaws.com/%s", protocol.Account, s.region, r.Name),
+		RepositoryURI:              s.RegistryHost() + "/" + r.Name,
 		CreatedAt:                  protocol.EpochSeconds(r.Created),
 		ImageTagMutability:         r.Mutability,
 		ImageScanningConfiguration: imageScanningConfiguration{ScanOnPush: r.ScanOnPush},

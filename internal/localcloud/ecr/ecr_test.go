@@ -398,3 +398,40 @@ func FuzzServeJSON(f *testing.F) {
 		_, _ = svc.ServeJSON(context.Background(), op, []byte(body))
 	})
 }
+
+// TestPull checks what ECS may pull: a pushed digest or tag of an existing
+// repository, nothing else.
+func TestPull(t *testing.T) {
+	ctx := context.Background()
+	svc := newService(nil)
+	c := newClient(t, svc)
+	if _, err := c.CreateRepository(ctx, &awsecr.CreateRepositoryInput{RepositoryName: aws.String("team/web")}); err != nil {
+		t.Fatal(err)
+	}
+	out, err := c.PutImage(ctx, &awsecr.PutImageInput{RepositoryName: aws.String("team/web"), ImageTag: aws.String("v1"),
+		ImageManifest: aws.String(manifestV1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	digest := aws.ToString(out.Image.ImageId.ImageDigest)
+	if got, want := svc.RegistryHost(), "000000000000.dkr.ecr.eu-west-1.amazonaws.com"; got != want {
+		t.Errorf("got registry host %s, want %s", got, want)
+	}
+	tests := map[string]struct {
+		repository, reference string
+		want                  error
+	}{
+		"pushed digest":      {"team/web", digest, nil},
+		"pushed tag":         {"team/web", "v1", nil},
+		"unknown digest":     {"team/web", "sha256:" + strings.Repeat("0", 64), ErrImageNotFound},
+		"unknown tag":        {"team/web", "v2", ErrImageNotFound},
+		"unknown repository": {"team/api", digest, ErrRepositoryNotFound},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			if err := svc.Pull(tc.repository, tc.reference); !errors.Is(err, tc.want) {
+				t.Errorf("got %v, want %v", err, tc.want)
+			}
+		})
+	}
+}

@@ -391,7 +391,7 @@ func TestAdapter(t *testing.T) {
 	td := &sdk.RegisterTaskDefinitionInput{
 		Family: aws.String("worker-staging"), NetworkMode: types.NetworkModeAwsvpc,
 		RequiresCompatibilities: []types.Compatibility{types.CompatibilityFargate}, Cpu: aws.String("256"), Memory: aws.String("512"),
-		ContainerDefinitions: []types.ContainerDefinition{{Name: aws.String("worker"), Image: aws.String("worker@sha256:1"), Essential: aws.Bool(true)}},
+		ContainerDefinitions: []types.ContainerDefinition{{Name: aws.String("worker"), Image: aws.String(ecrURI + "worker@sha256:1"), Essential: aws.Bool(true)}},
 	}
 	v1, err := c.RegisterTaskDefinition(ctx, td)
 	if err != nil {
@@ -413,7 +413,7 @@ func TestAdapter(t *testing.T) {
 		t.Fatalf("got primary %+v, want IN_PROGRESS", p)
 	}
 	w.settle()
-	td.ContainerDefinitions[0].Image = aws.String("worker@sha256:2")
+	td.ContainerDefinitions[0].Image = aws.String(ecrURI + "worker@sha256:2")
 	v2, err := c.RegisterTaskDefinition(ctx, td)
 	if err != nil {
 		t.Fatal(err)
@@ -470,7 +470,7 @@ func TestDeploymentEventShape(t *testing.T) {
 	createWeb(t, w, w.webTaskDef("web:1"), 1, 100, 200, true, false)
 	w.settle()
 	w.faults.SetImage("sha256:bad", faults.Behaviour{CrashOnStart: true})
-	if _, err := w.api.UpdateService(context.Background(), updateInput(w.webTaskDef("web@sha256:bad"))); err != nil {
+	if _, err := w.api.UpdateService(context.Background(), updateInput(w.webTaskDef(ecrURI+"web@sha256:bad"))); err != nil {
 		t.Fatal(err)
 	}
 	w.settle()
@@ -573,11 +573,11 @@ func TestSnapshotRestore(t *testing.T) {
 func TestRevisionOfTarget(t *testing.T) {
 	w := newWorld(t)
 	w.cluster("staging")
-	createWeb(t, w, w.webTaskDef("web@sha256:abc"), 1, 100, 200, false, false)
+	createWeb(t, w, w.webTaskDef(ecrURI+"web@sha256:abc"), 1, 100, 200, false, false)
 	w.settle()
 	tk := w.tasks("staging", "web", types.DesiredStatusRunning)[0]
 	ip := aws.ToString(tk.Attachments[0].Details[0].Value)
-	if img, ok := w.svc.RevisionOfTarget(ip); !ok || img != "web@sha256:abc" {
+	if img, ok := w.svc.RevisionOfTarget(ip); !ok || img != ecrURI+"web@sha256:abc" {
 		t.Errorf("got %q %v, want web@sha256:abc", img, ok)
 	}
 	if _, ok := w.svc.RevisionOfTarget("10.9.9.9"); ok {

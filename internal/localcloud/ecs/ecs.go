@@ -101,7 +101,10 @@ type Config struct {
 	Faults  FaultSource
 	Targets TargetRegistry
 	Names   InstanceRegistry
-	Logger  *slog.Logger
+	// Images is the local ECR, which tasks pull its images from; nil leaves
+	// those images unchecked (see pullError).
+	Images ImageRegistry
+	Logger *slog.Logger
 }
 
 // Service is the simulated ECS. It implements protocol.JSONHandler. The zero
@@ -113,6 +116,7 @@ type Service struct {
 	faults  FaultSource
 	targets TargetRegistry
 	names   InstanceRegistry
+	images  ImageRegistry
 	log     *slog.Logger
 
 	mu       sync.Mutex
@@ -140,7 +144,7 @@ func New(cfg Config) *Service {
 	}
 	return &Service{
 		region: cfg.Region, clock: cfg.Clock, events: cfg.Events, faults: cfg.Faults,
-		targets: cfg.Targets, names: cfg.Names, log: cfg.Logger,
+		targets: cfg.Targets, names: cfg.Names, images: cfg.Images, log: cfg.Logger,
 		st:   newState(),
 		quit: make(chan struct{}),
 	}

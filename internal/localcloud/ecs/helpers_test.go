@@ -157,6 +157,9 @@ func (r *recorder) deployments() []string {
 }
 
 const (
+	// ecrURI prefixes the images of the tests: a registry host, as a
+	// deployed image has, so that the image is not looked up on Docker Hub.
+	ecrURI     = "000000000000.dkr.ecr.us-east-1.amazonaws.com/"
 	tgBlue     = "arn:aws:elasticloadbalancing:us-east-1:000000000000:targetgroup/staging-web-blue/0000000000000001"
 	registryID = "srv-web0000000000001"
 	registry   = "arn:aws:servicediscovery:us-east-1:000000000000:service/" + registryID

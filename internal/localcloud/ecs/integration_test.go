@@ -84,7 +84,7 @@ func TestWithELBv2AndCloudMap(t *testing.T) {
 	t.Cleanup(w.svc.Close)
 	w.api = newClient(t, w.svc)
 	w.cluster("staging")
-	td := w.webTaskDef("web@sha256:one")
+	td := w.webTaskDef(ecrURI + "web@sha256:one")
 	ctx := context.Background()
 	if _, err := w.api.CreateService(ctx, createInput(td, tg, regARN, 2)); err != nil {
 		t.Fatal(err)
@@ -102,7 +102,7 @@ func TestWithELBv2AndCloudMap(t *testing.T) {
 		t.Fatalf("got healthy targets %v, want the task addresses %v", healthy, ips)
 	}
 	for _, id := range healthy {
-		if img, ok := w.svc.RevisionOfTarget(id); !ok || img != "web@sha256:one" {
+		if img, ok := w.svc.RevisionOfTarget(id); !ok || img != ecrURI+"web@sha256:one" {
 			t.Errorf("target %s: got %q %v, want web@sha256:one", id, img, ok)
 		}
 	}
@@ -121,13 +121,13 @@ func TestWithELBv2AndCloudMap(t *testing.T) {
 	// A revision that fails its health checks never becomes a healthy
 	// target; the old revision keeps serving.
 	w.faults.SetImage("sha256:sick", faults.Behaviour{FailHealthChecks: true})
-	sick := w.webTaskDef("web@sha256:sick")
+	sick := w.webTaskDef(ecrURI + "web@sha256:sick")
 	if _, err := w.api.UpdateService(ctx, updateInput(sick)); err != nil {
 		t.Fatal(err)
 	}
 	w.settle()
 	for _, id := range elb.HealthyTargets(tg) {
-		if img, _ := w.svc.RevisionOfTarget(id); img != "web@sha256:one" {
+		if img, _ := w.svc.RevisionOfTarget(id); img != ecrURI+"web@sha256:one" {
 			t.Errorf("healthy target %s serves %s, want only web@sha256:one", id, img)
 		}
 	}

@@ -118,11 +118,16 @@ func (s *Service) createServiceLocked(now time.Time, in *createServiceIn) (any, 
 	if !validName(in.ServiceName) {
 		return nil, invalidParam("Service name must be 1-255 letters, numbers, hyphens and underscores.")
 	}
-	if old := c.Services[in.ServiceName]; old != nil && old.Status != "INACTIVE" {
-		if in.ClientToken != "" && old.ClientToken == in.ClientToken && old.Status == "ACTIVE" {
-			// A retried request: the same service.
-			return map[string]any{"service": s.serviceOut(c, old, false)}, nil
-		}
+	// A deleted service keeps its name until its tasks have stopped
+	// (DRAINING); once INACTIVE the name is free again.
+	switch old := c.Services[in.ServiceName]; {
+	case old == nil || old.Status == "INACTIVE":
+	case old.Status == "DRAINING":
+		return nil, invalidParam("Unable to Start a service that is still Draining.")
+	case in.ClientToken != "" && old.ClientToken == in.ClientToken:
+		// A retried request: the same service.
+		return map[string]any{"service": s.serviceOut(c, old, false)}, nil
+	default:
 		return nil, invalidParam("Creation of service was not idempotent.")
 	}
 	if in.DeploymentController != nil && in.DeploymentController.Type != "" && in.DeploymentController.Type != "ECS" {
@@ -563,7 +568,9 @@ func (s *Service) listServices(now time.Time, in *listServicesIn) (any, error) {
 	}
 	var arns []string
 	for _, sv := range c.Services {
-		if sv.Status == "INACTIVE" ||
+		// A deleted service leaves the list at once, while DRAINING; only
+		// DescribeServices still shows it.
+		if sv.Status != "ACTIVE" ||
 			(in.LaunchType != "" && sv.LaunchType != in.LaunchType) ||
 			(in.SchedulingStrategy != "" && sv.Scheduling != in.SchedulingStrategy) {
 			continue

@@ -131,6 +131,9 @@ func (s *Service) stepTask(now time.Time, c *cluster, t *task) {
 		s.setStatus(now, c, t, "PENDING")
 		t.Step, t.Next = stepRunning, now.Add(pullTime)
 	case stepRunning:
+		if s.pull(now, c, t) {
+			return
+		}
 		t.StartedAt = now
 		for i := range t.Containers {
 			t.Containers[i].LastStatus = "RUNNING"

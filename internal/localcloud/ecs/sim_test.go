@@ -72,7 +72,7 @@ func TestRollingUpdateRespectsMinAndMaxPercent(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			w := newWorld(t)
 			w.cluster("staging")
-			v1 := w.webTaskDef("web@sha256:aaa")
+			v1 := w.webTaskDef(ecrURI + "web@sha256:aaa")
 			createWeb(t, w, v1, tc.desired, tc.minPct, tc.maxPct, true, false)
 			w.settle()
 			first := w.service("staging", "web")
@@ -119,7 +119,7 @@ func TestRollingUpdateRespectsMinAndMaxPercent(t *testing.T) {
 				live[aws.ToString(tk.TaskArn)] = true
 			}
 
-			v2 := w.webTaskDef("web@sha256:bbb")
+			v2 := w.webTaskDef(ecrURI + "web@sha256:bbb")
 			if _, err := w.api.UpdateService(context.Background(), &sdk.UpdateServiceInput{
 				Cluster: aws.String("staging"), Service: aws.String("web"), TaskDefinition: &v2,
 			}); err != nil {
@@ -171,7 +171,7 @@ func TestRollingUpdateRespectsMinAndMaxPercent(t *testing.T) {
 func TestTaskLifecycleOnTheClock(t *testing.T) {
 	w := newWorld(t)
 	w.cluster("staging")
-	v1 := w.webTaskDef("web@sha256:aaa")
+	v1 := w.webTaskDef(ecrURI + "web@sha256:aaa")
 	var mu sync.Mutex
 	seen := map[string][]string{} // task ARN → its states
 	w.events.onTask = func(d map[string]any) {
@@ -234,13 +234,13 @@ func TestCircuitBreaker(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			w := newWorld(t)
 			w.cluster("staging")
-			v1 := w.webTaskDef("web@sha256:good")
+			v1 := w.webTaskDef(ecrURI + "web@sha256:good")
 			createWeb(t, w, v1, 2, 100, 200, true, tc.rollback)
 			w.settle()
 			good := aws.ToString(w.service("staging", "web").Deployments[0].Id)
 
 			w.faults.SetImage("sha256:bad", tc.fault)
-			v2 := w.webTaskDef("repo/web@sha256:bad")
+			v2 := w.webTaskDef(ecrURI + "repo/web@sha256:bad")
 			out, err := w.api.UpdateService(context.Background(), &sdk.UpdateServiceInput{
 				Cluster: aws.String("staging"), Service: aws.String("web"), TaskDefinition: &v2,
 			})
@@ -322,7 +322,7 @@ func TestFailureThresholdFollowsDesiredCount(t *testing.T) {
 	w := newWorld(t)
 	w.cluster("staging")
 	w.faults.SetImage("sha256:bad", faults.Behaviour{CrashOnStart: true})
-	v1 := w.webTaskDef("web@sha256:bad")
+	v1 := w.webTaskDef(ecrURI + "web@sha256:bad")
 	createWeb(t, w, v1, 10, 100, 200, true, false)
 	w.settle()
 	p := w.service("staging", "web").Deployments[0]
@@ -335,7 +335,7 @@ func TestHealthCheckFaultMarksTargetsUnhealthy(t *testing.T) {
 	w := newWorld(t)
 	w.cluster("staging")
 	w.faults.SetImage("sha256:sick", faults.Behaviour{FailHealthChecks: true})
-	v1 := w.webTaskDef("web@sha256:sick")
+	v1 := w.webTaskDef(ecrURI + "web@sha256:sick")
 	createWeb(t, w, v1, 1, 100, 200, true, false)
 	// Running after 5s, unhealthy after the health check at 15s, still
 	// inside the 30s grace period.
@@ -387,7 +387,7 @@ func TestDaemonOnThreeInstances(t *testing.T) {
 		}
 		return aws.ToString(out.TaskDefinition.TaskDefinitionArn)
 	}
-	v1 := agent("agent@sha256:one")
+	v1 := agent(ecrURI + "agent@sha256:one")
 	if _, err := w.api.CreateService(ctx, &sdk.CreateServiceInput{
 		Cluster: aws.String("prod"), ServiceName: aws.String("agent"), TaskDefinition: &v1,
 		SchedulingStrategy: types.SchedulingStrategyDaemon, LaunchType: types.LaunchTypeEc2,
@@ -435,7 +435,7 @@ func TestDaemonOnThreeInstances(t *testing.T) {
 			inv.failf("got %d running agent tasks, want at least 2 (%v %v %v)", n, d["taskArn"], d["lastStatus"], d["desiredStatus"])
 		}
 	}
-	v2 := agent("agent@sha256:two")
+	v2 := agent(ecrURI + "agent@sha256:two")
 	if _, err := w.api.UpdateService(ctx, &sdk.UpdateServiceInput{Cluster: aws.String("prod"), Service: aws.String("agent"), TaskDefinition: &v2}); err != nil {
 		t.Fatal(err)
 	}
