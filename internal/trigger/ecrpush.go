@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -21,7 +22,9 @@ type indexReader interface {
 // ECRPush handles "ECR Image Action" events: a successful, tagged push starts
 // one deployment per service that tracks the repository with a matching tag
 // pattern, in the first environment of the service's pipeline (later
-// environments follow by promotion).
+// environments follow by promotion). The deployed image is
+// ACCOUNT.dkr.ecr.REGION.amazonaws.com/REPOSITORY@sha256:…, the registry the
+// event says the image was pushed to.
 //
 // Replays are harmless: the execution name derives from service,
 // environment, digest and spec version, so the same push finds its
@@ -61,6 +64,12 @@ func (h *ECRPush) Handle(ctx context.Context, event json.RawMessage) error {
 		return nil
 	}
 
+	registry, ok := registryHost(ev.Account, ev.Region)
+	if !ok {
+		log.Warn(fmt.Sprintf("event account %q and region %q name no ECR registry: ignored", ev.Account, ev.Region))
+		return nil
+	}
+
 	idx, _, err := h.index.Index(ctx)
 	if err != nil {
 		return fmt.Errorf("push of %s:%s: %w", d.RepositoryName, d.ImageTag, err)
@@ -78,7 +87,7 @@ func (h *ECRPush) Handle(ctx context.Context, event json.RawMessage) error {
 		req := workflow.Request{
 			Service:     e.Service,
 			Environment: e.Pipeline[0],
-			Image:       d.RepositoryName + "@" + d.ImageDigest,
+			Image:       registry + "/" + d.RepositoryName + "@" + d.ImageDigest,
 			SpecVersion: e.SpecVersion,
 			Reason:      fmt.Sprintf("pushed %s:%s", d.RepositoryName, d.ImageTag),
 			Trigger:     workflow.Trigger{Kind: workflow.TriggerECRPush, Source: ev.ID, Actor: "ecr"},
@@ -92,6 +101,25 @@ func (h *ECRPush) Handle(ctx context.Context, event json.RawMessage) error {
 	}
 	return errors.Join(errs...)
 }
+
+// registryHost returns the host of the ECR registry of account in region,
+// the registry an image was pushed to: ECS pulls a reference without a
+// registry host from Docker Hub, so the deployed image must name it.
+func registryHost(account, region string) (string, bool) {
+	if !pushAccount.MatchString(account) || !pushRegion.MatchString(region) {
+		return "", false
+	}
+	domain := "amazonaws.com"
+	if strings.HasPrefix(region, "cn-") {
+		domain = "amazonaws.com.cn"
+	}
+	return account + ".dkr.ecr." + region + "." + domain, true
+}
+
+var (
+	pushAccount = regexp.MustCompile(`^[0-9]{12}$`)
+	pushRegion  = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]+$`)
+)
 
 // logIgnored says why each service that tracks the repository but did not
 // match is not deployed, or that no service tracks it at all.

@@ -47,7 +47,7 @@ func TestECRPushStartsFirstEnvironment(t *testing.T) {
 	}
 	wantReq := workflow.Request{
 		Service: "web", Environment: "staging",
-		Image:       "web@" + pushedDigest,
+		Image:       "123456789012.dkr.ecr.eu-west-1.amazonaws.com/web@" + pushedDigest,
 		SpecVersion: "web-v1",
 		Reason:      "pushed web:v1.4.2",
 		Trigger:     workflow.Trigger{Kind: workflow.TriggerECRPush, Source: "4f5ec4d5-4de4-7aad-a046-56d5cfe1df0e", Actor: "ecr"},
@@ -286,5 +286,55 @@ func TestECRPushRetagIsOneDeployment(t *testing.T) {
 	}
 	if n := len(sfn.executions()); n != 1 {
 		t.Errorf("got %d executions, want 1", n)
+	}
+}
+
+// TestECRPushDeploysFromThePushedRegistry checks that the deployed image
+// names the registry the event says the image was pushed to: a reference
+// without one is pulled from Docker Hub, where a private digest never is.
+func TestECRPushDeploysFromThePushedRegistry(t *testing.T) {
+	tests := map[string]struct {
+		account, region string
+		want            string // the requested image; empty: nothing started
+	}{
+		"sample": {"123456789012", "eu-west-1",
+			"123456789012.dkr.ecr.eu-west-1.amazonaws.com/web@" + pushedDigest},
+		"other account and region": {"210987654321", "us-east-2",
+			"210987654321.dkr.ecr.us-east-2.amazonaws.com/web@" + pushedDigest},
+		"GovCloud": {"123456789012", "us-gov-west-1",
+			"123456789012.dkr.ecr.us-gov-west-1.amazonaws.com/web@" + pushedDigest},
+		"China": {"123456789012", "cn-north-1",
+			"123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn/web@" + pushedDigest},
+		"no account": {"", "eu-west-1", ""},
+		"no region":  {"123456789012", "", ""},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			event := edit(t, "ecr-push.json", func(d map[string]any) {
+				d["account"], d["region"] = tc.account, tc.region
+			})
+			sfn := newFakeSFN()
+			log, _ := newLogger()
+			// A stack in the event's account and region, which it accepts
+			// events from (see TestOrigin).
+			cfg := testConfig
+			cfg.StateMachineARN = "arn:aws:states:" + tc.region + ":" + tc.account + ":stateMachine:deploy"
+			if err := NewECRPush(indexed(webEntry), sfn, cfg, log).Handle(context.Background(), event); err != nil {
+				t.Fatalf("Handle: %v", err)
+			}
+			got := sfn.executions()
+			if tc.want == "" {
+				if len(got) != 0 {
+					t.Fatalf("got %d executions for an event without a registry, want 0", len(got))
+				}
+				return
+			}
+			if len(got) != 1 {
+				t.Fatalf("got %d executions, want 1", len(got))
+			}
+			if img := got[0].input.Request.Image; img != tc.want {
+				t.Errorf("got image %s, want %s", img, tc.want)
+			}
+		})
 	}
 }

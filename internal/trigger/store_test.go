@@ -121,7 +121,7 @@ func TestRealStoreSyncThenPush(t *testing.T) {
 	if pushed == nil {
 		t.Fatal("the push started no execution")
 	}
-	if pushed.SpecVersion != web.Version || pushed.Image != "web@"+pushedDigest || pushed.Environment != "staging" {
+	if pushed.SpecVersion != web.Version || pushed.Image != "123456789012.dkr.ecr.eu-west-1.amazonaws.com/web@"+pushedDigest || pushed.Environment != "staging" {
 		t.Errorf("got %+v, want web@digest in staging with spec version %s", pushed, web.Version)
 	}
 }

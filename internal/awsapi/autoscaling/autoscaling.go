@@ -29,6 +29,10 @@ type api interface {
 	DeregisterScalableTarget(context.Context, *sdk.DeregisterScalableTargetInput, ...func(*sdk.Options)) (*sdk.DeregisterScalableTargetOutput, error)
 	PutScalingPolicy(context.Context, *sdk.PutScalingPolicyInput, ...func(*sdk.Options)) (*sdk.PutScalingPolicyOutput, error)
 	PutScheduledAction(context.Context, *sdk.PutScheduledActionInput, ...func(*sdk.Options)) (*sdk.PutScheduledActionOutput, error)
+	DescribeScalingPolicies(context.Context, *sdk.DescribeScalingPoliciesInput, ...func(*sdk.Options)) (*sdk.DescribeScalingPoliciesOutput, error)
+	DeleteScalingPolicy(context.Context, *sdk.DeleteScalingPolicyInput, ...func(*sdk.Options)) (*sdk.DeleteScalingPolicyOutput, error)
+	DescribeScheduledActions(context.Context, *sdk.DescribeScheduledActionsInput, ...func(*sdk.Options)) (*sdk.DescribeScheduledActionsOutput, error)
+	DeleteScheduledAction(context.Context, *sdk.DeleteScheduledActionInput, ...func(*sdk.Options)) (*sdk.DeleteScheduledActionOutput, error)
 }
 
 // Client manages the auto scaling of ECS services.
@@ -236,4 +240,91 @@ func (c *Client) PutScheduledAction(ctx context.Context, resourceID string, a Sc
 	}
 	_, err := c.api.PutScheduledAction(ctx, in)
 	return awsapi.Classify("put scheduled action "+a.Name+" of "+resourceID, err)
+}
+
+// Policy is a scaling policy as DescribeScalingPolicies reports it, in the
+// API's own shapes: exactly one configuration is set.
+type Policy struct {
+	Name           string
+	TargetTracking *types.TargetTrackingScalingPolicyConfiguration
+	StepScaling    *types.StepScalingPolicyConfiguration
+	// Alarms are the names of the alarms that trigger the policy (for
+	// target tracking, the ones Application Auto Scaling created).
+	Alarms []string
+}
+
+// Policies returns the scaling policies of resourceID, by name.
+func (c *Client) Policies(ctx context.Context, resourceID string) ([]Policy, error) {
+	p := sdk.NewDescribeScalingPoliciesPaginator(c.api, &sdk.DescribeScalingPoliciesInput{
+		ServiceNamespace: namespace, ScalableDimension: dimension, ResourceId: &resourceID,
+	})
+	var out []Policy
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, awsapi.Classify("describe scaling policies of "+resourceID, err)
+		}
+		for _, sp := range page.ScalingPolicies {
+			if aws.ToString(sp.ResourceId) != resourceID {
+				continue
+			}
+			pol := Policy{Name: aws.ToString(sp.PolicyName), TargetTracking: sp.TargetTrackingScalingPolicyConfiguration,
+				StepScaling: sp.StepScalingPolicyConfiguration}
+			for _, a := range sp.Alarms {
+				pol.Alarms = append(pol.Alarms, aws.ToString(a.AlarmName))
+			}
+			out = append(out, pol)
+		}
+	}
+	return out, nil
+}
+
+// DeletePolicy deletes the scaling policy name of resourceID (and the alarms
+// of a target tracking policy); a policy already gone is not an error.
+func (c *Client) DeletePolicy(ctx context.Context, resourceID, name string) error {
+	_, err := c.api.DeleteScalingPolicy(ctx, &sdk.DeleteScalingPolicyInput{
+		ServiceNamespace: namespace, ScalableDimension: dimension, ResourceId: &resourceID, PolicyName: &name,
+	})
+	if awsapi.HasCode(err, "ObjectNotFoundException") {
+		return nil
+	}
+	return awsapi.Classify("delete scaling policy "+name+" of "+resourceID, err)
+}
+
+// ScheduledActions returns the scheduled actions of resourceID.
+func (c *Client) ScheduledActions(ctx context.Context, resourceID string) ([]ScheduledAction, error) {
+	p := sdk.NewDescribeScheduledActionsPaginator(c.api, &sdk.DescribeScheduledActionsInput{
+		ServiceNamespace: namespace, ScalableDimension: dimension, ResourceId: &resourceID,
+	})
+	var out []ScheduledAction
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, awsapi.Classify("describe scheduled actions of "+resourceID, err)
+		}
+		for _, sa := range page.ScheduledActions {
+			if aws.ToString(sa.ResourceId) != resourceID {
+				continue
+			}
+			a := ScheduledAction{Name: aws.ToString(sa.ScheduledActionName), Schedule: aws.ToString(sa.Schedule),
+				Timezone: aws.ToString(sa.Timezone), Start: aws.ToTime(sa.StartTime), End: aws.ToTime(sa.EndTime)}
+			if t := sa.ScalableTargetAction; t != nil {
+				a.Min, a.Max = t.MinCapacity, t.MaxCapacity
+			}
+			out = append(out, a)
+		}
+	}
+	return out, nil
+}
+
+// DeleteScheduledAction deletes the scheduled action name of resourceID; an
+// action already gone is not an error.
+func (c *Client) DeleteScheduledAction(ctx context.Context, resourceID, name string) error {
+	_, err := c.api.DeleteScheduledAction(ctx, &sdk.DeleteScheduledActionInput{
+		ServiceNamespace: namespace, ScalableDimension: dimension, ResourceId: &resourceID, ScheduledActionName: &name,
+	})
+	if awsapi.HasCode(err, "ObjectNotFoundException") {
+		return nil
+	}
+	return awsapi.Classify("delete scheduled action "+name+" of "+resourceID, err)
 }

@@ -3,7 +3,9 @@
 package ecs
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -28,6 +30,7 @@ type api interface {
 	CreateService(context.Context, *sdk.CreateServiceInput, ...func(*sdk.Options)) (*sdk.CreateServiceOutput, error)
 	UpdateService(context.Context, *sdk.UpdateServiceInput, ...func(*sdk.Options)) (*sdk.UpdateServiceOutput, error)
 	DeleteService(context.Context, *sdk.DeleteServiceInput, ...func(*sdk.Options)) (*sdk.DeleteServiceOutput, error)
+	DescribeTaskDefinition(context.Context, *sdk.DescribeTaskDefinitionInput, ...func(*sdk.Options)) (*sdk.DescribeTaskDefinitionOutput, error)
 }
 
 // Client reads and changes ECS task definitions and services.
@@ -50,6 +53,74 @@ type Service struct {
 	PendingCount   int32
 	Scheduling     string // REPLICA or DAEMON
 	Deployments    []Deployment
+	// Settings are what UpdateService can change besides the task
+	// definition and the count.
+	Settings Settings
+}
+
+// Settings are the fields of a service that UpdateService changes besides
+// the task definition and the desired count, as DescribeServices reports
+// them: what a deployment may change and a rollback puts back. They keep the
+// API's own shapes so that nothing is lost on the way back.
+type Settings struct {
+	NetworkConfiguration     *types.NetworkConfiguration          `json:"networkConfiguration,omitempty"`
+	LoadBalancers            []types.LoadBalancer                 `json:"loadBalancers,omitempty"`
+	ServiceRegistries        []types.ServiceRegistry              `json:"serviceRegistries,omitempty"`
+	CapacityProviderStrategy []types.CapacityProviderStrategyItem `json:"capacityProviderStrategy,omitempty"`
+	DeploymentConfiguration  *types.DeploymentConfiguration       `json:"deploymentConfiguration,omitempty"`
+	// HealthCheckGracePeriodSeconds is 0 when DescribeServices omits it
+	// (AWS does for a service without load balancer), which is also the
+	// value UpdateService sets to clear it.
+	HealthCheckGracePeriodSeconds int32 `json:"healthCheckGracePeriodSeconds,omitempty"`
+}
+
+// Diff names the settings of s that differ from o, in a fixed order; empty
+// when they are the same. An empty list and a missing one are the same.
+func (s Settings) Diff(o Settings) []string {
+	var out []string
+	for _, f := range []struct {
+		name string
+		a, b any
+	}{
+		{"networkConfiguration", s.NetworkConfiguration, o.NetworkConfiguration},
+		{"loadBalancers", s.LoadBalancers, o.LoadBalancers},
+		{"serviceRegistries", s.ServiceRegistries, o.ServiceRegistries},
+		{"capacityProviderStrategy", s.CapacityProviderStrategy, o.CapacityProviderStrategy},
+		{"deploymentConfiguration", s.DeploymentConfiguration, o.DeploymentConfiguration},
+		{"healthCheckGracePeriodSeconds", s.HealthCheckGracePeriodSeconds, o.HealthCheckGracePeriodSeconds},
+	} {
+		if !sameJSON(f.a, f.b) {
+			out = append(out, f.name)
+		}
+	}
+	return out
+}
+
+// sameJSON compares two values of the API's shapes by their JSON, so that a
+// value read back from a stored plan equals the one read from the API.
+func sameJSON(a, b any) bool {
+	ja, err := json.Marshal(a)
+	if err != nil {
+		return false
+	}
+	jb, err := json.Marshal(b)
+	if err != nil {
+		return false
+	}
+	empty := func(j []byte) bool { return string(j) == "null" || string(j) == "[]" }
+	return bytes.Equal(ja, jb) || empty(ja) && empty(jb)
+}
+
+// Restore is one UpdateService call that puts a service back: each field
+// set is applied, and Settings only where they differ from Live.
+type Restore struct {
+	// TaskDefinition is the revision to run; empty leaves it.
+	TaskDefinition string
+	// DesiredCount is the count to set; nil leaves it.
+	DesiredCount *int32
+	// Settings are the settings to restore, compared with Live field by
+	// field; nil leaves them all.
+	Settings, Live *Settings
 }
 
 // Deployment is one ECS deployment of a service.
@@ -125,6 +196,75 @@ func (c *Client) CreateService(ctx context.Context, in *sdk.CreateServiceInput) 
 // UpdateService accepts; see updateInput for what is copied and what is not.
 func (c *Client) UpdateService(ctx context.Context, from *sdk.CreateServiceInput, taskDefinition string) (*Service, error) {
 	return c.update(ctx, updateInput(from, taskDefinition))
+}
+
+// Restore puts the service back as r says in one UpdateService call, so
+// ECS starts at most one deployment. A setting that differs from r.Live is
+// sent with its restored value: an empty list of load balancers, registries
+// or capacity providers is sent as an empty list, which UpdateService reads
+// as "remove them all" (and, for capacity providers, "back to the launch
+// type"); a grace period restored to 0 is sent as 0.
+func (c *Client) Restore(ctx context.Context, cluster, name string, r Restore) (*Service, error) {
+	in := &sdk.UpdateServiceInput{Cluster: &cluster, Service: &name, DesiredCount: r.DesiredCount}
+	if r.TaskDefinition != "" {
+		in.TaskDefinition = &r.TaskDefinition
+	}
+	if to := r.Settings; to != nil {
+		var live Settings
+		if r.Live != nil {
+			live = *r.Live
+		}
+		for _, f := range to.Diff(live) {
+			switch f {
+			case "networkConfiguration":
+				in.NetworkConfiguration = to.NetworkConfiguration
+			case "loadBalancers":
+				in.LoadBalancers = append([]types.LoadBalancer{}, to.LoadBalancers...)
+			case "serviceRegistries":
+				in.ServiceRegistries = append([]types.ServiceRegistry{}, to.ServiceRegistries...)
+			case "capacityProviderStrategy":
+				in.CapacityProviderStrategy = append([]types.CapacityProviderStrategyItem{}, to.CapacityProviderStrategy...)
+			case "deploymentConfiguration":
+				in.DeploymentConfiguration = to.DeploymentConfiguration
+			case "healthCheckGracePeriodSeconds":
+				in.HealthCheckGracePeriodSeconds = aws.Int32(to.HealthCheckGracePeriodSeconds)
+			}
+		}
+	}
+	return c.update(ctx, in)
+}
+
+// DeploymentRevision returns the newest ACTIVE revision of family when it is
+// tagged slipway:deployment=deployment, else "": a retried Apply finds the
+// revision its first attempt registered instead of registering another.
+// Only the newest is looked at: the deployment lock keeps any other
+// deployment of the service from registering one in between.
+func (c *Client) DeploymentRevision(ctx context.Context, family, deployment string) (string, error) {
+	out, err := c.api.ListTaskDefinitions(ctx, &sdk.ListTaskDefinitionsInput{
+		FamilyPrefix: &family, Status: types.TaskDefinitionStatusActive, Sort: types.SortOrderDesc, MaxResults: aws.Int32(10),
+	})
+	if err != nil {
+		return "", awsapi.Classify("list task definitions "+family, err)
+	}
+	for _, arn := range out.TaskDefinitionArns {
+		_, fr, _ := strings.Cut(arn, "task-definition/")
+		if f, _, _ := strings.Cut(fr, ":"); f != family {
+			continue
+		}
+		td, err := c.api.DescribeTaskDefinition(ctx, &sdk.DescribeTaskDefinitionInput{
+			TaskDefinition: &arn, Include: []types.TaskDefinitionField{types.TaskDefinitionFieldTags},
+		})
+		if err != nil {
+			return "", awsapi.Classify("describe task definition "+arn, err)
+		}
+		for _, t := range td.Tags {
+			if aws.ToString(t.Key) == "slipway:deployment" && aws.ToString(t.Value) == deployment {
+				return arn, nil
+			}
+		}
+		return "", nil
+	}
+	return "", nil
 }
 
 // SetDesiredCount changes only the desired count of the service.
@@ -249,6 +389,14 @@ func service(s *types.Service) *Service {
 		RunningCount:   s.RunningCount,
 		PendingCount:   s.PendingCount,
 		Scheduling:     string(s.SchedulingStrategy),
+		Settings: Settings{
+			NetworkConfiguration:          s.NetworkConfiguration,
+			LoadBalancers:                 s.LoadBalancers,
+			ServiceRegistries:             s.ServiceRegistries,
+			CapacityProviderStrategy:      s.CapacityProviderStrategy,
+			DeploymentConfiguration:       s.DeploymentConfiguration,
+			HealthCheckGracePeriodSeconds: aws.ToInt32(s.HealthCheckGracePeriodSeconds),
+		},
 	}
 	for _, d := range s.Deployments {
 		out.Deployments = append(out.Deployments, Deployment{
