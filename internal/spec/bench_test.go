@@ -35,3 +35,25 @@ func BenchmarkRender(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkBombs loads and validates each committed bomb (testdata/bombs):
+// a 66 KB environment whose YAML aliases expand to 72 MB, and a 266 KB
+// service whose variable expands to a 256 MiB string. Both must be
+// refused in milliseconds; -benchmem shows the memory each costs.
+func BenchmarkBombs(b *testing.B) {
+	for _, name := range []string{"aliases", "variables"} {
+		b.Run(name, func(b *testing.B) {
+			fsys := os.DirFS("testdata/bombs/" + name)
+			b.ReportAllocs()
+			for b.Loop() {
+				set, err := Load(fsys)
+				if err == nil {
+					err = set.Validate().err()
+				}
+				if err == nil {
+					b.Fatal("bomb accepted, want it refused")
+				}
+			}
+		})
+	}
+}

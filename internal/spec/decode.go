@@ -99,7 +99,7 @@ func (d *decoder) decode(n *node, v reflect.Value, path string) {
 		}
 		tm, err := time.Parse(time.RFC3339, n.value)
 		if err != nil {
-			d.problem(n, path, "%q is not a time; write RFC 3339, e.g. 2026-01-02T15:04:05Z", n.value)
+			d.problem(n, path, "%s is not a time; write RFC 3339, e.g. 2026-01-02T15:04:05Z", shown(n, path, "the value"))
 			return
 		}
 		v.Set(reflect.ValueOf(tm))
@@ -160,29 +160,29 @@ func (d *decoder) decode(n *node, v reflect.Value, path string) {
 		d.decodeString(n, v, path)
 	case reflect.Bool:
 		if n.kind != boolKind {
-			d.problem(n, path, "got %s %s, want true or false", n.kind, quoteValue(n))
+			d.problem(n, path, "got %s%s, want true or false", n.kind, quoteValue(n, path))
 			return
 		}
 		v.SetBool(n.value == "true")
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
 		if n.kind != intKind {
-			d.problem(n, path, "got %s %s, want an integer", n.kind, quoteValue(n))
+			d.problem(n, path, "got %s%s, want an integer", n.kind, quoteValue(n, path))
 			return
 		}
 		i, err := strconv.ParseInt(strings.ReplaceAll(n.value, "_", ""), 0, t.Bits())
 		if err != nil {
-			d.problem(n, path, "%s is out of range for a %d-bit integer", n.value, t.Bits())
+			d.problem(n, path, "%s is out of range for a %d-bit integer", shown(n, path, "the value"), t.Bits())
 			return
 		}
 		v.SetInt(i)
 	case reflect.Float32, reflect.Float64:
 		if n.kind != intKind && n.kind != floatKind {
-			d.problem(n, path, "got %s %s, want a number", n.kind, quoteValue(n))
+			d.problem(n, path, "got %s%s, want a number", n.kind, quoteValue(n, path))
 			return
 		}
 		f, err := strconv.ParseFloat(strings.ReplaceAll(n.value, "_", ""), t.Bits())
 		if err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
-			d.problem(n, path, "%s is not a finite number", n.value)
+			d.problem(n, path, "%s is not a finite number", shown(n, path, "the value"))
 			return
 		}
 		v.SetFloat(f)
@@ -191,12 +191,24 @@ func (d *decoder) decode(n *node, v reflect.Value, path string) {
 	}
 }
 
-// quoteValue shows a scalar's text in a message, or nothing for a
-// mapping or list.
-func quoteValue(n *node) string {
+// quoteValue shows a scalar's text in a message, after a space, or
+// nothing for a mapping or list or a value that may be secret.
+func quoteValue(n *node, path string) string {
 	switch n.kind {
 	case mapKind, listKind, nullKind:
 		return ""
+	}
+	if sensitive(n, path) {
+		return ""
+	}
+	return " " + shown(n, path, "")
+}
+
+// shown is a scalar's text, quoted and shortened, for a message; instead
+// when the value may be secret (see sensitive), it returns instead.
+func shown(n *node, path, instead string) string {
+	if sensitive(n, path) {
+		return instead
 	}
 	v := n.value
 	if len(v) > 40 {
@@ -205,11 +217,39 @@ func quoteValue(n *node) string {
 	return strconv.Quote(v)
 }
 
+// sensitive reports whether a value may be a secret, so a problem with it
+// names the field and the rule but not the value: a container's
+// environment, secrets or environment files, a variable, or any value a
+// variable was substituted into. Problems end up in rejection records,
+// events and logs.
+func sensitive(n *node, path string) bool {
+	if n != nil && n.substituted {
+		return true
+	}
+	if n != nil && n.pos.path != "" {
+		path = n.pos.path
+	}
+	for _, seg := range strings.Split(path, ".") {
+		if i := strings.IndexByte(seg, '['); i >= 0 {
+			seg = seg[:i]
+		}
+		switch seg {
+		case "environment", "secrets", "variables":
+			return true
+		}
+	}
+	return false
+}
+
 func (d *decoder) decodeString(n *node, v reflect.Value, path string) {
 	switch n.kind {
 	case stringKind, intKind, floatKind:
 		// Numbers are accepted where the API wants a string ("cpu: 256").
 	case boolKind:
+		if sensitive(n, path) {
+			d.problem(n, path, "got a boolean, want a string; quote it")
+			return
+		}
 		d.problem(n, path, "got a boolean, want a string; quote it: \"%s\"", n.value)
 		return
 	default:
@@ -225,7 +265,7 @@ func (d *decoder) decodeString(n *node, v reflect.Value, path string) {
 			}
 		}
 		if !found {
-			d.problem(n, path, "%q is not one of %s", n.value, strings.Join(allowed, ", "))
+			d.problem(n, path, "%s is not one of %s", shown(n, path, "the value"), strings.Join(allowed, ", "))
 			return
 		}
 	}
@@ -253,7 +293,7 @@ func enumValues(t reflect.Type) []string {
 func (d *decoder) decodeStruct(n *node, v reflect.Value, path string) {
 	d.positions[path] = n.pos
 	if n.kind != mapKind {
-		d.problem(n, path, "got %s %s, want a mapping", n.kind, quoteValue(n))
+		d.problem(n, path, "got %s%s, want a mapping", n.kind, quoteValue(n, path))
 		return
 	}
 	t := v.Type()

@@ -51,6 +51,9 @@ type node struct {
 	vals  []*node // mapping values, in the order of keys
 	items []*node // list items
 	pos   pos
+	// substituted is set on a string a variable was substituted into: its
+	// text may be secret, so problems do not show it.
+	substituted bool
 }
 
 // get returns the value of key in a mapping node, or nil.
@@ -107,12 +110,31 @@ func (n *node) clone() *node {
 	return &c
 }
 
-// maxNodes bounds the size of a document after alias expansion, so a small
-// file cannot expand into an enormous tree.
+// maxNodes bounds the number of values in a document after alias
+// expansion, so a small file cannot expand into an enormous tree.
 const maxNodes = 200000
 
-// parseDocument parses one YAML (or JSON) document into a node tree.
+// MaxFileSize is the largest spec file Slipway reads, in bytes: both the
+// file as written and the text it expands to once YAML aliases are
+// expanded (every key and scalar value counted at its full length each time
+// it appears). A larger file is refused with its position and the limit.
+const MaxFileSize = 1 << 20
+
+// parseDocument parses one YAML (or JSON) spec file into a node tree. A
+// file larger than MaxFileSize is refused before it is parsed.
 func parseDocument(file string, data []byte) (n *node, problems Problems) {
+	if len(data) > MaxFileSize {
+		return nil, Problems{{File: file, Line: 1, Column: 1, Reason: fmt.Sprintf(
+			"the file is %d bytes, more than the limit of %d bytes (%s) per spec file; split the service or environment, or move large values out of the spec",
+			len(data), MaxFileSize, sizeName(MaxFileSize))}}
+	}
+	return parseText(file, data)
+}
+
+// parseText parses YAML or JSON text into a node tree, bounding the tree
+// alias expansion produces but not the size of the text itself (the text
+// of an environment's override, re-read, is bounded by its file's).
+func parseText(file string, data []byte) (n *node, problems Problems) {
 	var doc yaml.Node
 	if err := safeUnmarshal(data, &doc); err != nil {
 		return nil, Problems{syntaxProblem(file, data, err)}
@@ -145,9 +167,46 @@ func safeUnmarshal(data []byte, v *yaml.Node) (err error) {
 }
 
 type converter struct {
-	file     string
-	count    int
+	file  string
+	count int
+	// size is the number of bytes of keys and scalar values converted so
+	// far, each alias counted again wherever it is used.
+	size     int
+	tooLarge bool
+	// alias is the outermost alias being expanded, where a document that
+	// grows too large is reported.
+	alias    *yaml.Node
 	problems Problems
+}
+
+// grow adds n bytes to the converted size and reports whether the document
+// is still within MaxFileSize; the first time it is not, it records the
+// problem at the alias being expanded (or at y).
+func (c *converter) grow(y *yaml.Node, n int) bool {
+	c.size += n
+	if c.size <= MaxFileSize {
+		return true
+	}
+	if !c.tooLarge {
+		c.tooLarge = true
+		at := y
+		if c.alias != nil {
+			at = c.alias
+		}
+		c.problem(at, "the file expands to more than %d bytes (%s) once YAML aliases are expanded, the limit per spec file; use fewer aliases of large values", MaxFileSize, sizeName(MaxFileSize))
+	}
+	return false
+}
+
+// sizeName writes a byte count in KiB or MiB when it is a whole number of them.
+func sizeName(n int) string {
+	switch {
+	case n%(1<<20) == 0:
+		return fmt.Sprintf("%d MiB", n>>20)
+	case n%(1<<10) == 0:
+		return fmt.Sprintf("%d KiB", n>>10)
+	}
+	return fmt.Sprintf("%d bytes", n)
 }
 
 func (c *converter) problem(y *yaml.Node, format string, args ...any) {
@@ -156,6 +215,9 @@ func (c *converter) problem(y *yaml.Node, format string, args ...any) {
 
 func (c *converter) convert(y *yaml.Node, depth int) *node {
 	c.count++
+	if c.tooLarge {
+		return &node{kind: nullKind, pos: pos{file: c.file, line: y.Line, column: y.Column}}
+	}
 	if c.count > maxNodes || depth > 200 {
 		if c.count == maxNodes+1 || depth == 201 {
 			c.problem(y, "document too large or too deeply nested (aliases expand to more than %d values)", maxNodes)
@@ -167,6 +229,10 @@ func (c *converter) convert(y *yaml.Node, depth int) *node {
 	case yaml.AliasNode:
 		if y.Alias == nil {
 			return &node{kind: nullKind, pos: p}
+		}
+		if c.alias == nil {
+			c.alias = y
+			defer func() { c.alias = nil }()
 		}
 		n := c.convert(y.Alias, depth+1)
 		n.pos = p
@@ -192,6 +258,9 @@ func (c *converter) convert(y *yaml.Node, depth int) *node {
 				c.problem(k, "duplicate key %q", k.Value)
 				continue
 			}
+			if !c.grow(k, len(k.Value)) {
+				return n
+			}
 			n.keys = append(n.keys, k.Value)
 			n.vals = append(n.vals, c.convert(v, depth+1))
 		}
@@ -203,6 +272,9 @@ func (c *converter) convert(y *yaml.Node, depth int) *node {
 		}
 		return n
 	case yaml.ScalarNode:
+		if !c.grow(y, len(y.Value)) {
+			return &node{kind: nullKind, pos: p}
+		}
 		n := &node{pos: p, value: y.Value}
 		switch y.ShortTag() {
 		case "!!null":
@@ -379,7 +451,7 @@ func merge(target, patch *node) *node {
 // fromJSON parses raw JSON (or YAML) text into a node without positions in
 // any file; label names it in problems.
 func fromJSON(label string, raw []byte) (*node, Problems) {
-	return parseDocument(label, raw)
+	return parseText(label, raw)
 }
 
 // toAny converts a node to the values encoding/json produces.

@@ -129,13 +129,14 @@ func Render(svc *Service, env *Environment, in RenderInput) (*Rendered, error) {
 
 	vars, ps := variables(svc, env, in)
 	problems = append(problems, ps...)
-	substitute(doc, "", vars, &problems)
+	b := &budget{left: MaxRenderedSize}
+	substitute(doc, "", vars, b, &problems)
 	envNode := encode(reflect.ValueOf(environmentParts{LoadBalancers: env.LoadBalancers, Alarms: env.Alarms, RoleARN: env.RoleARN}))
 	if envNode == nil {
 		envNode = &node{kind: mapKind}
 	}
 	annotate(envNode, "", ew)
-	substitute(envNode, "", vars, &problems)
+	substitute(envNode, "", vars, b, &problems)
 
 	d := newDecoder()
 	var out document

@@ -215,16 +215,16 @@ type Approval struct {
 
 func (d *Duration) decodeSpec(dec *decoder, n *node, path string) {
 	if n.kind != stringKind && !(n.kind == intKind && n.value == "0") {
-		dec.problem(n, path, "got %s %s, want a duration such as \"90s\", \"10m\" or \"1h30m\"", n.kind, quoteValue(n))
+		dec.problem(n, path, "got %s%s, want a duration such as \"90s\", \"10m\" or \"1h30m\"", n.kind, quoteValue(n, path))
 		return
 	}
 	v, err := time.ParseDuration(n.value)
 	if err != nil {
-		dec.problem(n, path, "%q is not a duration; write e.g. \"90s\", \"10m\" or \"1h30m\"", n.value)
+		dec.problem(n, path, "%s is not a duration; write e.g. \"90s\", \"10m\" or \"1h30m\"", shown(n, path, "the value"))
 		return
 	}
 	if v < 0 {
-		dec.problem(n, path, "%q is negative; durations are 0 or more", n.value)
+		dec.problem(n, path, "%s is negative; durations are 0 or more", shown(n, path, "the value"))
 		return
 	}
 	d.Duration = v
@@ -259,7 +259,7 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 func (s *Strategy) decodeSpec(dec *decoder, n *node, path string) {
 	n = normalizeStrategy(n)
 	if n.kind != mapKind {
-		dec.problem(n, path, "got %s %s, want a strategy name (rolling, canary, bluegreen) or a mapping", n.kind, quoteValue(n))
+		dec.problem(n, path, "got %s%s, want a strategy name (rolling, canary, bluegreen) or a mapping", n.kind, quoteValue(n, path))
 		return
 	}
 	dec.decodeStruct(n, reflectValue(s), path)
