@@ -44,11 +44,11 @@ func SpecUpload(getenv func(string) string, cfg aws.Config, log *slog.Logger) (*
 
 // Signal builds the signal handler: alarm and ECS events completing waits.
 func Signal(getenv func(string) string, cfg aws.Config, log *slog.Logger) (*trigger.Signal, error) {
-	c, err := trigger.ConfigFromEnv(getenv, trigger.EnvStateBucket)
+	c, err := trigger.ConfigFromEnv(getenv, trigger.EnvStateBucket, trigger.EnvStateMachineARN)
 	if err != nil {
 		return nil, err
 	}
-	return trigger.NewSignal(newStore(cfg, c), executions(cfg), log), nil
+	return trigger.NewSignal(newStore(cfg, c), executions(cfg), c, log), nil
 }
 
 func newStore(cfg aws.Config, c trigger.Config) *store.Store {

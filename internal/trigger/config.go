@@ -3,6 +3,7 @@ package trigger
 import (
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // Environment variables the trigger functions read.
@@ -11,6 +12,10 @@ const (
 	EnvStateBucket     = "SLIPWAY_STATE_BUCKET"
 	EnvStateMachineARN = "SLIPWAY_STATE_MACHINE_ARN"
 	EnvEventBus        = "SLIPWAY_EVENT_BUS"
+	// EnvAssumeRoles lists, comma-separated, the role ARNs Slipway may
+	// assume (the stack's slipway:assumeRoles, environments' roleArn): their
+	// accounts are the other accounts events are accepted from.
+	EnvAssumeRoles = "SLIPWAY_ASSUME_ROLES"
 )
 
 // DefaultEventBus is the bus Slipway publishes on when EnvEventBus is unset.
@@ -27,6 +32,9 @@ type Config struct {
 	StateMachineARN string
 	// EventBus is where Slipway's own events go.
 	EventBus string
+	// AssumeRoles are the role ARNs Slipway may assume to deploy into other
+	// accounts; events from their accounts are accepted (see Origin).
+	AssumeRoles []string
 }
 
 // ConfigFromEnv reads the configuration with getenv (os.Getenv in a main).
@@ -42,6 +50,11 @@ func ConfigFromEnv(getenv func(string) string, required ...string) (Config, erro
 	}
 	if c.EventBus == "" {
 		c.EventBus = DefaultEventBus
+	}
+	for r := range strings.SplitSeq(getenv(EnvAssumeRoles), ",") {
+		if r = strings.TrimSpace(r); r != "" {
+			c.AssumeRoles = append(c.AssumeRoles, r)
+		}
 	}
 	var errs []error
 	for _, name := range required {

@@ -35,13 +35,14 @@ type ECRPush struct {
 	index        indexReader
 	executions   executionStarter
 	stateMachine string
+	origin       Origin
 	log          *slog.Logger
 }
 
 // NewECRPush returns the handler. index is normally a *store.Store,
 // executions an *sfn.Client.
 func NewECRPush(index indexReader, executions executionStarter, cfg Config, log *slog.Logger) *ECRPush {
-	return &ECRPush{index: index, executions: executions, stateMachine: cfg.StateMachineARN, log: log}
+	return &ECRPush{index: index, executions: executions, stateMachine: cfg.StateMachineARN, origin: cfg.Origin(), log: log}
 }
 
 // Handle processes one event. It returns an error only when retrying may
@@ -51,6 +52,9 @@ func (h *ECRPush) Handle(ctx context.Context, event json.RawMessage) error {
 	ev, err := ParseECRImageAction(event)
 	if err != nil {
 		h.log.Warn("event dropped", "error", err.Error())
+		return nil
+	}
+	if !fromOrigin(h.origin, h.log, ev) {
 		return nil
 	}
 	d := ev.Detail

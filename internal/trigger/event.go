@@ -6,7 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"regexp"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -154,6 +157,66 @@ func (e *MalformedEvent) Error() string {
 		s += ": " + e.Field
 	}
 	return s + ": " + e.Reason
+}
+
+// Origin is where the events the trigger functions act on may come from:
+// the stack's region, in the stack's account or in the account of a role
+// Slipway may assume (an environment's roleArn). EventBridge delivers events
+// of other accounts to a bus whose policy lets them in, and an ECR push or an
+// alarm there would otherwise start or stop deployments here.
+type Origin struct {
+	// Region is the stack's region; every environment deploys there.
+	Region string
+	// Accounts are the stack's account and the accounts of its roles.
+	Accounts []string
+}
+
+// Origin returns where c's stack accepts events from: the region and
+// account of its state machine ARN (arn:PARTITION:states:REGION:ACCOUNT:…)
+// and the accounts of its AssumeRoles (arn:PARTITION:iam::ACCOUNT:role/…).
+func (c Config) Origin() Origin {
+	var o Origin
+	if region, account, ok := arnRegionAccount(c.StateMachineARN); ok {
+		o.Region = region
+		o.Accounts = append(o.Accounts, account)
+	}
+	for _, r := range c.AssumeRoles {
+		if _, account, ok := arnRegionAccount(r); ok && !slices.Contains(o.Accounts, account) {
+			o.Accounts = append(o.Accounts, account)
+		}
+	}
+	return o
+}
+
+// arnRegionAccount returns the region and account fields of an ARN; ok is
+// false when arn is not one or names no account.
+func arnRegionAccount(arn string) (region, account string, ok bool) {
+	parts := strings.SplitN(arn, ":", 6)
+	if len(parts) < 6 || parts[0] != "arn" || parts[4] == "" {
+		return "", "", false
+	}
+	return parts[3], parts[4], true
+}
+
+// Accepts reports whether an event of account and region comes from the
+// stack or one of its roles' accounts, in the stack's region. Nothing is
+// accepted when the stack's own account is unknown.
+func (o Origin) Accepts(account, region string) bool {
+	return region != "" && region == o.Region && slices.Contains(o.Accounts, account)
+}
+
+// ignoredMessage is the log message of an event from elsewhere.
+const ignoredMessage = "event ignored: it comes from neither the stack's account nor an environment role's account in the stack's region"
+
+// fromOrigin reports whether o accepts ev, and logs an event it does not
+// accept (with its account, region and source), which the handler ignores.
+func fromOrigin[D any](o Origin, log *slog.Logger, ev *Envelope[D]) bool {
+	if o.Accepts(ev.Account, ev.Region) {
+		return true
+	}
+	log.Warn(ignoredMessage, "event", ev.ID, "account", ev.Account, "region", ev.Region, "source", ev.Source,
+		"accounts", o.Accounts, "stackRegion", o.Region)
+	return false
 }
 
 // Header reads the envelope fields that say what kind of event data is,

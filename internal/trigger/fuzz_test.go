@@ -160,7 +160,7 @@ func FuzzHandlers(f *testing.F) {
 		handlers := map[string]func(context.Context, json.RawMessage) error{
 			"ecr-push":    NewECRPush(st, sfn, testConfig, log).Handle,
 			"spec-upload": NewSpecUpload(st, sfn, &fakeEvents{}, testConfig, log).Handle,
-			"signal":      NewSignal(st, sfn, log).Handle,
+			"signal":      NewSignal(st, sfn, testConfig, log).Handle,
 		}
 		for name, h := range handlers {
 			if err := h(context.Background(), data); err != nil {

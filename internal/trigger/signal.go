@@ -39,13 +39,14 @@ type taskCompleter interface {
 type Signal struct {
 	watches watchStore
 	tasks   taskCompleter
+	origin  Origin
 	log     *slog.Logger
 }
 
 // NewSignal returns the handler. watches is normally a *store.Store, tasks
-// an *sfn.Client.
-func NewSignal(watches watchStore, tasks taskCompleter, log *slog.Logger) *Signal {
-	return &Signal{watches: watches, tasks: tasks, log: log}
+// an *sfn.Client; events are accepted from cfg.Origin().
+func NewSignal(watches watchStore, tasks taskCompleter, cfg Config, log *slog.Logger) *Signal {
+	return &Signal{watches: watches, tasks: tasks, origin: cfg.Origin(), log: log}
 }
 
 // Handle processes one event. It returns an error only when retrying may
@@ -55,6 +56,9 @@ func (h *Signal) Handle(ctx context.Context, event json.RawMessage) error {
 	head, err := Header(event)
 	if err != nil {
 		h.log.Warn("event dropped", "error", err.Error())
+		return nil
+	}
+	if !fromOrigin(h.origin, h.log, &head) {
 		return nil
 	}
 	switch head.DetailType {

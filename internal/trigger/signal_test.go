@@ -31,7 +31,7 @@ func signalRig(t *testing.T) (*Signal, *fakeStore, *fakeSFN, *logs) {
 	st.watches = watches()
 	sfn := newFakeSFN()
 	log, logs := newLogger()
-	return NewSignal(st, sfn, log), st, sfn, logs
+	return NewSignal(st, sfn, testConfig, log), st, sfn, logs
 }
 
 func TestSignalAlarmFailsEveryWatch(t *testing.T) {

@@ -58,6 +58,7 @@ type SpecUpload struct {
 	events       publisher
 	specBucket   string
 	stateMachine string
+	origin       Origin
 	log          *slog.Logger
 	now          func() time.Time
 }
@@ -66,7 +67,7 @@ type SpecUpload struct {
 // executions an *sfn.Client, events an *eventbridge.Client.
 func NewSpecUpload(st specStore, executions executionStarter, events publisher, cfg Config, log *slog.Logger) *SpecUpload {
 	return &SpecUpload{store: st, executions: executions, events: events, specBucket: cfg.SpecBucket,
-		stateMachine: cfg.StateMachineARN, log: log, now: time.Now}
+		stateMachine: cfg.StateMachineARN, origin: cfg.Origin(), log: log, now: time.Now}
 }
 
 // upload is one accepted Object Created event.
@@ -84,6 +85,9 @@ func (h *SpecUpload) Handle(ctx context.Context, event json.RawMessage) error {
 	ev, err := ParseObjectCreated(event)
 	if err != nil {
 		h.log.Warn("event dropped", "error", err.Error())
+		return nil
+	}
+	if !fromOrigin(h.origin, h.log, ev) {
 		return nil
 	}
 	d := ev.Detail

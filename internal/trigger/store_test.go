@@ -43,7 +43,7 @@ func newRealRig(t *testing.T) *realRig {
 	r.logs = logs
 	r.upload = NewSpecUpload(r.store, r.sfn, r.events, testConfig, log)
 	r.push = NewECRPush(r.store, r.sfn, testConfig, log)
-	r.signal = NewSignal(r.store, r.sfn, log)
+	r.signal = NewSignal(r.store, r.sfn, testConfig, log)
 	return r
 }
 
