@@ -1,12 +1,14 @@
-// Package elbv2 is the adapter over Elastic Load Balancing v2: the weights of
-// a listener rule's forward action, which move traffic between slots, and
-// the health of a target group's targets.
+// Package elbv2 is the adapter over Elastic Load Balancing v2: the action
+// list of a listener rule, whose forward weights move traffic between slots,
+// and the health of a target group's targets.
 package elbv2
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	sdk "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
@@ -51,9 +53,23 @@ type Target struct {
 }
 
 // RuleWeights returns the target groups and weights of the forward action of
-// the rule ruleARN. A forward action naming one target group without weights
-// reads as that group with weight 1, as does a group whose weight is absent.
+// the rule ruleARN (see ForwardWeights).
 func (c *Client) RuleWeights(ctx context.Context, ruleARN string) ([]TargetWeight, error) {
+	actions, err := c.RuleActions(ctx, ruleARN)
+	if err != nil {
+		return nil, err
+	}
+	w, err := ForwardWeights(actions)
+	if err != nil {
+		return nil, fmt.Errorf("rule %s: %w", ruleARN, err)
+	}
+	return w, nil
+}
+
+// RuleActions returns the whole action list of the rule ruleARN, ordered by
+// Order, as DescribeRules returns it (so without the client secret of an
+// authenticate-oidc action).
+func (c *Client) RuleActions(ctx context.Context, ruleARN string) ([]Action, error) {
 	op := "describe rule " + ruleARN
 	out, err := c.api.DescribeRules(ctx, &sdk.DescribeRulesInput{RuleArns: []string{ruleARN}})
 	if err != nil {
@@ -62,41 +78,42 @@ func (c *Client) RuleWeights(ctx context.Context, ruleARN string) ([]TargetWeigh
 	if len(out.Rules) == 0 {
 		return nil, fmt.Errorf("%s: %w", op, ErrNotFound)
 	}
+	actions := make([]Action, 0, len(out.Rules[0].Actions))
 	for _, a := range out.Rules[0].Actions {
-		if a.Type != types.ActionTypeEnumForward {
-			continue
-		}
-		if a.ForwardConfig == nil || len(a.ForwardConfig.TargetGroups) == 0 {
-			return []TargetWeight{{TargetGroupARN: aws.ToString(a.TargetGroupArn), Weight: 1}}, nil
-		}
-		var ws []TargetWeight
-		for _, tg := range a.ForwardConfig.TargetGroups {
-			weight := int32(1)
-			if tg.Weight != nil {
-				weight = *tg.Weight
-			}
-			ws = append(ws, TargetWeight{TargetGroupARN: aws.ToString(tg.TargetGroupArn), Weight: weight})
-		}
-		return ws, nil
+		actions = append(actions, fromSDK(a))
 	}
-	return nil, fmt.Errorf("%s: the rule has no forward action", op)
+	slices.SortStableFunc(actions, func(a, b Action) int { return cmp.Compare(a.Order, b.Order) })
+	return actions, nil
 }
 
-// SetRuleWeights replaces the actions of the rule ruleARN with one forward
-// action splitting traffic by w. ModifyRule replaces the whole action list,
-// so any other action of the rule is dropped.
+// SetRuleWeights splits the traffic of the rule ruleARN by w. ModifyRule
+// replaces the whole action list, so it reads the rule and writes it back
+// with only the forward action's target groups changed: authenticate
+// actions, every action's Order and the forward's stickiness stay as read.
+// Nothing locks the rule between the read and the write; a change made by
+// someone else in that moment is overwritten.
 func (c *Client) SetRuleWeights(ctx context.Context, ruleARN string, w []TargetWeight) error {
-	tgs := make([]types.TargetGroupTuple, 0, len(w))
-	for _, t := range w {
-		tgs = append(tgs, types.TargetGroupTuple{TargetGroupArn: aws.String(t.TargetGroupARN), Weight: aws.Int32(t.Weight)})
+	actions, err := c.RuleActions(ctx, ruleARN)
+	if err != nil {
+		return err
 	}
-	_, err := c.api.ModifyRule(ctx, &sdk.ModifyRuleInput{
-		RuleArn: &ruleARN,
-		Actions: []types.Action{{
-			Type:          types.ActionTypeEnumForward,
-			ForwardConfig: &types.ForwardActionConfig{TargetGroups: tgs},
-		}},
-	})
+	next, err := WithWeights(actions, w)
+	if err != nil {
+		return fmt.Errorf("rule %s: %w", ruleARN, err)
+	}
+	return c.SetRuleActions(ctx, ruleARN, next)
+}
+
+// SetRuleActions replaces the action list of the rule ruleARN with actions,
+// for instance a list RuleActions captured earlier. An authenticate-oidc
+// action is written with UseExistingClientSecret, AWS's way to keep the
+// client secret DescribeRules does not return.
+func (c *Client) SetRuleActions(ctx context.Context, ruleARN string, actions []Action) error {
+	in := make([]types.Action, 0, len(actions))
+	for _, a := range actions {
+		in = append(in, toSDK(a))
+	}
+	_, err := c.api.ModifyRule(ctx, &sdk.ModifyRuleInput{RuleArn: &ruleARN, Actions: in})
 	return notFound("modify rule "+ruleARN, err, "RuleNotFound", "TargetGroupNotFound")
 }
 

@@ -10,6 +10,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+
+	adapter "github.com/slipwayhq/slipway/internal/awsapi/elbv2"
 )
 
 const testCert = "arn:aws:acm:us-east-1:000000000000:certificate/11111111-2222-3333-4444-555555555555"
@@ -205,5 +207,50 @@ func TestActionValidation(t *testing.T) {
 	// Nothing was changed by the refused requests.
 	if got := describeRule(t, c, w.rule).Actions; len(got) != 1 || got[0].Type != types.ActionTypeEnumForward {
 		t.Errorf("got actions %+v after refused modifications, want the forward of build", got)
+	}
+}
+
+// TestWeightsKeepAuthentication: the adapter's weight changes on the local
+// endpoint keep the authenticate action, its client secret, the orders and
+// the stickiness, and a captured list is restored exactly.
+func TestWeightsKeepAuthentication(t *testing.T) {
+	s, c, _, _ := setup(t)
+	w := build(t, c)
+	secure(t, c, w)
+	ctx := context.Background()
+	if _, err := c.ModifyRule(ctx, &sdk.ModifyRuleInput{RuleArn: &w.rule, Actions: []types.Action{oidcAction(10, "s3cret"), forwardAction(20, w, 100, 0)}}); err != nil {
+		t.Fatal(err)
+	}
+	a := adapter.New(c)
+	before, err := a.RuleActions(ctx, w.rule)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.SetRuleWeights(ctx, w.rule, []adapter.TargetWeight{{TargetGroupARN: w.blue, Weight: 75}, {TargetGroupARN: w.green, Weight: 25}}); err != nil {
+		t.Fatal(err)
+	}
+	after, err := a.RuleActions(ctx, w.rule)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := adapter.WithWeights(before, []adapter.TargetWeight{{TargetGroupARN: w.blue, Weight: 75}, {TargetGroupARN: w.green, Weight: 25}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(want, after); diff != "" {
+		t.Errorf("actions after the weight change (-want +got):\n%s", diff)
+	}
+	if got := s.st.Rules[w.rule].Actions[0].OIDC.ClientSecret; got != "s3cret" {
+		t.Errorf("got client secret %q after the weight change, want it kept", got)
+	}
+	if err := a.SetRuleActions(ctx, w.rule, before); err != nil {
+		t.Fatal(err)
+	}
+	restored, err := a.RuleActions(ctx, w.rule)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(before, restored); diff != "" {
+		t.Errorf("restored actions (-want +got):\n%s", diff)
 	}
 }
