@@ -36,14 +36,26 @@ func (e *Engine) apply(ctx context.Context, st workflow.State) (workflow.State, 
 		}
 	}
 
-	td, err := c.Services.RegisterTaskDefinition(ctx, p.Rendered, map[string]string{
-		"slipway:service":     st.Service,
-		"slipway:environment": st.Environment,
-		"slipway:deployment":  st.Deployment.ID,
-		"slipway:digest":      digestOf(st.Plan.Image),
-	})
+	td, err := e.registerOnce(ctx, c, p, st)
 	if err != nil {
-		return st, fmt.Errorf("register task definition: %w", err)
+		return st, err
+	}
+	// The count is read now, not taken from Prepare: the service may have
+	// been scaled out since (auto scaling, or a person during an incident
+	// while this deployment waited for approval). Later steps (shifts by
+	// count) use the plan's count, so the plan is stored again.
+	if p.Rendered.Scheduling != "DAEMON" {
+		n, err := liveFullCount(ctx, c, p, false)
+		if err != nil {
+			return st, err
+		}
+		if n != p.FullCount {
+			log.Info("desired count read again", "planned", p.FullCount, "now", n)
+			p.FullCount = n
+			if _, err := e.Store.PutPlan(ctx, st.Deployment.ID, p); err != nil {
+				return st, fmt.Errorf("store plan: %w", err)
+			}
+		}
 	}
 	var svc *ecs.Service
 	if p.Rendered.Strategy.Kind == kindRolling {
@@ -78,6 +90,31 @@ func (e *Engine) apply(ctx context.Context, st workflow.State) (workflow.State, 
 	return st, nil
 }
 
+// registerOnce registers the task definition of the plan, tagged with the
+// deployment, unless an earlier attempt of this Apply registered it already:
+// a retried Apply must not leave a second revision behind.
+func (e *Engine) registerOnce(ctx context.Context, c Clients, p *plan, st workflow.State) (string, error) {
+	if f := p.Rendered.TaskDefinition.Family; f != nil && *f != "" {
+		arn, err := c.Services.DeploymentRevision(ctx, *f, st.Deployment.ID)
+		if err != nil {
+			return "", fmt.Errorf("look for the revision of deployment %s: %w", st.Deployment.ID, err)
+		}
+		if arn != "" {
+			return arn, nil
+		}
+	}
+	td, err := c.Services.RegisterTaskDefinition(ctx, p.Rendered, map[string]string{
+		"slipway:service":     st.Service,
+		"slipway:environment": st.Environment,
+		"slipway:deployment":  st.Deployment.ID,
+		"slipway:digest":      digestOf(st.Plan.Image),
+	})
+	if err != nil {
+		return "", fmt.Errorf("register task definition: %w", err)
+	}
+	return td, nil
+}
+
 // createOrUpdate updates the service named by shape, or creates it when it
 // does not exist (a retried Apply finds the service it created).
 func createOrUpdate(ctx context.Context, c Clients, r *spec.Rendered, shape ServiceShape, td string) (*ecs.Service, error) {
@@ -101,11 +138,22 @@ func createOrUpdate(ctx context.Context, c Clients, r *spec.Rendered, shape Serv
 
 // applyScaling registers the service's scalable target with the spec's
 // limits, widened to include n so registering never moves the count the
-// engine chose, and applies the policies. Nothing when the spec has no auto
-// scaling.
+// engine chose, and applies the policies (removing those the spec no longer
+// has). A spec without auto scaling deregisters a target left from an earlier
+// one (with its policies): the spec says what scales the service.
 func applyScaling(ctx context.Context, c Clients, r *spec.Rendered, name string, n int32, suspended bool) error {
 	a := r.AutoScaling
 	if a == nil {
+		t, err := c.Scaling.Target(ctx, scalingID(r.Cluster, name))
+		if err != nil {
+			return fmt.Errorf("read scalable target of %s: %w", name, err)
+		}
+		if t == nil {
+			return nil
+		}
+		if err := c.Scaling.DeregisterTarget(ctx, scalingID(r.Cluster, name)); err != nil {
+			return fmt.Errorf("remove scalable target of %s (autoScaling removed from the spec): %w", name, err)
+		}
 		return nil
 	}
 	l := Limits{Min: min(a.MinCapacity, n), Max: max(a.MaxCapacity, n), Suspended: suspended}

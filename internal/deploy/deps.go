@@ -98,6 +98,12 @@ type ServiceAPI interface {
 	UpdateService(ctx context.Context, r *spec.Rendered, s ServiceShape, taskDefinition string) (*ecs.Service, error)
 	SetDesiredCount(ctx context.Context, cluster, name string, n int32) (*ecs.Service, error)
 	SetTaskDefinition(ctx context.Context, cluster, name, taskDefinition string) (*ecs.Service, error)
+	// RestoreService puts a service back in one update: task definition,
+	// count and the settings that differ (ecs.Client.Restore).
+	RestoreService(ctx context.Context, cluster, name string, r ecs.Restore) (*ecs.Service, error)
+	// DeploymentRevision returns the revision of family a deployment
+	// registered already, or "" (ecs.Client.DeploymentRevision).
+	DeploymentRevision(ctx context.Context, family, deployment string) (string, error)
 	// DeleteService deletes a service, stopping its tasks; a missing service
 	// is not an error.
 	DeleteService(ctx context.Context, cluster, name string) error
@@ -125,6 +131,12 @@ type ScalingAPI interface {
 	// DeregisterTarget removes the target and its policies; a missing target
 	// is not an error.
 	DeregisterTarget(ctx context.Context, resourceID string) error
-	// PutPolicies applies the scaling policies and scheduled actions of a.
+	// PutPolicies makes the scaling policies and scheduled actions of the
+	// target those of a: it puts each of a's and deletes any other, so a
+	// policy removed from the spec (or added by this deployment, when a is
+	// a snapshot) is gone.
 	PutPolicies(ctx context.Context, resourceID string, a *spec.AutoScaling) error
+	// ScalingConfig returns the policies and scheduled actions of the
+	// target in the spec's shapes (limits are Target's).
+	ScalingConfig(ctx context.Context, resourceID string) (*spec.AutoScaling, error)
 }

@@ -1,6 +1,7 @@
 package deploy
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -11,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
 	"github.com/slipwayhq/slipway/internal/awsapi/autoscaling"
 	"github.com/slipwayhq/slipway/internal/awsapi/cloudwatch"
@@ -36,16 +39,19 @@ type world struct {
 	cluster   string
 	services  map[string]*fakeService
 	tdImage   map[string]string   // task definition ARN → image
+	tdDeploy  map[string]string   // task definition ARN → its slipway:deployment tag
 	revisions map[string][]string // family → ACTIVE ARNs, oldest first
 	nextDep   int
 	failing   map[string]bool // images whose tasks fail to start
 	hanging   map[string]bool // images whose deployments never finish
 	// ELBv2, CloudWatch, Application Auto Scaling
-	rules    map[string][]elbv2.TargetWeight
-	health   map[string][]elbv2.Target
-	alarms   map[string]string
-	targets  map[string]autoscaling.ScalableTarget
-	policies map[string]int
+	rules   map[string][]elbv2.TargetWeight
+	health  map[string][]elbv2.Target
+	alarms  map[string]string
+	targets map[string]autoscaling.ScalableTarget
+	// policies are the policies and scheduled actions of each target,
+	// removed with it
+	policies map[string]spec.AutoScaling
 	// faults: method name → error it returns; calls counts them
 	fail  map[string]error
 	calls map[string]int
@@ -79,6 +85,10 @@ type fakeService struct {
 	running     int32
 	daemon      bool
 	deployments []fakeDeployment
+	// settings are what UpdateService sets besides the task definition
+	// and count; a change of network, load balancers or capacity providers
+	// starts a deployment, as on ECS.
+	settings ecs.Settings
 }
 
 type fakeDeployment struct {
@@ -106,10 +116,10 @@ const (
 func newWorld(t testing.TB) *world {
 	w := &world{
 		t: t, now: time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC), cluster: "staging",
-		services: map[string]*fakeService{}, tdImage: map[string]string{}, revisions: map[string][]string{},
+		services: map[string]*fakeService{}, tdImage: map[string]string{}, tdDeploy: map[string]string{}, revisions: map[string][]string{},
 		failing: map[string]bool{}, hanging: map[string]bool{},
 		rules: map[string][]elbv2.TargetWeight{}, health: map[string][]elbv2.Target{}, alarms: map[string]string{},
-		targets: map[string]autoscaling.ScalableTarget{}, policies: map[string]int{}, fail: map[string]error{}, calls: map[string]int{},
+		targets: map[string]autoscaling.ScalableTarget{}, policies: map[string]spec.AutoScaling{}, fail: map[string]error{}, calls: map[string]int{},
 		digests: map[string]string{}, specs: map[string][]byte{}, locks: map[string]lockObject{},
 		queue: map[string]store.QueueEntry{}, watches: map[string]store.Watch{},
 		approvals: map[string]store.PendingApproval{}, plans: map[string][]byte{},
@@ -246,7 +256,8 @@ func (w *world) fault(op string) error {
 func (w *world) changes() int {
 	n := 0
 	for _, op := range []string{"RegisterTaskDefinition", "CreateService", "UpdateService", "SetDesiredCount",
-		"SetTaskDefinition", "DeleteService", "SetRuleWeights", "RegisterTarget", "DeregisterTarget"} {
+		"SetTaskDefinition", "RestoreService", "DeleteService", "SetRuleWeights", "RegisterTarget", "DeregisterTarget",
+		"PutPolicies"} {
 		n += w.calls[op]
 	}
 	return n
@@ -263,7 +274,22 @@ func (w *world) RegisterTaskDefinition(_ context.Context, r *spec.Rendered, tags
 			w.t.Errorf("task definition tag %s: missing", k)
 		}
 	}
-	return w.register(*r.TaskDefinition.Family, *r.TaskDefinition.ContainerDefinitions[0].Image), nil
+	arn := w.register(*r.TaskDefinition.Family, *r.TaskDefinition.ContainerDefinitions[0].Image)
+	w.tdDeploy[arn] = tags["slipway:deployment"]
+	return arn, nil
+}
+
+// DeploymentRevision looks at the newest ACTIVE revision only, as the
+// adapter does.
+func (w *world) DeploymentRevision(_ context.Context, family, deployment string) (string, error) {
+	if err := w.fault("DeploymentRevision"); err != nil {
+		return "", err
+	}
+	revs := w.revisions[family]
+	if len(revs) == 0 || w.tdDeploy[revs[len(revs)-1]] != deployment {
+		return "", nil
+	}
+	return revs[len(revs)-1], nil
 }
 
 func (w *world) DescribeService(_ context.Context, cluster, name string) (*ecs.Service, error) {
@@ -275,7 +301,7 @@ func (w *world) DescribeService(_ context.Context, cluster, name string) (*ecs.S
 		return nil, fmt.Errorf("describe %s: %w", name, ecs.ErrNotFound)
 	}
 	out := &ecs.Service{Name: s.name, Cluster: cluster, Status: "ACTIVE", TaskDefinition: s.td,
-		DesiredCount: s.desired, RunningCount: s.running, Scheduling: "REPLICA"}
+		DesiredCount: s.desired, RunningCount: s.running, Scheduling: "REPLICA", Settings: s.settings}
 	if s.daemon {
 		out.Scheduling = "DAEMON"
 	}
@@ -292,7 +318,7 @@ func (w *world) CreateService(ctx context.Context, r *spec.Rendered, shape Servi
 	if _, ok := w.services[shape.Name]; ok {
 		return nil, fmt.Errorf("create %s: already exists", shape.Name)
 	}
-	s := &fakeService{name: shape.Name, daemon: r.Scheduling == "DAEMON"}
+	s := &fakeService{name: shape.Name, daemon: r.Scheduling == "DAEMON", settings: renderedSettings(r, shape)}
 	w.services[shape.Name] = s
 	w.deploy(s, td, w.desiredFor(r, shape))
 	return w.DescribeService(ctx, r.Cluster, shape.Name)
@@ -309,8 +335,73 @@ func (w *world) UpdateService(ctx context.Context, r *spec.Rendered, shape Servi
 	if !shape.CircuitBreaker {
 		w.t.Errorf("update %s: circuit breaker off", shape.Name)
 	}
+	s.settings = renderedSettings(r, shape)
 	w.deploy(s, td, w.desiredFor(r, shape))
 	return w.DescribeService(ctx, r.Cluster, shape.Name)
+}
+
+// renderedSettings are the settings an update to r's service reshaped by
+// shape leaves, as awsclients builds the request.
+func renderedSettings(r *spec.Rendered, shape ServiceShape) ecs.Settings {
+	in := r.ServiceInput
+	out := ecs.Settings{NetworkConfiguration: in.NetworkConfiguration, LoadBalancers: in.LoadBalancers,
+		ServiceRegistries: in.ServiceRegistries, CapacityProviderStrategy: in.CapacityProviderStrategy,
+		DeploymentConfiguration: in.DeploymentConfiguration}
+	if in.HealthCheckGracePeriodSeconds != nil {
+		out.HealthCheckGracePeriodSeconds = *in.HealthCheckGracePeriodSeconds
+	}
+	if shape.TargetGroupARN != "" {
+		out.LoadBalancers = []ecstypes.LoadBalancer{{TargetGroupArn: &shape.TargetGroupARN,
+			ContainerName: &shape.ContainerName, ContainerPort: &shape.ContainerPort}}
+	}
+	return out
+}
+
+// RestoreService is SetTaskDefinition, SetDesiredCount and the settings in
+// one update: a fault set for either of those ops fails it too, when the
+// restore would make that change.
+func (w *world) RestoreService(ctx context.Context, cluster, name string, r ecs.Restore) (*ecs.Service, error) {
+	if err := w.fault("RestoreService"); err != nil {
+		return nil, err
+	}
+	if r.TaskDefinition != "" && w.fail["SetTaskDefinition"] != nil {
+		return nil, w.fault("SetTaskDefinition")
+	}
+	if r.DesiredCount != nil && w.fail["SetDesiredCount"] != nil {
+		return nil, w.fault("SetDesiredCount")
+	}
+	s, ok := w.services[name]
+	if !ok {
+		return nil, fmt.Errorf("restore %s: %w", name, ecs.ErrNotFound)
+	}
+	if r.DesiredCount != nil && s.daemon {
+		return nil, fmt.Errorf("restore %s: a DAEMON service has no desired count", name)
+	}
+	redeploy := r.TaskDefinition != "" && r.TaskDefinition != s.td
+	if r.Settings != nil {
+		live := s.settings
+		if r.Live == nil || len(r.Live.Diff(live)) > 0 {
+			w.t.Errorf("restore %s: the live settings given are not the live ones", name)
+		}
+		for _, f := range r.Settings.Diff(live) {
+			switch f {
+			case "networkConfiguration", "loadBalancers", "capacityProviderStrategy":
+				redeploy = true
+			}
+		}
+		s.settings = *r.Settings
+	}
+	n := s.desired
+	if r.DesiredCount != nil {
+		n = *r.DesiredCount
+	}
+	if redeploy {
+		w.deploy(s, cmp.Or(r.TaskDefinition, s.td), n)
+	} else {
+		s.desired = n
+		w.settle()
+	}
+	return w.DescribeService(ctx, cluster, name)
 }
 
 func (w *world) desiredFor(r *spec.Rendered, shape ServiceShape) int32 {
@@ -423,6 +514,14 @@ func (w *world) RegisterTarget(_ context.Context, id string, lo, hi int32, suspe
 		return err
 	}
 	w.targets[id] = autoscaling.ScalableTarget{Min: lo, Max: hi, Suspended: suspended}
+	// Registering limits moves a desired count outside them inside, as
+	// Application Auto Scaling does.
+	if s := w.services[id[strings.LastIndex(id, "/")+1:]]; s != nil && !s.daemon {
+		if n := min(max(s.desired, lo), hi); n != s.desired {
+			s.desired = n
+			w.settle()
+		}
+	}
 	return nil
 }
 
@@ -436,8 +535,22 @@ func (w *world) DeregisterTarget(_ context.Context, id string) error {
 }
 
 func (w *world) PutPolicies(_ context.Context, id string, a *spec.AutoScaling) error {
-	w.policies[id] = len(a.Policies)
+	if err := w.fault("PutPolicies"); err != nil {
+		return err
+	}
+	if _, ok := w.targets[id]; !ok {
+		return fmt.Errorf("put policies on %s: no scalable target (ObjectNotFoundException)", id)
+	}
+	w.policies[id] = spec.AutoScaling{Policies: slices.Clone(a.Policies), ScheduledActions: slices.Clone(a.ScheduledActions)}
 	return nil
+}
+
+func (w *world) ScalingConfig(_ context.Context, id string) (*spec.AutoScaling, error) {
+	if err := w.fault("ScalingConfig"); err != nil {
+		return nil, err
+	}
+	p := w.policies[id]
+	return &p, nil
 }
 
 // --- ImageResolver

@@ -68,6 +68,14 @@ type ServiceState struct {
 	Daemon       bool  `json:"daemon,omitempty"`
 	// Scaling is the scalable target; nil when none is registered.
 	Scaling *Limits `json:"scaling,omitempty"`
+	// Settings are the service's network, load balancers, registries,
+	// capacity providers, deployment configuration and grace period; nil
+	// in plans written before they were snapshotted (then left alone).
+	Settings *ecs.Settings `json:"settings,omitempty"`
+	// Policies are the scaling policies and scheduled actions of the
+	// scalable target (limits are in Scaling); nil when no target is
+	// registered, or in plans written before they were snapshotted.
+	Policies *spec.AutoScaling `json:"policies,omitempty"`
 }
 
 // Limits are the limits of a scalable target.
@@ -97,14 +105,90 @@ func readService(ctx context.Context, c Clients, cluster, name string) (ServiceS
 	s.TaskDefinition = svc.TaskDefinition
 	s.DesiredCount = svc.DesiredCount
 	s.Daemon = svc.Scheduling == "DAEMON"
-	t, err := c.Scaling.Target(ctx, autoscaling.ResourceID(cluster, name))
+	s.Settings = &svc.Settings
+	id := autoscaling.ResourceID(cluster, name)
+	t, err := c.Scaling.Target(ctx, id)
 	if err != nil {
 		return s, fmt.Errorf("read scalable target of %s/%s: %w", cluster, name, err)
 	}
 	if t != nil {
 		s.Scaling = &Limits{Min: t.Min, Max: t.Max, Suspended: t.Suspended}
+		if s.Policies, err = c.Scaling.ScalingConfig(ctx, id); err != nil {
+			return s, fmt.Errorf("read scaling policies of %s/%s: %w", cluster, name, err)
+		}
 	}
 	return s, nil
+}
+
+// liveFullCount is the desired count of the new revision when it carries
+// all traffic, read from the live services now rather than from the
+// snapshot: auto scaling, a person or an earlier step may have scaled the
+// service since Prepare (an approval can wait for hours), and a deployment
+// must never scale a live service in during an incident. It is the rendered
+// desired count, or what runs now if that is more, bounded by the spec's
+// auto scaling limits. For canary and blue/green the slots are read: both
+// together for a canary by count (they share the traffic by their tasks),
+// else the larger (the slot serving traffic). Before the target slot takes
+// traffic (Apply, which may be retried after scaling it), withTarget is
+// false and only the other slot counts. 0 for DAEMON services.
+func liveFullCount(ctx context.Context, c Clients, p *plan, withTarget bool) (int32, error) {
+	r := p.Rendered
+	if r.Scheduling == "DAEMON" {
+		return 0, nil
+	}
+	var running int32
+	if r.Strategy.Kind == kindRolling {
+		live, err := readCount(ctx, c, r.Cluster, r.Service)
+		if err != nil {
+			return 0, err
+		}
+		running = live
+	} else {
+		var t int32
+		if withTarget {
+			n, err := readCount(ctx, c, r.Cluster, p.Target)
+			if err != nil {
+				return 0, err
+			}
+			t = n
+		}
+		o, err := readCount(ctx, c, r.Cluster, p.Other)
+		if err != nil {
+			return 0, err
+		}
+		running = max(t, o)
+		if p.ByCount {
+			running = t + o
+		}
+	}
+	return boundedCount(r, running), nil
+}
+
+// boundedCount is the rendered desired count or running if that is more,
+// within the spec's auto scaling limits.
+func boundedCount(r *spec.Rendered, running int32) int32 {
+	var n int32 = 1
+	if r.ServiceInput != nil && r.ServiceInput.DesiredCount != nil {
+		n = *r.ServiceInput.DesiredCount
+	}
+	n = max(n, running)
+	if a := r.AutoScaling; a != nil {
+		n = min(max(n, a.MinCapacity), a.MaxCapacity)
+	}
+	return n
+}
+
+// readCount returns the live desired count of a service; 0 when it does
+// not exist.
+func readCount(ctx context.Context, c Clients, cluster, name string) (int32, error) {
+	svc, err := c.Services.DescribeService(ctx, cluster, name)
+	if errors.Is(err, ecs.ErrNotFound) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("describe service %s/%s: %w", cluster, name, err)
+	}
+	return svc.DesiredCount, nil
 }
 
 // readRule returns the weights of a listener rule.

@@ -279,18 +279,16 @@ func newPlan(ctx context.Context, c Clients, r *spec.Rendered, pipeline []string
 	return newSlotPlan(ctx, c, r, p)
 }
 
-// desiredCount is the size of the new revision: the rendered desired count,
-// or, when auto scaling manages the service, what it runs now if that is
-// more (a deployment must not undo a scale-out).
+// desiredCount is the size of the new revision as Prepare sees it: the
+// rendered desired count, or what the service runs now if that is more,
+// within the auto scaling limits (boundedCount). Apply reads it again from
+// the live services (liveFullCount), since it may have changed meanwhile.
 func desiredCount(r *spec.Rendered, live ServiceState) int32 {
-	var n int32 = 1
-	if r.ServiceInput != nil && r.ServiceInput.DesiredCount != nil {
-		n = *r.ServiceInput.DesiredCount
+	var running int32
+	if live.Exists {
+		running = live.DesiredCount
 	}
-	if r.AutoScaling != nil && live.Exists && live.DesiredCount > n {
-		n = live.DesiredCount
-	}
-	return n
+	return boundedCount(r, running)
 }
 
 // targetExists reports whether the service receiving the new revision

@@ -1,17 +1,23 @@
 package deploy
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
 
+	"github.com/slipwayhq/slipway/internal/awsapi/ecs"
 	"github.com/slipwayhq/slipway/internal/awsapi/elbv2"
+	"github.com/slipwayhq/slipway/internal/spec"
 	"github.com/slipwayhq/slipway/internal/workflow"
 )
 
-// rollback restores the snapshot Prepare took, exactly: listener rule
-// weights, then task definitions and desired counts, then scaling limits.
+// rollback restores the snapshot Prepare took: listener rule weights, then
+// each service's task definition, desired count (the live one when it is
+// higher: see restoredCount) and settings, then its scaling limits,
+// policies and scheduled actions.
 // It compares the live state with the snapshot and changes only what
 // differs, so it is idempotent and safe to retry. It then waits for the
 // restored service to be stable, or settles at once when no ECS deployment
@@ -108,7 +114,10 @@ func restore(ctx context.Context, c Clients, snap Snapshot) ([]string, error) {
 	return changed, nil
 }
 
-// restoreService puts one service back to s.
+// restoreService puts one service back to s: task definition, desired
+// count and settings in one UpdateService (so ECS starts one deployment),
+// then the scalable target's limits, then its policies and scheduled
+// actions, so auto scaling does not act on a half-restored service.
 func restoreService(ctx context.Context, c Clients, s, live ServiceState) ([]string, error) {
 	id := scalingID(s.Cluster, s.Name)
 	if !s.Exists {
@@ -128,31 +137,80 @@ func restoreService(ctx context.Context, c Clients, s, live ServiceState) ([]str
 		return nil, fmt.Errorf("service %s/%s no longer exists: it cannot be restored to task definition %s", s.Cluster, s.Name, s.TaskDefinition)
 	}
 	var changed []string
+	var r ecs.Restore
 	if live.TaskDefinition != s.TaskDefinition {
-		if _, err := c.Services.SetTaskDefinition(ctx, s.Cluster, s.Name, s.TaskDefinition); err != nil {
-			return changed, fmt.Errorf("restore task definition of %s to %s: %w", s.Name, s.TaskDefinition, err)
-		}
+		r.TaskDefinition = s.TaskDefinition
 		changed = append(changed, fmt.Sprintf("task definition of %s", s.Name))
 	}
-	if !s.Daemon && live.DesiredCount != s.DesiredCount {
-		if _, err := c.Services.SetDesiredCount(ctx, s.Cluster, s.Name, s.DesiredCount); err != nil {
-			return changed, fmt.Errorf("restore desired count of %s to %d: %w", s.Name, s.DesiredCount, err)
+	if n := restoredCount(s, live); !s.Daemon && live.DesiredCount != n {
+		r.DesiredCount = ptr(n)
+		changed = append(changed, fmt.Sprintf("desired count of %s (%d)", s.Name, n))
+	}
+	if s.Settings != nil {
+		var ls ecs.Settings
+		if live.Settings != nil {
+			ls = *live.Settings
 		}
-		changed = append(changed, fmt.Sprintf("desired count of %s", s.Name))
+		if diff := s.Settings.Diff(ls); len(diff) > 0 {
+			r.Settings, r.Live = s.Settings, &ls
+			changed = append(changed, fmt.Sprintf("%s of %s", strings.Join(diff, ", "), s.Name))
+		}
+	}
+	if r.TaskDefinition != "" || r.DesiredCount != nil || r.Settings != nil {
+		if _, err := c.Services.RestoreService(ctx, s.Cluster, s.Name, r); err != nil {
+			return nil, fmt.Errorf("restore service %s/%s (%s): %w", s.Cluster, s.Name, strings.Join(changed, "; "), err)
+		}
 	}
 	switch {
 	case s.Scaling == nil && live.Scaling != nil:
 		if err := c.Scaling.DeregisterTarget(ctx, id); err != nil {
 			return changed, fmt.Errorf("remove scalable target of %s: %w", s.Name, err)
 		}
-		changed = append(changed, fmt.Sprintf("scalable target of %s", s.Name))
-	case s.Scaling != nil && (live.Scaling == nil || *live.Scaling != *s.Scaling):
+		return append(changed, fmt.Sprintf("scalable target of %s", s.Name)), nil
+	case s.Scaling == nil:
+		return changed, nil
+	case live.Scaling == nil || *live.Scaling != *s.Scaling:
 		if err := registerLimits(ctx, c, s.Cluster, s.Name, *s.Scaling); err != nil {
 			return changed, err
 		}
 		changed = append(changed, fmt.Sprintf("scaling limits of %s", s.Name))
 	}
+	if s.Policies != nil && (live.Policies == nil || !samePolicies(*s.Policies, *live.Policies)) {
+		if err := c.Scaling.PutPolicies(ctx, id, s.Policies); err != nil {
+			return changed, fmt.Errorf("restore scaling policies of %s: %w", s.Name, err)
+		}
+		changed = append(changed, fmt.Sprintf("scaling policies of %s", s.Name))
+	}
 	return changed, nil
+}
+
+// restoredCount is the desired count a rollback gives a service: the
+// snapshot's, or the live one when that is higher and the service served
+// traffic before the deployment (its snapshot count is above zero). A
+// rollback usually happens during an incident, when auto scaling or a person
+// may have scaled the service out since Prepare; scaling it back in then
+// would shed the capacity the incident needs. An idle slot (0 in the
+// snapshot) goes back to 0: its tasks run the revision being rolled back.
+// The snapshot's scaling maximum still bounds the count, as registering the
+// limits again would.
+func restoredCount(s, live ServiceState) int32 {
+	n := s.DesiredCount
+	if n > 0 && live.DesiredCount > n {
+		n = live.DesiredCount
+		if s.Scaling != nil {
+			n = max(min(n, s.Scaling.Max), s.DesiredCount)
+		}
+	}
+	return n
+}
+
+// samePolicies reports whether two sets of policies and scheduled actions
+// are the same, by their JSON (one may come from a stored plan).
+func samePolicies(a, b spec.AutoScaling) bool {
+	a.MinCapacity, a.MaxCapacity, b.MinCapacity, b.MaxCapacity = 0, 0, 0, 0
+	ja, errA := json.Marshal(a)
+	jb, errB := json.Marshal(b)
+	return errA == nil && errB == nil && bytes.Equal(ja, jb)
 }
 
 // restoreOrder lists the snapshot's services with the primary slot first:

@@ -204,20 +204,30 @@ func applySlots(ctx context.Context, c Clients, p *plan, firstWeight int, td str
 }
 
 // promoteSlots makes the target slot the primary one: all traffic on it,
-// at full size, with auto scaling resumed.
+// at full size, with auto scaling resumed. Full size is read now: the slots
+// may have been scaled out during the bakes, and the target is brought up
+// to it before it takes all the traffic.
 func promoteSlots(ctx context.Context, c Clients, p *plan) error {
 	r := p.Rendered
+	n, err := liveFullCount(ctx, c, p, true)
+	if err != nil {
+		return err
+	}
+	t, err := readCount(ctx, c, r.Cluster, p.Target)
+	if err != nil {
+		return err
+	}
+	if p.ByCount || t < n {
+		if _, err := c.Services.SetDesiredCount(ctx, r.Cluster, p.Target, n); err != nil {
+			return fmt.Errorf("scale %s to %d: %w", p.Target, n, err)
+		}
+	}
 	if lb := r.LoadBalancer; lb != nil {
 		if err := setWeights(ctx, c, lb.ListenerRuleArn, p.splitWeights(100)); err != nil {
 			return err
 		}
 	}
-	if p.ByCount {
-		if _, err := c.Services.SetDesiredCount(ctx, r.Cluster, p.Target, p.FullCount); err != nil {
-			return fmt.Errorf("scale %s to %d: %w", p.Target, p.FullCount, err)
-		}
-	}
-	return applyScaling(ctx, c, r, p.Target, p.FullCount, false)
+	return applyScaling(ctx, c, r, p.Target, n, false)
 }
 
 // cleanupSlots scales the old slot to zero, with its scalable target removed

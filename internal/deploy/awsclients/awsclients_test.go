@@ -16,6 +16,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
+	asapi "github.com/slipwayhq/slipway/internal/awsapi/autoscaling"
 	"github.com/slipwayhq/slipway/internal/deploy"
 	"github.com/slipwayhq/slipway/internal/spec"
 	"github.com/slipwayhq/slipway/internal/workflow"
@@ -168,6 +169,44 @@ func TestDeleteService(t *testing.T) {
 type fakeScaling struct {
 	policies  []*aas.PutScalingPolicyInput
 	scheduled []*aas.PutScheduledActionInput
+	// live are the policy and scheduled action names on the target before
+	// the puts; deleted collects what was deleted.
+	livePolicies, liveActions []string
+	deleted                   []string
+}
+
+func (f *fakeScaling) DescribeScalableTargets(context.Context, *aas.DescribeScalableTargetsInput, ...func(*aas.Options)) (*aas.DescribeScalableTargetsOutput, error) {
+	return &aas.DescribeScalableTargetsOutput{}, nil
+}
+
+func (f *fakeScaling) RegisterScalableTarget(context.Context, *aas.RegisterScalableTargetInput, ...func(*aas.Options)) (*aas.RegisterScalableTargetOutput, error) {
+	return &aas.RegisterScalableTargetOutput{}, nil
+}
+
+func (f *fakeScaling) DescribeScalingPolicies(_ context.Context, in *aas.DescribeScalingPoliciesInput, _ ...func(*aas.Options)) (*aas.DescribeScalingPoliciesOutput, error) {
+	out := &aas.DescribeScalingPoliciesOutput{}
+	for _, n := range f.livePolicies {
+		out.ScalingPolicies = append(out.ScalingPolicies, aastypes.ScalingPolicy{PolicyName: aws.String(n), ResourceId: in.ResourceId})
+	}
+	return out, nil
+}
+
+func (f *fakeScaling) DeleteScalingPolicy(_ context.Context, in *aas.DeleteScalingPolicyInput, _ ...func(*aas.Options)) (*aas.DeleteScalingPolicyOutput, error) {
+	f.deleted = append(f.deleted, "policy "+aws.ToString(in.PolicyName))
+	return &aas.DeleteScalingPolicyOutput{}, nil
+}
+
+func (f *fakeScaling) DescribeScheduledActions(_ context.Context, in *aas.DescribeScheduledActionsInput, _ ...func(*aas.Options)) (*aas.DescribeScheduledActionsOutput, error) {
+	out := &aas.DescribeScheduledActionsOutput{}
+	for _, n := range f.liveActions {
+		out.ScheduledActions = append(out.ScheduledActions, aastypes.ScheduledAction{ScheduledActionName: aws.String(n), ResourceId: in.ResourceId})
+	}
+	return out, nil
+}
+
+func (f *fakeScaling) DeleteScheduledAction(_ context.Context, in *aas.DeleteScheduledActionInput, _ ...func(*aas.Options)) (*aas.DeleteScheduledActionOutput, error) {
+	f.deleted = append(f.deleted, "scheduled action "+aws.ToString(in.ScheduledActionName))
+	return &aas.DeleteScheduledActionOutput{}, nil
 }
 
 func (f *fakeScaling) DeregisterScalableTarget(context.Context, *aas.DeregisterScalableTargetInput, ...func(*aas.Options)) (*aas.DeregisterScalableTargetOutput, error) {
@@ -185,8 +224,8 @@ func (f *fakeScaling) PutScheduledAction(_ context.Context, in *aas.PutScheduled
 }
 
 func TestScalingPolicies(t *testing.T) {
-	f := &fakeScaling{}
-	s := &Scaling{sdk: f}
+	f := &fakeScaling{livePolicies: []string{"cpu", "removed-from-spec"}, liveActions: []string{"night", "weekend"}}
+	s := &Scaling{Client: asapi.New(f), sdk: f}
 	a := &spec.AutoScaling{MinCapacity: 2, MaxCapacity: 10,
 		Policies: []spec.ScalingPolicy{
 			{PolicyName: "cpu", TargetTrackingScalingPolicyConfiguration: &aastypes.TargetTrackingScalingPolicyConfiguration{TargetValue: aws.Float64(60)}},
@@ -211,6 +250,9 @@ func TestScalingPolicies(t *testing.T) {
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("calls (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"policy removed-from-spec", "scheduled action weekend"}, f.deleted); diff != "" {
+		t.Errorf("deleted (-want +got):\n%s", diff)
 	}
 	if err := s.DeregisterTarget(context.Background(), "service/staging/web"); err != nil {
 		t.Errorf("deregister a missing target: got %v, want nil", err)

@@ -41,9 +41,15 @@ func (s *Scaling) DeregisterTarget(ctx context.Context, resourceID string) error
 	return awsapi.Classify("deregister scalable target "+resourceID, err)
 }
 
-// PutPolicies puts the policies and scheduled actions of a on resourceID.
+// PutPolicies makes the policies and scheduled actions of resourceID those
+// of a: each of a's is put (PutScalingPolicy and PutScheduledAction replace
+// one of the same name), then every other one is deleted, so a policy
+// removed from the spec does not keep scaling the service, and restoring a
+// snapshot removes what the deployment added.
 func (s *Scaling) PutPolicies(ctx context.Context, resourceID string, a *spec.AutoScaling) error {
+	keep := map[string]bool{}
 	for _, p := range a.Policies {
+		keep[p.PolicyName] = true
 		in := &aas.PutScalingPolicyInput{
 			PolicyName: aws.String(p.PolicyName), ResourceId: aws.String(resourceID),
 			ServiceNamespace: types.ServiceNamespaceEcs, ScalableDimension: types.ScalableDimensionECSServiceDesiredCount,
@@ -58,7 +64,9 @@ func (s *Scaling) PutPolicies(ctx context.Context, resourceID string, a *spec.Au
 			return awsapi.Classify(fmt.Sprintf("put scaling policy %s on %s", p.PolicyName, resourceID), err)
 		}
 	}
+	keepActions := map[string]bool{}
 	for _, sa := range a.ScheduledActions {
+		keepActions[sa.ScheduledActionName] = true
 		in := &aas.PutScheduledActionInput{
 			ScheduledActionName: aws.String(sa.ScheduledActionName), ResourceId: aws.String(resourceID),
 			ServiceNamespace: types.ServiceNamespaceEcs, ScalableDimension: types.ScalableDimensionECSServiceDesiredCount,
@@ -72,5 +80,58 @@ func (s *Scaling) PutPolicies(ctx context.Context, resourceID string, a *spec.Au
 			return awsapi.Classify(fmt.Sprintf("put scheduled action %s on %s", sa.ScheduledActionName, resourceID), err)
 		}
 	}
+	live, err := s.Client.Policies(ctx, resourceID)
+	if err != nil {
+		return err
+	}
+	for _, p := range live {
+		if !keep[p.Name] {
+			if err := s.DeletePolicy(ctx, resourceID, p.Name); err != nil {
+				return err
+			}
+		}
+	}
+	actions, err := s.ScheduledActions(ctx, resourceID)
+	if err != nil {
+		return err
+	}
+	for _, sa := range actions {
+		if !keepActions[sa.Name] {
+			if err := s.DeleteScheduledAction(ctx, resourceID, sa.Name); err != nil {
+				return err
+			}
+		}
+	}
 	return nil
+}
+
+// ScalingConfig returns the policies and scheduled actions of resourceID in
+// the spec's shapes; MinCapacity and MaxCapacity are left zero (the limits
+// are the scalable target's).
+func (s *Scaling) ScalingConfig(ctx context.Context, resourceID string) (*spec.AutoScaling, error) {
+	out := &spec.AutoScaling{}
+	policies, err := s.Client.Policies(ctx, resourceID)
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range policies {
+		out.Policies = append(out.Policies, spec.ScalingPolicy{PolicyName: p.Name,
+			TargetTrackingScalingPolicyConfiguration: p.TargetTracking, StepScalingPolicyConfiguration: p.StepScaling})
+	}
+	actions, err := s.ScheduledActions(ctx, resourceID)
+	if err != nil {
+		return nil, err
+	}
+	for _, a := range actions {
+		sa := spec.ScheduledAction{ScheduledActionName: a.Name, Schedule: a.Schedule, Timezone: a.Timezone,
+			ScalableTargetAction: &types.ScalableTargetAction{MinCapacity: a.Min, MaxCapacity: a.Max}}
+		if !a.Start.IsZero() {
+			sa.StartTime = aws.Time(a.Start)
+		}
+		if !a.End.IsZero() {
+			sa.EndTime = aws.Time(a.End)
+		}
+		out.ScheduledActions = append(out.ScheduledActions, sa)
+	}
+	return out, nil
 }

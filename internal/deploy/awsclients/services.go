@@ -60,6 +60,17 @@ func (s *Services) SetTaskDefinition(ctx context.Context, cluster, name, td stri
 	return s.api.SetTaskDefinition(ctx, cluster, name, td)
 }
 
+// RestoreService puts a service back in one update.
+func (s *Services) RestoreService(ctx context.Context, cluster, name string, r ecsapi.Restore) (*ecsapi.Service, error) {
+	return s.api.Restore(ctx, cluster, name, r)
+}
+
+// DeploymentRevision returns the revision of family the deployment
+// registered already, or "".
+func (s *Services) DeploymentRevision(ctx context.Context, family, deployment string) (string, error) {
+	return s.api.DeploymentRevision(ctx, family, deployment)
+}
+
 // TaskDefinitionRevisions lists the ACTIVE revisions of family, oldest first.
 func (s *Services) TaskDefinitionRevisions(ctx context.Context, family string) ([]string, error) {
 	return s.api.TaskDefinitionRevisions(ctx, family)
