@@ -23,23 +23,31 @@ const imageHelp = `give one in the request's "image": a tag (v1.4.2), a digest (
 
 // resolveImage turns the requested image into a pinned reference
 // (repository-uri@sha256:digest): deployments never run a tag, which could
-// move under them.
+// move under them, and never a reference without a registry host, which
+// ECS would pull from Docker Hub.
 //   - empty: the image of the last successful deployment of the service to
 //     the environment;
-//   - repository@sha256:…: used as it is;
+//   - registry-host/repository@sha256:…: used as it is;
+//   - repository@sha256:… (no registry host): in that ECR repository;
 //   - sha256:…: in the service's ECR repository;
 //   - a tag: looked up in the service's ECR repository.
 func (e *Engine) resolveImage(ctx context.Context, st workflow.State, svc *spec.Service) (string, error) {
 	ref := strings.TrimSpace(st.Image)
 	switch {
 	case ref == "":
-		return e.lastDeployedImage(ctx, st)
+		last, err := e.lastDeployedImage(ctx, st)
+		if err != nil {
+			return "", err
+		}
+		// A deployment recorded before push events named their registry
+		// has a bare reference; it is resolved as a request's would be.
+		return e.withRegistry(ctx, last)
 	case strings.Contains(ref, "@"):
 		repo, digest, _ := strings.Cut(ref, "@")
 		if repo == "" || !digestPattern.MatchString(digest) {
 			return "", invalidImage(ref, "want repository-uri@sha256:<64 hex digits>")
 		}
-		return ref, nil
+		return e.withRegistry(ctx, ref)
 	case strings.HasPrefix(ref, "sha256:"):
 		if !digestPattern.MatchString(ref) {
 			return "", invalidImage(ref, "want sha256:<64 hex digits>")
@@ -64,6 +72,36 @@ func (e *Engine) resolveImage(ctx context.Context, st workflow.State, svc *spec.
 		return "", fmt.Errorf("resolve tag %s in %s: %w", ref, svc.Image.Repository, err)
 	}
 	return uri + "@" + digest, nil
+}
+
+// withRegistry returns ref (repository@sha256:…) with the registry host of
+// its ECR repository when it names no registry host: ECS resolves such a
+// reference on Docker Hub, where an image pushed to ECR never is. A
+// reference with a host is returned as it is.
+func (e *Engine) withRegistry(ctx context.Context, ref string) (string, error) {
+	repo, digest, _ := strings.Cut(ref, "@")
+	if hasRegistryHost(repo) {
+		return ref, nil
+	}
+	uri, err := e.Images.RepositoryURI(ctx, repo)
+	if errors.Is(err, ecr.ErrNotFound) {
+		return "", invalidImage(ref, fmt.Sprintf("names no registry host and there is no ECR repository %s: "+
+			"ECS would pull it from Docker Hub; give the repository URI (ACCOUNT.dkr.ecr.REGION.amazonaws.com/%s@%s)",
+			repo, repo, digest))
+	}
+	if err != nil {
+		return "", fmt.Errorf("look up ECR repository %s of image %s: %w", repo, ref, err)
+	}
+	return uri + "@" + digest, nil
+}
+
+// hasRegistryHost reports whether the repository part of an image reference
+// starts with a registry host, as docker and containerd decide it: a first
+// path component with a '.' or a ':', or localhost. Without one the image
+// is on Docker Hub.
+func hasRegistryHost(repo string) bool {
+	first, _, ok := strings.Cut(repo, "/")
+	return ok && (strings.ContainsAny(first, ".:") || first == "localhost")
 }
 
 func (e *Engine) repositoryURI(ctx context.Context, svc *spec.Service) (string, error) {
