@@ -59,11 +59,14 @@ var resolved = sync.OnceValues(func() ([]byte, error) {
 })
 
 type choiceRule struct {
-	Variable           string   `json:"Variable"`
-	BooleanEquals      *bool    `json:"BooleanEquals"`
-	NumericGreaterThan *float64 `json:"NumericGreaterThan"`
-	StringEquals       *string  `json:"StringEquals"`
-	Next               string   `json:"Next"`
+	Variable           string       `json:"Variable"`
+	BooleanEquals      *bool        `json:"BooleanEquals"`
+	NumericGreaterThan *float64     `json:"NumericGreaterThan"`
+	StringEquals       *string      `json:"StringEquals"`
+	IsPresent          *bool        `json:"IsPresent"`
+	And                []choiceRule `json:"And"`
+	Or                 []choiceRule `json:"Or"`
+	Next               string       `json:"Next"`
 }
 
 type catcher struct {
@@ -142,7 +145,7 @@ func stateNames() []string {
 	return []string{
 		workflow.StatePrepare, workflow.StateAfterPrepare, workflow.StateAwaitLock, workflow.StateAwaitApproval,
 		workflow.StateApply, workflow.StateAwaitStable, workflow.StateCheckStable, workflow.StateStableYet,
-		workflow.StateMoreSteps, workflow.StateShiftTraffic, workflow.StateBake, workflow.StateCheckBake,
+		workflow.StateMoreSteps, workflow.StateShiftTraffic, workflow.StateBake, workflow.StateCheckBake, workflow.StateBakeDoneYet,
 		workflow.StatePromote, workflow.StateCleanup, workflow.StateFinalize, workflow.StateDeployed,
 		workflow.StateRollback, workflow.StateAwaitRollbackStable, workflow.StateCheckRollbackStable,
 		workflow.StateRollbackStableYet, workflow.StateRecordFailure, workflow.StateFailureKind,
@@ -169,11 +172,12 @@ func TestStateNamesAreTheWorkflowConstants(t *testing.T) {
 }
 
 // TestErrorNamesMatchWorkflow checks both directions of the error contract:
-// every name ErrorEquals uses (other than States.* and Lambda.*) is a
-// workflow error type, and every workflow error type is used.
+// every name ErrorEquals uses (other than States.*) is a workflow error type
+// or one of the Lambda service errors workflow.ServiceErrorNames lists, and
+// every one of those is used.
 func TestErrorNamesMatchWorkflow(t *testing.T) {
 	d := loadDefinition(t)
-	known := workflow.ErrorNames()
+	known := append(workflow.ErrorNames(), workflow.ServiceErrorNames()...)
 	used := map[string]bool{}
 	for name, s := range d.States {
 		var lists [][]string
@@ -185,7 +189,7 @@ func TestErrorNamesMatchWorkflow(t *testing.T) {
 		}
 		for _, l := range lists {
 			for _, e := range l {
-				if strings.HasPrefix(e, "States.") || strings.HasPrefix(e, "Lambda.") {
+				if strings.HasPrefix(e, "States.") {
 					continue
 				}
 				used[e] = true
@@ -281,12 +285,20 @@ func TestTaskStates(t *testing.T) {
 			if diff := cmp.Diff(wantRetry, transient); diff != "" {
 				t.Errorf("Transient retry (-want +got):\n%s", diff)
 			}
+			var service []retrier
 			for _, r := range s.Retry {
-				for _, e := range r.ErrorEquals {
-					if e != "Transient" && !strings.HasPrefix(e, "Lambda.") {
-						t.Errorf("retries %s; only Transient and Lambda service errors may be retried", e)
-					}
+				if !slices.Contains(r.ErrorEquals, "Transient") {
+					service = append(service, r)
 				}
+			}
+			// Issue 12 item 4: throttling and faults of the Lambda service
+			// itself are retried on every Task state, with backoff and
+			// jitter.
+			wantService := []retrier{{ErrorEquals: []string{"Lambda.TooManyRequestsException", "Lambda.ServiceException",
+				"Lambda.AWSLambdaException", "Lambda.SdkClientException", "Lambda.ClientExecutionTimeoutException", "Sandbox.Timedout"},
+				IntervalSeconds: 1, MaxAttempts: 6, BackoffRate: 2, MaxDelaySeconds: 60, JitterStrategy: "FULL"}}
+			if diff := cmp.Diff(wantService, service); diff != "" {
+				t.Errorf("retries other than Transient (-want +got):\n%s", diff)
 			}
 			for _, c := range s.Catch {
 				if want := catchResultPath(name, c.ErrorEquals); c.ResultPath != want {
@@ -389,18 +401,20 @@ func TestRouting(t *testing.T) {
 		workflow.StateCheckStable:  append([]route{{ok, workflow.StateStableYet}}, many(halts, workflow.StateRollback)...),
 		workflow.StateShiftTraffic: append([]route{{ok, workflow.StateBake}}, many(halts, workflow.StateRollback)...),
 		workflow.StateBake:         append([]route{{ok, workflow.StateCheckBake}, {timeout, workflow.StateCheckBake}}, many(halts, workflow.StateRollback)...),
-		workflow.StateCheckBake:    append([]route{{ok, workflow.StateMoreSteps}}, many(halts, workflow.StateRollback)...),
+		workflow.StateCheckBake:    append([]route{{ok, workflow.StateBakeDoneYet}}, many(halts, workflow.StateRollback)...),
 		workflow.StatePromote:      append([]route{{ok, workflow.StateCleanup}}, many(halts, workflow.StateRollback)...),
 		workflow.StateCleanup:      append([]route{{ok, workflow.StateFinalize}}, many(halts, workflow.StateFinalize)...),
-		// The deployment is live: a Finalize failure fails the execution
-		// rather than rolling back.
-		workflow.StateFinalize: append([]route{{ok, workflow.StateDeployed}}, many(halts, "")...),
+		// The deployment is live: a Finalize failure neither rolls back nor
+		// fails the execution; it ends Deployed, what the service is.
+		workflow.StateFinalize: append([]route{{ok, workflow.StateDeployed}}, many(halts, workflow.StateDeployed)...),
 		workflow.StateRollback: append([]route{{ok, workflow.StateRollbackStableYet}}, many(halts, workflow.StateRecordRollbackFailed)...),
 		workflow.StateAwaitRollbackStable: append([]route{{ok, workflow.StateRecordFailure}, {timeout, workflow.StateCheckRollbackStable}},
 			many(halts, workflow.StateRecordRollbackFailed)...),
 		workflow.StateCheckRollbackStable:  append([]route{{ok, workflow.StateRollbackStableYet}}, many(halts, workflow.StateRecordRollbackFailed)...),
-		workflow.StateRecordFailure:        {{ok, workflow.StateFailureKind}, {"Transient", ""}},
-		workflow.StateRecordRollbackFailed: {{ok, workflow.StateRollbackFailed}, {"Transient", ""}},
+		// Recording that exhausts its retries still ends in the terminal
+		// state matching the service's fate (issue 12 item 4).
+		workflow.StateRecordFailure:        {{ok, workflow.StateFailureKind}, {"Transient", workflow.StateFailureKind}, {lambda, workflow.StateFailureKind}},
+		workflow.StateRecordRollbackFailed: {{ok, workflow.StateRollbackFailed}, {"Transient", workflow.StateRollbackFailed}, {lambda, workflow.StateRollbackFailed}},
 	}
 	for name, routes := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -421,28 +435,51 @@ func TestRouting(t *testing.T) {
 func evalChoice(t *testing.T, s aslState, doc map[string]any) string {
 	t.Helper()
 	for _, c := range s.Choices {
-		v, ok := lookup(doc, c.Variable)
-		if !ok {
-			t.Fatalf("%s is not in the state document %v", c.Variable, doc)
-		}
-		switch {
-		case c.BooleanEquals != nil:
-			if v == *c.BooleanEquals {
-				return c.Next
-			}
-		case c.NumericGreaterThan != nil:
-			if n, ok := v.(float64); ok && n > *c.NumericGreaterThan {
-				return c.Next
-			}
-		case c.StringEquals != nil:
-			if v == *c.StringEquals {
-				return c.Next
-			}
-		default:
-			t.Fatalf("choice rule %+v uses an operator this test does not know", c)
+		if evalRule(t, c, doc) {
+			return c.Next
 		}
 	}
 	return s.Default
+}
+
+// evalRule evaluates one choice rule; a comparison of a variable missing
+// from doc fails the test, as it fails the execution (States.Runtime).
+func evalRule(t *testing.T, c choiceRule, doc map[string]any) bool {
+	t.Helper()
+	switch {
+	case c.And != nil:
+		for _, r := range c.And {
+			if !evalRule(t, r, doc) {
+				return false
+			}
+		}
+		return true
+	case c.Or != nil:
+		for _, r := range c.Or {
+			if evalRule(t, r, doc) {
+				return true
+			}
+		}
+		return false
+	}
+	v, ok := lookup(doc, c.Variable)
+	if c.IsPresent != nil {
+		return ok == *c.IsPresent
+	}
+	if !ok {
+		t.Fatalf("%s is not in the state document %v", c.Variable, doc)
+	}
+	switch {
+	case c.BooleanEquals != nil:
+		return v == *c.BooleanEquals
+	case c.NumericGreaterThan != nil:
+		n, ok := v.(float64)
+		return ok && n > *c.NumericGreaterThan
+	case c.StringEquals != nil:
+		return v == *c.StringEquals
+	}
+	t.Fatalf("choice rule %+v uses an operator this test does not know", c)
+	return false
 }
 
 func lookup(doc map[string]any, path string) (any, bool) {
@@ -494,6 +531,25 @@ func TestChoices(t *testing.T) {
 		"rejected":            {workflow.StateFailureKind, workflow.State{Outcome: workflow.OutcomeRejected}, workflow.StateRejected},
 		"rolled back":         {workflow.StateFailureKind, workflow.State{Outcome: workflow.OutcomeRolledBack}, workflow.StateRolledBack},
 		"outcome not set yet": {workflow.StateFailureKind, workflow.State{}, workflow.StateRolledBack},
+		// RecordFailure failed after its retries ($.bookkeepingError):
+		// $.outcome is unset and the failure being recorded decides.
+		"unrecorded supersession": {workflow.StateFailureKind, workflow.State{Error: &workflow.Failure{Error: "Superseded"},
+			BookkeepingError: &workflow.Failure{Error: "Transient"}}, workflow.StateSuperseded},
+		"unrecorded invalid input": {workflow.StateFailureKind, workflow.State{Error: &workflow.Failure{Error: "InvalidInput"},
+			BookkeepingError: &workflow.Failure{Error: "Transient"}}, workflow.StateRejected},
+		"unrecorded rejection": {workflow.StateFailureKind, workflow.State{Error: &workflow.Failure{Error: "ApprovalRejected"},
+			BookkeepingError: &workflow.Failure{Error: "Transient"}}, workflow.StateRejected},
+		"unrecorded approval timeout": {workflow.StateFailureKind, workflow.State{Error: &workflow.Failure{Error: "States.Timeout"},
+			Wait: workflow.Wait{Kind: workflow.WaitApproval}, BookkeepingError: &workflow.Failure{Error: "Transient"}}, workflow.StateRejected},
+		"unrecorded stabilisation timeout": {workflow.StateFailureKind, workflow.State{Error: &workflow.Failure{Error: "States.Timeout"},
+			Wait: workflow.Wait{Kind: workflow.WaitStable}, BookkeepingError: &workflow.Failure{Error: "Transient"}}, workflow.StateRolledBack},
+		"unrecorded alarm": {workflow.StateFailureKind, workflow.State{Error: &workflow.Failure{Error: "AlarmFired"},
+			BookkeepingError: &workflow.Failure{Error: "Transient"}}, workflow.StateRolledBack},
+		"bake not over": {workflow.StateBakeDoneYet, workflow.State{Wait: workflow.Wait{Kind: workflow.WaitBake},
+			Progress: workflow.Progress{Remaining: 2}}, workflow.StateBake},
+		"bake over, steps remain": {workflow.StateBakeDoneYet, workflow.State{Wait: workflow.Wait{Kind: workflow.WaitBake, Settled: true},
+			Progress: workflow.Progress{Remaining: 2}}, workflow.StateShiftTraffic},
+		"bake over, no steps": {workflow.StateBakeDoneYet, workflow.State{Wait: workflow.Wait{Kind: workflow.WaitBake, Settled: true}}, workflow.StatePromote},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -537,8 +593,8 @@ func TestTerminalStates(t *testing.T) {
 // and what the check phases find.
 type scenario struct {
 	steps int
-	// bakeSeconds is the bake time; no event ends a bake, so it always
-	// ends by timeout, whatever its length.
+	// bakeSeconds is the bake time; no event ends a bake: it wakes every
+	// reconcile interval (reconcileSeconds) until it is over.
 	bakeSeconds int
 	// lostStableEvents is how many times AwaitStable times out (its ECS
 	// event was lost) before the check finds the service stable.
@@ -552,9 +608,11 @@ func walk(t *testing.T, d definition, sc scenario) []string {
 	t.Helper()
 	st := workflow.State{}
 	lost := sc.lostStableEvents
+	const reconcileSeconds = 120
+	baked := 0
 	var path []string
 	name := d.StartAt
-	for len(path) < 500 {
+	for len(path) < 10000 {
 		path = append(path, name)
 		s := d.States[name]
 		switch s.Type {
@@ -579,9 +637,14 @@ func walk(t *testing.T, d definition, sc scenario) []string {
 		case workflow.StateShiftTraffic:
 			st.Progress.Remaining--
 			st.Progress.Step++
-			st.Wait = workflow.Wait{Kind: workflow.WaitBake, TimeoutSeconds: sc.bakeSeconds}
+			st.Wait = workflow.Wait{Kind: workflow.WaitBake, TimeoutSeconds: min(reconcileSeconds, sc.bakeSeconds)}
+			baked = 0
 		case workflow.StateBake:
 			outcome = "States.Timeout"
+			baked += st.Wait.TimeoutSeconds
+		case workflow.StateCheckBake:
+			st.Wait.Settled = baked >= sc.bakeSeconds
+			st.Wait.TimeoutSeconds = min(reconcileSeconds, sc.bakeSeconds-baked)
 		}
 		name = outcomeOf(s, outcome)
 		if name == "" {
@@ -593,7 +656,12 @@ func walk(t *testing.T, d definition, sc scenario) []string {
 }
 
 // TestHappyPathTransitions measures the definition's cost shape: the state
-// transitions of a successful deployment, independent of the bake length.
+// transitions of a successful deployment. A bake up to the reconcile
+// interval (120 s here) costs nothing extra; a longer one costs three
+// transitions (Bake, CheckBake, BakeDoneYet) per further interval, the price
+// of re-reading the alarms in case an alarm event was lost (issue 12 item
+// 4). A 24-hour bake is 720 intervals: 2157 extra transitions per step,
+// about $0.05 at $0.025 per 1000.
 func TestHappyPathTransitions(t *testing.T) {
 	d := loadDefinition(t)
 	tests := map[string]struct {
@@ -604,9 +672,10 @@ func TestHappyPathTransitions(t *testing.T) {
 		"rolling":                            {scenario{}, 9, 15},
 		"rolling, one lost ECS event":        {scenario{lostStableEvents: 1}, 11, 15},
 		"rolling, two lost ECS events":       {scenario{lostStableEvents: 2}, 14, 15},
-		"canary 3 steps, 5 min bakes":        {scenario{steps: 3, bakeSeconds: 300}, 21, 30},
-		"canary 3 steps, 24 h bakes":         {scenario{steps: 3, bakeSeconds: 86400}, 21, 30},
-		"canary 3 steps, one lost ECS event": {scenario{steps: 3, bakeSeconds: 600, lostStableEvents: 1}, 23, 30},
+		"canary 3 steps, 2 min bakes":        {scenario{steps: 3, bakeSeconds: 120}, 21, 30},
+		"canary 3 steps, 5 min bakes":        {scenario{steps: 3, bakeSeconds: 300}, 21 + 3*2*3, 40},
+		"canary 3 steps, 24 h bakes":         {scenario{steps: 3, bakeSeconds: 86400}, 21 + 3*719*3, 21 + 3*720*3},
+		"canary 3 steps, one lost ECS event": {scenario{steps: 3, bakeSeconds: 600, lostStableEvents: 1}, 23 + 3*4*3, 60},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -624,14 +693,17 @@ func TestHappyPathTransitions(t *testing.T) {
 // catchResultPath is where a Catch of state must store its error: a wait's
 // timeout (other than the approval's, which rejects) at $.timedOut so it
 // never hides the failure being handled; a failure of the rollback itself at
-// $.rollbackError, beside the one that caused the rollback; anything else at
-// $.error.
+// $.rollbackError, beside the one that caused the rollback; a failure of a
+// bookkeeping state at $.bookkeepingError, beside the one being recorded;
+// anything else at $.error.
 func catchResultPath(state string, errs []string) string {
 	switch {
 	case slices.Equal(errs, []string{"States.Timeout"}) && state != workflow.StateAwaitApproval:
 		return "$.timedOut"
 	case state == workflow.StateRollback || state == workflow.StateAwaitRollbackStable || state == workflow.StateCheckRollbackStable:
 		return "$.rollbackError"
+	case state == workflow.StateFinalize || state == workflow.StateRecordFailure || state == workflow.StateRecordRollbackFailed:
+		return "$.bookkeepingError"
 	}
 	return "$.error"
 }

@@ -25,6 +25,9 @@ const (
 	pathSettled        = "$.wait.settled"
 	pathRemaining      = "$.progress.remaining"
 	pathOutcome        = "$.outcome"
+	pathBookkeeping    = "$.bookkeepingError"
+	pathErrorName      = "$.error.Error"
+	pathWaitKind       = "$.wait.kind"
 )
 
 // DeployMachine is the deploy state machine: one execution per deployment of
@@ -102,6 +105,33 @@ func retryTransient(t sfn.TaskStateBase, attempts float64) {
 	})
 }
 
+// retryService retries the errors the Lambda service reports when it could
+// not run functions/step (throttling, a service or SDK client fault, a
+// sandbox that timed out): the function did not run or its sandbox is gone,
+// and every phase is idempotent, so a retry is safe. Exponential backoff
+// with full jitter spreads the retries of many executions throttled at
+// once; six attempts wait up to about two minutes in all.
+func retryService(t sfn.TaskStateBase) {
+	t.AddRetry(&sfn.RetryProps{
+		Errors:         jsii.Strings(workflow.ServiceErrorNames()...),
+		Interval:       awscdk.Duration_Seconds(jsii.Number(1)),
+		BackoffRate:    jsii.Number(2),
+		MaxAttempts:    jsii.Number(6),
+		MaxDelay:       awscdk.Duration_Seconds(jsii.Number(60)),
+		JitterStrategy: sfn.JitterType_FULL,
+	})
+}
+
+// catchBookkeeping routes a failure of a bookkeeping state (recording the
+// outcome) that exhausted its retries to next, the terminal state (or the
+// Choice leading to it) matching what happened to the service. It stores
+// the failure at $.bookkeepingError, so $.error and $.rollbackError keep
+// the failure being recorded, and the execution output says what was not
+// recorded.
+func catchBookkeeping(t sfn.TaskStateBase, next sfn.IChainable) {
+	t.AddCatch(next, &sfn.CatchProps{Errors: jsii.Strings(statesAll()...), ResultPath: jsii.String(pathBookkeeping)})
+}
+
 // catch routes errors to next, keeping the state document and storing the
 // error at $.error (workflow.Failure).
 func catch(t sfn.TaskStateBase, next sfn.IChainable, errs []string) {
@@ -130,6 +160,9 @@ func phaseTask(scope constructs.Construct, step awslambda.IFunction, name string
 		Comment:             jsii.String(comment),
 		LambdaFunction:      step,
 		PayloadResponseOnly: jsii.Bool(true),
+		// retryService replaces CDK's default retrier, which misses
+		// throttling and sandbox timeouts.
+		RetryOnServiceExceptions: jsii.Bool(false),
 		// workflow.Invocation.
 		Payload: sfn.TaskInput_FromObject(&map[string]any{
 			"phase":     string(phase),
@@ -139,6 +172,7 @@ func phaseTask(scope constructs.Construct, step awslambda.IFunction, name string
 		ResultPath: sfn.JsonPath_EntirePayload(),
 	})
 	retryTransient(t, retries)
+	retryService(t)
 	return t
 }
 
@@ -151,6 +185,8 @@ func waitTask(scope constructs.Construct, step awslambda.IFunction, name string,
 		Comment:            jsii.String(comment),
 		LambdaFunction:     step,
 		IntegrationPattern: sfn.IntegrationPattern_WAIT_FOR_TASK_TOKEN,
+		// retryService replaces CDK's default retrier.
+		RetryOnServiceExceptions: jsii.Bool(false),
 		// workflow.Invocation.
 		Payload: sfn.TaskInput_FromObject(&map[string]any{
 			"phase":     string(phase),
@@ -162,6 +198,7 @@ func waitTask(scope constructs.Construct, step awslambda.IFunction, name string,
 		TaskTimeout: sfn.Timeout_At(jsii.String(pathWaitTimeout)),
 	})
 	retryTransient(t, 5)
+	retryService(t)
 	return t
 }
 
@@ -169,10 +206,17 @@ func waitTask(scope constructs.Construct, step awslambda.IFunction, name string,
 // workflow.State* constants; phases are workflow.Phase*.
 //
 // Every wait is a .waitForTaskToken task whose timeout comes from the state
-// document: the bake time for Bake, the reconcile interval for the others. A
-// timeout is caught into one re-check task, so a lost event costs one extra
-// check instead of a polling loop, and the number of transitions does not
-// depend on how long a bake lasts.
+// document: the reconcile interval (or what is left of a bake or a
+// deadline, if less). A timeout is caught into one re-check task, so a lost
+// event costs at most one interval. A bake wakes every interval to re-read
+// the alarms (CheckBake, then BakeDoneYet back to Bake until its deadline):
+// a lost alarm event must not let a release through, at the price of three
+// transitions per interval of bake.
+//
+// Every Task state retries the Lambda service's own errors
+// (workflow.ServiceErrorNames) besides Transient; the bookkeeping states
+// (Finalize, RecordFailure, RecordRollbackFailed) catch what exhausts its
+// retries and still end in the terminal state matching the service's fate.
 func definition(scope constructs.Construct, step awslambda.IFunction) sfn.IChainable {
 	// Most phases retry Transient five times (about a minute with the
 	// backoff); recording, finalizing and rolling back are worth more
@@ -221,15 +265,40 @@ func definition(scope constructs.Construct, step awslambda.IFunction) sfn.IChain
 	recordRollbackFailed := patientTask(workflow.StateRecordRollbackFailed, workflow.PhaseRecord, patientRetries,
 		"Records that the rollback failed and announces it; keeps the lock so that a person looks before anything else deploys.")
 	recordRollbackFailed.Next(rollbackFailed)
+	// Recording failed after its retries: the rollback failed all the same,
+	// and the lock is kept either way, so RollbackFailed is still the truth.
+	catchBookkeeping(recordRollbackFailed, rollbackFailed)
 
 	failureKind := sfn.NewChoice(scope, jsii.String(workflow.StateFailureKind), &sfn.ChoiceProps{
-		Comment: jsii.String("Ends a recorded failure in the terminal state matching its outcome."),
+		Comment: jsii.String("Ends a failure in the terminal state matching its outcome. RecordFailure sets $.outcome; when recording itself failed ($.bookkeepingError), $.outcome is unset and the same classification is made from $.error (as the record phase does)."),
 	})
+	errorIs := func(names ...string) sfn.Condition {
+		var or []sfn.Condition
+		for _, n := range names {
+			or = append(or, sfn.Condition_StringEquals(jsii.String(pathErrorName), jsii.String(n)))
+		}
+		c := or[0]
+		if len(or) > 1 {
+			c = sfn.Condition_Or(or...)
+		}
+		return sfn.Condition_And(sfn.Condition_IsPresent(jsii.String(pathErrorName)), c)
+	}
 	failureKind.
 		When(sfn.Condition_StringEquals(jsii.String(pathOutcome), jsii.String(string(workflow.OutcomeSuperseded))), superseded, nil).
 		When(sfn.Condition_StringEquals(jsii.String(pathOutcome), jsii.String(string(workflow.OutcomeRejected))), rejected, nil).
+		When(errorIs(errorName((*workflow.Superseded)(nil))), superseded, nil).
+		When(errorIs(errorName((*workflow.InvalidInput)(nil)), errorName((*workflow.ApprovalRejected)(nil))), rejected, nil).
+		When(sfn.Condition_And(errorIs(*sfn.Errors_TIMEOUT()),
+			sfn.Condition_IsPresent(jsii.String(pathWaitKind)),
+			sfn.Condition_StringEquals(jsii.String(pathWaitKind), jsii.String(string(workflow.WaitApproval)))), rejected, nil).
 		Otherwise(rolledBack)
 	recordFailure.Next(failureKind)
+	// Recording failed after its retries: the deployment still failed (or
+	// was refused or superseded) and nothing more will change the service,
+	// so the execution ends in the matching terminal state rather than with
+	// a raw Lambda error. The lock is not released, but Prepare takes over a
+	// lock whose execution has ended.
+	catchBookkeeping(recordFailure, failureKind)
 
 	// Rollback and its wait.
 	rollback := patientTask(workflow.StateRollback, workflow.PhaseRollback, rollbackRetries,
@@ -264,10 +333,12 @@ func definition(scope constructs.Construct, step awslambda.IFunction) sfn.IChain
 
 	// Forward path, from the end.
 	// The deployment is live: rolling back now would be wrong, so Finalize
-	// has no Catch and retries Transient for longer.
+	// retries Transient for longer, and a failure that exhausts its retries
+	// still ends in Deployed, which is what happened to the service.
 	finalize := patientTask(workflow.StateFinalize, workflow.PhaseFinalize, patientRetries,
-		"Records success in history, announces it, releases the lock and starts the next environment of the promotion order.")
+		"Records success in history, announces it, releases the lock and starts the next environment of the promotion order. If that fails after its retries the service is still deployed: the Catch ends in Deployed with the failure at $.bookkeepingError (the next deployment takes over the lock of this ended execution; a promotion not started must be started by hand).")
 	finalize.Next(deployed)
+	catchBookkeeping(finalize, deployed)
 
 	cleanup := task(workflow.StateCleanup, workflow.PhaseCleanup,
 		"Scales the old slot to zero after the termination wait and deregisters task definition revisions beyond the ones kept.")
@@ -287,9 +358,12 @@ func definition(scope constructs.Construct, step awslambda.IFunction) sfn.IChain
 	shift := task(workflow.StateShiftTraffic, workflow.PhaseShift,
 		"Moves traffic to the weight (or task count) of the next step.")
 	bake := wait(workflow.StateBake, workflow.PhaseWatch,
-		"Watches alarms for the bake time of this step: an alarm fails the wait at once, the timeout means the bake passed.")
+		"Watches alarms during the bake of this step: an alarm fails the wait at once; the wait times out after the reconcile interval (or what is left of the bake), and CheckBake re-reads the alarms.")
 	checkBake := task(workflow.StateCheckBake, workflow.PhaseCheck,
-		"Checks alarms and service health once more at the end of the bake, in case an alarm event was lost.")
+		"Re-reads the alarms each time Bake wakes (every reconcile interval), in case an alarm event was lost; at the end of the bake also checks service health.")
+	bakeDoneYet := sfn.NewChoice(scope, jsii.String(workflow.StateBakeDoneYet), &sfn.ChoiceProps{
+		Comment: jsii.String("Bakes on until the bake's deadline; then shifts the next traffic step while steps remain, promotes otherwise."),
+	})
 	moreSteps.
 		When(sfn.Condition_NumberGreaterThan(jsii.String(pathRemaining), jsii.Number(0)), shift, nil).
 		Otherwise(promote)
@@ -298,8 +372,12 @@ func definition(scope constructs.Construct, step awslambda.IFunction) sfn.IChain
 	bake.Next(checkBake)
 	catchTimeout(bake, checkBake)
 	toRollback(bake)
-	checkBake.Next(moreSteps)
+	checkBake.Next(bakeDoneYet)
 	toRollback(checkBake)
+	bakeDoneYet.
+		When(sfn.Condition_BooleanEquals(jsii.String(pathSettled), jsii.Bool(false)), bake, nil).
+		When(sfn.Condition_NumberGreaterThan(jsii.String(pathRemaining), jsii.Number(0)), shift, nil).
+		Otherwise(promote)
 
 	awaitStable := wait(workflow.StateAwaitStable, workflow.PhaseWatch,
 		"Waits for the ECS deployment to complete (ECS deployment event) while watching alarms, timing out after the reconcile interval.")

@@ -171,7 +171,8 @@ func TestDriverCatchesLikeDefinition(t *testing.T) {
 		t.Fatal(err)
 	}
 	var st workflow.State
-	fields := map[string]**workflow.Failure{"$.error": &st.Error, "$.timedOut": &st.TimedOut, "$.rollbackError": &st.RollbackError}
+	fields := map[string]**workflow.Failure{"$.error": &st.Error, "$.timedOut": &st.TimedOut, "$.rollbackError": &st.RollbackError,
+		"$.bookkeepingError": &st.BookkeepingError}
 	catches := 0
 	for state, s := range def.States {
 		for _, c := range s.Catch {

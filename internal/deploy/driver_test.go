@@ -112,13 +112,16 @@ func (x *execution) caught(f *workflow.Failure, next string) {
 // an error named name; it mirrors catchResultPath in infra/definition_test.go,
 // and TestDriverCatchesLikeDefinition holds it to the golden definition: a
 // wait's timeout (except the approval's, which rejects) at $.timedOut, a
-// failure of a rollback state at $.rollbackError, anything else at $.error.
+// failure of a rollback state at $.rollbackError, a failure of a bookkeeping
+// state at $.bookkeepingError, anything else at $.error.
 func caughtAt(st *workflow.State, state, name string) **workflow.Failure {
 	switch {
 	case name == statesTimeout && isWait(state) && state != workflow.StateAwaitApproval:
 		return &st.TimedOut
 	case state == workflow.StateRollback || state == workflow.StateAwaitRollbackStable || state == workflow.StateCheckRollbackStable:
 		return &st.RollbackError
+	case state == workflow.StateFinalize || state == workflow.StateRecordFailure || state == workflow.StateRecordRollbackFailed:
+		return &st.BookkeepingError
 	}
 	return &st.Error
 }
@@ -206,13 +209,22 @@ func (x *execution) step() {
 	case workflow.StateBake:
 		x.wait(workflow.PhaseWatch, workflow.StateCheckBake, workflow.StateCheckBake, workflow.StateRollback)
 	case workflow.StateCheckBake:
-		x.task(workflow.PhaseCheck, workflow.StateMoreSteps, workflow.StateRollback)
+		x.task(workflow.PhaseCheck, workflow.StateBakeDoneYet, workflow.StateRollback)
+	case workflow.StateBakeDoneYet:
+		switch {
+		case !s.Wait.Settled:
+			x.state = workflow.StateBake
+		case s.Progress.Remaining > 0:
+			x.state = workflow.StateShiftTraffic
+		default:
+			x.state = workflow.StatePromote
+		}
 	case workflow.StatePromote:
 		x.task(workflow.PhasePromote, workflow.StateCleanup, workflow.StateRollback)
 	case workflow.StateCleanup:
 		x.task(workflow.PhaseCleanup, workflow.StateFinalize, workflow.StateFinalize)
 	case workflow.StateFinalize:
-		x.task(workflow.PhaseFinalize, workflow.StateDeployed, workflow.StateRecordFailure)
+		x.task(workflow.PhaseFinalize, workflow.StateDeployed, workflow.StateDeployed)
 	case workflow.StateRollback:
 		x.task(workflow.PhaseRollback, workflow.StateRollbackStableYet, workflow.StateRecordRollbackFailed)
 	case workflow.StateRollbackStableYet:
@@ -227,7 +239,13 @@ func (x *execution) step() {
 	case workflow.StateRecordFailure:
 		x.task(workflow.PhaseRecord, workflow.StateFailureKind, workflow.StateFailureKind)
 	case workflow.StateFailureKind:
-		switch s.Outcome {
+		o := s.Outcome
+		if o == "" {
+			// RecordFailure failed ($.bookkeepingError): the definition
+			// classifies the failure from $.error as the record phase does.
+			o = outcomeOf(*s)
+		}
+		switch o {
 		case workflow.OutcomeSuperseded:
 			x.state = workflow.StateSuperseded
 		case workflow.OutcomeRejected:

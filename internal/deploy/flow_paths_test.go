@@ -36,12 +36,18 @@ func notStableYet() []string {
 	return []string{workflow.StateCheckStable, workflow.StateStableYet, workflow.StateAwaitStable}
 }
 
-// trafficSteps: n traffic steps, each shifted, baked to its timeout (no
-// alarm) and checked.
-func trafficSteps(n int) []string {
+// trafficSteps: one traffic step per element of wakes, each shifted and
+// baked with no alarm. A bake wakes every reconcile interval (5 minutes
+// here) to re-read the alarms until it is over: wakes[i] is how often step
+// i's Bake times out into CheckBake and BakeDoneYet (at least once; a
+// 10-minute bake wakes twice).
+func trafficSteps(wakes ...int) []string {
 	var p []string
-	for range n {
-		p = append(p, workflow.StateShiftTraffic, workflow.StateBake, workflow.StateCheckBake, workflow.StateMoreSteps)
+	for _, n := range wakes {
+		p = append(p, workflow.StateShiftTraffic)
+		for range n {
+			p = append(p, workflow.StateBake, workflow.StateCheckBake, workflow.StateBakeDoneYet)
+		}
 	}
 	return p
 }
@@ -170,14 +176,15 @@ func TestFlowPaths(t *testing.T) {
 		newerPath    []string
 	}{
 		"rolling: success": {
-			sc:      rolling,
-			path:    slices.Concat(prepared(), appliedAndStable(), trafficSteps(1), promoted()),
+			sc: rolling,
+			// The final bake of 10 minutes wakes twice.
+			path:    slices.Concat(prepared(), appliedAndStable(), trafficSteps(2), promoted()),
 			live:    deployedLive,
 			outcome: workflow.OutcomeDeployed,
 		},
 		"canary 10→50→100: success": {
 			sc:      canaryThreeSteps(1),
-			path:    slices.Concat(prepared(), appliedAndStable(), trafficSteps(3), promoted()),
+			path:    slices.Concat(prepared(), appliedAndStable(), trafficSteps(1, 2, 3), promoted()),
 			live:    deployedLive,
 			outcome: workflow.OutcomeDeployed,
 		},
@@ -267,7 +274,7 @@ func TestFlowPaths(t *testing.T) {
 			},
 			path: slices.Concat(prepared(), []string{workflow.StateAwaitApproval}, recorded(workflow.StateSuperseded)),
 			newerPath: slices.Concat(prepared(), []string{workflow.StateAwaitApproval}, appliedAndStable(),
-				trafficSteps(2), promoted()),
+				trafficSteps(1, 2), promoted()),
 			live: func(sc strategyCase, w *world, _ view, _ string) view {
 				return sc.after(w, w.image(sc.service, "v3"))
 			},
@@ -313,7 +320,7 @@ func TestFlowPaths(t *testing.T) {
 				}
 			},
 			path: slices.Concat(prepared(), []string{workflow.StateAwaitLock}, prepared(), appliedAndStable(),
-				trafficSteps(1), promoted()),
+				trafficSteps(2), promoted()),
 			live:    deployedLive,
 			outcome: workflow.OutcomeDeployed,
 		},
@@ -381,5 +388,66 @@ func TestFlowPaths(t *testing.T) {
 				t.Errorf("got approvals %+v, watches %+v left, want none", w.approvals, w.watches)
 			}
 		})
+	}
+}
+
+// TestFlowLostAlarmEventDuringLongBake: an alarm goes into ALARM fifteen
+// minutes into an hour-long bake, while Bake waits, and its event is lost (functions/signal
+// never fails the bake's token). The bake wakes every reconcile interval to
+// re-read the alarms, so the rollback starts within one interval of the
+// alarm, not at the end of the bake (issue 12 item 4).
+func TestFlowLostAlarmEventDuringLongBake(t *testing.T) {
+	def := loadDefinition(t)
+	sc := canaryThreeSteps(12) // bakes of 60, 120 and 180 minutes
+	w := newWorld(t)
+	sc.before(w)
+	before := w.view()
+	image := w.image(sc.service, "v2")
+	var (
+		watches         int
+		firedAt, rollAt time.Time
+		reconcile       = w.engine().Settings.Reconcile
+	)
+	r := newDefinitionRunner(t, def, w, func(inv workflow.Invocation) {
+		switch {
+		case inv.Phase == workflow.PhaseWatch && inv.State.Wait.Kind == workflow.WaitBake:
+			watches++
+			if watches == 4 {
+				// Bake has started its fourth wait and read the alarm OK;
+				// it goes off now and no event says so: only a re-read
+				// can see it.
+				w.alarms[sc.alarm] = "ALARM"
+				firedAt = w.now
+			}
+		case inv.Phase == workflow.PhaseRollback && rollAt.IsZero():
+			rollAt = w.now
+		}
+	})
+	x := r.start("exec-1", request(sc, "v2"))
+	if got := r.wait(x); got != workflow.StateRolledBack {
+		t.Fatalf("got terminal state %s, want %s (path %v)", got, workflow.StateRolledBack, x.Path())
+	}
+	wake := []string{workflow.StateBake, workflow.StateCheckBake, workflow.StateBakeDoneYet}
+	want := slices.Concat(prepared(), appliedAndStable(), []string{workflow.StateShiftTraffic}, wake, wake, wake,
+		[]string{workflow.StateBake, workflow.StateCheckBake}, rolledBack(), recorded(workflow.StateRolledBack))
+	if diff := cmp.Diff(want, x.Path()); diff != "" {
+		t.Errorf("path (-want +got):\n%s", diff)
+	}
+	if firedAt.IsZero() || rollAt.IsZero() {
+		t.Fatalf("alarm set at %v, rollback at %v: want both", firedAt, rollAt)
+	}
+	if got := rollAt.Sub(firedAt); got <= 0 || got > reconcile {
+		t.Errorf("rollback %v after the alarm, want within one reconcile interval (%v)", got, reconcile)
+	}
+	if diff := cmp.Diff(before, w.view()); diff != "" {
+		t.Errorf("live state (-want +got):\n%s", diff)
+	}
+	h, err := w.historyOf(deploymentID(x.ARN()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(outcome{Outcome: workflow.OutcomeRolledBack, Error: "AlarmFired", Image: image},
+		outcome{Outcome: h.Outcome, Error: h.Error, Image: h.Image}); diff != "" {
+		t.Errorf("history (-want +got):\n%s", diff)
 	}
 }

@@ -45,15 +45,19 @@ func (e *Engine) shift(ctx context.Context, st workflow.State) (workflow.State, 
 	}
 	now := e.now()
 	st.Progress = workflow.Progress{Step: i + 1, Remaining: len(st.Plan.Steps) - i - 1, Weight: step.Weight}
+	// The bake wakes every reconcile interval to re-read the alarms (check),
+	// so a lost alarm event cannot let the step through; the deadline is
+	// when the bake is over.
+	bake := max(step.BakeSeconds, 1)
 	st.Wait = workflow.Wait{
 		Kind:           workflow.WaitBake,
-		TimeoutSeconds: max(step.BakeSeconds, 1),
-		Deadline:       now.Add(secondsOf(max(step.BakeSeconds, 1))),
+		TimeoutSeconds: min(e.reconcileSeconds(), bake),
+		Deadline:       now.Add(secondsOf(bake)),
 		Cluster:        r.Cluster,
 		Service:        p.Target,
 		Alarms:         r.Alarms,
 	}
 	e.logger(st, workflow.PhaseShift).Info("traffic shifted", "step", i+1, "weight", step.Weight,
-		"bakeSeconds", st.Wait.TimeoutSeconds)
+		"bakeSeconds", bake)
 	return st, nil
 }

@@ -48,8 +48,10 @@ func (e *Engine) watch(ctx context.Context, st workflow.State, token string) (wo
 
 // check re-checks a wait whose task timed out: events may have been lost.
 // For a stable wait it sets Wait.Settled, or a shorter timeout for the next
-// wait, or fails once the deadline has passed; for a bake it fails unless
-// the alarms are OK and the new revision is healthy.
+// wait, or fails once the deadline has passed; for a bake it fails when an
+// alarm is in ALARM, bakes on (Settled false, the next timeout) before the
+// bake's deadline, and once it has passed fails unless the new revision is
+// healthy.
 func (e *Engine) check(ctx context.Context, st workflow.State) (workflow.State, error) {
 	log := e.logger(st, workflow.PhaseCheck)
 	if err := e.dropWatch(ctx, st); err != nil {
@@ -86,6 +88,13 @@ func (e *Engine) check(ctx context.Context, st workflow.State) (workflow.State, 
 		}
 		return st, nil
 	case workflow.WaitBake:
+		// The bake woke before its deadline to re-read the alarms (done
+		// above): bake on, for another interval or what is left.
+		if now := e.now(); now.Before(st.Wait.Deadline) {
+			st.Wait.Settled = false
+			st.Wait.TimeoutSeconds = min(e.reconcileSeconds(), timeoutSeconds(st.Wait.Deadline.Sub(now)))
+			return st, nil
+		}
 		if err := healthy(ctx, c, p, st.Wait); err != nil {
 			return st, err
 		}

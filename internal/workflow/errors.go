@@ -126,6 +126,29 @@ const (
 	ErrRollbackFailed = "RollbackFailed"
 )
 
+// Errors the Lambda service (not the function) reports when invoking
+// functions/step: throttling, a fault of the service or of the SDK client
+// Step Functions uses (including its own invocation timing out), and a
+// sandbox that timed out before the function ran. The function did not run,
+// or its result is lost; every phase is idempotent, so each is safe to
+// retry. The state machine retries them
+// on every Task state, with backoff and jitter.
+const (
+	ErrLambdaTooManyRequests = "Lambda.TooManyRequestsException"
+	ErrLambdaService         = "Lambda.ServiceException"
+	ErrLambdaAWS             = "Lambda.AWSLambdaException"
+	ErrLambdaSdkClient       = "Lambda.SdkClientException"
+	ErrLambdaClientTimeout   = "Lambda.ClientExecutionTimeoutException"
+	ErrSandboxTimedOut       = "Sandbox.Timedout"
+)
+
+// ServiceErrorNames returns the Lambda service errors the state machine
+// retries on every Task state.
+func ServiceErrorNames() []string {
+	return []string{ErrLambdaTooManyRequests, ErrLambdaService, ErrLambdaAWS, ErrLambdaSdkClient,
+		ErrLambdaClientTimeout, ErrSandboxTimedOut}
+}
+
 // errorTypes lists every workflow error type; ErrorNames derives from it.
 func errorTypes() []error {
 	return []error{

@@ -50,6 +50,12 @@ type State struct {
 	// kept beside the one that stopped it, and the record phase can tell a
 	// failed rollback from a failed deployment.
 	RollbackError *Failure `json:"rollbackError,omitempty"`
+	// BookkeepingError is set by the Catch of the bookkeeping states
+	// (Finalize, RecordFailure, RecordRollbackFailed; ResultPath
+	// $.bookkeepingError) when recording the outcome failed after its
+	// retries: the execution still ends in the terminal state matching what
+	// happened to the service, and its output shows what was not recorded.
+	BookkeepingError *Failure `json:"bookkeepingError,omitempty"`
 	// Outcome is set by the record phase; the FailureKind Choice routes on it.
 	Outcome Outcome `json:"outcome"`
 }

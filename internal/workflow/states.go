@@ -7,11 +7,15 @@ package workflow
 // The happy path of every strategy is
 //
 //	Prepare → AfterPrepare → Apply → AwaitStable → MoreSteps →
-//	  [ShiftTraffic → Bake → CheckBake → MoreSteps]* → Promote → Cleanup → Finalize → Deployed
+//	  [ShiftTraffic → Bake → CheckBake → BakeDoneYet (→ Bake → CheckBake → BakeDoneYet)*]* →
+//	  Promote → Cleanup → Finalize → Deployed
 //
 // Waits are .waitForTaskToken tasks (AwaitLock, AwaitApproval, AwaitStable,
 // Bake, AwaitRollbackStable) whose timeout is read from the state document
 // ($.wait.timeoutSeconds); a timeout is caught and leads to one re-check task.
+// A bake longer than the reconcile interval wakes every interval: CheckBake
+// re-reads the alarms and BakeDoneYet sends it back to Bake until its
+// deadline, so a lost alarm event costs at most one interval.
 const (
 	// StatePrepare loads specs, renders, snapshots live state and takes the lock.
 	StatePrepare = "Prepare"
@@ -37,8 +41,12 @@ const (
 	StateShiftTraffic = "ShiftTraffic"
 	// StateBake watches alarms for the bake time of the current step.
 	StateBake = "Bake"
-	// StateCheckBake checks alarms and service health once the bake time is over.
+	// StateCheckBake re-reads the alarms when Bake wakes (every reconcile
+	// interval) and also checks service health once the bake time is over.
 	StateCheckBake = "CheckBake"
+	// StateBakeDoneYet routes back to Bake while the bake's deadline has not
+	// passed, then on to ShiftTraffic or Promote as MoreSteps would.
+	StateBakeDoneYet = "BakeDoneYet"
 	// StatePromote makes the new revision the primary one.
 	StatePromote = "Promote"
 	// StateCleanup scales the old slot to zero and prunes old revisions.
