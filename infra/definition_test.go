@@ -410,7 +410,7 @@ func TestRouting(t *testing.T) {
 		workflow.StateRollback: append([]route{{ok, workflow.StateRollbackStableYet}}, many(halts, workflow.StateRecordRollbackFailed)...),
 		workflow.StateAwaitRollbackStable: append([]route{{ok, workflow.StateRecordFailure}, {timeout, workflow.StateCheckRollbackStable}},
 			many(halts, workflow.StateRecordRollbackFailed)...),
-		workflow.StateCheckRollbackStable:  append([]route{{ok, workflow.StateRollbackStableYet}}, many(halts, workflow.StateRecordRollbackFailed)...),
+		workflow.StateCheckRollbackStable: append([]route{{ok, workflow.StateRollbackStableYet}}, many(halts, workflow.StateRecordRollbackFailed)...),
 		// Recording that exhausts its retries still ends in the terminal
 		// state matching the service's fate (issue 12 item 4).
 		workflow.StateRecordFailure:        {{ok, workflow.StateFailureKind}, {"Transient", workflow.StateFailureKind}, {lambda, workflow.StateFailureKind}},
