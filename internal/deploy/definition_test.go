@@ -310,6 +310,10 @@ type definitionRunner struct {
 	def *asl.Definition
 	sm  *asl.Engine
 	clk *clock.Virtual
+	// refuse, when set, is asked before each invocation; a non-empty name
+	// makes the Lambda service refuse it with that error (say
+	// Lambda.TooManyRequestsException) without running the function.
+	refuse func(inv workflow.Invocation) string
 }
 
 // newDefinitionRunner returns a runner; after(inv) runs once each
@@ -345,6 +349,11 @@ func newDefinitionRunner(t testing.TB, def *asl.Definition, w *world, after func
 		var inv workflow.Invocation
 		if err := json.Unmarshal(payload, &inv); err != nil {
 			return nil, &asl.TaskError{Name: "Runtime.UnmarshalError", Cause: err.Error()}
+		}
+		if r.refuse != nil {
+			if name := r.refuse(inv); name != "" {
+				return nil, &asl.TaskError{Name: name, Cause: "refused by the Lambda service"}
+			}
 		}
 		st, err := e.Run(ctx, inv)
 		after(inv)

@@ -451,3 +451,46 @@ func TestFlowLostAlarmEventDuringLongBake(t *testing.T) {
 		t.Errorf("history (-want +got):\n%s", diff)
 	}
 }
+
+// TestFlowThrottledRollbackRetried: the Lambda service throttles the
+// rollback (and then faults) several times; the Rollback state's retrier
+// for Lambda service errors tries again with backoff until the rollback
+// runs, and the deployment ends RolledBack with the service restored
+// (issue 12 item 4). Before, these errors were not retried and the
+// rollback ended in RollbackFailed with the lock held.
+func TestFlowThrottledRollbackRetried(t *testing.T) {
+	def := loadDefinition(t)
+	sc := strategyCases()["rolling"]
+	w := newWorld(t)
+	sc.before(w)
+	before := w.view()
+	image := w.image(sc.service, "v2")
+	w.failing[image] = true
+	r := newDefinitionRunner(t, def, w, func(workflow.Invocation) {})
+	refusals := []string{workflow.ErrLambdaTooManyRequests, workflow.ErrLambdaTooManyRequests,
+		workflow.ErrLambdaService, workflow.ErrSandboxTimedOut, workflow.ErrLambdaTooManyRequests}
+	refused := 0
+	r.refuse = func(inv workflow.Invocation) string {
+		if inv.Phase != workflow.PhaseRollback || refused == len(refusals) {
+			return ""
+		}
+		refused++
+		return refusals[refused-1]
+	}
+	x := r.start("exec-1", request(sc, "v2"))
+	r.wait(x)
+	want := slices.Concat(prepared(), []string{workflow.StateApply, workflow.StateAwaitStable, workflow.StateCheckStable},
+		rolledBack(), recorded(workflow.StateRolledBack))
+	if diff := cmp.Diff(want, x.Path()); diff != "" {
+		t.Errorf("path (-want +got):\n%s", diff)
+	}
+	if refused != len(refusals) {
+		t.Errorf("got %d refused invocations, want %d", refused, len(refusals))
+	}
+	if diff := cmp.Diff(before, w.view()); diff != "" {
+		t.Errorf("live state (-want +got):\n%s", diff)
+	}
+	if _, held := w.locks["staging/"+sc.service]; held {
+		t.Error("lock held, want released")
+	}
+}
