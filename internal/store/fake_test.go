@@ -14,7 +14,7 @@ type contended struct {
 	puts, deletes int
 }
 
-func (c *contended) Get(context.Context, string, string, string) (s3api.Object, error) {
+func (c *contended) GetMax(context.Context, string, string, string, int64) (s3api.Object, error) {
 	return s3api.Object{}, s3api.ErrNotFound
 }
 

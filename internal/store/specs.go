@@ -7,6 +7,7 @@ import (
 	"time"
 
 	s3api "github.com/slipwayhq/slipway/internal/awsapi/s3"
+	"github.com/slipwayhq/slipway/internal/spec"
 	"github.com/slipwayhq/slipway/internal/workflow"
 )
 
@@ -42,8 +43,14 @@ func (s *Store) EnvironmentSpec(ctx context.Context, name, version string) (Spec
 	return s.SpecObject(ctx, EnvironmentsPrefix+name+".yaml", version)
 }
 
+// MaxSpecSize is the largest spec object the store reads, in bytes: the
+// limit on a spec file (spec.MaxFileSize). The limit is enforced on the
+// object's Content-Length before its body is read and on the body itself.
+const MaxSpecSize = spec.MaxFileSize
+
 // SpecObject reads the spec at key; version "" reads the latest. It returns
-// ErrNotFound when the key or the version does not exist.
+// ErrNotFound when the key or the version does not exist, and ErrTooLarge
+// (an *s3api.TooLargeError) when it is larger than MaxSpecSize.
 func (s *Store) SpecObject(ctx context.Context, key, version string) (SpecObject, error) {
 	op := fmt.Sprintf("read spec %s", key)
 	if version != "" {
@@ -52,7 +59,7 @@ func (s *Store) SpecObject(ctx context.Context, key, version string) (SpecObject
 	if key == "" {
 		return SpecObject{}, &workflow.InvalidInput{Problems: []string{"read spec: key: required"}}
 	}
-	obj, err := s.s3.Get(ctx, s.specBucket, key, version)
+	obj, err := s.s3.GetMax(ctx, s.specBucket, key, version, MaxSpecSize)
 	if err != nil {
 		return SpecObject{}, translate(op, err)
 	}
@@ -139,4 +146,48 @@ func (s *Store) Rejection(ctx context.Context, key, version string) (Rejection, 
 	var r Rejection
 	_, err := s.getJSON(ctx, op, rejectionKey(key, version), &r)
 	return r, err
+}
+
+// AcceptedSpec records the version of a spec file that was last accepted:
+// validated with the other files and taken into use. An upload is validated
+// against the accepted versions of the other files, not their latest, so a
+// rejected (or oversized) file never makes another file's upload fail.
+type AcceptedSpec struct {
+	// Key and Version identify the spec object.
+	Key     string    `json:"key"`
+	Version string    `json:"version"`
+	At      time.Time `json:"at"`
+}
+
+// acceptedKey is index/accepted/<key>.json, each segment of the spec key
+// escaped. It is under index/ with the repository index: both say what the
+// spec uploads accepted.
+func acceptedKey(key string) string {
+	parts := strings.Split(key, "/")
+	for i, p := range parts {
+		parts[i] = segment(p)
+	}
+	return "index/accepted/" + strings.Join(parts, "/") + ".json"
+}
+
+// PutAcceptedSpec records a as the last accepted version of its key.
+func (s *Store) PutAcceptedSpec(ctx context.Context, a AcceptedSpec) error {
+	op := fmt.Sprintf("record acceptance of %s version %s", a.Key, a.Version)
+	if err := checkNames(op, "key", a.Key, "version", a.Version); err != nil {
+		return err
+	}
+	_, err := s.putJSON(ctx, op, acceptedKey(a.Key), a, s3api.Precondition{})
+	return err
+}
+
+// AcceptedSpec returns the last accepted version of the spec at key;
+// ErrNotFound when none was recorded.
+func (s *Store) AcceptedSpec(ctx context.Context, key string) (AcceptedSpec, error) {
+	op := "read accepted version of " + key
+	if err := checkNames(op, "key", key); err != nil {
+		return AcceptedSpec{}, err
+	}
+	var a AcceptedSpec
+	_, err := s.getJSON(ctx, op, acceptedKey(key), &a)
+	return a, err
 }

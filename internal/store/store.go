@@ -33,6 +33,11 @@ var ErrNotFound = errors.New("not found")
 // created, or deleted) since it was read.
 var ErrConflict = errors.New("conflict")
 
+// ErrTooLarge means an object is larger than the store reads: a spec file
+// over spec.MaxFileSize or a state document over s3api.DefaultMaxSize. The
+// error is an *s3api.TooLargeError with the size and the limit.
+var ErrTooLarge = s3api.ErrTooLarge
+
 // maxAttempts bounds the read-compare-write loops that retry after losing a
 // race to a concurrent writer.
 const maxAttempts = 5
@@ -40,7 +45,7 @@ const maxAttempts = 5
 // objectStore lists the S3 adapter methods the store uses; *s3api.Client
 // implements it.
 type objectStore interface {
-	Get(ctx context.Context, bucket, key, version string) (s3api.Object, error)
+	GetMax(ctx context.Context, bucket, key, version string, limit int64) (s3api.Object, error)
 	Put(ctx context.Context, bucket, key string, body []byte, contentType string, cond s3api.Precondition) (s3api.Object, error)
 	Delete(ctx context.Context, bucket, key, ifMatch string) error
 	List(ctx context.Context, bucket, prefix string, limit int) ([]string, error)
@@ -72,7 +77,7 @@ func translate(op string, err error) error {
 
 // getJSON reads a state document into v and returns its ETag.
 func (s *Store) getJSON(ctx context.Context, op, key string, v any) (string, error) {
-	obj, err := s.s3.Get(ctx, s.stateBucket, key, "")
+	obj, err := s.s3.GetMax(ctx, s.stateBucket, key, "", s3api.DefaultMaxSize)
 	if err != nil {
 		return "", translate(op, err)
 	}

@@ -362,3 +362,57 @@ func FuzzIndexMatch(f *testing.F) {
 		idx.Match("r", tag)
 	})
 }
+
+// TestSpecTooLarge checks that a spec object larger than MaxSpecSize is
+// refused with ErrTooLarge and its size, through the real SDK client, and
+// that a state document larger than s3api.DefaultMaxSize is refused too.
+func TestSpecTooLarge(t *testing.T) {
+	st, srv := newStore(t, false)
+	ctx := context.Background()
+	mustPut(t, srv, specBucket, "services/at-limit.yaml", strings.Repeat("#", MaxSpecSize))
+	mustPut(t, srv, specBucket, "services/big.yaml", strings.Repeat("#", MaxSpecSize+1))
+	mustPut(t, srv, stateBucket, "index/repositories.json", `{"entries":{}}`+strings.Repeat(" ", s3api.DefaultMaxSize))
+
+	if obj, err := st.ServiceSpec(ctx, "at-limit", ""); err != nil || len(obj.Body) != MaxSpecSize {
+		t.Errorf("got %d bytes and error %v at the limit, want %d bytes", len(obj.Body), err, MaxSpecSize)
+	}
+	_, err := st.ServiceSpec(ctx, "big", "")
+	var tooLarge *s3api.TooLargeError
+	if !errors.Is(err, ErrTooLarge) || !errors.As(err, &tooLarge) {
+		t.Fatalf("got error %v, want ErrTooLarge", err)
+	}
+	if tooLarge.Size != MaxSpecSize+1 || tooLarge.Limit != MaxSpecSize {
+		t.Errorf("got size %d and limit %d, want %d and %d", tooLarge.Size, tooLarge.Limit, MaxSpecSize+1, MaxSpecSize)
+	}
+	if _, _, err := st.Index(ctx); !errors.Is(err, ErrTooLarge) {
+		t.Errorf("got error %v reading an oversized index, want ErrTooLarge", err)
+	}
+}
+
+func TestAcceptedSpec(t *testing.T) {
+	st, srv := newStore(t, false)
+	ctx := context.Background()
+	at := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
+	if _, err := st.AcceptedSpec(ctx, "environments/prod eu.yaml"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("got error %v before recording, want ErrNotFound", err)
+	}
+	for _, v := range []string{"v1", "v2"} {
+		if err := st.PutAcceptedSpec(ctx, AcceptedSpec{Key: "environments/prod eu.yaml", Version: v, At: at}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := st.AcceptedSpec(ctx, "environments/prod eu.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(AcceptedSpec{Key: "environments/prod eu.yaml", Version: "v2", At: at}, got); diff != "" {
+		t.Errorf("accepted (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"index/accepted/environments/prod%20eu.yaml.json"}, srv.Keys(stateBucket)); diff != "" {
+		t.Errorf("keys (-want +got):\n%s", diff)
+	}
+	var inv *workflow.InvalidInput
+	if err := st.PutAcceptedSpec(ctx, AcceptedSpec{Key: "environments/prod.yaml"}); !errors.As(err, &inv) {
+		t.Errorf("got error %v without a version, want *workflow.InvalidInput", err)
+	}
+}

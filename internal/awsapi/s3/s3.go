@@ -33,6 +33,37 @@ var ErrPreconditionFailed = errors.New("precondition failed")
 // names the bucket.
 var ErrNoSuchBucket = errors.New("bucket does not exist")
 
+// ErrTooLarge means the object is larger than the reader's limit; the
+// error is a *TooLargeError naming the object, its size and the limit.
+var ErrTooLarge = errors.New("object too large")
+
+// DefaultMaxSize is the most Get reads, in bytes: every document Slipway
+// keeps is far smaller, and a larger object, whoever wrote it, must not
+// exhaust the memory of the function reading it.
+const DefaultMaxSize = 16 << 20
+
+// TooLargeError is returned for an object larger than the reader's limit.
+type TooLargeError struct {
+	// Location is the object, "s3://bucket/key" with its version if given.
+	Location string
+	// Size is the object's size; -1 when S3 did not say (no Content-Length)
+	// and the body ran past Limit.
+	Size int64
+	// Limit is the most the reader accepts, in bytes.
+	Limit int64
+}
+
+// Error says how large the object is and what the limit is.
+func (e *TooLargeError) Error() string {
+	if e.Size < 0 {
+		return fmt.Sprintf("get %s: more than the limit of %d bytes", e.Location, e.Limit)
+	}
+	return fmt.Sprintf("get %s: %d bytes, more than the limit of %d bytes", e.Location, e.Size, e.Limit)
+}
+
+// Is makes errors.Is(err, ErrTooLarge) true.
+func (e *TooLargeError) Is(target error) bool { return target == ErrTooLarge }
+
 // api lists the SDK S3 client methods the adapter uses.
 type api interface {
 	GetObject(context.Context, *sdks3.GetObjectInput, ...func(*sdks3.Options)) (*sdks3.GetObjectOutput, error)
@@ -78,21 +109,37 @@ type Precondition struct {
 	IfMatch string
 }
 
-// Get reads an object; version "" reads the current version.
+// Get reads an object of at most DefaultMaxSize bytes; version "" reads
+// the current version.
 func (c *Client) Get(ctx context.Context, bucket, key, version string) (Object, error) {
+	return c.GetMax(ctx, bucket, key, version, DefaultMaxSize)
+}
+
+// GetMax reads an object of at most limit bytes; version "" reads the
+// current version. A larger object is a *TooLargeError (ErrTooLarge): its
+// Content-Length is checked before the body is read, and the body is read
+// through an io.LimitReader, so no more than limit+1 bytes are ever held
+// whatever the response says.
+func (c *Client) GetMax(ctx context.Context, bucket, key, version string, limit int64) (Object, error) {
 	in := &sdks3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)}
 	if version != "" {
 		in.VersionId = aws.String(version)
 	}
-	op := "get " + location(bucket, key, version)
+	loc := location(bucket, key, version)
 	out, err := c.api.GetObject(ctx, in)
 	if err != nil {
-		return Object{}, classify(op, bucket, err)
+		return Object{}, classify("get "+loc, bucket, err)
 	}
 	defer out.Body.Close()
-	body, err := io.ReadAll(out.Body)
+	if n := aws.ToInt64(out.ContentLength); n > limit {
+		return Object{}, &TooLargeError{Location: loc, Size: n, Limit: limit}
+	}
+	body, err := io.ReadAll(io.LimitReader(out.Body, limit+1))
 	if err != nil {
-		return Object{}, &workflow.Transient{Op: "read body of " + location(bucket, key, version), Err: err}
+		return Object{}, &workflow.Transient{Op: "read body of " + loc, Err: err}
+	}
+	if int64(len(body)) > limit {
+		return Object{}, &TooLargeError{Location: loc, Size: -1, Limit: limit}
 	}
 	return Object{Body: body, VersionID: aws.ToString(out.VersionId), ETag: aws.ToString(out.ETag)}, nil
 }

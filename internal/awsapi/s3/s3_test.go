@@ -3,8 +3,11 @@ package s3_test
 import (
 	"context"
 	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -331,5 +334,101 @@ func TestUnreachable(t *testing.T) {
 	var tr *workflow.Transient
 	if !errors.As(err, &tr) {
 		t.Errorf("got error %v, want *workflow.Transient", err)
+	}
+}
+
+// hugeObjectServer serves every GET as an object of size bytes of zeros,
+// generated as it is written, with or without a Content-Length.
+func hugeObjectServer(t *testing.T, size int64, withLength bool) *sdks3.Client {
+	t.Helper()
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if withLength {
+			w.Header().Set("Content-Length", strconv.FormatInt(size, 10))
+		}
+		w.Header().Set("ETag", `"e"`)
+		w.WriteHeader(http.StatusOK)
+		// The client hangs up early; the write error is expected.
+		_, _ = io.Copy(w, io.LimitReader(zeros{}, size))
+	}))
+	t.Cleanup(hs.Close)
+	return sdks3.NewFromConfig(aws.Config{
+		Region:      "eu-west-1",
+		Credentials: credentials.NewStaticCredentialsProvider("AKID", "secret", ""),
+	}, func(o *sdks3.Options) {
+		o.BaseEndpoint = aws.String(hs.URL)
+		o.UsePathStyle = true
+		o.Retryer = aws.NopRetryer{}
+	})
+}
+
+type zeros struct{}
+
+func (zeros) Read(p []byte) (int, error) {
+	clear(p)
+	return len(p), nil
+}
+
+// TestGetTooLarge reads objects larger than the reader's limit through the
+// real SDK client: a 100 MiB object is refused by its Content-Length
+// without reading the body, and one served without a length is cut off by
+// the io.LimitReader one byte past the limit. Either way the memory held is
+// bounded by the limit, not the object.
+func TestGetTooLarge(t *testing.T) {
+	const hundredMiB = 100 << 20
+	tests := map[string]struct {
+		size       int64
+		withLength bool
+		limit      int64 // 0 calls Get (DefaultMaxSize)
+		want       *s3api.TooLargeError
+		wantBody   int
+	}{
+		"100 MiB, Get": {size: hundredMiB, withLength: true,
+			want: &s3api.TooLargeError{Location: "s3://b/k", Size: hundredMiB, Limit: s3api.DefaultMaxSize}},
+		"100 MiB, 1 MiB limit": {size: hundredMiB, withLength: true, limit: 1 << 20,
+			want: &s3api.TooLargeError{Location: "s3://b/k", Size: hundredMiB, Limit: 1 << 20}},
+		"100 MiB without Content-Length": {size: hundredMiB, limit: 1 << 20,
+			want: &s3api.TooLargeError{Location: "s3://b/k", Size: -1, Limit: 1 << 20}},
+		"at the limit":                      {size: 1 << 20, withLength: true, limit: 1 << 20, wantBody: 1 << 20},
+		"at the limit without length":       {size: 1 << 20, limit: 1 << 20, wantBody: 1 << 20},
+		"one byte over without length":      {size: 1<<20 + 1, limit: 1 << 20, want: &s3api.TooLargeError{Location: "s3://b/k", Size: -1, Limit: 1 << 20}},
+		"one byte over with Content-Length": {size: 1<<20 + 1, withLength: true, limit: 1 << 20, want: &s3api.TooLargeError{Location: "s3://b/k", Size: 1<<20 + 1, Limit: 1 << 20}},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			c := s3api.New(hugeObjectServer(t, tc.size, tc.withLength))
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			var obj s3api.Object
+			var err error
+			if tc.limit == 0 {
+				obj, err = c.Get(context.Background(), "b", "k", "")
+			} else {
+				obj, err = c.GetMax(context.Background(), "b", "k", "", tc.limit)
+			}
+			runtime.ReadMemStats(&after)
+			if tc.want == nil {
+				if err != nil {
+					t.Fatalf("got error %v, want nil", err)
+				}
+				if len(obj.Body) != tc.wantBody {
+					t.Errorf("got %d bytes, want %d", len(obj.Body), tc.wantBody)
+				}
+				return
+			}
+			var tooLarge *s3api.TooLargeError
+			if !errors.As(err, &tooLarge) || !errors.Is(err, s3api.ErrTooLarge) {
+				t.Fatalf("got error %v, want a *TooLargeError", err)
+			}
+			if diff := cmp.Diff(tc.want, tooLarge); diff != "" {
+				t.Errorf("error (-want +got):\n%s", diff)
+			}
+			limit := tc.limit
+			if limit == 0 {
+				limit = s3api.DefaultMaxSize
+			}
+			if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 3*uint64(limit) {
+				t.Errorf("allocated %d bytes reading a %d-byte object with a %d-byte limit, want about the limit", alloc, tc.size, tc.limit)
+			}
+		})
 	}
 }
