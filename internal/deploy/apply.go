@@ -116,10 +116,17 @@ func (e *Engine) registerOnce(ctx context.Context, c Clients, p *plan, st workfl
 }
 
 // createOrUpdate updates the service named by shape, or creates it when it
-// does not exist (a retried Apply finds the service it created).
+// does not exist (a retried Apply finds the service it created). A deleted
+// service is not there to update: INACTIVE, it is created anew; DRAINING,
+// ECS refuses its name until its tasks have stopped, so the error is
+// Transient and the state machine's Retry waits for it.
 func createOrUpdate(ctx context.Context, c Clients, r *spec.Rendered, shape ServiceShape, td string) (*ecs.Service, error) {
 	_, err := c.Services.DescribeService(ctx, r.Cluster, shape.Name)
 	switch {
+	case errors.Is(err, ecs.ErrDraining):
+		return nil, &workflow.Transient{Op: fmt.Sprintf("create service %s/%s", r.Cluster, shape.Name),
+			Err: fmt.Errorf("the service of that name was deleted and its tasks are still stopping; "+
+				"it can be created once INACTIVE: %w", err)}
 	case errors.Is(err, ecs.ErrNotFound):
 		svc, err := c.Services.CreateService(ctx, r, shape, td)
 		if err != nil {

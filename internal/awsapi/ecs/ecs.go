@@ -18,8 +18,15 @@ import (
 	"github.com/slipwayhq/slipway/internal/awsapi"
 )
 
-// ErrNotFound means the service does not exist or is INACTIVE (deleted).
+// ErrNotFound means the service does not exist, or was deleted: INACTIVE,
+// or DRAINING (then the error wraps ErrDraining too).
 var ErrNotFound = errors.New("not found")
+
+// ErrDraining means the service was deleted and its tasks are still
+// stopping (DRAINING). It is not there to update, and ECS refuses to create
+// a service of the same name until it is INACTIVE: a caller that wants the
+// service back waits and retries.
+var ErrDraining = errors.New("draining: deleted, its tasks still stopping")
 
 // api lists the ECS client methods the adapter uses.
 type api interface {
@@ -46,7 +53,7 @@ type Service struct {
 	Name           string
 	ARN            string
 	Cluster        string // the cluster ARN
-	Status         string // ACTIVE, DRAINING
+	Status         string // ACTIVE (DescribeService returns no other)
 	TaskDefinition string
 	DesiredCount   int32
 	RunningCount   int32
@@ -159,7 +166,8 @@ func (c *Client) RegisterTaskDefinition(ctx context.Context, in *sdk.RegisterTas
 }
 
 // DescribeService returns the service name in cluster. It returns an error
-// wrapping ErrNotFound when the service does not exist or is INACTIVE. A
+// wrapping ErrNotFound when the service does not exist or was deleted
+// (INACTIVE, or DRAINING, which wraps ErrDraining as well). A
 // missing cluster is not ErrNotFound: it is a configuration error, and
 // creating the service would fail too.
 func (c *Client) DescribeService(ctx context.Context, cluster, name string) (*Service, error) {
@@ -169,8 +177,11 @@ func (c *Client) DescribeService(ctx context.Context, cluster, name string) (*Se
 		return nil, awsapi.Classify(op, err)
 	}
 	for _, s := range out.Services {
-		if aws.ToString(s.Status) == "INACTIVE" {
+		switch aws.ToString(s.Status) {
+		case "INACTIVE":
 			return nil, fmt.Errorf("%s: %w (INACTIVE)", op, ErrNotFound)
+		case "DRAINING":
+			return nil, fmt.Errorf("%s: %w: %w", op, ErrNotFound, ErrDraining)
 		}
 		return service(&s), nil
 	}

@@ -91,6 +91,7 @@ func TestDescribeService(t *testing.T) {
 		reply     reply
 		want      *Service
 		notFound  bool
+		draining  bool
 		transient bool
 		code      string
 	}{
@@ -103,6 +104,12 @@ func TestDescribeService(t *testing.T) {
 			reply:    reply{Body: strings.Replace(describeReply(webService), `"ACTIVE"`, `"INACTIVE"`, 1)},
 			notFound: true,
 		},
+		// Deleted, its tasks still stopping: not there to update, and not
+		// yet free to create again.
+		"draining": {
+			reply:    reply{Body: strings.Replace(describeReply(webService), `"ACTIVE"`, `"DRAINING"`, 1)},
+			notFound: true, draining: true,
+		},
 		"cluster missing is not ErrNotFound": {reply: errorReply(400, "ClusterNotFoundException"), code: "ClusterNotFoundException"},
 		"throttled":                          {reply: errorReply(400, "ThrottlingException"), transient: true, code: "ThrottlingException"},
 		"server error":                       {reply: errorReply(500, "ServerException"), transient: true, code: "ServerException"},
@@ -114,6 +121,9 @@ func TestDescribeService(t *testing.T) {
 			checkRequests(t, f, request{Op: "DescribeServices", Body: jsonMap(t, `{"cluster":"prod","services":["web"]}`)})
 			if errors.Is(err, ErrNotFound) != tc.notFound {
 				t.Errorf("got error %v, want ErrNotFound %v", err, tc.notFound)
+			}
+			if errors.Is(err, ErrDraining) != tc.draining {
+				t.Errorf("got error %v, want ErrDraining %v", err, tc.draining)
 			}
 			var tr *workflow.Transient
 			if errors.As(err, &tr) != tc.transient {
