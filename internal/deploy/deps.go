@@ -113,8 +113,13 @@ type ServiceAPI interface {
 
 // TrafficAPI reads and moves listener rule weights (awsapi/elbv2).
 type TrafficAPI interface {
-	RuleWeights(ctx context.Context, ruleARN string) ([]elbv2.TargetWeight, error)
+	// RuleActions reads a rule's whole action list.
+	RuleActions(ctx context.Context, ruleARN string) ([]elbv2.Action, error)
+	// SetRuleWeights changes only the target groups and weights of the
+	// rule's forward action; every other action and setting stays.
 	SetRuleWeights(ctx context.Context, ruleARN string, w []elbv2.TargetWeight) error
+	// SetRuleActions replaces the rule's whole action list with actions.
+	SetRuleActions(ctx context.Context, ruleARN string, actions []elbv2.Action) error
 	TargetHealth(ctx context.Context, targetGroupARN string) ([]elbv2.Target, error)
 }
 

@@ -45,10 +45,14 @@ type world struct {
 	failing   map[string]bool // images whose tasks fail to start
 	hanging   map[string]bool // images whose deployments never finish
 	// ELBv2, CloudWatch, Application Auto Scaling
-	rules   map[string][]elbv2.TargetWeight
-	health  map[string][]elbv2.Target
-	alarms  map[string]string
-	targets map[string]autoscaling.ScalableTarget
+	// rules holds the forward weights of each listener rule; ruleActions
+	// the whole action list of a rule a test or SetRuleActions gave one (a
+	// rule without is a lone forward).
+	rules       map[string][]elbv2.TargetWeight
+	ruleActions map[string][]elbv2.Action
+	health      map[string][]elbv2.Target
+	alarms      map[string]string
+	targets     map[string]autoscaling.ScalableTarget
 	// policies are the policies and scheduled actions of each target,
 	// removed with it
 	policies map[string]spec.AutoScaling
@@ -118,7 +122,7 @@ func newWorld(t testing.TB) *world {
 		t: t, now: time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC), cluster: "staging",
 		services: map[string]*fakeService{}, tdImage: map[string]string{}, tdDeploy: map[string]string{}, revisions: map[string][]string{},
 		failing: map[string]bool{}, hanging: map[string]bool{},
-		rules: map[string][]elbv2.TargetWeight{}, health: map[string][]elbv2.Target{}, alarms: map[string]string{},
+		rules: map[string][]elbv2.TargetWeight{}, ruleActions: map[string][]elbv2.Action{}, health: map[string][]elbv2.Target{}, alarms: map[string]string{},
 		targets: map[string]autoscaling.ScalableTarget{}, policies: map[string]spec.AutoScaling{}, fail: map[string]error{}, calls: map[string]int{},
 		digests: map[string]string{}, specs: map[string][]byte{}, locks: map[string]lockObject{},
 		queue: map[string]store.QueueEntry{}, watches: map[string]store.Watch{},
@@ -256,7 +260,7 @@ func (w *world) fault(op string) error {
 func (w *world) changes() int {
 	n := 0
 	for _, op := range []string{"RegisterTaskDefinition", "CreateService", "UpdateService", "SetDesiredCount",
-		"SetTaskDefinition", "RestoreService", "DeleteService", "SetRuleWeights", "RegisterTarget", "DeregisterTarget",
+		"SetTaskDefinition", "RestoreService", "DeleteService", "SetRuleWeights", "SetRuleActions", "RegisterTarget", "DeregisterTarget",
 		"PutPolicies"} {
 		n += w.calls[op]
 	}
@@ -463,17 +467,35 @@ func (w *world) DeregisterTaskDefinition(_ context.Context, arn string) error {
 
 // --- TrafficAPI, AlarmReader, ScalingAPI
 
-func (w *world) RuleWeights(_ context.Context, rule string) ([]elbv2.TargetWeight, error) {
-	if err := w.fault("RuleWeights"); err != nil {
-		return nil, err
-	}
-	tw, ok := w.rules[rule]
+// actionsOf returns the action list of rule: the one it was given, its
+// forward carrying the weights in w.rules (a test may set those directly),
+// or a lone forward with those weights.
+func (w *world) actionsOf(rule string) []elbv2.Action {
+	tw := w.rules[rule]
+	list, ok := w.ruleActions[rule]
 	if !ok {
-		return nil, fmt.Errorf("rule %s: %w", rule, elbv2.ErrNotFound)
+		return []elbv2.Action{{Type: elbv2.ActionForward, Order: 1, Forward: &elbv2.Forward{TargetGroups: slices.Clone(tw)}}}
 	}
-	return slices.Clone(tw), nil
+	if now, err := elbv2.ForwardWeights(list); err == nil && !slices.Equal(now, tw) {
+		if next, err := elbv2.WithWeights(list, tw); err == nil {
+			return next
+		}
+	}
+	return elbv2.CloneActions(list)
 }
 
+func (w *world) RuleActions(_ context.Context, rule string) ([]elbv2.Action, error) {
+	if err := w.fault("RuleActions"); err != nil {
+		return nil, err
+	}
+	if _, ok := w.rules[rule]; !ok {
+		return nil, fmt.Errorf("rule %s: %w", rule, elbv2.ErrNotFound)
+	}
+	return w.actionsOf(rule), nil
+}
+
+// SetRuleWeights changes the forward's weights only, as the adapter does;
+// a rule without a forward action is an error.
 func (w *world) SetRuleWeights(_ context.Context, rule string, tw []elbv2.TargetWeight) error {
 	if err := w.fault("SetRuleWeights"); err != nil {
 		return err
@@ -481,7 +503,36 @@ func (w *world) SetRuleWeights(_ context.Context, rule string, tw []elbv2.Target
 	if _, ok := w.rules[rule]; !ok {
 		return fmt.Errorf("rule %s: %w", rule, elbv2.ErrNotFound)
 	}
+	next, err := elbv2.WithWeights(w.actionsOf(rule), tw)
+	if err != nil {
+		return fmt.Errorf("rule %s: %w", rule, err)
+	}
+	if _, ok := w.ruleActions[rule]; ok {
+		w.ruleActions[rule] = next
+	}
 	w.rules[rule] = slices.Clone(tw)
+	return nil
+}
+
+// SetRuleActions replaces the whole action list, as ModifyRule does, after
+// AWS's check that exactly one forward, fixed-response or redirect action
+// comes last.
+func (w *world) SetRuleActions(_ context.Context, rule string, actions []elbv2.Action) error {
+	if err := w.fault("SetRuleActions"); err != nil {
+		return err
+	}
+	if _, ok := w.rules[rule]; !ok {
+		return fmt.Errorf("rule %s: %w", rule, elbv2.ErrNotFound)
+	}
+	terminal := func(a elbv2.Action) bool {
+		return a.Type == elbv2.ActionForward || a.Type == elbv2.ActionFixedResponse || a.Type == elbv2.ActionRedirect
+	}
+	if n := len(actions); n == 0 || !terminal(actions[n-1]) || slices.ContainsFunc(actions[:n-1], terminal) {
+		return fmt.Errorf("ValidationError: rule %s: exactly one forward, fixed-response or redirect action, last, got %+v", rule, actions)
+	}
+	w.ruleActions[rule] = elbv2.CloneActions(actions)
+	tw, _ := elbv2.ForwardWeights(actions)
+	w.rules[rule] = tw
 	return nil
 }
 

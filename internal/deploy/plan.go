@@ -85,10 +85,16 @@ type Limits struct {
 	Suspended bool  `json:"suspended"`
 }
 
-// RuleState is a listener rule's weighted forward action.
+// RuleState is a listener rule as Prepare read it: the weights of its
+// forward action, which tell the primary slot, and its whole action list,
+// which Rollback writes back exactly (ModifyRule replaces the whole list,
+// so authentication and stickiness are restored with it).
 type RuleState struct {
 	ARN     string               `json:"arn"`
 	Weights []elbv2.TargetWeight `json:"weights"`
+	// Actions is empty in plans written before the list was captured;
+	// their rollback restores the weights only.
+	Actions []elbv2.Action `json:"actions,omitempty"`
 }
 
 // readService returns the live state of one ECS service.
@@ -191,13 +197,17 @@ func readCount(ctx context.Context, c Clients, cluster, name string) (int32, err
 	return svc.DesiredCount, nil
 }
 
-// readRule returns the weights of a listener rule.
+// readRule returns a listener rule's action list and its forward weights.
 func readRule(ctx context.Context, c Clients, arn string) (RuleState, error) {
-	w, err := c.Traffic.RuleWeights(ctx, arn)
+	actions, err := c.Traffic.RuleActions(ctx, arn)
+	if err != nil {
+		return RuleState{}, fmt.Errorf("read actions of rule %s: %w", arn, err)
+	}
+	w, err := elbv2.ForwardWeights(actions)
 	if err != nil {
 		return RuleState{}, fmt.Errorf("read weights of rule %s: %w", arn, err)
 	}
-	return RuleState{ARN: arn, Weights: w}, nil
+	return RuleState{ARN: arn, Weights: w, Actions: actions}, nil
 }
 
 // loadPlan reads the plan of st and the clients of its environment.

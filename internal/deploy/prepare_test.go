@@ -92,7 +92,7 @@ func TestPrepareRejects(t *testing.T) {
 func TestPrepareFailureReleasesLock(t *testing.T) {
 	w := newWorld(t)
 	w.image("web", "v2")
-	w.fail["RuleWeights"] = errors.New("AccessDenied: elasticloadbalancing:DescribeRules")
+	w.fail["RuleActions"] = errors.New("AccessDenied: elasticloadbalancing:DescribeRules")
 	w.rules[ruleWeb] = []elbv2.TargetWeight{}
 	x := newExecution(w, "exec-1", workflow.Request{Service: "web", Environment: "staging", Image: "v2"})
 	x.run()

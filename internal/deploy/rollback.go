@@ -83,20 +83,39 @@ func (e *Engine) rollback(ctx context.Context, st workflow.State) (workflow.Stat
 // restore puts the live state back to snap and lists what it changed.
 func restore(ctx context.Context, c Clients, snap Snapshot) ([]string, error) {
 	var changed []string
-	// Weights first: traffic leaves the bad revision at once, before any
-	// task is replaced.
+	// Rules first: traffic leaves the bad revision at once, before any
+	// task is replaced. The whole action list is written back, exactly as
+	// Prepare read it.
 	for _, rule := range snap.Rules {
-		live, err := readRule(ctx, c, rule.ARN)
-		if err != nil {
-			return changed, err
-		}
-		if sameWeights(live.Weights, rule.Weights) {
+		if len(rule.Actions) == 0 {
+			// A plan from before the list was captured: weights only.
+			live, err := readRule(ctx, c, rule.ARN)
+			if err != nil {
+				return changed, err
+			}
+			if sameWeights(live.Weights, rule.Weights) {
+				continue
+			}
+			if err := setWeights(ctx, c, rule.ARN, rule.Weights); err != nil {
+				return changed, err
+			}
+			changed = append(changed, "weights of "+rule.ARN)
 			continue
 		}
-		if err := setWeights(ctx, c, rule.ARN, rule.Weights); err != nil {
-			return changed, err
+		live, err := c.Traffic.RuleActions(ctx, rule.ARN)
+		if err != nil {
+			return changed, fmt.Errorf("read actions of rule %s: %w", rule.ARN, err)
 		}
-		changed = append(changed, "weights of "+rule.ARN)
+		if same, err := sameActions(live, rule.Actions); err != nil || same {
+			if err != nil {
+				return changed, fmt.Errorf("compare actions of rule %s: %w", rule.ARN, err)
+			}
+			continue
+		}
+		if err := c.Traffic.SetRuleActions(ctx, rule.ARN, rule.Actions); err != nil {
+			return changed, fmt.Errorf("restore actions of rule %s: %w", rule.ARN, err)
+		}
+		changed = append(changed, "actions of "+rule.ARN)
 	}
 	// Then task definitions and desired counts; scaling limits last, so
 	// auto scaling does not act on a half-restored service.
@@ -231,6 +250,21 @@ func restoreOrder(snap Snapshot) []ServiceState {
 }
 
 func hasSlot(name, slot string) bool { return strings.HasSuffix(name, "--"+slot) }
+
+// sameActions reports whether two action lists are the same, comparing
+// their JSON (the form the plan stores), so an absent and an empty map or
+// list are equal.
+func sameActions(a, b []elbv2.Action) (bool, error) {
+	ja, err := json.Marshal(a)
+	if err != nil {
+		return false, err
+	}
+	jb, err := json.Marshal(b)
+	if err != nil {
+		return false, err
+	}
+	return bytes.Equal(ja, jb), nil
+}
 
 func sameWeights(a, b []elbv2.TargetWeight) bool {
 	if len(a) != len(b) {
