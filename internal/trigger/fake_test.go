@@ -34,6 +34,7 @@ type fakeStore struct {
 	index      store.Index
 	etag       int
 	rejections []store.Rejection
+	accepted   map[string]store.AcceptedSpec // by key
 	watches    []store.Watch
 	history    map[string][]store.HistoryEntry // by "env/service", newest first
 

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"time"
 
+	s3api "github.com/slipwayhq/slipway/internal/awsapi/s3"
 	"github.com/slipwayhq/slipway/internal/spec"
 	"github.com/slipwayhq/slipway/internal/store"
 	"github.com/slipwayhq/slipway/internal/workflow"
@@ -34,6 +35,9 @@ type specStore interface {
 	Index(ctx context.Context) (store.Index, string, error)
 	PutIndex(ctx context.Context, idx store.Index, etag string) error
 	PutRejection(ctx context.Context, r store.Rejection) error
+	Rejection(ctx context.Context, key, version string) (store.Rejection, error)
+	AcceptedSpec(ctx context.Context, key string) (store.AcceptedSpec, error)
+	PutAcceptedSpec(ctx context.Context, a store.AcceptedSpec) error
 	History(ctx context.Context, env, svc string, limit int) ([]store.HistoryEntry, error)
 }
 
@@ -109,10 +113,24 @@ func (h *SpecUpload) Handle(ctx context.Context, event json.RawMessage) error {
 	up := upload{ref: ref, version: d.Object.VersionID, actor: d.Requester,
 		log: log.With("key", ref.Key, string(ref.Kind), ref.Name)}
 
+	// A file over the limit is refused on the event's word, before it is
+	// read; the read below checks again (the size S3 returns, the body).
+	if d.Object.Size > store.MaxSpecSize {
+		return h.reject(ctx, up, []string{tooLargeProblem(ref.Key, d.Object.Size)})
+	}
+
 	// Events arrive late and out of order: act only on the latest version.
 	// An older upload's event must neither index nor deploy an older spec.
 	latest, err := h.store.SpecObject(ctx, ref.Key, "")
+	var tooLarge *s3api.TooLargeError
 	switch {
+	case errors.As(err, &tooLarge) && d.Object.Size > 0:
+		// This version is within the limit (the event says so): the
+		// latest is another, larger one, whose own event rejects it.
+		up.log.Info(fmt.Sprintf("version %s superseded by a version over the size limit: ignored, the newer upload's event handles it", up.version))
+		return nil
+	case errors.As(err, &tooLarge):
+		return h.reject(ctx, up, []string{tooLargeProblem(ref.Key, tooLarge.Size)})
 	case errors.Is(err, store.ErrNotFound):
 		return h.reject(ctx, up, []string{fmt.Sprintf("%s: deleted after version %s was uploaded; nothing deployed", ref.Key, up.version)})
 	case err != nil:
@@ -138,7 +156,7 @@ func (h *SpecUpload) service(ctx context.Context, up upload, body []byte) error 
 	if err != nil {
 		return fmt.Errorf("spec upload %s: %w", up.ref.Key, err)
 	}
-	set, err := h.loadSet(ctx, idx, up.ref)
+	set, versions, err := h.loadSet(ctx, idx, up.ref)
 	if err != nil {
 		return fmt.Errorf("spec upload %s: %w", up.ref.Key, err)
 	}
@@ -149,6 +167,9 @@ func (h *SpecUpload) service(ctx context.Context, up upload, body []byte) error 
 	if err := h.updateIndex(ctx, IndexEntry(svc, up.version)); err != nil {
 		return fmt.Errorf("spec upload %s: %w", up.ref.Key, err)
 	}
+	if err := h.accept(ctx, up); err != nil {
+		return err
+	}
 	up.log.Info(fmt.Sprintf("service %s accepted: index updated", svc.Name), "service", svc.Name)
 
 	if len(svc.Pipeline) == 0 {
@@ -156,12 +177,14 @@ func (h *SpecUpload) service(ctx context.Context, up upload, body []byte) error 
 		return nil
 	}
 	// Image empty: Prepare deploys the image the service runs now, with the
-	// new spec.
+	// new spec and the environment it was validated with: the version
+	// accepted last, not a later one that was rejected.
 	return h.start(ctx, up, workflow.Request{
-		Service:     svc.Name,
-		Environment: svc.Pipeline[0],
-		SpecVersion: up.version,
-		Reason:      fmt.Sprintf("spec %s updated", up.ref.Key),
+		Service:                svc.Name,
+		Environment:            svc.Pipeline[0],
+		SpecVersion:            up.version,
+		EnvironmentSpecVersion: versions[EnvironmentsPrefix+svc.Pipeline[0]+".yaml"],
+		Reason:                 fmt.Sprintf("spec %s updated", up.ref.Key),
 	})
 }
 
@@ -176,12 +199,15 @@ func (h *SpecUpload) environment(ctx context.Context, up upload, body []byte) er
 	if err != nil {
 		return fmt.Errorf("spec upload %s: %w", up.ref.Key, err)
 	}
-	set, err := h.loadSet(ctx, idx, up.ref)
+	set, _, err := h.loadSet(ctx, idx, up.ref)
 	if err != nil {
 		return fmt.Errorf("spec upload %s: %w", up.ref.Key, err)
 	}
 	if problems := introduced(set, up.ref, env); len(problems) > 0 {
 		return h.reject(ctx, up, problems)
+	}
+	if err := h.accept(ctx, up); err != nil {
+		return err
 	}
 
 	var users []store.IndexEntry
@@ -240,6 +266,27 @@ func (h *SpecUpload) start(ctx context.Context, up upload, req workflow.Request)
 	return nil
 }
 
+// accept records the uploaded version as the accepted one, which later
+// uploads of other files are validated against.
+func (h *SpecUpload) accept(ctx context.Context, up upload) error {
+	a := store.AcceptedSpec{Key: up.ref.Key, Version: up.version, At: h.now().UTC()}
+	if err := h.store.PutAcceptedSpec(ctx, a); err != nil {
+		return fmt.Errorf("spec upload %s: %w", up.ref.Key, err)
+	}
+	return nil
+}
+
+// tooLargeProblem says that a spec file is over the size limit; size < 0
+// is unknown.
+func tooLargeProblem(key string, size int64) string {
+	over := "more than"
+	if size >= 0 {
+		over = fmt.Sprintf("%d bytes, more than", size)
+	}
+	return fmt.Sprintf("%s: the file is %s the limit of %d bytes (1 MiB) per spec file; split it or move large values out of the spec; nothing deployed",
+		key, over, store.MaxSpecSize)
+}
+
 // reject records the rejection of the uploaded version and announces it.
 // Both writes are idempotent, so a retry after a failure repeats them safely.
 func (h *SpecUpload) reject(ctx context.Context, up upload, problems []string) error {
@@ -276,33 +323,48 @@ func (h *SpecUpload) updateIndex(ctx context.Context, entry store.IndexEntry) er
 	return &workflow.Transient{Op: "update repository index", Err: fmt.Errorf("still changing after %d attempts: %w", indexAttempts, store.ErrConflict)}
 }
 
-// loadSet reads the specs the uploaded one is validated with: every
-// environment at its latest version and every service at the version the
-// index accepted (the latest, for a service never accepted). The uploaded
-// file itself is left out; introduced adds it. A file that no longer parses
-// is left out too: its problems are its own, reported when it was uploaded.
-func (h *SpecUpload) loadSet(ctx context.Context, idx store.Index, uploaded SpecRef) (*spec.Set, error) {
+// loadSet reads the specs the uploaded one is validated with: every other
+// file at the version last accepted (the index's version for a service,
+// the recorded one for an environment), so a file that was rejected since
+// plays no part. A file with no accepted version (uploaded before versions
+// were recorded, or its event not handled yet) is read at its latest
+// version unless that version was rejected. A file that is too large or no
+// longer parses is left out too: its problems are its own, reported when it
+// was uploaded. The uploaded file itself is left out; introduced adds it.
+// versions maps each environment read at an accepted version to that
+// version.
+func (h *SpecUpload) loadSet(ctx context.Context, idx store.Index, uploaded SpecRef) (*spec.Set, map[string]string, error) {
 	set := &spec.Set{Services: map[string]*spec.Service{}, Environments: map[string]*spec.Environment{}}
+	versions := map[string]string{}
 	for _, prefix := range []string{ServicesPrefix, EnvironmentsPrefix} {
 		keys, err := h.store.ListSpecs(ctx, prefix)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		for _, key := range keys {
 			ref, err := ParseSpecKey(key)
 			if err != nil || ref.Key == uploaded.Key || (ref.Kind == uploaded.Kind && ref.Name == uploaded.Name) {
 				continue
 			}
-			version := ""
-			if e, ok := idx.Entries[ref.Name]; ok && ref.Kind == SpecService {
-				version = e.SpecVersion
+			version, err := h.acceptedVersion(ctx, idx, ref)
+			if err != nil {
+				return nil, nil, err
 			}
 			obj, err := h.store.SpecObject(ctx, ref.Key, version)
-			if errors.Is(err, store.ErrNotFound) {
+			if errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrTooLarge) {
 				continue
 			}
 			if err != nil {
-				return nil, err
+				return nil, nil, err
+			}
+			if version == "" {
+				_, err := h.store.Rejection(ctx, ref.Key, obj.Version)
+				if err == nil {
+					continue // the latest version was rejected and none accepted
+				}
+				if !errors.Is(err, store.ErrNotFound) {
+					return nil, nil, err
+				}
 			}
 			if ref.Kind == SpecService {
 				if s, err := spec.ParseService(ref.Key, obj.Body); err == nil && len(s.Validate()) == 0 {
@@ -310,10 +372,29 @@ func (h *SpecUpload) loadSet(ctx context.Context, idx store.Index, uploaded Spec
 				}
 			} else if e, err := spec.ParseEnvironment(ref.Key, obj.Body); err == nil && len(e.Validate()) == 0 {
 				set.Environments[ref.Name] = e
+				if version != "" {
+					versions[ref.Key] = version
+				}
 			}
 		}
 	}
-	return set, nil
+	return set, versions, nil
+}
+
+// acceptedVersion is the version of the file at ref last accepted, or ""
+// when none is recorded.
+func (h *SpecUpload) acceptedVersion(ctx context.Context, idx store.Index, ref SpecRef) (string, error) {
+	if e, ok := idx.Entries[ref.Name]; ok && ref.Kind == SpecService && e.SpecVersion != "" {
+		return e.SpecVersion, nil
+	}
+	a, err := h.store.AcceptedSpec(ctx, ref.Key)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return "", nil
+	case err != nil:
+		return "", err
+	}
+	return a.Version, nil
 }
 
 // introduced validates the set with the uploaded spec (doc) and without it,

@@ -3,6 +3,7 @@ package trigger
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"os"
 	"strings"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	s3api "github.com/slipwayhq/slipway/internal/awsapi/s3"
 	"github.com/slipwayhq/slipway/internal/spec"
 	"github.com/slipwayhq/slipway/internal/store"
 	"github.com/slipwayhq/slipway/internal/workflow"
@@ -446,5 +448,198 @@ func TestValidateSurvivesAValidatorPanic(t *testing.T) {
 	problems := introduced(&spec.Set{Services: map[string]*spec.Service{"web": nil}}, SpecRef{Kind: SpecService, Name: "api", Key: "services/api.yaml"}, &spec.Service{Name: "api"})
 	if len(problems) != 1 || !strings.HasPrefix(problems[0], "services/api.yaml: cannot be validated") {
 		t.Errorf("got %q, want one problem naming the file", problems)
+	}
+}
+
+func (f *fakeStore) Rejection(_ context.Context, key, version string) (store.Rejection, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, r := range f.rejections {
+		if r.Key == key && r.Version == version {
+			return r, nil
+		}
+	}
+	return store.Rejection{}, fmt.Errorf("read rejection of %s version %s: %w", key, version, store.ErrNotFound)
+}
+
+func (f *fakeStore) AcceptedSpec(_ context.Context, key string) (store.AcceptedSpec, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.err != nil {
+		return store.AcceptedSpec{}, f.err
+	}
+	a, ok := f.accepted[key]
+	if !ok {
+		return store.AcceptedSpec{}, fmt.Errorf("read accepted version of %s: %w", key, store.ErrNotFound)
+	}
+	return a, nil
+}
+
+func (f *fakeStore) PutAcceptedSpec(_ context.Context, a store.AcceptedSpec) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.accepted == nil {
+		f.accepted = map[string]store.AcceptedSpec{}
+	}
+	f.accepted[a.Key] = a
+	return nil
+}
+
+// objectEvent is an Object Created event of the spec bucket for one version
+// of key, size bytes long.
+func objectEvent(t *testing.T, key, version string, size int) []byte {
+	t.Helper()
+	return edit(t, "s3-object-created-environment.json", func(d map[string]any) {
+		o := detail(d)["object"].(map[string]any)
+		o["key"], o["version-id"], o["size"] = key, version, size
+	})
+}
+
+// TestSpecUploadRejectedFileDoesNotPoison: an environment is accepted, a
+// later version of it is rejected, and then a service is uploaded that
+// needs the accepted environment (a variable only it defines). The service
+// is validated against the accepted version, not the rejected latest, so
+// it is accepted, and its deployment pins the environment version it was
+// validated with (issue 12 item 2).
+func TestSpecUploadRejectedFileDoesNotPoison(t *testing.T) {
+	good := specFile(t, "environments/staging.yaml") + "variables:\n  GREETING: hello\n"
+	tests := map[string]string{
+		// Parses and validates on its own, but no Fargate service can run
+		// without subnets: rejected for what it does to web and worker.
+		"breaks every service": "cluster: staging\nlaunchType: FARGATE\ndeployOnChange: true\n",
+		"does not parse":       "cluster: [staging\n",
+		"over the size limit":  good + "#" + strings.Repeat("x", store.MaxSpecSize) + "\n",
+	}
+	for name, bad := range tests {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			st := bucket(t)
+			r := newUploadRig(st)
+			const envKey = "environments/staging.yaml"
+			st.put(envKey, "env-good", []byte(good))
+			if err := r.h.Handle(ctx, objectEvent(t, envKey, "env-good", len(good))); err != nil {
+				t.Fatal(err)
+			}
+			if len(st.rejections) != 0 {
+				t.Fatalf("got rejections %+v of the good environment, want none", st.rejections)
+			}
+			if got := st.accepted[envKey].Version; got != "env-good" {
+				t.Fatalf("got accepted version %q, want env-good", got)
+			}
+
+			st.put(envKey, "env-bad", []byte(bad))
+			if err := r.h.Handle(ctx, objectEvent(t, envKey, "env-bad", len(bad))); err != nil {
+				t.Fatal(err)
+			}
+			if len(st.rejections) != 1 || st.rejections[0].Version != "env-bad" {
+				t.Fatalf("got rejections %+v, want env-bad rejected", st.rejections)
+			}
+			if got := st.accepted[envKey].Version; got != "env-good" {
+				t.Errorf("got accepted version %q after a rejection, want env-good still", got)
+			}
+
+			svc := strings.Replace(specFile(t, "services/web.yaml"), "pipeline: [staging, prod]", "pipeline: [staging]", 1)
+			svc = strings.Replace(svc, "      essential: true\n", "      essential: true\n      environment:\n        - {name: GREETING, value: \"${GREETING}\"}\n", 1)
+			st.put("services/web.yaml", "web-v2", []byte(svc))
+			before := r.sfn.calls
+			if err := r.h.Handle(ctx, objectEvent(t, "services/web.yaml", "web-v2", len(svc))); err != nil {
+				t.Fatal(err)
+			}
+			if len(st.rejections) != 1 {
+				t.Fatalf("got rejections %+v, want only env-bad's: the service upload must be accepted", st.rejections[1:])
+			}
+			if got := st.index.Entries["web"].SpecVersion; got != "web-v2" {
+				t.Errorf("got indexed web version %q, want web-v2", got)
+			}
+			if r.sfn.calls != before+1 {
+				t.Fatalf("got %d new starts, want 1", r.sfn.calls-before)
+			}
+			var got []string
+			for _, e := range r.sfn.executions() {
+				if req := e.input.Request; req.Service == "web" && req.SpecVersion == "web-v2" {
+					got = append(got, req.EnvironmentSpecVersion)
+				}
+			}
+			if diff := cmp.Diff([]string{"env-good"}, got); diff != "" {
+				t.Errorf("environment spec version of the web-v2 deployment (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestSpecUploadTooLarge: a spec file over the limit is rejected with the
+// size and the limit, on the event's size before it is read, and on the
+// size S3 returns when the event does not say (issue 12 item 1).
+func TestSpecUploadTooLarge(t *testing.T) {
+	size := store.MaxSpecSize + 1
+	tests := map[string]struct {
+		eventSize int
+		want      string
+	}{
+		"event says": {eventSize: size,
+			want: fmt.Sprintf("services/web.yaml: the file is %d bytes, more than the limit of %d bytes (1 MiB) per spec file; split it or move large values out of the spec; nothing deployed", size, store.MaxSpecSize)},
+		"read says": {eventSize: 0,
+			want: fmt.Sprintf("services/web.yaml: the file is %d bytes, more than the limit of %d bytes (1 MiB) per spec file; split it or move large values out of the spec; nothing deployed", size, store.MaxSpecSize)},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			r := newRealRig(t)
+			if _, err := r.srv.Put(testConfig.SpecBucket, "services/web.yaml", make([]byte, size)); err != nil {
+				t.Fatal(err)
+			}
+			info, err := s3api.New(r.srv.Client()).Head(ctx, testConfig.SpecBucket, "services/web.yaml")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := r.upload.Handle(ctx, objectEvent(t, "services/web.yaml", info.VersionID, tc.eventSize)); err != nil {
+				t.Fatalf("got error %v, want the upload rejected", err)
+			}
+			rej, err := r.store.Rejection(ctx, "services/web.yaml", info.VersionID)
+			if err != nil {
+				t.Fatalf("got %v reading the rejection, want it recorded", err)
+			}
+			if diff := cmp.Diff([]string{tc.want}, rej.Problems); diff != "" {
+				t.Errorf("problems (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestRealStoreOversizedEnvironmentDoesNotPoison: over the real store and
+// S3, an environment whose latest version is over the size limit does not
+// make a service upload fail or retry forever: the service is validated
+// against the environment's accepted version.
+func TestRealStoreOversizedEnvironmentDoesNotPoison(t *testing.T) {
+	ctx := context.Background()
+	r := newRealRig(t)
+	for _, key := range []string{"environments/staging.yaml", "environments/prod.yaml"} {
+		if err := r.upload.Handle(ctx, r.putSpec(t, key, []byte(specFile(t, key)))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	big := make([]byte, store.MaxSpecSize+1)
+	if _, err := r.srv.Put(testConfig.SpecBucket, "environments/staging.yaml", big); err != nil {
+		t.Fatal(err)
+	}
+	info, err := s3api.New(r.srv.Client()).Head(ctx, testConfig.SpecBucket, "environments/staging.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.upload.Handle(ctx, objectEvent(t, "environments/staging.yaml", info.VersionID, len(big))); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.upload.Handle(ctx, r.putSpec(t, "services/web.yaml", []byte(specFile(t, "services/web.yaml")))); err != nil {
+		t.Fatalf("got %v, want the service upload handled", err)
+	}
+	if len(r.events.events) != 1 {
+		t.Fatalf("got %d rejections, want only the oversized environment's: %+v", len(r.events.events), r.events.events)
+	}
+	idx, _, err := r.store.Index(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if idx.Entries["web"].SpecVersion == "" {
+		t.Errorf("web not indexed, want the service upload accepted")
 	}
 }
