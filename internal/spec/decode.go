@@ -219,7 +219,7 @@ func shown(n *node, path, instead string) string {
 
 // sensitive reports whether a value may be a secret, so a problem with it
 // names the field and the rule but not the value: a container's
-// environment, secrets or environment files, a variable, or any value a
+// environment or secrets, a log driver's secret options, a variable, or any value a
 // variable was substituted into. Problems end up in rejection records,
 // events and logs.
 func sensitive(n *node, path string) bool {
@@ -234,7 +234,7 @@ func sensitive(n *node, path string) bool {
 			seg = seg[:i]
 		}
 		switch seg {
-		case "environment", "secrets", "variables":
+		case "environment", "secrets", "secretOptions", "variables":
 			return true
 		}
 	}

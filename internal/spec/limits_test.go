@@ -183,6 +183,8 @@ func TestProblemsDoNotShowSecrets(t *testing.T) {
 			wantPath: "taskDefinition.containerDefinitions[0].environment[0].value"},
 		"variable substituted into a number": {container: "memoryReservation: ${PORT}", variables: "PORT: " + secret,
 			wantPath: "taskDefinition.containerDefinitions[0].memoryReservation"},
+		"log secret option as a string": {container: "logConfiguration: {logDriver: awsfirelens, secretOptions: [" + secret + "]}",
+			wantPath: "taskDefinition.containerDefinitions[0].logConfiguration.secretOptions[0]"},
 		"variable as a mapping": {variables: "PASS: {" + secret + ": 1}",
 			wantPath: "variables.PASS"},
 		"variable with a bad reference": {variables: "PASS: \"" + secret + "${\"",
