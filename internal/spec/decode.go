@@ -218,8 +218,8 @@ func shown(n *node, path, instead string) string {
 }
 
 // sensitive reports whether a value may be a secret, so a problem with it
-// names the field and the rule but not the value: a container's
-// environment or secrets, a log driver's secret options, a variable, or any value a
+// names the field and the rule but not the value: a container's environment
+// or secrets, a log driver's secret options, a variable, or any value a
 // variable was substituted into. Problems end up in rejection records,
 // events and logs.
 func sensitive(n *node, path string) bool {
