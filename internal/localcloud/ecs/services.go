@@ -3,6 +3,7 @@ package ecs
 import (
 	"cmp"
 	"encoding/json"
+	"maps"
 	"reflect"
 	"slices"
 	"strings"
@@ -37,24 +38,24 @@ type createServiceIn struct {
 }
 
 type updateServiceIn struct {
-	Cluster                       string                         `json:"cluster"`
-	Service                       string                         `json:"service"`
-	DesiredCount                  *int32                         `json:"desiredCount"`
-	TaskDefinition                string                         `json:"taskDefinition"`
-	CapacityProviderStrategy      []capacityProviderStrategyItem `json:"capacityProviderStrategy"`
-	DeploymentConfiguration       *deploymentConfigurationIn     `json:"deploymentConfiguration"`
-	NetworkConfiguration          *networkConfiguration          `json:"networkConfiguration"`
-	PlacementConstraints          json.RawMessage                `json:"placementConstraints"`
-	PlacementStrategy             json.RawMessage                `json:"placementStrategy"`
-	PlatformVersion               string                         `json:"platformVersion"`
-	ForceNewDeployment            bool                           `json:"forceNewDeployment"`
-	HealthCheckGracePeriodSeconds *int32                         `json:"healthCheckGracePeriodSeconds"`
-	DeploymentController          *deploymentController          `json:"deploymentController"`
-	EnableExecuteCommand          *bool                          `json:"enableExecuteCommand"`
-	EnableECSManagedTags          *bool                          `json:"enableECSManagedTags"`
-	LoadBalancers                 *[]loadBalancer                `json:"loadBalancers"`
-	PropagateTags                 string                         `json:"propagateTags"`
-	ServiceRegistries             *[]serviceRegistry             `json:"serviceRegistries"`
+	Cluster                       string                          `json:"cluster"`
+	Service                       string                          `json:"service"`
+	DesiredCount                  *int32                          `json:"desiredCount"`
+	TaskDefinition                string                          `json:"taskDefinition"`
+	CapacityProviderStrategy      *[]capacityProviderStrategyItem `json:"capacityProviderStrategy"`
+	DeploymentConfiguration       *deploymentConfigurationIn      `json:"deploymentConfiguration"`
+	NetworkConfiguration          *networkConfiguration           `json:"networkConfiguration"`
+	PlacementConstraints          json.RawMessage                 `json:"placementConstraints"`
+	PlacementStrategy             json.RawMessage                 `json:"placementStrategy"`
+	PlatformVersion               string                          `json:"platformVersion"`
+	ForceNewDeployment            bool                            `json:"forceNewDeployment"`
+	HealthCheckGracePeriodSeconds *int32                          `json:"healthCheckGracePeriodSeconds"`
+	DeploymentController          *deploymentController           `json:"deploymentController"`
+	EnableExecuteCommand          *bool                           `json:"enableExecuteCommand"`
+	EnableECSManagedTags          *bool                           `json:"enableECSManagedTags"`
+	LoadBalancers                 *[]loadBalancer                 `json:"loadBalancers"`
+	PropagateTags                 string                          `json:"propagateTags"`
+	ServiceRegistries             *[]serviceRegistry              `json:"serviceRegistries"`
 }
 
 // checkExternal checks the target groups and Cloud Map services a service
@@ -373,9 +374,82 @@ func (s *Service) serviceLocked(c *cluster, ref string) (*service, error) {
 	return sv, nil
 }
 
+// updateModelled lists, for UpdateService's request and the members it
+// nests, the fields the local endpoint models; "" names the request itself.
+// Any other field is refused by name (unmodelledUpdate) rather than dropped:
+// a test would otherwise pass on an update AWS applies and the endpoint
+// ignored.
+var updateModelled = map[string][]string{
+	"": {"cluster", "service", "desiredCount", "taskDefinition", "capacityProviderStrategy", "deploymentConfiguration",
+		"networkConfiguration", "placementConstraints", "placementStrategy", "platformVersion", "forceNewDeployment",
+		"healthCheckGracePeriodSeconds", "deploymentController", "enableExecuteCommand", "enableECSManagedTags",
+		"loadBalancers", "propagateTags", "serviceRegistries"},
+	"deploymentConfiguration":                          {"deploymentCircuitBreaker", "maximumPercent", "minimumHealthyPercent", "strategy"},
+	"deploymentConfiguration.deploymentCircuitBreaker": {"enable", "rollback"},
+	"networkConfiguration":                             {"awsvpcConfiguration"},
+	"networkConfiguration.awsvpcConfiguration":         {"subnets", "securityGroups", "assignPublicIp"},
+	"loadBalancers[]":                                  {"targetGroupArn", "loadBalancerName", "containerName", "containerPort"},
+	"serviceRegistries[]":                              {"registryArn", "port", "containerName", "containerPort"},
+	"capacityProviderStrategy[]":                       {"capacityProvider", "weight", "base"},
+}
+
+// unmodelledUpdate refuses an UpdateService request that sets a field the
+// local endpoint does not model (availabilityZoneRebalancing,
+// serviceConnectConfiguration, volumeConfigurations,
+// vpcLatticeConfigurations, monitoring, deploymentConfiguration.alarms,
+// lifecycle hooks, a deployment strategy other than ROLLING, a load
+// balancer's advancedConfiguration, …), naming it.
+func unmodelledUpdate(body []byte) error {
+	var walk func(path string, v any) error
+	walk = func(path string, v any) error {
+		switch v := v.(type) {
+		case map[string]any:
+			known, modelled := updateModelled[path]
+			if !modelled {
+				return nil
+			}
+			for _, k := range slices.Sorted(maps.Keys(v)) {
+				if v[k] == nil {
+					continue
+				}
+				field := strings.TrimPrefix(path+"."+k, ".")
+				if !slices.Contains(known, k) {
+					return invalidParam("UpdateService: %s is not modelled by the local endpoint yet; it would be ignored here but applied on AWS, so the request is refused.", field)
+				}
+				if err := walk(field, v[k]); err != nil {
+					return err
+				}
+			}
+		case []any:
+			for _, e := range v {
+				if err := walk(path+"[]", e); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}
+	var req map[string]any
+	if err := json.Unmarshal(body, &req); err != nil {
+		return nil // DecodeJSON reports it
+	}
+	if err := walk("", req); err != nil {
+		return err
+	}
+	if dc, ok := req["deploymentConfiguration"].(map[string]any); ok {
+		if st, ok := dc["strategy"].(string); ok && st != "ROLLING" {
+			return invalidParam("UpdateService: deploymentConfiguration.strategy %s is not modelled by the local endpoint yet (only ROLLING).", st)
+		}
+	}
+	return nil
+}
+
 func (s *Service) updateService(body []byte) (any, error) {
 	var in updateServiceIn
 	if err := protocol.DecodeJSON(body, &in); err != nil {
+		return nil, err
+	}
+	if err := unmodelledUpdate(body); err != nil {
 		return nil, err
 	}
 	var lbs []loadBalancer
@@ -426,10 +500,16 @@ func (s *Service) updateServiceLocked(now time.Time, in *updateServiceIn) (any, 
 		}
 		sv.DesiredCount = *in.DesiredCount
 	}
-	if len(in.CapacityProviderStrategy) > 0 {
-		if err := s.setLaunch(c, &sv, "", in.CapacityProviderStrategy, false); err != nil {
+	switch {
+	case in.CapacityProviderStrategy == nil:
+	case len(*in.CapacityProviderStrategy) > 0:
+		if err := s.setLaunch(c, &sv, "", *in.CapacityProviderStrategy, false); err != nil {
 			return nil, err
 		}
+	case len(sv.Strategy) > 0:
+		// An empty list takes the service back to the launch type of its
+		// capacity providers; the local ones are all Fargate.
+		sv.LaunchType, sv.Strategy = "FARGATE", nil
 	}
 	if err := applyDeploymentConfiguration(&sv, in.DeploymentConfiguration); err != nil {
 		return nil, err
