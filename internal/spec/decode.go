@@ -204,8 +204,8 @@ func quoteValue(n *node, path string) string {
 	return " " + shown(n, path, "")
 }
 
-// shown is a scalar's text, quoted and shortened, for a message; instead
-// when the value may be secret (see sensitive), it returns instead.
+// shown is a scalar's text, quoted and shortened, for a message, or
+// instead when the value may be secret (see sensitive).
 func shown(n *node, path, instead string) string {
 	if sensitive(n, path) {
 		return instead

@@ -3,6 +3,7 @@ package spec
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"strings"
 	"testing"
@@ -93,6 +94,48 @@ func TestFileSizeLimit(t *testing.T) {
 		})
 	}
 }
+
+// TestLoadDoesNotReadLargeFiles checks that Load refuses a file over the
+// limit from its size, before reading it.
+func TestLoadDoesNotReadLargeFiles(t *testing.T) {
+	fsys := baseFS(t)
+	fsys["environments/big.yaml"] = &fstest.MapFile{Data: make([]byte, MaxFileSize+1)}
+	_, err := Load(unreadable{fsys, "environments/big.yaml"})
+	var ps Problems
+	if !errors.As(err, &ps) || len(ps) != 1 {
+		t.Fatalf("got %v, want one problem", err)
+	}
+	want := Problem{File: "environments/big.yaml", Line: 1, Column: 1, Reason: fmt.Sprintf(
+		"the file is %d bytes, more than the limit of %d bytes (1 MiB) per spec file; split the service or environment, or move large values out of the spec",
+		MaxFileSize+1, MaxFileSize)}
+	if diff := cmp.Diff(want, ps[0]); diff != "" {
+		t.Errorf("problem (-want +got):\n%s", diff)
+	}
+}
+
+// unreadable is a file system whose file at path cannot be opened.
+type unreadable struct {
+	fstest.MapFS
+	path string
+}
+
+func (u unreadable) Open(name string) (fs.File, error) {
+	if name == u.path {
+		return nil, fmt.Errorf("open %s: read, want it refused by its size", name)
+	}
+	return u.MapFS.Open(name)
+}
+
+// ReadFile hides the MapFS's, so every read goes through Open.
+func (u unreadable) ReadFile(name string) ([]byte, error) { return fs.ReadFile(onlyOpen{u}, name) }
+
+// onlyOpen is a file system with nothing but Open.
+type onlyOpen struct{ fs fs.FS }
+
+func (o onlyOpen) Open(name string) (fs.File, error) { return o.fs.Open(name) }
+
+// ReadDir lists directories through the MapFS, whose entries give sizes.
+func (u unreadable) ReadDir(name string) ([]fs.DirEntry, error) { return u.MapFS.ReadDir(name) }
 
 // TestAliasBytesCounted checks that alias expansion counts bytes, not only
 // values: few values, each large, cross the limit; the same text without

@@ -124,11 +124,15 @@ const MaxFileSize = 1 << 20
 // file larger than MaxFileSize is refused before it is parsed.
 func parseDocument(file string, data []byte) (n *node, problems Problems) {
 	if len(data) > MaxFileSize {
-		return nil, Problems{{File: file, Line: 1, Column: 1, Reason: fmt.Sprintf(
-			"the file is %d bytes, more than the limit of %d bytes (%s) per spec file; split the service or environment, or move large values out of the spec",
-			len(data), MaxFileSize, sizeName(MaxFileSize))}}
+		return nil, Problems{{File: file, Line: 1, Column: 1, Reason: tooLargeReason(int64(len(data)))}}
 	}
 	return parseText(file, data)
+}
+
+// tooLargeReason says that a file of size bytes is over MaxFileSize.
+func tooLargeReason(size int64) string {
+	return fmt.Sprintf("the file is %d bytes, more than the limit of %d bytes (%s) per spec file; split the service or environment, or move large values out of the spec",
+		size, MaxFileSize, sizeName(MaxFileSize))
 }
 
 // parseText parses YAML or JSON text into a node tree, bounding the tree

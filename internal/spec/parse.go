@@ -97,6 +97,11 @@ func Load(fsys fs.FS) (*Set, error) {
 				continue
 			}
 			file := path.Join(dir, entry.Name())
+			// A file over the limit is refused without reading it.
+			if info, err := entry.Info(); err == nil && info.Size() > MaxFileSize {
+				problems = append(problems, Problem{File: file, Line: 1, Column: 1, Reason: tooLargeReason(info.Size())})
+				continue
+			}
 			data, err := fs.ReadFile(fsys, file)
 			if err != nil {
 				return nil, fmt.Errorf("read %s: %w", file, err)
