@@ -420,6 +420,7 @@ func (c *checker) autoScaling(w where, d *document) {
 				c.add(w, tp, "set exactly one of predefinedMetricSpecification or customizedMetricSpecification")
 			}
 		case step != nil:
+			c.stepPolicy(w, pp)
 			if len(step.StepAdjustments) == 0 {
 				c.add(w, pp+".stepScalingPolicyConfiguration.stepAdjustments", "required: at least one step adjustment")
 			}
@@ -439,6 +440,16 @@ func (c *checker) autoScaling(w where, d *document) {
 			c.add(w, ap+".scalableTargetAction", "required: minCapacity and/or maxCapacity")
 		}
 	}
+}
+
+// stepPolicy refuses a step scaling policy. Application Auto Scaling runs a
+// step policy only when a CloudWatch alarm names its ARN in AlarmActions;
+// the spec describes no such alarm and Slipway creates none, so the policy
+// would be put and never fire. Target tracking creates and owns its alarms.
+func (c *checker) stepPolicy(w where, p string) {
+	c.add(w, p+".stepScalingPolicyConfiguration", "step scaling is not supported: a step policy acts only when a "+
+		"CloudWatch alarm names it in AlarmActions, and Slipway creates no alarm for it, so it would never fire; "+
+		"use targetTrackingScalingPolicyConfiguration, which creates and owns its alarms")
 }
 
 // strategy checks a strategy on its own.
