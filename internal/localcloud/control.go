@@ -19,6 +19,9 @@ const maxControlBody = 1 << 20
 // serveControl answers /_slipway/…: health, faults, and what HandleControl
 // added.
 func (s *Server) serveControl(w http.ResponseWriter, r *http.Request) {
+	if !jsonBody(w, r) {
+		return
+	}
 	rest := strings.TrimPrefix(r.URL.Path, "/_slipway/")
 	name, _, _ := strings.Cut(rest, "/")
 	switch name {

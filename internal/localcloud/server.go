@@ -6,7 +6,9 @@
 //
 // The services live in subpackages and know nothing of each other or of the
 // router; a Server is composed by registering them. Authentication is not
-// checked: any SigV4 signature from any credentials is accepted.
+// checked: any SigV4 signature from any credentials is accepted, so whoever
+// reaches the endpoint controls it. It refuses what a web browser sends and
+// requests whose Host is not the endpoint's (DNS rebinding): see guard.
 package localcloud
 
 import (
@@ -58,6 +60,7 @@ type Server struct {
 	lambda  *RESTService
 	s3      *RESTService
 	control map[string]http.Handler // by path below /_slipway/
+	hosts   []string                // accepted in Host besides the built-in ones (AllowHost)
 }
 
 type jsonService struct {
@@ -234,6 +237,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}()
 
+	if !s.guard(rw, r) {
+		return
+	}
 	switch {
 	case strings.HasPrefix(r.URL.Path, "/_slipway/"):
 		s.serveControl(rw, r)

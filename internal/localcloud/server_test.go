@@ -496,7 +496,8 @@ func TestThrottlingPerProtocol(t *testing.T) {
 
 func TestFaultsControlAPI(t *testing.T) {
 	env := newEnv(t)
-	status, _, body := env.raw(t, http.MethodPost, "/_slipway/faults", nil,
+	jsonType := map[string]string{"Content-Type": "application/json"}
+	status, _, body := env.raw(t, http.MethodPost, "/_slipway/faults", jsonType,
 		`{"images":{"sha256:abc":{"errorRate":0.5,"latencyMs":200}},"throttles":[{"service":"ecr","operation":"*","count":2}],"eventDelayMs":1000}`)
 	if status != 200 {
 		t.Fatalf("POST faults: got %d %s, want 200", status, body)
@@ -528,17 +529,17 @@ func TestFaultsControlAPI(t *testing.T) {
 		"not JSON":        `{`,
 	} {
 		t.Run(name, func(t *testing.T) {
-			status, _, body := env.raw(t, http.MethodPost, "/_slipway/faults", nil, bad)
+			status, _, body := env.raw(t, http.MethodPost, "/_slipway/faults", jsonType, bad)
 			if status != 400 || !strings.Contains(body, `"error"`) {
 				t.Errorf("got %d %s, want 400 with an error", status, body)
 			}
 		})
 	}
-	status, _, body = env.raw(t, http.MethodDelete, "/_slipway/faults", nil, "")
+	status, _, body = env.raw(t, http.MethodDelete, "/_slipway/faults", jsonType, "")
 	if status != 200 || strings.Contains(body, "sha256") {
 		t.Errorf("DELETE faults: got %d %s, want 200 and no faults", status, body)
 	}
-	if status, _, _ := env.raw(t, http.MethodPatch, "/_slipway/faults", nil, ""); status != 405 {
+	if status, _, _ := env.raw(t, http.MethodPatch, "/_slipway/faults", jsonType, ""); status != 405 {
 		t.Errorf("PATCH faults: got %d, want 405", status)
 	}
 }

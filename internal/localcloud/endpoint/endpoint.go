@@ -197,6 +197,10 @@ func (e *Endpoint) Listen(addr string) (url string, srv *http.Server, err error)
 	if err != nil {
 		return "", nil, fmt.Errorf("listen on %s: %w", addr, err)
 	}
+	// Requests name the endpoint by its listen address too (Host check).
+	if host, _, err := net.SplitHostPort(addr); err == nil {
+		e.Server.AllowHost(host)
+	}
 	srv = &http.Server{Handler: e.Server, ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
