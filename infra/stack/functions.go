@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
@@ -65,11 +66,11 @@ func NewFunctions(scope constructs.Construct, id string, p FunctionsProps) *Func
 	}
 
 	f.ECRPush = newFunction(c, s, synth.KindECRPush, "Starts a deployment for every service tracking a pushed image.",
-		common, 256, awscdk.Duration_Minutes(jsii.Number(1)))
+		common, 256, awscdk.Duration_Minutes(jsii.Number(1)), s.ECRPushConcurrency)
 	f.SpecUpload = newFunction(c, s, synth.KindSpecUpload, "Validates uploaded specs, updates the image index and starts deployments.",
-		common, 256, awscdk.Duration_Minutes(jsii.Number(1)))
+		common, 256, awscdk.Duration_Minutes(jsii.Number(1)), s.SpecUploadConcurrency)
 	f.Signal = newFunction(c, s, synth.KindSignal, "Completes waiting deployments on alarm and ECS deployment events.",
-		common, 256, awscdk.Duration_Minutes(jsii.Number(1)))
+		common, 256, awscdk.Duration_Minutes(jsii.Number(1)), s.SignalConcurrency)
 	stepEnv := map[string]*string{
 		EnvReconcileInterval: jsii.String(strconv.Itoa(s.ReconcileIntervalSeconds)),
 		EnvDefaultAlarms:     jsii.String(strings.Join(s.DefaultAlarms, ",")),
@@ -77,34 +78,43 @@ func NewFunctions(scope constructs.Construct, id string, p FunctionsProps) *Func
 	for k, v := range common {
 		stepEnv[k] = v
 	}
+	// The state machine invokes step synchronously and retries its
+	// throttling: no reserved concurrency.
 	f.Step = newFunction(c, s, synth.KindStep, "Runs one phase of the deploy state machine.",
-		stepEnv, 512, awscdk.Duration_Minutes(jsii.Number(5)))
+		stepEnv, 512, awscdk.Duration_Minutes(jsii.Number(5)), 0)
 
 	spec, state := p.Storage.SpecBucket, p.Storage.StateBucket
 	specObjects := []*string{spec.ArnForObjects(jsii.String("services/*")), spec.ArnForObjects(jsii.String("environments/*"))}
-	allState := []*string{state.ArnForObjects(jsii.String("*"))}
 
+	// Each function's state-bucket grant covers only the key prefixes
+	// (internal/store) it reads or writes; none may delete under history/.
 	// ListBucket goes with every GetObject: without it S3 answers a missing
 	// key with 403 instead of 404, and the store could not tell "not there
-	// yet" from "denied".
+	// yet" from "denied". It is granted on the bucket without an s3:prefix
+	// condition, because that 404 check carries no prefix: it reveals key
+	// names, never contents.
 
-	// ecr-push: read the image index, start executions.
-	allow(f.ECRPush, []string{"s3:GetObject"}, allState...)
+	// ecr-push: read the image index (index/repositories.json), start
+	// executions.
+	allow(f.ECRPush, []string{"s3:GetObject"}, stateObjects(state, StateIndexPrefix)...)
 	allow(f.ECRPush, []string{"s3:ListBucket"}, state.BucketArn())
 	allow(f.ECRPush, []string{"states:StartExecution"}, p.StateMachineARN)
 
-	// spec-upload: read specs, keep the index and rejection records in the
-	// state bucket, announce rejected specs, start executions.
+	// spec-upload: read specs; keep the image index and the accepted
+	// versions (index/) and the rejection records (rejections/); read the
+	// history (history/) to find what an environment runs; announce
+	// rejected specs, start executions.
 	allow(f.SpecUpload, []string{"s3:GetObject", "s3:GetObjectVersion"}, specObjects...)
 	allow(f.SpecUpload, []string{"s3:ListBucket"}, spec.BucketArn())
-	allow(f.SpecUpload, []string{"s3:GetObject", "s3:PutObject"}, allState...)
+	allow(f.SpecUpload, []string{"s3:GetObject"}, stateObjects(state, StateIndexPrefix, StateRejectionsPrefix, HistoryPrefix)...)
+	allow(f.SpecUpload, []string{"s3:PutObject"}, stateObjects(state, StateIndexPrefix, StateRejectionsPrefix)...)
 	allow(f.SpecUpload, []string{"s3:ListBucket"}, state.BucketArn())
 	allow(f.SpecUpload, []string{"states:StartExecution"}, p.StateMachineARN)
 	p.Events.GrantPut(f.SpecUpload)
 
-	// signal: find the waits an event completes (task tokens recorded in the
-	// state bucket), complete them, drop the records.
-	allow(f.Signal, []string{"s3:GetObject", "s3:DeleteObject"}, allState...)
+	// signal: find the waits an event completes (task tokens recorded under
+	// watches/), complete them, drop the records.
+	allow(f.Signal, []string{"s3:GetObject", "s3:DeleteObject"}, stateObjects(state, StateWatchesPrefix)...)
 	allow(f.Signal, []string{"s3:ListBucket"}, state.BucketArn())
 	allow(f.Signal, taskResponseActions(), p.StateMachineARN)
 
@@ -131,7 +141,12 @@ func grantStep(fn awslambda.Function, p FunctionsProps) {
 	allow(fn, []string{"s3:GetObject", "s3:GetObjectVersion"},
 		spec.ArnForObjects(jsii.String("services/*")), spec.ArnForObjects(jsii.String("environments/*")))
 	allow(fn, []string{"s3:ListBucket"}, spec.BucketArn())
-	allow(fn, []string{"s3:GetObject", "s3:GetObjectVersion", "s3:PutObject", "s3:DeleteObject"}, state.ArnForObjects(jsii.String("*")))
+	// The phases keep locks, the lock queue, watches, approvals, plans and
+	// history; they delete locks, queue entries, watches and approvals,
+	// never history.
+	written := []string{StateLocksPrefix, StateQueuePrefix, StateWatchesPrefix, StateApprovalsPrefix, PlansPrefix, HistoryPrefix}
+	allow(fn, []string{"s3:GetObject", "s3:PutObject"}, stateObjects(state, written...)...)
+	allow(fn, []string{"s3:DeleteObject"}, stateObjects(state, StateLocksPrefix, StateQueuePrefix, StateWatchesPrefix, StateApprovalsPrefix)...)
 	allow(fn, []string{"s3:ListBucket"}, state.BucketArn())
 
 	// Promotion starts the next environment's execution; the watch phase
@@ -202,10 +217,21 @@ func grantStep(fn awslambda.Function, p FunctionsProps) {
 	allow(fn, []string{"ecr:DescribeImages", "ecr:DescribeRepositories"}, arn(st, "ecr", "repository/*", true))
 }
 
+// stateObjects returns the object ARNs of the state bucket under each
+// prefix.
+func stateObjects(state awss3.IBucket, prefixes ...string) []*string {
+	out := make([]*string, 0, len(prefixes))
+	for _, p := range prefixes {
+		out = append(out, state.ArnForObjects(jsii.String(p+"*")))
+	}
+	return out
+}
+
 // newFunction creates one function with its own role and log group, tagged
-// with its kind.
+// with its kind, traced with X-Ray. reserved is its reserved concurrency; 0
+// reserves none.
 func newFunction(scope constructs.Construct, s Settings, kind synth.FunctionKind, description string,
-	env map[string]*string, memoryMB float64, timeout awscdk.Duration) awslambda.Function {
+	env map[string]*string, memoryMB float64, timeout awscdk.Duration, reserved int) awslambda.Function {
 	id := constructID(string(kind))
 	name := s.StackName + "-" + string(kind)
 	role := awsiam.NewRole(scope, jsii.String(id+"Role"), &awsiam.RoleProps{
@@ -213,10 +239,16 @@ func newFunction(scope constructs.Construct, s Settings, kind synth.FunctionKind
 		Description: jsii.String("Role of the Slipway " + string(kind) + " function."),
 	})
 	logs := awslogs.NewLogGroup(scope, jsii.String(id+"Logs"), &awslogs.LogGroupProps{
-		LogGroupName:  jsii.String("/aws/lambda/" + name),
-		Retention:     retention(s.LogRetentionDays),
-		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
+		LogGroupName: jsii.String("/aws/lambda/" + name),
+		Retention:    retention(s.LogRetentionDays),
+		// What the functions did is part of the deployments' audit trail:
+		// deleting the stack keeps it, as it keeps the buckets.
+		RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
 	})
+	var concurrency *float64
+	if reserved > 0 {
+		concurrency = jsii.Number(reserved)
+	}
 	fn := awslambda.NewFunction(scope, jsii.String(id), &awslambda.FunctionProps{
 		FunctionName:  jsii.String(name),
 		Description:   jsii.String(description),
@@ -230,6 +262,9 @@ func newFunction(scope constructs.Construct, s Settings, kind synth.FunctionKind
 		MemorySize:    jsii.Number(memoryMB),
 		Timeout:       timeout,
 		Environment:   &env,
+		Tracing:       awslambda.Tracing_ACTIVE,
+
+		ReservedConcurrentExecutions: concurrency,
 	})
 	// Only the role's own policy grants write access to the log group; no
 	// managed policy is attached.

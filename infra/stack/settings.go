@@ -21,6 +21,10 @@ const (
 	KeyReconcileInterval = "slipway:reconcileIntervalSeconds"
 	KeyAssetDir          = "slipway:assetDir"
 	KeyLogExecutionData  = "slipway:logExecutionData"
+	// The reserved concurrency of the functions EventBridge invokes.
+	KeyECRPushConcurrency    = "slipway:ecrPushConcurrency"
+	KeySpecUploadConcurrency = "slipway:specUploadConcurrency"
+	KeySignalConcurrency     = "slipway:signalConcurrency"
 )
 
 // Settings is everything a deployer may choose about the stack. Build it with
@@ -60,6 +64,16 @@ type Settings struct {
 	// machine's logs. Off by default: the state document names images and
 	// services, which some teams keep out of logs.
 	LogExecutionData bool
+	// ECRPushConcurrency, SpecUploadConcurrency and SignalConcurrency are
+	// the reserved concurrency of the functions EventBridge invokes
+	// asynchronously: each always has that many executions available, and
+	// never more, so a burst of events neither starves the deploy step nor
+	// is starved by other functions (what it cannot take yet is retried).
+	// 0 reserves nothing (the function shares the account's unreserved
+	// pool), for accounts whose concurrency limit is too low to reserve.
+	ECRPushConcurrency    int
+	SpecUploadConcurrency int
+	SignalConcurrency     int
 }
 
 // Defaults returns the settings used for every key the context leaves out.
@@ -71,6 +85,9 @@ func Defaults() Settings {
 		LogRetentionDays:         30,
 		ReconcileIntervalSeconds: 120,
 		AssetDir:                 "build",
+		ECRPushConcurrency:       5,
+		SpecUploadConcurrency:    5,
+		SignalConcurrency:        10,
 	}
 }
 
@@ -130,6 +147,9 @@ func FromContext(lookup func(key string) any) (Settings, error) {
 	num(KeyLogRetentionDays, &s.LogRetentionDays)
 	num(KeyReconcileInterval, &s.ReconcileIntervalSeconds)
 	str(KeyAssetDir, &s.AssetDir)
+	num(KeyECRPushConcurrency, &s.ECRPushConcurrency)
+	num(KeySpecUploadConcurrency, &s.SpecUploadConcurrency)
+	num(KeySignalConcurrency, &s.SignalConcurrency)
 	switch v := lookup(KeyLogExecutionData).(type) {
 	case nil:
 	case bool:
@@ -234,15 +254,20 @@ func (s Settings) Validate() error {
 		add("%s: required: the ECS clusters Slipway may deploy to", KeyClusters)
 	}
 	for i, c := range s.Clusters {
-		if c == "*" {
+		switch {
+		case c == "*":
 			add("%s[%d]: \"*\" would allow every cluster; name the clusters (a prefix such as \"prod-*\" is fine)", KeyClusters, i)
-		} else if !clusterRE.MatchString(c) && !clusterARNRE.MatchString(c) {
+		case !clusterRE.MatchString(c) && !clusterARNRE.MatchString(c):
 			add("%s[%d]: %q is neither a cluster name nor a cluster ARN", KeyClusters, i, c)
+		case !literalPrefix(c, ":cluster/"):
+			add("%s[%d]: %q has no literal prefix before its first \"*\": it would match clusters nobody named; start the pattern with a name prefix (such as \"prod-*\")", KeyClusters, i, c)
 		}
 	}
 	for i, r := range s.PassRoles {
 		if r == "*" || strings.HasSuffix(r, ":role/*") {
 			add("%s[%d]: %q would allow passing every role; name the roles or a prefix", KeyPassRoles, i, r)
+		} else if !literalPrefix(r, ":role/") {
+			add("%s[%d]: %q has no literal prefix before its first \"*\" in the role name: it would allow passing roles nobody named; start the pattern with a name prefix (such as \"app-*\" or \"team/app-*\")", KeyPassRoles, i, r)
 		} else if strings.HasPrefix(r, "arn:") {
 			if !roleARNRE.MatchString(r) {
 				add("%s[%d]: %q is not an IAM role ARN", KeyPassRoles, i, r)
@@ -270,8 +295,34 @@ func (s Settings) Validate() error {
 	if strings.TrimSpace(s.AssetDir) == "" {
 		add("%s: required", KeyAssetDir)
 	}
+	for _, c := range []struct {
+		key string
+		n   int
+	}{{KeyECRPushConcurrency, s.ECRPushConcurrency}, {KeySpecUploadConcurrency, s.SpecUploadConcurrency}, {KeySignalConcurrency, s.SignalConcurrency}} {
+		if c.n < 0 || c.n > 1000 {
+			add("%s: %d is out of range (0 to reserve nothing, or 1 to 1000)", c.key, c.n)
+		}
+	}
 	if len(p) > 0 {
 		return &SettingsError{Problems: p}
 	}
 	return nil
+}
+
+// literalPrefix reports whether the name in a cluster or role pattern (the
+// part after marker, such as ":role/", in an ARN; the whole value
+// otherwise) has a literal prefix before any "*": the path segment holding
+// the first "*" must start with at least one character that is not "*".
+// "prod-*" and "team/app-*" have one; "*", "**", "*/*", "role/**" and
+// "*-prod" do not: they match names nobody chose.
+func literalPrefix(v, marker string) bool {
+	if i := strings.Index(v, marker); strings.HasPrefix(v, "arn:") && i >= 0 {
+		v = v[i+len(marker):]
+	}
+	star := strings.Index(v, "*")
+	if star < 0 {
+		return true
+	}
+	segment := v[strings.LastIndex(v[:star], "/")+1 : star]
+	return segment != ""
 }

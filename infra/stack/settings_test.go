@@ -24,12 +24,14 @@ func TestFromContext(t *testing.T) {
 				KeyPassRoles: []any{"app-*"}, KeyAssumeRoles: []any{"arn:aws:iam::444455556666:role/deployer"},
 				KeyDefaultAlarms: []any{"cpu-high"}, KeyLogRetentionDays: float64(90),
 				KeyReconcileInterval: float64(60), KeyAssetDir: "out", KeyLogExecutionData: true,
+				KeyECRPushConcurrency: float64(2), KeySpecUploadConcurrency: "0", KeySignalConcurrency: float64(20),
 			},
 			want: Settings{StackName: "Deployer", SpecBucketName: "acme-specs",
 				Clusters:  []string{"prod", "arn:aws:ecs:eu-west-1:111122223333:cluster/shared"},
 				PassRoles: []string{"app-*"}, AssumeRoles: []string{"arn:aws:iam::444455556666:role/deployer"},
 				DefaultAlarms: []string{"cpu-high"}, LogRetentionDays: 90, ReconcileIntervalSeconds: 60,
-				AssetDir: "out", LogExecutionData: true},
+				AssetDir: "out", LogExecutionData: true,
+				ECRPushConcurrency: 2, SpecUploadConcurrency: 0, SignalConcurrency: 20},
 		},
 		"command-line strings": {
 			ctx: map[string]any{
@@ -76,6 +78,7 @@ func TestFromContextReportsEveryProblem(t *testing.T) {
 		KeyLogRetentionDays:  float64(10),
 		KeyReconcileInterval: float64(5),
 		KeyAssetDir:          " ",
+		KeySignalConcurrency: float64(-1),
 	}))
 	var se *SettingsError
 	if !errors.As(err, &se) {
@@ -93,6 +96,7 @@ func TestFromContextReportsEveryProblem(t *testing.T) {
 		KeyLogRetentionDays + `: 10`,
 		KeyReconcileInterval + `: 5`,
 		KeyAssetDir + `: required`,
+		KeySignalConcurrency + `: -1 is out of range`,
 	}
 	if len(se.Problems) != len(want) {
 		t.Errorf("got %d problems, want %d:\n%s", len(se.Problems), len(want), strings.Join(se.Problems, "\n"))
@@ -101,6 +105,59 @@ func TestFromContextReportsEveryProblem(t *testing.T) {
 		if i < len(se.Problems) && !strings.HasPrefix(se.Problems[i], w) {
 			t.Errorf("problem %d = %q, want prefix %q", i, se.Problems[i], w)
 		}
+	}
+}
+
+// TestWildcardsNeedLiteralPrefix: a pass-role or cluster pattern must start
+// its starred segment with a literal prefix (issue 12 item 6); synthesis
+// refuses it with the key and the value.
+func TestWildcardsNeedLiteralPrefix(t *testing.T) {
+	tests := map[string]struct {
+		key   string
+		value string
+		ok    bool
+	}{
+		"role prefix":              {KeyPassRoles, "app-*", true},
+		"role path prefix":         {KeyPassRoles, "team/app-*", true},
+		"role ARN prefix":          {KeyPassRoles, "arn:aws:iam::111122223333:role/app-*", true},
+		"role name":                {KeyPassRoles, "ecsTaskExecutionRole", true},
+		"role star":                {KeyPassRoles, "*", false},
+		"role double star":         {KeyPassRoles, "**", false},
+		"role any path":            {KeyPassRoles, "*/*", false},
+		"role path, no prefix":     {KeyPassRoles, "role/**", false},
+		"role suffix only":         {KeyPassRoles, "*-task", false},
+		"role ARN, path no prefix": {KeyPassRoles, "arn:aws:iam::111122223333:role/team/*", false},
+		"cluster prefix":           {KeyClusters, "prod-*", true},
+		"cluster inner star":       {KeyClusters, "prod-*-web", true},
+		"cluster ARN prefix":       {KeyClusters, "arn:aws:ecs:eu-west-1:111122223333:cluster/prod-*", true},
+		"cluster double star":      {KeyClusters, "**", false},
+		"cluster suffix only":      {KeyClusters, "*-prod", false},
+		"cluster ARN, no prefix":   {KeyClusters, "arn:aws:ecs:eu-west-1:111122223333:cluster/*", false},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			ctx := map[string]any{KeyClusters: []any{"default"}, tc.key: []any{tc.value}}
+			_, err := FromContext(lookupFrom(ctx))
+			if tc.ok {
+				if err != nil {
+					t.Errorf("got %v, want no error", err)
+				}
+				return
+			}
+			var se *SettingsError
+			if !errors.As(err, &se) {
+				t.Fatalf("got %v, want a *SettingsError", err)
+			}
+			if len(se.Problems) != 1 || !strings.HasPrefix(se.Problems[0], tc.key+"[0]: ") || !strings.Contains(se.Problems[0], `"`+tc.value+`"`) {
+				t.Errorf("got %q, want one problem naming %s[0] and %q", se.Problems, tc.key, tc.value)
+			}
+		})
+	}
+	// Synthesis refuses it too, before building anything.
+	s := Defaults()
+	s.Clusters, s.PassRoles, s.AssetDir = []string{"default"}, []string{"role/**"}, t.TempDir()
+	if _, _, err := Synthesize(s, t.TempDir()); err == nil || !strings.Contains(err.Error(), KeyPassRoles) || !strings.Contains(err.Error(), "role/**") {
+		t.Errorf("Synthesize: got %v, want an error naming %s and role/**", err, KeyPassRoles)
 	}
 }
 

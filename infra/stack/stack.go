@@ -93,7 +93,7 @@ func New(app constructs.Construct, s Settings) (*Stack, error) {
 	for _, fn := range []constructs.IConstruct{st.Functions.ECRPush, st.Functions.SpecUpload, st.Functions.Signal} {
 		fn.Node().AddDependency(st.Deploy.StateMachine)
 	}
-	st.Triggers = NewTriggers(scope, "Triggers", st.Functions, st.Storage.SpecBucket)
+	st.Triggers = NewTriggers(scope, "Triggers", s.StackName, st.Functions, st.Storage.SpecBucket)
 
 	// What a person needs after `cdk deploy`: where specs go, and what to
 	// start or watch.

@@ -56,9 +56,10 @@ func NewDeployMachine(scope constructs.Construct, id string, p DeployMachineProp
 	m.Logs = awslogs.NewLogGroup(c, jsii.String("Logs"), &awslogs.LogGroupProps{
 		// The /aws/vendedlogs/ prefix keeps the CloudWatch Logs resource
 		// policy that Step Functions logging needs from growing per group.
-		LogGroupName:  jsii.String("/aws/vendedlogs/states/" + p.Name),
-		Retention:     retention(p.LogRetentionDays),
-		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
+		LogGroupName: jsii.String("/aws/vendedlogs/states/" + p.Name),
+		Retention:    retention(p.LogRetentionDays),
+		// The executions' logs outlive the stack, as the buckets do.
+		RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
 	})
 	m.StateMachine = sfn.NewStateMachine(c, jsii.String("StateMachine"), &sfn.StateMachineProps{
 		StateMachineName: jsii.String(p.Name),

@@ -16,6 +16,17 @@ const (
 	PlansPrefix   = "plans/"
 )
 
+// The other key prefixes of the state bucket (internal/store): the function
+// roles are granted object access under the ones each function uses.
+const (
+	StateIndexPrefix      = "index/"
+	StateRejectionsPrefix = "rejections/"
+	StateWatchesPrefix    = "watches/"
+	StateLocksPrefix      = "locks/"
+	StateQueuePrefix      = "queue/"
+	StateApprovalsPrefix  = "approvals/"
+)
+
 // Storage holds the buckets: the spec bucket users upload services/ and
 // environments/ to, the state bucket (locks, history, rendered plans, index)
 // and the bucket both write their server access logs to.

@@ -191,38 +191,58 @@ func TestFunctionPolicies(t *testing.T) {
 		}
 		return out
 	}
+	// Every function is traced with X-Ray, whose actions support no
+	// resource-level permissions.
+	tracing := map[string][]string{"xray:PutTelemetryRecords": {"*"}, "xray:PutTraceSegments": {"*"}}
+	// An asynchronously invoked function may send to its on-failure
+	// destination, and only to it.
+	failures := func(q constructs.IConstruct) map[string][]string {
+		arn := []string{"${" + f.logicalID(q) + ".Arn}"}
+		return map[string][]string{"sqs:SendMessage": arn, "sqs:GetQueueAttributes": arn, "sqs:GetQueueUrl": arn}
+	}
+	tr := f.st.Triggers
+	// Issue 12 item 6: each function's state-bucket grant covers only the
+	// prefixes it uses; none deletes under history/.
+	under := func(prefixes ...string) []string {
+		var out []string
+		for _, p := range prefixes {
+			out = append(out, state+"/"+p+"*")
+		}
+		sort.Strings(out)
+		return out
+	}
 	stepServices := []string{"arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:service/prod/*", "arn:aws:ecs:eu-west-1:111122223333:service/shared/*"}
 	describeOnly := []string{"*"}
 	tests := map[string]struct {
 		fn   awsiam.IGrantable
 		want map[string][]string
 	}{
-		"ecr-push": {fns.ECRPush.Role(), with(logs("ECRPush"), map[string][]string{
-			"s3:GetObject":          {state + "/*"},
+		"ecr-push": {fns.ECRPush.Role(), with(with(logs("ECRPush"), tracing), with(failures(tr.ECRPushFailures), map[string][]string{
+			"s3:GetObject":          under("index/"),
 			"s3:ListBucket":         {state},
 			"states:StartExecution": {machine},
-		})},
-		"spec-upload": {fns.SpecUpload.Role(), with(logs("SpecUpload"), map[string][]string{
-			"s3:GetObject":          append([]string{state + "/*"}, specObjects...),
+		}))},
+		"spec-upload": {fns.SpecUpload.Role(), with(with(logs("SpecUpload"), tracing), with(failures(tr.SpecUploadFailures), map[string][]string{
+			"s3:GetObject":          append(under("index/", "rejections/", "history/"), specObjects...),
 			"s3:GetObjectVersion":   specObjects,
-			"s3:PutObject":          {state + "/*"},
+			"s3:PutObject":          under("index/", "rejections/"),
 			"s3:ListBucket":         {spec, state},
 			"states:StartExecution": {machine},
 			"events:PutEvents":      {bus},
-		})},
-		"signal": {fns.Signal.Role(), with(logs("Signal"), map[string][]string{
-			"s3:GetObject":             {state + "/*"},
-			"s3:DeleteObject":          {state + "/*"},
+		}))},
+		"signal": {fns.Signal.Role(), with(with(logs("Signal"), tracing), with(failures(tr.SignalFailures), map[string][]string{
+			"s3:GetObject":             under("watches/"),
+			"s3:DeleteObject":          under("watches/"),
 			"s3:ListBucket":            {state},
 			"states:SendTaskSuccess":   {machine},
 			"states:SendTaskFailure":   {machine},
 			"states:SendTaskHeartbeat": {machine},
-		})},
-		"step": {fns.Step.Role(), with(logs("Step"), map[string][]string{
-			"s3:GetObject":                 append([]string{state + "/*"}, specObjects...),
-			"s3:GetObjectVersion":          append([]string{state + "/*"}, specObjects...),
-			"s3:PutObject":                 {state + "/*"},
-			"s3:DeleteObject":              {state + "/*"},
+		}))},
+		"step": {fns.Step.Role(), with(with(logs("Step"), tracing), map[string][]string{
+			"s3:GetObject":                 append(under("locks/", "queue/", "watches/", "approvals/", "plans/", "history/"), specObjects...),
+			"s3:GetObjectVersion":          specObjects,
+			"s3:PutObject":                 under("locks/", "queue/", "watches/", "approvals/", "plans/", "history/"),
+			"s3:DeleteObject":              under("locks/", "queue/", "watches/", "approvals/"),
 			"s3:ListBucket":                {spec, state},
 			"states:StartExecution":        {machine},
 			"states:ListExecutions":        {machine},
@@ -276,6 +296,7 @@ func TestFunctionPolicies(t *testing.T) {
 func resourceLevelExempt() map[string]bool {
 	return map[string]bool{
 		"ecs:RegisterTaskDefinition": true, "ecs:DeregisterTaskDefinition": true, "ecs:ListTaskDefinitions": true,
+		// Every function: X-Ray tracing.
 		"elasticloadbalancing:DescribeRules": true, "elasticloadbalancing:DescribeTargetHealth": true,
 		"application-autoscaling:DescribeScalableTargets": true,
 		// The state machine role: X-Ray and CloudWatch Logs delivery.
@@ -537,12 +558,30 @@ func TestTriggers(t *testing.T) {
 			}
 		})
 	}
-	// The dead-letter queues: encrypted, kept 14 days, TLS only, writable
-	// by EventBridge for these rules only.
+	// The dead-letter queues (EventBridge targets' and the functions'
+	// on-failure destinations): encrypted, kept 14 days, TLS only; the
+	// targets' writable by EventBridge for these rules only.
 	f.template.ResourcePropertiesCountIs(jsii.String("AWS::SQS::Queue"), &map[string]any{
 		"SqsManagedSseEnabled": true, "MessageRetentionPeriod": 1209600,
-	}, jsii.Number(3))
-	for id, p := range f.resources("AWS::SQS::QueuePolicy") {
+	}, jsii.Number(6))
+	if n := len(f.resources("AWS::SQS::Queue")); n != 6 {
+		t.Errorf("got %d queues, want 6", n)
+	}
+	targetDLQs := map[string]bool{}
+	for _, q := range []constructs.IConstruct{tr.ECRPushDLQ, tr.SpecUploadDLQ, tr.SignalDLQ} {
+		targetDLQs[f.logicalID(q)] = true
+	}
+	policies := f.resources("AWS::SQS::QueuePolicy")
+	if len(policies) != 6 {
+		t.Errorf("got %d queue policies, want 6 (one per queue)", len(policies))
+	}
+	for id, p := range policies {
+		if !targetDLQs[queueOf(p)] {
+			if !deniesPlainHTTP(p) || len(list(p["PolicyDocument"].(map[string]any)["Statement"])) != 1 {
+				t.Errorf("queue policy %s: %s, want only the TLS deny", id, render(p["PolicyDocument"]))
+			}
+			continue
+		}
 		var tls, events bool
 		for _, s := range list(p["PolicyDocument"].(map[string]any)["Statement"]) {
 			st := s.(map[string]any)
@@ -564,6 +603,177 @@ func TestTriggers(t *testing.T) {
 		"Action": "lambda:InvokeFunction", "Principal": "events.amazonaws.com",
 		"SourceArn": assertions.Match_AnyValue(),
 	}, jsii.Number(4))
+}
+
+// queueOf returns the logical id of the (one) queue a queue policy is for.
+func queueOf(p map[string]any) string {
+	qs := list(p["Queues"])
+	if len(qs) != 1 {
+		return ""
+	}
+	r, _ := qs[0].(map[string]any)["Ref"].(string)
+	return r
+}
+
+// deniesPlainHTTP reports whether a resource policy denies every request
+// made without TLS.
+func deniesPlainHTTP(p map[string]any) bool {
+	for _, s := range list(p["PolicyDocument"].(map[string]any)["Statement"]) {
+		st := s.(map[string]any)
+		if st["Effect"] == "Deny" && render(st["Principal"]) == `{"AWS":"*"}` && render(st["Condition"]) == `{"Bool":{"aws:SecureTransport":"false"}}` {
+			return true
+		}
+	}
+	return false
+}
+
+// TestNoEventLostSilently (issue 12 item 4): every function EventBridge
+// invokes asynchronously sends what it failed on, after Lambda's retries, to
+// its own encrypted, TLS-only queue; every queue that can hold an event
+// (these and the EventBridge targets' DLQs) has an alarm on its depth; and
+// each has the reserved concurrency the context sets.
+func TestNoEventLostSilently(t *testing.T) {
+	f := stackFixture(t)
+	tr := f.st.Triggers
+	configs := map[string]map[string]any{}
+	for _, c := range f.resources("AWS::Lambda::EventInvokeConfig") {
+		configs[render(c["FunctionName"])] = c
+	}
+	if len(configs) != 3 {
+		t.Errorf("got %d EventInvokeConfigs, want 3 (one per asynchronously invoked function)", len(configs))
+	}
+	fns := f.resources("AWS::Lambda::Function")
+	for name, tc := range map[string]struct {
+		fn          constructs.IConstruct
+		failures    constructs.IConstruct
+		concurrency float64
+	}{
+		"ecr-push":    {f.st.Functions.ECRPush, tr.ECRPushFailures, 5},
+		"spec-upload": {f.st.Functions.SpecUpload, tr.SpecUploadFailures, 5},
+		"signal":      {f.st.Functions.Signal, tr.SignalFailures, 10},
+	} {
+		t.Run(name, func(t *testing.T) {
+			id := f.logicalID(tc.fn)
+			c := configs["${"+id+"}"]
+			if c == nil {
+				t.Fatalf("no EventInvokeConfig for %s", id)
+			}
+			got := map[string]string{
+				"OnFailure":          render(c["DestinationConfig"].(map[string]any)["OnFailure"].(map[string]any)["Destination"]),
+				"Retries":            render(c["MaximumRetryAttempts"]),
+				"MaxEventAge":        render(c["MaximumEventAgeInSeconds"]),
+				"Qualifier":          render(c["Qualifier"]),
+				"Reserved":           render(fns[id]["ReservedConcurrentExecutions"]),
+				"FailuresDeniesHTTP": fmt.Sprint(deniesPlainHTTP(queuePolicyOf(f, tc.failures))),
+			}
+			want := map[string]string{
+				"OnFailure":          "${" + f.logicalID(tc.failures) + ".Arn}",
+				"Retries":            "2",
+				"MaxEventAge":        "21600",
+				"Qualifier":          "$LATEST",
+				"Reserved":           fmt.Sprint(tc.concurrency),
+				"FailuresDeniesHTTP": "true",
+			}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("asynchronous invocation (-want +got):\n%s", diff)
+			}
+		})
+	}
+	if r := fns[f.logicalID(f.st.Functions.Step)]["ReservedConcurrentExecutions"]; r != nil {
+		t.Errorf("step: ReservedConcurrentExecutions = %v, want none (the state machine invokes it synchronously)", r)
+	}
+	// One alarm per queue, in ALARM as soon as it holds a message.
+	alarms := map[string]string{}
+	for id, a := range f.resources("AWS::CloudWatch::Alarm") {
+		dims := list(a["Dimensions"])
+		if len(dims) != 1 {
+			t.Errorf("alarm %s: dimensions %v, want QueueName only", id, render(a["Dimensions"]))
+			continue
+		}
+		d := dims[0].(map[string]any)
+		got := fmt.Sprintf("%v %v %v %v %v %v %v", a["Namespace"], a["MetricName"], d["Name"], a["ComparisonOperator"], a["Threshold"], a["EvaluationPeriods"], a["TreatMissingData"])
+		if want := "AWS/SQS ApproximateNumberOfMessagesVisible QueueName GreaterThanThreshold 0 1 notBreaching"; got != want {
+			t.Errorf("alarm %s: %s, want %s", id, got, want)
+		}
+		alarms[render(d["Value"])] = fmt.Sprint(a["AlarmName"])
+	}
+	for q, name := range map[constructs.IConstruct]string{
+		tr.ECRPushDLQ: "Test-ecr-push-undelivered", tr.SpecUploadDLQ: "Test-spec-upload-undelivered", tr.SignalDLQ: "Test-signal-undelivered",
+		tr.ECRPushFailures: "Test-ecr-push-failed", tr.SpecUploadFailures: "Test-spec-upload-failed", tr.SignalFailures: "Test-signal-failed",
+	} {
+		if got := alarms["${"+f.logicalID(q)+".QueueName}"]; got != name {
+			t.Errorf("alarm on queue %s: got %q, want %q", f.logicalID(q), got, name)
+		}
+	}
+	if len(alarms) != 6 {
+		t.Errorf("got alarms on %d queues, want 6: %v", len(alarms), alarms)
+	}
+}
+
+// queuePolicyOf returns the policy of queue q.
+func queuePolicyOf(f *fixture, q constructs.IConstruct) map[string]any {
+	for _, p := range f.resources("AWS::SQS::QueuePolicy") {
+		if queueOf(p) == f.logicalID(q) {
+			return p
+		}
+	}
+	return map[string]any{"PolicyDocument": map[string]any{}}
+}
+
+// TestNothingDeletesHistory (issue 12 item 6): no role may delete, or
+// delete versions of, objects under history/ of the state bucket, directly
+// or through a pattern that covers it.
+func TestNothingDeletesHistory(t *testing.T) {
+	f := stackFixture(t)
+	state := "${" + f.logicalID(f.st.Storage.StateBucket) + ".Arn}"
+	for id, p := range f.resources("AWS::IAM::Policy") {
+		for _, s := range list(p["PolicyDocument"].(map[string]any)["Statement"]) {
+			st := s.(map[string]any)
+			if st["Effect"] != "Allow" {
+				continue
+			}
+			for _, a := range list(st["Action"]) {
+				action := a.(string)
+				if !strings.HasPrefix(action, "s3:Delete") && action != "s3:*" && action != "*" {
+					continue
+				}
+				for _, r := range list(st["Resource"]) {
+					res := render(r)
+					if res == "*" || res == state+"/*" || strings.HasPrefix(res, state+"/history") || strings.HasPrefix(res, state+"/h*") {
+						t.Errorf("%s: %s on %s covers history/", id, action, res)
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestObservability (issue 12 item 8): every function is traced with
+// X-Ray, and every log group outlives the stack with the configured
+// retention.
+func TestObservability(t *testing.T) {
+	f := stackFixture(t)
+	for id, p := range f.resources("AWS::Lambda::Function") {
+		if got := render(p["TracingConfig"]); got != `{"Mode":"Active"}` {
+			t.Errorf("%s: TracingConfig %s, want Active", id, got)
+		}
+	}
+	groups := 0
+	for id, r := range f.doc["Resources"].(map[string]any) {
+		res := r.(map[string]any)
+		if res["Type"] != "AWS::Logs::LogGroup" {
+			continue
+		}
+		groups++
+		props := res["Properties"].(map[string]any)
+		if res["DeletionPolicy"] != "Retain" || res["UpdateReplacePolicy"] != "Retain" || props["RetentionInDays"] != float64(90) {
+			t.Errorf("log group %s: DeletionPolicy %v, UpdateReplacePolicy %v, retention %v; want Retain, Retain, 90 days",
+				id, res["DeletionPolicy"], res["UpdateReplacePolicy"], props["RetentionInDays"])
+		}
+	}
+	if groups != 5 {
+		t.Errorf("got %d log groups, want 5 (four functions, the state machine)", groups)
+	}
 }
 
 func TestStateMachineResource(t *testing.T) {
@@ -657,11 +867,13 @@ func TestNewWildcardFailsSynth(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Resource::* itself is accepted on the function roles for X-Ray;
+	// TestWildcardResourcesOnlyWhereRequired keeps it to the exempt actions.
 	st.Functions.Signal.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-		Actions: jsii.Strings("sqs:SendMessage"), Resources: jsii.Strings("*"),
+		Actions: jsii.Strings("sqs:SendMessage"), Resources: jsii.Strings("arn:aws:sqs:eu-west-1:111122223333:*"),
 	}))
 	findings := Findings(app.Synth(nil), st)
-	if len(findings) != 1 || !strings.Contains(findings[0], "SignalRole") || !strings.Contains(findings[0], "AwsSolutions-IAM5[Resource::*]") {
-		t.Errorf("findings = %v, want one IAM5 Resource::* on the signal role", findings)
+	if len(findings) != 1 || !strings.Contains(findings[0], "SignalRole") || !strings.Contains(findings[0], "AwsSolutions-IAM5[Resource::arn:aws:sqs:eu-west-1:111122223333:*]") {
+		t.Errorf("findings = %v, want one IAM5 on the new wildcard of the signal role", findings)
 	}
 }

@@ -2,9 +2,11 @@ package stack
 
 import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awseventstargets"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambdadestinations"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
 	"github.com/aws/constructs-go/constructs/v10"
@@ -12,28 +14,69 @@ import (
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 )
 
-// Triggers are the EventBridge rules that start and steer deployments. Each
-// target retries delivery and parks what it could not deliver in a dead-letter
-// queue, so a lost event can be found and replayed.
+// Triggers are the EventBridge rules that start and steer deployments, and
+// where their events go when they cannot be handled. No event is lost
+// silently, at either of its two hops:
+//   - EventBridge retries delivering to the function and parks what it could
+//     not deliver in the target's dead-letter queue (…DLQ);
+//   - Lambda runs the function asynchronously, retries a failed invocation
+//     twice, and sends the event with the error to the function's on-failure
+//     destination (…Failures).
+//
+// Every queue is encrypted (SSE-SQS) and TLS-only, keeps messages 14 days for
+// replay, and has an alarm that goes into ALARM as soon as it holds one.
 type Triggers struct {
 	constructs.Construct
 	ECRPush    awsevents.Rule
 	SpecUpload awsevents.Rule
 	AlarmState awsevents.Rule
 	ECSState   awsevents.Rule
-	// DeadLetters holds one queue per target function.
+	// The EventBridge target dead-letter queues, one per target function.
 	ECRPushDLQ    awssqs.Queue
 	SpecUploadDLQ awssqs.Queue
 	SignalDLQ     awssqs.Queue
+	// The functions' on-failure destinations.
+	ECRPushFailures    awssqs.Queue
+	SpecUploadFailures awssqs.Queue
+	SignalFailures     awssqs.Queue
+	// Alarms holds the depth alarm of every queue above, by queue.
+	Alarms map[awssqs.Queue]awscloudwatch.Alarm
 }
 
-// NewTriggers creates the rules and their targets.
-func NewTriggers(scope constructs.Construct, id string, fns *Functions, spec awss3.IBucket) *Triggers {
+// NewTriggers creates the rules, their targets, the queues that keep what
+// could not be handled and their alarms (named <stackName>-<function>-…).
+func NewTriggers(scope constructs.Construct, id, stackName string, fns *Functions, spec awss3.IBucket) *Triggers {
 	c := constructs.NewConstruct(scope, jsii.String(id))
-	t := &Triggers{Construct: c}
-	t.ECRPushDLQ = deadLetterQueue(c, "ECRPushDLQ")
-	t.SpecUploadDLQ = deadLetterQueue(c, "SpecUploadDLQ")
-	t.SignalDLQ = deadLetterQueue(c, "SignalDLQ")
+	t := &Triggers{Construct: c, Alarms: map[awssqs.Queue]awscloudwatch.Alarm{}}
+	queue := func(qid, alarmName, what string) awssqs.Queue {
+		q := deadLetterQueue(c, qid, what)
+		t.Alarms[q] = depthAlarm(c, qid+"Alarm", q, alarmName, what)
+		return q
+	}
+	for _, x := range []struct {
+		id, kind string
+		fn       awslambda.Function
+		dlq      *awssqs.Queue
+		fail     *awssqs.Queue
+	}{
+		{"ECRPush", "ecr-push", fns.ECRPush, &t.ECRPushDLQ, &t.ECRPushFailures},
+		{"SpecUpload", "spec-upload", fns.SpecUpload, &t.SpecUploadDLQ, &t.SpecUploadFailures},
+		{"Signal", "signal", fns.Signal, &t.SignalDLQ, &t.SignalFailures},
+	} {
+		kind := x.kind
+		*x.dlq = queue(x.id+"DLQ", stackName+"-"+kind+"-undelivered",
+			"events EventBridge could not deliver to the "+kind+" function")
+		*x.fail = queue(x.id+"Failures", stackName+"-"+kind+"-failed",
+			"events the "+kind+" function failed on after Lambda's retries")
+		// Lambda's own retries of an asynchronous invocation that failed
+		// (function error or timeout), then the on-failure destination. A
+		// throttled invocation is retried by Lambda for up to MaxEventAge.
+		x.fn.ConfigureAsyncInvoke(&awslambda.EventInvokeConfigOptions{
+			OnFailure:     awslambdadestinations.NewSqsDestination(*x.fail),
+			RetryAttempts: jsii.Number(2),
+			MaxEventAge:   awscdk.Duration_Hours(jsii.Number(6)),
+		})
+	}
 
 	t.ECRPush = rule(c, "ECRPushRule", "A successful image push to ECR starts deployments.", &awsevents.EventPattern{
 		Source:     jsii.Strings("aws.ecr"),
@@ -96,9 +139,10 @@ func rule(scope constructs.Construct, id, description string, pattern *awsevents
 	return r
 }
 
-// deadLetterQueue creates an encrypted, TLS-only queue that keeps
-// undelivered events for 14 days (the SQS maximum).
-func deadLetterQueue(scope constructs.Construct, id string) awssqs.Queue {
+// deadLetterQueue creates an encrypted (SSE-SQS), TLS-only (a queue policy
+// denies requests without aws:SecureTransport) queue that keeps what holds
+// for 14 days (the SQS maximum). what says what it holds.
+func deadLetterQueue(scope constructs.Construct, id, what string) awssqs.Queue {
 	q := awssqs.NewQueue(scope, jsii.String(id), &awssqs.QueueProps{
 		Encryption:      awssqs.QueueEncryption_SQS_MANAGED,
 		EnforceSSL:      jsii.Bool(true),
@@ -106,7 +150,24 @@ func deadLetterQueue(scope constructs.Construct, id string) awssqs.Queue {
 	})
 	cdknag.NagSuppressions_AddResourceSuppressions(q, &[]*cdknag.NagPackSuppression{{
 		Id:     jsii.String("AwsSolutions-SQS3"),
-		Reason: jsii.String("This queue is itself the dead-letter queue of an EventBridge target."),
+		Reason: jsii.String("This queue is itself a dead-letter queue: it holds " + what + "."),
 	}}, jsii.Bool(false))
 	return q
+}
+
+// depthAlarm goes into ALARM as soon as q holds a message: an event was not
+// handled and waits there to be looked at and replayed.
+func depthAlarm(scope constructs.Construct, id string, q awssqs.Queue, name, what string) awscloudwatch.Alarm {
+	return awscloudwatch.NewAlarm(scope, jsii.String(id), &awscloudwatch.AlarmProps{
+		AlarmName:        jsii.String(name),
+		AlarmDescription: jsii.String("Slipway: the queue of " + what + " is not empty. Look at the messages, fix the cause and replay them."),
+		Metric: q.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{
+			Period:    awscdk.Duration_Minutes(jsii.Number(5)),
+			Statistic: jsii.String("Maximum"),
+		}),
+		Threshold:          jsii.Number(0),
+		ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_THRESHOLD,
+		EvaluationPeriods:  jsii.Number(1),
+		TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
+	})
 }
