@@ -741,6 +741,9 @@ func (w *world) ReleaseLock(_ context.Context, env, svc, deployment string) erro
 
 func (w *world) Enqueue(_ context.Context, env, svc string, e store.QueueEntry) (*store.QueueEntry, error) {
 	old, ok := w.queue[lockName(env, svc)]
+	if ok && old.Deployment != e.Deployment && old.Newer(e) {
+		return &old, fmt.Errorf("enqueue %s: %w", e.Deployment, store.ErrNewerWaiting)
+	}
 	w.queue[lockName(env, svc)] = e
 	if !ok {
 		return nil, nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/slipwayhq/slipway/internal/awsapi/sfn"
 	"github.com/slipwayhq/slipway/internal/store"
@@ -25,16 +26,24 @@ const (
 	// lockQueue: the holder is applying; a running deployment is never
 	// interrupted, so wait for it to hand the lock over.
 	lockQueue
+	// lockYield: the holder was requested after this deployment, which
+	// must neither replace it nor run after it: this one ends Superseded.
+	lockYield
 )
 
-// decideLock says what deployment me does about the lock held as rec
-// (nil when free).
-func decideLock(rec *store.LockRecord, me string) lockAction {
+// decideLock says what deployment me, requested at requestedAt, does about
+// the lock held as rec (nil when free). The newer request wins: an older
+// one yields to the holder whatever its stage. Requests of the same time,
+// or of an unknown one, are ordered by arrival, as before request times
+// were recorded.
+func decideLock(rec *store.LockRecord, me string, requestedAt time.Time) lockAction {
 	switch {
 	case rec == nil:
 		return lockAcquire
 	case rec.Deployment == me:
 		return lockOwn
+	case store.Newer(rec.RequestedAt, requestedAt):
+		return lockYield
 	case rec.Stage == store.StagePreparing || rec.Stage == store.StageAwaitingApproval:
 		return lockSupersede
 	default:
@@ -47,20 +56,34 @@ func decideLock(rec *store.LockRecord, me string) lockAction {
 const lockAttempts = 3
 
 // takeLock claims the lock for st in stage preparing, superseding a holder
-// that has not started applying, or marks st queued behind one that has.
+// that has not started applying, or marks st queued behind one that has. A
+// request older than the holder, than a deployment that has already run, or
+// than the one waiting, ends Superseded: the newer request wins.
 func (e *Engine) takeLock(ctx context.Context, st workflow.State, image string) (workflow.State, error) {
 	log := e.logger(st, workflow.PhasePrepare)
 	me := st.Deployment.ID
 	mine := store.LockRecord{Deployment: me, Execution: st.Deployment.Execution,
-		Stage: store.StagePreparing, Image: image, At: e.now()}
+		Stage: store.StagePreparing, Image: image, RequestedAt: st.RequestedAt, At: e.now()}
 	for range lockAttempts {
 		rec, etag, err := e.readLock(ctx, st)
 		if err != nil {
 			return st, err
 		}
-		switch decideLock(rec, me) {
+		action := decideLock(rec, me, st.RequestedAt)
+		if action == lockAcquire || action == lockSupersede {
+			// Free, or held by an older request: a newer one may have run
+			// already and released the lock.
+			if err := e.newerRan(ctx, st); err != nil {
+				return st, err
+			}
+		}
+		switch action {
 		case lockOwn:
 			return e.lockHeld(st), nil
+		case lockYield:
+			log.Info("the lock holder was requested after this deployment: superseded",
+				"holder", rec.Deployment, "holderRequestedAt", rec.RequestedAt, "requestedAt", st.RequestedAt)
+			return st, &workflow.Superseded{By: rec.Deployment}
 		case lockAcquire:
 			err = e.Store.AcquireLock(ctx, st.Environment, st.Service, mine)
 			if errors.Is(err, store.ErrConflict) {
@@ -91,6 +114,9 @@ func (e *Engine) takeLock(ctx context.Context, st workflow.State, image string) 
 				return st, err
 			}
 			if gone {
+				if err := e.newerRan(ctx, st); err != nil {
+					return st, err
+				}
 				err = e.Store.ReplaceLock(ctx, st.Environment, st.Service, mine, etag)
 				if errors.Is(err, store.ErrConflict) {
 					continue
@@ -161,8 +187,37 @@ func (e *Engine) readLock(ctx context.Context, st workflow.State) (*store.LockRe
 	return &rec, etag, nil
 }
 
-// supersedeQueued fails the wait of a deployment queued for the lock: it is
-// older than st, which now holds the lock, and must not run after it.
+// historyNewer is how many of the latest history entries newerRan reads.
+const historyNewer = 10
+
+// newerRan returns Superseded when a deployment of st's service and
+// environment requested after st has already run (it is in the history with
+// any outcome but rejected): an older request arriving late, the lock free
+// again, must not undo it.
+func (e *Engine) newerRan(ctx context.Context, st workflow.State) error {
+	if st.RequestedAt.IsZero() {
+		return nil
+	}
+	h, err := e.Store.History(ctx, st.Environment, st.Service, historyNewer)
+	if err != nil {
+		return fmt.Errorf("read history of %s in %s: %w", st.Service, st.Environment, err)
+	}
+	for _, x := range h {
+		if x.Deployment != st.Deployment.ID && x.Outcome != workflow.OutcomeRejected &&
+			store.Newer(x.RequestedAt, st.RequestedAt) {
+			e.logger(st, workflow.PhasePrepare).Info("a deployment requested after this one has run: superseded",
+				"newer", x.Deployment, "newerRequestedAt", x.RequestedAt, "outcome", string(x.Outcome),
+				"requestedAt", st.RequestedAt)
+			return &workflow.Superseded{By: x.Deployment}
+		}
+	}
+	return nil
+}
+
+// supersedeQueued fails the wait of a deployment queued for the lock that is
+// older than st, which now holds the lock: it must not run after it. A
+// queued deployment requested after st is handed the lock instead, and st
+// ends Superseded.
 func (e *Engine) supersedeQueued(ctx context.Context, st workflow.State) error {
 	q, err := e.Store.Dequeue(ctx, st.Environment, st.Service)
 	if err != nil {
@@ -171,7 +226,21 @@ func (e *Engine) supersedeQueued(ctx context.Context, st workflow.State) error {
 	if q == nil || q.Deployment == st.Deployment.ID {
 		return nil
 	}
-	e.logger(st, workflow.PhasePrepare).Info("superseding a queued deployment", "superseded", q.Deployment)
+	log := e.logger(st, workflow.PhasePrepare)
+	if store.Newer(q.RequestedAt, st.RequestedAt) {
+		// Nothing is changed yet: give the lock back and wake the newer one,
+		// which prepares again and takes it.
+		if err := e.Store.ReleaseLock(ctx, st.Environment, st.Service, st.Deployment.ID); err != nil {
+			return fmt.Errorf("release lock %s/%s: %w", st.Environment, st.Service, err)
+		}
+		log.Info("a queued deployment was requested after this one: lock handed over, superseded", "to", q.Deployment)
+		if err := e.succeedToken(ctx, q.Token, workflow.Signal{Source: "lock",
+			Detail: "handed over by older deployment " + st.Deployment.ID}); err != nil {
+			return err
+		}
+		return &workflow.Superseded{By: q.Deployment}
+	}
+	log.Info("superseding a queued deployment", "superseded", q.Deployment)
 	return e.failToken(ctx, q.Token, &workflow.Superseded{By: st.Deployment.ID})
 }
 
@@ -195,7 +264,7 @@ func (e *Engine) setLockStage(ctx context.Context, st workflow.State, stage stor
 				return &workflow.Superseded{By: by}
 			}
 			rec := store.LockRecord{Deployment: st.Deployment.ID, Execution: st.Deployment.Execution,
-				Stage: stage, Token: token, Image: st.Plan.Image, At: e.now()}
+				Stage: stage, Token: token, Image: st.Plan.Image, RequestedAt: st.RequestedAt, At: e.now()}
 			err = e.Store.AcquireLock(ctx, st.Environment, st.Service, rec)
 		} else {
 			if rec.Deployment != st.Deployment.ID {
@@ -231,10 +300,18 @@ func (e *Engine) finishedSince(ctx context.Context, st workflow.State) (string, 
 
 // enqueue records the token of st's lock wait. It replaces (and supersedes)
 // an older queued deployment, and completes the wait at once when the lock
-// was released in the meantime, since no holder is left to hand it over.
+// was released in the meantime, since no holder is left to hand it over. A
+// deployment requested after st that waits already keeps its place: st's
+// wait fails with Superseded.
 func (e *Engine) enqueue(ctx context.Context, st workflow.State, token string) error {
 	replaced, err := e.Store.Enqueue(ctx, st.Environment, st.Service, store.QueueEntry{
-		Deployment: st.Deployment.ID, Execution: st.Deployment.Execution, Token: token, At: e.now()})
+		Deployment: st.Deployment.ID, Execution: st.Deployment.Execution, Token: token,
+		RequestedAt: st.RequestedAt, At: e.now()})
+	if errors.Is(err, store.ErrNewerWaiting) && replaced != nil {
+		e.logger(st, workflow.PhaseWatch).Info("a deployment requested after this one waits already: superseded",
+			"waiting", replaced.Deployment)
+		return e.failToken(ctx, token, &workflow.Superseded{By: replaced.Deployment})
+	}
 	if err != nil {
 		return fmt.Errorf("queue for lock %s/%s: %w", st.Environment, st.Service, err)
 	}

@@ -13,8 +13,12 @@ import (
 )
 
 func TestDecideLock(t *testing.T) {
+	t0 := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	t1, t2 := t0.Add(time.Second), t0.Add(time.Minute)
 	tests := map[string]struct {
 		held *store.LockRecord
+		// at is when "me" was requested; zero is unknown.
+		at   time.Time
 		want lockAction
 	}{
 		"free":                        {want: lockAcquire},
@@ -24,10 +28,21 @@ func TestDecideLock(t *testing.T) {
 		"other applying":              {held: &store.LockRecord{Deployment: "old", Stage: store.StageApplying}, want: lockQueue},
 		"other in an unknown stage":   {held: &store.LockRecord{Deployment: "old", Stage: "rolling-back"}, want: lockQueue},
 		"me, even in a waiting stage": {held: &store.LockRecord{Deployment: "me", Stage: store.StageAwaitingApproval}, want: lockOwn},
+		// Newer wins: an older request yields to the holder, whatever its
+		// stage; a newer one acts as before.
+		"newer preparing":          {held: &store.LockRecord{Deployment: "newer", Stage: store.StagePreparing, RequestedAt: t2}, at: t1, want: lockYield},
+		"newer awaiting approval":  {held: &store.LockRecord{Deployment: "newer", Stage: store.StageAwaitingApproval, RequestedAt: t2}, at: t1, want: lockYield},
+		"newer applying":           {held: &store.LockRecord{Deployment: "newer", Stage: store.StageApplying, RequestedAt: t2}, at: t1, want: lockYield},
+		"older preparing":          {held: &store.LockRecord{Deployment: "old", Stage: store.StagePreparing, RequestedAt: t1}, at: t2, want: lockSupersede},
+		"older applying":           {held: &store.LockRecord{Deployment: "old", Stage: store.StageApplying, RequestedAt: t1}, at: t2, want: lockQueue},
+		"same time, preparing":     {held: &store.LockRecord{Deployment: "other", Stage: store.StagePreparing, RequestedAt: t1}, at: t1, want: lockSupersede},
+		"holder of unknown time":   {held: &store.LockRecord{Deployment: "other", Stage: store.StagePreparing}, at: t1, want: lockSupersede},
+		"me of unknown time":       {held: &store.LockRecord{Deployment: "other", Stage: store.StageApplying, RequestedAt: t2}, want: lockQueue},
+		"me, older than my record": {held: &store.LockRecord{Deployment: "me", Stage: store.StagePreparing, RequestedAt: t2}, at: t1, want: lockOwn},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
-			if got := decideLock(tc.held, "me"); got != tc.want {
+			if got := decideLock(tc.held, "me", tc.at); got != tc.want {
 				t.Errorf("got %v, want %v", got, tc.want)
 			}
 		})
@@ -37,17 +52,27 @@ func TestDecideLock(t *testing.T) {
 // TestTakeLock checks what Prepare does to the lock it finds, and to the
 // deployments it supersedes.
 func TestTakeLock(t *testing.T) {
+	t0 := time.Date(2026, 11, 25, 11, 0, 0, 0, time.UTC)
+	t1, t2 := t0.Add(time.Minute), t0.Add(2*time.Minute)
+	deployed := func(id string, at time.Time, outcome workflow.Outcome) []store.HistoryEntry {
+		return []store.HistoryEntry{{Deployment: id, Service: "web", Environment: "staging", Outcome: outcome, RequestedAt: at}}
+	}
 	tests := map[string]struct {
 		held   *store.LockRecord
 		queued *store.QueueEntry
 		// status is how the holder's execution ended; "" while it runs.
 		status  string
 		history []store.HistoryEntry
-		// want: the lock holder afterwards, queued or not, tokens failed
-		// with Superseded.
+		// at is when "me" was requested; zero is unknown.
+		at time.Time
+		// want: the lock holder afterwards ("" free), queued or not,
+		// tokens failed with Superseded, tokens completed (handed the
+		// lock), and the deployment that superseded me, if any.
 		wantHolder     string
 		wantQueued     bool
 		wantSuperseded []string
+		wantHandedOver []string
+		wantBy         string
 	}{
 		"free":               {wantHolder: "me"},
 		"mine":               {held: &store.LockRecord{Deployment: "me", Stage: store.StagePreparing}, wantHolder: "me"},
@@ -72,6 +97,50 @@ func TestTakeLock(t *testing.T) {
 			status: "FAILED", history: []store.HistoryEntry{{Deployment: "old", Service: "web", Environment: "staging", Outcome: workflow.OutcomeRollbackFailed}},
 			wantHolder: "old", wantQueued: true,
 		},
+		// Newer wins (issue 11 item 5).
+		"newer preparing": {
+			held: &store.LockRecord{Deployment: "newer", Stage: store.StagePreparing, RequestedAt: t2}, at: t1,
+			wantHolder: "newer", wantBy: "newer",
+		},
+		"newer awaiting approval": {
+			held: &store.LockRecord{Deployment: "newer", Stage: store.StageAwaitingApproval, Token: "approval-token", RequestedAt: t2}, at: t1,
+			wantHolder: "newer", wantBy: "newer",
+		},
+		"newer applying: not followed": {
+			held: &store.LockRecord{Deployment: "newer", Execution: "arn:running", Stage: store.StageApplying, RequestedAt: t2}, at: t1,
+			wantHolder: "newer", wantBy: "newer",
+		},
+		"older awaiting approval": {
+			held: &store.LockRecord{Deployment: "old", Stage: store.StageAwaitingApproval, Token: "approval-token", RequestedAt: t0}, at: t1,
+			wantHolder: "me", wantSuperseded: []string{"approval-token"},
+		},
+		"older applying": {
+			held: &store.LockRecord{Deployment: "old", Execution: "arn:running", Stage: store.StageApplying, RequestedAt: t0}, at: t1,
+			wantHolder: "old", wantQueued: true,
+		},
+		"free, a newer one deployed since":    {history: deployed("newer", t2, workflow.OutcomeDeployed), at: t1, wantBy: "newer"},
+		"free, a newer one rolled back since": {history: deployed("newer", t2, workflow.OutcomeRolledBack), at: t1, wantBy: "newer"},
+		"free, a newer one was rejected":      {history: deployed("newer", t2, workflow.OutcomeRejected), at: t1, wantHolder: "me"},
+		"free, an older one deployed":         {history: deployed("old", t0, workflow.OutcomeDeployed), at: t1, wantHolder: "me"},
+		"free, history of unknown time":       {history: deployed("old", time.Time{}, workflow.OutcomeDeployed), at: t1, wantHolder: "me"},
+		"older preparing, a newer one deployed since": {
+			held:    &store.LockRecord{Deployment: "old", Stage: store.StagePreparing, RequestedAt: t0},
+			history: deployed("newer", t2, workflow.OutcomeDeployed), at: t1,
+			wantHolder: "old", wantBy: "newer",
+		},
+		"holder stopped, a newer one deployed since": {
+			held:   &store.LockRecord{Deployment: "old", Execution: "arn:stopped", Stage: store.StageApplying, RequestedAt: t0},
+			status: "ABORTED", history: deployed("newer", t2, workflow.OutcomeDeployed), at: t1,
+			wantHolder: "old", wantBy: "newer",
+		},
+		"free, older queued, both timed": {
+			queued: &store.QueueEntry{Deployment: "older", Token: "queue-token", RequestedAt: t0}, at: t1,
+			wantHolder: "me", wantSuperseded: []string{"queue-token"},
+		},
+		"free, newer queued: handed over": {
+			queued: &store.QueueEntry{Deployment: "newer", Token: "queue-token", RequestedAt: t2}, at: t1,
+			wantHandedOver: []string{"queue-token"}, wantBy: "newer",
+		},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -86,14 +155,36 @@ func TestTakeLock(t *testing.T) {
 				w.ended[tc.held.Execution] = tc.status
 			}
 			w.history = tc.history
-			st := workflow.State{Request: workflow.Request{Service: "web", Environment: "staging"},
+			st := workflow.State{Request: workflow.Request{Service: "web", Environment: "staging", RequestedAt: tc.at},
 				Deployment: workflow.Deployment{ID: "me"}}
 			st, err := w.engine().takeLock(context.Background(), st, "web@sha256:1")
+			if got := w.locks["staging/web"].rec.Deployment; got != tc.wantHolder {
+				t.Errorf("lock holder: got %q, want %q", got, tc.wantHolder)
+			}
+			var handedOver []string
+			for token, f := range w.tokens {
+				if f == nil {
+					handedOver = append(handedOver, token)
+				}
+			}
+			if diff := cmp.Diff(tc.wantHandedOver, handedOver); diff != "" {
+				t.Errorf("tokens completed (-want +got):\n%s", diff)
+			}
+			if tc.wantBy != "" {
+				var s *workflow.Superseded
+				if !errors.As(err, &s) || s.By != tc.wantBy {
+					t.Fatalf("got error %v, want Superseded by %s", err, tc.wantBy)
+				}
+				if len(w.queue) != 0 && tc.wantHandedOver != nil {
+					t.Errorf("queue: got %+v, want the newer one dequeued", w.queue)
+				}
+				return
+			}
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := w.locks["staging/web"].rec.Deployment; got != tc.wantHolder {
-				t.Errorf("lock holder: got %q, want %q", got, tc.wantHolder)
+			if got := w.locks["staging/web"].rec.RequestedAt; tc.wantHolder == "me" && !got.Equal(tc.at) {
+				t.Errorf("lock requested at: got %v, want %v", got, tc.at)
 			}
 			if st.Lock.Queued != tc.wantQueued || st.Lock.Held == tc.wantQueued {
 				t.Errorf("lock state: got %+v, want queued %t", st.Lock, tc.wantQueued)
@@ -215,4 +306,105 @@ func countOf(path []string, state string) int {
 		}
 	}
 	return n
+}
+
+// TestNewerRequestWins: of two requests for the same service and
+// environment, the one asked for later (Request.RequestedAt: the push
+// event's time) is what ends up running, whatever order the executions
+// start in; the older one ends Superseded having changed nothing (issue 11
+// item 5).
+func TestNewerRequestWins(t *testing.T) {
+	sc := strategyCases()["rolling"]
+	pushed := time.Date(2026, 11, 25, 11, 0, 0, 0, time.UTC)
+	// The path of the older request: refused by Prepare, or by its lock
+	// wait when a newer one waits already.
+	refused := []string{workflow.StatePrepare, workflow.StateRecordFailure, workflow.StateFailureKind, workflow.StateSuperseded}
+	refusedWaiting := []string{workflow.StatePrepare, workflow.StateAfterPrepare, workflow.StateAwaitLock,
+		workflow.StateRecordFailure, workflow.StateFailureKind, workflow.StateSuperseded}
+	// handedLate: the older one was queued and handed the lock, but a newer
+	// one took the free lock before it prepared again.
+	handedLate := []string{workflow.StatePrepare, workflow.StateAfterPrepare, workflow.StateAwaitLock,
+		workflow.StatePrepare, workflow.StateRecordFailure, workflow.StateFailureKind, workflow.StateSuperseded}
+	tests := map[string]struct {
+		// run drives the executions of v2 (older, pushed first) and v3
+		// (newer); running is a deployment of v1b already applying, or nil.
+		run       func(w *world, running, older, newer *execution)
+		wantOlder []string
+	}{
+		"older arrives while the newer applies": {
+			run: func(w *world, _, older, newer *execution) {
+				newer.runUntil(workflow.StateAwaitStable)
+				older.run()
+				newer.run()
+			},
+			wantOlder: refused,
+		},
+		"older arrives after the newer deployed": {
+			run: func(w *world, _, older, newer *execution) {
+				newer.run()
+				w.advance(time.Hour)
+				older.run()
+			},
+			wantOlder: refused,
+		},
+		"older queues behind a newer one already waiting": {
+			run: func(w *world, running, older, newer *execution) {
+				running.runUntil(workflow.StateAwaitStable)
+				newer.runUntil(workflow.StateAwaitLock)
+				older.run()
+				running.run()
+				newer.run()
+			},
+			wantOlder: refusedWaiting,
+		},
+		"older handed the lock late, after the newer took it": {
+			run: func(w *world, running, older, newer *execution) {
+				running.runUntil(workflow.StateAwaitStable)
+				older.runUntil(workflow.StateAwaitLock)
+				running.run() // hands the lock to older, which has not prepared again yet
+				newer.runUntil(workflow.StateAwaitStable)
+				older.run()
+				newer.run()
+			},
+			wantOlder: handedLate,
+		},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			w := newWorld(t)
+			sc.before(w)
+			at := func(tag string, pushedAt time.Time) workflow.Request {
+				w.image(sc.service, tag)
+				r := request(sc, tag)
+				r.Trigger = workflow.Trigger{Kind: workflow.TriggerECRPush, Source: "event-" + tag, Actor: "ecr"}
+				r.RequestedAt = pushedAt
+				return r
+			}
+			running := newExecution(w, "exec-running", at("v1b", pushed.Add(-time.Hour)))
+			older := newExecution(w, "exec-older", at("v2", pushed))
+			newer := newExecution(w, "exec-newer", at("v3", pushed.Add(time.Second)))
+			tc.run(w, running, older, newer)
+
+			if diff := cmp.Diff(tc.wantOlder, older.path); diff != "" {
+				t.Errorf("path of the older request (-want +got):\n%s", diff)
+			}
+			if newer.state != workflow.StateDeployed {
+				t.Errorf("newer request: got %s, want %s (path %v)", newer.state, workflow.StateDeployed, newer.path)
+			}
+			if got, want := w.view().Services[sc.service].Image, w.image(sc.service, "v3"); got != want {
+				t.Errorf("live image: got %s, want %s (the newer push)", got, want)
+			}
+			h, err := w.historyOf(older.st.Deployment.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if h.Outcome != workflow.OutcomeSuperseded || !h.RequestedAt.Equal(pushed) {
+				t.Errorf("older history: got %s requested at %v, want %s requested at %v", h.Outcome, h.RequestedAt,
+					workflow.OutcomeSuperseded, pushed)
+			}
+			if len(w.locks) != 0 || len(w.queue) != 0 {
+				t.Errorf("got locks %+v, queue %+v, want none", w.locks, w.queue)
+			}
+		})
+	}
 }

@@ -22,6 +22,11 @@ func (e *Engine) prepare(ctx context.Context, st workflow.State) (workflow.State
 	log := e.logger(st, workflow.PhasePrepare)
 	if st.Deployment.StartedAt.IsZero() {
 		st.Deployment.StartedAt = e.now()
+		at, err := e.requestedAt(ctx, st)
+		if err != nil {
+			return st, err
+		}
+		st.RequestedAt = at
 	}
 	// Back from a lock wait that timed out (its Catch stores at
 	// $.timedOut): a hand-over may have been lost, and checking the lock
@@ -130,6 +135,26 @@ func identify(inv workflow.Invocation) (workflow.State, error) {
 	}
 	st.Deployment.ID, st.Deployment.Execution = id, inv.Execution
 	return st, nil
+}
+
+// requestedAt returns when st was asked for: the request's time, but never
+// after the start of its execution, which is also the time of a manual
+// start that gives none. A trigger's event precedes the execution it
+// starts, so a later time is not believed: it would let a request win over
+// every request made until then.
+func (e *Engine) requestedAt(ctx context.Context, st workflow.State) (time.Time, error) {
+	started := st.Deployment.StartedAt
+	x, err := e.Tasks.DescribeExecution(ctx, st.Deployment.Execution)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("describe execution %s for its start time: %w", st.Deployment.Execution, err)
+	}
+	if !x.StartDate.IsZero() {
+		started = x.StartDate
+	}
+	if st.RequestedAt.IsZero() || st.RequestedAt.After(started) {
+		return started.UTC(), nil
+	}
+	return st.RequestedAt.UTC(), nil
 }
 
 // regionAccount returns the region and account of the settings, or else of

@@ -35,8 +35,12 @@ type LockRecord struct {
 	// Token is the task token of the holder's current wait, if any.
 	Token string `json:"token,omitempty"`
 	// Image is the image the holder deploys.
-	Image string    `json:"image,omitempty"`
-	At    time.Time `json:"at"`
+	Image string `json:"image,omitempty"`
+	// RequestedAt is when the holder's deployment was asked for
+	// (workflow.Request.RequestedAt): an older request never takes the
+	// lock from a newer one. Zero in a record written before it existed.
+	RequestedAt time.Time `json:"requestedAt,omitzero"`
+	At          time.Time `json:"at"`
 }
 
 func lockKey(env, svc string) string {
@@ -126,14 +130,26 @@ type QueueEntry struct {
 	Execution  string `json:"execution,omitempty"`
 	// Token is the task token of the waiting task; the lock holder completes
 	// it when it hands over.
-	Token string    `json:"token,omitempty"`
-	At    time.Time `json:"at"`
+	Token string `json:"token,omitempty"`
+	// RequestedAt is when the waiting deployment was asked for: of two
+	// waiting, the newer request keeps the place.
+	RequestedAt time.Time `json:"requestedAt,omitzero"`
+	At          time.Time `json:"at"`
 }
 
+// ErrNewerWaiting is returned (wrapped) by Enqueue when the deployment
+// already waiting was requested after the one enqueued, which therefore does
+// not take its place.
+var ErrNewerWaiting = errors.New("a newer deployment is waiting")
+
 // Enqueue makes e the deployment waiting for the lock of (env, svc). The
-// last writer wins: an entry of another deployment already waiting is
-// replaced and returned, so the caller can supersede it. Enqueuing the
-// deployment already waiting updates its entry and returns nil.
+// newer request wins: an entry of another deployment already waiting is
+// replaced and returned, so the caller can supersede it, unless that entry
+// was requested after e (RequestedAt, both set), in which case it stays and
+// is returned with an error wrapping ErrNewerWaiting, so the caller can
+// supersede e instead. Requests of the same time, or of unknown time, are
+// ordered by arrival: the last writer wins. Enqueuing the deployment already
+// waiting updates its entry and returns nil.
 func (s *Store) Enqueue(ctx context.Context, env, svc string, e QueueEntry) (*QueueEntry, error) {
 	op := fmt.Sprintf("enqueue deployment %s for %s/%s", e.Deployment, env, svc)
 	if err := checkNames(op, "environment", env, "service", svc, "deployment", e.Deployment); err != nil {
@@ -145,6 +161,10 @@ func (s *Store) Enqueue(ctx context.Context, env, svc string, e QueueEntry) (*Qu
 		etag, err := s.getJSON(ctx, op, key, &old)
 		if err != nil && !errors.Is(err, ErrNotFound) {
 			return nil, err
+		}
+		if etag != "" && old.Deployment != e.Deployment && old.Newer(e) {
+			return &old, fmt.Errorf("%s: deployment %s, requested at %s, waits already: %w",
+				op, old.Deployment, old.RequestedAt.UTC().Format(time.RFC3339Nano), ErrNewerWaiting)
 		}
 		_, err = s.putJSON(ctx, op, key, e, s3api.Precondition{IfMatch: etag, IfAbsent: etag == ""})
 		switch {
@@ -159,6 +179,19 @@ func (s *Store) Enqueue(ctx context.Context, env, svc string, e QueueEntry) (*Qu
 		}
 	}
 	return nil, fmt.Errorf("%s: still changing after %d attempts: %w", op, maxAttempts, ErrConflict)
+}
+
+// Newer reports whether q was requested after other; false when either
+// time is unknown (zero).
+func (q QueueEntry) Newer(other QueueEntry) bool {
+	return Newer(q.RequestedAt, other.RequestedAt)
+}
+
+// Newer reports whether a request made at a came after one made at b; false
+// when either is unknown (zero), so requests of unknown time keep the order
+// in which they arrive.
+func Newer(a, b time.Time) bool {
+	return !a.IsZero() && !b.IsZero() && a.After(b)
 }
 
 // Dequeue removes and returns the deployment waiting for the lock of

@@ -433,3 +433,56 @@ func TestEnqueueRace(t *testing.T) {
 		}
 	}
 }
+
+// TestEnqueueNewerWins: of two deployments waiting for the same lock, the
+// one requested later keeps the place, whatever the order they arrive in;
+// requests of the same or an unknown time are ordered by arrival.
+func TestEnqueueNewerWins(t *testing.T) {
+	at := func(min int) time.Time {
+		if min < 0 {
+			return time.Time{}
+		}
+		return lockAt.Add(time.Duration(min) * time.Minute)
+	}
+	tests := map[string]struct {
+		waiting, arriving int // request times, in minutes after lockAt; -1 unknown
+		wantWaiting       string
+		wantNewerWaiting  bool
+	}{
+		"newer arrives":            {waiting: 1, arriving: 2, wantWaiting: "arriving"},
+		"older arrives":            {waiting: 2, arriving: 1, wantWaiting: "waiting", wantNewerWaiting: true},
+		"same time":                {waiting: 1, arriving: 1, wantWaiting: "arriving"},
+		"waiting of unknown time":  {waiting: -1, arriving: 1, wantWaiting: "arriving"},
+		"arriving of unknown time": {waiting: 2, arriving: -1, wantWaiting: "arriving"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			st, _ := newStore(t, false)
+			ctx := context.Background()
+			waiting := QueueEntry{Deployment: "waiting", Token: "tok-waiting", RequestedAt: at(tc.waiting), At: lockAt}
+			arriving := QueueEntry{Deployment: "arriving", Token: "tok-arriving", RequestedAt: at(tc.arriving), At: lockAt}
+			if _, err := st.Enqueue(ctx, "prod", "web", waiting); err != nil {
+				t.Fatal(err)
+			}
+			other, err := st.Enqueue(ctx, "prod", "web", arriving)
+			if got := errors.Is(err, ErrNewerWaiting); got != tc.wantNewerWaiting {
+				t.Fatalf("got error %v, want ErrNewerWaiting %t", err, tc.wantNewerWaiting)
+			}
+			if !tc.wantNewerWaiting && err != nil {
+				t.Fatal(err)
+			}
+			// Either way the entry returned is the waiting one: replaced, or
+			// kept.
+			if other == nil || !cmp.Equal(*other, waiting) {
+				t.Errorf("got other %+v, want %+v", other, waiting)
+			}
+			got, err := st.Dequeue(ctx, "prod", "web")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got == nil || got.Deployment != tc.wantWaiting {
+				t.Errorf("got waiting %+v, want deployment %s", got, tc.wantWaiting)
+			}
+		})
+	}
+}

@@ -100,6 +100,10 @@ type HistoryEntry struct {
 	StartedAt      time.Time `json:"startedAt"`
 	EndedAt        time.Time `json:"endedAt,omitzero"`
 	TaskDefinition string    `json:"taskDefinition,omitempty"`
+	// RequestedAt is when the deployment was asked for
+	// (workflow.Request.RequestedAt): a request older than one already
+	// recorded never runs after it.
+	RequestedAt time.Time `json:"requestedAt,omitzero"`
 }
 
 func historyPrefix(env, svc string) string {

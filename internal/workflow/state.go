@@ -81,6 +81,16 @@ type Request struct {
 	Reason string `json:"reason,omitempty"`
 	// Trigger says what started the deployment.
 	Trigger Trigger `json:"trigger,omitzero"`
+	// RequestedAt is when the deployment was asked for: the time of the
+	// event that triggered it (an image push, a spec upload), the request
+	// time of the deployment a promotion follows, or, for a manual start
+	// (left empty), the start of the execution, which Prepare fills in; a
+	// time after the execution's start is taken as its start. Of two
+	// requests for the same service and environment the newer wins: an
+	// older one never supersedes, nor runs after, a newer one. It is not
+	// part of the execution name, so a duplicated event still starts
+	// nothing.
+	RequestedAt time.Time `json:"requestedAt,omitzero"`
 }
 
 // TriggerKind names what started a deployment.
