@@ -226,7 +226,7 @@ func TestCheckAfterTimeout(t *testing.T) {
 		next    string
 		error   string // at $.error before and after the check
 	}{
-		"bake":          {check: workflow.StateCheckBake, next: workflow.StateMoreSteps},
+		"bake":          {check: workflow.StateCheckBake, next: workflow.StateBakeDoneYet},
 		"stable":        {arrange: func(w *world, image string) { w.hanging[image] = true }, check: workflow.StateCheckStable, next: workflow.StateStableYet},
 		"rollback wait": {arrange: func(w *world, image string) { w.failing[image] = true }, check: workflow.StateCheckRollbackStable, next: workflow.StateRollbackStableYet, error: "DeploymentFailed"},
 	}

@@ -9,11 +9,14 @@ import (
 	"github.com/slipwayhq/slipway/internal/workflow"
 )
 
-// bakes runs x to the end and records, at the start of every bake, the
-// step's weight and the live state.
+// bakes runs x to the end and records, at the start of every step's bake,
+// the step's weight and the live state. A bake longer than the reconcile
+// interval waits again after each re-check; only its first wait counts.
 func bakes(x *execution) (weights []int, views []view) {
+	step := 0
 	x.onWait = func(x *execution) {
-		if x.state == workflow.StateBake {
+		if x.state == workflow.StateBake && x.st.Progress.Step != step {
+			step = x.st.Progress.Step
 			weights = append(weights, x.st.Progress.Weight)
 			views = append(views, x.w.view())
 		}
