@@ -95,6 +95,9 @@ func (h *ECRPush) Handle(ctx context.Context, event json.RawMessage) error {
 			SpecVersion: e.SpecVersion,
 			Reason:      fmt.Sprintf("pushed %s:%s", d.RepositoryName, d.ImageTag),
 			Trigger:     workflow.Trigger{Kind: workflow.TriggerECRPush, Source: ev.ID, Actor: "ecr"},
+			// The push's time orders it against other requests: pushes
+			// delivered out of order still end with the newer image.
+			RequestedAt: ev.Time,
 		}
 		s, err := start(ctx, h.executions, h.stateMachine, req)
 		if err != nil {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -51,6 +52,8 @@ func TestECRPushStartsFirstEnvironment(t *testing.T) {
 		SpecVersion: "web-v1",
 		Reason:      "pushed web:v1.4.2",
 		Trigger:     workflow.Trigger{Kind: workflow.TriggerECRPush, Source: "4f5ec4d5-4de4-7aad-a046-56d5cfe1df0e", Actor: "ecr"},
+		// The event's time: the newer push wins (issue 11 item 5).
+		RequestedAt: time.Date(2026, 11, 25, 14, 2, 11, 0, time.UTC),
 	}
 	if diff := cmp.Diff(wantReq, got[0].input.Request); diff != "" {
 		t.Errorf("request (-want +got):\n%s", diff)

@@ -36,6 +36,10 @@ func PromotionRequest(done workflow.State, next string) workflow.Request {
 		Environment: next,
 		Image:       image,
 		SpecVersion: done.SpecVersion,
+		// The request promoted keeps its time: a later request (a newer
+		// push promoted, a person's deployment) in the next environment
+		// is not undone by it.
+		RequestedAt: done.RequestedAt,
 		Reason:      fmt.Sprintf("promoted from %s (deployment %s)", done.Environment, done.Deployment.ID),
 		Trigger: workflow.Trigger{
 			Kind:   workflow.TriggerPromotion,

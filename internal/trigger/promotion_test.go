@@ -2,6 +2,7 @@ package trigger
 
 import (
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -33,11 +34,13 @@ func TestNextEnvironment(t *testing.T) {
 }
 
 func TestPromotionRequest(t *testing.T) {
+	pushedAt := time.Date(2026, 11, 25, 14, 2, 11, 0, time.UTC)
 	done := workflow.State{
 		Request: workflow.Request{
 			Service: "web", Environment: "staging", Image: "web@sha256:aa", SpecVersion: "v7",
 			EnvironmentSpecVersion: "e3", Strategy: []byte(`"rolling"`), Reason: "push",
-			Trigger: workflow.Trigger{Kind: workflow.TriggerECRPush, Source: "evt-1"},
+			Trigger:     workflow.Trigger{Kind: workflow.TriggerECRPush, Source: "evt-1"},
+			RequestedAt: pushedAt,
 		},
 		Deployment: workflow.Deployment{ID: "d-123"},
 		Plan:       workflow.Plan{Image: "123456789012.dkr.ecr.eu-west-1.amazonaws.com/web@sha256:aa"},
@@ -49,6 +52,8 @@ func TestPromotionRequest(t *testing.T) {
 		SpecVersion: "v7",
 		Reason:      "promoted from staging (deployment d-123)",
 		Trigger:     workflow.Trigger{Kind: workflow.TriggerPromotion, Source: "d-123", Actor: "slipway"},
+		// The push's time travels on: a newer request in prod wins.
+		RequestedAt: pushedAt,
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)

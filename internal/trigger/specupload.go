@@ -79,7 +79,10 @@ type upload struct {
 	ref     SpecRef
 	version string
 	actor   string
-	log     *slog.Logger
+	// at is the event's time: when the deployments it asks for were
+	// requested (workflow.Request.RequestedAt).
+	at  time.Time
+	log *slog.Logger
 }
 
 // Handle processes one event. It returns an error only when retrying may
@@ -110,7 +113,7 @@ func (h *SpecUpload) Handle(ctx context.Context, event json.RawMessage) error {
 		log.Warn("event dropped", "error", err.Error())
 		return nil
 	}
-	up := upload{ref: ref, version: d.Object.VersionID, actor: d.Requester,
+	up := upload{ref: ref, version: d.Object.VersionID, actor: d.Requester, at: ev.Time,
 		log: log.With("key", ref.Key, string(ref.Kind), ref.Name)}
 
 	// A file over the limit is refused on the event's word, before it is
@@ -258,6 +261,7 @@ func (h *SpecUpload) start(ctx context.Context, up upload, req workflow.Request)
 		return nil
 	}
 	req.Trigger = workflow.Trigger{Kind: workflow.TriggerSpecUpload, Source: up.ref.Key + "@" + up.version, Actor: up.actor}
+	req.RequestedAt = up.at
 	s, err := start(ctx, h.executions, h.stateMachine, req)
 	if err != nil {
 		return err

@@ -98,6 +98,8 @@ func TestSpecUploadServiceDeploys(t *testing.T) {
 		Service: "web", Environment: "staging", SpecVersion: serviceEventVersion,
 		Reason:  "spec services/web.yaml updated",
 		Trigger: workflow.Trigger{Kind: workflow.TriggerSpecUpload, Source: "services/web.yaml@" + serviceEventVersion, Actor: "123456789012"},
+		// The event's time: the newer request wins (issue 11 item 5).
+		RequestedAt: time.Date(2026, 11, 25, 15, 10, 4, 0, time.UTC),
 	}
 	if diff := cmp.Diff(want, got[0].input.Request); diff != "" {
 		t.Errorf("request (-want +got):\n%s", diff)
@@ -373,11 +375,12 @@ func TestSpecUploadEnvironment(t *testing.T) {
 			got = append(got, e.input.Request)
 		}
 		trig := workflow.Trigger{Kind: workflow.TriggerSpecUpload, Source: "environments/staging.yaml@" + environmentEventVersion, Actor: "123456789012"}
+		uploaded := time.Date(2026, 11, 25, 15, 12, 38, 0, time.UTC) // the event's time
 		want := []workflow.Request{
 			{Service: "web", Environment: "staging", SpecVersion: "web-v1", EnvironmentSpecVersion: environmentEventVersion,
-				Reason: "environment spec environments/staging.yaml updated", Trigger: trig},
+				Reason: "environment spec environments/staging.yaml updated", Trigger: trig, RequestedAt: uploaded},
 			{Service: "worker", Environment: "staging", SpecVersion: "worker-v1", EnvironmentSpecVersion: environmentEventVersion,
-				Reason: "environment spec environments/staging.yaml updated", Trigger: trig},
+				Reason: "environment spec environments/staging.yaml updated", Trigger: trig, RequestedAt: uploaded},
 		}
 		if diff := cmp.Diff(want, got); diff != "" {
 			t.Errorf("requests (-want +got):\n%s", diff)
