@@ -15,6 +15,7 @@ import (
 	"github.com/aws/smithy-go"
 	"github.com/google/go-cmp/cmp"
 
+	ecsapi "github.com/slipwayhq/slipway/internal/awsapi/ecs"
 	"github.com/slipwayhq/slipway/internal/localcloud/ecr"
 	"github.com/slipwayhq/slipway/internal/localcloud/ecs"
 )
@@ -235,11 +236,19 @@ func TestDeletedServiceDrainsThenFreesItsName(t *testing.T) {
 	if got := aws.ToString(w.service("staging", "web").Status); got != "DRAINING" {
 		t.Errorf("got status %s while the tasks stop, want DRAINING", got)
 	}
+	// The engine's adapter: not existing, and not yet free (ErrDraining).
+	adapter := ecsapi.New(w.api)
+	if _, err := adapter.DescribeService(ctx, "staging", "web"); !errors.Is(err, ecsapi.ErrNotFound) || !errors.Is(err, ecsapi.ErrDraining) {
+		t.Errorf("adapter while DRAINING: got %v, want ErrNotFound and ErrDraining", err)
+	}
 
 	w.settle()
 	s := w.service("staging", "web")
 	if got := aws.ToString(s.Status); got != "INACTIVE" || s.RunningCount != 0 {
 		t.Fatalf("got %s with %d running after the tasks stopped, want INACTIVE with 0", got, s.RunningCount)
+	}
+	if _, err := adapter.DescribeService(ctx, "staging", "web"); !errors.Is(err, ecsapi.ErrNotFound) || errors.Is(err, ecsapi.ErrDraining) {
+		t.Errorf("adapter once INACTIVE: got %v, want ErrNotFound only", err)
 	}
 	created, err := w.api.CreateService(ctx, in)
 	if err != nil {
