@@ -46,16 +46,18 @@ func (e *Engine) shift(ctx context.Context, st workflow.State) (workflow.State, 
 	now := e.now()
 	st.Progress = workflow.Progress{Step: i + 1, Remaining: len(st.Plan.Steps) - i - 1, Weight: step.Weight}
 	// The bake wakes every reconcile interval to re-read the alarms (check),
-	// so a lost alarm event cannot let the step through; the deadline is
-	// when the bake is over.
+	// so a lost alarm event cannot let the step through; BakeLeftSeconds is
+	// what remains to wait after this first interval.
 	bake := max(step.BakeSeconds, 1)
+	first := min(e.reconcileSeconds(), bake)
 	st.Wait = workflow.Wait{
-		Kind:           workflow.WaitBake,
-		TimeoutSeconds: min(e.reconcileSeconds(), bake),
-		Deadline:       now.Add(secondsOf(bake)),
-		Cluster:        r.Cluster,
-		Service:        p.Target,
-		Alarms:         r.Alarms,
+		Kind:            workflow.WaitBake,
+		TimeoutSeconds:  first,
+		BakeLeftSeconds: bake - first,
+		Deadline:        now.Add(secondsOf(bake)),
+		Cluster:         r.Cluster,
+		Service:         p.Target,
+		Alarms:          r.Alarms,
 	}
 	e.logger(st, workflow.PhaseShift).Info("traffic shifted", "step", i+1, "weight", step.Weight,
 		"bakeSeconds", bake)

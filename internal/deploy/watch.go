@@ -49,9 +49,8 @@ func (e *Engine) watch(ctx context.Context, st workflow.State, token string) (wo
 // check re-checks a wait whose task timed out: events may have been lost.
 // For a stable wait it sets Wait.Settled, or a shorter timeout for the next
 // wait, or fails once the deadline has passed; for a bake it fails when an
-// alarm is in ALARM, bakes on (Settled false, the next timeout) before the
-// bake's deadline, and once it has passed fails unless the new revision is
-// healthy.
+// alarm is in ALARM, bakes on (Settled false, the next timeout) while bake
+// time is left, and at the end fails unless the new revision is healthy.
 func (e *Engine) check(ctx context.Context, st workflow.State) (workflow.State, error) {
 	log := e.logger(st, workflow.PhaseCheck)
 	if err := e.dropWatch(ctx, st); err != nil {
@@ -64,6 +63,7 @@ func (e *Engine) check(ctx context.Context, st workflow.State) (workflow.State, 
 	// A wait's timeout (stored at $.timedOut) is handled by re-checking,
 	// which is what this phase does: clear it. $.error, the failure a
 	// rollback may be handling, is left as it is.
+	timedOut := st.TimedOut != nil
 	st.TimedOut = nil
 	if err := e.checkAlarms(ctx, st, c, workflow.PhaseCheck); err != nil {
 		return st, err
@@ -88,11 +88,15 @@ func (e *Engine) check(ctx context.Context, st workflow.State) (workflow.State, 
 		}
 		return st, nil
 	case workflow.WaitBake:
-		// The bake woke before its deadline to re-read the alarms (done
-		// above): bake on, for another interval or what is left.
-		if now := e.now(); now.Before(st.Wait.Deadline) {
+		// The bake woke (its wait timed out) before its end to re-read the
+		// alarms, done above: bake on, for another interval or what is
+		// left. The time left is counted in task timeouts, the state
+		// machine's clock.
+		if timedOut && st.Wait.BakeLeftSeconds > 0 {
 			st.Wait.Settled = false
-			st.Wait.TimeoutSeconds = min(e.reconcileSeconds(), timeoutSeconds(st.Wait.Deadline.Sub(now)))
+			st.Wait.TimeoutSeconds = min(e.reconcileSeconds(), st.Wait.BakeLeftSeconds)
+			st.Wait.BakeLeftSeconds -= st.Wait.TimeoutSeconds
+			log.Info("alarms OK, baking on", "waitSeconds", st.Wait.TimeoutSeconds, "bakeLeftSeconds", st.Wait.BakeLeftSeconds)
 			return st, nil
 		}
 		if err := healthy(ctx, c, p, st.Wait); err != nil {

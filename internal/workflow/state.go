@@ -196,6 +196,13 @@ type Wait struct {
 	TimeoutSeconds int `json:"timeoutSeconds"`
 	// Deadline is when waiting for this condition is given up.
 	Deadline time.Time `json:"deadline,omitzero"`
+	// BakeLeftSeconds is, for a bake, how much of the bake time is still to
+	// wait after the current wait's timeout. A bake waits at most one
+	// reconcile interval at a time and the check after each timeout
+	// re-reads the alarms; the bake is counted in the state machine's own
+	// time (the task timeouts), so a function's clock can neither cut it
+	// short nor stretch it.
+	BakeLeftSeconds int `json:"bakeLeftSeconds,omitempty"`
 	// Cluster, Service and ECSDeployment identify the ECS deployment
 	// watched by a stable wait.
 	Cluster       string `json:"cluster,omitempty"`
