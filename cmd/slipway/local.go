@@ -69,9 +69,17 @@ clusters, container instances, a load balancer with blue/green target groups,
 alarms, ECR repositories with an initial image, and the specs themselves.
 
 It listens on 127.0.0.1 only unless --listen names another address. Point
-the AWS CLI or SDK at it with the printed exports. GET /_slipway/health
-answers 200 once the stack is deployed and seeded. With --state-dir the state
-is saved on exit and restored on the next start.
+the AWS CLI or SDK at it with the printed exports.
+
+It has no authentication: any credentials are accepted, and whoever can
+reach it controls everything on it. --listen 0.0.0.0 gives full control to
+anyone on your network. Against web pages, it refuses requests with a
+browser Origin (or Sec-Fetch-Site) header, requests whose Host is not
+localhost, a loopback address or the listen address on its port (DNS
+rebinding), and control-API changes not sent as application/json.
+
+GET /_slipway/health answers 200 once the stack is deployed and seeded. With
+--state-dir the state is saved on exit and restored on the next start.
 
 Simulated time runs 60 times faster than wall time unless --speed says
 otherwise: a 10-minute bake takes 10 seconds.`,
@@ -123,7 +131,7 @@ otherwise: a 10-minute bake takes 10 seconds.`,
 		},
 	}
 	c.Flags().IntVar(&port, "port", 4566, "port to listen on")
-	c.Flags().StringVar(&listen, "listen", "", "address to listen on instead of 127.0.0.1 (e.g. 0.0.0.0: reachable from other hosts)")
+	c.Flags().StringVar(&listen, "listen", "", "address to listen on instead of 127.0.0.1 (e.g. 0.0.0.0: reachable from other hosts, which then have full control: there is no authentication)")
 	c.Flags().StringVar(&stateDir, "state-dir", "", "save the state here on exit and restore it on start")
 	c.Flags().StringVar(&template, "template", "", "synthesized template to deploy (default: synthesize in-process)")
 	c.Flags().StringVar(&specs, "specs", "examples", "spec root to seed the world from; empty seeds nothing")

@@ -49,6 +49,20 @@ func TestLocalAndDemoUsage(t *testing.T) {
 	}
 }
 
+// TestLocalHelpWarns: `slipway local --help` says the endpoint has no
+// authentication and what --listen 0.0.0.0 therefore means.
+func TestLocalHelpWarns(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	if code := run([]string{"local", "--help"}, &stdout, &stderr); code != 0 {
+		t.Fatalf("got exit code %d, want 0 (stderr %s)", code, stderr.String())
+	}
+	for _, want := range []string{"It has no authentication", "--listen 0.0.0.0 gives full control to\nanyone on your network"} {
+		if !strings.Contains(stdout.String(), want) {
+			t.Errorf("help does not say %q:\n%s", want, stdout.String())
+		}
+	}
+}
+
 // TestFaultCommands drives the control API of a server through the fault
 // subcommands.
 func TestFaultCommands(t *testing.T) {
