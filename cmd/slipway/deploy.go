@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -21,9 +22,12 @@ func newDeployCommand() *cobra.Command {
 		Short: "Start a deployment of a service to an environment",
 		Long: `deploy starts the deploy state machine by hand with the documented manual
 input ({"service", "environment", "image", "strategy", "reason"}) and prints
-the execution ARN. Without --image the service's current image is deployed
-again with the latest specs. Asking twice for the same service, environment
-and image starts one deployment: the second prints the first's ARN.
+the ARN of the execution it started. Without --image the service's current
+image is deployed again with the latest specs. Every deploy starts a fresh
+execution, also for an image that ran before (roll forward to the last good
+build, re-run after a rejection or a rollback): the lock lets a newer
+deployment supersede an older one that has not started applying, or queue
+behind one that has.
 
 With --wait it follows the deployment as status --watch does and exits 0
 only when it ends Deployed. A deployment to an environment that requires
@@ -46,14 +50,13 @@ approval waits in AwaitApproval until slipway approve or reject.
 				return err
 			}
 			req := workflow.Request{Service: args[0], Environment: env, Image: image, Strategy: raw, Reason: reason}
-			arn, existed, err := op.Deploy(c.Context(), req)
+			arn, err := op.Deploy(c.Context(), req)
 			if err != nil {
 				return err
 			}
 			fmt.Fprintln(c.OutOrStdout(), arn)
-			if existed {
-				fmt.Fprintln(c.ErrOrStderr(), "note: this deployment was already started; following the existing execution")
-			}
+			fmt.Fprintf(c.ErrOrStderr(), "started a new deployment of %s to %s (%s): execution %s\n",
+				req.Service, req.Environment, imageOrCurrent(image), executionName(arn))
 			if !wait {
 				return nil
 			}
@@ -67,6 +70,20 @@ approval waits in AwaitApproval until slipway approve or reject.
 	c.Flags().BoolVar(&wait, "wait", false, "follow the deployment until it ends; exit 0 only if Deployed")
 	sf.add(c)
 	return c
+}
+
+// imageOrCurrent says which image a request deploys.
+func imageOrCurrent(image string) string {
+	if image == "" {
+		return "the image running now"
+	}
+	return "image " + image
+}
+
+// executionName is the last field of an execution ARN
+// (arn:aws:states:REGION:ACCOUNT:execution:MACHINE:NAME).
+func executionName(arn string) string {
+	return arn[strings.LastIndex(arn, ":")+1:]
 }
 
 // follow prints each state the execution enters until it ends, then its

@@ -51,10 +51,22 @@ func TestOperatorCommandsEndToEnd(t *testing.T) {
 	t.Run("approve", func(t *testing.T) {
 		arn := deployTo(t, "prod", "rc2", workflow.StateAwaitApproval)
 		cli("status", "--env", "prod", "web").want(t, exitOK, "SERVICE", "web", "prod", "rc2", workflow.StateAwaitApproval, "RUNNING")
-		// The same request again is the same deployment.
+		// The same request again is a fresh deployment (issue 11 item 6),
+		// never the first one passed off as it: the first has changed
+		// nothing yet, so the new one supersedes it.
 		again := cli("deploy", "--env", "prod", "--image", "rc2", "web")
-		again.want(t, exitOK, arn)
-		again.wantErr(t, "already started")
+		again.want(t, exitOK, ":execution:Slipway-deploy:web-prod-")
+		again.wantErr(t, "started a new deployment of web to prod (image rc2): execution web-prod-")
+		first := arn
+		if arn = strings.TrimSpace(again.stdout); arn == first {
+			t.Fatalf("the same request again printed the first execution %s, want a new one", first)
+		}
+		if err := op.WaitForState(ctx, first, workflow.StateSuperseded); err != nil {
+			t.Fatal(err)
+		}
+		if err := op.WaitForState(ctx, arn, workflow.StateAwaitApproval); err != nil {
+			t.Fatal(err)
+		}
 
 		cli("approve", "--env", "prod", "--by", "alice", "web").want(t, exitOK, "approved deployment", "status --watch --env prod web")
 		// Without --execution, --watch follows the newest match: this one.

@@ -183,7 +183,7 @@ func (o *Operator) redeployPrevious(ctx context.Context, env, svc, by, reason st
 		}
 		req := workflow.Request{Service: svc, Environment: env, Image: e.Image, Reason: reason,
 			Trigger: workflow.Trigger{Kind: workflow.TriggerRollback, Source: e.Deployment, Actor: by}}
-		arn, _, err := o.Deploy(ctx, req)
+		arn, err := o.Deploy(ctx, req)
 		if err != nil {
 			return Rollback{}, fmt.Errorf("roll back %s in %s: %w", svc, env, err)
 		}

@@ -33,18 +33,30 @@ func (x Execution) Deployed() bool {
 }
 
 // Deploy starts a deployment of req (a manual start: the documented
-// execution input), named with trigger.ExecutionName so asking twice for the
-// same thing is one deployment. existed is true when that execution was
-// already there.
-func (o *Operator) Deploy(ctx context.Context, req workflow.Request) (arn string, existed bool, err error) {
+// execution input) and returns the ARN of the execution it started. Every
+// call starts a fresh execution (trigger.RequestExecutionName), even for an
+// image that ran before: a person's request is never answered with an older
+// execution that asked for the same thing.
+func (o *Operator) Deploy(ctx context.Context, req workflow.Request) (arn string, err error) {
 	if req.Trigger.Kind == "" {
 		req.Trigger = workflow.Trigger{Kind: workflow.TriggerManual, Actor: Actor()}
 	}
-	arn, existed, err = o.sfn.StartExecution(ctx, o.StateMachineARN, trigger.ExecutionName(req), req)
+	name, err := trigger.RequestExecutionName(req)
 	if err != nil {
-		return "", false, fmt.Errorf("deploy %s to %s: %w", req.Service, req.Environment, err)
+		return "", fmt.Errorf("deploy %s to %s: %w", req.Service, req.Environment, err)
 	}
-	return arn, existed, nil
+	arn, existed, err := o.sfn.StartExecution(ctx, o.StateMachineARN, name, req)
+	if err != nil {
+		return "", fmt.Errorf("deploy %s to %s: %w", req.Service, req.Environment, err)
+	}
+	if existed {
+		// A fresh random name is never taken; if it is, this request
+		// started nothing and must not pass the other execution off as its
+		// own.
+		return "", fmt.Errorf("deploy %s to %s: execution name %s is taken by %s: nothing started, try again",
+			req.Service, req.Environment, name, arn)
+	}
+	return arn, nil
 }
 
 // Filter selects executions; empty fields match everything.

@@ -27,10 +27,11 @@ type indexReader interface {
 // event says the image was pushed to.
 //
 // Replays are harmless: the execution name derives from service,
-// environment, digest and spec version, so the same push finds its
-// execution already there. Two different pushes in quick succession start two
-// executions; the engine's lock and queue then let the newer supersede the
-// older before it applies, so they never interleave.
+// environment, digest, spec version and the event id, so the same push
+// delivered again finds its execution already there. Two different pushes
+// start two executions, even of one digest (a new tag on the last good build
+// rolls forward to it); the engine's lock and queue then let the newer
+// supersede the older before it applies, so they never interleave.
 type ECRPush struct {
 	index        indexReader
 	executions   executionStarter

@@ -271,9 +271,12 @@ func TestECRPushTwoPushes(t *testing.T) {
 	}
 }
 
-// TestECRPushRetagIsOneDeployment: a second tag on the same digest (two
-// events) deploys nothing new.
-func TestECRPushRetagIsOneDeployment(t *testing.T) {
+// TestECRPushRetagIsASecondEvent: a second tag on the same digest is a
+// second event, and every event is a deployment (exactly-once holds for one
+// event delivered twice, see TestECRPushReplay): a push of the last good
+// build must roll forward. The lock serialises the two; the newer supersedes
+// the older before it applies.
+func TestECRPushRetagIsASecondEvent(t *testing.T) {
 	st := indexed(webEntry)
 	sfn := newFakeSFN()
 	log, _ := newLogger()
@@ -282,13 +285,13 @@ func TestECRPushRetagIsOneDeployment(t *testing.T) {
 		d["id"] = "7c1e0a59-2b4d-4f6e-8a9c-0d1e2f3a4b5c"
 		detail(d)["image-tag"] = "main-8f3e2a1"
 	})
-	for _, ev := range [][]byte{sample(t, "ecr-push.json"), retag} {
+	for _, ev := range [][]byte{sample(t, "ecr-push.json"), retag, retag} {
 		if err := h.Handle(context.Background(), ev); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if n := len(sfn.executions()); n != 1 {
-		t.Errorf("got %d executions, want 1", n)
+	if n := len(sfn.executions()); n != 2 {
+		t.Errorf("got %d executions for two events (one delivered twice), want 2", n)
 	}
 }
 

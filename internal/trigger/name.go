@@ -1,9 +1,11 @@
 package trigger
 
 import (
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
+	"fmt"
 	"strings"
 
 	"github.com/slipwayhq/slipway/internal/workflow"
@@ -17,21 +19,44 @@ const (
 	maxNamePrefix    = maxExecutionName - 1 - nameHashLen
 )
 
-// ExecutionName names the execution that deploys req. It is derived from
-// what is deployed: service, environment, image (the digest, for a push),
-// service spec version and environment spec version. The same request always
-// gets the same name, so a duplicated event finds its execution already there
-// (ExecutionAlreadyExists) and starts nothing new; any difference in those
-// fields gives a different name. Reason and trigger are deliberately left
-// out: two events asking for the same thing are one deployment.
+// ExecutionName names the execution an event starts for req. It is derived
+// from what is deployed (service, environment, image, service spec version,
+// environment spec version) and from the event that asks for it (the
+// trigger's kind and source: the event id of a push, the S3 key and version of
+// an upload, the deployment a promotion follows). The same event delivered
+// twice therefore finds its execution already there (ExecutionAlreadyExists)
+// and starts nothing new, while a new event starts a fresh execution even
+// for an image that ran before: a push of the last good build rolls forward,
+// a re-run deployment promotes again. Reason and actor are left out: they say
+// why, not which event.
+//
+// A person's request is not an event: see RequestExecutionName.
 //
 // The name reads "<service>-<environment>-<hash>": characters outside
 // [A-Za-z0-9-_] become '-', and the readable part is cut so the whole fits in
 // 80 characters. The hash covers the full, unaltered fields, so neither the
 // replacement nor the cut can make two requests share a name.
 func ExecutionName(req workflow.Request) string {
+	return executionName(req, string(req.Trigger.Kind), req.Trigger.Source)
+}
+
+// RequestExecutionName names the execution a person's or the CLI's request
+// starts (slipway deploy, slipway rollback): ExecutionName's form with a
+// random nonce in the hash, so every request starts a fresh execution and
+// is never answered with an older one that asked for the same thing. The
+// SDK's retries of one StartExecution call reuse the name and the input,
+// which Step Functions answers with the execution the first attempt started.
+func RequestExecutionName(req workflow.Request) (string, error) {
+	var nonce [16]byte
+	if _, err := rand.Read(nonce[:]); err != nil {
+		return "", fmt.Errorf("execution name for %s in %s: %w", req.Service, req.Environment, err)
+	}
+	return executionName(req, "request", hex.EncodeToString(nonce[:])), nil
+}
+
+func executionName(req workflow.Request, extra ...string) string {
 	h := sha256.New()
-	for _, f := range []string{req.Service, req.Environment, req.Image, req.SpecVersion, req.EnvironmentSpecVersion} {
+	for _, f := range append([]string{req.Service, req.Environment, req.Image, req.SpecVersion, req.EnvironmentSpecVersion}, extra...) {
 		// Length-prefixed, so ("ab", "c") and ("a", "bc") differ.
 		var n [8]byte
 		binary.BigEndian.PutUint64(n[:], uint64(len(f)))

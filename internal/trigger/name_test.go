@@ -31,12 +31,65 @@ func TestExecutionNameIsDeterministic(t *testing.T) {
 	if !validName.MatchString(a) {
 		t.Errorf("got %q, not a valid execution name", a)
 	}
-	// Reason and trigger say why, not what: they do not change the name.
+	// Reason and actor say why and who, not which event: they do not
+	// change the name.
 	r := baseRequest()
 	r.Reason = "again"
-	r.Trigger = workflow.Trigger{Kind: workflow.TriggerECRPush, Source: "other-event"}
+	r.Trigger.Actor = "someone"
 	if got := ExecutionName(r); got != a {
-		t.Errorf("got %q with another reason and trigger, want %q", got, a)
+		t.Errorf("got %q with another reason and actor, want %q", got, a)
+	}
+}
+
+// TestExecutionNameFreshForANewEvent: an image that ran before starts a
+// fresh execution when a new event asks for it (a push of the last good
+// build, a re-run promoted again); the same event delivered twice does not.
+func TestExecutionNameFreshForANewEvent(t *testing.T) {
+	push := func(event string) workflow.Request {
+		r := baseRequest()
+		r.Trigger = workflow.Trigger{Kind: workflow.TriggerECRPush, Source: event, Actor: "ecr"}
+		return r
+	}
+	if a, b := ExecutionName(push("event-1")), ExecutionName(push("event-1")); a != b {
+		t.Errorf("got %q and %q for one event delivered twice, want one name", a, b)
+	}
+	if a, b := ExecutionName(push("event-1")), ExecutionName(push("event-2")); a == b {
+		t.Errorf("got %q for two pushes of one image, want two names", a)
+	}
+	promoted := func(from string) workflow.Request {
+		r := baseRequest()
+		r.Trigger = workflow.Trigger{Kind: workflow.TriggerPromotion, Source: from, Actor: "slipway"}
+		return r
+	}
+	if a, b := ExecutionName(promoted("d1")), ExecutionName(promoted("d2")); a == b {
+		t.Errorf("got %q for promotions of two deployments, want two names", a)
+	}
+	// Kind and source are length-prefixed fields of their own.
+	a := baseRequest()
+	a.Trigger = workflow.Trigger{Kind: "ab", Source: "c"}
+	b := baseRequest()
+	b.Trigger = workflow.Trigger{Kind: "a", Source: "bc"}
+	if ExecutionName(a) == ExecutionName(b) {
+		t.Errorf("kind and source run together in the hash")
+	}
+}
+
+// TestRequestExecutionNameIsFresh: a person's requests are never one
+// execution, however alike.
+func TestRequestExecutionNameIsFresh(t *testing.T) {
+	seen := map[string]bool{ExecutionName(baseRequest()): true}
+	for range 100 {
+		got, err := RequestExecutionName(baseRequest())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if seen[got] {
+			t.Fatalf("got %q twice, want a fresh name for every request", got)
+		}
+		seen[got] = true
+		if !validName.MatchString(got) || !strings.HasPrefix(got, "web-staging-") {
+			t.Errorf("got %q, want a valid name starting with web-staging-", got)
+		}
 	}
 }
 
