@@ -1,10 +1,10 @@
 // Package endpoint assembles the local AWS endpoint: every simulated service
 // registered on one localcloud.Server, with the links between services
-// connected — ECS registers targets in ELBv2 and instances in Cloud Map,
-// CloudWatch generates ALB metrics from ELBv2's traffic shares, ECS's
-// revisions and the faults, every service's events go to EventBridge, and
-// EventBridge and Step Functions call Lambda (and EventBridge Step
-// Functions).
+// connected — ECS pulls images from ECR, registers targets in ELBv2 and
+// instances in Cloud Map, CloudWatch generates ALB metrics from ELBv2's
+// traffic shares, ECS's revisions and the faults, every service's events go
+// to EventBridge, and EventBridge and Step Functions call Lambda (and
+// EventBridge Step Functions).
 //
 // An Endpoint is what `slipway local`, `slipway demo` and the integration
 // tests run; services are created empty and filled through the API (see
@@ -110,7 +110,7 @@ func New(cfg Config) *Endpoint {
 	e.ELBv2 = elbv2.New(elbv2.Config{Region: cfg.Region, Clock: cfg.Clock})
 	e.CloudMap = servicediscovery.New(servicediscovery.Config{Region: cfg.Region, Clock: cfg.Clock})
 	e.ECS = ecs.New(ecs.Config{Region: cfg.Region, Clock: cfg.Clock, Events: e.EventBridge, Faults: e.Faults,
-		Targets: targets{e.ELBv2}, Names: e.CloudMap, Logger: log.With("service", "ecs")})
+		Targets: targets{e.ELBv2}, Names: e.CloudMap, Images: e.ECR, Logger: log.With("service", "ecs")})
 	e.AutoScaling = autoscaling.New(autoscaling.Config{Region: cfg.Region, Clock: cfg.Clock, ECS: e.ECS})
 	e.CloudWatch = cloudwatch.New(cloudwatch.Config{Region: cfg.Region, Clock: cfg.Clock, Events: e.EventBridge,
 		LoadBalancing: e.ELBv2, Revisions: e.ECS, Faults: e.Faults, BaselineRPS: cfg.BaselineRPS, Logger: log.With("service", "monitoring")})
