@@ -263,7 +263,7 @@ func newFunction(scope constructs.Construct, s Settings, kind synth.FunctionKind
 		Timeout:       timeout,
 		Environment:   &env,
 		Tracing:       awslambda.Tracing_ACTIVE,
-
+		// nil (0 in the settings) reserves nothing.
 		ReservedConcurrentExecutions: concurrency,
 	})
 	// Only the role's own policy grants write access to the log group; no
