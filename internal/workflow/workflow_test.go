@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -108,5 +109,31 @@ func TestPhasesValid(t *testing.T) {
 	}
 	if Phase("deploy").Valid() {
 		t.Error(`Phase("deploy").Valid() = true, want false`)
+	}
+}
+
+// TestServiceErrorNames: the Lambda service errors the state machine
+// retries are Lambda's or the sandbox's, never a workflow error type (which
+// a phase returns and the state machine must not retry blindly).
+func TestServiceErrorNames(t *testing.T) {
+	workflowErrors := map[string]bool{}
+	for _, n := range ErrorNames() {
+		workflowErrors[n] = true
+	}
+	seen := map[string]bool{}
+	for _, n := range ServiceErrorNames() {
+		if seen[n] || workflowErrors[n] {
+			t.Errorf("%s: duplicate, or also a workflow error type", n)
+		}
+		seen[n] = true
+		if !strings.HasPrefix(n, "Lambda.") && !strings.HasPrefix(n, "Sandbox.") {
+			t.Errorf("%s: got a name outside Lambda.* and Sandbox.*, want a Lambda service error", n)
+		}
+	}
+	for _, want := range []string{"Lambda.TooManyRequestsException", "Lambda.ServiceException",
+		"Lambda.AWSLambdaException", "Lambda.SdkClientException", "Sandbox.Timedout"} {
+		if !seen[want] {
+			t.Errorf("ServiceErrorNames lacks %s", want)
+		}
 	}
 }
