@@ -1,0 +1,54 @@
+package endpoint_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
+
+	"github.com/slipwayhq/slipway/internal/localcloud/endpoint"
+)
+
+// TestApplyRecreatesDeletedService proves issue 11 item 14 on the local
+// endpoint, whose ECS models DeleteService as AWS does (ACTIVE → DRAINING →
+// INACTIVE, the name refused while DRAINING): a deployment of a service
+// deleted a moment ago neither updates the dying service nor fails on its
+// name; Apply waits through its Retry and creates the service anew.
+func TestApplyRecreatesDeletedService(t *testing.T) {
+	if testing.Short() {
+		t.Skip("synthesizes the stack and runs a deployment; -short skips it")
+	}
+	r := start(t)
+	ctx := context.Background()
+	c := ecs.NewFromConfig(r.AWS)
+	del, err := c.DeleteService(ctx, &ecs.DeleteServiceInput{Cluster: aws.String("staging"), Service: aws.String("worker"), Force: aws.Bool(true)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := aws.ToString(del.Service.Status); got != "DRAINING" {
+		t.Fatalf("got status %s after DeleteService, want DRAINING", got)
+	}
+
+	status := startByHand(t, r, "worker-staging-after-delete", endpoint.InitialTag)
+	if status != sfntypes.ExecutionStatusSucceeded {
+		t.Fatalf("got status %s (failures: %s), want SUCCEEDED", status, failureCauses(t, r, "worker-staging-after-delete"))
+	}
+	// Apply met the DRAINING service and was retried, not failed.
+	if causes := failureCauses(t, r, "worker-staging-after-delete"); !strings.Contains(causes, "still stopping") {
+		t.Errorf("got failure causes %q, want Apply's Transient error about the draining service", causes)
+	}
+	out, err := c.DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: aws.String("staging"), Services: []string{"worker"}})
+	if err != nil || len(out.Services) != 1 {
+		t.Fatalf("DescribeServices: %v %+v", err, out)
+	}
+	s := out.Services[0]
+	if aws.ToString(s.Status) != "ACTIVE" || s.RunningCount == 0 || s.RunningCount != s.DesiredCount {
+		t.Errorf("got %s with %d of %d running, want the service ACTIVE again with all its tasks", aws.ToString(s.Status), s.RunningCount, s.DesiredCount)
+	}
+	if aws.ToString(s.ServiceArn) != aws.ToString(del.Service.ServiceArn) || !s.CreatedAt.After(aws.ToTime(del.Service.CreatedAt)) {
+		t.Errorf("got service created %v, want a new service created after the deleted one (%v)", s.CreatedAt, del.Service.CreatedAt)
+	}
+}
