@@ -9,9 +9,11 @@
 // against 0.5 × desired (at least 3, at most 200), DAEMON services run one
 // task per container instance, Fargate and EC2 are validated as AWS
 // validates them, and tasks behind a load balancer are registered as targets
-// whose health decides when a deployment has reached a steady state. Faults
-// from the fault registry make an image crash on start or fail its health
-// checks.
+// whose health decides when a deployment has reached a steady state. A task
+// pulls its images as on AWS (see pullError): one that cannot be pulled
+// stops with CannotPullContainerError and counts for the circuit breaker.
+// Faults from the fault registry make an image crash on start or fail its
+// health checks.
 //
 // The simulation is level-triggered: every API call and every timer firing
 // runs one reconciliation over the whole state, and a single clock timer is
