@@ -117,7 +117,7 @@ func TestRuleKeepsAuthenticationAndStickiness(t *testing.T) {
 			ClientId: aws.String("web"), ClientSecret: aws.String("s3cret"), Scope: aws.String("openid email"),
 			AuthenticationRequestExtraParams: map[string]string{"prompt": "login"}}},
 		{Type: elbtypes.ActionTypeEnumForward, Order: aws.Int32(20), ForwardConfig: &elbtypes.ForwardActionConfig{
-			TargetGroups: []elbtypes.TargetGroupTuple{{TargetGroupArn: &groups[0], Weight: aws.Int32(100)}, {TargetGroupArn: &groups[1], Weight: aws.Int32(0)}},
+			TargetGroups:                []elbtypes.TargetGroupTuple{{TargetGroupArn: &groups[0], Weight: aws.Int32(100)}, {TargetGroupArn: &groups[1], Weight: aws.Int32(0)}},
 			TargetGroupStickinessConfig: &elbtypes.TargetGroupStickinessConfig{Enabled: aws.Bool(true), DurationSeconds: aws.Int32(600)}}},
 	}}); err != nil {
 		t.Fatalf("give the rule an authenticate-oidc action: %v", err)
