@@ -254,3 +254,29 @@ func TestWeightsKeepAuthentication(t *testing.T) {
 		t.Errorf("restored actions (-want +got):\n%s", diff)
 	}
 }
+
+// TestConditionFields: a condition carrying another field's configuration,
+// or a member the endpoint does not model, is refused by name rather than
+// dropped.
+func TestConditionFields(t *testing.T) {
+	_, c, _, _ := setup(t)
+	w := build(t, c)
+	ctx := context.Background()
+	tests := map[string]struct {
+		cond  types.RuleCondition
+		names string
+	}{
+		"config of another field": {types.RuleCondition{Field: aws.String("path-pattern"),
+			HostHeaderConfig: &types.HostHeaderConditionConfig{Values: []string{"example.com"}}}, "HostHeaderConfig"},
+		"regex values": {types.RuleCondition{Field: aws.String("path-pattern"),
+			PathPatternConfig: &types.PathPatternConditionConfig{RegexValues: []string{"^/x$"}}}, "RegexValues"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			_, err := c.ModifyRule(ctx, &sdk.ModifyRuleInput{RuleArn: &w.rule, Conditions: []types.RuleCondition{tc.cond}})
+			if !hasCode(err, "ValidationError") || !strings.Contains(err.Error(), tc.names) {
+				t.Errorf("got %v, want ValidationError naming %s", err, tc.names)
+			}
+		})
+	}
+}

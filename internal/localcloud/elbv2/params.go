@@ -85,7 +85,19 @@ func parseConditions(p url.Values) ([]condition, error) {
 		if !ok {
 			return nil, validation("%s.Field: '%s' is not one of path-pattern, host-header, http-header, http-request-method, query-string, source-ip", field, c.Field)
 		}
+		// Only the configuration of the condition's field, and nothing the
+		// endpoint does not model (RegexValues, say), is accepted.
+		if err := checkKnown(m, field+".", "Field", "Values", cfg); err != nil {
+			return nil, err
+		}
 		sc := sub(m, cfg)
+		known := []string{"Values"}
+		if c.Field == "http-header" {
+			known = append(known, "HttpHeaderName")
+		}
+		if err := checkKnown(sc, field+"."+cfg+".", known...); err != nil {
+			return nil, err
+		}
 		switch c.Field {
 		case "query-string":
 			for _, kv := range structs(sc, "Values") {
