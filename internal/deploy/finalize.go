@@ -143,6 +143,9 @@ func (e *Engine) record(ctx context.Context, st workflow.State) (workflow.State,
 		return st, err
 	}
 	if st.Outcome == workflow.OutcomeRollbackFailed {
+		if err := e.keepLock(ctx, st); err != nil {
+			return st, err
+		}
 		log.Error("rollback failed: lock kept until a person checks the service", "cause", h.Cause)
 		return st, nil
 	}

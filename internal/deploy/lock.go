@@ -144,8 +144,8 @@ func (e *Engine) takeLock(ctx context.Context, st workflow.State, image string) 
 // deployment whose rollback failed keeps the lock on purpose, until a person
 // has checked the service: its lock is never taken over.
 func (e *Engine) holderGone(ctx context.Context, st workflow.State, rec *store.LockRecord) (status string, gone bool, err error) {
-	if rec.Execution == "" {
-		return "", false, nil
+	if rec.Execution == "" || rec.Stage == store.StageRollbackFailed {
+		return string(rec.Stage), false, nil
 	}
 	x, err := e.Tasks.DescribeExecution(ctx, rec.Execution)
 	switch {
@@ -162,12 +162,51 @@ func (e *Engine) holderGone(ctx context.Context, st workflow.State, rec *store.L
 	if err != nil {
 		return "", false, fmt.Errorf("read history of %s in %s: %w", st.Service, st.Environment, err)
 	}
+	// A lock kept before its stage said so: its holder's history entry.
 	for _, h := range history {
 		if h.Deployment == rec.Deployment && h.Outcome == workflow.OutcomeRollbackFailed {
 			return status, false, nil
 		}
 	}
 	return status, true, nil
+}
+
+// keepLock marks the lock of st, whose rollback failed, as kept
+// (StageRollbackFailed): however many deployments queue, are superseded or
+// are recorded meanwhile, none takes it over until a person releases it
+// (slipway unlock). A free lock is taken again, since the service is in an
+// unknown state either way; a lock another deployment holds is left.
+func (e *Engine) keepLock(ctx context.Context, st workflow.State) error {
+	for range lockAttempts {
+		rec, etag, err := e.readLock(ctx, st)
+		if err != nil {
+			return err
+		}
+		switch {
+		case rec == nil:
+			err = e.Store.AcquireLock(ctx, st.Environment, st.Service, store.LockRecord{
+				Deployment: st.Deployment.ID, Execution: st.Deployment.Execution, Stage: store.StageRollbackFailed,
+				Image: st.Plan.Image, RequestedAt: st.RequestedAt, At: e.now()})
+		case rec.Deployment != st.Deployment.ID:
+			e.logger(st, workflow.PhaseRecord).Warn("rollback failed, but another deployment holds the lock: left to it",
+				"holder", rec.Deployment)
+			return nil
+		case rec.Stage == store.StageRollbackFailed:
+			return nil
+		default:
+			rec.Stage, rec.Token, rec.At = store.StageRollbackFailed, "", e.now()
+			err = e.Store.ReplaceLock(ctx, st.Environment, st.Service, *rec, etag)
+		}
+		if errors.Is(err, store.ErrConflict) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("keep lock %s/%s after a failed rollback: %w", st.Environment, st.Service, err)
+		}
+		return nil
+	}
+	return &workflow.Transient{Op: fmt.Sprintf("lock %s/%s", st.Environment, st.Service),
+		Err: fmt.Errorf("lost the conditional write %d times", lockAttempts)}
 }
 
 func (e *Engine) lockHeld(st workflow.State) workflow.State {

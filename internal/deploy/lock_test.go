@@ -3,6 +3,7 @@ package deploy
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -57,6 +58,14 @@ func TestTakeLock(t *testing.T) {
 	deployed := func(id string, at time.Time, outcome workflow.Outcome) []store.HistoryEntry {
 		return []store.HistoryEntry{{Deployment: id, Service: "web", Environment: "staging", Outcome: outcome, RequestedAt: at}}
 	}
+	superseded := func(n int) []store.HistoryEntry {
+		var h []store.HistoryEntry
+		for i := range n {
+			h = append(h, store.HistoryEntry{Deployment: fmt.Sprintf("later-%d", i), Service: "web", Environment: "staging",
+				Outcome: workflow.OutcomeSuperseded})
+		}
+		return h
+	}
 	tests := map[string]struct {
 		held   *store.LockRecord
 		queued *store.QueueEntry
@@ -95,6 +104,13 @@ func TestTakeLock(t *testing.T) {
 		"kept after a failed rollback": {
 			held:   &store.LockRecord{Deployment: "old", Execution: "arn:failed", Stage: store.StageApplying},
 			status: "FAILED", history: []store.HistoryEntry{{Deployment: "old", Service: "web", Environment: "staging", Outcome: workflow.OutcomeRollbackFailed}},
+			wantHolder: "old", wantQueued: true,
+		},
+		// Issue 11 item 7: the kept lock says so itself, so no number of
+		// later history entries lifts the protection.
+		"kept after a failed rollback, however many entries follow": {
+			held:   &store.LockRecord{Deployment: "old", Execution: "arn:failed", Stage: store.StageRollbackFailed},
+			status: "FAILED", history: superseded(25), at: t1,
 			wantHolder: "old", wantQueued: true,
 		},
 		// Newer wins (issue 11 item 5).
@@ -406,5 +422,48 @@ func TestNewerRequestWins(t *testing.T) {
 				t.Errorf("got locks %+v, queue %+v, want none", w.locks, w.queue)
 			}
 		})
+	}
+}
+
+// TestRollbackFailedKeepsLock: a deployment whose rollback failed keeps the
+// lock marked as such (issue 11 item 7), and a deployment arriving after
+// any number of others were recorded still waits for a person to release
+// it.
+func TestRollbackFailedKeepsLock(t *testing.T) {
+	sc := strategyCases()["rolling"]
+	w := newWorld(t)
+	sc.before(w)
+	image := w.image(sc.service, "v2")
+	w.failing[image] = true
+	failed := newExecution(w, "exec-failed", request(sc, "v2"))
+	failed.runUntil(workflow.StateRollback)
+	for _, op := range []string{"SetRuleWeights", "SetTaskDefinition", "SetDesiredCount", "RestoreService"} {
+		w.fail[op] = errors.New("AccessDenied: not authorized")
+	}
+	failed.run()
+	if failed.state != workflow.StateRollbackFailed {
+		t.Fatalf("got %s, want %s (path %v)", failed.state, workflow.StateRollbackFailed, failed.path)
+	}
+	clear(w.fail)
+	w.ended[failed.arn] = "FAILED"
+	lock := w.locks["staging/"+sc.service].rec
+	if lock.Deployment != failed.st.Deployment.ID || lock.Stage != store.StageRollbackFailed {
+		t.Fatalf("lock: got %+v, want deployment %s in stage %s", lock, failed.st.Deployment.ID, store.StageRollbackFailed)
+	}
+	for i := range 30 {
+		w.history = append(w.history, store.HistoryEntry{Deployment: fmt.Sprintf("later-%d", i), Service: sc.service,
+			Environment: "staging", Outcome: workflow.OutcomeSuperseded, StartedAt: w.now})
+	}
+	w.advance(time.Hour)
+	w.image(sc.service, "v3")
+	next := newExecution(w, "exec-next", request(sc, "v3"))
+	next.runUntil(workflow.StateAwaitLock)
+	next.step() // the wait times out: nobody hands the lock over
+	next.runUntil(workflow.StateAwaitLock)
+	if got := w.locks["staging/"+sc.service].rec.Deployment; got != failed.st.Deployment.ID {
+		t.Errorf("lock holder: got %s, want %s, whose rollback failed", got, failed.st.Deployment.ID)
+	}
+	if got := countOf(next.path, workflow.StateApply); got != 0 {
+		t.Errorf("the next deployment applied over a failed rollback (path %v)", next.path)
 	}
 }

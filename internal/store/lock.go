@@ -24,6 +24,10 @@ const (
 	StagePreparing        LockStage = "preparing"
 	StageAwaitingApproval LockStage = "awaiting-approval"
 	StageApplying         LockStage = "applying"
+	// StageRollbackFailed marks a lock kept after a failed rollback: the
+	// service is in an unknown state, and no deployment may take the lock
+	// until a person has checked the service and released it.
+	StageRollbackFailed LockStage = "rollback-failed"
 )
 
 // LockRecord is the content of a lock.
