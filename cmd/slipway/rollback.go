@@ -21,7 +21,9 @@ func newRollbackCommand() *cobra.Command {
 
 If a deployment is in progress, it is halted: its current wait (stabilising,
 baking) fails with Halted and the state machine restores the service exactly
-as it was before that deployment. It ends RolledBack.
+as it was before that deployment. It ends RolledBack. A deployment already
+rolling back on its own (an alarm fired) is joined, not halted: its rollback
+goes on undisturbed, and --wait follows it.
 
 Otherwise a new deployment of the image of the last successful deployment
 before the current one is started (pinned by digest, with the latest specs).
@@ -43,9 +45,12 @@ It prints that execution's ARN; --wait follows it.
 				return err
 			}
 			out := c.OutOrStdout()
-			if r.Halted {
+			switch {
+			case r.Joined:
+				fmt.Fprintf(out, "deployment %s of %s in %s is already rolling back; joined it: %s\n", r.Deployment, args[0], env, r.Execution)
+			case r.Halted:
 				fmt.Fprintf(out, "halted deployment %s of %s in %s; it rolls back: %s\n", r.Deployment, args[0], env, r.Execution)
-			} else {
+			default:
 				fmt.Fprintf(out, "no deployment in progress; deploying the previous image %s (deployment %s): %s\n", r.Image, r.From.Deployment, r.Execution)
 			}
 			if !wait {
@@ -55,7 +60,7 @@ It prints that execution's ARN; --wait follows it.
 			if err != nil {
 				return err
 			}
-			if r.Halted {
+			if r.Halted || r.Joined {
 				return rolledBack(out, x)
 			}
 			return outcome(out, x)

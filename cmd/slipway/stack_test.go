@@ -153,6 +153,8 @@ func TestOperatorUsage(t *testing.T) {
 		"approve two services":   {args: []string{"approve", "--env", "prod", "web", "worker"}, wantCode: exitUsage, wantStderr: []string{"accepts 1 arg(s), received 2"}},
 		"reject without reason":  {args: []string{"reject", "--env", "prod", "web"}, wantCode: exitUsage, wantStderr: []string{"slipway reject needs --reason TEXT"}},
 		"rollback without env":   {args: []string{"rollback", "web"}, wantCode: exitUsage, wantStderr: []string{"slipway rollback needs --env ENV"}},
+		"unlock help":            {args: []string{"unlock", "--help"}, wantCode: exitOK, wantStdout: []string{"slipway unlock --env prod web", "never released"}},
+		"unlock without env":     {args: []string{"unlock", "web"}, wantCode: exitUsage, wantStderr: []string{"slipway unlock needs --env ENV"}},
 		"status execution alone": {args: []string{"status", "--execution", "arn:x"}, wantCode: exitUsage, wantStderr: []string{"--execution needs --watch"}},
 		"status bad limit":       {args: []string{"status", "--limit", "0"}, wantCode: exitUsage, wantStderr: []string{"--limit 0: must be positive"}},
 		"index alone":            {args: []string{"index"}, wantCode: exitUsage, wantStderr: []string{"slipway index rebuild"}},

@@ -26,6 +26,14 @@ var ErrNothingToRollBack = errors.New("nothing to roll back to")
 // anything that can be halted within the time allowed.
 var ErrNoWait = errors.New("deployment is not waiting")
 
+// ErrNotLocked means no deployment holds the lock of the service in the
+// environment: there is nothing to unlock.
+var ErrNotLocked = errors.New("not locked")
+
+// ErrInProgress means the lock holder's execution is still running: a
+// lock in use is never released by hand.
+var ErrInProgress = errors.New("deployment in progress")
+
 // Approve lets the deployment of svc awaiting approval in env proceed. It
 // returns the approval it completed, or an error wrapping ErrNotPending.
 func (o *Operator) Approve(ctx context.Context, env, svc, by string) (store.PendingApproval, error) {
@@ -93,6 +101,10 @@ type Rollback struct {
 	// machine rolls it back); false when a new deployment of an earlier
 	// image was started.
 	Halted bool
+	// Joined is true when the deployment in progress was already rolling
+	// back (or ending) on its own: nothing was sent to it, and following
+	// its execution shows the rollback through.
+	Joined bool
 	// Deployment and Execution are the halted deployment, or the one
 	// started.
 	Deployment string
@@ -110,7 +122,9 @@ const haltAttempts = 30
 
 // Rollback puts svc in env back. If a deployment is in progress it is
 // halted: its current wait fails with *workflow.Halted, so the state machine
-// restores the snapshot taken before it. Otherwise a deployment of the
+// restores the snapshot taken before it. A deployment already rolling back
+// is joined, not halted: halting its rollback wait would fail the rollback
+// itself and keep the lock (RollbackFailed). Otherwise a deployment of the
 // image of the last successful deployment before the current one is
 // started, its image pinned.
 func (o *Operator) Rollback(ctx context.Context, env, svc, by, reason string) (Rollback, error) {
@@ -128,7 +142,7 @@ func (o *Operator) Rollback(ctx context.Context, env, svc, by, reason string) (R
 		if lock.Execution != "" {
 			d, err := o.sfn.DescribeExecution(ctx, lock.Execution)
 			if err == nil && d.Status != string(sfntypes.ExecutionStatusRunning) {
-				return Rollback{}, fmt.Errorf("roll back %s in %s: the lock is held by execution %s, which ended %s: check the service by hand, then release locks/%s/%s.json in the state bucket",
+				return Rollback{}, fmt.Errorf("roll back %s in %s: the lock is held by execution %s, which ended %s: check the service by hand, then release the lock with slipway unlock --env %s %s",
 					svc, env, lock.Execution, d.Status, env, svc)
 			}
 		}
@@ -143,6 +157,18 @@ func (o *Operator) Rollback(ctx context.Context, env, svc, by, reason string) (R
 			token = w.Token
 		} else if !errors.Is(err, store.ErrNotFound) {
 			return Rollback{}, fmt.Errorf("roll back %s in %s: %w", svc, env, err)
+		}
+		// The token is read before the state: a rollback wait's token is
+		// recorded only once the rollback has begun, so a state read after
+		// it that is not a rollback state means the token is not one.
+		if lock.Execution != "" {
+			joined, err := o.rollingBack(ctx, lock.Execution)
+			if err != nil {
+				return Rollback{}, fmt.Errorf("roll back %s in %s: %w", svc, env, err)
+			}
+			if joined {
+				return Rollback{Joined: true, Deployment: lock.Deployment, Execution: lock.Execution}, nil
+			}
 		}
 		if token != "" {
 			err := o.sfn.SendTaskFailure(ctx, token, &workflow.Halted{By: by, Reason: reason})
@@ -159,6 +185,75 @@ func (o *Operator) Rollback(ctx context.Context, env, svc, by, reason string) (R
 		}
 	}
 	return Rollback{}, fmt.Errorf("roll back %s in %s: %w: no wait to halt after %d tries; run slipway status and try again", svc, env, ErrNoWait, haltAttempts)
+}
+
+// Unlocked is what Unlock released.
+type Unlocked struct {
+	// Lock is the lock as it was.
+	Lock store.LockRecord
+	// HandedTo is the deployment that was waiting for the lock and was
+	// woken to take it; "" when none waited.
+	HandedTo string
+}
+
+// Unlock releases the lock of svc in env that a deployment no longer
+// running holds: the lock kept after a failed rollback (once a person has
+// checked the service), or one left by an execution stopped by hand. The
+// deployment waiting for the lock, if any, is woken to take it. A lock whose
+// holder still runs is refused with ErrInProgress (halt it with Rollback).
+func (o *Operator) Unlock(ctx context.Context, env, svc string) (Unlocked, error) {
+	lock, _, err := o.store.Lock(ctx, env, svc)
+	if errors.Is(err, store.ErrNotFound) {
+		return Unlocked{}, fmt.Errorf("unlock %s in %s: %w", svc, env, ErrNotLocked)
+	}
+	if err != nil {
+		return Unlocked{}, fmt.Errorf("unlock %s in %s: %w", svc, env, err)
+	}
+	if lock.Execution != "" {
+		d, err := o.sfn.DescribeExecution(ctx, lock.Execution)
+		switch {
+		case errors.Is(err, sfnapi.ErrNotFound):
+		case err != nil:
+			return Unlocked{}, fmt.Errorf("unlock %s in %s: %w", svc, env, err)
+		case d.Status == string(sfntypes.ExecutionStatusRunning) || d.Status == string(sfntypes.ExecutionStatusPendingRedrive):
+			return Unlocked{}, fmt.Errorf("unlock %s in %s: deployment %s holds the lock and its execution %s is %s: %w (halt it with slipway rollback --env %s %s)",
+				svc, env, lock.Deployment, lock.Execution, d.Status, ErrInProgress, env, svc)
+		}
+	}
+	if err := o.store.ReleaseLock(ctx, env, svc, lock.Deployment); err != nil {
+		return Unlocked{}, fmt.Errorf("unlock %s in %s: %w", svc, env, err)
+	}
+	u := Unlocked{Lock: lock}
+	q, err := o.store.Dequeue(ctx, env, svc)
+	if err != nil {
+		return u, fmt.Errorf("unlock %s in %s: lock released; wake the waiting deployment: %w", svc, env, err)
+	}
+	if q == nil {
+		return u, nil
+	}
+	err = o.sfn.SendTaskSuccess(ctx, q.Token, workflow.Signal{Source: "lock", Detail: "released by slipway unlock"})
+	if err != nil && !errors.Is(err, sfnapi.ErrTaskClosed) {
+		return u, fmt.Errorf("unlock %s in %s: lock released; wake deployment %s: %w", svc, env, q.Deployment, err)
+	}
+	u.HandedTo = q.Deployment
+	return u, nil
+}
+
+// ending are the states of a deployment that is rolling back or recording
+// how it ended: a rollback joins it rather than halting anything.
+var ending = []string{
+	workflow.StateRollback, workflow.StateAwaitRollbackStable, workflow.StateCheckRollbackStable,
+	workflow.StateRollbackStableYet, workflow.StateRecordFailure, workflow.StateFailureKind,
+	workflow.StateRecordRollbackFailed,
+}
+
+// rollingBack reports whether the execution arn is rolling back or ending.
+func (o *Operator) rollingBack(ctx context.Context, arn string) (bool, error) {
+	states, err := o.states(ctx, arn, true, 1)
+	if err != nil || len(states) == 0 {
+		return false, err
+	}
+	return contains(ending, states[0]), nil
 }
 
 // redeployPrevious starts a deployment of the image deployed before the
