@@ -74,3 +74,51 @@ func TestRuleKeepsAuthentication(t *testing.T) {
 		})
 	}
 }
+
+// TestRestoreRules: Rollback writes back the captured list when it
+// differs, and nothing when it does not; a plan written before the list
+// was captured restores the weights only, keeping the rest of the rule.
+func TestRestoreRules(t *testing.T) {
+	tests := map[string]struct {
+		snapshot RuleState
+		live     []elbv2.Action
+		want     []elbv2.Action
+		changed  []string
+	}{
+		"list differs": {
+			snapshot: RuleState{ARN: ruleWeb, Weights: weights(100, 0), Actions: authenticatedRule(100, 0)},
+			live:     authenticatedRule(0, 100)[1:],
+			want:     authenticatedRule(100, 0),
+			changed:  []string{"actions of " + ruleWeb},
+		},
+		"list the same": {
+			snapshot: RuleState{ARN: ruleWeb, Weights: weights(100, 0), Actions: authenticatedRule(100, 0)},
+			live:     authenticatedRule(100, 0),
+			want:     authenticatedRule(100, 0),
+		},
+		"plan without a list": {
+			snapshot: RuleState{ARN: ruleWeb, Weights: weights(100, 0)},
+			live:     authenticatedRule(25, 75),
+			want:     authenticatedRule(100, 0),
+			changed:  []string{"weights of " + ruleWeb},
+		},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			w := newWorld(t)
+			w.ruleActions[ruleWeb] = tc.live
+			w.rules[ruleWeb], _ = elbv2.ForwardWeights(tc.live)
+			c := Clients{Services: w, Traffic: w, Alarms: w, Scaling: w}
+			changed, err := restore(t.Context(), c, Snapshot{Rules: []RuleState{tc.snapshot}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tc.changed, changed); diff != "" {
+				t.Errorf("changed (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(tc.want, w.actionsOf(ruleWeb)); diff != "" {
+				t.Errorf("actions (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
