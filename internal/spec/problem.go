@@ -18,6 +18,13 @@ type Problem struct {
 	Reason string
 	// Line and Column locate the field in File (1-based); zero when unknown.
 	Line, Column int
+	// Missing is the spec file ("environments/prod.yaml") whose absence
+	// from the set is the whole of the problem: a reference to a service or
+	// an environment that has no file. Empty for every other problem. An
+	// upload may arrive before the file it names (`aws s3 cp --recursive`
+	// uploads in any order), so the spec-upload trigger does not hold it
+	// against the upload; the pair is validated when the file arrives.
+	Missing string
 }
 
 // String formats the problem as "file:line:col: path: reason", leaving out

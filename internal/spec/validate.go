@@ -56,6 +56,13 @@ func (c *checker) add(w where, p, format string, args ...any) {
 	c.problems = append(c.problems, pr)
 }
 
+// addMissing adds a problem whose whole cause is that the spec file missing
+// is not in the set (see Problem.Missing).
+func (c *checker) addMissing(w where, p, missing, format string, args ...any) {
+	c.add(w, p, format, args...)
+	c.problems[len(c.problems)-1].Missing = missing
+}
+
 // parentPath strips the last ".field" or "[i]" from a path.
 func parentPath(p string) string {
 	i := strings.LastIndexAny(p, ".[")
@@ -589,12 +596,12 @@ func (s *Set) Validate() Problems {
 		w := where{file: e.File, positions: e.positions}
 		for _, svc := range sortedKeys(e.LoadBalancers) {
 			if _, ok := s.Services[svc]; !ok {
-				c.add(w, "loadBalancers."+svc, "service %q does not exist (no services/%s.yaml)", svc, svc)
+				c.addMissing(w, "loadBalancers."+svc, "services/"+svc+".yaml", "service %q does not exist (no services/%s.yaml)", svc, svc)
 			}
 		}
 		for _, svc := range sortedKeys(e.Overrides) {
 			if _, ok := s.Services[svc]; !ok {
-				c.add(w, "overrides."+svc, "service %q does not exist (no services/%s.yaml)", svc, svc)
+				c.addMissing(w, "overrides."+svc, "services/"+svc+".yaml", "service %q does not exist (no services/%s.yaml)", svc, svc)
 			}
 		}
 	}
@@ -613,7 +620,7 @@ func (s *Set) Validate() Problems {
 		for i, envName := range svc.Pipeline {
 			env, ok := s.Environments[envName]
 			if !ok {
-				c.add(w, fmt.Sprintf("pipeline[%d]", i), "environment %q does not exist; add environments/%s.yaml or fix the name", envName, envName)
+				c.addMissing(w, fmt.Sprintf("pipeline[%d]", i), "environments/"+envName+".yaml", "environment %q does not exist; add environments/%s.yaml or fix the name", envName, envName)
 				continue
 			}
 			_, err := Render(svc, env, validationInput(svc))

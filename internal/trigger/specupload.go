@@ -163,8 +163,12 @@ func (h *SpecUpload) service(ctx context.Context, up upload, body []byte) error 
 	if err != nil {
 		return fmt.Errorf("spec upload %s: %w", up.ref.Key, err)
 	}
-	if problems := introduced(set, up.ref, svc); len(problems) > 0 {
+	problems, pending := introduced(set, up.ref, svc)
+	if len(problems) > 0 {
 		return h.reject(ctx, up, problems)
+	}
+	for _, p := range pending {
+		up.log.Info("accepted with a reference to a file not uploaded yet: checked when it is", "pending", p)
 	}
 
 	if err := h.updateIndex(ctx, IndexEntry(svc, up.version)); err != nil {
@@ -206,8 +210,12 @@ func (h *SpecUpload) environment(ctx context.Context, up upload, body []byte) er
 	if err != nil {
 		return fmt.Errorf("spec upload %s: %w", up.ref.Key, err)
 	}
-	if problems := introduced(set, up.ref, env); len(problems) > 0 {
+	problems, pending := introduced(set, up.ref, env)
+	if len(problems) > 0 {
 		return h.reject(ctx, up, problems)
+	}
+	for _, p := range pending {
+		up.log.Info("accepted with a reference to a file not uploaded yet: checked when it is", "pending", p)
 	}
 	if err := h.accept(ctx, up); err != nil {
 		return err
@@ -407,7 +415,14 @@ func (h *SpecUpload) acceptedVersion(ctx context.Context, idx store.Index, ref S
 // the environments of its pipeline; an environment with every service that
 // deploys to it). Problems elsewhere in the bucket are not the upload's and
 // do not block it.
-func introduced(without *spec.Set, ref SpecRef, doc any) []string {
+//
+// A reference to a file the set lacks (a pipeline environment, a service an
+// environment overrides) is pending, not a problem: files arrive in any
+// order (`aws s3 cp --recursive`, events delivered out of order), and
+// environments and services name each other, so whichever came first would
+// otherwise be rejected and the other then refused for lack of it. The pair
+// is validated when the missing file is uploaded, against this one.
+func introduced(without *spec.Set, ref SpecRef, doc any) (problems, pending []string) {
 	with := &spec.Set{Services: maps.Clone(without.Services), Environments: maps.Clone(without.Environments)}
 	switch d := doc.(type) {
 	case *spec.Service:
@@ -417,23 +432,27 @@ func introduced(without *spec.Set, ref SpecRef, doc any) []string {
 	}
 	after, err := validate(with)
 	if err != nil {
-		return []string{fmt.Sprintf("%s: %v", ref.Key, err)}
+		return []string{fmt.Sprintf("%s: %v", ref.Key, err)}, nil
 	}
 	beforeList, err := validate(without)
 	if err != nil {
-		return []string{fmt.Sprintf("%s: %v", ref.Key, err)}
+		return []string{fmt.Sprintf("%s: %v", ref.Key, err)}, nil
 	}
 	before := map[string]bool{}
 	for _, p := range beforeList {
 		before[p.String()] = true
 	}
-	var out []string
 	for _, p := range after {
-		if s := p.String(); !before[s] {
-			out = append(out, s)
+		s := p.String()
+		switch {
+		case before[s]:
+		case p.Missing != "":
+			pending = append(pending, s)
+		default:
+			problems = append(problems, s)
 		}
 	}
-	return out
+	return problems, pending
 }
 
 // validate runs set.Validate. Specs are user input: should one trip a bug

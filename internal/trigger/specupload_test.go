@@ -152,9 +152,9 @@ func TestSpecUploadRejects(t *testing.T) {
 			body:   strings.Replace(specFile(t, "services/web.yaml"), "pipeline:", "pipelines: [x]\npipeline:", 1),
 			wantIn: []string{"pipelines"},
 		},
-		"missing environment": {
-			body:      strings.Replace(specFile(t, "services/web.yaml"), "pipeline: [staging, prod]", "pipeline: [staging, qa]", 1),
-			wantIn:    []string{`pipeline[1]: environment "qa" does not exist`},
+		"environment listed twice": {
+			body:      strings.Replace(specFile(t, "services/web.yaml"), "pipeline: [staging, prod]", "pipeline: [staging, staging]", 1),
+			wantIn:    []string{`pipeline[1]: environment "staging" is listed twice`},
 			wantCount: 1,
 		},
 		"several problems": {
@@ -448,7 +448,7 @@ func TestValidateSurvivesAValidatorPanic(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "validator failed") {
 		t.Fatalf("got %v, want the panic turned into an error", err)
 	}
-	problems := introduced(&spec.Set{Services: map[string]*spec.Service{"web": nil}}, SpecRef{Kind: SpecService, Name: "api", Key: "services/api.yaml"}, &spec.Service{Name: "api"})
+	problems, _ := introduced(&spec.Set{Services: map[string]*spec.Service{"web": nil}}, SpecRef{Kind: SpecService, Name: "api", Key: "services/api.yaml"}, &spec.Service{Name: "api"})
 	if len(problems) != 1 || !strings.HasPrefix(problems[0], "services/api.yaml: cannot be validated") {
 		t.Errorf("got %q, want one problem naming the file", problems)
 	}

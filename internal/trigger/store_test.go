@@ -136,7 +136,7 @@ func TestRealStoreRejectionIsRecorded(t *testing.T) {
 		}
 		r.putSpec(t, key, body)
 	}
-	body := strings.Replace(specFile(t, "services/web.yaml"), "pipeline: [staging, prod]", "pipeline: [staging, qa]", 1)
+	body := strings.Replace(specFile(t, "services/web.yaml"), "pipeline: [staging, prod]", "pipeline: [staging, staging]", 1)
 	ev := r.putSpec(t, "services/web.yaml", []byte(body))
 	if err := r.upload.Handle(ctx, ev); err != nil {
 		t.Fatal(err)
@@ -149,8 +149,8 @@ func TestRealStoreRejectionIsRecorded(t *testing.T) {
 	if err != nil {
 		t.Fatalf("read the rejection: %v", err)
 	}
-	if !slices.ContainsFunc(rej.Problems, func(p string) bool { return strings.Contains(p, `environment "qa" does not exist`) }) {
-		t.Errorf("got problems %q, want the missing environment named", rej.Problems)
+	if !slices.ContainsFunc(rej.Problems, func(p string) bool { return strings.Contains(p, "pipeline[1]") && strings.Contains(p, "listed twice") }) {
+		t.Errorf("got problems %q, want the duplicate pipeline entry named", rej.Problems)
 	}
 	idx, _, err := r.store.Index(ctx)
 	if err != nil {
