@@ -355,7 +355,12 @@ func TestFinalizeStartsNextEnvironment(t *testing.T) {
 	}
 	req := workflow.Request{Service: "web", Environment: "prod", Image: image, SpecVersion: "v1",
 		Reason:  "promoted from staging (deployment " + x.st.Deployment.ID + ")",
-		Trigger: workflow.Trigger{Kind: workflow.TriggerPromotion, Source: x.st.Deployment.ID, Actor: "slipway"}}
+		Trigger: workflow.Trigger{Kind: workflow.TriggerPromotion, Source: x.st.Deployment.ID, Actor: "slipway"},
+		// The promoted request keeps its time: newer wins in prod too.
+		RequestedAt: x.st.RequestedAt}
+	if x.st.RequestedAt.IsZero() {
+		t.Fatal("staging deployment: got no request time, want the execution's start")
+	}
 	want := []startedExecution{{
 		machine: "arn:aws:states:us-east-1:111122223333:stateMachine:deploy",
 		name:    trigger.ExecutionName(req),
