@@ -93,6 +93,10 @@ type fakeService struct {
 	// and count; a change of network, load balancers or capacity providers
 	// starts a deployment, as on ECS.
 	settings ecs.Settings
+	// down is how many tasks of the completed PRIMARY deployment are
+	// stopped and not replaced yet (churn: a retired host, a scale-out
+	// still provisioning); failed is the least its failedTasks shows.
+	down, failed int32
 }
 
 type fakeDeployment struct {
@@ -234,7 +238,8 @@ func (w *world) settle() {
 		}
 		p.DesiredCount = s.desired
 		if p.RolloutState == "COMPLETED" {
-			p.RunningCount = s.desired
+			p.RunningCount = s.desired - s.down
+			p.FailedTasks = max(p.FailedTasks, s.failed)
 			s.deployments = s.deployments[len(s.deployments)-1:]
 		}
 		s.running = 0

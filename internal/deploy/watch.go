@@ -1,12 +1,14 @@
 package deploy
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"slices"
 
 	"github.com/slipwayhq/slipway/internal/awsapi/ecs"
+	"github.com/slipwayhq/slipway/internal/awsapi/elbv2"
 	"github.com/slipwayhq/slipway/internal/store"
 	"github.com/slipwayhq/slipway/internal/workflow"
 )
@@ -88,6 +90,10 @@ func (e *Engine) check(ctx context.Context, st workflow.State) (workflow.State, 
 		}
 		return st, nil
 	case workflow.WaitBake:
+		if err := judge(ctx, c, p, st.Wait); err != nil {
+			log.Info("new revision failed its bake: rolling back", "error", err)
+			return st, err
+		}
 		// The bake woke (its wait timed out) before its end to re-read the
 		// alarms, done above: bake on, for another interval or what is
 		// left. The time left is counted in task timeouts, the state
@@ -98,9 +104,6 @@ func (e *Engine) check(ctx context.Context, st workflow.State) (workflow.State, 
 			st.Wait.BakeLeftSeconds -= st.Wait.TimeoutSeconds
 			log.Info("alarms OK, baking on", "waitSeconds", st.Wait.TimeoutSeconds, "bakeLeftSeconds", st.Wait.BakeLeftSeconds)
 			return st, nil
-		}
-		if err := healthy(ctx, c, p, st.Wait); err != nil {
-			return st, err
 		}
 		st.Wait.Settled = true
 		return st, nil
@@ -154,23 +157,47 @@ func rolloutDone(ctx context.Context, c Clients, w workflow.Wait) (bool, string,
 	return false, detail, nil
 }
 
-// healthy checks the new revision after a bake: its ECS deployment has not
-// failed, all its tasks run, and (behind a load balancer) none of its
-// targets is unhealthy. Tasks that failed to start and were replaced are
-// tolerated, as the circuit breaker tolerates them.
-func healthy(ctx context.Context, c Clients, p *plan, w workflow.Wait) error {
+// judge decides whether the new revision fails its bake. It is asked at
+// every check of a bake, after the alarms, so a failed rollout ends the
+// bake at the next check rather than at its end. Churn is no failure: ECS
+// stops and replaces tasks at any time (host retirement, a Spot reclaim,
+// one out-of-memory kill), a scale-out or a DAEMON service's new container
+// instance leaves runningCount below desiredCount while tasks provision,
+// and none of that says anything about the revision. So the running and
+// desired counts are not judged; what is:
+//
+//   - its ECS deployment's rolloutState: FAILED (the circuit breaker
+//     tripped, or ECS rolled the service back, leaving the new revision's
+//     deployment FAILED beside the rollback) fails the bake;
+//   - its failed tasks (tasks that failed to start or were stopped for
+//     failing health checks) against the circuit breaker's own threshold,
+//     failureThreshold: the breaker stops watching once a rollout
+//     completes, and a revision that crash-loops during its bake must fail
+//     as it would have failed its rollout. One failed task among many does
+//     not;
+//   - behind a load balancer, its target group's health: every target
+//     that counts is unhealthy. Targets draining (leaving, such as a
+//     stopped task's) and unused or unavailable ones do not count; one
+//     healthy target or one in its initial checks (a replacement on its
+//     way) means the revision can serve, so the bake goes on.
+func judge(ctx context.Context, c Clients, p *plan, w workflow.Wait) error {
 	svc, err := c.Services.DescribeService(ctx, w.Cluster, w.Service)
 	if err != nil {
 		return fmt.Errorf("describe service %s/%s: %w", w.Cluster, w.Service, err)
 	}
+	for _, d := range svc.Deployments {
+		if d.RolloutState == "FAILED" {
+			reason := cmp.Or(d.RolloutStateReason, "rollout failed")
+			return &workflow.DeploymentFailed{Reason: fmt.Sprintf("%s: ECS deployment %s: %s", w.Service, d.ID, reason)}
+		}
+	}
 	d := svc.Primary()
-	switch {
-	case d == nil:
+	if d == nil {
 		return &workflow.DeploymentFailed{Reason: fmt.Sprintf("%s has no primary deployment", w.Service)}
-	case d.RolloutState == "FAILED":
-		return &workflow.DeploymentFailed{Reason: fmt.Sprintf("%s: %s", w.Service, d.RolloutStateReason)}
-	case svc.RunningCount < svc.DesiredCount:
-		return &workflow.DeploymentFailed{Reason: fmt.Sprintf("%s: %d of %d tasks running", w.Service, svc.RunningCount, svc.DesiredCount)}
+	}
+	if limit := failureThreshold(svc.DesiredCount); d.FailedTasks >= limit {
+		return &workflow.DeploymentFailed{Reason: fmt.Sprintf(
+			"%s: %d tasks of ECS deployment %s failed, the circuit breaker's threshold is %d", w.Service, d.FailedTasks, d.ID, limit)}
 	}
 	if p.TargetGroup == "" || w.Service != p.Target {
 		return nil
@@ -179,12 +206,36 @@ func healthy(ctx context.Context, c Clients, p *plan, w workflow.Wait) error {
 	if err != nil {
 		return fmt.Errorf("read target health of %s: %w", p.TargetGroup, err)
 	}
-	for _, t := range targets {
-		if t.State == "unhealthy" {
-			return &workflow.DeploymentFailed{Reason: fmt.Sprintf("%s: target %s unhealthy: %s", w.Service, t.ID, t.Reason)}
-		}
+	if allUnhealthy(targets) {
+		t := targets[slices.IndexFunc(targets, func(t elbv2.Target) bool { return t.State == "unhealthy" })]
+		return &workflow.DeploymentFailed{Reason: fmt.Sprintf("%s: every target of %s is unhealthy (%s: %s)",
+			w.Service, p.TargetGroup, t.ID, cmp.Or(t.Reason, t.Description))}
 	}
 	return nil
+}
+
+// allUnhealthy reports whether at least one target is unhealthy and none
+// is healthy or in its initial health checks; draining, unused and
+// unavailable targets count for neither.
+func allUnhealthy(targets []elbv2.Target) bool {
+	unhealthy := false
+	for _, t := range targets {
+		switch t.State {
+		case "healthy", "initial":
+			return false
+		case "unhealthy":
+			unhealthy = true
+		}
+	}
+	return unhealthy
+}
+
+// failureThreshold is the number of failed tasks at which the ECS
+// deployment circuit breaker fails a deployment of desired tasks: half of
+// them, rounded up, at least 3 and at most 200 (ServiceDeploymentCircuitBreaker
+// in the ECS API reference).
+func failureThreshold(desired int32) int32 {
+	return min(max((desired+1)/2, 3), 200)
 }
 
 // watchOf is the watch record of st's current wait, without its token.

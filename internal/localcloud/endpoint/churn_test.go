@@ -1,0 +1,358 @@
+package endpoint_test
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
+	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/slipwayhq/slipway/internal/clock"
+	"github.com/slipwayhq/slipway/internal/localcloud/endpoint"
+	"github.com/slipwayhq/slipway/internal/localcloud/faults"
+	"github.com/slipwayhq/slipway/internal/localcloud/stack"
+	"github.com/slipwayhq/slipway/internal/workflow"
+)
+
+// churn is the endpoint on a virtual clock that the test holds while it
+// waits for a chosen moment of a bake, so that it can act on the ECS
+// services (stop a task, scale out) just before the bake is judged.
+type churn struct {
+	t     *testing.T
+	r     *endpoint.Running
+	clock *clock.Virtual
+	held  bool
+	ecs   *ecs.Client
+	sfn   *sfn.Client
+}
+
+func startChurn(t *testing.T) *churn {
+	t.Helper()
+	v := clock.NewVirtual(time.Now())
+	r, err := endpoint.Start(context.Background(), endpoint.Options{Addr: "127.0.0.1:0", Specs: os.DirFS(examples),
+		// The seeding waits in wall time: allow for a loaded machine.
+		WorkDir: t.TempDir(), Config: endpoint.Config{Clock: v}, SettleTimeout: 8 * time.Minute})
+	if err != nil {
+		t.Fatalf("start the endpoint: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := r.Shutdown(context.Background()); err != nil {
+			t.Errorf("shutdown: %v", err)
+		}
+	})
+	return &churn{t: t, r: r, clock: v, ecs: ecs.NewFromConfig(r.AWS), sfn: sfn.NewFromConfig(r.AWS)}
+}
+
+// hold stops simulated time until release.
+func (c *churn) hold() {
+	if !c.held {
+		c.held = true
+		c.clock.Busy()
+		c.t.Cleanup(c.release)
+	}
+}
+
+func (c *churn) release() {
+	if c.held {
+		c.held = false
+		c.clock.Done()
+	}
+}
+
+// sleep lets d of simulated time pass while the test holds the clock.
+func (c *churn) sleep(d time.Duration) {
+	c.t.Helper()
+	if err := c.clock.Sleep(context.Background(), d); err != nil {
+		c.t.Fatal(err)
+	}
+}
+
+// lastBake is what the input of a Bake state says about its wait.
+type lastBake struct {
+	arn, cluster, service string
+	timeout               time.Duration
+}
+
+// pushUntilLastWait pushes repo:tag and lets simulated time pass a second at
+// a time until the deployment it started enters a Bake whose wait is the
+// last of its bake (no bake time left after it): the check at its end
+// judges the new revision. It returns holding the clock, at most a second
+// after the Bake was entered. afterPush runs once the push is done.
+func (c *churn) pushUntilLastWait(repo, tag string, afterPush func(digest string)) lastBake {
+	t := c.t
+	t.Helper()
+	ctx := context.Background()
+	prefix := repo + "-staging-"
+	before, err := endpoint.ListExecutions(ctx, c.sfn, c.r.Deployed.StateMachineARN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.hold()
+	digest, err := c.push(repo, tag)
+	if err != nil {
+		t.Fatalf("push %s:%s: %v", repo, tag, err)
+	}
+	if afterPush != nil {
+		afterPush(digest)
+	}
+	for range 3600 {
+		after, err := endpoint.ListExecutions(ctx, c.sfn, c.r.Deployed.StateMachineARN)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if countPrefix(after, prefix) > countPrefix(before, prefix) {
+			i := slices.IndexFunc(after, func(x sfntypes.ExecutionListItem) bool { return strings.HasPrefix(aws.ToString(x.Name), prefix) })
+			arn := aws.ToString(after[i].ExecutionArn)
+			if b, ok := c.lastBakeOf(arn); ok {
+				return b
+			}
+		}
+		c.sleep(time.Second)
+	}
+	t.Fatalf("the deployment of %s:%s reached no last bake wait in an hour of simulated time", repo, tag)
+	return lastBake{}
+}
+
+// push pushes repo:tag while the test holds the clock: the push runs in
+// its own goroutine and the clock moves a second at a time until it is
+// done.
+func (c *churn) push(repo, tag string) (string, error) {
+	type pushed struct {
+		digest string
+		err    error
+	}
+	done := make(chan pushed, 1)
+	go func() {
+		d, err := stack.PushImage(context.Background(), c.r.AWS, repo, tag)
+		done <- pushed{d, err}
+	}()
+	for {
+		select {
+		case p := <-done:
+			return p.digest, p.err
+		default:
+		}
+		c.sleep(time.Second)
+	}
+}
+
+// lastBakeOf finds the Bake the execution arn is in, if its wait is the
+// last of its bake.
+func (c *churn) lastBakeOf(arn string) (lastBake, bool) {
+	t := c.t
+	t.Helper()
+	var entered *sfntypes.StateEnteredEventDetails
+	p := sfn.NewGetExecutionHistoryPaginator(c.sfn, &sfn.GetExecutionHistoryInput{ExecutionArn: aws.String(arn)})
+	for p.HasMorePages() {
+		page, err := p.NextPage(context.Background())
+		if err != nil {
+			t.Fatalf("GetExecutionHistory: %v", err)
+		}
+		for _, e := range page.Events {
+			switch {
+			case e.StateEnteredEventDetails != nil:
+				entered = e.StateEnteredEventDetails
+			case e.Type == sfntypes.HistoryEventTypeExecutionFailed || e.Type == sfntypes.HistoryEventTypeExecutionSucceeded:
+				t.Fatalf("execution %s ended (path %v) before its last bake wait", arn, pathOf(t, c.sfn, arn))
+			}
+		}
+	}
+	if entered == nil || aws.ToString(entered.Name) != workflow.StateBake {
+		return lastBake{}, false
+	}
+	var in workflow.State
+	if err := json.Unmarshal([]byte(aws.ToString(entered.Input)), &in); err != nil {
+		t.Fatalf("input of Bake: %v", err)
+	}
+	if in.Wait.BakeLeftSeconds > 0 {
+		return lastBake{}, false
+	}
+	return lastBake{arn: arn, cluster: in.Wait.Cluster, service: in.Wait.Service,
+		timeout: time.Duration(in.Wait.TimeoutSeconds) * time.Second}, true
+}
+
+// finish releases the clock and waits for the execution to end.
+func (c *churn) finish(arn string) (sfntypes.ExecutionStatus, []string) {
+	t := c.t
+	t.Helper()
+	c.release()
+	ctx := context.Background()
+	for deadline := time.Now().Add(5 * time.Minute); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		out, err := c.sfn.DescribeExecution(ctx, &sfn.DescribeExecutionInput{ExecutionArn: aws.String(arn)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if out.Status != sfntypes.ExecutionStatusRunning {
+			return out.Status, pathOf(t, c.sfn, arn)
+		}
+	}
+	t.Fatalf("execution %s did not end", arn)
+	return "", nil
+}
+
+// rollbackCause returns the failure the execution arn rolled back for
+// ($.error as its Rollback state was entered), or nil.
+func (c *churn) rollbackCause(arn string) *workflow.Failure {
+	t := c.t
+	t.Helper()
+	p := sfn.NewGetExecutionHistoryPaginator(c.sfn, &sfn.GetExecutionHistoryInput{ExecutionArn: aws.String(arn)})
+	for p.HasMorePages() {
+		page, err := p.NextPage(context.Background())
+		if err != nil {
+			t.Fatalf("GetExecutionHistory: %v", err)
+		}
+		for _, e := range page.Events {
+			if d := e.StateEnteredEventDetails; d != nil && aws.ToString(d.Name) == workflow.StateRollback {
+				var in workflow.State
+				if err := json.Unmarshal([]byte(aws.ToString(d.Input)), &in); err != nil {
+					t.Fatalf("input of Rollback: %v", err)
+				}
+				return in.Error
+			}
+		}
+	}
+	return nil
+}
+
+func (c *churn) service(cluster, name string) ecstypes.Service {
+	c.t.Helper()
+	out, err := c.ecs.DescribeServices(context.Background(), &ecs.DescribeServicesInput{Cluster: aws.String(cluster), Services: []string{name}})
+	if err != nil || len(out.Services) != 1 {
+		c.t.Fatalf("DescribeServices %s: %v %+v", name, err, out)
+	}
+	return out.Services[0]
+}
+
+// stopOne stops a running task of the service, as ECS does when it retires
+// the task's host or reclaims its Spot capacity, and returns its ARN.
+func (c *churn) stopOne(cluster, service, reason string) string {
+	t := c.t
+	t.Helper()
+	ctx := context.Background()
+	list, err := c.ecs.ListTasks(ctx, &ecs.ListTasksInput{Cluster: aws.String(cluster), ServiceName: aws.String(service),
+		DesiredStatus: ecstypes.DesiredStatusRunning})
+	if err != nil {
+		t.Fatalf("ListTasks %s: %v", service, err)
+	}
+	if len(list.TaskArns) == 0 {
+		t.Fatalf("%s runs no task to stop", service)
+	}
+	arn := list.TaskArns[0]
+	if _, err := c.ecs.StopTask(ctx, &ecs.StopTaskInput{Cluster: aws.String(cluster), Task: aws.String(arn), Reason: aws.String(reason)}); err != nil {
+		t.Fatalf("StopTask %s: %v", arn, err)
+	}
+	return arn
+}
+
+// TestBakeSurvivesChurn: a task of the new revision stopped and replaced by
+// the scheduler, and a scale-out of the new slot, just before a canary's
+// bake is judged, are no failure of the revision: the deployment ends
+// Deployed along the canary's path (issue 11 item 4). The moment is
+// chosen so that the replacement and the new tasks are not running yet
+// when the bake is judged: runningCount < desiredCount then.
+func TestBakeSurvivesChurn(t *testing.T) {
+	if testing.Short() {
+		t.Skip("synthesizes the stack and runs deployments; -short skips it")
+	}
+	c := startChurn(t)
+	canary := []string{"Apply", "ShiftTraffic", "Bake", "ShiftTraffic", "Bake", "ShiftTraffic", "Bake", "Promote", "Deployed"}
+	tests := []struct {
+		name string
+		tag  string
+		act  func(t *testing.T, b lastBake)
+	}{
+		{name: "a task retired with its host is replaced", tag: "v2", act: func(t *testing.T, b lastBake) {
+			c.stopOne(b.cluster, b.service, "Task stopped: host EC2 instance retirement")
+		}},
+		{name: "a scale-out is still provisioning", tag: "v3", act: func(t *testing.T, b lastBake) {
+			n := c.service(b.cluster, b.service).DesiredCount + 1
+			if _, err := c.ecs.UpdateService(context.Background(), &ecs.UpdateServiceInput{Cluster: aws.String(b.cluster),
+				Service: aws.String(b.service), DesiredCount: aws.Int32(n)}); err != nil {
+				t.Fatalf("UpdateService %s: %v", b.service, err)
+			}
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c.t = t
+			b := c.pushUntilLastWait("web", tc.tag, nil)
+			// The bake is judged b.timeout after it was entered, at most a
+			// second ago; act two to three seconds before, less than a
+			// task's start (provisioning and pull).
+			c.sleep(b.timeout - 3*time.Second)
+			tc.act(t, b)
+			c.sleep(time.Second)
+			if sv := c.service(b.cluster, b.service); sv.RunningCount >= sv.DesiredCount {
+				t.Fatalf("%s runs %d of %d tasks right after the churn, want fewer: the test would prove nothing",
+					b.service, sv.RunningCount, sv.DesiredCount)
+			}
+			status, path := c.finish(b.arn)
+			if status != sfntypes.ExecutionStatusSucceeded {
+				t.Errorf("got status %s (rolled back for %+v), want SUCCEEDED", status, c.rollbackCause(b.arn))
+			}
+			if diff := cmp.Diff(canary, path); diff != "" {
+				t.Errorf("path (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestCrashLoopStillRollsBack: churn is tolerated, a failing revision is
+// not. A revision whose tasks crash on start trips the circuit breaker
+// before its first bake; one whose replacement tasks crash-loop during a
+// bake reaches the circuit breaker's threshold of failed tasks and is
+// judged failed at the bake's check. Both roll back (issue 11 item 4).
+func TestCrashLoopStillRollsBack(t *testing.T) {
+	if testing.Short() {
+		t.Skip("synthesizes the stack and runs deployments; -short skips it")
+	}
+	c := startChurn(t)
+	control := endpoint.Control{URL: c.r.URL}
+	crash := func(t *testing.T, digest string) {
+		if _, err := control.Apply(context.Background(), faults.State{Images: map[string]faults.Behaviour{digest: {CrashOnStart: true}}}); err != nil {
+			t.Fatalf("inject fault: %v", err)
+		}
+	}
+
+	t.Run("tasks that crash on start", func(t *testing.T) {
+		c.t = t
+		status, path, _ := deploy(t, c.r, "web", "v2", func(digest string) { crash(t, digest) })
+		if status != sfntypes.ExecutionStatusFailed {
+			t.Errorf("got status %s, want FAILED", status)
+		}
+		if diff := cmp.Diff([]string{"Apply", "Rollback", "RolledBack"}, path); diff != "" {
+			t.Errorf("path (-want +got):\n%s", diff)
+		}
+	})
+
+	t.Run("replacements that crash-loop during a bake", func(t *testing.T) {
+		c.t = t
+		var digest string
+		b := c.pushUntilLastWait("web", "v3", func(d string) { digest = d })
+		// From now on every new task of the revision crashes on start:
+		// the replacement of a stopped task crash-loops.
+		crash(t, digest)
+		c.stopOne(b.cluster, b.service, "Task stopped: host EC2 instance retirement")
+		status, path := c.finish(b.arn)
+		if status != sfntypes.ExecutionStatusFailed {
+			t.Errorf("got status %s, want FAILED", status)
+		}
+		if want := []string{"Apply", "ShiftTraffic", "Bake", "Rollback", "RolledBack"}; !cmp.Equal(want, path) {
+			t.Errorf("got path %v, want %v", path, want)
+		}
+		// Judged by its failed tasks: no alarm fired and the rollout had
+		// completed.
+		if f := c.rollbackCause(b.arn); f == nil || f.Error != "DeploymentFailed" || !strings.Contains(f.Cause, "circuit breaker's threshold") {
+			t.Errorf("rolled back for %+v, want DeploymentFailed for the failed tasks", f)
+		}
+	})
+}
