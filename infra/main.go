@@ -30,8 +30,21 @@ func run() int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
+	stacks := []awscdk.Stack{st.Stack}
+	if settings.EventForwarder {
+		fw, err := stack.NewForwarder(app, settings)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		stacks = append(stacks, fw.Stack)
+	}
 	asm := app.Synth(nil)
-	if findings := stack.Findings(asm, st); len(findings) > 0 {
+	var findings []string
+	for _, s := range stacks {
+		findings = append(findings, stack.Findings(asm, s)...)
+	}
+	if len(findings) > 0 {
 		fmt.Fprintln(os.Stderr, "cdk-nag findings without a suppression (fix them, or suppress with a reason in infra/stack/nag.go):")
 		for _, f := range findings {
 			fmt.Fprintln(os.Stderr, "  "+f)

@@ -27,6 +27,7 @@ const (
 	EnvEventBus          = "SLIPWAY_EVENT_BUS"
 	EnvReconcileInterval = "SLIPWAY_RECONCILE_SECONDS"
 	EnvDefaultAlarms     = "SLIPWAY_DEFAULT_ALARMS"
+	EnvAssumeRoles       = "SLIPWAY_ASSUME_ROLES"
 )
 
 // Functions holds the four Lambda functions, each with its own role and log
@@ -65,12 +66,23 @@ func NewFunctions(scope constructs.Construct, id string, p FunctionsProps) *Func
 		EnvEventBus:        p.Events.Bus.EventBusName(),
 	}
 
+	// The trigger functions act on events of the assume roles' accounts
+	// too (internal/trigger's Origin); without the list they would drop
+	// every event forwarded from there.
+	triggerEnv := map[string]*string{}
+	for k, v := range common {
+		triggerEnv[k] = v
+	}
+	if len(s.AssumeRoles) > 0 {
+		triggerEnv[EnvAssumeRoles] = jsii.String(strings.Join(s.AssumeRoles, ","))
+	}
+
 	f.ECRPush = newFunction(c, s, synth.KindECRPush, "Starts a deployment for every service tracking a pushed image.",
-		common, 256, awscdk.Duration_Minutes(jsii.Number(1)), s.ECRPushConcurrency)
+		triggerEnv, 256, awscdk.Duration_Minutes(jsii.Number(1)), s.ECRPushConcurrency)
 	f.SpecUpload = newFunction(c, s, synth.KindSpecUpload, "Validates uploaded specs, updates the image index and starts deployments.",
-		common, 256, awscdk.Duration_Minutes(jsii.Number(1)), s.SpecUploadConcurrency)
+		triggerEnv, 256, awscdk.Duration_Minutes(jsii.Number(1)), s.SpecUploadConcurrency)
 	f.Signal = newFunction(c, s, synth.KindSignal, "Completes waiting deployments on alarm and ECS deployment events.",
-		common, 256, awscdk.Duration_Minutes(jsii.Number(1)), s.SignalConcurrency)
+		triggerEnv, 256, awscdk.Duration_Minutes(jsii.Number(1)), s.SignalConcurrency)
 	stepEnv := map[string]*string{
 		EnvReconcileInterval: jsii.String(strconv.Itoa(s.ReconcileIntervalSeconds)),
 		EnvDefaultAlarms:     jsii.String(strings.Join(s.DefaultAlarms, ",")),

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -25,6 +26,9 @@ const (
 	KeyECRPushConcurrency    = "slipway:ecrPushConcurrency"
 	KeySpecUploadConcurrency = "slipway:specUploadConcurrency"
 	KeySignalConcurrency     = "slipway:signalConcurrency"
+	// KeyEventForwarder adds the event forwarder stack (see NewForwarder)
+	// to the app, to be deployed in the accounts of the assume roles.
+	KeyEventForwarder = "slipway:eventForwarder"
 )
 
 // Settings is everything a deployer may choose about the stack. Build it with
@@ -74,6 +78,11 @@ type Settings struct {
 	ECRPushConcurrency    int
 	SpecUploadConcurrency int
 	SignalConcurrency     int
+	// EventForwarder also synthesizes the event forwarder stack
+	// (<StackName>EventForwarder), which a deployer deploys in every
+	// account of an AssumeRoles role so that its alarm and ECS deployment
+	// events reach Slipway. It needs at least one assume role.
+	EventForwarder bool
 }
 
 // Defaults returns the settings used for every key the context leaves out.
@@ -150,19 +159,23 @@ func FromContext(lookup func(key string) any) (Settings, error) {
 	num(KeyECRPushConcurrency, &s.ECRPushConcurrency)
 	num(KeySpecUploadConcurrency, &s.SpecUploadConcurrency)
 	num(KeySignalConcurrency, &s.SignalConcurrency)
-	switch v := lookup(KeyLogExecutionData).(type) {
-	case nil:
-	case bool:
-		s.LogExecutionData = v
-	case string:
-		b, err := strconv.ParseBool(v)
-		if err != nil {
-			problems = append(problems, fmt.Sprintf("%s: got %q, want true or false", KeyLogExecutionData, v))
+	flag := func(key string, dst *bool) {
+		switch v := lookup(key).(type) {
+		case nil:
+		case bool:
+			*dst = v
+		case string:
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				problems = append(problems, fmt.Sprintf("%s: got %q, want true or false", key, v))
+			}
+			*dst = b
+		default:
+			problems = append(problems, fmt.Sprintf("%s: got %T, want a boolean", key, v))
 		}
-		s.LogExecutionData = b
-	default:
-		problems = append(problems, fmt.Sprintf("%s: got %T, want a boolean", KeyLogExecutionData, v))
 	}
+	flag(KeyLogExecutionData, &s.LogExecutionData)
+	flag(KeyEventForwarder, &s.EventForwarder)
 	if len(problems) > 0 {
 		return s, &SettingsError{Problems: problems}
 	}
@@ -303,10 +316,33 @@ func (s Settings) Validate() error {
 			add("%s: %d is out of range (0 to reserve nothing, or 1 to 1000)", c.key, c.n)
 		}
 	}
+	if s.EventForwarder && len(s.EventSourceAccounts()) == 0 {
+		add("%s: true, but %s names no role: the forwarder is deployed in the accounts of those roles, and Slipway accepts events from no other account", KeyEventForwarder, KeyAssumeRoles)
+	}
 	if len(p) > 0 {
 		return &SettingsError{Problems: p}
 	}
 	return nil
+}
+
+// EventSourceAccounts returns the accounts of the AssumeRoles, sorted and
+// without duplicates: the other accounts whose events Slipway acts on (the
+// trigger functions accept events from them) and may receive on its event
+// bus (the bus policy lets them put alarm and ECS deployment events there).
+// They may include the stack's own account, which synthesis cannot know.
+func (s Settings) EventSourceAccounts() []string {
+	var out []string
+	for _, r := range s.AssumeRoles {
+		if !roleARNRE.MatchString(r) {
+			continue
+		}
+		// arn:PARTITION:iam::ACCOUNT:role/NAME
+		if account := strings.Split(r, ":")[4]; !slices.Contains(out, account) {
+			out = append(out, account)
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 // literalPrefix reports whether the name in a cluster or role pattern (the

@@ -25,13 +25,15 @@ func TestFromContext(t *testing.T) {
 				KeyDefaultAlarms: []any{"cpu-high"}, KeyLogRetentionDays: float64(90),
 				KeyReconcileInterval: float64(60), KeyAssetDir: "out", KeyLogExecutionData: true,
 				KeyECRPushConcurrency: float64(2), KeySpecUploadConcurrency: "0", KeySignalConcurrency: float64(20),
+				KeyEventForwarder: true,
 			},
 			want: Settings{StackName: "Deployer", SpecBucketName: "acme-specs",
 				Clusters:  []string{"prod", "arn:aws:ecs:eu-west-1:111122223333:cluster/shared"},
 				PassRoles: []string{"app-*"}, AssumeRoles: []string{"arn:aws:iam::444455556666:role/deployer"},
 				DefaultAlarms: []string{"cpu-high"}, LogRetentionDays: 90, ReconcileIntervalSeconds: 60,
 				AssetDir: "out", LogExecutionData: true,
-				ECRPushConcurrency: 2, SpecUploadConcurrency: 0, SignalConcurrency: 20},
+				ECRPushConcurrency: 2, SpecUploadConcurrency: 0, SignalConcurrency: 20,
+				EventForwarder: true},
 		},
 		"command-line strings": {
 			ctx: map[string]any{
@@ -172,6 +174,8 @@ func TestFromContextRejectsWrongTypes(t *testing.T) {
 		"bad number":       {KeyLogRetentionDays, "often", `got "often", want a whole number`},
 		"fraction":         {KeyReconcileInterval, 1.5, "got 1.5, want a whole number"},
 		"bad bool":         {KeyLogExecutionData, "maybe", `got "maybe", want true or false`},
+		"forwarder string": {KeyEventForwarder, "yes please", `got "yes please", want true or false`},
+		"forwarder number": {KeyEventForwarder, float64(1), "got float64, want a boolean"},
 		"object as list":   {KeyPassRoles, map[string]any{}, "want a list of strings"},
 	}
 	for name, tc := range tests {
@@ -184,6 +188,66 @@ func TestFromContextRejectsWrongTypes(t *testing.T) {
 			}
 			if !strings.Contains(se.Error(), tc.key) || !strings.Contains(se.Error(), tc.want) {
 				t.Errorf("got %q, want it to name %s and say %q", se.Error(), tc.key, tc.want)
+			}
+		})
+	}
+}
+
+// TestEventSourceAccounts (issue 11 item 12): the accounts whose events the
+// bus policy admits are those of the assume roles, once each, in order, and
+// the forwarder needs at least one.
+func TestEventSourceAccounts(t *testing.T) {
+	tests := map[string]struct {
+		roles []string
+		want  []string
+	}{
+		"none": {},
+		"one":  {roles: []string{"arn:aws:iam::444455556666:role/deployer"}, want: []string{"444455556666"}},
+		"two roles, one account, other partition": {
+			roles: []string{
+				"arn:aws:iam::444455556666:role/b", "arn:aws-cn:iam::111122223333:role/team/a",
+				"arn:aws:iam::444455556666:role/a",
+			},
+			want: []string{"111122223333", "444455556666"},
+		},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			s := Defaults()
+			s.AssumeRoles = tc.roles
+			if diff := cmp.Diff(tc.want, s.EventSourceAccounts()); diff != "" {
+				t.Errorf("accounts (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestEventForwarderNeedsAssumeRoles(t *testing.T) {
+	tests := map[string]struct {
+		ctx     map[string]any
+		problem string
+	}{
+		"no roles": {ctx: map[string]any{KeyEventForwarder: "true"},
+			problem: KeyEventForwarder + ": true, but " + KeyAssumeRoles + " names no role"},
+		"a role": {ctx: map[string]any{KeyEventForwarder: "true", KeyAssumeRoles: "arn:aws:iam::444455556666:role/deployer"}},
+		"off":    {ctx: map[string]any{KeyEventForwarder: false}},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			tc.ctx[KeyClusters] = []any{"default"}
+			_, err := FromContext(lookupFrom(tc.ctx))
+			if tc.problem == "" {
+				if err != nil {
+					t.Errorf("got %v, want no error", err)
+				}
+				return
+			}
+			var se *SettingsError
+			if !errors.As(err, &se) {
+				t.Fatalf("got %v, want a *SettingsError", err)
+			}
+			if len(se.Problems) != 1 || !strings.HasPrefix(se.Problems[0], tc.problem) {
+				t.Errorf("got %q, want one problem starting %q", se.Problems, tc.problem)
 			}
 		})
 	}

@@ -61,7 +61,7 @@ func New(app constructs.Construct, s Settings) (*Stack, error) {
 		scope.Node().SetContext(jsii.String(flag), true)
 	}
 	st.Storage = NewStorage(scope, "Storage", s.SpecBucketName)
-	st.Events = NewEvents(scope, "Events")
+	st.Events = NewEvents(scope, "Events", s.StackName, s.EventSourceAccounts())
 
 	// The step function both is invoked by the state machine and calls it
 	// (SendTaskSuccess from the watch phase, StartExecution for promotion).
@@ -131,8 +131,9 @@ func checkAssets(dir string) error {
 
 // Findings returns the cdk-nag findings (warnings and errors whose message
 // starts with a rule id such as "AwsSolutions-IAM5") left unsuppressed in the
-// synthesized stack. Synthesis fails when there is any.
-func Findings(asm cxapi.CloudAssembly, st *Stack) []string {
+// synthesized stack (the Slipway stack or the event forwarder). Synthesis
+// fails when there is any.
+func Findings(asm cxapi.CloudAssembly, st awscdk.Stack) []string {
 	var out []string
 	art := asm.GetStackArtifact(st.ArtifactId())
 	for _, m := range *art.Messages() {

@@ -49,3 +49,26 @@ func PlaceholderAssets(dir string) error {
 	}
 	return nil
 }
+
+// SynthesizeForwarder builds the event forwarder stack for s (see
+// NewForwarder) in a fresh app writing to outDir and returns its template
+// (JSON) and the stack. Like Synthesize, it fails on unsuppressed cdk-nag
+// findings. The template is the file a deployer deploys in the accounts of
+// the assume roles.
+func SynthesizeForwarder(s Settings, outDir string) ([]byte, *Forwarder, error) {
+	app := awscdk.NewApp(&awscdk.AppProps{Outdir: jsii.String(outDir)})
+	fw, err := NewForwarder(app, s)
+	if err != nil {
+		return nil, nil, err
+	}
+	asm := app.Synth(nil)
+	if findings := Findings(asm, fw.Stack); len(findings) > 0 {
+		return nil, nil, fmt.Errorf("cdk-nag findings without a suppression:\n  %s", strings.Join(findings, "\n  "))
+	}
+	path := *asm.GetStackArtifact(fw.ArtifactId()).TemplateFullPath()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, nil, fmt.Errorf("read synthesized forwarder template: %w", err)
+	}
+	return b, fw, nil
+}

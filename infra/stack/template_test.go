@@ -41,7 +41,11 @@ func testSettings(assetDir string) Settings {
 // fixture is the stack synthesized once for all template tests (each
 // synthesis costs seconds of jsii).
 type fixture struct {
-	st       *Stack
+	st *Stack
+	// fw is the event forwarder when the fixture is its template.
+	fw *Forwarder
+	// stack is the synthesized stack: st's, or the event forwarder's.
+	stack    awscdk.Stack
 	template assertions.Template
 	doc      map[string]any
 	raw      []byte
@@ -65,7 +69,7 @@ var synthesized = sync.OnceValues(func() (*fixture, error) {
 	if err := json.Unmarshal(raw, &doc); err != nil {
 		return nil, err
 	}
-	return &fixture{st: st, template: assertions.Template_FromString(jsii.String(string(raw)), nil), doc: doc, raw: raw}, nil
+	return &fixture{st: st, stack: st.Stack, template: assertions.Template_FromString(jsii.String(string(raw)), nil), doc: doc, raw: raw}, nil
 })
 
 func stackFixture(t *testing.T) *fixture {
@@ -79,7 +83,7 @@ func stackFixture(t *testing.T) *fixture {
 
 // logicalID returns the logical ID of a construct's CloudFormation resource.
 func (f *fixture) logicalID(c constructs.IConstruct) string {
-	return *f.st.GetLogicalId(c.Node().DefaultChild().(awscdk.CfnElement))
+	return *f.stack.GetLogicalId(c.Node().DefaultChild().(awscdk.CfnElement))
 }
 
 func (f *fixture) resources(typ string) map[string]map[string]any {
@@ -438,15 +442,21 @@ func TestFunctions(t *testing.T) {
 	for k, v := range common {
 		step[k] = v
 	}
+	// The trigger functions accept events of the assume roles' accounts
+	// (issue 11 item 12); step reads nothing of them.
+	triggers := map[string]string{EnvAssumeRoles: "arn:aws:iam::444455556666:role/slipway-deployer"}
+	for k, v := range common {
+		triggers[k] = v
+	}
 	tests := map[synth.FunctionKind]struct {
 		id      string
 		env     map[string]string
 		memory  float64
 		timeout float64
 	}{
-		synth.KindECRPush:    {f.logicalID(f.st.Functions.ECRPush), common, 256, 60},
-		synth.KindSpecUpload: {f.logicalID(f.st.Functions.SpecUpload), common, 256, 60},
-		synth.KindSignal:     {f.logicalID(f.st.Functions.Signal), common, 256, 60},
+		synth.KindECRPush:    {f.logicalID(f.st.Functions.ECRPush), triggers, 256, 60},
+		synth.KindSpecUpload: {f.logicalID(f.st.Functions.SpecUpload), triggers, 256, 60},
+		synth.KindSignal:     {f.logicalID(f.st.Functions.Signal), triggers, 256, 60},
 		synth.KindStep:       {f.logicalID(f.st.Functions.Step), step, 512, 300},
 	}
 	for kind, tc := range tests {

@@ -99,26 +99,40 @@ func NewTriggers(scope constructs.Construct, id, stackName string, fns *Function
 		},
 	}, fns.SpecUpload, t.SpecUploadDLQ)
 
-	// Only transitions into ALARM matter: they fail the watches on that
-	// alarm. OK and INSUFFICIENT_DATA need no action.
-	t.AlarmState = rule(c, "AlarmStateRule", "An alarm going into ALARM rolls back the deployments watching it.", &awsevents.EventPattern{
-		Source:     jsii.Strings("aws.cloudwatch"),
-		DetailType: jsii.Strings("CloudWatch Alarm State Change"),
+	// Neither rule filters on the account: events forwarded from the
+	// accounts of the assume roles (Events.SourcePolicy) match them too.
+	t.AlarmState = rule(c, "AlarmStateRule", "An alarm going into ALARM rolls back the deployments watching it.",
+		alarmStatePattern(), fns.Signal, t.SignalDLQ)
+	t.ECSState = rule(c, "ECSDeploymentRule", "An ECS deployment that completed or failed resumes the deployment waiting for it.",
+		ecsDeploymentPattern(), fns.Signal, t.SignalDLQ)
+	return t
+}
+
+// alarmStatePattern matches the alarm events the signal function acts on.
+// Only transitions into ALARM matter: they fail the watches on that alarm.
+// OK and INSUFFICIENT_DATA need no action. The event forwarder forwards
+// the same events.
+func alarmStatePattern() *awsevents.EventPattern {
+	return &awsevents.EventPattern{
+		Source:     jsii.Strings(AlarmStateChange.Source),
+		DetailType: jsii.Strings(AlarmStateChange.DetailType),
 		Detail: &map[string]any{
 			"state": map[string]any{"value": []string{"ALARM"}},
 		},
-	}, fns.Signal, t.SignalDLQ)
+	}
+}
 
-	// IN_PROGRESS says nothing a watch waits for; COMPLETED and FAILED
-	// complete it.
-	t.ECSState = rule(c, "ECSDeploymentRule", "An ECS deployment that completed or failed resumes the deployment waiting for it.", &awsevents.EventPattern{
-		Source:     jsii.Strings("aws.ecs"),
-		DetailType: jsii.Strings("ECS Deployment State Change"),
+// ecsDeploymentPattern matches the ECS deployment events the signal
+// function acts on. IN_PROGRESS says nothing a watch waits for; COMPLETED
+// and FAILED complete it. The event forwarder forwards the same events.
+func ecsDeploymentPattern() *awsevents.EventPattern {
+	return &awsevents.EventPattern{
+		Source:     jsii.Strings(ECSDeploymentStateChange.Source),
+		DetailType: jsii.Strings(ECSDeploymentStateChange.DetailType),
 		Detail: &map[string]any{
 			"eventName": []string{"SERVICE_DEPLOYMENT_COMPLETED", "SERVICE_DEPLOYMENT_FAILED"},
 		},
-	}, fns.Signal, t.SignalDLQ)
-	return t
+	}
 }
 
 // rule creates one rule on the default bus targeting fn.
