@@ -2,12 +2,15 @@ package ecs_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	sdk "github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
+
+	"github.com/slipwayhq/slipway/internal/localcloud/protocol/prototest"
 )
 
 // TestChurnIsNoFailure: a running task stopped (as ECS stops one whose host
@@ -136,5 +139,27 @@ func TestDaemonJoinIsNoFailure(t *testing.T) {
 	if d := sv.Deployments[0]; aws.ToString(d.Id) != aws.ToString(before.Id) || d.RolloutState != types.DeploymentRolloutStateCompleted || d.FailedTasks != 0 {
 		t.Errorf("got deployment %s %s with %d failed tasks, want %s COMPLETED with 0",
 			aws.ToString(d.Id), d.RolloutState, d.FailedTasks, aws.ToString(before.Id))
+	}
+}
+
+// TestStopTaskReasonLimit: StopTask takes a reason of up to 255 characters,
+// as the API does, and refuses a longer one without stopping the task.
+func TestStopTaskReasonLimit(t *testing.T) {
+	w := newWorld(t)
+	w.cluster("staging")
+	createWeb(t, w, w.webTaskDef(ecrURI+"web@sha256:aaa"), 1, 100, 200, true, false)
+	w.settle()
+	tk := w.tasks("staging", "web", types.DesiredStatusRunning)[0]
+	_, err := w.api.StopTask(context.Background(), &sdk.StopTaskInput{Cluster: aws.String("staging"), Task: tk.TaskArn,
+		Reason: aws.String(strings.Repeat("r", 256))})
+	if got := prototest.ErrorCode(err); got != "InvalidParameterException" {
+		t.Fatalf("got %q %v, want InvalidParameterException", got, err)
+	}
+	if got := w.tasks("staging", "web", types.DesiredStatusRunning); len(got) != 1 || aws.ToString(got[0].TaskArn) != aws.ToString(tk.TaskArn) {
+		t.Fatalf("got running tasks %+v, want the task still running", got)
+	}
+	if _, err := w.api.StopTask(context.Background(), &sdk.StopTaskInput{Cluster: aws.String("staging"), Task: tk.TaskArn,
+		Reason: aws.String(strings.Repeat("r", 255))}); err != nil {
+		t.Fatalf("a reason of 255 characters: %v", err)
 	}
 }

@@ -112,6 +112,10 @@ func (s *Service) stopTask(now time.Time, in *stopTaskIn) (any, error) {
 	if in.Task == "" {
 		return nil, invalidParam("task can not be blank.")
 	}
+	// The API allows a reason of up to 255 characters.
+	if len(in.Reason) > 255 {
+		return nil, invalidParam("reason must be at most 255 characters.")
+	}
 	t := c.Tasks[lastPart(in.Task)]
 	if t == nil {
 		return nil, invalidParam("The referenced task was not found.")
