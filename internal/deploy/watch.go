@@ -51,8 +51,9 @@ func (e *Engine) watch(ctx context.Context, st workflow.State, token string) (wo
 // check re-checks a wait whose task timed out: events may have been lost.
 // For a stable wait it sets Wait.Settled, or a shorter timeout for the next
 // wait, or fails once the deadline has passed; for a bake it fails when an
-// alarm is in ALARM, bakes on (Settled false, the next timeout) while bake
-// time is left, and at the end fails unless the new revision is healthy.
+// alarm is in ALARM or judge finds the new revision failed, else bakes on
+// (Settled false, the next timeout) while bake time is left and settles at
+// its end.
 func (e *Engine) check(ctx context.Context, st workflow.State) (workflow.State, error) {
 	log := e.logger(st, workflow.PhaseCheck)
 	if err := e.dropWatch(ctx, st); err != nil {
@@ -95,14 +96,14 @@ func (e *Engine) check(ctx context.Context, st workflow.State) (workflow.State, 
 			return st, err
 		}
 		// The bake woke (its wait timed out) before its end to re-read the
-		// alarms, done above: bake on, for another interval or what is
+		// alarms and judge the revision, done above: bake on, for another interval or what is
 		// left. The time left is counted in task timeouts, the state
 		// machine's clock.
 		if timedOut && st.Wait.BakeLeftSeconds > 0 {
 			st.Wait.Settled = false
 			st.Wait.TimeoutSeconds = min(e.reconcileSeconds(), st.Wait.BakeLeftSeconds)
 			st.Wait.BakeLeftSeconds -= st.Wait.TimeoutSeconds
-			log.Info("alarms OK, baking on", "waitSeconds", st.Wait.TimeoutSeconds, "bakeLeftSeconds", st.Wait.BakeLeftSeconds)
+			log.Info("alarms and revision OK, baking on", "waitSeconds", st.Wait.TimeoutSeconds, "bakeLeftSeconds", st.Wait.BakeLeftSeconds)
 			return st, nil
 		}
 		st.Wait.Settled = true
