@@ -75,8 +75,8 @@ func NewForwarder(app constructs.Construct, s Settings) (*Forwarder, error) {
 		Type:                  jsii.String("String"),
 		AllowedPattern:        jsii.String(`^\d{12}$`),
 		ConstraintDescription: jsii.String("a 12-digit AWS account id"),
-		Description: jsii.String("The account of the Slipway stack " + s.StackName +
-			" (deployed in this same region): its default event bus receives the events."),
+		Description: jsii.String("The account of the Slipway stack \"" + s.StackName +
+			"\", deployed in this same region: its default event bus receives the events."),
 	})
 	f.Bus = awsevents.EventBus_FromEventBusArn(scope, jsii.String("SlipwayBus"), f.FormatArn(&awscdk.ArnComponents{
 		Service: jsii.String("events"), Account: f.SlipwayAccount.ValueAsString(),
