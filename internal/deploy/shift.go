@@ -43,6 +43,19 @@ func (e *Engine) shift(ctx context.Context, st workflow.State) (workflow.State, 
 			return st, err
 		}
 	}
+	// The bake watches the new revision's ECS deployment too, so that an
+	// "ECS Deployment State Change" FAILED (the circuit breaker tripping on
+	// a revision that crash-loops after its rollout looked done, or ECS
+	// rolling the service back) ends the bake at once rather than at its
+	// next re-check, which realistic task times make minutes away.
+	svc, err := c.Services.DescribeService(ctx, r.Cluster, p.Target)
+	if err != nil {
+		return st, fmt.Errorf("describe service %s/%s: %w", r.Cluster, p.Target, err)
+	}
+	var ecsDeployment string
+	if d := svc.Primary(); d != nil {
+		ecsDeployment = d.ID
+	}
 	now := e.now()
 	st.Progress = workflow.Progress{Step: i + 1, Remaining: len(st.Plan.Steps) - i - 1, Weight: step.Weight}
 	// The bake wakes every reconcile interval to re-read the alarms (check),
@@ -57,6 +70,7 @@ func (e *Engine) shift(ctx context.Context, st workflow.State) (workflow.State, 
 		Deadline:        now.Add(secondsOf(bake)),
 		Cluster:         r.Cluster,
 		Service:         p.Target,
+		ECSDeployment:   ecsDeployment,
 		Alarms:          r.Alarms,
 	}
 	e.logger(st, workflow.PhaseShift).Info("traffic shifted", "step", i+1, "weight", step.Weight,
