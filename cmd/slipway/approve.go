@@ -5,26 +5,38 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
-
-	"github.com/slipwayhq/slipway/internal/operator"
 )
+
+// identityHelp says, in the help of approve, reject and rollback, whom
+// history names.
+const identityHelp = `
+History names who did it as STS sees them: the ARN GetCallerIdentity returns
+for the credentials in use (for a role, the whole session ARN
+arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION), never a name typed on the
+command line.
+`
 
 func newApproveCommand() *cobra.Command {
 	var (
-		sf      stackFlags
-		env, by string
+		sf        stackFlags
+		env, note string
+		by        removedBy
 	)
 	c := &cobra.Command{
-		Use:   "approve --env ENV SERVICE [--by NAME]",
+		Use:   "approve --env ENV SERVICE [--note TEXT]",
 		Short: "Approve the deployment of a service waiting for approval",
 		Long: `approve lets the deployment of SERVICE waiting in AwaitApproval in ENV
 continue to Apply. It fails when no approval is pending (none was asked for,
 or it was already answered, timed out or superseded).
+` + identityHelp + `--note adds free text next to it.
 ` + operatorHelp,
 		Example: `  slipway approve --env prod web
-  slipway approve --env prod --by alice web`,
+  slipway approve --env prod --note "checked the canary dashboards" web`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
+			if err := by.check(c); err != nil {
+				return err
+			}
 			if err := requireEnv(c, env); err != nil {
 				return err
 			}
@@ -32,7 +44,7 @@ or it was already answered, timed out or superseded).
 			if err != nil {
 				return err
 			}
-			a, err := op.Approve(c.Context(), env, args[0], by)
+			a, err := op.Approve(c.Context(), env, args[0], note)
 			if err != nil {
 				return err
 			}
@@ -42,15 +54,17 @@ or it was already answered, timed out or superseded).
 		},
 	}
 	c.Flags().StringVar(&env, "env", "", "environment (required)")
-	c.Flags().StringVar(&by, "by", operator.Actor(), "who approves, for history")
+	c.Flags().StringVar(&note, "note", "", "free text kept in history next to the approver's identity")
+	by.add(c)
 	sf.add(c)
 	return c
 }
 
 func newRejectCommand() *cobra.Command {
 	var (
-		sf              stackFlags
-		env, by, reason string
+		sf          stackFlags
+		env, reason string
+		by          removedBy
 	)
 	c := &cobra.Command{
 		Use:   "reject --env ENV SERVICE --reason TEXT",
@@ -58,10 +72,13 @@ func newRejectCommand() *cobra.Command {
 		Long: `reject ends the deployment of SERVICE waiting in AwaitApproval in ENV as
 Rejected; nothing was changed, so nothing is rolled back. The reason is
 kept in history.
-` + operatorHelp,
+` + identityHelp + operatorHelp,
 		Example: `  slipway reject --env prod --reason "release freeze" web`,
 		Args:    cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
+			if err := by.check(c); err != nil {
+				return err
+			}
 			if err := requireEnv(c, env); err != nil {
 				return err
 			}
@@ -72,7 +89,7 @@ kept in history.
 			if err != nil {
 				return err
 			}
-			a, err := op.Reject(c.Context(), env, args[0], by, reason)
+			a, err := op.Reject(c.Context(), env, args[0], reason)
 			if err != nil {
 				return err
 			}
@@ -82,7 +99,30 @@ kept in history.
 	}
 	c.Flags().StringVar(&env, "env", "", "environment (required)")
 	c.Flags().StringVar(&reason, "reason", "", "why (required)")
-	c.Flags().StringVar(&by, "by", operator.Actor(), "who rejects, for history")
+	by.add(c)
 	sf.add(c)
 	return c
+}
+
+// removedBy is the --by flag approve, reject and rollback used to take: a
+// name for history that nobody checked. It is hidden and refused with a
+// usage error saying what replaced it, so a script still passing it fails
+// loudly instead of recording a name it no longer controls.
+type removedBy struct{ value string }
+
+func (b *removedBy) add(c *cobra.Command) {
+	c.Flags().StringVar(&b.value, "by", "", "removed: history records the caller's identity from STS")
+	_ = c.Flags().MarkHidden("by")
+}
+
+// check refuses --by when it was given.
+func (b *removedBy) check(c *cobra.Command) error {
+	if !c.Flags().Changed("by") {
+		return nil
+	}
+	hint := "--note TEXT"
+	if c.Flags().Lookup("note") == nil {
+		hint = "--reason TEXT"
+	}
+	return usageErrorf("%s: --by is no longer accepted: history records who you are from STS (the caller ARN of your credentials); put free text in %s", c.CommandPath(), hint)
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/slipwayhq/slipway/internal/localcloud/stack"
@@ -68,7 +69,11 @@ func TestOperatorCommandsEndToEnd(t *testing.T) {
 			t.Fatal(err)
 		}
 
-		cli("approve", "--env", "prod", "--by", "alice", "web").want(t, exitOK, "approved deployment", "status --watch --env prod web")
+		// The approver is who STS says the caller is (issue 12 item 6):
+		// approve as an SSO-style role session, whose ARN names the
+		// person, and find that ARN whole in history.
+		approver := assumeRoleEnv(ctx, t, r.AWS, "arn:aws:iam::"+localAccount+":role/AWSReservedSSO_Approver_0123456789abcdef", "alice@example.com")
+		cli("approve", "--env", "prod", "--note", "canary dashboards green", "web").want(t, exitOK, "approved deployment", "status --watch --env prod web")
 		// Without --execution, --watch follows the newest match: this one.
 		res := cli("status", "--env", "prod", "--watch", "web")
 		res.want(t, exitOK, workflow.StateAwaitApproval, workflow.StateApply, workflow.StateBake, workflow.StateDeployed, "deployed web to prod")
@@ -83,6 +88,13 @@ func TestOperatorCommandsEndToEnd(t *testing.T) {
 		if !x.Deployed() {
 			t.Errorf("execution: got %s in %s, want SUCCEEDED in Deployed", x.Status, x.State)
 		}
+		hist, err := op.History(ctx, "prod", "web", 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(hist) != 1 || hist[0].Execution != arn || hist[0].ApprovedBy != approver || hist[0].ApprovalNote != "canary dashboards green" {
+			t.Errorf("history: got %+v, want the execution %s approved by %s with the note", hist, arn, approver)
+		}
 		// Answered already: nothing is pending.
 		res = cli("approve", "--env", "prod", "web")
 		res.want(t, exitFailed)
@@ -91,10 +103,19 @@ func TestOperatorCommandsEndToEnd(t *testing.T) {
 
 	t.Run("reject", func(t *testing.T) {
 		arn := deployTo(t, "prod", "rc3", workflow.StateAwaitApproval)
-		cli("reject", "--env", "prod", "--by", "bob", "--reason", "release freeze", "web").want(t, exitOK, "rejected deployment")
+		cli("reject", "--env", "prod", "--reason", "release freeze", "web").want(t, exitOK, "rejected deployment")
 		res := cli("status", "--watch", "--execution", arn)
 		res.want(t, exitFailed, workflow.StateRejected)
 		res.wantErr(t, "ended in Rejected", "slipway history --env prod web")
+		// The test's static credentials are the account's root on the
+		// local endpoint, as GetCallerIdentity reports them.
+		hist, err := op.History(ctx, "prod", "web", 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := "rejected by arn:aws:iam::" + localAccount + ":root: release freeze"; len(hist) != 1 || hist[0].Cause != want {
+			t.Errorf("history: got %+v, want cause %q", hist, want)
+		}
 		res = cli("reject", "--env", "prod", "--reason", "again", "web")
 		res.want(t, exitFailed)
 		res.wantErr(t, "no approval is pending")
@@ -235,4 +256,27 @@ func waitFor(ctx context.Context, t *testing.T, op *operator.Operator, env, tag,
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
+}
+
+// localAccount is the local endpoint's account.
+const localAccount = "000000000000"
+
+// assumeRoleEnv assumes role as session through the endpoint's STS with
+// cfg's credentials and makes the result the CLI's credentials for the rest
+// of t; it returns the role session ARN STS reported.
+func assumeRoleEnv(ctx context.Context, t *testing.T, cfg aws.Config, role, session string) string {
+	t.Helper()
+	out, err := sts.NewFromConfig(cfg).AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: &role, RoleSessionName: &session})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := out.Credentials
+	t.Setenv("AWS_ACCESS_KEY_ID", aws.ToString(c.AccessKeyId))
+	t.Setenv("AWS_SECRET_ACCESS_KEY", aws.ToString(c.SecretAccessKey))
+	t.Setenv("AWS_SESSION_TOKEN", aws.ToString(c.SessionToken))
+	arn := aws.ToString(out.AssumedRoleUser.Arn)
+	if want := "arn:aws:sts::" + localAccount + ":assumed-role/" + role[strings.LastIndex(role, "/")+1:] + "/" + session; arn != want {
+		t.Fatalf("assumed role: got %s, want %s", arn, want)
+	}
+	return arn
 }

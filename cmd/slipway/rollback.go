@@ -10,9 +10,10 @@ import (
 
 func newRollbackCommand() *cobra.Command {
 	var (
-		sf              stackFlags
-		env, by, reason string
-		wait            bool
+		sf          stackFlags
+		env, reason string
+		by          removedBy
+		wait        bool
 	)
 	c := &cobra.Command{
 		Use:   "rollback --env ENV SERVICE [--reason TEXT] [--wait]",
@@ -28,11 +29,14 @@ goes on undisturbed, and --wait follows it.
 Otherwise a new deployment of the image of the last successful deployment
 before the current one is started (pinned by digest, with the latest specs).
 It prints that execution's ARN; --wait follows it.
-` + operatorHelp,
+` + identityHelp + operatorHelp,
 		Example: `  slipway rollback --env prod --reason "5xx after release" web
   slipway rollback --env staging --wait worker`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
+			if err := by.check(c); err != nil {
+				return err
+			}
 			if err := requireEnv(c, env); err != nil {
 				return err
 			}
@@ -40,7 +44,11 @@ It prints that execution's ARN; --wait follows it.
 			if err != nil {
 				return err
 			}
-			r, err := op.Rollback(c.Context(), env, args[0], by, reason)
+			caller, err := op.Caller(c.Context())
+			if err != nil {
+				return fmt.Errorf("roll back %s in %s: %w", args[0], env, err)
+			}
+			r, err := op.Rollback(c.Context(), env, args[0], caller, reason)
 			if err != nil {
 				return err
 			}
@@ -68,7 +76,7 @@ It prints that execution's ARN; --wait follows it.
 	}
 	c.Flags().StringVar(&env, "env", "", "environment (required)")
 	c.Flags().StringVar(&reason, "reason", "", "why, shown in history")
-	c.Flags().StringVar(&by, "by", operator.Actor(), "who rolls back, for history")
+	by.add(c)
 	c.Flags().BoolVar(&wait, "wait", false, "follow the rollback until it ends")
 	sf.add(c)
 	return c

@@ -28,7 +28,7 @@ func (e *Engine) apply(ctx context.Context, st workflow.State) (workflow.State, 
 		return st, err
 	}
 	if st.Signal != nil && st.Signal.Source == "approval" {
-		st.Approval.By = st.Signal.By
+		st.Approval.By, st.Approval.Note = st.Signal.By, st.Signal.Note
 	}
 	if st.Approval.Required {
 		if err := e.Store.DeleteApproval(ctx, st.Environment, st.Service); err != nil {

@@ -2,6 +2,7 @@ package deploy
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -161,7 +162,20 @@ func (x *execution) wait(phase workflow.Phase, onSuccess, onTimeout, onError str
 	case f != nil:
 		x.caught(f, onError)
 	default:
+		// The task's result at $.signal is the output the token was
+		// completed with, as JSON.
 		x.st.Signal = &workflow.Signal{Source: "test"}
+		if out, ok := x.w.outputs[token]; ok {
+			var sig workflow.Signal
+			b, err := json.Marshal(out)
+			if err == nil {
+				err = json.Unmarshal(b, &sig)
+			}
+			if err != nil {
+				x.w.t.Fatalf("output of token %s: %v", token, err)
+			}
+			x.st.Signal = &sig
+		}
 		x.state = onSuccess
 	}
 }

@@ -73,6 +73,9 @@ type world struct {
 	// Step Functions; onToken, when set, also hands a completed token on
 	// (to the in-process state machine)
 	tokens map[string]*workflow.Failure // nil value: succeeded
+	// outputs are the outputs tokens were completed with (SendTaskSuccess),
+	// the waiting task's result as on Step Functions.
+	outputs map[string]any
 	// ended holds the status of executions that have ended; any other is
 	// RUNNING
 	ended      map[string]string
@@ -630,6 +633,10 @@ func (w *world) SendTaskSuccess(_ context.Context, token string, output any) err
 		return fmt.Errorf("token %s: %w", token, sfn.ErrTaskClosed)
 	}
 	w.tokens[token] = nil
+	if w.outputs == nil {
+		w.outputs = map[string]any{}
+	}
+	w.outputs[token] = output
 	if w.onToken != nil {
 		w.onToken(token, nil, output)
 	}

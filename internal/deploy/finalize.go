@@ -221,6 +221,7 @@ func (e *Engine) historyEntry(st workflow.State) store.HistoryEntry {
 		Service: st.Service, Environment: st.Environment, Image: st.Plan.Image, Strategy: st.Plan.Strategy,
 		Outcome: st.Outcome, Reason: st.Reason, Trigger: st.Trigger,
 		StartedAt: st.Deployment.StartedAt, EndedAt: e.now(), RequestedAt: st.RequestedAt,
+		ApprovedBy: st.Approval.By, ApprovalNote: st.Approval.Note,
 	}
 }
 

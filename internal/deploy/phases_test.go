@@ -265,19 +265,24 @@ func failureName(f *workflow.Failure) string {
 // for a person; approved it deploys, rejected or expired it ends Rejected
 // with nothing changed and the lock released.
 func TestApproval(t *testing.T) {
+	const approver = "arn:aws:sts::111122223333:assumed-role/Approver/alice"
 	tests := map[string]struct {
 		approver func(x *execution, token string)
 		terminal string
 		outcome  workflow.Outcome
 		error    string
+		// approvedBy and note are the approver and note history records
+		// (issue 12 item 6).
+		approvedBy, note string
 	}{
 		"approved": {
 			approver: func(x *execution, token string) {
-				if err := x.w.SendTaskSuccess(context.Background(), token, workflow.Signal{Source: "approval", By: "alice"}); err != nil {
+				if err := x.w.SendTaskSuccess(context.Background(), token, workflow.Signal{Source: "approval", By: approver, Note: "dashboards green"}); err != nil {
 					x.w.t.Fatal(err)
 				}
 			},
 			terminal: workflow.StateDeployed, outcome: workflow.OutcomeDeployed,
+			approvedBy: approver, note: "dashboards green",
 		},
 		"rejected": {
 			approver: func(x *execution, token string) {
@@ -324,6 +329,9 @@ func TestApproval(t *testing.T) {
 			}
 			if diff := cmp.Diff(outcome{Outcome: tc.outcome, Error: tc.error, Image: image}, outcome{Outcome: h.Outcome, Error: h.Error, Image: h.Image}); diff != "" {
 				t.Errorf("history (-want +got):\n%s", diff)
+			}
+			if h.ApprovedBy != tc.approvedBy || h.ApprovalNote != tc.note {
+				t.Errorf("history approver: got %q with note %q, want %q with note %q", h.ApprovedBy, h.ApprovalNote, tc.approvedBy, tc.note)
 			}
 			if tc.outcome != workflow.OutcomeDeployed {
 				if diff := cmp.Diff(before, w.view()); diff != "" {

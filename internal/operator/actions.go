@@ -34,14 +34,24 @@ var ErrNotLocked = errors.New("not locked")
 // lock in use is never released by hand.
 var ErrInProgress = errors.New("deployment in progress")
 
-// Approve lets the deployment of svc awaiting approval in env proceed. It
-// returns the approval it completed, or an error wrapping ErrNotPending.
-func (o *Operator) Approve(ctx context.Context, env, svc, by string) (store.PendingApproval, error) {
+// Approve lets the deployment of svc awaiting approval in env proceed. The
+// approver recorded is the caller ARN from STS (Caller), with note, free
+// text, next to it. It returns the approval it completed, or an error
+// wrapping ErrNotPending.
+func (o *Operator) Approve(ctx context.Context, env, svc, note string) (store.PendingApproval, error) {
 	a, err := o.pending(ctx, env, svc)
 	if err != nil {
 		return a, err
 	}
-	err = o.sfn.SendTaskSuccess(ctx, a.Token, workflow.Signal{Source: "approval", By: by, Detail: "approved by " + by})
+	by, err := o.Caller(ctx)
+	if err != nil {
+		return a, fmt.Errorf("approve %s in %s: %w", svc, env, err)
+	}
+	detail := "approved by " + by
+	if note != "" {
+		detail += ": " + note
+	}
+	err = o.sfn.SendTaskSuccess(ctx, a.Token, workflow.Signal{Source: "approval", By: by, Note: note, Detail: detail})
 	if errors.Is(err, sfnapi.ErrTaskClosed) {
 		return a, fmt.Errorf("approve %s in %s (deployment %s): %w: the approval is no longer pending (run slipway status)", svc, env, a.Deployment, ErrNotPending)
 	}
@@ -52,11 +62,16 @@ func (o *Operator) Approve(ctx context.Context, env, svc, by string) (store.Pend
 }
 
 // Reject refuses the deployment of svc awaiting approval in env; it ends
-// Rejected with nothing changed.
-func (o *Operator) Reject(ctx context.Context, env, svc, by, reason string) (store.PendingApproval, error) {
+// Rejected with nothing changed. The rejecter recorded is the caller ARN
+// from STS (Caller); reason is the caller's free text.
+func (o *Operator) Reject(ctx context.Context, env, svc, reason string) (store.PendingApproval, error) {
 	a, err := o.pending(ctx, env, svc)
 	if err != nil {
 		return a, err
+	}
+	by, err := o.Caller(ctx)
+	if err != nil {
+		return a, fmt.Errorf("reject %s in %s: %w", svc, env, err)
 	}
 	err = o.sfn.SendTaskFailure(ctx, a.Token, &workflow.ApprovalRejected{By: by, Reason: reason})
 	if errors.Is(err, sfnapi.ErrTaskClosed) {

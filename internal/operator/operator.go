@@ -20,9 +20,11 @@ import (
 	lambdasdk "github.com/aws/aws-sdk-go-v2/service/lambda"
 	s3sdk "github.com/aws/aws-sdk-go-v2/service/s3"
 	sfnsdk "github.com/aws/aws-sdk-go-v2/service/sfn"
+	stssdk "github.com/aws/aws-sdk-go-v2/service/sts"
 
 	s3api "github.com/slipwayhq/slipway/internal/awsapi/s3"
 	sfnapi "github.com/slipwayhq/slipway/internal/awsapi/sfn"
+	stsapi "github.com/slipwayhq/slipway/internal/awsapi/sts"
 	"github.com/slipwayhq/slipway/internal/store"
 	"github.com/slipwayhq/slipway/internal/trigger"
 )
@@ -51,6 +53,7 @@ type Operator struct {
 	SpecBucket, StateBucket string
 
 	sfn        *sfnapi.Client
+	identity   identityAPI
 	history    historyAPI
 	store      *store.Store
 	pollPeriod time.Duration
@@ -60,6 +63,12 @@ type Operator struct {
 // events of an execution, to tell which state it is in.
 type historyAPI interface {
 	GetExecutionHistory(context.Context, *sfnsdk.GetExecutionHistoryInput, ...func(*sfnsdk.Options)) (*sfnsdk.GetExecutionHistoryOutput, error)
+}
+
+// identityAPI says who the caller is: the principal of the credentials the
+// Operator's clients sign with (an *sts.Client adapter).
+type identityAPI interface {
+	CallerIdentity(ctx context.Context) (account, arn string, err error)
 }
 
 // machineLister finds the deploy state machine by name.
@@ -107,6 +116,7 @@ func Connect(ctx context.Context, cfg aws.Config, t Target) (*Operator, error) {
 	return &Operator{
 		StateMachineARN: arn, SpecBucket: t.SpecBucket, StateBucket: t.StateBucket,
 		sfn: sfnapi.New(sfnc), history: sfnc,
+		identity:   stsapi.New(stssdk.NewFromConfig(cfg)),
 		store:      store.New(s3api.New(s3c), t.SpecBucket, t.StateBucket),
 		pollPeriod: time.Second,
 	}, nil
@@ -191,8 +201,26 @@ func findBuckets(ctx context.Context, fn functionReader, s3c bucketLister, stack
 	return spec, state, nil
 }
 
-// Actor names the person running the CLI, for history and approvals: $USER,
-// or "slipway-cli".
+// Caller returns who the Operator acts as: the ARN STS's
+// GetCallerIdentity reports for the credentials every call of the Operator
+// signs with. For an assumed role it is the role session ARN
+// (arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION), kept whole: for an IAM
+// Identity Center session, SESSION names the person. Approvals, rejections
+// and halts record it, never a name the caller typed.
+func (o *Operator) Caller(ctx context.Context) (string, error) {
+	_, arn, err := o.identity.CallerIdentity(ctx)
+	if err != nil {
+		return "", fmt.Errorf("ask STS who the caller is: %w", err)
+	}
+	if arn == "" {
+		return "", errors.New("ask STS who the caller is: GetCallerIdentity returned no ARN")
+	}
+	return arn, nil
+}
+
+// Actor names the person running the CLI, for the trigger of a deployment
+// it starts: $USER, or "slipway-cli". It is what the caller says, not a
+// verified identity (see Caller).
 func Actor() string {
 	for _, k := range []string{"USER", "USERNAME"} {
 		if v := os.Getenv(k); v != "" {

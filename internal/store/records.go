@@ -104,6 +104,11 @@ type HistoryEntry struct {
 	// (workflow.Request.RequestedAt): a request older than one already
 	// recorded never runs after it.
 	RequestedAt time.Time `json:"requestedAt,omitzero"`
+	// ApprovedBy is who approved the deployment, when it needed approval
+	// and got it: the caller ARN STS reported to the approving CLI.
+	// ApprovalNote is the approver's free-text note.
+	ApprovedBy   string `json:"approvedBy,omitempty"`
+	ApprovalNote string `json:"approvalNote,omitempty"`
 }
 
 func historyPrefix(env, svc string) string {

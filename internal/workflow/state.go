@@ -172,8 +172,12 @@ type Approval struct {
 	Required bool `json:"required"`
 	// TimeoutSeconds is how long the approval may take.
 	TimeoutSeconds int `json:"timeoutSeconds,omitempty"`
-	// By is who approved.
+	// By is who approved: the caller identity (ARN) STS reported to
+	// the approving CLI, for an assumed role its session ARN.
 	By string `json:"by,omitempty"`
+	// Note is the approver's free-text note (slipway approve --note); it
+	// is kept next to By, never instead of it.
+	Note string `json:"note,omitempty"`
 }
 
 // Progress tracks the traffic steps.
@@ -221,8 +225,11 @@ type Signal struct {
 	Source string `json:"source"`
 	// Detail says what happened, for history.
 	Detail string `json:"detail,omitempty"`
-	// By is who approved, for approvals.
+	// By is who approved, for approvals: the caller ARN STS reported to
+	// the approving CLI.
 	By string `json:"by,omitempty"`
+	// Note is the approver's free-text note, for approvals.
+	Note string `json:"note,omitempty"`
 }
 
 // Failure is what a Catch clause stores at $.error: the error name (one of
