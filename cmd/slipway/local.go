@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/slipwayhq/slipway/internal/clock"
+	"github.com/slipwayhq/slipway/internal/localcloud/ecs"
 	"github.com/slipwayhq/slipway/internal/localcloud/endpoint"
 	"github.com/slipwayhq/slipway/internal/localcloud/faults"
 	"github.com/slipwayhq/slipway/internal/localcloud/stack"
@@ -58,6 +59,7 @@ func newLocalCommand() *cobra.Command {
 		binaries string
 		clk      clockFlags
 		verbose  bool
+		tasks    = ecs.Realistic()
 	)
 	c := &cobra.Command{
 		Use:   "local",
@@ -92,6 +94,9 @@ otherwise: a 10-minute bake takes 10 seconds.`,
 			if err != nil {
 				return err
 			}
+			if tasks.Provisioning <= 0 || tasks.Pull <= 0 {
+				return usageErrorf("--task-provisioning %s, --task-pull %s: must be positive", tasks.Provisioning, tasks.Pull)
+			}
 			host := "127.0.0.1"
 			if listen != "" {
 				host = listen
@@ -113,7 +118,7 @@ otherwise: a 10-minute bake takes 10 seconds.`,
 			defer stop()
 			fmt.Fprintf(c.ErrOrStderr(), "starting the local endpoint on %s (deploying the stack and seeding the world)…\n", addr)
 			r, err := endpoint.Start(ctx, endpoint.Options{Addr: addr, Template: template, Specs: specFS, StateDir: stateDir,
-				Functions: binaries, Config: endpoint.Config{Clock: ck, Logger: log}})
+				Functions: binaries, Config: endpoint.Config{Clock: ck, Logger: log, Tasks: tasks}})
 			if err != nil {
 				return err
 			}
@@ -137,6 +142,11 @@ otherwise: a 10-minute bake takes 10 seconds.`,
 	c.Flags().StringVar(&specs, "specs", "examples", "spec root to seed the world from; empty seeds nothing")
 	c.Flags().StringVar(&binaries, "functions", "", "run the functions' bootstrap binaries from this directory (<kind>/bootstrap, built for this machine) behind the Lambda Runtime API instead of in-process")
 	c.Flags().BoolVarP(&verbose, "verbose", "v", false, "log what the services and functions do")
+	// Tasks start, pass their target groups' health checks (interval ×
+	// healthy threshold) and drain (deregistration delay) in AWS's times,
+	// so that what survives here survives there.
+	c.Flags().DurationVar(&tasks.Provisioning, "task-provisioning", ecs.RealisticProvisioning, "simulated time a Fargate task takes to provision (PROVISIONING → PENDING)")
+	c.Flags().DurationVar(&tasks.Pull, "task-pull", ecs.RealisticPull, "simulated time a task takes to pull its image and start (PENDING → RUNNING)")
 	// Bakes and waits of minutes pass in seconds by default, so the seeded
 	// deployments end and rehearsals take moments.
 	clk.add(c, 60)

@@ -23,6 +23,7 @@
 package ecs
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
@@ -76,11 +77,19 @@ type FaultSource interface {
 
 // Timings of the simulated task lifecycle, in simulated time.
 const (
-	provisionTime   = 2 * time.Second  // PROVISIONING → PENDING (network interface)
-	pullTime        = 3 * time.Second  // PENDING → RUNNING (image pull, container start)
+	// QuickProvisioning and QuickPull are the task start times of a zero
+	// Timings: short, so that tests and the demo move fast.
+	QuickProvisioning = 2 * time.Second
+	QuickPull         = 3 * time.Second
+	// RealisticProvisioning and RealisticPull are typical Fargate times:
+	// provisioning and attaching the network interface, then pulling the
+	// image and starting the containers (30–90 s in all on AWS).
+	RealisticProvisioning = 20 * time.Second
+	RealisticPull         = 15 * time.Second
+
 	crashTime       = 1 * time.Second  // RUNNING → the crashing container exits
 	healthCheckTime = 10 * time.Second // RUNNING → first health check verdict
-	drainTime       = 10 * time.Second // DEACTIVATING while targets drain
+	drainTime       = 10 * time.Second // DEACTIVATING while targets drain (quick timings)
 	stopTime        = 2 * time.Second  // STOPPING → STOPPED
 	forgetAfter     = time.Hour        // how long a STOPPED task stays visible
 	maxEvents       = 100              // service events kept
@@ -94,11 +103,50 @@ const (
 	maxInstancesPerCluster = 5000
 )
 
+// TargetTimings is implemented by a TargetRegistry that knows its target
+// groups' settings, as ELBv2 does. With Timings.TargetGroups the simulation
+// asks it how long a new target takes to pass its health checks and how
+// long a deregistered one drains.
+type TargetTimings interface {
+	// HealthyAfter is how long a newly registered target stays initial:
+	// HealthCheckIntervalSeconds × HealthyThresholdCount.
+	HealthyAfter(targetGroupARN string) time.Duration
+	// DeregistrationDelay is the target group's
+	// deregistration_delay.timeout_seconds.
+	DeregistrationDelay(targetGroupARN string) time.Duration
+}
+
+// Timings are how long the simulated task lifecycle takes. The zero value
+// is quick (QuickProvisioning, QuickPull, a fixed 10 s health check verdict
+// and drain), for tests and the demo; Realistic is what `slipway local`
+// runs with.
+type Timings struct {
+	// Provisioning is PROVISIONING → PENDING; QuickProvisioning if zero.
+	Provisioning time.Duration
+	// Pull is PENDING → RUNNING (image pull, container start); QuickPull if
+	// zero.
+	Pull time.Duration
+	// TargetGroups makes a task behind a load balancer wait as on AWS: its
+	// target is healthy only after the target group's health check interval
+	// × healthy threshold (ALB defaults: 30 s × 5), and a stopping task
+	// stays DEACTIVATING for the group's deregistration delay (default
+	// 300 s). It needs a TargetRegistry that implements TargetTimings.
+	TargetGroups bool
+}
+
+// Realistic returns the timings of a Fargate task on AWS.
+func Realistic() Timings {
+	return Timings{Provisioning: RealisticProvisioning, Pull: RealisticPull, TargetGroups: true}
+}
+
 // Config wires a Service to the rest of the local endpoint. Only Clock is
 // required; nil collaborators are left out of the simulation.
 type Config struct {
-	Region  string
-	Clock   clock.Clock
+	Region string
+	Clock  clock.Clock
+	// Timings is how long tasks take to start, pass their load balancer
+	// health checks and drain; the zero value is quick.
+	Timings Timings
 	Events  protocol.EventSink
 	Faults  FaultSource
 	Targets TargetRegistry
@@ -120,6 +168,7 @@ type Service struct {
 	names   InstanceRegistry
 	images  ImageRegistry
 	log     *slog.Logger
+	timings Timings
 
 	mu       sync.Mutex
 	st       state
@@ -144,11 +193,14 @@ func New(cfg Config) *Service {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
+	cfg.Timings.Provisioning = cmp.Or(cfg.Timings.Provisioning, QuickProvisioning)
+	cfg.Timings.Pull = cmp.Or(cfg.Timings.Pull, QuickPull)
 	return &Service{
 		region: cfg.Region, clock: cfg.Clock, events: cfg.Events, faults: cfg.Faults,
 		targets: cfg.Targets, names: cfg.Names, images: cfg.Images, log: cfg.Logger,
-		st:   newState(),
-		quit: make(chan struct{}),
+		timings: cfg.Timings,
+		st:      newState(),
+		quit:    make(chan struct{}),
 	}
 }
 
@@ -456,4 +508,33 @@ func paginate[T any](items []T, token string, max *int32) ([]T, *string, error) 
 		return page, nil, nil
 	}
 	return page, &next, nil
+}
+
+// healthyAfter is how long after registration the targets of a task of sv
+// pass their load balancer health checks: the longest of its target groups'
+// interval × healthy threshold with Timings.TargetGroups, else the quick
+// fixed verdict time.
+func (s *Service) healthyAfter(sv *service) time.Duration {
+	d := healthCheckTime
+	if tt, ok := s.targets.(TargetTimings); ok && s.timings.TargetGroups {
+		for _, lb := range sv.LoadBalancers {
+			d = max(d, tt.HealthyAfter(lb.TargetGroupARN))
+		}
+	}
+	return d
+}
+
+// drainFor is how long a stopping task of sv stays DEACTIVATING while its
+// targets drain: the longest deregistration delay of its target groups with
+// Timings.TargetGroups, else the quick fixed drain.
+func (s *Service) drainFor(sv *service) time.Duration {
+	tt, ok := s.targets.(TargetTimings)
+	if !ok || !s.timings.TargetGroups {
+		return drainTime
+	}
+	var d time.Duration
+	for _, lb := range sv.LoadBalancers {
+		d = max(d, tt.DeregistrationDelay(lb.TargetGroupARN))
+	}
+	return d
 }

@@ -380,7 +380,7 @@ func (s *Service) placeTask(now time.Time, c *cluster, sv *service, d *deploymen
 	t := &task{
 		Service: sv.Name, Deployment: d.ID, TaskDefinition: td.ARN, StartedBy: d.ID, Group: "service:" + sv.Name,
 		CPU: cpu, Memory: mem, LastStatus: "PROVISIONING", DesiredStatus: "RUNNING", HealthStatus: "UNKNOWN",
-		CreatedAt: now, Step: stepPending, Next: now.Add(provisionTime),
+		CreatedAt: now, Step: stepPending, Next: now.Add(s.timings.Provisioning),
 	}
 	if td.NetworkMode == "awsvpc" {
 		t.Network = d.Network

@@ -129,7 +129,7 @@ func (s *Service) stepTask(now time.Time, c *cluster, t *task) {
 	switch step {
 	case stepPending:
 		s.setStatus(now, c, t, "PENDING")
-		t.Step, t.Next = stepRunning, now.Add(pullTime)
+		t.Step, t.Next = stepRunning, now.Add(s.timings.Pull)
 	case stepRunning:
 		if s.pull(now, c, t) {
 			return
@@ -156,7 +156,11 @@ func (s *Service) stepTask(now time.Time, c *cluster, t *task) {
 			checked = checked || ct.HealthCheck
 		}
 		if checked {
-			t.Step, t.Next = stepHealth, now.Add(healthCheckTime)
+			wait := healthCheckTime
+			if sv != nil && len(sv.LoadBalancers) > 0 {
+				wait = s.healthyAfter(sv)
+			}
+			t.Step, t.Next = stepHealth, now.Add(wait)
 		}
 	case stepCrash:
 		code := int32(1)
@@ -292,7 +296,7 @@ func (s *Service) beginStop(now time.Time, c *cluster, t *task, code, reason str
 		}
 		s.serviceEvent(now, sv, fmt.Sprintf("(service %s) has begun draining connections on 1 tasks.", sv.Name))
 		s.setStatus(now, c, t, "DEACTIVATING")
-		t.Step, t.Next = stepDrained, now.Add(drainTime)
+		t.Step, t.Next = stepDrained, now.Add(s.drainFor(sv))
 		return
 	}
 	s.setStatus(now, c, t, "STOPPING")

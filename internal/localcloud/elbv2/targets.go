@@ -119,6 +119,37 @@ func (s *Service) TargetGroupExists(arn string) bool {
 	return ok
 }
 
+// HealthyAfter returns how long a newly registered target of the target
+// group arn stays initial before it is healthy: HealthCheckIntervalSeconds ×
+// HealthyThresholdCount (ALB defaults: 30 s × 5). Zero for an unknown group.
+func (s *Service) HealthyAfter(targetGroupARN string) time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	tg, ok := s.st.TargetGroups[targetGroupARN]
+	if !ok {
+		return 0
+	}
+	return healthyAfter(tg)
+}
+
+// DeregistrationDelay returns how long a deregistered target of the target
+// group arn stays draining: deregistration_delay.timeout_seconds (default
+// 300 s). Zero for an unknown group.
+func (s *Service) DeregistrationDelay(targetGroupARN string) time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	tg, ok := s.st.TargetGroups[targetGroupARN]
+	if !ok {
+		return 0
+	}
+	return deregistrationDelay(tg)
+}
+
+func healthyAfter(tg *targetGroup) time.Duration {
+	hc := tg.HealthCheck
+	return time.Duration(hc.IntervalSeconds) * time.Duration(hc.HealthyThreshold) * time.Second
+}
+
 // TrafficShares returns the share of traffic each target group receives,
 // by target group ARN. Every listener rule (the default rule included) is
 // assumed to receive the same baseline traffic, 1.0; a forward action gives
@@ -232,8 +263,7 @@ func (s *Service) healthLocked(tg *targetGroup, t *target, inUse bool, now time.
 	case t.Managed:
 		return t.State, t.Reason
 	}
-	hc := tg.HealthCheck
-	if !now.Before(t.Registered.Add(time.Duration(hc.IntervalSeconds*hc.HealthyThreshold) * time.Second)) {
+	if !now.Before(t.Registered.Add(healthyAfter(tg))) {
 		return StateHealthy, ""
 	}
 	return StateInitial, "Elb.RegistrationInProgress"

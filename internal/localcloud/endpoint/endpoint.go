@@ -51,6 +51,10 @@ type Config struct {
 	// BaselineRPS is the traffic one listener rule receives, for the ALB
 	// metrics; CloudWatch's default if zero.
 	BaselineRPS float64
+	// Tasks is how long ECS tasks take to start, pass their target groups'
+	// health checks and drain; the zero value is quick (tests, the demo),
+	// ecs.Realistic() is what AWS takes.
+	Tasks ecs.Timings
 }
 
 // Endpoint is the assembled local AWS endpoint.
@@ -109,7 +113,7 @@ func New(cfg Config) *Endpoint {
 	e.STS = sts.New(sts.Options{Clock: cfg.Clock})
 	e.ELBv2 = elbv2.New(elbv2.Config{Region: cfg.Region, Clock: cfg.Clock})
 	e.CloudMap = servicediscovery.New(servicediscovery.Config{Region: cfg.Region, Clock: cfg.Clock})
-	e.ECS = ecs.New(ecs.Config{Region: cfg.Region, Clock: cfg.Clock, Events: e.EventBridge, Faults: e.Faults,
+	e.ECS = ecs.New(ecs.Config{Region: cfg.Region, Clock: cfg.Clock, Timings: cfg.Tasks, Events: e.EventBridge, Faults: e.Faults,
 		Targets: targets{e.ELBv2}, Names: e.CloudMap, Images: e.ECR, Logger: log.With("service", "ecs")})
 	e.AutoScaling = autoscaling.New(autoscaling.Config{Region: cfg.Region, Clock: cfg.Clock, ECS: e.ECS})
 	e.CloudWatch = cloudwatch.New(cloudwatch.Config{Region: cfg.Region, Clock: cfg.Clock, Events: e.EventBridge,
@@ -233,3 +237,9 @@ func (t targets) SetTargetHealth(arn, id, state, reason string) {
 
 // TargetGroupExists reports whether the target group exists.
 func (t targets) TargetGroupExists(arn string) bool { return t.elb.TargetGroupExists(arn) }
+
+// HealthyAfter is how long a new target of the group stays initial.
+func (t targets) HealthyAfter(arn string) time.Duration { return t.elb.HealthyAfter(arn) }
+
+// DeregistrationDelay is how long a deregistered target of the group drains.
+func (t targets) DeregistrationDelay(arn string) time.Duration { return t.elb.DeregistrationDelay(arn) }
