@@ -229,7 +229,7 @@ func TestTaskStates(t *testing.T) {
 		workflow.StateCheckRollbackStable: workflow.PhaseCheck, workflow.StateRecordFailure: workflow.PhaseRecord,
 		workflow.StateRecordRollbackFailed: workflow.PhaseRecord,
 	}
-	attempts := map[string]int{workflow.StateRollback: 8, workflow.StateFinalize: 10,
+	attempts := map[string]int{workflow.StateApply: 25, workflow.StateRollback: 8, workflow.StateFinalize: 10,
 		workflow.StateRecordFailure: 10, workflow.StateRecordRollbackFailed: 10}
 	tasks := 0
 	for name, s := range d.States {

@@ -222,8 +222,17 @@ func definition(scope constructs.Construct, step awslambda.IFunction) sfn.IChain
 	// Most phases retry Transient five times (about a minute with the
 	// backoff); recording, finalizing and rolling back are worth more
 	// patience.
+	//
+	// Apply waits longest: it is Transient while a service of the name it
+	// creates is DRAINING (deleted a moment ago), and ECS frees the name
+	// only once the service's tasks have stopped — on AWS after their
+	// targets' deregistration delay (300 s by default) and the containers'
+	// stop timeout. Five retries (about a minute) give up long before that;
+	// 25 wait at most about 21 minutes (2+4+8+16+32 s, then 20 × 60 s) and
+	// about 10 on average with the full jitter, well past a default drain.
 	const (
 		retries         = 5
+		applyRetries    = 25
 		patientRetries  = 10
 		rollbackRetries = 8
 	)
@@ -396,7 +405,7 @@ func definition(scope constructs.Construct, step awslambda.IFunction) sfn.IChain
 		When(sfn.Condition_BooleanEquals(jsii.String(pathSettled), jsii.Bool(true)), moreSteps, nil).
 		Otherwise(awaitStable)
 
-	apply := task(workflow.StateApply, workflow.PhaseApply,
+	apply := patientTask(workflow.StateApply, workflow.PhaseApply, applyRetries,
 		"Registers the task definition and creates or updates the service (new slot for canary and blue/green), with auto scaling and service discovery.")
 	apply.Next(awaitStable)
 	toRollback(apply)
