@@ -48,6 +48,16 @@ type Timer interface {
 	Reset(d time.Duration) bool
 }
 
+// Advancer is a clock that can be moved forward to a given time: a local
+// world restored from its state directory resumes at the time it was saved,
+// so what it recorded (history, request times) is never in its future.
+// The real clock cannot be moved and does not implement it.
+type Advancer interface {
+	// AdvanceTo moves the clock to t when t is after Now; an earlier t
+	// changes nothing, so the clock never runs backwards.
+	AdvanceTo(t time.Time)
+}
+
 // Real returns the wall clock.
 func Real() Clock { return realClock{} }
 
@@ -93,14 +103,29 @@ func Scaled(speed float64) Clock {
 }
 
 type scaledClock struct {
-	speed  float64
+	speed float64
+
+	mu     sync.RWMutex
 	origin time.Time // wall time the clock started
 	start  time.Time // the clock's own time at origin
 }
 
 func (s *scaledClock) Now() time.Time {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
 	elapsed := time.Since(s.origin)
 	return s.start.Add(time.Duration(float64(elapsed) * s.speed))
+}
+
+// AdvanceTo restarts the clock at t, running at the same speed from the
+// current wall time, when t is after Now.
+func (s *scaledClock) AdvanceTo(t time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	wall := time.Now()
+	if t.After(s.start.Add(time.Duration(float64(wall.Sub(s.origin)) * s.speed))) {
+		s.origin, s.start = wall, t
+	}
 }
 
 func (s *scaledClock) wall(d time.Duration) time.Duration {

@@ -321,3 +321,32 @@ func TestVirtualResetTakesBackUnreceivedHold(t *testing.T) {
 		t.Fatalf("WaitIdle: %v", err)
 	}
 }
+
+// TestAdvanceTo: Scaled and Virtual clocks move forward to a later time and
+// never back; a restored local world resumes where it was saved.
+func TestAdvanceTo(t *testing.T) {
+	later := time.Now().Add(72 * time.Hour)
+	clocks := map[string]Clock{
+		"scaled":  Scaled(60),
+		"virtual": NewVirtual(time.Now()),
+	}
+	for name, c := range clocks {
+		t.Run(name, func(t *testing.T) {
+			a, ok := c.(Advancer)
+			if !ok {
+				t.Fatalf("%T does not implement Advancer", c)
+			}
+			a.AdvanceTo(later)
+			if got := c.Now(); got.Before(later) {
+				t.Errorf("got %v after AdvanceTo(%v), want at least that", got, later)
+			}
+			a.AdvanceTo(later.Add(-48 * time.Hour))
+			if got := c.Now(); got.Before(later) {
+				t.Errorf("got %v after advancing to an earlier time, want the clock not to run back (%v)", got, later)
+			}
+		})
+	}
+	if _, ok := Real().(Advancer); ok {
+		t.Error("the real clock implements Advancer; it cannot be moved")
+	}
+}

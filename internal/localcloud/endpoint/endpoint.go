@@ -137,6 +137,8 @@ func New(cfg Config) *Endpoint {
 		"events": e.EventBridge, "lambda": e.Lambda, "ecr": e.ECR, "states": e.StepFunctions, "s3": e.S3,
 		"ecs": e.ECS, "elasticloadbalancing": e.ELBv2, "monitoring": e.CloudWatch,
 		"application-autoscaling": e.AutoScaling, "servicediscovery": e.CloudMap,
+		// The time the state was saved at (see clockState).
+		"clock": clockState{clk: cfg.Clock},
 	}
 
 	ctx, cancel := context.WithCancel(context.Background())
