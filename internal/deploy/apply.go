@@ -17,6 +17,9 @@ import (
 // that receives it, then sets up the wait for ECS to finish the rollout.
 func (e *Engine) apply(ctx context.Context, st workflow.State) (workflow.State, error) {
 	log := e.logger(st, workflow.PhaseApply)
+	if err := e.checkApprover(ctx, &st); err != nil {
+		return st, err
+	}
 	p, c, err := e.loadPlan(ctx, st)
 	if err != nil {
 		return st, err
@@ -26,9 +29,6 @@ func (e *Engine) apply(ctx context.Context, st workflow.State) (workflow.State, 
 	// Prepare means this one was superseded, and nothing is changed.
 	if err := e.setLockStage(ctx, st, store.StageApplying, ""); err != nil {
 		return st, err
-	}
-	if st.Signal != nil && st.Signal.Source == "approval" {
-		st.Approval.By, st.Approval.Note = st.Signal.By, st.Signal.Note
 	}
 	if st.Approval.Required {
 		if err := e.Store.DeleteApproval(ctx, st.Environment, st.Service); err != nil {

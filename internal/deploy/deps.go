@@ -36,6 +36,7 @@ type Store interface {
 	PutApproval(ctx context.Context, a store.PendingApproval) error
 	Approval(ctx context.Context, env, svc string) (store.PendingApproval, error)
 	DeleteApproval(ctx context.Context, env, svc string) error
+	ApprovalRecord(ctx context.Context, deployment string) (store.ApprovalRecord, error)
 
 	PutPlan(ctx context.Context, deployment string, v any) (string, error)
 	Plan(ctx context.Context, key string, v any) error

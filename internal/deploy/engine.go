@@ -52,6 +52,11 @@ type Settings struct {
 	// DefaultAlarms are watched in every deployment, on top of the
 	// strategy's and the environment's.
 	DefaultAlarms []string
+	// ApproverRoles are the role ARNs that may approve deployments
+	// (slipway:approverRoleArns). When set, an approval counts only with
+	// its record (store.ApprovalRecord) by a session of one of them; the
+	// stack lets only these roles write those records.
+	ApproverRoles []string
 	// Now returns the current time; nil means time.Now.
 	Now func() time.Time
 }

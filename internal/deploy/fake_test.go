@@ -70,6 +70,7 @@ type world struct {
 	approvals map[string]store.PendingApproval
 	plans     map[string][]byte
 	history   []store.HistoryEntry
+	approved  map[string]store.ApprovalRecord // approval records, by deployment
 	// Step Functions; onToken, when set, also hands a completed token on
 	// (to the in-process state machine)
 	tokens map[string]*workflow.Failure // nil value: succeeded
@@ -806,6 +807,14 @@ func (w *world) Approval(_ context.Context, env, svc string) (store.PendingAppro
 		return a, store.ErrNotFound
 	}
 	return a, nil
+}
+
+func (w *world) ApprovalRecord(_ context.Context, deployment string) (store.ApprovalRecord, error) {
+	r, ok := w.approved[deployment]
+	if !ok {
+		return r, store.ErrNotFound
+	}
+	return r, nil
 }
 
 func (w *world) DeleteApproval(_ context.Context, env, svc string) error {

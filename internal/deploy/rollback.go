@@ -29,9 +29,11 @@ func (e *Engine) rollback(ctx context.Context, st workflow.State) (workflow.Stat
 	}
 	// A superseded deployment changed nothing (Apply checks the lock before
 	// any change), and the services may belong to the newer deployment by
-	// now: restoring this one's snapshot would undo that one.
-	if st.Error != nil && st.Error.Error == workflow.ErrorName((*workflow.Superseded)(nil)) {
-		log.Info("superseded before applying: nothing to restore")
+	// now: restoring this one's snapshot would undo that one. An approval
+	// Apply refused (checkApprover) changed nothing either.
+	if st.Error != nil && (st.Error.Error == workflow.ErrorName((*workflow.Superseded)(nil)) ||
+		st.Error.Error == workflow.ErrorName((*workflow.ApprovalRejected)(nil))) {
+		log.Info("refused before applying: nothing to restore", "error", st.Error.Error)
 		st.Wait = workflow.Wait{Settled: true}
 		return st, nil
 	}

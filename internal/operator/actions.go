@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 
@@ -36,8 +37,10 @@ var ErrInProgress = errors.New("deployment in progress")
 
 // Approve lets the deployment of svc awaiting approval in env proceed. The
 // approver recorded is the caller ARN from STS (Caller), with note, free
-// text, next to it. It returns the approval it completed, or an error
-// wrapping ErrNotPending.
+// text, next to it. It first records the approval in the state bucket
+// (approved/<deployment>.json), which a stack with approver roles lets only
+// those roles write and checks before Apply, then completes the task token.
+// It returns the approval it completed, or an error wrapping ErrNotPending.
 func (o *Operator) Approve(ctx context.Context, env, svc, note string) (store.PendingApproval, error) {
 	a, err := o.pending(ctx, env, svc)
 	if err != nil {
@@ -46,6 +49,12 @@ func (o *Operator) Approve(ctx context.Context, env, svc, note string) (store.Pe
 	by, err := o.Caller(ctx)
 	if err != nil {
 		return a, fmt.Errorf("approve %s in %s: %w", svc, env, err)
+	}
+	rec := store.ApprovalRecord{Deployment: a.Deployment, Execution: a.Execution, Service: a.Service, Environment: a.Environment,
+		By: by, Note: note, At: time.Now().UTC()}
+	if err := o.store.PutApprovalRecord(ctx, rec); err != nil {
+		return a, fmt.Errorf("approve %s in %s: %w (approving needs s3:PutObject on %s* in the state bucket; with slipway:approverRoleArns set, only those roles have it)",
+			svc, env, err, store.ApprovedPrefix)
 	}
 	detail := "approved by " + by
 	if note != "" {

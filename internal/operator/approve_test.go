@@ -9,6 +9,7 @@ import (
 
 	sfnsdk "github.com/aws/aws-sdk-go-v2/service/sfn"
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/slipwayhq/slipway/internal/awsapi/awsapitest"
 	s3api "github.com/slipwayhq/slipway/internal/awsapi/s3"
@@ -55,7 +56,7 @@ const approverARN = "arn:aws:sts::111122223333:assumed-role/AWSReservedSSO_Appro
 // approvalRig is an Operator with a pending approval of web in prod, a
 // Step Functions endpoint that accepts the token and an STS that answers
 // id.
-func approvalRig(t *testing.T, id fakeIdentity) (*Operator, *awsapitest.JSONServer) {
+func approvalRig(t *testing.T, id fakeIdentity) (*Operator, *awsapitest.JSONServer, *store.Store) {
 	t.Helper()
 	f, cfg := awsapitest.NewJSON(t, "AWSStepFunctions.", "1.0", map[string][]awsapitest.Reply{
 		"SendTaskSuccess": {{Body: `{}`}}, "SendTaskFailure": {{Body: `{}`}},
@@ -65,7 +66,7 @@ func approvalRig(t *testing.T, id fakeIdentity) (*Operator, *awsapitest.JSONServ
 		Service: "web", Environment: "prod", Image: "web:v1"}); err != nil {
 		t.Fatal(err)
 	}
-	return &Operator{sfn: sfnapi.New(sfnsdk.NewFromConfig(cfg)), store: st, identity: id}, f
+	return &Operator{sfn: sfnapi.New(sfnsdk.NewFromConfig(cfg)), store: st, identity: id}, f, st
 }
 
 // TestApproveRecordsCallerFromSTS proves issue 12 item 6: the approver an
@@ -87,12 +88,12 @@ func TestApproveRecordsCallerFromSTS(t *testing.T) {
 			wantSignal: &workflow.Signal{Source: "approval", By: approverARN, Note: "alice says: checked the dashboards",
 				Detail: "approved by " + approverARN + ": alice says: checked the dashboards"},
 		},
-		"STS fails": {id: fakeIdentity{err: errors.New("ExpiredToken")}, wantErr: true},
+		"STS fails":        {id: fakeIdentity{err: errors.New("ExpiredToken")}, wantErr: true},
 		"STS names nobody": {id: fakeIdentity{}, wantErr: true},
 	}
 	for name, tt := range tests {
 		t.Run(name, func(t *testing.T) {
-			op, f := approvalRig(t, tt.id)
+			op, f, st := approvalRig(t, tt.id)
 			_, err := op.Approve(context.Background(), "prod", "web", tt.note)
 			if tt.wantErr {
 				if err == nil {
@@ -100,6 +101,9 @@ func TestApproveRecordsCallerFromSTS(t *testing.T) {
 				}
 				if n := len(f.Requests()); n != 0 {
 					t.Errorf("got %d Step Functions requests, want none", n)
+				}
+				if rec, err := st.ApprovalRecord(context.Background(), "d-1"); !errors.Is(err, store.ErrNotFound) {
+					t.Errorf("approval record: got %+v (%v), want none", rec, err)
 				}
 				return
 			}
@@ -117,6 +121,16 @@ func TestApproveRecordsCallerFromSTS(t *testing.T) {
 			if diff := cmp.Diff(*tt.wantSignal, got); diff != "" {
 				t.Errorf("signal (-want +got):\n%s", diff)
 			}
+			// The record the stack checks before Apply names the same
+			// identity, for this deployment and execution.
+			rec, err := st.ApprovalRecord(context.Background(), "d-1")
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := store.ApprovalRecord{Deployment: "d-1", Execution: "arn:x", Service: "web", Environment: "prod", By: approverARN, Note: tt.note}
+			if diff := cmp.Diff(want, rec, cmpopts.IgnoreFields(store.ApprovalRecord{}, "At")); diff != "" {
+				t.Errorf("approval record (-want +got):\n%s", diff)
+			}
 		})
 	}
 }
@@ -124,7 +138,7 @@ func TestApproveRecordsCallerFromSTS(t *testing.T) {
 // TestRejectRecordsCallerFromSTS proves issue 12 item 6 for rejections: the
 // rejecter is the caller ARN from STS; the reason is the caller's text.
 func TestRejectRecordsCallerFromSTS(t *testing.T) {
-	op, f := approvalRig(t, fakeIdentity{arn: approverARN})
+	op, f, _ := approvalRig(t, fakeIdentity{arn: approverARN})
 	if _, err := op.Reject(context.Background(), "prod", "web", "release freeze"); err != nil {
 		t.Fatal(err)
 	}

@@ -49,13 +49,17 @@ type Config struct {
 	KeepRevisions int
 	// DefaultAlarms are watched in every deployment.
 	DefaultAlarms []string
+	// ApproverRoles are the role ARNs whose sessions may approve
+	// (deploy.Settings.ApproverRoles); none leaves approvals unrestricted.
+	ApproverRoles []string
 }
 
 // ConfigFromEnv reads Config from environment variables through getenv
 // (os.Getenv): SLIPWAY_SPEC_BUCKET and SLIPWAY_STATE_BUCKET (required),
 // SLIPWAY_EVENT_BUS (default "default"), SLIPWAY_RECONCILE_SECONDS (default
-// 300), SLIPWAY_KEEP_REVISIONS (default 5) and SLIPWAY_DEFAULT_ALARMS (alarm
-// names separated by commas, default none).
+// 300), SLIPWAY_KEEP_REVISIONS (default 5), SLIPWAY_DEFAULT_ALARMS (alarm
+// names separated by commas, default none) and SLIPWAY_APPROVER_ROLES (role
+// ARNs separated by commas, default none).
 func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	c := Config{SpecBucket: getenv("SLIPWAY_SPEC_BUCKET"), StateBucket: getenv("SLIPWAY_STATE_BUCKET"),
 		EventBus: getenv("SLIPWAY_EVENT_BUS")}
@@ -78,6 +82,11 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	for a := range strings.SplitSeq(getenv("SLIPWAY_DEFAULT_ALARMS"), ",") {
 		if a = strings.TrimSpace(a); a != "" {
 			c.DefaultAlarms = append(c.DefaultAlarms, a)
+		}
+	}
+	for r := range strings.SplitSeq(getenv("SLIPWAY_APPROVER_ROLES"), ",") {
+		if r = strings.TrimSpace(r); r != "" {
+			c.ApproverRoles = append(c.ApproverRoles, r)
 		}
 	}
 	return c, nil
@@ -107,7 +116,7 @@ func NewEngine(cfg aws.Config, c Config, log *slog.Logger) *deploy.Engine {
 		Log:     log,
 		// The account comes from each execution's ARN: no STS call at start.
 		Settings: deploy.Settings{Region: cfg.Region, Reconcile: c.Reconcile, KeepRevisions: c.KeepRevisions,
-			DefaultAlarms: c.DefaultAlarms},
+			DefaultAlarms: c.DefaultAlarms, ApproverRoles: c.ApproverRoles},
 	}
 }
 

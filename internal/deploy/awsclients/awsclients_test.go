@@ -34,9 +34,11 @@ func TestConfigFromEnv(t *testing.T) {
 		},
 		"all set": {
 			env: map[string]string{"SLIPWAY_SPEC_BUCKET": "specs", "SLIPWAY_STATE_BUCKET": "state", "SLIPWAY_EVENT_BUS": "slipway",
-				"SLIPWAY_RECONCILE_SECONDS": "60", "SLIPWAY_KEEP_REVISIONS": "10", "SLIPWAY_DEFAULT_ALARMS": "cpu-high, ,5xx"},
+				"SLIPWAY_RECONCILE_SECONDS": "60", "SLIPWAY_KEEP_REVISIONS": "10", "SLIPWAY_DEFAULT_ALARMS": "cpu-high, ,5xx",
+				"SLIPWAY_APPROVER_ROLES": "arn:aws:iam::111122223333:role/Approver, arn:aws:iam::111122223333:role/Release"},
 			want: Config{SpecBucket: "specs", StateBucket: "state", EventBus: "slipway", Reconcile: time.Minute, KeepRevisions: 10,
-				DefaultAlarms: []string{"cpu-high", "5xx"}},
+				DefaultAlarms: []string{"cpu-high", "5xx"},
+				ApproverRoles: []string{"arn:aws:iam::111122223333:role/Approver", "arn:aws:iam::111122223333:role/Release"}},
 		},
 		"no spec bucket":   {env: map[string]string{"SLIPWAY_STATE_BUCKET": "state"}, wantErr: "SLIPWAY_SPEC_BUCKET: required"},
 		"no state bucket":  {env: map[string]string{"SLIPWAY_SPEC_BUCKET": "specs"}, wantErr: "SLIPWAY_STATE_BUCKET: required"},
