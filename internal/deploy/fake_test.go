@@ -84,6 +84,8 @@ type world struct {
 	executions []startedExecution
 	// EventBridge
 	events []Event
+	// scales are the desired counts set without a deployment, in order.
+	scales []scaleCall
 }
 
 type fakeService struct {
@@ -101,6 +103,19 @@ type fakeService struct {
 	// stopped and not replaced yet (churn: a retired host, a scale-out
 	// still provisioning); failed is the least its failedTasks shows.
 	down, failed int32
+	// scaledAt is when its desired count last went up without a new
+	// deployment: the new tasks run rolloutAfter later, as on ECS, where
+	// a scale-up provisions for tens of seconds.
+	scaledAt time.Time
+}
+
+// scaleCall is a desired count set without a new deployment
+// (SetDesiredCount, or RestoreService of a count), with the running
+// counts of every service just before it.
+type scaleCall struct {
+	Service string
+	Count   int32
+	Running map[string]int32
 }
 
 type fakeDeployment struct {
@@ -242,7 +257,11 @@ func (w *world) settle() {
 		}
 		p.DesiredCount = s.desired
 		if p.RolloutState == "COMPLETED" {
-			p.RunningCount = s.desired - s.down
+			n := s.desired - s.down
+			if w.now.Before(s.scaledAt.Add(rolloutAfter)) {
+				n = min(n, p.RunningCount)
+			}
+			p.RunningCount = n
 			p.FailedTasks = max(p.FailedTasks, s.failed)
 			s.deployments = s.deployments[len(s.deployments)-1:]
 		}
@@ -411,8 +430,7 @@ func (w *world) RestoreService(ctx context.Context, cluster, name string, r ecs.
 	if redeploy {
 		w.deploy(s, cmp.Or(r.TaskDefinition, s.td), n)
 	} else {
-		s.desired = n
-		w.settle()
+		w.scale(s, n)
 	}
 	return w.DescribeService(ctx, cluster, name)
 }
@@ -435,9 +453,23 @@ func (w *world) SetDesiredCount(ctx context.Context, cluster, name string, n int
 	if !ok {
 		return nil, fmt.Errorf("scale %s: %w", name, ecs.ErrNotFound)
 	}
+	w.scale(s, n)
+	return w.DescribeService(ctx, cluster, name)
+}
+
+// scale sets the desired count of s without a new deployment and logs it;
+// added tasks run rolloutAfter later.
+func (w *world) scale(s *fakeService, n int32) {
+	running := map[string]int32{}
+	for name, x := range w.services {
+		running[name] = x.running
+	}
+	w.scales = append(w.scales, scaleCall{Service: s.name, Count: n, Running: running})
+	if n > s.desired {
+		s.scaledAt = w.now
+	}
 	s.desired = n
 	w.settle()
-	return w.DescribeService(ctx, cluster, name)
 }
 
 func (w *world) SetTaskDefinition(ctx context.Context, cluster, name, td string) (*ecs.Service, error) {

@@ -20,8 +20,9 @@ import (
 // policies and scheduled actions.
 // It compares the live state with the snapshot and changes only what
 // differs, so it is idempotent and safe to retry. It then waits for the
-// restored service to be stable, or settles at once when no ECS deployment
-// is in progress.
+// restored service to be stable (its ECS deployment completed and its
+// desired tasks running: a canary by count's old slot scaled back out), or
+// settles at once when every restored service is.
 func (e *Engine) rollback(ctx context.Context, st workflow.State) (workflow.State, error) {
 	log := e.logger(st, workflow.PhaseRollback)
 	if err := e.dropWatch(ctx, st); err != nil {
@@ -66,7 +67,10 @@ func (e *Engine) rollback(ctx context.Context, st workflow.State) (workflow.Stat
 		if err != nil {
 			return st, fmt.Errorf("describe service %s/%s: %w", s.Cluster, s.Name, err)
 		}
-		if d := svc.Primary(); d != nil && d.RolloutState == "IN_PROGRESS" {
+		// A restored count starts no ECS deployment (the PRIMARY one stays
+		// COMPLETED while the tasks start): the restored tasks are waited
+		// for all the same, so success means they run.
+		if d := svc.Primary(); d != nil && (d.RolloutState == "IN_PROGRESS" || d.RunningCount < d.DesiredCount) {
 			st.Wait = workflow.Wait{
 				Kind:           workflow.WaitStable,
 				Deadline:       deadline,

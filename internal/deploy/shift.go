@@ -3,6 +3,7 @@ package deploy
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/slipwayhq/slipway/internal/workflow"
 )
@@ -25,18 +26,19 @@ func (e *Engine) shift(ctx context.Context, st workflow.State) (workflow.State, 
 		return st, err
 	}
 	r := p.Rendered
+	var scaleIn *workflow.ScaleIn
 	switch {
 	case r.Strategy.Kind == kindRolling:
 	case p.ByCount:
-		// New tasks first, then fewer old ones, so capacity never dips.
+		// New tasks first, then fewer old ones, so capacity never dips:
+		// the old slot is scaled in only once the new slot runs its n
+		// tasks (see scaleInWhenUp).
 		n := countFor(p.FullCount, step.Weight)
 		if _, err := c.Services.SetDesiredCount(ctx, r.Cluster, p.Target, n); err != nil {
 			return st, fmt.Errorf("scale %s to %d: %w", p.Target, n, err)
 		}
 		if p.otherExists() {
-			if _, err := c.Services.SetDesiredCount(ctx, r.Cluster, p.Other, p.FullCount-n); err != nil {
-				return st, fmt.Errorf("scale %s to %d: %w", p.Other, p.FullCount-n, err)
-			}
+			scaleIn = &workflow.ScaleIn{Service: p.Other, Count: p.FullCount - n, Running: n}
 		}
 	default:
 		if err := setWeights(ctx, c, r.LoadBalancer.ListenerRuleArn, p.splitWeights(step.Weight)); err != nil {
@@ -73,7 +75,108 @@ func (e *Engine) shift(ctx context.Context, st workflow.State) (workflow.State, 
 		ECSDeployment:   ecsDeployment,
 		Alarms:          r.Alarms,
 	}
+	if scaleIn != nil {
+		scaleIn.BakeSeconds = bake
+		st.Wait.ScaleIn = scaleIn
+		up, detail, err := scaleInWhenUp(ctx, c, &st.Wait, now, e.reconcileSeconds())
+		if err != nil {
+			return st, err
+		}
+		if !up {
+			// The bake's first part: wait for the new tasks, within the
+			// stabilization timeout, with the bake's own wait states.
+			deadline := now.Add(stabilization(r))
+			st.Wait.Deadline = deadline
+			st.Wait.TimeoutSeconds = min(e.reconcileSeconds(), timeoutSeconds(deadline.Sub(now)))
+			st.Wait.BakeLeftSeconds = 0
+			e.logger(st, workflow.PhaseShift).Info("new tasks starting: the old slot is scaled in once they run",
+				"step", i+1, "weight", step.Weight, "oldSlot", scaleIn.Service, "oldCount", scaleIn.Count, "detail", detail)
+			return st, nil
+		}
+	}
 	e.logger(st, workflow.PhaseShift).Info("traffic shifted", "step", i+1, "weight", step.Weight,
 		"bakeSeconds", bake)
 	return st, nil
+}
+
+// scaleInWhenUp is the first part of a bake of a canary by task count
+// (w.ScaleIn set): once the new slot (w.Service) runs w.ScaleIn.Running
+// tasks of its PRIMARY deployment, it scales the old slot in to
+// w.ScaleIn.Count and turns w into the step's bake proper, starting now;
+// until then it changes nothing and reports where the new tasks stand.
+//
+// A scale-up starts no ECS deployment (the PRIMARY one stays COMPLETED
+// while its new tasks provision, and no event says when they run), so the
+// running count is read; a revision whose new tasks fail to start is
+// judged by the bake's checks (its failed tasks against the circuit
+// breaker's threshold) and rolled back with the old slot still whole.
+func scaleInWhenUp(ctx context.Context, c Clients, w *workflow.Wait, now time.Time, reconcile int) (bool, string, error) {
+	s := w.ScaleIn
+	svc, err := c.Services.DescribeService(ctx, w.Cluster, w.Service)
+	if err != nil {
+		return false, "", fmt.Errorf("describe service %s/%s: %w", w.Cluster, w.Service, err)
+	}
+	d := svc.Primary()
+	if d == nil {
+		return false, "", &workflow.DeploymentFailed{Reason: fmt.Sprintf("%s has no primary deployment", w.Service)}
+	}
+	detail := fmt.Sprintf("%s: %d of %d new tasks running, %d failed to start", w.Service, d.RunningCount, s.Running, d.FailedTasks)
+	if d.RunningCount < s.Running {
+		return false, detail, nil
+	}
+	if _, err := c.Services.SetDesiredCount(ctx, w.Cluster, s.Service, s.Count); err != nil {
+		return false, detail, fmt.Errorf("scale %s to %d: %w", s.Service, s.Count, err)
+	}
+	bake := max(s.BakeSeconds, 1)
+	first := min(reconcile, bake)
+	w.ScaleIn = nil
+	w.Deadline = now.Add(secondsOf(bake))
+	w.TimeoutSeconds = first
+	w.BakeLeftSeconds = bake - first
+	w.Settled = false
+	return true, detail, nil
+}
+
+// checkScaleIn is CheckBake during the first part of a step of a canary by
+// task count, after the alarms and judge: it scales the old slot in and
+// starts the bake once the new tasks run, fails with StabilizationTimeout
+// once the deadline has passed without them, and waits again otherwise.
+func (e *Engine) checkScaleIn(ctx context.Context, st workflow.State, c Clients) (workflow.State, error) {
+	log := e.logger(st, workflow.PhaseCheck)
+	now := e.now()
+	s := *st.Wait.ScaleIn
+	up, detail, err := scaleInWhenUp(ctx, c, &st.Wait, now, e.reconcileSeconds())
+	switch {
+	case err != nil:
+		return st, err
+	case up:
+		log.Info("new tasks running: old slot scaled in, baking", "oldSlot", s.Service, "oldCount", s.Count,
+			"detail", detail, "bakeSeconds", max(s.BakeSeconds, 1))
+	case !now.Before(st.Wait.Deadline):
+		log.Info("new tasks not running by the deadline: rolling back, the old slot untouched", "detail", detail)
+		return st, &workflow.StabilizationTimeout{Deadline: st.Wait.Deadline, Detail: detail}
+	default:
+		st.Wait.Settled = false
+		st.Wait.TimeoutSeconds = min(e.reconcileSeconds(), timeoutSeconds(st.Wait.Deadline.Sub(now)))
+		log.Info("new tasks not all running yet: the old slot keeps its tasks", "detail", detail)
+	}
+	return st, nil
+}
+
+// succeedWhenUp completes the token of a bake's first part at once when the
+// new tasks run already, so CheckBake scales the old slot in without
+// waiting an interval. It changes nothing itself: the watch's result is
+// ignored.
+func (e *Engine) succeedWhenUp(ctx context.Context, st workflow.State, c Clients, token string) error {
+	svc, err := c.Services.DescribeService(ctx, st.Wait.Cluster, st.Wait.Service)
+	if err != nil {
+		return fmt.Errorf("describe service %s/%s: %w", st.Wait.Cluster, st.Wait.Service, err)
+	}
+	d := svc.Primary()
+	if d == nil || d.RunningCount < st.Wait.ScaleIn.Running {
+		return nil
+	}
+	detail := fmt.Sprintf("%s: %d new tasks running", st.Wait.Service, d.RunningCount)
+	e.logger(st, workflow.PhaseWatch).Info("new tasks already running", "detail", detail)
+	return e.succeedToken(ctx, token, workflow.Signal{Source: "check", Detail: detail})
 }

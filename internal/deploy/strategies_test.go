@@ -11,11 +11,13 @@ import (
 
 // bakes runs x to the end and records, at the start of every step's bake,
 // the step's weight and the live state. A bake longer than the reconcile
-// interval waits again after each re-check; only its first wait counts.
+// interval waits again after each re-check; only its first wait counts,
+// and for a canary by count only once the old slot is scaled in (a wait
+// for the new tasks comes first).
 func bakes(x *execution) (weights []int, views []view) {
 	step := 0
 	x.onWait = func(x *execution) {
-		if x.state == workflow.StateBake && x.st.Progress.Step != step {
+		if x.state == workflow.StateBake && x.st.Wait.ScaleIn == nil && x.st.Progress.Step != step {
 			step = x.st.Progress.Step
 			weights = append(weights, x.st.Progress.Weight)
 			views = append(views, x.w.view())

@@ -38,6 +38,11 @@ func (e *Engine) watch(ctx context.Context, st workflow.State, token string) (wo
 		return st, err
 	}
 	if st.Wait.Kind != workflow.WaitStable {
+		if st.Wait.ScaleIn != nil {
+			// The new tasks may run already: CheckBake scales the
+			// old slot in now rather than an interval later.
+			return st, e.succeedWhenUp(ctx, st, c, token)
+		}
 		return st, nil
 	}
 	done, detail, err := rolloutDone(ctx, c, st.Wait)
@@ -95,6 +100,9 @@ func (e *Engine) check(ctx context.Context, st workflow.State) (workflow.State, 
 			log.Info("new revision failed its bake: rolling back", "error", err)
 			return st, err
 		}
+		if st.Wait.ScaleIn != nil {
+			return e.checkScaleIn(ctx, st, c)
+		}
 		// The bake woke (its wait timed out) before its end to re-read the
 		// alarms and judge the revision, done above: bake on, for another interval or what is
 		// left. The time left is counted in task timeouts, the state
@@ -130,8 +138,12 @@ func (e *Engine) checkAlarms(ctx context.Context, st workflow.State, c Clients, 
 	return nil
 }
 
-// rolloutDone reports whether the watched ECS deployment completed; a failed
-// one is DeploymentFailed. The detail says where it stands, for history.
+// rolloutDone reports whether the watched ECS deployment completed and runs
+// its desired tasks (what the ECS services-stable waiter waits for); a
+// failed one is DeploymentFailed. A change of desired count alone starts
+// no ECS deployment: the PRIMARY one stays COMPLETED while the tasks a
+// rollback restored are still starting, so the running count decides. The
+// detail says where it stands, for history.
 func rolloutDone(ctx context.Context, c Clients, w workflow.Wait) (bool, string, error) {
 	svc, err := c.Services.DescribeService(ctx, w.Cluster, w.Service)
 	if err != nil {
@@ -147,7 +159,7 @@ func rolloutDone(ctx context.Context, c Clients, w workflow.Wait) (bool, string,
 		d.ID, w.Service, d.RolloutState, d.RunningCount, d.DesiredCount, d.FailedTasks)
 	switch d.RolloutState {
 	case "COMPLETED":
-		return true, detail, nil
+		return d.RunningCount >= d.DesiredCount, detail, nil
 	case "FAILED":
 		reason := d.RolloutStateReason
 		if reason == "" {

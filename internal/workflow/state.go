@@ -214,9 +214,30 @@ type Wait struct {
 	ECSDeployment string `json:"ecsDeployment,omitempty"`
 	// Alarms are the alarm names watched; any in ALARM fails the wait.
 	Alarms []string `json:"alarms,omitempty"`
+	// ScaleIn, for a step of a canary by task count, is the old slot's
+	// scale-in that waits for the new slot's tasks: the bake's first part
+	// waits until they run, then scales the old slot in and bakes. Nil
+	// once done, and for every other wait.
+	ScaleIn *ScaleIn `json:"scaleIn,omitempty"`
 	// Settled is set by a check phase: true when the condition is met.
 	// Routing field.
 	Settled bool `json:"settled"`
+}
+
+// ScaleIn is the old slot's scale-in a step of a canary by task count
+// holds back until the new slot runs its tasks, so capacity never dips
+// below what ran before the step and a new revision whose tasks never
+// start leaves the old slot whole.
+type ScaleIn struct {
+	// Service is the old slot's ECS service and Count its desired count
+	// once the new tasks run.
+	Service string `json:"service"`
+	Count   int32  `json:"count"`
+	// Running is how many tasks of the new slot's PRIMARY deployment must
+	// be RUNNING first.
+	Running int32 `json:"running"`
+	// BakeSeconds is the step's bake, counted from the scale-in.
+	BakeSeconds int `json:"bakeSeconds"`
 }
 
 // Signal is the output a waiting task is completed with (SendTaskSuccess).
