@@ -8,7 +8,8 @@ import (
 	"github.com/slipwayhq/slipway/internal/workflow"
 )
 
-// cleanup scales the old slot to zero (canary, blue/green) and deregisters
+// cleanup scales the old slot to zero (canary, blue/green), deletes the
+// service of the strategy switched from (switch.go), and deregisters
 // task definition revisions beyond the newest KeepRevisions, never one a
 // service of this deployment runs. Its failure does not fail the
 // deployment: the state machine records it as a warning.
@@ -21,6 +22,9 @@ func (e *Engine) cleanup(ctx context.Context, st workflow.State) (workflow.State
 		if err := cleanupSlots(ctx, c, p); err != nil {
 			return st, err
 		}
+	} else if err := deleteServices(ctx, c, p.Rendered.Cluster, p.Retire); err != nil {
+		// Switched to rolling: the slots served until Promote.
+		return st, err
 	}
 	family := ""
 	if p.Rendered.TaskDefinition.Family != nil {

@@ -41,6 +41,16 @@ type plan struct {
 	// ByCount is true for a canary without load balancer: traffic moves by
 	// the number of tasks in each slot.
 	ByCount bool `json:"byCount,omitempty"`
+	// Adopted is the plain (rolling) service that canary or blue/green slots
+	// take over: it is Other, serving traffic until promotion, and Cleanup
+	// deletes it; empty unless the strategy switched from rolling (see
+	// switch.go).
+	Adopted string `json:"adopted,omitempty"`
+	// Retire are the slot services a rolling deployment takes over: they
+	// serve until the plain service is stable, Promote moves the rule's
+	// forward to TargetGroup (the plain service's) and Cleanup deletes them;
+	// empty unless the strategy switched to rolling.
+	Retire []string `json:"retire,omitempty"`
 }
 
 // Snapshot is the live state a deployment may change, as it was before the
@@ -149,6 +159,15 @@ func liveFullCount(ctx context.Context, c Clients, p *plan, withTarget bool) (in
 			return 0, err
 		}
 		running = live
+		// Switching to rolling: the slots serve until the plain service
+		// takes over, so it is sized from the one serving.
+		for _, name := range p.Retire {
+			n, err := readCount(ctx, c, r.Cluster, name)
+			if err != nil {
+				return 0, err
+			}
+			running = max(running, n)
+		}
 	} else {
 		var t int32
 		if withTarget {

@@ -296,8 +296,18 @@ func newPlan(ctx context.Context, c Clients, r *spec.Rendered, pipeline []string
 		}
 		p.Snapshot.Services = []ServiceState{s}
 		p.Target = r.Service
+		if !s.Exists {
+			// Switching from canary or blue/green: the slots serve until
+			// the plain service takes over (switch.go).
+			if err := planRetire(ctx, c, r, p); err != nil {
+				return nil, err
+			}
+		}
 		if r.Scheduling != "DAEMON" {
 			p.FullCount = desiredCount(r, s)
+			for _, name := range p.Retire {
+				p.FullCount = max(p.FullCount, desiredCount(r, p.snapshotOf(name)))
+			}
 		}
 		return p, nil
 	}
@@ -331,11 +341,14 @@ func (p *plan) slot() string {
 // steps are the traffic steps of the plan.
 func steps(p *plan) []workflow.Step {
 	s := p.Rendered.Strategy
+	// A first deployment has nothing serving to compare with; one that
+	// adopts a plain service has, and moves its traffic in the steps.
+	first := p.Snapshot.Primary == "" && p.Adopted == ""
 	switch s.Kind {
 	case kindCanary:
-		return canarySteps(s, p.Snapshot.Primary == "")
+		return canarySteps(s, first)
 	case kindBlueGreen:
-		return blueGreenSteps(s, p.Snapshot.Primary == "", testRule(p.Rendered) != "")
+		return blueGreenSteps(s, first, testRule(p.Rendered) != "")
 	}
 	return rollingSteps(s)
 }

@@ -8,7 +8,8 @@ import (
 
 // promote makes the new revision the primary one. For canary and blue/green
 // that is all traffic and full size on the new slot, with auto scaling
-// resumed; a rolling service is primary already once ECS is done.
+// resumed; a rolling service is primary already once ECS is done, and
+// takes the listener rule's forward from the slots it replaces.
 func (e *Engine) promote(ctx context.Context, st workflow.State) (workflow.State, error) {
 	if err := e.dropWatch(ctx, st); err != nil {
 		return st, err
@@ -21,6 +22,9 @@ func (e *Engine) promote(ctx context.Context, st workflow.State) (workflow.State
 		if err := promoteSlots(ctx, c, p); err != nil {
 			return st, err
 		}
+	} else if err := retireWeights(ctx, c, p); err != nil {
+		// Switched to rolling: the stable plain service takes the rule.
+		return st, err
 	}
 	st.Progress.Weight = 100
 	st.Wait = workflow.Wait{Settled: true}

@@ -55,7 +55,19 @@ func newSlotPlan(ctx context.Context, c Clients, r *spec.Rendered, p *plan) (*pl
 	if err != nil {
 		return nil, err
 	}
+	// A service running under its plain name (rolling until now) is taken
+	// over by the slots, not left running beside them (switch.go).
+	plain, err := readService(ctx, c, r.Cluster, r.Service)
+	if err != nil {
+		return nil, err
+	}
+	if plain.Exists && (blue.Exists || green.Exists) {
+		return nil, bothModels(r, plain, blue, green)
+	}
 	p.Snapshot.Services = []ServiceState{blue, green}
+	if plain.Exists {
+		p.Snapshot.Services = []ServiceState{plain, blue, green}
+	}
 	var groups [2]string
 	var weights []elbv2.TargetWeight
 	if lb := r.LoadBalancer; lb != nil {
@@ -73,6 +85,9 @@ func newSlotPlan(ctx context.Context, c Clients, r *spec.Rendered, p *plan) (*pl
 		weights = p.Snapshot.Rules[0].Weights
 	} else {
 		p.ByCount = true
+	}
+	if plain.Exists {
+		return p, adoptPlain(r, p, plain)
 	}
 	primary := primarySlot(blue, green, groups, weights)
 	p.Snapshot.Primary = primary
@@ -231,8 +246,12 @@ func promoteSlots(ctx context.Context, c Clients, p *plan) error {
 }
 
 // cleanupSlots scales the old slot to zero, with its scalable target removed
-// first so auto scaling does not bring it back.
+// first so auto scaling does not bring it back. An adopted plain service is
+// deleted (deleteServices): the slots replace it.
 func cleanupSlots(ctx context.Context, c Clients, p *plan) error {
+	if p.Adopted != "" {
+		return deleteServices(ctx, c, p.Rendered.Cluster, []string{p.Adopted})
+	}
 	if !p.otherExists() {
 		return nil
 	}
