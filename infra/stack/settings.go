@@ -17,6 +17,7 @@ const (
 	KeyClusters          = "slipway:clusters"
 	KeyPassRoles         = "slipway:passRoles"
 	KeyAssumeRoles       = "slipway:assumeRoles"
+	KeyApproverRoles     = "slipway:approverRoleArns"
 	KeyDefaultAlarms     = "slipway:defaultAlarms"
 	KeyLogRetentionDays  = "slipway:logRetentionDays"
 	KeyReconcileInterval = "slipway:reconcileIntervalSeconds"
@@ -51,6 +52,12 @@ type Settings struct {
 	// AssumeRoles are role ARNs Slipway may assume to deploy into other
 	// accounts (an environment's roleArn).
 	AssumeRoles []string
+	// ApproverRoles are the role ARNs (no wildcards) whose sessions may
+	// approve deployments. When set, only they may write approval records
+	// (approved/ in the state bucket), and an approval without one by them
+	// ends the deployment Rejected; empty leaves approval to anyone allowed
+	// states:SendTaskSuccess who can read the token (see docs/security.md).
+	ApproverRoles []string
 	// DefaultAlarms are CloudWatch alarm names watched in every deployment in
 	// addition to the ones the specs name.
 	DefaultAlarms []string
@@ -152,6 +159,7 @@ func FromContext(lookup func(key string) any) (Settings, error) {
 	list(KeyClusters, &s.Clusters)
 	list(KeyPassRoles, &s.PassRoles)
 	list(KeyAssumeRoles, &s.AssumeRoles)
+	list(KeyApproverRoles, &s.ApproverRoles)
 	list(KeyDefaultAlarms, &s.DefaultAlarms)
 	num(KeyLogRetentionDays, &s.LogRetentionDays)
 	num(KeyReconcileInterval, &s.ReconcileIntervalSeconds)
@@ -292,6 +300,16 @@ func (s Settings) Validate() error {
 	for i, r := range s.AssumeRoles {
 		if !roleARNRE.MatchString(r) || strings.Contains(r, "*") {
 			add("%s[%d]: %q is not an IAM role ARN without wildcards", KeyAssumeRoles, i, r)
+		}
+	}
+	for i, r := range s.ApproverRoles {
+		switch {
+		case !roleARNRE.MatchString(r) || strings.Contains(r, "*"):
+			add("%s[%d]: %q is not an IAM role ARN without wildcards: name each approver role exactly", KeyApproverRoles, i, r)
+		case strings.Contains(r, ","):
+			add("%s[%d]: %q contains a comma, which separates the roles in the step function's environment", KeyApproverRoles, i, r)
+		case slices.Contains(s.ApproverRoles[:i], r):
+			add("%s[%d]: %q is listed twice", KeyApproverRoles, i, r)
 		}
 	}
 	for i, a := range s.DefaultAlarms {

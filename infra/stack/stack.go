@@ -83,6 +83,7 @@ func New(app constructs.Construct, s Settings) (*Stack, error) {
 		Settings: s, Storage: st.Storage, Events: st.Events,
 		StateMachineARN: machineARN, ExecutionsARN: executionsARN,
 	})
+	restrictApprovers(st, s.ApproverRoles)
 	st.Deploy = NewDeployMachine(scope, "Deploy", DeployMachineProps{
 		Name: name, Step: st.Functions.Step,
 		LogRetentionDays: s.LogRetentionDays, LogExecutionData: s.LogExecutionData,
