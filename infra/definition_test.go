@@ -149,7 +149,7 @@ func stateNames() []string {
 		workflow.StatePromote, workflow.StateCleanup, workflow.StateFinalize, workflow.StateDeployed,
 		workflow.StateRollback, workflow.StateAwaitRollbackStable, workflow.StateCheckRollbackStable,
 		workflow.StateRollbackStableYet, workflow.StateRecordFailure, workflow.StateFailureKind,
-		workflow.StateRolledBack, workflow.StateRejected, workflow.StateSuperseded,
+		workflow.StateRolledBack, workflow.StateRejected, workflow.StateSuperseded, workflow.StateFailed,
 		workflow.StateRecordRollbackFailed, workflow.StateRollbackFailed,
 	}
 }
@@ -530,6 +530,7 @@ func TestChoices(t *testing.T) {
 		"superseded":          {workflow.StateFailureKind, workflow.State{Outcome: workflow.OutcomeSuperseded}, workflow.StateSuperseded},
 		"rejected":            {workflow.StateFailureKind, workflow.State{Outcome: workflow.OutcomeRejected}, workflow.StateRejected},
 		"rolled back":         {workflow.StateFailureKind, workflow.State{Outcome: workflow.OutcomeRolledBack}, workflow.StateRolledBack},
+		"failed unchanged":    {workflow.StateFailureKind, workflow.State{Outcome: workflow.OutcomeFailed, Error: &workflow.Failure{Error: "Transient"}}, workflow.StateFailed},
 		"outcome not set yet": {workflow.StateFailureKind, workflow.State{}, workflow.StateRolledBack},
 		// RecordFailure failed after its retries ($.bookkeepingError):
 		// $.outcome is unset and the failure being recorded decides.
@@ -573,6 +574,7 @@ func TestTerminalStates(t *testing.T) {
 		workflow.StateSuperseded:     {"Succeed", ""},
 		workflow.StateRejected:       {"Fail", workflow.ErrDeploymentRejected},
 		workflow.StateRolledBack:     {"Fail", workflow.ErrDeploymentRolledBack},
+		workflow.StateFailed:         {"Fail", workflow.ErrDeploymentNotApplied},
 		workflow.StateRollbackFailed: {"Fail", workflow.ErrRollbackFailed},
 	}
 	for name, tc := range tests {

@@ -20,9 +20,10 @@ func newHistoryCommand() *cobra.Command {
 		Use:   "history --env ENV SERVICE [--limit N] [--json]",
 		Short: "Show how past deployments of a service ended",
 		Long: `history lists the deployments of a service in an environment, newest first,
-with their outcome (deployed, rolled-back, rejected, superseded,
+with their outcome (deployed, rolled-back, failed, rejected, superseded,
 rollback-failed), image, start and end times, and the error that ended a
-failed one. --json prints the entries as the state store keeps them.
+failed one. failed is a deployment that failed before it changed anything
+(an AWS API unreachable, a missing cluster): there was nothing to roll back. --json prints the entries as the state store keeps them.
 ` + operatorHelp,
 		Example: `  slipway history --env prod web
   slipway history --env staging --limit 5 --json worker`,

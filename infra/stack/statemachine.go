@@ -263,6 +263,11 @@ func definition(scope constructs.Construct, step awslambda.IFunction) sfn.IChain
 		Error:   jsii.String(workflow.ErrDeploymentRolledBack),
 		Cause:   jsii.String("The deployment failed and the service was restored to its previous state; the error that caused it is in the execution history and the deployment's history entry. The lock is released."),
 	})
+	failed := sfn.NewFail(scope, jsii.String(workflow.StateFailed), &sfn.FailProps{
+		Comment: jsii.String("Failed before anything changed; nothing to roll back."),
+		Error:   jsii.String(workflow.ErrDeploymentNotApplied),
+		Cause:   jsii.String("The deployment failed before it changed anything (an AWS API unreachable after the retries, a missing cluster or rule): there was nothing to roll back. The error is in the execution history and the deployment's history entry. The lock is released."),
+	})
 	rollbackFailed := sfn.NewFail(scope, jsii.String(workflow.StateRollbackFailed), &sfn.FailProps{
 		Comment: jsii.String("The rollback itself failed."),
 		Error:   jsii.String(workflow.ErrRollbackFailed),
@@ -280,7 +285,7 @@ func definition(scope constructs.Construct, step awslambda.IFunction) sfn.IChain
 	catchBookkeeping(recordRollbackFailed, rollbackFailed)
 
 	failureKind := sfn.NewChoice(scope, jsii.String(workflow.StateFailureKind), &sfn.ChoiceProps{
-		Comment: jsii.String("Ends a failure in the terminal state matching its outcome. RecordFailure sets $.outcome; when recording itself failed ($.bookkeepingError), $.outcome is unset and the same classification is made from $.error (as the record phase does)."),
+		Comment: jsii.String("Ends a failure in the terminal state matching its outcome. RecordFailure sets $.outcome; when recording itself failed ($.bookkeepingError), $.outcome is unset and the same classification is made from $.error (as the record phase does), except that a failure before any change, which the record phase tells from the lock, ends RolledBack."),
 	})
 	errorIs := func(names ...string) sfn.Condition {
 		var or []sfn.Condition
@@ -296,6 +301,7 @@ func definition(scope constructs.Construct, step awslambda.IFunction) sfn.IChain
 	failureKind.
 		When(sfn.Condition_StringEquals(jsii.String(pathOutcome), jsii.String(string(workflow.OutcomeSuperseded))), superseded, nil).
 		When(sfn.Condition_StringEquals(jsii.String(pathOutcome), jsii.String(string(workflow.OutcomeRejected))), rejected, nil).
+		When(sfn.Condition_StringEquals(jsii.String(pathOutcome), jsii.String(string(workflow.OutcomeFailed))), failed, nil).
 		When(errorIs(errorName((*workflow.Superseded)(nil))), superseded, nil).
 		When(errorIs(errorName((*workflow.InvalidInput)(nil)), errorName((*workflow.ApprovalRejected)(nil))), rejected, nil).
 		When(sfn.Condition_And(errorIs(*sfn.Errors_TIMEOUT()),

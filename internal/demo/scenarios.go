@@ -92,7 +92,7 @@ func (w *world) push(ctx context.Context, service, tag string, afterPush func(di
 		case workflow.StateShiftTraffic, workflow.StatePromote, workflow.StateRollback, workflow.StateApply,
 			workflow.StateAwaitLock, workflow.StateAwaitApproval:
 			w.say("  %s", state)
-		case workflow.StateDeployed, workflow.StateRolledBack, workflow.StateRejected, workflow.StateRollbackFailed, workflow.StateSuperseded:
+		case workflow.StateDeployed, workflow.StateRolledBack, workflow.StateRejected, workflow.StateRollbackFailed, workflow.StateSuperseded, workflow.StateFailed:
 			w.say("  %s", state)
 		case workflow.StateBake:
 			if lb.ListenerRuleArn != "" {

@@ -43,7 +43,7 @@ func newExecution(w *world, name string, req workflow.Request) *execution {
 func (x *execution) terminal() bool {
 	switch x.state {
 	case workflow.StateDeployed, workflow.StateRolledBack, workflow.StateRejected,
-		workflow.StateSuperseded, workflow.StateRollbackFailed:
+		workflow.StateSuperseded, workflow.StateRollbackFailed, workflow.StateFailed:
 		return true
 	}
 	return false
@@ -264,6 +264,8 @@ func (x *execution) step() {
 			x.state = workflow.StateSuperseded
 		case workflow.OutcomeRejected:
 			x.state = workflow.StateRejected
+		case workflow.OutcomeFailed:
+			x.state = workflow.StateFailed
 		default:
 			x.state = workflow.StateRolledBack
 		}

@@ -117,6 +117,19 @@ func (e *Engine) record(ctx context.Context, st workflow.State) (workflow.State,
 		return st, err
 	}
 	st.Outcome = outcomeOf(st)
+	// A failure before anything changed is Failed, not RolledBack; a halt
+	// (slipway rollback) stays RolledBack: the service is as it was, which
+	// is what the person asked for.
+	if st.Outcome == workflow.OutcomeRolledBack && st.Service != "" && st.Environment != "" &&
+		(st.Error == nil || st.Error.Error != workflow.ErrorName((*workflow.Halted)(nil))) {
+		applied, err := e.applied(ctx, st)
+		if err != nil {
+			return st, err
+		}
+		if !applied {
+			st.Outcome = workflow.OutcomeFailed
+		}
+	}
 	if st.Service == "" || st.Environment == "" {
 		// A request naming no service or environment has no history, lock or
 		// approval to record in: announcing the rejection is all there is.
@@ -179,6 +192,34 @@ func outcomeOf(st workflow.State) workflow.Outcome {
 		}
 	}
 	return workflow.OutcomeRolledBack
+}
+
+// applied reports whether st started changing the live service: Apply sets
+// the lock to applying before its first change, and nothing but the end of
+// the deployment takes it from there. A deployment that failed without
+// getting that far (in Prepare, waiting for the lock or for approval, or in
+// Apply before its first change) had nothing to roll back: it failed.
+//
+// A retried record finds the lock already released: the outcome is then
+// the one the first attempt recorded in the history.
+func (e *Engine) applied(ctx context.Context, st workflow.State) (bool, error) {
+	rec, _, err := e.readLock(ctx, st)
+	if err != nil {
+		return false, err
+	}
+	if rec != nil && rec.Deployment == st.Deployment.ID {
+		return rec.Stage != store.StagePreparing && rec.Stage != store.StageAwaitingApproval, nil
+	}
+	h, err := e.Store.History(ctx, st.Environment, st.Service, historyNewer)
+	if err != nil {
+		return false, fmt.Errorf("read history of %s in %s: %w", st.Service, st.Environment, err)
+	}
+	for _, x := range h {
+		if x.Deployment == st.Deployment.ID {
+			return x.Outcome != workflow.OutcomeFailed, nil
+		}
+	}
+	return false, nil
 }
 
 // statesTimeout is the error name of a task that timed out.

@@ -88,7 +88,8 @@ func TestPrepareRejects(t *testing.T) {
 
 // TestPrepareFailureReleasesLock: Prepare failing after it took the lock
 // (the Catch clause keeps Prepare's input, which has no deployment id yet)
-// still releases the lock in RecordFailure, which derives the same id.
+// still releases the lock in RecordFailure, which derives the same id. It
+// changed nothing, so it ends Failed, not RolledBack (issue 11 item 15).
 func TestPrepareFailureReleasesLock(t *testing.T) {
 	w := newWorld(t)
 	w.image("web", "v2")
@@ -96,15 +97,18 @@ func TestPrepareFailureReleasesLock(t *testing.T) {
 	w.rules[ruleWeb] = []elbv2.TargetWeight{}
 	x := newExecution(w, "exec-1", workflow.Request{Service: "web", Environment: "staging", Image: "v2"})
 	x.run()
-	if x.state != workflow.StateRolledBack {
-		t.Fatalf("got %s, want %s (path %v)", x.state, workflow.StateRolledBack, x.path)
+	if x.state != workflow.StateFailed {
+		t.Fatalf("got %s, want %s (path %v)", x.state, workflow.StateFailed, x.path)
 	}
 	if len(w.locks) != 0 {
 		t.Errorf("got locks %+v, want none", w.locks)
 	}
 	h, err := w.historyOf(deploymentID(x.arn))
-	if err != nil || !strings.Contains(h.Cause, "AccessDenied") {
-		t.Errorf("history: got %+v (%v), want the cause recorded", h, err)
+	if err != nil || h.Outcome != workflow.OutcomeFailed || !strings.Contains(h.Cause, "AccessDenied") {
+		t.Errorf("history: got %+v (%v), want outcome %s with the cause recorded", h, err, workflow.OutcomeFailed)
+	}
+	if n := len(w.events); n == 0 || w.events[n-1].Status != string(workflow.OutcomeFailed) {
+		t.Errorf("got events %+v, want a failed one last", w.events)
 	}
 }
 

@@ -121,6 +121,10 @@ const (
 	// ErrDeploymentRolledBack ends a deployment that failed and whose
 	// service was restored to its previous state. The lock is released.
 	ErrDeploymentRolledBack = "DeploymentRolledBack"
+	// ErrDeploymentNotApplied ends a deployment that failed before it
+	// changed anything, for a reason other than its input: there was
+	// nothing to roll back. The lock is released.
+	ErrDeploymentNotApplied = "DeploymentNotApplied"
 	// ErrRollbackFailed ends a deployment whose rollback did not complete.
 	// The lock is kept until a person has checked the service.
 	ErrRollbackFailed = "RollbackFailed"

@@ -263,14 +263,18 @@ type Failure struct {
 // Outcome is how a deployment ended.
 type Outcome string
 
-// The outcomes. The FailureKind Choice routes on RolledBack, Rejected and
-// Superseded.
+// The outcomes. The FailureKind Choice routes on RolledBack, Rejected,
+// Superseded and Failed.
 const (
 	OutcomeNone       Outcome = ""
 	OutcomeDeployed   Outcome = "deployed"
 	OutcomeRolledBack Outcome = "rolled-back"
 	OutcomeRejected   Outcome = "rejected"
 	OutcomeSuperseded Outcome = "superseded"
+	// OutcomeFailed is a deployment that failed before it changed anything
+	// (Prepare could not reach ECS, a cluster is missing): there was
+	// nothing to roll back. The lock is released.
+	OutcomeFailed Outcome = "failed"
 	// OutcomeRollbackFailed keeps the lock: a person must check the service.
 	OutcomeRollbackFailed Outcome = "rollback-failed"
 )

@@ -75,6 +75,11 @@ const (
 	// StateRejected is the terminal state of a deployment refused before
 	// anything changed: invalid spec, approval rejected or expired.
 	StateRejected = "Rejected"
+	// StateFailed is the terminal state of a deployment that failed before
+	// it changed anything, for a reason other than its input (an AWS API
+	// unreachable after the retries, a missing cluster): nothing was rolled
+	// back, because nothing had been applied.
+	StateFailed = "Failed"
 	// StateSuperseded is the terminal state of a deployment replaced by a newer
 	// one before it started applying. Nothing changed, so it is not a failure.
 	StateSuperseded = "Superseded"

@@ -54,7 +54,7 @@ func start(t testing.TB) *endpoint.Running {
 var milestones = []string{
 	workflow.StateApply, workflow.StateShiftTraffic, workflow.StateBake, workflow.StatePromote,
 	workflow.StateDeployed, workflow.StateRollback, workflow.StateRolledBack, workflow.StateRejected,
-	workflow.StateAwaitApproval, workflow.StateRollbackFailed,
+	workflow.StateAwaitApproval, workflow.StateRollbackFailed, workflow.StateFailed,
 }
 
 // deploy pushes repo:tag and returns the deployment it starts in staging,
