@@ -1,0 +1,219 @@
+package endpoint_test
+
+import (
+	"context"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsecs "github.com/aws/aws-sdk-go-v2/service/ecs"
+	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
+	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/slipwayhq/slipway/internal/clock"
+	"github.com/slipwayhq/slipway/internal/localcloud/ecs"
+	"github.com/slipwayhq/slipway/internal/localcloud/endpoint"
+	"github.com/slipwayhq/slipway/internal/localcloud/faults"
+)
+
+// startRealistic runs the endpoint with the example world on a virtual
+// clock, its tasks taking AWS's times (ecs.Realistic: 20 s provisioning, 15 s
+// pull, targets healthy after 30 s × 5, draining for 300 s).
+func startRealistic(t *testing.T) *endpoint.Running {
+	t.Helper()
+	r, err := endpoint.Start(context.Background(), endpoint.Options{Addr: "127.0.0.1:0", Specs: os.DirFS(examples),
+		WorkDir: t.TempDir(), Config: endpoint.Config{Clock: clock.NewVirtual(time.Now()), Tasks: ecs.Realistic()}})
+	if err != nil {
+		t.Fatalf("start the endpoint: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := r.Shutdown(context.Background()); err != nil {
+			t.Errorf("shutdown: %v", err)
+		}
+	})
+	return r
+}
+
+// TestFlowsWithRealisticTaskTimes runs the example world's canary, rolling
+// and blue/green flows, and a canary's rollback, with tasks that take as
+// long as on AWS to start, to pass their target groups' health checks and
+// to drain (issue 11, ECS local endpoint: task start takes realistic
+// simulated time; target registration waits for the health check's
+// interval × healthy threshold).
+func TestFlowsWithRealisticTaskTimes(t *testing.T) {
+	if testing.Short() {
+		t.Skip("synthesizes the stack and runs deployments; -short skips it")
+	}
+	r := startRealistic(t)
+	canary := []string{"Apply", "ShiftTraffic", "Bake", "ShiftTraffic", "Bake", "ShiftTraffic", "Bake", "Promote", "Deployed"}
+	rolling := []string{"Apply", "ShiftTraffic", "Bake", "Promote", "Deployed"}
+
+	t.Run("canary of web:v2 succeeds", func(t *testing.T) {
+		status, path, digest := deploy(t, r, "web", "v2", nil)
+		if status != sfntypes.ExecutionStatusSucceeded {
+			t.Errorf("got status %s, want SUCCEEDED", status)
+		}
+		if diff := cmp.Diff(canary, path); diff != "" {
+			t.Errorf("path (-want +got):\n%s", diff)
+		}
+		if got, want := weights(t, r), [2]int32{0, 100}; got != want {
+			t.Errorf("got weights blue/green %v, want %v", got, want)
+		}
+		// The tasks took AWS's times: 20 s provisioning and 15 s pull
+		// before RUNNING, then 30 s × 5 before their targets were healthy
+		// and the rollout the first traffic step waits for was done.
+		tasks := describeTasks(t, r, "web--green")
+		for _, tk := range tasks {
+			if !strings.HasSuffix(aws.ToString(tk.Containers[0].Image), "@"+digest) || tk.StartedAt == nil {
+				continue
+			}
+			if got := tk.StartedAt.Sub(aws.ToTime(tk.CreatedAt)); got < 35*time.Second {
+				t.Errorf("task %s started %s after it was created, want at least 35 s", aws.ToString(tk.TaskArn), got)
+			}
+		}
+		applied, shifted := entered(t, r, "web-staging-", "Apply"), entered(t, r, "web-staging-", "ShiftTraffic")
+		if got := shifted.Sub(applied); got < 185*time.Second {
+			t.Errorf("got %s from Apply to the first ShiftTraffic, want at least 185 s (35 s start + 150 s health checks)", got)
+		}
+	})
+
+	t.Run("faulty web:v3 rolls back on its alarm", func(t *testing.T) {
+		control := endpoint.Control{URL: r.URL}
+		status, path, _ := deploy(t, r, "web", "v3", func(digest string) {
+			if _, err := control.Apply(context.Background(), faults.State{Images: map[string]faults.Behaviour{digest: {ErrorRate: 0.5}}}); err != nil {
+				t.Fatalf("inject fault: %v", err)
+			}
+		})
+		if status != sfntypes.ExecutionStatusFailed {
+			t.Errorf("got status %s, want FAILED", status)
+		}
+		want := []string{"Apply", "ShiftTraffic", "Bake", "Rollback", "RolledBack"}
+		if diff := cmp.Diff(want, path); diff != "" {
+			t.Errorf("path (-want +got):\n%s", diff)
+		}
+		if got, want := weights(t, r), [2]int32{0, 100}; got != want {
+			t.Errorf("got weights blue/green %v after the rollback, want %v (all on v2)", got, want)
+		}
+	})
+
+	t.Run("worker rolls", func(t *testing.T) {
+		status, path, digest := deploy(t, r, "worker", "v2", nil)
+		if status != sfntypes.ExecutionStatusSucceeded {
+			t.Errorf("got status %s, want SUCCEEDED", status)
+		}
+		if diff := cmp.Diff(rolling, path); diff != "" {
+			t.Errorf("path (-want +got):\n%s", diff)
+		}
+		if image := serviceImage(t, r, "worker"); !strings.HasSuffix(image, "@"+digest) {
+			t.Errorf("worker runs %s, want the v2 digest %s", image, digest)
+		}
+	})
+
+	t.Run("web switched to blue/green deploys", func(t *testing.T) {
+		b, err := os.ReadFile(examples + "/services/web.yaml")
+		if err != nil {
+			t.Fatal(err)
+		}
+		head, _, ok := strings.Cut(string(b), "\nstrategy:\n")
+		if !ok {
+			t.Fatal("examples/services/web.yaml has no strategy block")
+		}
+		doc := head + "\nstrategy:\n  kind: bluegreen\n  terminationWait: 5m\n  alarms:\n    - ${SERVICE}-${ENVIRONMENT}-5xx\n  stabilizationTimeout: 20m\n"
+		// deployOnChange: the upload deploys web to staging with its
+		// current image, blue/green.
+		status, path := deployOnUpload(t, r, "services/web.yaml", doc)
+		if status != sfntypes.ExecutionStatusSucceeded {
+			t.Errorf("got status %s, want SUCCEEDED", status)
+		}
+		if len(path) < 3 || path[0] != "Apply" || path[1] != "ShiftTraffic" || path[len(path)-1] != "Deployed" {
+			t.Errorf("got path %v, want Apply, ShiftTraffic, … Deployed", path)
+		}
+		// The new revision went to the idle slot, blue, and has all the
+		// traffic.
+		if got, want := weights(t, r), [2]int32{100, 0}; got != want {
+			t.Errorf("got weights blue/green %v, want %v", got, want)
+		}
+	})
+}
+
+// deployOnUpload uploads a spec file and returns the deployment to staging
+// it starts, once ended: its status and milestones.
+func deployOnUpload(t *testing.T, r *endpoint.Running, key, doc string) (sfntypes.ExecutionStatus, []string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	c := sfn.NewFromConfig(r.AWS)
+	before, err := endpoint.ListExecutions(ctx, c, r.Deployed.StateMachineARN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = s3.NewFromConfig(r.AWS).PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(r.Deployed.SpecBucket),
+		Key: aws.String(key), Body: strings.NewReader(doc)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const prefix = "web-staging-"
+	if err := r.WaitExecutions(ctx, func(name string) bool { return strings.HasPrefix(name, prefix) },
+		countPrefix(before, prefix)+1, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	after, err := endpoint.ListExecutions(ctx, c, r.Deployed.StateMachineARN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := slices.IndexFunc(after, func(x sfntypes.ExecutionListItem) bool { return strings.HasPrefix(aws.ToString(x.Name), prefix) })
+	x := after[i]
+	return x.Status, pathOf(t, c, aws.ToString(x.ExecutionArn))
+}
+
+// describeTasks returns the tasks of service in staging, RUNNING or not.
+func describeTasks(t *testing.T, r *endpoint.Running, service string) []ecstypes.Task {
+	t.Helper()
+	ctx := context.Background()
+	c := awsecs.NewFromConfig(r.AWS)
+	list, err := c.ListTasks(ctx, &awsecs.ListTasksInput{Cluster: aws.String("staging"), ServiceName: aws.String(service)})
+	if err != nil || len(list.TaskArns) == 0 {
+		t.Fatalf("ListTasks %s: %v %v", service, list, err)
+	}
+	out, err := c.DescribeTasks(ctx, &awsecs.DescribeTasksInput{Cluster: aws.String("staging"), Tasks: list.TaskArns})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out.Tasks
+}
+
+// entered returns when the newest execution named with prefix first
+// entered state, by its history's (simulated) timestamps.
+func entered(t *testing.T, r *endpoint.Running, prefix, state string) time.Time {
+	t.Helper()
+	ctx := context.Background()
+	c := sfn.NewFromConfig(r.AWS)
+	execs, err := endpoint.ListExecutions(ctx, c, r.Deployed.StateMachineARN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := slices.IndexFunc(execs, func(x sfntypes.ExecutionListItem) bool { return strings.HasPrefix(aws.ToString(x.Name), prefix) })
+	if i < 0 {
+		t.Fatalf("no execution named %s…", prefix)
+	}
+	p := sfn.NewGetExecutionHistoryPaginator(c, &sfn.GetExecutionHistoryInput{ExecutionArn: execs[i].ExecutionArn})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			t.Fatalf("GetExecutionHistory: %v", err)
+		}
+		for _, e := range page.Events {
+			if d := e.StateEnteredEventDetails; d != nil && aws.ToString(d.Name) == state {
+				return aws.ToTime(e.Timestamp)
+			}
+		}
+	}
+	t.Fatalf("%s never entered %s", aws.ToString(execs[i].Name), state)
+	return time.Time{}
+}
