@@ -3,11 +3,14 @@ package deploy
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
+	"github.com/slipwayhq/slipway/internal/awsapi/autoscaling"
 	"github.com/slipwayhq/slipway/internal/awsapi/ecs"
 	"github.com/slipwayhq/slipway/internal/awsapi/elbv2"
 	"github.com/slipwayhq/slipway/internal/spec"
+	"github.com/slipwayhq/slipway/internal/workflow"
 )
 
 // Canary and blue/green run two slot services per logical service,
@@ -212,10 +215,51 @@ func applySlots(ctx context.Context, c Clients, p *plan, firstWeight int, td str
 	if err != nil {
 		return nil, err
 	}
-	if err := applyScaling(ctx, c, r, p.Target, n, true); err != nil {
+	scaled, err := slotScaling(r, p.TargetGroup)
+	if err != nil {
+		return nil, err
+	}
+	if err := applyScaling(ctx, c, scaled, p.Target, n, true); err != nil {
 		return nil, err
 	}
 	return svc, nil
+}
+
+// slotScaling returns r with its ALBRequestCountPerTarget policies naming
+// the slot's own target group tg: each slot has its own target group, and a
+// policy that counted the requests of the other slot's would scale this
+// one on traffic it does not serve (none at all while it is the new slot,
+// all of it once it is the old one). r is not changed; r itself is
+// returned when there is nothing to relabel.
+func slotScaling(r *spec.Rendered, tg string) (*spec.Rendered, error) {
+	a := r.AutoScaling
+	if a == nil || r.LoadBalancer == nil || tg == "" {
+		return r, nil
+	}
+	if !slices.ContainsFunc(a.Policies, countsRequests) {
+		return r, nil
+	}
+	label, err := autoscaling.ALBResourceLabel(r.LoadBalancer.ListenerRuleArn, tg)
+	if err != nil {
+		return nil, &workflow.InvalidInput{Problems: []string{fmt.Sprintf("autoScaling: %s policy: %v",
+			autoscaling.MetricALBRequestCountPerTarget, err)}}
+	}
+	out := *a
+	out.Policies = slices.Clone(a.Policies)
+	for i, pol := range out.Policies {
+		out.Policies[i].TargetTrackingScalingPolicyConfiguration =
+			autoscaling.WithResourceLabel(pol.TargetTrackingScalingPolicyConfiguration, label)
+	}
+	rendered := *r
+	rendered.AutoScaling = &out
+	return &rendered, nil
+}
+
+// countsRequests reports whether p tracks ALBRequestCountPerTarget.
+func countsRequests(p spec.ScalingPolicy) bool {
+	c := p.TargetTrackingScalingPolicyConfiguration
+	return c != nil && c.PredefinedMetricSpecification != nil &&
+		c.PredefinedMetricSpecification.PredefinedMetricType == autoscaling.MetricALBRequestCountPerTarget
 }
 
 // promoteSlots makes the target slot the primary one: all traffic on it,
@@ -242,7 +286,11 @@ func promoteSlots(ctx context.Context, c Clients, p *plan) error {
 			return err
 		}
 	}
-	return applyScaling(ctx, c, r, p.Target, n, false)
+	scaled, err := slotScaling(r, p.TargetGroup)
+	if err != nil {
+		return err
+	}
+	return applyScaling(ctx, c, scaled, p.Target, n, false)
 }
 
 // cleanupSlots scales the old slot to zero, with its scalable target removed

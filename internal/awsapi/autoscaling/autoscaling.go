@@ -328,3 +328,51 @@ func (c *Client) DeleteScheduledAction(ctx context.Context, resourceID, name str
 	}
 	return awsapi.Classify("delete scheduled action "+name+" of "+resourceID, err)
 }
+
+// MetricALBRequestCountPerTarget is the predefined metric of the requests
+// each target of one target group receives; its ResourceLabel names the
+// target group.
+const MetricALBRequestCountPerTarget = "ALBRequestCountPerTarget"
+
+// ALBResourceLabel returns the ResourceLabel of ALBRequestCountPerTarget for
+// target group targetGroupARN behind the load balancer that elbARN names
+// (the load balancer's ARN, or one of its listeners' or listener rules'):
+// the final portion of the load balancer ARN and that of the target group
+// ARN, app/<load-balancer>/<id>/targetgroup/<target-group>/<id>.
+func ALBResourceLabel(elbARN, targetGroupARN string) (string, error) {
+	lb := arnResource(elbARN)
+	parts := strings.Split(lb, "/")
+	if len(parts) < 4 || parts[1] != "app" || parts[2] == "" || parts[3] == "" ||
+		(parts[0] != "loadbalancer" && parts[0] != "listener" && parts[0] != "listener-rule") {
+		return "", fmt.Errorf("resource label of %s: %q names no application load balancer", targetGroupARN, elbARN)
+	}
+	tg := arnResource(targetGroupARN)
+	if p := strings.Split(tg, "/"); len(p) != 3 || p[0] != "targetgroup" || p[1] == "" || p[2] == "" {
+		return "", fmt.Errorf("resource label for load balancer %s: %q is not a target group ARN", elbARN, targetGroupARN)
+	}
+	return strings.Join(parts[1:4], "/") + "/" + tg, nil
+}
+
+// arnResource returns the resource part of an ARN (after its fifth colon).
+func arnResource(arn string) string {
+	parts := strings.SplitN(arn, ":", 6)
+	if len(parts) != 6 || parts[0] != "arn" {
+		return ""
+	}
+	return parts[5]
+}
+
+// WithResourceLabel returns c with the ResourceLabel of its
+// ALBRequestCountPerTarget metric set to label, as a copy; c itself when
+// its metric is another. c is never changed.
+func WithResourceLabel(c *types.TargetTrackingScalingPolicyConfiguration, label string) *types.TargetTrackingScalingPolicyConfiguration {
+	if c == nil || c.PredefinedMetricSpecification == nil ||
+		c.PredefinedMetricSpecification.PredefinedMetricType != MetricALBRequestCountPerTarget {
+		return c
+	}
+	out := *c
+	m := *c.PredefinedMetricSpecification
+	m.ResourceLabel = aws.String(label)
+	out.PredefinedMetricSpecification = &m
+	return &out
+}

@@ -234,3 +234,58 @@ func TestDeregisterTarget(t *testing.T) {
 		})
 	}
 }
+
+// TestALBResourceLabel: the label of ALBRequestCountPerTarget is the final
+// portions of the load balancer and target group ARNs, whichever of the
+// load balancer's ARNs names it (issue 11 item 11).
+func TestALBResourceLabel(t *testing.T) {
+	const tg = "arn:aws:elasticloadbalancing:us-east-1:111122223333:targetgroup/prod-web-green/943f017f100becff"
+	const want = "app/prod/778d41231b141a0f/targetgroup/prod-web-green/943f017f100becff"
+	tests := map[string]struct {
+		elb, tg, want string
+	}{
+		"listener rule":         {elb: "arn:aws:elasticloadbalancing:us-east-1:111122223333:listener-rule/app/prod/778d41231b141a0f/0123456789abcdef/0000000000000003", tg: tg, want: want},
+		"listener":              {elb: "arn:aws:elasticloadbalancing:us-east-1:111122223333:listener/app/prod/778d41231b141a0f/0123456789abcdef", tg: tg, want: want},
+		"load balancer":         {elb: "arn:aws:elasticloadbalancing:us-east-1:111122223333:loadbalancer/app/prod/778d41231b141a0f", tg: tg, want: want},
+		"network load balancer": {elb: "arn:aws:elasticloadbalancing:us-east-1:111122223333:loadbalancer/net/prod/778d41231b141a0f", tg: tg},
+		"not an ARN":            {elb: "app/prod/778d41231b141a0f", tg: tg},
+		"not a target group":    {elb: "arn:aws:elasticloadbalancing:us-east-1:111122223333:loadbalancer/app/prod/778d41231b141a0f", tg: "arn:aws:elasticloadbalancing:us-east-1:111122223333:loadbalancer/app/prod/778d41231b141a0f"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			got, err := ALBResourceLabel(tc.elb, tc.tg)
+			if tc.want == "" {
+				if err == nil {
+					t.Fatalf("got %q, want an error", got)
+				}
+				return
+			}
+			if err != nil || got != tc.want {
+				t.Errorf("got %q (%v), want %q", got, err, tc.want)
+			}
+		})
+	}
+}
+
+// TestWithResourceLabel: only an ALBRequestCountPerTarget metric is
+// relabelled, on a copy.
+func TestWithResourceLabel(t *testing.T) {
+	alb := &types.TargetTrackingScalingPolicyConfiguration{TargetValue: aws.Float64(100),
+		PredefinedMetricSpecification: &types.PredefinedMetricSpecification{
+			PredefinedMetricType: MetricALBRequestCountPerTarget, ResourceLabel: aws.String("app/prod/1/targetgroup/prod-web-blue/1")}}
+	got := WithResourceLabel(alb, "app/prod/1/targetgroup/prod-web-green/2")
+	if l := aws.ToString(got.PredefinedMetricSpecification.ResourceLabel); l != "app/prod/1/targetgroup/prod-web-green/2" {
+		t.Errorf("relabelled: got %q, want the green target group's", l)
+	}
+	if l := aws.ToString(alb.PredefinedMetricSpecification.ResourceLabel); l != "app/prod/1/targetgroup/prod-web-blue/1" {
+		t.Errorf("the spec's policy: got %q, want it unchanged", l)
+	}
+	cpu := &types.TargetTrackingScalingPolicyConfiguration{TargetValue: aws.Float64(60),
+		PredefinedMetricSpecification: &types.PredefinedMetricSpecification{PredefinedMetricType: types.MetricTypeECSServiceAverageCPUUtilization}}
+	if got := WithResourceLabel(cpu, "x"); got != cpu || got.PredefinedMetricSpecification.ResourceLabel != nil {
+		t.Errorf("CPU policy: got %+v, want it unchanged", got)
+	}
+	if got := WithResourceLabel(nil, "x"); got != nil {
+		t.Errorf("nil: got %+v, want nil", got)
+	}
+}
