@@ -1,0 +1,305 @@
+package endpoint_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
+	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/slipwayhq/slipway/internal/localcloud/endpoint"
+)
+
+// trafficWatch samples web's staging listener rule and the health of its
+// target groups while a deployment runs. A sample reads the health of both
+// groups, then the weights, then the health again; a weight above 0 on a
+// group with no healthy target in both health reads is a violation (one
+// read alone could straddle a change made between the calls).
+type trafficWatch struct {
+	mu         sync.Mutex
+	violations []string
+	weights    [][2]int32 // distinct weights seen, in order
+	samples    int
+	errs       []error
+	stop, done chan struct{}
+}
+
+// watchTraffic starts sampling; onChange, when not nil, is called (from the
+// sampling goroutine) with each new distinct blue/green weights.
+func watchTraffic(r *endpoint.Running, onChange func(blue, green int32)) *trafficWatch {
+	lb := r.Seeded.Set.Environments["staging"].LoadBalancers["web"]
+	c := elb.NewFromConfig(r.AWS)
+	ctx := context.Background()
+	healthy := func() (map[string]bool, error) {
+		out := map[string]bool{}
+		for _, g := range lb.TargetGroupArns {
+			h, err := c.DescribeTargetHealth(ctx, &elb.DescribeTargetHealthInput{TargetGroupArn: aws.String(g)})
+			if err != nil {
+				return nil, err
+			}
+			for _, d := range h.TargetHealthDescriptions {
+				if d.TargetHealth != nil && d.TargetHealth.State == "healthy" {
+					out[g] = true
+				}
+			}
+		}
+		return out, nil
+	}
+	w := &trafficWatch{stop: make(chan struct{}), done: make(chan struct{})}
+	go func() {
+		defer close(w.done)
+		for {
+			before, err := healthy()
+			var rules *elb.DescribeRulesOutput
+			if err == nil {
+				rules, err = c.DescribeRules(ctx, &elb.DescribeRulesInput{RuleArns: []string{lb.ListenerRuleArn}})
+			}
+			var after map[string]bool
+			if err == nil {
+				after, err = healthy()
+			}
+			w.mu.Lock()
+			if err != nil {
+				w.errs = append(w.errs, err)
+			} else {
+				w.samples++
+				var now [2]int32
+				for _, a := range rules.Rules[0].Actions {
+					if a.ForwardConfig == nil {
+						continue
+					}
+					for _, tg := range a.ForwardConfig.TargetGroups {
+						g, weight := aws.ToString(tg.TargetGroupArn), aws.ToInt32(tg.Weight)
+						if i := slices.Index(lb.TargetGroupArns[:], g); i >= 0 {
+							now[i] = weight
+						}
+						if weight > 0 && !before[g] && !after[g] {
+							w.violations = append(w.violations, fmt.Sprintf("weight %d on %s, which has no healthy target", weight, g))
+						}
+					}
+				}
+				if n := len(w.weights); n == 0 || w.weights[n-1] != now {
+					w.weights = append(w.weights, now)
+					if onChange != nil {
+						onChange(now[0], now[1])
+					}
+				}
+			}
+			w.mu.Unlock()
+			select {
+			case <-w.stop:
+				return
+			case <-time.After(2 * time.Millisecond):
+			}
+		}
+	}()
+	return w
+}
+
+func (w *trafficWatch) end(t *testing.T) [][2]int32 {
+	t.Helper()
+	close(w.stop)
+	<-w.done
+	if len(w.errs) > 0 {
+		t.Errorf("sampling the rule and its targets: %v", w.errs[0])
+	}
+	if w.samples < 10 {
+		t.Errorf("got %d samples, want the deployment observed throughout", w.samples)
+	}
+	for _, v := range w.violations {
+		t.Errorf("during the switch: %s", v)
+	}
+	return w.weights
+}
+
+// uploadSpec uploads the spec file key as a user would and returns the
+// deployment of web to staging it starts (staging deploys on change), once
+// ended: its status and milestones.
+func uploadSpec(t *testing.T, r *endpoint.Running, key, doc string) (sfntypes.ExecutionStatus, []string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	c := sfn.NewFromConfig(r.AWS)
+	before, err := endpoint.ListExecutions(ctx, c, r.Deployed.StateMachineARN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s3.NewFromConfig(r.AWS).PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(r.Deployed.SpecBucket),
+		Key: aws.String(key), Body: strings.NewReader(doc)}); err != nil {
+		t.Fatal(err)
+	}
+	const prefix = "web-staging-"
+	if err := r.WaitExecutions(ctx, func(name string) bool { return strings.HasPrefix(name, prefix) },
+		countPrefix(before, prefix)+1, 2*time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	after, err := endpoint.ListExecutions(ctx, c, r.Deployed.StateMachineARN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := slices.IndexFunc(after, func(x sfntypes.ExecutionListItem) bool { return strings.HasPrefix(aws.ToString(x.Name), prefix) })
+	return after[i].Status, pathOf(t, c, aws.ToString(after[i].ExecutionArn))
+}
+
+// serviceStatuses returns the status of each named ECS service of staging
+// ("MISSING" when ECS does not know it) and, for an ACTIVE one, whether it
+// runs its desired count.
+func serviceStatuses(t *testing.T, r *endpoint.Running, names ...string) map[string]string {
+	t.Helper()
+	out, err := ecs.NewFromConfig(r.AWS).DescribeServices(context.Background(), &ecs.DescribeServicesInput{
+		Cluster: aws.String("staging"), Services: names})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, n := range names {
+		got[n] = "MISSING"
+	}
+	for _, s := range out.Services {
+		st := aws.ToString(s.Status)
+		if st == "DRAINING" {
+			// Deleted; its tasks are stopping. For the test it is gone.
+			st = "INACTIVE"
+		}
+		if st == "ACTIVE" && (s.DesiredCount == 0 || s.RunningCount != s.DesiredCount) {
+			st = fmt.Sprintf("ACTIVE %d of %d running", s.RunningCount, s.DesiredCount)
+		}
+		got[aws.ToString(s.ServiceName)] = st
+	}
+	for n, st := range got {
+		if st == "MISSING" {
+			got[n] = "INACTIVE"
+		}
+	}
+	return got
+}
+
+// TestSwitchStrategy (issue 11 item 2): switching web's strategy in
+// staging by uploading the spec, canary → rolling → canary, takes the live model over:
+// at no sampled moment does a weight above 0 point at a target group with
+// no healthy target, traffic moves only once the new model is stable, and
+// at the end ECS runs the new model only.
+func TestSwitchStrategy(t *testing.T) {
+	if testing.Short() {
+		t.Skip("synthesizes the stack and runs three deployments; -short skips it")
+	}
+	// The staging override gives web's canary its steps; switching staging
+	// to rolling is an override too (steps apply to canary and bluegreen
+	// only), so the environment file is what a user uploads.
+	canaryEnv, err := os.ReadFile(examples + "/environments/staging.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := strings.Index(string(canaryEnv), "    strategy:\n      steps:")
+	j := strings.Index(string(canaryEnv), "        - weight: 100\n")
+	if i < 0 || j < i {
+		t.Fatalf("examples/environments/staging.yaml: want overrides.web.strategy.steps ending with weight 100")
+	}
+	j += len("        - weight: 100\n")
+	rollingEnv := string(canaryEnv[:i]) + "    strategy:\n      kind: rolling\n      steps: null\n" + string(canaryEnv[j:])
+	r := start(t)
+
+	// web runs v1 in blue; a canary of v2 puts it in green with all the
+	// traffic, so the switch to rolling, whose service is behind the first
+	// (blue) group, has traffic to move.
+	if status, path, _ := deploy(t, r, "web", "v2", nil); status != sfntypes.ExecutionStatusSucceeded {
+		t.Fatalf("canary of v2: got %s (path %v), want SUCCEEDED", status, path)
+	}
+	if got, want := weights(t, r), [2]int32{0, 100}; got != want {
+		t.Fatalf("got weights %v after the canary, want %v", got, want)
+	}
+
+	t.Run("canary to rolling", func(t *testing.T) {
+		watch := watchTraffic(r, nil)
+		status, path := uploadSpec(t, r, "environments/staging.yaml", rollingEnv)
+		seen := watch.end(t)
+		if status != sfntypes.ExecutionStatusSucceeded {
+			t.Fatalf("got %s (path %v), want SUCCEEDED", status, path)
+		}
+		// Rolling in staging has no final bake: ECS's rollout is the wait.
+		if diff := cmp.Diff([]string{"Apply", "Promote", "Deployed"}, path); diff != "" {
+			t.Errorf("path (-want +got):\n%s", diff)
+		}
+		// All on green (the slot) until web is stable behind blue, then all
+		// on blue at once.
+		if diff := cmp.Diff([][2]int32{{0, 100}, {100, 0}}, seen); diff != "" {
+			t.Errorf("weights blue/green seen, in order (-want +got):\n%s", diff)
+		}
+		want := map[string]string{"web": "ACTIVE", "web--blue": "INACTIVE", "web--green": "INACTIVE"}
+		if diff := cmp.Diff(want, serviceStatuses(t, r, "web", "web--blue", "web--green")); diff != "" {
+			t.Errorf("ECS services of web (-want +got):\n%s", diff)
+		}
+	})
+
+	t.Run("rolling to canary rolls back on an alarm", func(t *testing.T) {
+		cw := cloudwatch.NewFromConfig(r.AWS)
+		var alarmErr error
+		var once sync.Once
+		watch := watchTraffic(r, func(_, green int32) {
+			if green == 0 {
+				return
+			}
+			// The new slot has its first share: fire the canary's alarm.
+			once.Do(func() {
+				_, alarmErr = cw.SetAlarmState(context.Background(), &cloudwatch.SetAlarmStateInput{AlarmName: aws.String("web-staging-5xx"),
+					StateValue: cwtypes.StateValueAlarm, StateReason: aws.String("test: 5xx during the switch")})
+			})
+		})
+		status, path := uploadSpec(t, r, "environments/staging.yaml", string(canaryEnv))
+		seen := watch.end(t)
+		if alarmErr != nil {
+			t.Fatalf("SetAlarmState: %v", alarmErr)
+		}
+		if status != sfntypes.ExecutionStatusFailed || len(path) == 0 || path[len(path)-1] != "RolledBack" {
+			t.Fatalf("got %s (path %v), want FAILED ending in RolledBack", status, path)
+		}
+		// 10% moved to the new slot, then all back to web.
+		if diff := cmp.Diff([][2]int32{{100, 0}, {90, 10}, {100, 0}}, seen); diff != "" {
+			t.Errorf("weights blue/green seen, in order (-want +got):\n%s", diff)
+		}
+		want := map[string]string{"web": "ACTIVE", "web--blue": "INACTIVE", "web--green": "INACTIVE"}
+		if diff := cmp.Diff(want, serviceStatuses(t, r, "web", "web--blue", "web--green")); diff != "" {
+			t.Errorf("ECS services of web (-want +got):\n%s", diff)
+		}
+		if _, err := cw.SetAlarmState(context.Background(), &cloudwatch.SetAlarmStateInput{AlarmName: aws.String("web-staging-5xx"),
+			StateValue: cwtypes.StateValueOk, StateReason: aws.String("test: resolved")}); err != nil {
+			t.Fatal(err)
+		}
+	})
+
+	t.Run("rolling to canary", func(t *testing.T) {
+		watch := watchTraffic(r, nil)
+		status, path := uploadSpec(t, r, "environments/staging.yaml", string(canaryEnv))
+		seen := watch.end(t)
+		if status != sfntypes.ExecutionStatusSucceeded {
+			t.Fatalf("got %s (path %v), want SUCCEEDED", status, path)
+		}
+		// The canary's steps from the plain service: not a first
+		// deployment's single step.
+		want := []string{"Apply", "ShiftTraffic", "Bake", "ShiftTraffic", "Bake", "ShiftTraffic", "Bake", "Promote", "Deployed"}
+		if diff := cmp.Diff(want, path); diff != "" {
+			t.Errorf("path (-want +got):\n%s", diff)
+		}
+		// web is behind blue, so the new slot is green.
+		if diff := cmp.Diff([][2]int32{{100, 0}, {90, 10}, {50, 50}, {0, 100}}, seen); diff != "" {
+			t.Errorf("weights blue/green seen, in order (-want +got):\n%s", diff)
+		}
+		wantECS := map[string]string{"web": "INACTIVE", "web--blue": "INACTIVE", "web--green": "ACTIVE"}
+		if diff := cmp.Diff(wantECS, serviceStatuses(t, r, "web", "web--blue", "web--green")); diff != "" {
+			t.Errorf("ECS services of web (-want +got):\n%s", diff)
+		}
+	})
+}
