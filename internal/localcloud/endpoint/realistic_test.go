@@ -2,6 +2,7 @@ package endpoint_test
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"slices"
 	"strings"
@@ -20,15 +21,16 @@ import (
 	"github.com/slipwayhq/slipway/internal/localcloud/ecs"
 	"github.com/slipwayhq/slipway/internal/localcloud/endpoint"
 	"github.com/slipwayhq/slipway/internal/localcloud/faults"
+	"github.com/slipwayhq/slipway/internal/workflow"
 )
 
-// startRealistic runs the endpoint with the example world on a virtual
-// clock, its tasks taking AWS's times (ecs.Realistic: 20 s provisioning, 15 s
-// pull, targets healthy after 30 s × 5, draining for 300 s).
-func startRealistic(t *testing.T) *endpoint.Running {
+// startRealistic runs the endpoint with the example world on the virtual
+// clock v, its tasks taking AWS's times (ecs.Realistic: 20 s provisioning,
+// 15 s pull, targets healthy after 30 s × 5, draining for 300 s).
+func startRealistic(t *testing.T, v *clock.Virtual) *endpoint.Running {
 	t.Helper()
 	r, err := endpoint.Start(context.Background(), endpoint.Options{Addr: "127.0.0.1:0", Specs: os.DirFS(examples),
-		WorkDir: t.TempDir(), Config: endpoint.Config{Clock: clock.NewVirtual(time.Now()), Tasks: ecs.Realistic()}})
+		WorkDir: t.TempDir(), Config: endpoint.Config{Clock: v, Tasks: ecs.Realistic()}})
 	if err != nil {
 		t.Fatalf("start the endpoint: %v", err)
 	}
@@ -50,7 +52,7 @@ func TestFlowsWithRealisticTaskTimes(t *testing.T) {
 	if testing.Short() {
 		t.Skip("synthesizes the stack and runs deployments; -short skips it")
 	}
-	r := startRealistic(t)
+	r := startRealistic(t, clock.NewVirtual(time.Now()))
 	canary := []string{"Apply", "ShiftTraffic", "Bake", "ShiftTraffic", "Bake", "ShiftTraffic", "Bake", "Promote", "Deployed"}
 	rolling := []string{"Apply", "ShiftTraffic", "Bake", "Promote", "Deployed"}
 
@@ -140,6 +142,87 @@ func TestFlowsWithRealisticTaskTimes(t *testing.T) {
 			t.Errorf("got weights blue/green %v, want %v", got, want)
 		}
 	})
+}
+
+// TestApplyOutlastsARealisticDrain: a deployment whose Apply must create a
+// service deleted a moment ago, whose tasks drain from their target group
+// for its deregistration delay (300 s) before ECS frees the name, waits
+// through Apply's Retry and creates it, rather than giving up after about a
+// minute (issue 11, ECS: DeleteService ACTIVE → DRAINING → INACTIVE, with
+// realistic times).
+func TestApplyOutlastsARealisticDrain(t *testing.T) {
+	if testing.Short() {
+		t.Skip("synthesizes the stack and runs a deployment; -short skips it")
+	}
+	v := clock.NewVirtual(time.Now())
+	r := startRealistic(t, v)
+	ctx := context.Background()
+	c := awsecs.NewFromConfig(r.AWS)
+	// Hold simulated time while the live slot is deleted and the
+	// deployment starts, so that Apply meets the service DRAINING.
+	v.Busy()
+	held := true
+	release := func() {
+		if held {
+			held = false
+			v.Done()
+		}
+	}
+	defer release()
+	// The seed deployed v1 to blue, which serves; deleted, green is the
+	// live slot and the deployment goes to blue.
+	del, err := c.DeleteService(ctx, &awsecs.DeleteServiceInput{Cluster: aws.String("staging"), Service: aws.String("web--blue"), Force: aws.Bool(true)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := aws.ToString(del.Service.Status); got != "DRAINING" {
+		t.Fatalf("got status %s after DeleteService, want DRAINING", got)
+	}
+	deleted := v.Now()
+	const name = "web-staging-after-delete"
+	input, err := json.Marshal(workflow.State{Request: workflow.Request{Service: "web", Environment: "staging", Image: endpoint.InitialTag,
+		Reason: "test", Trigger: workflow.Trigger{Kind: workflow.TriggerManual, Actor: "test"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc := sfn.NewFromConfig(r.AWS)
+	if _, err := sc.StartExecution(ctx, &sfn.StartExecutionInput{StateMachineArn: aws.String(r.Deployed.StateMachineARN),
+		Name: aws.String(name), Input: aws.String(string(input))}); err != nil {
+		t.Fatal(err)
+	}
+	release()
+	wait, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	if err := r.WaitExecutions(wait, func(n string) bool { return n == name }, 1, 2*time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	path := statePath(t, sc, executionARN(r, name))
+	// Apply met the DRAINING service, was retried past the drain, and
+	// went on to wait for the new service's rollout.
+	if causes := failureCauses(t, r, name); !strings.Contains(causes, "still stopping") {
+		t.Errorf("got failure causes %q, want Apply's Transient error about the draining service", causes)
+	}
+	if !slices.Contains(path, "AwaitStable") {
+		t.Fatalf("got path %v (failures: %s), want Apply to succeed and AwaitStable to follow", path, failureCauses(t, r, name))
+	}
+	if got := entered(t, r, name, "AwaitStable").Sub(deleted); got < 300*time.Second {
+		t.Errorf("got AwaitStable %s after the delete, want at least the 300 s deregistration delay", got)
+	}
+	out, err := c.DescribeServices(ctx, &awsecs.DescribeServicesInput{Cluster: aws.String("staging"), Services: []string{"web--blue"}})
+	if err != nil || len(out.Services) != 1 {
+		t.Fatalf("DescribeServices: %v %+v", err, out)
+	}
+	if s := out.Services[0]; aws.ToString(s.Status) != "ACTIVE" || !s.CreatedAt.After(aws.ToTime(del.Service.CreatedAt)) {
+		t.Errorf("got web--blue %s created %v, want it ACTIVE again, created after the deleted one (%v)",
+			aws.ToString(s.Status), s.CreatedAt, del.Service.CreatedAt)
+	}
+	status, err := sc.DescribeExecution(ctx, &sfn.DescribeExecutionInput{ExecutionArn: aws.String(executionARN(r, name))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if status.Status != sfntypes.ExecutionStatusSucceeded {
+		t.Errorf("got status %s (path %v), want SUCCEEDED", status.Status, path)
+	}
 }
 
 // deployOnUpload uploads a spec file and returns the deployment to staging
