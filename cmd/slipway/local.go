@@ -84,7 +84,12 @@ GET /_slipway/health answers 200 once the stack is deployed and seeded. With
 --state-dir the state is saved on exit and restored on the next start.
 
 Simulated time runs 60 times faster than wall time unless --speed says
-otherwise: a 10-minute bake takes 10 seconds.`,
+otherwise: a 10-minute bake takes 10 seconds.
+
+Tasks take AWS's times: a Fargate task provisions for 20 s and pulls for 15 s
+(--task-provisioning, --task-pull), its target is healthy after the target
+group's health check interval × healthy threshold (30 s × 5 by default), and
+a stopping task drains for the group's deregistration delay (300 s).`,
 		Example: `  slipway local
   slipway local --speed 60 --state-dir .slipway-local
   slipway local --listen 0.0.0.0 --port 4567`,
@@ -94,8 +99,11 @@ otherwise: a 10-minute bake takes 10 seconds.`,
 			if err != nil {
 				return err
 			}
-			if tasks.Provisioning <= 0 || tasks.Pull <= 0 {
-				return usageErrorf("--task-provisioning %s, --task-pull %s: must be positive", tasks.Provisioning, tasks.Pull)
+			if tasks.Provisioning <= 0 {
+				return usageErrorf("--task-provisioning %s: must be positive", tasks.Provisioning)
+			}
+			if tasks.Pull <= 0 {
+				return usageErrorf("--task-pull %s: must be positive", tasks.Pull)
 			}
 			host := "127.0.0.1"
 			if listen != "" {

@@ -35,6 +35,7 @@ func TestLocalAndDemoUsage(t *testing.T) {
 		"throttle count":           {[]string{"local", "fault", "throttle", "ecs", "--count", "0"}, "--count 0: must be at least 1"},
 		"delay not a duration":     {[]string{"local", "fault", "delay-events", "later"}, `DURATION "later"`},
 		"local takes no argument":  {[]string{"local", "extra"}, "unknown command"},
+		"task pull not positive":   {[]string{"local", "--task-pull", "0s"}, "--task-pull 0s: must be positive"},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
