@@ -318,3 +318,58 @@ func TestRequireHealthy(t *testing.T) {
 		})
 	}
 }
+
+// TestSwitchByCount: without a load balancer the switch moves tasks, not
+// traffic: a canary adopting the plain worker scales it in step by step as
+// the new slot's tasks come up, then deletes it; a switch back to rolling
+// brings the plain service up at the slot's size before the slots go.
+func TestSwitchByCount(t *testing.T) {
+	tests := map[string]struct {
+		before   func(w *world)
+		strategy string
+		want     []string
+	}{
+		"rolling to canary": {
+			before: func(w *world) {
+				w.addService("worker", "worker-staging", w.image("worker", "v1"), 4, false)
+			},
+			// New tasks first, then the plain service scaled in by as many,
+			// per step (25, 50, 100); then it is deleted.
+			want: []string{
+				"Apply: worker--blue=1@v2 worker=4@v1 | blue 0 green 0",
+				"ShiftTraffic: worker--blue=1@v2 worker=3@v1 | blue 0 green 0",
+				"ShiftTraffic: worker--blue=2@v2 worker=3@v1 | blue 0 green 0",
+				"CheckBake: worker--blue=2@v2 worker=2@v1 | blue 0 green 0",
+				"ShiftTraffic: worker--blue=4@v2 worker=2@v1 | blue 0 green 0",
+				"CheckBake: worker--blue=4@v2 worker=0@v1 | blue 0 green 0",
+				"Cleanup: worker--blue=4@v2 | blue 0 green 0",
+			},
+		},
+		"canary to rolling": {
+			before: func(w *world) {
+				w.addService("worker--blue", "worker-staging", w.image("worker", "v1"), 4, false)
+			},
+			strategy: `{"kind": "rolling", "alarms": ["worker-errors"], "stabilizationTimeout": "20m"}`,
+			// The plain service at the slot's 4 beside it, then the slot goes.
+			want: []string{
+				"Apply: worker--blue=4@v1 worker=4@v2 | blue 0 green 0",
+				"Cleanup: worker=4@v2 | blue 0 green 0",
+			},
+		},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			w := newWorld(t)
+			tc.before(w)
+			w.image("worker", "v2")
+			x := newExecution(w, "exec-1", request(strategyCase{service: "worker", strategy: tc.strategy}, "v2"))
+			got := trace(t, x)
+			if x.state != workflow.StateDeployed {
+				t.Fatalf("got %s (%+v), want %s", x.state, x.st.Error, workflow.StateDeployed)
+			}
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("live states in order (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
