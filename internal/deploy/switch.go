@@ -43,7 +43,14 @@ func adoptPlain(r *spec.Rendered, p *plan, plain ServiceState) error {
 	if lb := r.LoadBalancer; lb != nil {
 		group := serviceGroup(plain)
 		weights := p.Snapshot.Rules[0].Weights
-		if group == "" || !slices.ContainsFunc(weights, func(w elbv2.TargetWeight) bool { return w.TargetGroupARN == group }) {
+		if group == "" {
+			return &workflow.InvalidInput{Problems: []string{fmt.Sprintf(
+				"strategy.kind: %s would replace service %s, which has no load balancer, with slots behind listener rule %s: "+
+					"its clients do not come through the rule, so Slipway cannot move them. Deploy it with strategy rolling, "+
+					"or give it a target group of the rule first",
+				r.Strategy.Kind, plain.Name, lb.ListenerRuleArn)}}
+		}
+		if !slices.ContainsFunc(weights, func(w elbv2.TargetWeight) bool { return w.TargetGroupARN == group }) {
 			return &workflow.InvalidInput{Problems: []string{fmt.Sprintf(
 				"strategy.kind: %s would replace service %s, which runs behind target group %q, not one of the forward action of listener rule %s (%s): "+
 					"Slipway cannot move its traffic. Put its target group in the rule's forward action, or deploy it with strategy rolling",

@@ -170,6 +170,12 @@ func TestSwitchToCanaryRefused(t *testing.T) {
 			},
 			want: "not one of the forward action",
 		},
+		"plain service without a load balancer": {
+			before: func(w *world) {
+				w.addService("web", "web-staging", w.image("web", "v1"), 2, false)
+			},
+			want: "which has no load balancer",
+		},
 		"plain service and a slot": {
 			before: func(w *world) {
 				w.addService("web", "web-staging", w.image("web", "v1"), 2, false)
@@ -371,5 +377,31 @@ func TestSwitchByCount(t *testing.T) {
 				t.Errorf("live states in order (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+// TestSwitchRollingToBlueGreen: blue/green adopts a plain service as canary
+// does: the new slot comes up at full size with no traffic, takes it all at
+// once after its rollout, and the plain service keeps running through the
+// termination wait (a rollback is a weight flip) until cleanup deletes it.
+func TestSwitchRollingToBlueGreen(t *testing.T) {
+	w := newWorld(t)
+	w.addService("web", "web-staging", w.image("web", "v1"), 3, false)
+	w.behind("web", tgBlue)
+	w.rules[ruleWeb] = weights(100, 0)
+	w.image("web", "v2")
+	x := newExecution(w, "exec-1", request(strategyCase{service: "web",
+		strategy: `{"kind": "bluegreen", "terminationWait": "15m", "alarms": ["web-5xx"]}`}, "v2"))
+	got := trace(t, x)
+	if x.state != workflow.StateDeployed {
+		t.Fatalf("got %s (%+v), want %s", x.state, x.st.Error, workflow.StateDeployed)
+	}
+	want := []string{
+		"Apply: web--green=3@v2 web=3@v1 | blue 100 green 0",
+		"ShiftTraffic: web--green=3@v2 web=3@v1 | blue 0 green 100",
+		"Cleanup: web--green=3@v2 | blue 0 green 100",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("live states in order (-want +got):\n%s", diff)
 	}
 }
