@@ -111,6 +111,10 @@ type TargetTimings interface {
 	// HealthyAfter is how long a newly registered target stays initial:
 	// HealthCheckIntervalSeconds × HealthyThresholdCount.
 	HealthyAfter(targetGroupARN string) time.Duration
+	// UnhealthyAfter is how long a newly registered target that fails
+	// every check stays initial: HealthCheckIntervalSeconds ×
+	// UnhealthyThresholdCount.
+	UnhealthyAfter(targetGroupARN string) time.Duration
 	// DeregistrationDelay is the target group's
 	// deregistration_delay.timeout_seconds.
 	DeregistrationDelay(targetGroupARN string) time.Duration
@@ -128,7 +132,8 @@ type Timings struct {
 	Pull time.Duration
 	// TargetGroups makes a task behind a load balancer wait as on AWS: its
 	// target is healthy only after the target group's health check interval
-	// × healthy threshold (ALB defaults: 30 s × 5), and a stopping task
+	// × healthy threshold (ALB defaults: 30 s × 5), unhealthy after the
+	// interval × unhealthy threshold (30 s × 2), and a stopping task
 	// stays DEACTIVATING for the group's deregistration delay (default
 	// 300 s). It needs a TargetRegistry that implements TargetTimings.
 	TargetGroups bool
@@ -510,14 +515,21 @@ func paginate[T any](items []T, token string, max *int32) ([]T, *string, error) 
 	return page, &next, nil
 }
 
-// healthyAfter is how long after registration the targets of a task of sv
-// pass their load balancer health checks: the longest of its target groups'
-// interval × healthy threshold with Timings.TargetGroups, else the quick
-// fixed verdict time.
-func (s *Service) healthyAfter(sv *service) time.Duration {
-	d := healthCheckTime
-	if tt, ok := s.targets.(TargetTimings); ok && s.timings.TargetGroups {
-		for _, lb := range sv.LoadBalancers {
+// verdictAfter is how long after registration the health checks of a task
+// of sv behind a load balancer reach their verdict: with
+// Timings.TargetGroups, the longest of its target groups' interval × healthy
+// threshold, or × unhealthy threshold for a task that fails them; else the
+// quick fixed verdict time.
+func (s *Service) verdictAfter(sv *service, failing bool) time.Duration {
+	tt, ok := s.targets.(TargetTimings)
+	if !ok || !s.timings.TargetGroups {
+		return healthCheckTime
+	}
+	var d time.Duration
+	for _, lb := range sv.LoadBalancers {
+		if failing {
+			d = max(d, tt.UnhealthyAfter(lb.TargetGroupARN))
+		} else {
 			d = max(d, tt.HealthyAfter(lb.TargetGroupARN))
 		}
 	}

@@ -158,7 +158,7 @@ func (s *Service) stepTask(now time.Time, c *cluster, t *task) {
 		if checked {
 			wait := healthCheckTime
 			if sv != nil && len(sv.LoadBalancers) > 0 {
-				wait = s.healthyAfter(sv)
+				wait = s.verdictAfter(sv, b.FailHealthChecks)
 			}
 			t.Step, t.Next = stepHealth, now.Add(wait)
 		}

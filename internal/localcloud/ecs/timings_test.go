@@ -2,6 +2,7 @@ package ecs_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -18,6 +19,7 @@ import (
 type timedELB struct{ *fakeELB }
 
 func (timedELB) HealthyAfter(string) time.Duration        { return 150 * time.Second }
+func (timedELB) UnhealthyAfter(string) time.Duration      { return 60 * time.Second }
 func (timedELB) DeregistrationDelay(string) time.Duration { return 300 * time.Second }
 
 // TestRealisticTimings: with ecs.Realistic a Fargate task provisions for
@@ -27,14 +29,7 @@ func (timedELB) DeregistrationDelay(string) time.Duration { return 300 * time.Se
 // completes only once it has drained (issue 11, ECS: realistic task start
 // time; target registration waits for the health check).
 func TestRealisticTimings(t *testing.T) {
-	w := &world{t: t, clock: clock.NewVirtual(start), elb: newFakeELB(tgBlue),
-		names:  &fakeNames{instances: map[string]map[string]map[string]string{registryID: {}}},
-		events: &recorder{}, faults: faults.New()}
-	w.clock.Busy()
-	w.svc = ecs.New(ecs.Config{Clock: w.clock, Timings: ecs.Realistic(), Events: w.events, Faults: w.faults,
-		Targets: timedELB{w.elb}, Names: w.names})
-	t.Cleanup(w.svc.Close)
-	w.api = newClient(t, w.svc)
+	w := newRealisticWorld(t)
 	w.cluster("staging")
 	v1 := w.webTaskDef(ecrURI + "web@sha256:aaa")
 	createWeb(t, w, v1, 1, 100, 200, false, false)
@@ -109,6 +104,45 @@ func TestRealisticTimings(t *testing.T) {
 	if got := rollout(w); got != types.DeploymentRolloutStateCompleted {
 		t.Errorf("after the drain got rollout %s, want COMPLETED", got)
 	}
+}
+
+// TestRealisticUnhealthyVerdict: with ecs.Realistic a target that fails
+// its health checks turns unhealthy after the group's interval × unhealthy
+// threshold (30 s × 2), not before.
+func TestRealisticUnhealthyVerdict(t *testing.T) {
+	w := newRealisticWorld(t)
+	w.cluster("staging")
+	w.faults.SetImage("sha256:sick", faults.Behaviour{FailHealthChecks: true})
+	createWeb(t, w, w.webTaskDef(ecrURI+"web@sha256:sick"), 1, 100, 200, true, false)
+	w.advance(90 * time.Second) // RUNNING at 35 s, registered 55 s ago
+	if got := w.elb.count(tgBlue, "initial"); got != 1 {
+		t.Fatalf("55 s after registration got %d initial targets, want 1", got)
+	}
+	w.advance(10 * time.Second) // 65 s after registration
+	if got := w.elb.count(tgBlue, "initial"); got != 0 {
+		t.Errorf("65 s after registration got %d initial targets, want 0 (unhealthy after 30 s × 2)", got)
+	}
+	w.elb.mu.Lock()
+	calls := strings.Join(w.elb.calls, "\n")
+	w.elb.mu.Unlock()
+	if !strings.Contains(calls, "unhealthy") {
+		t.Errorf("target calls lack unhealthy:\n%s", calls)
+	}
+}
+
+// newRealisticWorld is newWorld with ecs.Realistic timings and target
+// groups with ALB's default settings.
+func newRealisticWorld(t *testing.T) *world {
+	t.Helper()
+	w := &world{t: t, clock: clock.NewVirtual(start), elb: newFakeELB(tgBlue),
+		names:  &fakeNames{instances: map[string]map[string]map[string]string{registryID: {}}},
+		events: &recorder{}, faults: faults.New()}
+	w.clock.Busy()
+	w.svc = ecs.New(ecs.Config{Clock: w.clock, Timings: ecs.Realistic(), Events: w.events, Faults: w.faults,
+		Targets: timedELB{w.elb}, Names: w.names})
+	t.Cleanup(w.svc.Close)
+	w.api = newClient(t, w.svc)
+	return w
 }
 
 // rollout returns the rollout state of web's primary deployment.

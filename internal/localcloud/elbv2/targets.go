@@ -145,6 +145,21 @@ func (s *Service) DeregistrationDelay(targetGroupARN string) time.Duration {
 	return deregistrationDelay(tg)
 }
 
+// UnhealthyAfter returns how long a newly registered target of the target
+// group arn that fails every health check stays initial before it is
+// unhealthy: HealthCheckIntervalSeconds × UnhealthyThresholdCount (ALB
+// defaults: 30 s × 2). Zero for an unknown group.
+func (s *Service) UnhealthyAfter(targetGroupARN string) time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	tg, ok := s.st.TargetGroups[targetGroupARN]
+	if !ok {
+		return 0
+	}
+	hc := tg.HealthCheck
+	return time.Duration(hc.IntervalSeconds) * time.Duration(hc.UnhealthyThreshold) * time.Second
+}
+
 func healthyAfter(tg *targetGroup) time.Duration {
 	hc := tg.HealthCheck
 	return time.Duration(hc.IntervalSeconds) * time.Duration(hc.HealthyThreshold) * time.Second

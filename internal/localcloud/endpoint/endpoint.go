@@ -243,5 +243,8 @@ func (t targets) TargetGroupExists(arn string) bool { return t.elb.TargetGroupEx
 // HealthyAfter is how long a new target of the group stays initial.
 func (t targets) HealthyAfter(arn string) time.Duration { return t.elb.HealthyAfter(arn) }
 
+// UnhealthyAfter is how long a new target failing its checks stays initial.
+func (t targets) UnhealthyAfter(arn string) time.Duration { return t.elb.UnhealthyAfter(arn) }
+
 // DeregistrationDelay is how long a deregistered target of the group drains.
 func (t targets) DeregistrationDelay(arn string) time.Duration { return t.elb.DeregistrationDelay(arn) }
