@@ -173,6 +173,21 @@ func grantStep(fn awslambda.Function, p FunctionsProps) {
 		services = append(services, servicesARN(st, name))
 	}
 	allow(fn, []string{"ecs:CreateService", "ecs:UpdateService", "ecs:DeleteService", "ecs:DescribeServices", "ecs:TagResource"}, services...)
+	// A step of a canary by count waits for its new tasks to be healthy
+	// (ecs.Client.DeploymentTasks). ListTasks is scoped by the ecs:cluster
+	// condition (its resource type is a container instance, which Fargate
+	// tasks have none of); DescribeTasks by the clusters' task ARNs.
+	var clusters, tasks []*string
+	for _, name := range s.Clusters {
+		clusters = append(clusters, clusterARN(st, name))
+		tasks = append(tasks, tasksARN(st, name))
+	}
+	fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Actions:    jsii.Strings("ecs:ListTasks"),
+		Resources:  jsii.Strings("*"),
+		Conditions: &map[string]any{"ArnEquals": map[string]any{"ecs:cluster": clusters}},
+	}))
+	allow(fn, []string{"ecs:DescribeTasks"}, tasks...)
 	// Task definitions are regional, not per cluster. TagResource is needed
 	// to register a task definition with tags.
 	allow(fn, []string{"ecs:TagResource"}, arn(st, "ecs", "task-definition/*", true))
@@ -311,6 +326,23 @@ func servicesARN(st awscdk.Stack, cluster string) *string {
 		return jsii.String(fmt.Sprintf("%s:service/%s/*", cluster[:i], cluster[i+len(":cluster/"):]))
 	}
 	return arn(st, "ecs", "service/"+cluster+"/*", true)
+}
+
+// clusterARN returns the ARN of a configured cluster: itself when it is an
+// ARN, else the cluster of that name in the stack's account and region.
+func clusterARN(st awscdk.Stack, cluster string) *string {
+	if strings.HasPrefix(cluster, "arn:") {
+		return jsii.String(cluster)
+	}
+	return arn(st, "ecs", "cluster/"+cluster, true)
+}
+
+// tasksARN returns the ARN pattern of the tasks of a configured cluster.
+func tasksARN(st awscdk.Stack, cluster string) *string {
+	if i := strings.Index(cluster, ":cluster/"); strings.HasPrefix(cluster, "arn:") && i > 0 {
+		return jsii.String(fmt.Sprintf("%s:task/%s/*", cluster[:i], cluster[i+len(":cluster/"):]))
+	}
+	return arn(st, "ecs", "task/"+cluster+"/*", true)
 }
 
 // roleARN returns a configured role as an ARN: a name (or name pattern) is a

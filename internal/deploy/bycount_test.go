@@ -2,6 +2,7 @@ package deploy
 
 import (
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -163,5 +164,55 @@ func TestCanaryByCountNewTasksFail(t *testing.T) {
 				t.Errorf("history (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+// TestCanaryByCountWaitsForHealthyTasks: with a container health check in
+// the task definition, a step's new tasks must be HEALTHY, not only
+// RUNNING, before the old slot is scaled in (issue 11 item 9). Here the
+// 50% step's tasks run with no health verdict yet at the first check, so
+// the old slot keeps its tasks one interval more.
+func TestCanaryByCountWaitsForHealthyTasks(t *testing.T) {
+	def := loadDefinition(t)
+	sc := strategyCases()["canary by task count"]
+	w := newWorld(t)
+	const essential = "      essential: true\n"
+	doc := string(w.specs["services/worker.yaml"])
+	if !strings.Contains(doc, essential) {
+		t.Fatalf("services/worker.yaml: want a container with %q", essential)
+	}
+	w.specs["services/worker.yaml"] = []byte(strings.Replace(doc, essential,
+		essential+"      healthCheck:\n        command: [\"CMD-SHELL\", \"curl -f http://localhost:8080/health\"]\n", 1))
+	sc.before(w)
+	w.image(sc.service, "v2")
+	var checks int
+	x := runDefinition(t, def, w, request(sc, "v2"), func(inv workflow.Invocation) {
+		if inv.State.Wait.ScaleIn == nil || inv.State.Progress.Weight != 50 {
+			return
+		}
+		green := w.services["worker--green"]
+		switch inv.Phase {
+		case workflow.PhaseWatch:
+			if checks == 0 {
+				// The health checks of the 50% step's tasks have no
+				// verdict yet.
+				green.unknownHealth = 2
+			}
+		case workflow.PhaseCheck:
+			// They pass once the first check has looked.
+			checks++
+			green.unknownHealth = 0
+		}
+	})
+	want := slices.Concat(prepared(), appliedAndStable(),
+		trafficSteps(1),
+		[]string{workflow.StateShiftTraffic}, scaleInWhenNewTasksRun(), scaleInWhenNewTasksRun(), trafficSteps(1)[1:],
+		[]string{workflow.StateShiftTraffic}, scaleInWhenNewTasksRun(), trafficSteps(2)[1:],
+		promoted())
+	if diff := cmp.Diff(want, x.Path()); diff != "" {
+		t.Errorf("path (-want +got):\n%s", diff)
+	}
+	if checks != 2 {
+		t.Errorf("got %d checks waiting for the 50%% step's new tasks, want 2", checks)
 	}
 }

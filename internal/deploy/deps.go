@@ -98,6 +98,9 @@ type ServiceAPI interface {
 	// UpdateService updates the service s.Name to r.ServiceInput reshaped by s.
 	UpdateService(ctx context.Context, r *spec.Rendered, s ServiceShape, taskDefinition string) (*ecs.Service, error)
 	SetDesiredCount(ctx context.Context, cluster, name string, n int32) (*ecs.Service, error)
+	// DeploymentTasks returns the tasks the ECS deployment id started
+	// whose desired status is RUNNING (ecs.Client.DeploymentTasks).
+	DeploymentTasks(ctx context.Context, cluster, id string) ([]ecs.Task, error)
 	SetTaskDefinition(ctx context.Context, cluster, name, taskDefinition string) (*ecs.Service, error)
 	// RestoreService puts a service back in one update: task definition,
 	// count and the settings that differ (ecs.Client.Restore).

@@ -107,6 +107,9 @@ type fakeService struct {
 	// deployment: the new tasks run rolloutAfter later, as on ECS, where
 	// a scale-up provisions for tens of seconds.
 	scaledAt time.Time
+	// unknownHealth is how many RUNNING tasks of the PRIMARY deployment
+	// have no health check verdict yet (UNKNOWN); the others are HEALTHY.
+	unknownHealth int32
 }
 
 // scaleCall is a desired count set without a new deployment
@@ -455,6 +458,35 @@ func (w *world) SetDesiredCount(ctx context.Context, cluster, name string, n int
 	}
 	w.scale(s, n)
 	return w.DescribeService(ctx, cluster, name)
+}
+
+// DeploymentTasks lists the tasks of the deployment id: its running ones,
+// HEALTHY but for unknownHealth of them, and PROVISIONING ones up to the
+// desired count.
+func (w *world) DeploymentTasks(_ context.Context, _, id string) ([]ecs.Task, error) {
+	if err := w.fault("DeploymentTasks"); err != nil {
+		return nil, err
+	}
+	for _, s := range w.services {
+		for _, d := range s.deployments {
+			if d.ID != id {
+				continue
+			}
+			var out []ecs.Task
+			for i := range max(d.DesiredCount, d.RunningCount) {
+				t := ecs.Task{ARN: fmt.Sprintf("%s/task-%d", id, i), LastStatus: "PROVISIONING", HealthStatus: "UNKNOWN"}
+				if i < d.RunningCount {
+					t.LastStatus = "RUNNING"
+					if i >= s.unknownHealth {
+						t.HealthStatus = "HEALTHY"
+					}
+				}
+				out = append(out, t)
+			}
+			return out, nil
+		}
+	}
+	return nil, nil
 }
 
 // scale sets the desired count of s without a new deployment and logs it;

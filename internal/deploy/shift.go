@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/slipwayhq/slipway/internal/spec"
 	"github.com/slipwayhq/slipway/internal/workflow"
 )
 
@@ -38,7 +39,7 @@ func (e *Engine) shift(ctx context.Context, st workflow.State) (workflow.State, 
 			return st, fmt.Errorf("scale %s to %d: %w", p.Target, n, err)
 		}
 		if p.otherExists() {
-			scaleIn = &workflow.ScaleIn{Service: p.Other, Count: p.FullCount - n, Running: n}
+			scaleIn = &workflow.ScaleIn{Service: p.Other, Count: p.FullCount - n, Running: n, Healthy: hasHealthCheck(r)}
 		}
 	default:
 		if err := setWeights(ctx, c, r.LoadBalancer.ListenerRuleArn, p.splitWeights(step.Weight)); err != nil {
@@ -112,17 +113,9 @@ func (e *Engine) shift(ctx context.Context, st workflow.State) (workflow.State, 
 // breaker's threshold) and rolled back with the old slot still whole.
 func scaleInWhenUp(ctx context.Context, c Clients, w *workflow.Wait, now time.Time, reconcile int) (bool, string, error) {
 	s := w.ScaleIn
-	svc, err := c.Services.DescribeService(ctx, w.Cluster, w.Service)
-	if err != nil {
-		return false, "", fmt.Errorf("describe service %s/%s: %w", w.Cluster, w.Service, err)
-	}
-	d := svc.Primary()
-	if d == nil {
-		return false, "", &workflow.DeploymentFailed{Reason: fmt.Sprintf("%s has no primary deployment", w.Service)}
-	}
-	detail := fmt.Sprintf("%s: %d of %d new tasks running, %d failed to start", w.Service, d.RunningCount, s.Running, d.FailedTasks)
-	if d.RunningCount < s.Running {
-		return false, detail, nil
+	up, detail, err := newTasksUp(ctx, c, w)
+	if err != nil || !up {
+		return false, detail, err
 	}
 	if _, err := c.Services.SetDesiredCount(ctx, w.Cluster, s.Service, s.Count); err != nil {
 		return false, detail, fmt.Errorf("scale %s to %d: %w", s.Service, s.Count, err)
@@ -135,6 +128,54 @@ func scaleInWhenUp(ctx context.Context, c Clients, w *workflow.Wait, now time.Ti
 	w.BakeLeftSeconds = bake - first
 	w.Settled = false
 	return true, detail, nil
+}
+
+// newTasksUp reports whether the new slot (w.Service) runs the
+// w.ScaleIn.Running tasks of its PRIMARY deployment the old slot waits
+// for: RUNNING, and HEALTHY too when the task definition has a container
+// health check (w.ScaleIn.Healthy). The detail says where they stand.
+func newTasksUp(ctx context.Context, c Clients, w *workflow.Wait) (bool, string, error) {
+	s := w.ScaleIn
+	svc, err := c.Services.DescribeService(ctx, w.Cluster, w.Service)
+	if err != nil {
+		return false, "", fmt.Errorf("describe service %s/%s: %w", w.Cluster, w.Service, err)
+	}
+	d := svc.Primary()
+	if d == nil {
+		return false, "", &workflow.DeploymentFailed{Reason: fmt.Sprintf("%s has no primary deployment", w.Service)}
+	}
+	detail := fmt.Sprintf("%s: %d of %d new tasks running, %d failed to start", w.Service, d.RunningCount, s.Running, d.FailedTasks)
+	if d.RunningCount < s.Running || !s.Healthy {
+		return d.RunningCount >= s.Running, detail, nil
+	}
+	tasks, err := c.Services.DeploymentTasks(ctx, w.Cluster, d.ID)
+	if err != nil {
+		return false, detail, fmt.Errorf("read the tasks of %s: %w", w.Service, err)
+	}
+	var healthy int32
+	for _, t := range tasks {
+		if t.LastStatus == "RUNNING" && t.HealthStatus == "HEALTHY" {
+			healthy++
+		}
+	}
+	detail = fmt.Sprintf("%s: %d of %d new tasks running and healthy (%d running), %d failed to start",
+		w.Service, healthy, s.Running, d.RunningCount, d.FailedTasks)
+	return healthy >= s.Running, detail, nil
+}
+
+// hasHealthCheck reports whether the task definition of r has a container
+// health check on an essential container, which is what makes a task's
+// health status HEALTHY rather than UNKNOWN.
+func hasHealthCheck(r *spec.Rendered) bool {
+	if r.TaskDefinition == nil {
+		return false
+	}
+	for _, cd := range r.TaskDefinition.ContainerDefinitions {
+		if cd.HealthCheck != nil && (cd.Essential == nil || *cd.Essential) {
+			return true
+		}
+	}
+	return false
 }
 
 // checkScaleIn is CheckBake during the first part of a step of a canary by
@@ -168,15 +209,11 @@ func (e *Engine) checkScaleIn(ctx context.Context, st workflow.State, c Clients)
 // waiting an interval. It changes nothing itself: the watch's result is
 // ignored.
 func (e *Engine) succeedWhenUp(ctx context.Context, st workflow.State, c Clients, token string) error {
-	svc, err := c.Services.DescribeService(ctx, st.Wait.Cluster, st.Wait.Service)
-	if err != nil {
-		return fmt.Errorf("describe service %s/%s: %w", st.Wait.Cluster, st.Wait.Service, err)
-	}
-	d := svc.Primary()
-	if d == nil || d.RunningCount < st.Wait.ScaleIn.Running {
+	up, detail, err := newTasksUp(ctx, c, &st.Wait)
+	if err != nil || !up {
+		// An error is judged by CheckBake at the wait's timeout.
 		return nil
 	}
-	detail := fmt.Sprintf("%s: %d new tasks running", st.Wait.Service, d.RunningCount)
 	e.logger(st, workflow.PhaseWatch).Info("new tasks already running", "detail", detail)
 	return e.succeedToken(ctx, token, workflow.Signal{Source: "check", Detail: detail})
 }

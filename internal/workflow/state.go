@@ -236,6 +236,9 @@ type ScaleIn struct {
 	// Running is how many tasks of the new slot's PRIMARY deployment must
 	// be RUNNING first.
 	Running int32 `json:"running"`
+	// Healthy says they must be HEALTHY too: the task definition has a
+	// container health check.
+	Healthy bool `json:"healthy,omitempty"`
 	// BakeSeconds is the step's bake, counted from the scale-in.
 	BakeSeconds int `json:"bakeSeconds"`
 }

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -38,6 +39,8 @@ type api interface {
 	UpdateService(context.Context, *sdk.UpdateServiceInput, ...func(*sdk.Options)) (*sdk.UpdateServiceOutput, error)
 	DeleteService(context.Context, *sdk.DeleteServiceInput, ...func(*sdk.Options)) (*sdk.DeleteServiceOutput, error)
 	DescribeTaskDefinition(context.Context, *sdk.DescribeTaskDefinitionInput, ...func(*sdk.Options)) (*sdk.DescribeTaskDefinitionOutput, error)
+	ListTasks(context.Context, *sdk.ListTasksInput, ...func(*sdk.Options)) (*sdk.ListTasksOutput, error)
+	DescribeTasks(context.Context, *sdk.DescribeTasksInput, ...func(*sdk.Options)) (*sdk.DescribeTasksOutput, error)
 }
 
 // Client reads and changes ECS task definitions and services.
@@ -425,4 +428,46 @@ func service(s *types.Service) *Service {
 		})
 	}
 	return out
+}
+
+// Task is a task of an ECS deployment as the engine judges it.
+type Task struct {
+	ARN string
+	// LastStatus is PROVISIONING, PENDING, ACTIVATING, RUNNING,
+	// DEACTIVATING, STOPPING, DEPROVISIONING or STOPPED.
+	LastStatus string
+	// HealthStatus is HEALTHY, UNHEALTHY or UNKNOWN: UNKNOWN until the
+	// container health checks have a verdict, and for ever when the task
+	// definition has none.
+	HealthStatus string
+}
+
+// DeploymentTasks returns the tasks ECS started for the service deployment
+// id (their startedBy), whose desired status is RUNNING: the tasks a
+// scale-up of that deployment added, still starting or running.
+func (c *Client) DeploymentTasks(ctx context.Context, cluster, id string) ([]Task, error) {
+	op := "list tasks of " + cluster + " started by " + id
+	// startedBy must be the only filter of ListTasks (the default
+	// desired status, RUNNING, applies).
+	p := sdk.NewListTasksPaginator(c.api, &sdk.ListTasksInput{Cluster: &cluster, StartedBy: &id})
+	var arns []string
+	for p.HasMorePages() {
+		out, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, awsapi.Classify(op, err)
+		}
+		arns = append(arns, out.TaskArns...)
+	}
+	var tasks []Task
+	for batch := range slices.Chunk(arns, 100) {
+		out, err := c.api.DescribeTasks(ctx, &sdk.DescribeTasksInput{Cluster: &cluster, Tasks: batch})
+		if err != nil {
+			return nil, awsapi.Classify("describe tasks of "+cluster+" started by "+id, err)
+		}
+		for _, t := range out.Tasks {
+			tasks = append(tasks, Task{ARN: aws.ToString(t.TaskArn), LastStatus: aws.ToString(t.LastStatus),
+				HealthStatus: string(t.HealthStatus)})
+		}
+	}
+	return tasks, nil
 }

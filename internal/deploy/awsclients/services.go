@@ -50,6 +50,12 @@ func (s *Services) UpdateService(ctx context.Context, r *spec.Rendered, shape de
 	return s.api.UpdateService(ctx, serviceInput(r, shape, td), td)
 }
 
+// DeploymentTasks returns the tasks of the ECS deployment id still meant to
+// run.
+func (s *Services) DeploymentTasks(ctx context.Context, cluster, id string) ([]ecsapi.Task, error) {
+	return s.api.DeploymentTasks(ctx, cluster, id)
+}
+
 // SetDesiredCount changes only the desired count.
 func (s *Services) SetDesiredCount(ctx context.Context, cluster, name string, n int32) (*ecsapi.Service, error) {
 	return s.api.SetDesiredCount(ctx, cluster, name, n)
