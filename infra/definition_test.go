@@ -146,7 +146,7 @@ func stateNames() []string {
 		workflow.StatePrepare, workflow.StateAfterPrepare, workflow.StateAwaitLock, workflow.StateAwaitApproval,
 		workflow.StateApply, workflow.StateAwaitStable, workflow.StateCheckStable, workflow.StateStableYet,
 		workflow.StateMoreSteps, workflow.StateShiftTraffic, workflow.StateBake, workflow.StateCheckBake, workflow.StateBakeDoneYet,
-		workflow.StatePromote, workflow.StateCleanup, workflow.StateFinalize, workflow.StateDeployed,
+		workflow.StatePromote, workflow.StatePromotedYet, workflow.StateCleanup, workflow.StateFinalize, workflow.StateDeployed,
 		workflow.StateRollback, workflow.StateAwaitRollbackStable, workflow.StateCheckRollbackStable,
 		workflow.StateRollbackStableYet, workflow.StateRecordFailure, workflow.StateFailureKind,
 		workflow.StateRolledBack, workflow.StateRejected, workflow.StateSuperseded, workflow.StateFailed,
@@ -402,7 +402,7 @@ func TestRouting(t *testing.T) {
 		workflow.StateShiftTraffic: append([]route{{ok, workflow.StateBake}}, many(halts, workflow.StateRollback)...),
 		workflow.StateBake:         append([]route{{ok, workflow.StateCheckBake}, {timeout, workflow.StateCheckBake}}, many(halts, workflow.StateRollback)...),
 		workflow.StateCheckBake:    append([]route{{ok, workflow.StateBakeDoneYet}}, many(halts, workflow.StateRollback)...),
-		workflow.StatePromote:      append([]route{{ok, workflow.StateCleanup}}, many(halts, workflow.StateRollback)...),
+		workflow.StatePromote:      append([]route{{ok, workflow.StatePromotedYet}}, many(halts, workflow.StateRollback)...),
 		workflow.StateCleanup:      append([]route{{ok, workflow.StateFinalize}}, many(halts, workflow.StateFinalize)...),
 		// The deployment is live: a Finalize failure neither rolls back nor
 		// fails the execution; it ends Deployed, what the service is.
@@ -525,6 +525,8 @@ func TestChoices(t *testing.T) {
 		"not stable":          {workflow.StateStableYet, workflow.State{}, workflow.StateAwaitStable},
 		"steps remain":        {workflow.StateMoreSteps, workflow.State{Progress: workflow.Progress{Remaining: 2}}, workflow.StateShiftTraffic},
 		"no steps":            {workflow.StateMoreSteps, workflow.State{}, workflow.StatePromote},
+		"promoted":            {workflow.StatePromotedYet, workflow.State{Wait: workflow.Wait{Settled: true}}, workflow.StateCleanup},
+		"registering":         {workflow.StatePromotedYet, workflow.State{Wait: workflow.Wait{Kind: workflow.WaitStable}}, workflow.StateAwaitStable},
 		"restored":            {workflow.StateRollbackStableYet, workflow.State{Wait: workflow.Wait{Settled: true}}, workflow.StateRecordFailure},
 		"restoring":           {workflow.StateRollbackStableYet, workflow.State{}, workflow.StateAwaitRollbackStable},
 		"superseded":          {workflow.StateFailureKind, workflow.State{Outcome: workflow.OutcomeSuperseded}, workflow.StateSuperseded},
@@ -647,6 +649,9 @@ func walk(t *testing.T, d definition, sc scenario) []string {
 		case workflow.StateCheckBake:
 			st.Wait.Settled = baked >= sc.bakeSeconds
 			st.Wait.TimeoutSeconds = min(reconcileSeconds, sc.bakeSeconds-baked)
+		case workflow.StatePromote:
+			// No Cloud Map registration to wait for.
+			st.Wait = workflow.Wait{Settled: true}
 		}
 		name = outcomeOf(s, outcome)
 		if name == "" {
@@ -671,13 +676,15 @@ func TestHappyPathTransitions(t *testing.T) {
 		want int
 		max  int
 	}{
-		"rolling":                            {scenario{}, 9, 15},
-		"rolling, one lost ECS event":        {scenario{lostStableEvents: 1}, 11, 15},
-		"rolling, two lost ECS events":       {scenario{lostStableEvents: 2}, 14, 15},
-		"canary 3 steps, 2 min bakes":        {scenario{steps: 3, bakeSeconds: 120}, 21, 30},
-		"canary 3 steps, 5 min bakes":        {scenario{steps: 3, bakeSeconds: 300}, 21 + 3*2*3, 40},
-		"canary 3 steps, 24 h bakes":         {scenario{steps: 3, bakeSeconds: 86400}, 21 + 3*719*3, 21 + 3*720*3},
-		"canary 3 steps, one lost ECS event": {scenario{steps: 3, bakeSeconds: 600, lostStableEvents: 1}, 23 + 3*4*3, 60},
+		// Each counts PromotedYet, the Choice after Promote that waits for
+		// a promoted slot's Cloud Map registration when there is one.
+		"rolling":                            {scenario{}, 10, 15},
+		"rolling, one lost ECS event":        {scenario{lostStableEvents: 1}, 12, 15},
+		"rolling, two lost ECS events":       {scenario{lostStableEvents: 2}, 15, 15},
+		"canary 3 steps, 2 min bakes":        {scenario{steps: 3, bakeSeconds: 120}, 22, 30},
+		"canary 3 steps, 5 min bakes":        {scenario{steps: 3, bakeSeconds: 300}, 22 + 3*2*3, 40},
+		"canary 3 steps, 24 h bakes":         {scenario{steps: 3, bakeSeconds: 86400}, 22 + 3*719*3, 22 + 3*720*3},
+		"canary 3 steps, one lost ECS event": {scenario{steps: 3, bakeSeconds: 600, lostStableEvents: 1}, 24 + 3*4*3, 60},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {

@@ -364,8 +364,7 @@ func definition(scope constructs.Construct, step awslambda.IFunction) sfn.IChain
 	catch(cleanup, finalize, statesAll())
 
 	promote := task(workflow.StatePromote, workflow.PhasePromote,
-		"Makes the new revision the primary one (slot, full traffic, scaling resumed).")
-	promote.Next(cleanup)
+		"Makes the new revision the primary one (slot, full traffic, Cloud Map registration, scaling resumed).")
 	toRollback(promote)
 
 	moreSteps := sfn.NewChoice(scope, jsii.String(workflow.StateMoreSteps), &sfn.ChoiceProps{
@@ -397,6 +396,18 @@ func definition(scope constructs.Construct, step awslambda.IFunction) sfn.IChain
 
 	awaitStable := wait(workflow.StateAwaitStable, workflow.PhaseWatch,
 		"Waits for the ECS deployment to complete (ECS deployment event) while watching alarms, timing out after the reconcile interval.")
+	// Promote settles at once, unless it gave the promoted slot the spec's
+	// Cloud Map registries, which ECS applies by a deployment of the slot:
+	// that is waited for as Apply's is, so Cleanup scales the old slot in
+	// only once the new one is registered; MoreSteps then comes back to
+	// Promote, which finds it done and settles.
+	promotedYet := sfn.NewChoice(scope, jsii.String(workflow.StatePromotedYet), &sfn.ChoiceProps{
+		Comment: jsii.String("Cleans up once the promoted slot is registered in Cloud Map; waits for its ECS deployment otherwise."),
+	})
+	promote.Next(promotedYet)
+	promotedYet.
+		When(sfn.Condition_BooleanEquals(jsii.String(pathSettled), jsii.Bool(true)), cleanup, nil).
+		Otherwise(awaitStable)
 	checkStable := task(workflow.StateCheckStable, workflow.PhaseCheck,
 		"Re-checks the ECS deployment after a wait timed out, in case its event was lost; fails once the stabilisation deadline has passed.")
 	stableYet := sfn.NewChoice(scope, jsii.String(workflow.StateStableYet), &sfn.ChoiceProps{

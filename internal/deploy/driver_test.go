@@ -234,7 +234,12 @@ func (x *execution) step() {
 			x.state = workflow.StatePromote
 		}
 	case workflow.StatePromote:
-		x.task(workflow.PhasePromote, workflow.StateCleanup, workflow.StateRollback)
+		x.task(workflow.PhasePromote, workflow.StatePromotedYet, workflow.StateRollback)
+	case workflow.StatePromotedYet:
+		x.state = workflow.StateAwaitStable
+		if s.Wait.Settled {
+			x.state = workflow.StateCleanup
+		}
 	case workflow.StateCleanup:
 		x.task(workflow.PhaseCleanup, workflow.StateFinalize, workflow.StateFinalize)
 	case workflow.StateFinalize:

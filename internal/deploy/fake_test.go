@@ -420,7 +420,8 @@ func (w *world) RestoreService(ctx context.Context, cluster, name string, r ecs.
 		}
 		for _, f := range r.Settings.Diff(live) {
 			switch f {
-			case "networkConfiguration", "loadBalancers", "capacityProviderStrategy":
+			case "networkConfiguration", "loadBalancers", "serviceRegistries", "capacityProviderStrategy":
+				// ECS applies each by a deployment, registries too.
 				redeploy = true
 			}
 		}

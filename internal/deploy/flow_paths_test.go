@@ -55,7 +55,7 @@ func trafficSteps(wakes ...int) []string {
 // promoted: the new revision becomes primary, the old slot is cleaned up
 // and the success recorded.
 func promoted() []string {
-	return []string{workflow.StatePromote, workflow.StateCleanup, workflow.StateFinalize, workflow.StateDeployed}
+	return []string{workflow.StatePromote, workflow.StatePromotedYet, workflow.StateCleanup, workflow.StateFinalize, workflow.StateDeployed}
 }
 
 // rolledBack: Rollback restores the snapshot. In every scenario here it

@@ -22,6 +22,24 @@ func (e *Engine) promote(ctx context.Context, st workflow.State) (workflow.State
 		if err := promoteSlots(ctx, c, p); err != nil {
 			return st, err
 		}
+		// Registering the slot in Cloud Map is an ECS deployment of it:
+		// wait for it as for Apply's (PromotedYet → AwaitStable), then
+		// Promote again, which settles.
+		d, err := registering(ctx, c, p)
+		if err != nil {
+			return st, err
+		}
+		if d != nil {
+			now := e.now()
+			deadline := now.Add(stabilization(p.Rendered))
+			st.Progress.Weight = 100
+			st.Wait = workflow.Wait{Kind: workflow.WaitStable, Deadline: deadline,
+				TimeoutSeconds: min(e.reconcileSeconds(), timeoutSeconds(deadline.Sub(now))),
+				Cluster:        p.Rendered.Cluster, Service: p.Target, ECSDeployment: d.ID, Alarms: p.Rendered.Alarms}
+			e.logger(st, workflow.PhasePromote).Info("registering the new slot in Cloud Map", "primary", p.Target,
+				"ecsDeployment", d.ID, "deadline", deadline)
+			return st, nil
+		}
 	} else if err := retireWeights(ctx, c, p); err != nil {
 		// Switched to rolling: the stable plain service takes the rule.
 		return st, err

@@ -1,6 +1,7 @@
 package deploy
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -211,7 +212,7 @@ func applySlots(ctx context.Context, c Clients, p *plan, firstWeight int, td str
 	if lb := r.LoadBalancer; lb != nil {
 		shape.TargetGroupARN, shape.ContainerName, shape.ContainerPort = p.TargetGroup, lb.ContainerName, lb.ContainerPort
 	}
-	svc, err := createOrUpdate(ctx, c, r, shape, td)
+	svc, err := createOrUpdate(ctx, c, withoutRegistries(r, p), shape, td)
 	if err != nil {
 		return nil, err
 	}
@@ -262,6 +263,104 @@ func countsRequests(p spec.ScalingPolicy) bool {
 		c.PredefinedMetricSpecification.PredefinedMetricType == autoscaling.MetricALBRequestCountPerTarget
 }
 
+// Service discovery follows traffic. The spec's serviceRegistries (Cloud
+// Map) name one service for the logical service, and ECS registers every
+// task of a service with registries in it, so DNS would send clients to
+// the new revision from the moment its tasks start, whatever the listener
+// rule's weights. So while another service serves, the new slot runs
+// without registries (withoutRegistries): DNS clients keep getting the
+// revision that served before the deployment, through every step of a
+// canary, including its rollback. Promote gives the new slot the spec's
+// registries (promoteRegistries), which ECS applies by a deployment of the
+// slot: it starts tasks that register, then stops the unregistered ones.
+// Cleanup scales the old slot to zero only once that deployment is
+// complete (registeredWhenPromoted), so DNS is never left without a task;
+// the old slot's tasks are deregistered as they stop. Between promotion and
+// cleanup DNS answers with both revisions.
+
+// withoutRegistries is r with no serviceRegistries when the new slot must
+// not register in Cloud Map yet: the spec has registries and another
+// service (the old slot, or a plain service being adopted) serves. An
+// empty list, not a missing one, so an UpdateService removes registries
+// the slot has from an earlier promotion. r is not changed.
+func withoutRegistries(r *spec.Rendered, p *plan) *spec.Rendered {
+	if r.ServiceInput == nil || len(r.ServiceInput.ServiceRegistries) == 0 || (!p.otherExists() && p.Adopted == "") {
+		return r
+	}
+	in := *r.ServiceInput
+	in.ServiceRegistries = in.ServiceRegistries[:0:0]
+	out := *r
+	out.ServiceInput = &in
+	return &out
+}
+
+// promoteRegistries gives the promoted slot the spec's serviceRegistries,
+// unless it has them already (a first deployment, or a retried Promote).
+func promoteRegistries(ctx context.Context, c Clients, p *plan) error {
+	r := p.Rendered
+	if r.ServiceInput == nil || len(r.ServiceInput.ServiceRegistries) == 0 {
+		return nil
+	}
+	live, err := readService(ctx, c, r.Cluster, p.Target)
+	if err != nil {
+		return err
+	}
+	if !live.Exists || live.Settings == nil {
+		return fmt.Errorf("register %s in Cloud Map: the service is gone", p.Target)
+	}
+	want := *live.Settings
+	want.ServiceRegistries = r.ServiceInput.ServiceRegistries
+	if len(want.Diff(*live.Settings)) == 0 {
+		return nil
+	}
+	if _, err := c.Services.RestoreService(ctx, r.Cluster, p.Target, ecs.Restore{Settings: &want, Live: live.Settings}); err != nil {
+		return fmt.Errorf("register %s in Cloud Map (serviceRegistries): %w", p.Target, err)
+	}
+	return nil
+}
+
+// registering returns the ECS deployment of the promoted slot that
+// registers it in Cloud Map (promoteRegistries) while it is in progress, nil
+// once it is complete or when there is none: Promote waits for it, so that
+// Cleanup never scales in the old slot, the one DNS answers with, before
+// the new one is registered. A failed one is DeploymentFailed: the old slot
+// still runs, registered and at full size, and the rollback gives it the
+// traffic back.
+func registering(ctx context.Context, c Clients, p *plan) (*ecs.Deployment, error) {
+	r := p.Rendered
+	if r.ServiceInput == nil || len(r.ServiceInput.ServiceRegistries) == 0 {
+		return nil, nil
+	}
+	svc, err := c.Services.DescribeService(ctx, r.Cluster, p.Target)
+	if err != nil {
+		return nil, fmt.Errorf("describe service %s/%s: %w", r.Cluster, p.Target, err)
+	}
+	d := svc.Primary()
+	switch {
+	case d == nil || d.RolloutState == "COMPLETED":
+		return nil, nil
+	case d.RolloutState == "FAILED":
+		reason := cmp.Or(d.RolloutStateReason, "its tasks did not start")
+		return nil, &workflow.DeploymentFailed{Reason: fmt.Sprintf(
+			"%s: the ECS deployment %s that registers it in Cloud Map failed: %s", p.Target, d.ID, reason)}
+	}
+	return d, nil
+}
+
+// registeredWhenPromoted is Cleanup's guard of the same: it returns
+// Transient while the promoted slot's registering deployment is in
+// progress (Promote waited for it, so only a change by something else gets
+// here), and scaling the old slot in would leave DNS without a task.
+func registeredWhenPromoted(ctx context.Context, c Clients, p *plan) error {
+	d, err := registering(ctx, c, p)
+	if err != nil || d == nil {
+		return err
+	}
+	return &workflow.Transient{Op: fmt.Sprintf("scale in %s", p.Other), Err: fmt.Errorf(
+		"%s is not registered in Cloud Map yet: ECS deployment %s is %s with %d of %d tasks running",
+		p.Target, d.ID, d.RolloutState, d.RunningCount, d.DesiredCount)}
+}
+
 // promoteSlots makes the target slot the primary one: all traffic on it,
 // at full size, with auto scaling resumed. Full size is read now: the slots
 // may have been scaled out during the bakes, and the target is brought up
@@ -286,6 +385,9 @@ func promoteSlots(ctx context.Context, c Clients, p *plan) error {
 			return err
 		}
 	}
+	if err := promoteRegistries(ctx, c, p); err != nil {
+		return err
+	}
 	scaled, err := slotScaling(r, p.TargetGroup)
 	if err != nil {
 		return err
@@ -297,11 +399,18 @@ func promoteSlots(ctx context.Context, c Clients, p *plan) error {
 // first so auto scaling does not bring it back. An adopted plain service is
 // deleted (deleteServices): the slots replace it.
 func cleanupSlots(ctx context.Context, c Clients, p *plan) error {
-	if p.Adopted != "" {
-		return deleteServices(ctx, c, p.Rendered.Cluster, []string{p.Adopted})
-	}
-	if !p.otherExists() {
+	if p.Adopted == "" && !p.otherExists() {
 		return nil
+	}
+	if err := registeredWhenPromoted(ctx, c, p); err != nil {
+		return err
+	}
+	if p.Adopted != "" {
+		// DNS keeps the plain service's tasks until the slot is registered.
+		if err := registeredWhenPromoted(ctx, c, p); err != nil {
+			return err
+		}
+		return deleteServices(ctx, c, p.Rendered.Cluster, []string{p.Adopted})
 	}
 	r := p.Rendered
 	if err := c.Scaling.DeregisterTarget(ctx, scalingID(r.Cluster, p.Other)); err != nil {

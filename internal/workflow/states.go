@@ -49,6 +49,10 @@ const (
 	StateBakeDoneYet = "BakeDoneYet"
 	// StatePromote makes the new revision the primary one.
 	StatePromote = "Promote"
+	// StatePromotedYet routes to Cleanup once Promote has settled, and to
+	// AwaitStable while the promoted slot's ECS deployment that registers
+	// it in Cloud Map is in progress.
+	StatePromotedYet = "PromotedYet"
 	// StateCleanup scales the old slot to zero and prunes old revisions.
 	StateCleanup = "Cleanup"
 	// StateFinalize records success, releases the lock and starts promotion.
