@@ -43,7 +43,8 @@ func startRealistic(t *testing.T, v *clock.Virtual) *endpoint.Running {
 }
 
 // TestFlowsWithRealisticTaskTimes runs the example world's canary, rolling
-// and blue/green flows, and a canary's rollback, with tasks that take as
+// and blue/green flows, a canary's rollback on its alarm and a rolling
+// deployment's on the circuit breaker, with tasks that take as
 // long as on AWS to start, to pass their target groups' health checks and
 // to drain (issue 11, ECS local endpoint: task start takes realistic
 // simulated time; target registration waits for the health check's
@@ -55,13 +56,17 @@ func TestFlowsWithRealisticTaskTimes(t *testing.T) {
 	r := startRealistic(t, clock.NewVirtual(time.Now()))
 	canary := []string{"Apply", "ShiftTraffic", "Bake", "ShiftTraffic", "Bake", "ShiftTraffic", "Bake", "Promote", "Deployed"}
 	rolling := []string{"Apply", "ShiftTraffic", "Bake", "Promote", "Deployed"}
+	var workerV2 string // the digest worker runs after its rolling deployment
+	// Paths are compared with repeats in a row counted once: a phase may
+	// come back to itself through its wait (Promote waiting for the
+	// promoted slot), which is no different flow.
 
 	t.Run("canary of web:v2 succeeds", func(t *testing.T) {
 		status, path, digest := deploy(t, r, "web", "v2", nil)
 		if status != sfntypes.ExecutionStatusSucceeded {
 			t.Errorf("got status %s, want SUCCEEDED", status)
 		}
-		if diff := cmp.Diff(canary, path); diff != "" {
+		if diff := cmp.Diff(canary, slices.Compact(path)); diff != "" {
 			t.Errorf("path (-want +got):\n%s", diff)
 		}
 		if got, want := weights(t, r), [2]int32{0, 100}; got != want {
@@ -106,14 +111,33 @@ func TestFlowsWithRealisticTaskTimes(t *testing.T) {
 
 	t.Run("worker rolls", func(t *testing.T) {
 		status, path, digest := deploy(t, r, "worker", "v2", nil)
+		workerV2 = digest
 		if status != sfntypes.ExecutionStatusSucceeded {
 			t.Errorf("got status %s, want SUCCEEDED", status)
 		}
-		if diff := cmp.Diff(rolling, path); diff != "" {
+		if diff := cmp.Diff(rolling, slices.Compact(path)); diff != "" {
 			t.Errorf("path (-want +got):\n%s", diff)
 		}
 		if image := serviceImage(t, r, "worker"); !strings.HasSuffix(image, "@"+digest) {
 			t.Errorf("worker runs %s, want the v2 digest %s", image, digest)
+		}
+	})
+
+	t.Run("crashing worker:v3 rolls back", func(t *testing.T) {
+		control := endpoint.Control{URL: r.URL}
+		status, path, _ := deploy(t, r, "worker", "v3", func(digest string) {
+			if _, err := control.Apply(context.Background(), faults.State{Images: map[string]faults.Behaviour{digest: {CrashOnStart: true}}}); err != nil {
+				t.Fatalf("inject fault: %v", err)
+			}
+		})
+		if status != sfntypes.ExecutionStatusFailed {
+			t.Errorf("got status %s, want FAILED", status)
+		}
+		if len(path) < 2 || path[0] != "Apply" || path[len(path)-1] != "RolledBack" {
+			t.Errorf("got path %v, want Apply … RolledBack", path)
+		}
+		if image := serviceImage(t, r, "worker"); !strings.HasSuffix(image, "@"+workerV2) {
+			t.Errorf("worker runs %s after the rollback, want v2 %s", image, workerV2)
 		}
 	})
 
