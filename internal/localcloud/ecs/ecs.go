@@ -23,7 +23,6 @@
 package ecs
 
 import (
-	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
@@ -125,10 +124,11 @@ type TargetTimings interface {
 // and drain), for tests and the demo; Realistic is what `slipway local`
 // runs with.
 type Timings struct {
-	// Provisioning is PROVISIONING → PENDING; QuickProvisioning if zero.
+	// Provisioning is PROVISIONING → PENDING; QuickProvisioning unless
+	// positive.
 	Provisioning time.Duration
-	// Pull is PENDING → RUNNING (image pull, container start); QuickPull if
-	// zero.
+	// Pull is PENDING → RUNNING (image pull, container start); QuickPull
+	// unless positive.
 	Pull time.Duration
 	// TargetGroups makes a task behind a load balancer wait as on AWS: its
 	// target is healthy only after the target group's health check interval
@@ -198,8 +198,12 @@ func New(cfg Config) *Service {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	cfg.Timings.Provisioning = cmp.Or(cfg.Timings.Provisioning, QuickProvisioning)
-	cfg.Timings.Pull = cmp.Or(cfg.Timings.Pull, QuickPull)
+	if cfg.Timings.Provisioning <= 0 {
+		cfg.Timings.Provisioning = QuickProvisioning
+	}
+	if cfg.Timings.Pull <= 0 {
+		cfg.Timings.Pull = QuickPull
+	}
 	return &Service{
 		region: cfg.Region, clock: cfg.Clock, events: cfg.Events, faults: cfg.Faults,
 		targets: cfg.Targets, names: cfg.Names, images: cfg.Images, log: cfg.Logger,
