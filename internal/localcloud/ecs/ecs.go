@@ -105,7 +105,9 @@ const (
 // TargetTimings is implemented by a TargetRegistry that knows its target
 // groups' settings, as ELBv2 does. With Timings.TargetGroups the simulation
 // asks it how long a new target takes to pass its health checks and how
-// long a deregistered one drains.
+// long a deregistered one drains. Unlike the registry's other methods these
+// are called with the simulation's state locked, to arm the task's next
+// step: they only read, and must not call back into ECS.
 type TargetTimings interface {
 	// HealthyAfter is how long a newly registered target stays initial:
 	// HealthCheckIntervalSeconds × HealthyThresholdCount.
