@@ -406,10 +406,6 @@ func cleanupSlots(ctx context.Context, c Clients, p *plan) error {
 		return err
 	}
 	if p.Adopted != "" {
-		// DNS keeps the plain service's tasks until the slot is registered.
-		if err := registeredWhenPromoted(ctx, c, p); err != nil {
-			return err
-		}
 		return deleteServices(ctx, c, p.Rendered.Cluster, []string{p.Adopted})
 	}
 	r := p.Rendered
