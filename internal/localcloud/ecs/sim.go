@@ -372,6 +372,7 @@ func (s *Service) registerInstances(c *cluster, sv *service, t *task) {
 			attrs["AWS_INSTANCE_PORT"] = itoa(port)
 		}
 		id, taskID, svName := registryServiceID(r.RegistryARN), t.ID, sv.Name
+		t.CloudMap = append(t.CloudMap, id)
 		s.effect(func() {
 			if err := s.names.RegisterInstance(id, taskID, attrs); err != nil {
 				s.log.Warn("register task in Cloud Map", "service", svName, "task", taskID, "registry", id, "error", err)
@@ -380,12 +381,16 @@ func (s *Service) registerInstances(c *cluster, sv *service, t *task) {
 	}
 }
 
+// deregisterInstances deregisters the task from the Cloud Map services it
+// registered in.
 func (s *Service) deregisterInstances(c *cluster, sv *service, t *task) {
 	if s.names == nil || t.StartedAt.IsZero() {
 		return
 	}
-	for _, r := range sv.Registries {
-		id, taskID, svName := registryServiceID(r.RegistryARN), t.ID, sv.Name
+	ids := t.CloudMap
+	t.CloudMap = nil
+	for _, id := range ids {
+		id, taskID, svName := id, t.ID, sv.Name
 		s.effect(func() {
 			if err := s.names.DeregisterInstance(id, taskID); err != nil {
 				s.log.Warn("deregister task from Cloud Map", "service", svName, "task", taskID, "registry", id, "error", err)

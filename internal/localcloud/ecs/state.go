@@ -179,6 +179,12 @@ type task struct {
 	Next              time.Time             `json:"next,omitzero"`
 	Step              string                `json:"step,omitempty"`
 	Network           *networkConfiguration `json:"networkConfiguration,omitempty"`
+
+	// CloudMap are the Cloud Map services (srv-…) the task is registered
+	// in: those of its service when it started. It is deregistered from
+	// them when it stops, whatever registries its service has by then
+	// (an UpdateService changing them leaves running tasks as they are).
+	CloudMap []string `json:"cloudMap,omitempty"`
 }
 
 type taskContainer struct {
