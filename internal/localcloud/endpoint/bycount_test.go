@@ -64,7 +64,15 @@ func startByCount(t *testing.T) *stepped {
 	if !ok || !strings.Contains(head, "\n  desiredCount: 1\n") {
 		t.Fatal("examples/services/worker.yaml: want a strategy block and desiredCount: 1")
 	}
-	doc := strings.Replace(head, "\n  desiredCount: 1\n", "\n  desiredCount: 4\n", 1) + "\n" + workerCanary
+	const essential = "\n      essential: true\n"
+	if !strings.Contains(head, essential) {
+		t.Fatal("examples/services/worker.yaml: want an essential container")
+	}
+	// A container health check: a new task counts once HEALTHY.
+	head = strings.Replace(head, essential, essential+"      healthCheck:\n        command: [\"CMD-SHELL\", \"test -f /tmp/ready\"]\n", 1)
+	// ECS ignores failed health checks for the grace period after a task
+	// starts: an unhealthy new task stays RUNNING that long.
+	doc := strings.Replace(head, "\n  desiredCount: 1\n", "\n  desiredCount: 4\n  healthCheckGracePeriodSeconds: 300\n", 1) + "\n" + workerCanary
 	ctx := context.Background()
 	before, err := endpoint.ListExecutions(ctx, s.sfn, r.Deployed.StateMachineARN)
 	if err != nil {
@@ -175,13 +183,15 @@ func follow(t *testing.T, s *stepped, arn string, sample func(path []string, run
 	return "", nil
 }
 
-// TestCanaryByCountKeepsCapacity: the worker, without a load balancer,
-// deploys as a canary by task count with tasks that take AWS's tens of
-// seconds to start. Sampled every simulated second, the worker never runs
-// fewer tasks than the 4 it ran before: each step's new tasks run before
-// the old slot is scaled in. A revision whose new tasks crash-loop at the
-// 50% step rolls back with the old slot keeping its tasks throughout, and
-// the rollback ends only once the restored tasks run (issue 11 item 9).
+// TestCanaryByCountKeepsCapacity: the worker, without a load balancer and
+// with a container health check, deploys as a canary by task count with
+// tasks that take AWS's tens of seconds to start. Sampled every simulated
+// second, the worker never runs fewer tasks than the 4 it ran before: each
+// step's new tasks run and are healthy before the old slot is scaled in. A
+// revision whose new tasks crash-loop, or run but fail their health
+// checks, at the 50% step rolls back with the old slot keeping its tasks
+// throughout, and the rollback ends only once the restored tasks run
+// (issue 11 item 9).
 func TestCanaryByCountKeepsCapacity(t *testing.T) {
 	if testing.Short() {
 		t.Skip("synthesizes the stack and runs deployments; -short skips it")
@@ -211,57 +221,69 @@ func TestCanaryByCountKeepsCapacity(t *testing.T) {
 		}
 	})
 
-	t.Run("new tasks crash-loop at 50%: the old tasks stay", func(t *testing.T) {
-		s.t = t
-		old := serving(t, workerRunning(t, s))
-		var digest string
-		arn, _ := s.pushUntil("worker", "v3", workflow.StateApply, func(d string) { digest = d })
-		var (
-			crashing    bool
-			leastBefore = int32(4) // all tasks, until the rollback
-			leastOld    = int32(3) // the old slot's, from the 50% step on
-			last        map[string]int32
-		)
-		status, path := follow(t, s, arn, func(path []string, running map[string]int32) {
-			last = running
-			if !slices.Contains(path, workflow.StateRollback) {
-				leastBefore = min(leastBefore, total(running))
-			}
-			if countOf(path, workflow.StateShiftTraffic) < 2 {
-				return
-			}
-			leastOld = min(leastOld, running[old])
-			// The 50% step has scaled the new slot up: from now on
-			// every new task of the revision crashes on start.
-			if !crashing {
-				crashing = true
-				if _, err := control.Apply(context.Background(), faults.State{Images: map[string]faults.Behaviour{digest: {CrashOnStart: true}}}); err != nil {
-					t.Fatalf("inject fault: %v", err)
+	// At the 50% step the new tasks fail: they crash on start, or run and
+	// fail their container health checks.
+	for _, tc := range []struct {
+		name, tag string
+		fault     faults.Behaviour
+	}{
+		{"new tasks crash-loop at 50%: the old tasks stay", "v3", faults.Behaviour{CrashOnStart: true}},
+		{"new tasks run but fail their health checks at 50%: the old tasks stay", "v4", faults.Behaviour{FailHealthChecks: true}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s.t = t
+			old := serving(t, workerRunning(t, s))
+			var digest string
+			arn, _ := s.pushUntil("worker", tc.tag, workflow.StateApply, func(d string) { digest = d })
+			var (
+				failing     bool
+				leastBefore = int32(4) // all tasks, until the rollback
+				leastOld    = int32(3) // the old slot's, from the 50% step on
+				last        map[string]int32
+			)
+			status, path := follow(t, s, arn, func(path []string, running map[string]int32) {
+				last = running
+				if !slices.Contains(path, workflow.StateRollback) {
+					leastBefore = min(leastBefore, total(running))
 				}
+				if countOf(path, workflow.StateShiftTraffic) < 2 {
+					return
+				}
+				leastOld = min(leastOld, running[old])
+				// The 50% step has scaled the new slot up: from now on
+				// every new task of the revision fails.
+				if !failing {
+					failing = true
+					if _, err := control.Apply(context.Background(), faults.State{Images: map[string]faults.Behaviour{digest: tc.fault}}); err != nil {
+						t.Fatalf("inject fault: %v", err)
+					}
+				}
+			})
+			if !failing {
+				t.Fatalf("the deployment ended (path %v) before its 50%% step", path)
+			}
+			if status != sfntypes.ExecutionStatusFailed || path[len(path)-1] != workflow.StateRolledBack {
+				t.Errorf("got status %s, path %v, want FAILED in %s", status, path, workflow.StateRolledBack)
+			}
+			if got := countOf(path, workflow.StateShiftTraffic); got != 2 {
+				t.Errorf("got %d traffic steps (path %v), want 2", got, path)
+			}
+			// Judged by their failed tasks, at the circuit breaker's
+			// threshold.
+			if f := rollbackCauseOf(t, s, arn); f == nil || f.Error != "DeploymentFailed" {
+				t.Errorf("rolled back for %+v, want DeploymentFailed", f)
+			}
+			if leastBefore < 4 {
+				t.Errorf("got %d worker tasks running at the least before the rollback, want at least 4", leastBefore)
+			}
+			if leastOld < 3 {
+				t.Errorf("got %s running %d tasks at the least from the 50%% step on, want its 3 kept", old, leastOld)
+			}
+			if got := last[old]; got != 4 {
+				t.Errorf("got %s running %d tasks when the rollback ended (%v), want 4: it waits for the restored tasks", old, got, last)
 			}
 		})
-		if !crashing {
-			t.Fatalf("the deployment ended (path %v) before its 50%% step", path)
-		}
-		if status != sfntypes.ExecutionStatusFailed || path[len(path)-1] != workflow.StateRolledBack {
-			t.Errorf("got status %s, path %v, want FAILED in %s", status, path, workflow.StateRolledBack)
-		}
-		if got := countOf(path, workflow.StateShiftTraffic); got != 2 {
-			t.Errorf("got %d traffic steps (path %v), want 2", got, path)
-		}
-		if f := rollbackCauseOf(t, s, arn); f == nil || f.Error != "DeploymentFailed" {
-			t.Errorf("rolled back for %+v, want DeploymentFailed (the new tasks failed)", f)
-		}
-		if leastBefore < 4 {
-			t.Errorf("got %d worker tasks running at the least before the rollback, want at least 4", leastBefore)
-		}
-		if leastOld < 3 {
-			t.Errorf("got %s running %d tasks at the least from the 50%% step on, want its 3 kept", old, leastOld)
-		}
-		if got := last[old]; got != 4 {
-			t.Errorf("got %s running %d tasks when the rollback ended (%v), want 4: it waits for the restored tasks", old, got, last)
-		}
-	})
+	}
 }
 
 func countOf(path []string, state string) int {
