@@ -24,6 +24,7 @@ const (
 	pathApprovalNeeded = "$.approval.required"
 	pathSettled        = "$.wait.settled"
 	pathRemaining      = "$.progress.remaining"
+	pathWeight         = "$.progress.weight"
 	pathOutcome        = "$.outcome"
 	pathBookkeeping    = "$.bookkeepingError"
 	pathErrorName      = "$.error.Error"
@@ -368,7 +369,7 @@ func definition(scope constructs.Construct, step awslambda.IFunction) sfn.IChain
 	toRollback(promote)
 
 	moreSteps := sfn.NewChoice(scope, jsii.String(workflow.StateMoreSteps), &sfn.ChoiceProps{
-		Comment: jsii.String("Shifts the next traffic step while steps remain; promotes otherwise."),
+		Comment: jsii.String("Shifts the next traffic step while steps remain; promotes otherwise; cleans up once the promoted slot's Cloud Map registration (PromotedYet) is complete."),
 	})
 	shift := task(workflow.StateShiftTraffic, workflow.PhaseShift,
 		"Moves traffic to the weight (or task count) of the next step.")
@@ -379,8 +380,12 @@ func definition(scope constructs.Construct, step awslambda.IFunction) sfn.IChain
 	bakeDoneYet := sfn.NewChoice(scope, jsii.String(workflow.StateBakeDoneYet), &sfn.ChoiceProps{
 		Comment: jsii.String("Bakes on until the bake's deadline; then shifts the next traffic step while steps remain, promotes otherwise."),
 	})
+	// A promoted slot's registration (PromotedYet) waits in AwaitStable,
+	// which comes back here: with every step shifted and all traffic on
+	// the new revision, Promote has run and Cleanup is next.
 	moreSteps.
 		When(sfn.Condition_NumberGreaterThan(jsii.String(pathRemaining), jsii.Number(0)), shift, nil).
+		When(sfn.Condition_NumberGreaterThan(jsii.String(pathWeight), jsii.Number(99)), cleanup, nil).
 		Otherwise(promote)
 	shift.Next(bake)
 	toRollback(shift)
@@ -399,8 +404,8 @@ func definition(scope constructs.Construct, step awslambda.IFunction) sfn.IChain
 	// Promote settles at once, unless it gave the promoted slot the spec's
 	// Cloud Map registries, which ECS applies by a deployment of the slot:
 	// that is waited for as Apply's is, so Cleanup scales the old slot in
-	// only once the new one is registered; MoreSteps then comes back to
-	// Promote, which finds it done and settles.
+	// only once the new one is registered; MoreSteps then goes on to
+	// Cleanup.
 	promotedYet := sfn.NewChoice(scope, jsii.String(workflow.StatePromotedYet), &sfn.ChoiceProps{
 		Comment: jsii.String("Cleans up once the promoted slot is registered in Cloud Map; waits for its ECS deployment otherwise."),
 	})

@@ -214,9 +214,14 @@ func (x *execution) step() {
 			x.state = workflow.StateMoreSteps
 		}
 	case workflow.StateMoreSteps:
-		x.state = workflow.StatePromote
-		if s.Progress.Remaining > 0 {
+		switch {
+		case s.Progress.Remaining == 0 && s.Progress.Weight >= 100:
+			// Back from a promoted slot's registration.
+			x.state = workflow.StateCleanup
+		case s.Progress.Remaining > 0:
 			x.state = workflow.StateShiftTraffic
+		default:
+			x.state = workflow.StatePromote
 		}
 	case workflow.StateShiftTraffic:
 		x.task(workflow.PhaseShift, workflow.StateBake, workflow.StateRollback)

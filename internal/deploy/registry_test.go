@@ -96,6 +96,11 @@ func TestServiceDiscoveryFollowsTraffic(t *testing.T) {
 			if got := i >= 0 && x.path[i+1] == workflow.StateAwaitStable; got != tc.registering {
 				t.Errorf("Promote waited for the registration: got %t, want %t (path %v)", got, tc.registering, x.path)
 			}
+			// After the registration MoreSteps goes on to Cleanup: Promote
+			// runs once.
+			if n := countState(x.path, workflow.StatePromote); tc.terminal == workflow.StateDeployed && n != 1 {
+				t.Errorf("Promote entered %d times, want 1 (path %v)", n, x.path)
+			}
 		})
 	}
 }

@@ -35,7 +35,9 @@ const (
 	// StateStableYet routes back to AwaitStable while the deployment is still
 	// in progress and its deadline has not passed.
 	StateStableYet = "StableYet"
-	// StateMoreSteps routes to ShiftTraffic while traffic steps remain.
+	// StateMoreSteps routes to ShiftTraffic while traffic steps remain, to
+	// Promote after the last, and to Cleanup after a promoted slot's
+	// registration in Cloud Map (all steps shifted, weight 100).
 	StateMoreSteps = "MoreSteps"
 	// StateShiftTraffic moves traffic to the weight of the next step.
 	StateShiftTraffic = "ShiftTraffic"
@@ -51,7 +53,7 @@ const (
 	StatePromote = "Promote"
 	// StatePromotedYet routes to Cleanup once Promote has settled, and to
 	// AwaitStable while the promoted slot's ECS deployment that registers
-	// it in Cloud Map is in progress.
+	// it in Cloud Map is in progress (then MoreSteps goes on to Cleanup).
 	StatePromotedYet = "PromotedYet"
 	// StateCleanup scales the old slot to zero and prunes old revisions.
 	StateCleanup = "Cleanup"
