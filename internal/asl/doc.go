@@ -29,8 +29,8 @@
 //     year), and HeartbeatSeconds applies only to ".waitForTaskToken" tasks,
 //     the only ones that can send heartbeats here.
 //   - A ".$" path of Parameters, ResultSelector or ItemSelector that matches
-//     nothing fails with States.ParameterPathFailure, as the specification
-//     says (AWS reports States.Runtime).
+//     nothing fails with States.Runtime, as AWS does, which no Retry or
+//     Catch handles; the specification says States.ParameterPathFailure.
 //   - A failed Parallel branch or Map iteration fails the state with the
 //     branch's own error, as AWS does, rather than States.BranchFailed.
 //   - Object keys in outputs come out sorted; JSON numbers are int64 when

@@ -105,7 +105,9 @@ func (t *template) eval(input, ctxObj any) (any, error) {
 			case f.path != nil:
 				v, ok := f.path.get(input, ctxObj)
 				if !ok {
-					return nil, newError(ErrParameterPathFailure, "the JSONPath %q specified for the field %q could not be found in the input", f.raw, f.name+".$")
+					// AWS reports States.Runtime here, not the specification's
+					// States.ParameterPathFailure, so no Retry or Catch handles it.
+					return nil, newError(ErrRuntime, "the JSONPath %q specified for the field %q could not be found in the input", f.raw, f.name+".$")
 				}
 				out[f.name] = deepCopy(v)
 			default:
