@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -513,5 +514,57 @@ func TestStartExecutionForEventBridge(t *testing.T) {
 	l, err := c.ListExecutions(context.Background(), &sfn.ListExecutionsInput{StateMachineArn: aws.String(arn)})
 	if err != nil || len(l.Executions) != 1 {
 		t.Errorf("got %v, %v; want the one execution EventBridge started", l, err)
+	}
+}
+
+// TestPathMissingAtRunTimeIsStatesRuntime drives each payload field whose
+// path can miss at run time through the real SDK: the execution fails with
+// States.Runtime, as on AWS, and neither a Retry nor a Catch on States.ALL
+// handles it (DESIGN.md section 6).
+func TestPathMissingAtRunTimeIsStatesRuntime(t *testing.T) {
+	tests := map[string]struct {
+		field     string // the field of the task state, as JSON
+		wantCalls int    // Lambda calls: one if the path is read after the call
+	}{
+		"InputPath":      {field: `"InputPath":"$.missing"`, wantCalls: 0},
+		"Parameters":     {field: `"Parameters":{"v.$":"$.missing"}`, wantCalls: 0},
+		"ResultSelector": {field: `"ResultSelector":{"v.$":"$.missing"}`, wantCalls: 1},
+		"OutputPath":     {field: `"OutputPath":"$.missing"`, wantCalls: 1},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			var mu sync.Mutex
+			calls := 0
+			counting := func(ctx context.Context, fn string, payload []byte) ([]byte, bool, error) {
+				mu.Lock()
+				calls++
+				mu.Unlock()
+				return lambdaFake(ctx, fn, payload)
+			}
+			c := newClient(t, localsfn.New(localsfn.Config{Clock: clock.NewVirtual(time.Unix(1e9, 0)), Lambda: counting}))
+			def := `{"StartAt":"Call","States":{
+ "Call":{"Type":"Task","Resource":"arn:aws:lambda:us-east-1:000000000000:function:ok",` + tc.field + `,
+   "Retry":[{"ErrorEquals":["States.ALL"],"IntervalSeconds":1,"MaxAttempts":3}],
+   "Catch":[{"ErrorEquals":["States.ALL"],"Next":"Caught"}],"End":true},
+ "Caught":{"Type":"Succeed"}}}`
+			arn := create(t, c, "runtime-"+strings.ToLower(name), def)
+			x, err := c.StartExecution(ctx, &sfn.StartExecutionInput{StateMachineArn: aws.String(arn), Input: aws.String(`{"a":1}`)})
+			if err != nil {
+				t.Fatalf("StartExecution: %v", err)
+			}
+			d := wait(t, c, aws.ToString(x.ExecutionArn))
+			if d.Status != types.ExecutionStatusFailed || aws.ToString(d.Error) != "States.Runtime" {
+				t.Fatalf("got status %s error %q (%s), want FAILED with States.Runtime", d.Status, aws.ToString(d.Error), aws.ToString(d.Cause))
+			}
+			if !strings.Contains(aws.ToString(d.Cause), "$.missing") {
+				t.Errorf("got cause %q, want it to name the path $.missing", aws.ToString(d.Cause))
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if calls != tc.wantCalls {
+				t.Errorf("got %d Lambda calls, want %d (a retry would call again)", calls, tc.wantCalls)
+			}
+		})
 	}
 }
