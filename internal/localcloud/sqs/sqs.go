@@ -506,11 +506,11 @@ func (s *Service) receiveMessage(body []byte) (any, error) {
 	now := s.clock.Now()
 	s.expire(q, now)
 	type outMessage struct {
-		MessageId        string
-		ReceiptHandle    string
-		MD5OfBody        string
-		Body             string
-		Attributes       map[string]string `json:",omitempty"`
+		MessageId     string
+		ReceiptHandle string
+		MD5OfBody     string
+		Body          string
+		Attributes    map[string]string `json:",omitempty"`
 	}
 	out := []outMessage{}
 	for _, m := range q.Messages {
