@@ -129,6 +129,13 @@ type Service struct {
 	functions map[string]*function
 	failures  []AsyncFailure
 	closed    bool
+	// invokeConfigs are the asynchronous invocation configurations by
+	// function name; queues receives their on-failure records.
+	invokeConfigs map[string]EventInvokeConfig
+	queues        QueueSender
+	// injected counts the invocations to fail, by function name
+	// (FailInvocations).
+	injected map[string]int
 }
 
 // function is one registered function: an in-process handler or a binary.
@@ -139,9 +146,10 @@ type function struct {
 	modified time.Time
 }
 
-// AsyncFailure is an asynchronous invocation whose every attempt failed.
-// AWS would send it to the function's on-failure destination or dead-letter
-// queue; the simulation keeps it here.
+// AsyncFailure is an asynchronous invocation whose every attempt failed (or
+// that grew older than its maximum event age). Besides being kept here, it
+// is sent to the function's on-failure destination when it has one (see
+// PutEventInvokeConfig).
 type AsyncFailure struct {
 	FunctionName string          `json:"functionName"`
 	Payload      json.RawMessage `json:"payload"`
@@ -298,8 +306,10 @@ func (s *Service) InvokePayload(ctx context.Context, name string, payload []byte
 
 // InvokeAsync queues an asynchronous (Event) invocation of the function
 // name and returns once it is accepted. The invocation runs on the clock; a
-// function error is retried twice, one and then two minutes later, as
-// Lambda does, and then recorded in AsyncFailures.
+// function error is retried twice (or MaximumRetryAttempts times), one and
+// then two minutes later, as Lambda does, unless the event would be older
+// than its maximum event age; then it is recorded in AsyncFailures and its
+// invocation record sent to the on-failure destination.
 func (s *Service) InvokeAsync(ctx context.Context, name string, payload []byte) error {
 	fn, err := s.resolve(name, "")
 	if err != nil {
@@ -319,6 +329,8 @@ func (s *Service) InvokeAsync(ctx context.Context, name string, payload []byte) 
 }
 
 func (s *Service) runAsync(fn *function, payload []byte) {
+	accepted := s.clock.Now()
+	retries, maxAge, dest, queues := s.asyncPolicy(fn.name)
 	delay := firstAsyncRetryDelay
 	for attempt := 1; ; attempt++ {
 		_, fnErr, err := s.run(s.ctx, fn, payload)
@@ -328,11 +340,19 @@ func (s *Service) runAsync(fn *function, payload []byte) {
 		if fnErr == nil {
 			fnErr = &FunctionError{Type: "ServiceException", Message: err.Error()}
 		}
-		if attempt > asyncRetries {
-			s.log.Warn("asynchronous invocation failed after retries", "function", fn.name, "attempts", attempt, "errorType", fnErr.Type, "error", fnErr.Message)
+		condition := ""
+		switch {
+		case attempt > retries:
+			condition = conditionRetriesExhausted
+		case s.clock.Now().Add(delay).Sub(accepted) > maxAge:
+			condition = conditionEventAgeExceeded
+		}
+		if condition != "" {
+			s.log.Warn("asynchronous invocation failed after retries", "function", fn.name, "attempts", attempt, "condition", condition, "errorType", fnErr.Type, "error", fnErr.Message)
 			s.mu.Lock()
 			s.failures = append(s.failures, AsyncFailure{FunctionName: fn.name, Payload: payload, Attempts: attempt, Error: *fnErr, Time: s.clock.Now()})
 			s.mu.Unlock()
+			s.deliverFailure(fn, dest, queues, payload, attempt, condition, fnErr)
 			return
 		}
 		s.log.Info("asynchronous invocation failed, retrying", "function", fn.name, "attempt", attempt, "errorType", fnErr.Type, "retryIn", delay)
@@ -367,6 +387,9 @@ func checkPayload(payload []byte, limit int) ([]byte, error) {
 }
 
 func (s *Service) run(ctx context.Context, fn *function, payload []byte) ([]byte, *FunctionError, error) {
+	if fnErr := s.injectedFault(fn.name); fnErr != nil {
+		return nil, fnErr, nil
+	}
 	if fn.binary != nil {
 		return fn.binary.invoke(ctx, payload)
 	}
