@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
+	"slices"
 	"sort"
 	"strings"
 
@@ -125,6 +127,14 @@ func decodeFaults(body io.Reader) (faults.State, error) {
 	}
 	if st.DropEvents < 0 {
 		problems = append(problems, fmt.Sprintf("dropEvents: %d is negative", st.DropEvents))
+	}
+	for _, k := range slices.Sorted(maps.Keys(st.ServiceLoads)) {
+		if c, sv, ok := strings.Cut(k, "/"); !ok || c == "" || sv == "" || strings.Contains(sv, "/") {
+			problems = append(problems, fmt.Sprintf("serviceLoads.%s: key must be cluster/service", k))
+		}
+		if st.ServiceLoads[k] < 0 {
+			problems = append(problems, fmt.Sprintf("serviceLoads.%s: %v is negative", k, st.ServiceLoads[k]))
+		}
 	}
 	if len(problems) > 0 {
 		return st, errors.New("faults: " + strings.Join(problems, "; "))

@@ -498,7 +498,7 @@ func TestFaultsControlAPI(t *testing.T) {
 	env := newEnv(t)
 	jsonType := map[string]string{"Content-Type": "application/json"}
 	status, _, body := env.raw(t, http.MethodPost, "/_slipway/faults", jsonType,
-		`{"images":{"sha256:abc":{"errorRate":0.5,"latencyMs":200}},"throttles":[{"service":"ecr","operation":"*","count":2}],"eventDelayMs":1000}`)
+		`{"images":{"sha256:abc":{"errorRate":0.5,"latencyMs":200}},"throttles":[{"service":"ecr","operation":"*","count":2}],"eventDelayMs":1000,"serviceLoads":{"staging/web":250}}`)
 	if status != 200 {
 		t.Fatalf("POST faults: got %d %s, want 200", status, body)
 	}
@@ -510,6 +510,7 @@ func TestFaultsControlAPI(t *testing.T) {
 		Images:       map[string]faults.Behaviour{"sha256:abc": {ErrorRate: 0.5, LatencyMs: 200}},
 		Throttles:    []faults.Throttle{{Service: "ecr", Operation: "*", Count: 2}},
 		EventDelayMs: 1000,
+		ServiceLoads: map[string]float64{"staging/web": 250},
 	}
 	if diff := cmp.Diff(want, st); diff != "" {
 		t.Errorf("faults state (-want +got):\n%s", diff)
@@ -526,6 +527,8 @@ func TestFaultsControlAPI(t *testing.T) {
 		"bad rate":        `{"images":{"sha256:a":{"errorRate":2}}}`,
 		"not a digest":    `{"images":{"web:v1":{"crashOnStart":true}}}`,
 		"throttle fields": `{"throttles":[{"count":1}]}`,
+		"load key":        `{"serviceLoads":{"web":10}}`,
+		"negative load":   `{"serviceLoads":{"staging/web":-1}}`,
 		"not JSON":        `{`,
 	} {
 		t.Run(name, func(t *testing.T) {

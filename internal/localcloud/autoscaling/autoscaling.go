@@ -5,8 +5,12 @@
 // It stores what clients put and answers as AWS does, and registering an
 // ECS service's target brings the service's desired count into the new
 // [min, max] range (unless scaling in that direction is suspended), as AWS
-// does. It does not scale: policies are not evaluated against metrics and
-// scheduled actions do not fire.
+// does. Run scales on the clock: a target tracking policy owns two
+// CloudWatch alarms (AlarmHigh, AlarmLow) and, while one is in ALARM,
+// resizes the service to ceil(current × metric / target) within [min, max],
+// honouring cooldowns, DisableScaleIn and the suspended state; scheduled
+// actions (at, rate, cron) set min and max at their time. Step scaling
+// policies are stored but not evaluated.
 package autoscaling
 
 import (
@@ -44,6 +48,11 @@ type Config struct {
 	Region string
 	Clock  clock.Clock
 	ECS    DesiredCounts
+	// ECSAPI reads services' desired counts (DescribeServices) for target
+	// tracking; Monitoring holds the policies' alarms and metrics. Without
+	// both, policies are stored but never evaluated.
+	ECSAPI     protocol.JSONHandler
+	Monitoring Monitoring
 }
 
 // Service is the simulated Application Auto Scaling. It implements
@@ -52,6 +61,9 @@ type Service struct {
 	region string
 	clock  clock.Clock
 	ecs    DesiredCounts
+	// ecsAPI and monitoring are what target tracking reads and writes.
+	ecsAPI     protocol.JSONHandler
+	monitoring Monitoring
 
 	mu sync.Mutex
 	st state
@@ -99,6 +111,10 @@ type policy struct {
 	TargetTracking json.RawMessage `json:"targetTracking,omitempty"`
 	Alarms         []alarm         `json:"alarms"`
 	CreatedAt      time.Time       `json:"createdAt"`
+	// LastOut and LastIn are when the policy last scaled out and in, for
+	// its cooldowns.
+	LastOut *time.Time `json:"lastOut,omitempty"`
+	LastIn  *time.Time `json:"lastIn,omitempty"`
 }
 
 type scheduledAction struct {
@@ -110,6 +126,8 @@ type scheduledAction struct {
 	End       *float64        `json:"end,omitempty"`
 	Action    json.RawMessage `json:"action,omitempty"`
 	CreatedAt time.Time       `json:"createdAt"`
+	// Next is the action's next run; nil when it has none left.
+	Next *time.Time `json:"next,omitempty"`
 }
 
 // New returns an empty Application Auto Scaling.
@@ -120,7 +138,7 @@ func New(cfg Config) *Service {
 	if cfg.Clock == nil {
 		cfg.Clock = clock.Real()
 	}
-	return &Service{region: cfg.Region, clock: cfg.Clock, ecs: cfg.ECS}
+	return &Service{region: cfg.Region, clock: cfg.Clock, ecs: cfg.ECS, ecsAPI: cfg.ECSAPI, monitoring: cfg.Monitoring}
 }
 
 func validation(format string, args ...any) *protocol.Error {
@@ -397,7 +415,13 @@ func (s *Service) deregisterScalableTarget(now time.Time, in *keyIn) (any, error
 	if i < 0 {
 		return nil, noTarget(k)
 	}
-	// Its policies and scheduled actions go with it.
+	// Its policies (and the alarms they own) and scheduled actions go
+	// with it.
+	for _, p := range s.st.Targets[i].Policies {
+		if err := s.deleteAlarmsLocked(context.Background(), p.Alarms); err != nil {
+			return nil, err
+		}
+	}
 	s.st.Targets = slices.Delete(s.st.Targets, i, i+1)
 	return struct{}{}, nil
 }
@@ -436,6 +460,8 @@ func (s *Service) putScalingPolicy(now time.Time, in *putPolicyIn) (any, error) 
 	if t == nil {
 		return nil, noTarget(k)
 	}
+	var watched *watchedMetric
+	var tc *ttConfig
 	kind := in.PolicyType
 	if kind == "" {
 		kind = "StepScaling"
@@ -456,6 +482,18 @@ func (s *Service) putScalingPolicy(now time.Time, in *putPolicyIn) (any, error) 
 		if err := json.Unmarshal(in.TargetTracking, &tt); err != nil || tt.TargetValue == nil {
 			return nil, validation("TargetTrackingScalingPolicyConfiguration.TargetValue is required")
 		}
+		if k.Namespace == "ecs" {
+			var c ttConfig
+			if err := json.Unmarshal(in.TargetTracking, &c); err != nil {
+				return nil, protocol.Serializationf("TargetTrackingScalingPolicyConfiguration: %v", err)
+			}
+			m, err := metricOf(k, &c)
+			if err != nil {
+				return nil, err
+			}
+			watched = &m
+			tc = &c
+		}
 	default:
 		return nil, validation("Unsupported policy type %s: use StepScaling or TargetTrackingScaling", kind)
 	}
@@ -469,7 +507,9 @@ func (s *Service) putScalingPolicy(now time.Time, in *putPolicyIn) (any, error) 
 	if old := findPolicy(t, in.PolicyName); old != nil {
 		p.ARN, p.CreatedAt = old.ARN, old.CreatedAt
 		if old.Type == kind {
-			p.Alarms = old.Alarms
+			p.Alarms, p.LastOut, p.LastIn = old.Alarms, old.LastOut, old.LastIn
+		} else if err := s.deleteAlarmsLocked(context.Background(), old.Alarms); err != nil {
+			return nil, err
 		}
 	} else {
 		p.ARN = "arn:aws:autoscaling:" + s.region + ":" + protocol.Account + ":scalingPolicy:" + s.id() +
@@ -481,6 +521,11 @@ func (s *Service) putScalingPolicy(now time.Time, in *putPolicyIn) (any, error) 
 		for _, side := range []string{"AlarmHigh", "AlarmLow"} {
 			name := "TargetTracking-" + k.Resource + "-" + side + "-" + s.id()
 			p.Alarms = append(p.Alarms, alarm{Name: name, ARN: "arn:aws:cloudwatch:" + s.region + ":" + protocol.Account + ":alarm:" + name})
+		}
+	}
+	if watched != nil {
+		if err := s.putAlarmsLocked(context.Background(), p, *watched, tc); err != nil {
+			return nil, err
 		}
 	}
 	if p.Alarms == nil {
@@ -559,6 +604,10 @@ func (s *Service) deleteScalingPolicy(now time.Time, in *deletePolicyIn) (any, e
 		return nil, notFound("No scaling policy found for service namespace: %s, resource ID: %s, scalable dimension: %s, policy name: %s",
 			in.ServiceNamespace, in.ResourceID, in.ScalableDimension, in.PolicyName)
 	}
+	// The alarms the policy owns go with it.
+	if err := s.deleteAlarmsLocked(context.Background(), findPolicy(t, in.PolicyName).Alarms); err != nil {
+		return nil, err
+	}
 	t.Policies = slices.DeleteFunc(t.Policies, func(p *policy) bool { return p.Name == in.PolicyName })
 	return struct{}{}, nil
 }
@@ -613,6 +662,13 @@ func (s *Service) putScheduledAction(now time.Time, in *putScheduledIn) (any, er
 		if old.Name == a.Name {
 			a.ARN, a.CreatedAt = old.ARN, old.CreatedAt
 		}
+	}
+	sch, err := parseSchedule(a.Schedule, a.Timezone, a.anchor())
+	if err != nil {
+		return nil, validation("Schedule %q: %v", in.Schedule, err)
+	}
+	if n, ok := sch.next(now); ok {
+		a.Next = &n
 	}
 	if a.ARN == "" {
 		a.ARN = "arn:aws:autoscaling:" + s.region + ":" + protocol.Account + ":scheduledAction:" + s.id() +

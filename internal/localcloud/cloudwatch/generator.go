@@ -2,6 +2,7 @@ package cloudwatch
 
 import (
 	"context"
+	"encoding/json"
 	"math"
 	"strings"
 	"time"
@@ -17,6 +18,12 @@ const (
 	metricTarget5XX    = "HTTPCode_Target_5XX_Count"
 	metricTarget2XX    = "HTTPCode_Target_2XX_Count"
 	metricResponseTime = "TargetResponseTime"
+	// metricRequestsPerTarget is RequestCount over the healthy targets, by
+	// TargetGroup alone, as ELB publishes it for target tracking.
+	metricRequestsPerTarget = "RequestCountPerTarget"
+	// ecsNamespace and metricCPU are ECS's service CPU metric.
+	ecsNamespace = "AWS/ECS"
+	metricCPU    = "CPUUtilization"
 	// baseResponseTime is the response time of a target without a latency
 	// fault, in seconds.
 	baseResponseTime = 0.02
@@ -48,9 +55,13 @@ func (s *Service) Tick(ctx context.Context) {
 	now := s.cfg.Clock.Now().UTC()
 	minute := now.Truncate(time.Minute).Add(-time.Minute)
 	pubs := s.albMetrics(minute)
+	cpu := s.ecsMetrics(ctx, minute)
 	s.mu.Lock()
 	for _, p := range pubs {
 		s.addPointLocked(albNamespace, p.name, p.dims, p.point)
+	}
+	for _, p := range cpu {
+		s.addPointLocked(ecsNamespace, p.name, p.dims, p.point)
 	}
 	s.pruneLocked(now)
 	var events []*protocol.Event
@@ -108,6 +119,9 @@ func (s *Service) albMetrics(minute time.Time) []publication {
 		latency /= float64(len(targets))
 		dims := []dimension{{Name: "LoadBalancer", Value: lbDimension(lbARN)}, {Name: "TargetGroup", Value: tgDimension(tg)}}
 		out = append(out, publication{metricRequests, dims, countPoint(minute, requests)})
+		perTarget := requests / float64(len(targets))
+		out = append(out, publication{metricRequestsPerTarget, []dimension{{Name: "TargetGroup", Value: tgDimension(tg)}},
+			point{Time: minute, Unit: "Count", SampleCount: 1, Sum: perTarget, Min: perTarget, Max: perTarget}})
 		errs := math.Round(requests * min(max(errRate, 0), 1))
 		if errs > 0 {
 			out = append(out, publication{metricTarget5XX, dims, countPoint(minute, errs)})
@@ -165,4 +179,73 @@ func lbDimension(arn string) string {
 		return rest
 	}
 	return arn
+}
+
+// ecsMetrics computes the minute's CPUUtilization of every ECS service with
+// a CPU demand set (Config.Loads) and running tasks: the demand shared by
+// the running tasks, at most 100%, by ClusterName and ServiceName. A service
+// without running tasks publishes nothing, as ECS does. It reads ECS
+// without holding s.mu.
+func (s *Service) ecsMetrics(ctx context.Context, minute time.Time) []publication {
+	if s.cfg.Loads == nil || s.cfg.ECS == nil {
+		return nil
+	}
+	loads := s.cfg.Loads.ServiceLoads()
+	var out []publication
+	for _, k := range sortedKeys(loads) {
+		cluster, service, _ := strings.Cut(k, "/")
+		running := s.runningCount(ctx, cluster, service)
+		if running <= 0 {
+			continue
+		}
+		cpu := min(loads[k]/float64(running), 100)
+		n := float64(running)
+		dims := []dimension{{Name: "ClusterName", Value: cluster}, {Name: "ServiceName", Value: service}}
+		out = append(out, publication{metricCPU, dims, point{Time: minute, Unit: "Percent", SampleCount: n, Sum: cpu * n, Min: cpu, Max: cpu}})
+	}
+	return out
+}
+
+// runningCount is an ECS service's runningCount, 0 when it cannot be read.
+func (s *Service) runningCount(ctx context.Context, cluster, service string) int32 {
+	body, err := json.Marshal(map[string]any{"cluster": cluster, "services": []string{service}})
+	if err != nil {
+		return 0
+	}
+	res, err := s.cfg.ECS.ServeJSON(ctx, "DescribeServices", body)
+	if err != nil {
+		return 0
+	}
+	b, err := json.Marshal(res)
+	if err != nil {
+		return 0
+	}
+	var out struct {
+		Services []struct {
+			Status       string `json:"status"`
+			RunningCount int32  `json:"runningCount"`
+		} `json:"services"`
+	}
+	if json.Unmarshal(b, &out) != nil || len(out.Services) != 1 || out.Services[0].Status != "ACTIVE" {
+		return 0
+	}
+	return out.Services[0].RunningCount
+}
+
+// Average returns a basic statistic (stat: Average, Sum, …) of the latest
+// one-minute period in [start, end) that has datapoints of the metric with
+// exactly dims, or false when none has. Application Auto Scaling reads its
+// policies' metrics with it.
+func (s *Service) Average(namespace, name string, dims map[string]string, stat string, start, end time.Time) (float64, bool) {
+	var ds []dimension
+	for _, k := range sortedKeys(dims) {
+		ds = append(ds, dimension{Name: k, Value: dims[k]})
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	aggs := s.aggregateLocked(namespace, name, ds, "", start, end, time.Minute)
+	if len(aggs) == 0 {
+		return 0, false
+	}
+	return aggs[len(aggs)-1].stat(stat)
 }

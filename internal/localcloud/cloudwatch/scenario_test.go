@@ -282,6 +282,15 @@ func TestGeneratorMetrics(t *testing.T) {
 	}
 	var names []string
 	for _, m := range list.Metrics {
+		if m.MetricName == "RequestCountPerTarget" {
+			// By TargetGroup alone, as target tracking reads it.
+			if len(m.Dimensions) != 1 || m.Dimensions[0].Name != "TargetGroup" {
+				t.Errorf("got RequestCountPerTarget dimensions %v, want TargetGroup only", m.Dimensions)
+				continue
+			}
+			names = append(names, m.MetricName+" "+m.Dimensions[0].Value)
+			continue
+		}
 		names = append(names, m.MetricName+" "+m.Dimensions[1].Value)
 		if m.Dimensions[0] != (dimension{Name: "LoadBalancer", Value: w.lbDimension}) {
 			t.Errorf("got dimensions %v, want LoadBalancer=%s first", m.Dimensions, w.lbDimension)
@@ -290,7 +299,7 @@ func TestGeneratorMetrics(t *testing.T) {
 	blue := tgDimension(w.blue)
 	// No 5xx at all: ELB publishes the error counts only when there are some.
 	want := []string{"HTTPCode_Target_2XX_Count " + blue, "HTTPCode_Target_2XX_Count " + w.tgDimensionG,
-		"RequestCount " + blue, "RequestCount " + w.tgDimensionG, "TargetResponseTime " + blue, "TargetResponseTime " + w.tgDimensionG}
+		"RequestCount " + blue, "RequestCount " + w.tgDimensionG, "RequestCountPerTarget " + blue, "RequestCountPerTarget " + w.tgDimensionG, "TargetResponseTime " + blue, "TargetResponseTime " + w.tgDimensionG}
 	if diff := cmp.Diff(want, slices.Sorted(slices.Values(names))); diff != "" {
 		t.Errorf("metrics (-want +got):\n%s", diff)
 	}

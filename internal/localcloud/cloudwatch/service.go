@@ -40,6 +40,12 @@ type Behaviours interface {
 	ForImage(image string) faults.Behaviour
 }
 
+// ServiceLoads returns the CPU demand on ECS services, by
+// "cluster/service", in percent of one task's CPU (*faults.Registry).
+type ServiceLoads interface {
+	ServiceLoads() map[string]float64
+}
+
 // Config configures a Service. Only Clock is needed to serve the API; the
 // ALB metrics generator runs when LoadBalancing is set.
 type Config struct {
@@ -56,6 +62,11 @@ type Config struct {
 	// BaselineRPS is the requests per second one listener rule receives;
 	// 100 when zero.
 	BaselineRPS float64
+	// Loads and ECS feed the ECS CPUUtilization generator: the CPU demand
+	// set on a service is shared by its running tasks, read from ECS's
+	// DescribeServices. Nil Loads publish no ECS metrics.
+	Loads ServiceLoads
+	ECS   protocol.JSONHandler
 	// Logger logs alarm state changes; discarded when nil.
 	Logger *slog.Logger
 }

@@ -115,9 +115,10 @@ func New(cfg Config) *Endpoint {
 	e.CloudMap = servicediscovery.New(servicediscovery.Config{Region: cfg.Region, Clock: cfg.Clock})
 	e.ECS = ecs.New(ecs.Config{Region: cfg.Region, Clock: cfg.Clock, Timings: cfg.Tasks, Events: e.EventBridge, Faults: e.Faults,
 		Targets: targets{e.ELBv2}, Names: e.CloudMap, Images: e.ECR, Logger: log.With("service", "ecs")})
-	e.AutoScaling = autoscaling.New(autoscaling.Config{Region: cfg.Region, Clock: cfg.Clock, ECS: e.ECS})
 	e.CloudWatch = cloudwatch.New(cloudwatch.Config{Region: cfg.Region, Clock: cfg.Clock, Events: e.EventBridge,
-		LoadBalancing: e.ELBv2, Revisions: e.ECS, Faults: e.Faults, BaselineRPS: cfg.BaselineRPS, Logger: log.With("service", "monitoring")})
+		LoadBalancing: e.ELBv2, Revisions: e.ECS, Faults: e.Faults, BaselineRPS: cfg.BaselineRPS,
+		Loads: e.Faults, ECS: e.ECS, Logger: log.With("service", "monitoring")})
+	e.AutoScaling = autoscaling.New(autoscaling.Config{Region: cfg.Region, Clock: cfg.Clock, ECS: e.ECS, ECSAPI: e.ECS, Monitoring: e.CloudWatch})
 
 	s := e.Server
 	s.RegisterJSON("events", "AWSEvents", "1.1", e.EventBridge)
@@ -148,6 +149,13 @@ func New(cfg Config) *Endpoint {
 		defer e.wg.Done()
 		if err := e.CloudWatch.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
 			log.Error("cloudwatch stopped", "error", err)
+		}
+	}()
+	e.wg.Add(1)
+	go func() {
+		defer e.wg.Done()
+		if err := e.AutoScaling.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
+			log.Error("application auto scaling stopped", "error", err)
 		}
 	}()
 	return e

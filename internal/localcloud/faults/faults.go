@@ -40,6 +40,10 @@ type State struct {
 	Throttles    []Throttle           `json:"throttles,omitempty"`
 	EventDelayMs int64                `json:"eventDelayMs,omitempty"`
 	DropEvents   int                  `json:"dropEvents,omitempty"`
+	// ServiceLoads is the CPU demand on ECS services, by "cluster/service":
+	// in percent of one task's CPU (250 keeps two and a half tasks busy),
+	// shared by the service's running tasks for its CPUUtilization metric.
+	ServiceLoads map[string]float64 `json:"serviceLoads,omitempty"`
 }
 
 // Registry holds the active faults. The zero value is not usable; call New.
@@ -49,13 +53,38 @@ type Registry struct {
 	throttles map[throttleKey]int
 	delay     time.Duration
 	drop      int
+	loads     map[string]float64
 }
 
 type throttleKey struct{ service, operation string }
 
 // New returns an empty registry.
 func New() *Registry {
-	return &Registry{images: map[string]Behaviour{}, throttles: map[throttleKey]int{}}
+	return &Registry{images: map[string]Behaviour{}, throttles: map[throttleKey]int{}, loads: map[string]float64{}}
+}
+
+// SetServiceLoad sets the CPU demand on an ECS service, in percent of one
+// task's CPU; 0 clears it.
+func (r *Registry) SetServiceLoad(cluster, service string, percent float64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if percent <= 0 {
+		delete(r.loads, cluster+"/"+service)
+		return
+	}
+	r.loads[cluster+"/"+service] = percent
+}
+
+// ServiceLoads returns a copy of the CPU demands set by SetServiceLoad, by
+// "cluster/service".
+func (r *Registry) ServiceLoads() map[string]float64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make(map[string]float64, len(r.loads))
+	for k, v := range r.loads {
+		out[k] = v
+	}
+	return out
 }
 
 // SetImage sets the behaviour of the image with the given digest
@@ -159,6 +188,12 @@ func (r *Registry) State() State {
 			s.Images[k] = v
 		}
 	}
+	if len(r.loads) > 0 {
+		s.ServiceLoads = make(map[string]float64, len(r.loads))
+		for k, v := range r.loads {
+			s.ServiceLoads[k] = v
+		}
+	}
 	for k, n := range r.throttles {
 		s.Throttles = append(s.Throttles, Throttle{Service: k.service, Operation: k.operation, Count: n})
 	}
@@ -184,6 +219,10 @@ func (r *Registry) Apply(s State) {
 	if s.DropEvents != 0 {
 		r.DropEvents(s.DropEvents)
 	}
+	for k, v := range s.ServiceLoads {
+		cluster, service, _ := strings.Cut(k, "/")
+		r.SetServiceLoad(cluster, service, v)
+	}
 }
 
 // Reset clears every fault.
@@ -194,4 +233,5 @@ func (r *Registry) Reset() {
 	r.throttles = map[throttleKey]int{}
 	r.delay = 0
 	r.drop = 0
+	r.loads = map[string]float64{}
 }
