@@ -3,8 +3,9 @@
 // connected — ECS pulls images from ECR, registers targets in ELBv2 and
 // instances in Cloud Map, CloudWatch generates ALB metrics from ELBv2's
 // traffic shares, ECS's revisions and the faults, every service's events go
-// to EventBridge, and EventBridge and Step Functions call Lambda (and
-// EventBridge Step Functions).
+// to EventBridge, EventBridge and Step Functions call Lambda (and
+// EventBridge Step Functions), and Lambda sends the records of failed
+// asynchronous invocations to SQS.
 //
 // An Endpoint is what `slipway local`, `slipway demo` and the integration
 // tests run; services are created empty and filled through the API (see
@@ -37,6 +38,7 @@ import (
 	"github.com/slipwayhq/slipway/internal/localcloud/s3"
 	"github.com/slipwayhq/slipway/internal/localcloud/servicediscovery"
 	"github.com/slipwayhq/slipway/internal/localcloud/sfn"
+	"github.com/slipwayhq/slipway/internal/localcloud/sqs"
 	"github.com/slipwayhq/slipway/internal/localcloud/sts"
 )
 
@@ -74,6 +76,7 @@ type Endpoint struct {
 	CloudWatch    *cloudwatch.Service
 	AutoScaling   *autoscaling.Service
 	CloudMap      *servicediscovery.Service
+	SQS           *sqs.Service
 
 	region string
 	clk    clock.Clock
@@ -104,6 +107,8 @@ func New(cfg Config) *Endpoint {
 
 	e.EventBridge = eventbridge.New(eventbridge.Config{Region: cfg.Region, Clock: cfg.Clock, Faults: e.Faults, Logger: log.With("service", "events")})
 	e.Lambda = lambda.New(lambda.Config{Region: cfg.Region, Clock: cfg.Clock, Logger: log.With("service", "lambda")})
+	e.SQS = sqs.New(sqs.Config{Region: cfg.Region, Clock: cfg.Clock})
+	e.Lambda.SetQueues(e.SQS)
 	e.StepFunctions = sfn.New(sfn.Config{Region: cfg.Region, Clock: cfg.Clock, Lambda: e.Lambda.InvokePayload, Logger: log.With("service", "states")})
 	e.EventBridge.SetLambda(e.Lambda)
 	e.EventBridge.SetStepFunctions(e.StepFunctions)
@@ -127,6 +132,7 @@ func New(cfg Config) *Endpoint {
 	s.RegisterJSON("application-autoscaling", "AnyScaleFrontendService", "1.1", e.AutoScaling)
 	s.RegisterJSON("servicediscovery", "Route53AutoNaming_v20170314", "1.1", e.CloudMap)
 	s.RegisterJSON("ecr", "AmazonEC2ContainerRegistry_V20150921", "1.1", e.ECR)
+	s.RegisterJSON("sqs", sqs.TargetPrefix, "1.0", e.SQS)
 	s.RegisterQuery("sts", "2011-06-15", "https://sts.amazonaws.com/doc/2011-06-15/", e.STS)
 	s.RegisterQuery("elasticloadbalancing", "2015-12-01", "http://elasticloadbalancing.amazonaws.com/doc/2015-12-01/", e.ELBv2)
 	s.RegisterQuery("monitoring", "2010-08-01", "http://monitoring.amazonaws.com/doc/2010-08-01/", e.CloudWatch)
@@ -137,7 +143,7 @@ func New(cfg Config) *Endpoint {
 	e.stateful = map[string]localcloud.Snapshotter{
 		"events": e.EventBridge, "lambda": e.Lambda, "ecr": e.ECR, "states": e.StepFunctions, "s3": e.S3,
 		"ecs": e.ECS, "elasticloadbalancing": e.ELBv2, "monitoring": e.CloudWatch,
-		"application-autoscaling": e.AutoScaling, "servicediscovery": e.CloudMap,
+		"application-autoscaling": e.AutoScaling, "servicediscovery": e.CloudMap, "sqs": e.SQS,
 		// The time the state was saved at (see clockState).
 		"clock": clockState{clk: cfg.Clock},
 	}

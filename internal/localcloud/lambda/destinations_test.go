@@ -157,3 +157,43 @@ func TestPutEventInvokeConfigRejects(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// TestInvokeConfigSnapshot checks that a restart keeps a function's
+// on-failure destination: the configuration is state, not code.
+func TestInvokeConfigSnapshot(t *testing.T) {
+	v := clock.NewVirtual(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	a := New(Config{Clock: v})
+	t.Cleanup(func() { a.Close() })
+	h := awslambda.NewHandler(func(context.Context) error { return nil })
+	if err := a.Register("job", h); err != nil {
+		t.Fatal(err)
+	}
+	const dlq = "arn:aws:sqs:us-east-1:000000000000:failures"
+	if err := a.PutEventInvokeConfig("job", EventInvokeConfig{MaximumRetryAttempts: ptr(0), OnFailure: dlq}); err != nil {
+		t.Fatal(err)
+	}
+	snap, err := a.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := New(Config{Clock: v})
+	t.Cleanup(func() { b.Close() })
+	if err := b.Restore(snap); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Register("job", h); err != nil {
+		t.Fatal(err)
+	}
+	q := &fakeQueues{}
+	b.SetQueues(q)
+	b.FailInvocations("job", 1)
+	if err := b.InvokeAsync(t.Context(), "job", []byte(`{}`)); err != nil {
+		t.Fatal(err)
+	}
+	if err := v.WaitIdle(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if got := len(q.sent[dlq]); got != 1 {
+		t.Errorf("got %d records after the restart, want 1 (no retries, then the destination)", got)
+	}
+}

@@ -5,13 +5,21 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 )
 
-// snapshot is the persisted state: the binary functions. In-process
-// handlers are code, not state; whoever registered them registers them
-// again after a restart.
+// snapshot is the persisted state: the binary functions and the
+// asynchronous invocation configurations. In-process handlers are code, not
+// state; whoever registered them registers them again after a restart.
 type snapshot struct {
-	Binaries []binarySnapshot `json:"binaries"`
+	Binaries      []binarySnapshot                `json:"binaries"`
+	InvokeConfigs map[string]invokeConfigSnapshot `json:"invokeConfigs,omitempty"`
+}
+
+type invokeConfigSnapshot struct {
+	MaximumRetryAttempts *int   `json:"maximumRetryAttempts,omitempty"`
+	MaximumEventAgeSec   int    `json:"maximumEventAgeInSeconds,omitempty"`
+	OnFailure            string `json:"onFailure,omitempty"`
 }
 
 type binarySnapshot struct {
@@ -29,6 +37,13 @@ func (s *Service) Snapshot() ([]byte, error) {
 		if b := fn.binary; b != nil {
 			snap.Binaries = append(snap.Binaries, binarySnapshot{Name: b.name, Path: b.path, Env: b.env})
 		}
+	}
+	for name, c := range s.invokeConfigs {
+		if snap.InvokeConfigs == nil {
+			snap.InvokeConfigs = map[string]invokeConfigSnapshot{}
+		}
+		snap.InvokeConfigs[name] = invokeConfigSnapshot{MaximumRetryAttempts: c.MaximumRetryAttempts,
+			MaximumEventAgeSec: int(c.MaximumEventAge / time.Second), OnFailure: c.OnFailure}
 	}
 	s.mu.Unlock()
 	slices.SortFunc(snap.Binaries, func(a, b binarySnapshot) int { return strings.Compare(a.Name, b.Name) })
@@ -54,10 +69,24 @@ func (s *Service) Restore(b []byte) error {
 			return fmt.Errorf("lambda snapshot: function %s: path is empty", bin.Name)
 		}
 	}
+	for name := range snap.InvokeConfigs {
+		if !functionNameRE.MatchString(name) {
+			return fmt.Errorf("lambda snapshot: invokeConfigs: invalid function name %q", name)
+		}
+	}
 	for _, bin := range snap.Binaries {
 		if err := s.RegisterBinary(bin.Name, bin.Path, bin.Env); err != nil {
 			return fmt.Errorf("restore lambda snapshot: %w", err)
 		}
 	}
+	// The configurations are restored as they were; their in-process
+	// functions are registered again after the restore.
+	s.mu.Lock()
+	s.invokeConfigs = map[string]EventInvokeConfig{}
+	for name, c := range snap.InvokeConfigs {
+		s.invokeConfigs[name] = EventInvokeConfig{MaximumRetryAttempts: c.MaximumRetryAttempts,
+			MaximumEventAge: time.Duration(c.MaximumEventAgeSec) * time.Second, OnFailure: c.OnFailure}
+	}
+	s.mu.Unlock()
 	return nil
 }

@@ -1,8 +1,9 @@
 // Package stack deploys Slipway's own stack onto the local endpoint: it reads
 // the synthesized CloudFormation template (synthesizing it in-process when no
 // template is given), resolves it with synth.Resolve for the local account
-// and region, and creates what it declares — buckets, functions, event rules
-// and the state machine — so that the local setup is the template, not a
+// and region, and creates what it declares — buckets, functions, event rules,
+// the state machine, queues and the functions' asynchronous invocation
+// configurations — so that the local setup is the template, not a
 // hand-made copy of it.
 //
 // Everything but the functions is created through real SDK clients over
@@ -30,10 +31,12 @@ import (
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	infrastack "github.com/slipwayhq/slipway/infra/stack"
 	"github.com/slipwayhq/slipway/internal/deploy/awsclients"
 	"github.com/slipwayhq/slipway/internal/handlers"
+	"github.com/slipwayhq/slipway/internal/localcloud/lambda"
 	"github.com/slipwayhq/slipway/internal/synth"
 )
 
@@ -82,6 +85,9 @@ func Template(path, workDir string, clusters []string) ([]byte, error) {
 type FunctionRegistry interface {
 	Register(name string, h awslambda.Handler) error
 	RegisterBinary(name, path string, env map[string]string) error
+	// PutEventInvokeConfig sets a function's asynchronous invocation
+	// configuration (retries, event age, on-failure destination).
+	PutEventInvokeConfig(name string, cfg lambda.EventInvokeConfig) error
 }
 
 // Target is where the stack is deployed.
@@ -131,8 +137,24 @@ func Deploy(ctx context.Context, template []byte, region string, t Target) (*Dep
 	if err := createBuckets(ctx, s3.NewFromConfig(t.AWS), st.Buckets); err != nil {
 		return nil, err
 	}
+	res, err := parseResources(template)
+	if err != nil {
+		return nil, err
+	}
+	if err := createQueues(ctx, sqs.NewFromConfig(t.AWS), st.Queues, res); err != nil {
+		return nil, err
+	}
+	configs, err := eventInvokeConfigs(st, res)
+	if err != nil {
+		return nil, err
+	}
 	d, err := RegisterFunctions(st, t)
 	if err != nil {
+		return nil, err
+	}
+	// On AWS the configurations are resources of their own; a restart
+	// restores them with the Lambda's state.
+	if err := configureAsync(t.Functions, configs); err != nil {
 		return nil, err
 	}
 	sfnc := sfn.NewFromConfig(t.AWS)
