@@ -1,0 +1,119 @@
+package endpoint_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	aas "github.com/aws/aws-sdk-go-v2/service/applicationautoscaling"
+	aastypes "github.com/aws/aws-sdk-go-v2/service/applicationautoscaling/types"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
+	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
+
+	"github.com/slipwayhq/slipway/internal/localcloud/endpoint"
+	"github.com/slipwayhq/slipway/internal/localcloud/faults"
+	"github.com/slipwayhq/slipway/internal/workflow"
+)
+
+// TestAutoScalingScalesOutDuringABake: web's target tracking policy on CPU
+// (examples/services/web.yaml, staging limits 1..2) really scales the
+// serving slot out when load rises during a canary's bake, and the
+// deployment, reading counts when it uses them, does not scale it back in
+// (issue 11 item 3 and the local endpoint's Application Auto Scaling).
+func TestAutoScalingScalesOutDuringABake(t *testing.T) {
+	if testing.Short() {
+		t.Skip("synthesizes the stack and runs deployments; -short skips it")
+	}
+	s := startStepped(t)
+	ctx := context.Background()
+	as := aas.NewFromConfig(s.r.AWS)
+	cw := cloudwatch.NewFromConfig(s.r.AWS)
+	arn, _ := s.pushUntil("web", "v2", workflow.StateBake, nil)
+
+	// Both slots are under load: four times what one task can take.
+	control := endpoint.Control{URL: s.r.URL}
+	load := map[string]float64{"staging/web--blue": 400, "staging/web--green": 400}
+	if _, err := control.Apply(ctx, faults.State{ServiceLoads: load}); err != nil {
+		t.Fatalf("set the load: %v", err)
+	}
+
+	// Step simulated time a second at a time until the deployment ends,
+	// watching the slots' counts.
+	var counts []string
+	peak := map[string]int32{}
+	fell := ""
+	var status sfntypes.ExecutionStatus
+	for i := 0; ; i++ {
+		if i > 30*60 {
+			t.Fatalf("the deployment did not end in 30 simulated minutes; counts: %v", counts)
+		}
+		out, err := s.sfn.DescribeExecution(ctx, &sfn.DescribeExecutionInput{ExecutionArn: aws.String(arn)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		line := ""
+		for _, slot := range []string{"web--blue", "web--green"} {
+			n := s.service(slot).DesiredCount
+			line += fmt.Sprintf("%s=%d ", slot, n)
+			if peak[slot] == 2 && n < 2 && slot == "web--green" && fell == "" {
+				fell = fmt.Sprintf("%s fell from 2 to %d at step %d", slot, n, i)
+			}
+			peak[slot] = max(peak[slot], n)
+		}
+		if len(counts) == 0 || counts[len(counts)-1] != line {
+			counts = append(counts, line)
+		}
+		if out.Status != sfntypes.ExecutionStatusRunning {
+			status = out.Status
+			break
+		}
+		if err := s.clock.Sleep(ctx, time.Second); err != nil {
+			t.Fatal(err)
+		}
+	}
+	path := pathOf(t, s.sfn, arn)
+	t.Logf("path %v; counts as they changed: %v", path, counts)
+	if status != sfntypes.ExecutionStatusSucceeded {
+		t.Fatalf("got status %s (path %v), want SUCCEEDED; counts: %v", status, path, counts)
+	}
+	if peak["web--green"] != 2 {
+		t.Errorf("web--green peaked at %d tasks, want 2 (scaled out to staging's max); counts: %v", peak["web--green"], counts)
+	}
+	if fell != "" {
+		t.Errorf("%s: the deployment scaled the serving slot back in; counts: %v", fell, counts)
+	}
+	if got := s.service("web--green").DesiredCount; got != 2 {
+		t.Errorf("web--green has %d tasks after the promotion, want 2; counts: %v", got, counts)
+	}
+
+	// The scale-out was auto scaling's: green's policy owns an AlarmHigh
+	// that is in ALARM under the load.
+	pols, err := as.DescribeScalingPolicies(ctx, &aas.DescribeScalingPoliciesInput{ServiceNamespace: aastypes.ServiceNamespaceEcs,
+		ResourceId: aws.String("service/staging/web--green")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var high string
+	for _, p := range pols.ScalingPolicies {
+		for _, a := range p.Alarms {
+			if strings.Contains(aws.ToString(a.AlarmName), "-AlarmHigh-") {
+				high = aws.ToString(a.AlarmName)
+			}
+		}
+	}
+	if high == "" {
+		t.Fatalf("got policies %+v on web--green, want a target tracking policy with an AlarmHigh", pols.ScalingPolicies)
+	}
+	alarms, err := cw.DescribeAlarms(ctx, &cloudwatch.DescribeAlarmsInput{AlarmNames: []string{high}})
+	if err != nil || len(alarms.MetricAlarms) != 1 {
+		t.Fatalf("DescribeAlarms %s: %v %+v", high, err, alarms)
+	}
+	if got := alarms.MetricAlarms[0].StateValue; got != cwtypes.StateValueAlarm {
+		t.Errorf("got %s in %s, want ALARM under the load", got, high)
+	}
+}
