@@ -754,6 +754,21 @@ func (s *Service) Restore(b []byte) error {
 	if slices.Contains(st.Targets, nil) {
 		return fmt.Errorf("restore autoscaling: targets: null entry")
 	}
+	// A state saved before scheduled actions ran has no next runs: they
+	// count from now.
+	now := s.clock.Now()
+	for _, t := range st.Targets {
+		for _, a := range t.Scheduled {
+			if a == nil || a.Next != nil {
+				continue
+			}
+			if sch, err := parseSchedule(a.Schedule, a.Timezone, a.anchor()); err == nil {
+				if n, ok := sch.next(now); ok {
+					a.Next = &n
+				}
+			}
+		}
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.st = st

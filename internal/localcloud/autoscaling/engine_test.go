@@ -1,6 +1,7 @@
 package autoscaling_test
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"slices"
@@ -117,7 +118,7 @@ func (w *world) register(t *testing.T, lo, hi int32, ss *types.SuspendedState) {
 
 // cpuPolicy puts a target tracking policy on CPU at target 50% and returns
 // its alarms.
-func (w *world) cpuPolicy(t *testing.T, disableScaleIn bool) []types.Alarm {
+func (w *world) cpuPolicy(t *testing.T, disableScaleIn bool, outCooldown int32) []types.Alarm {
 	t.Helper()
 	out, err := w.as.PutScalingPolicy(context.Background(), &sdk.PutScalingPolicyInput{
 		ServiceNamespace: types.ServiceNamespaceEcs, ResourceId: aws.String(resource),
@@ -126,7 +127,7 @@ func (w *world) cpuPolicy(t *testing.T, disableScaleIn bool) []types.Alarm {
 		TargetTrackingScalingPolicyConfiguration: &types.TargetTrackingScalingPolicyConfiguration{
 			TargetValue:                   aws.Float64(50),
 			PredefinedMetricSpecification: &types.PredefinedMetricSpecification{PredefinedMetricType: types.MetricTypeECSServiceAverageCPUUtilization},
-			ScaleOutCooldown:              aws.Int32(60), ScaleInCooldown: aws.Int32(60), DisableScaleIn: aws.Bool(disableScaleIn),
+			ScaleOutCooldown:              aws.Int32(outCooldown), ScaleInCooldown: aws.Int32(60), DisableScaleIn: aws.Bool(disableScaleIn),
 		}})
 	if err != nil {
 		t.Fatal(err)
@@ -162,20 +163,23 @@ func (w *world) alarmStates(t *testing.T, alarms []types.Alarm) map[string]cwtyp
 func TestTargetTrackingScalesOutUnderLoad(t *testing.T) {
 	tests := map[string]struct {
 		max       int32
+		cooldown  int32 // ScaleOutCooldown, 60 when 0
 		suspended *types.SuspendedState
 		want      int32
 	}{
 		// 300% of one task's CPU over 2 tasks is 100% (capped), so 4
 		// tasks; then 75% over 4, so 6 at 50%.
-		"scales out":          {max: 10, want: 6},
-		"stops at max":        {max: 3, want: 3},
+		"scales out":   {max: 10, want: 6},
+		"stops at max": {max: 3, want: 3},
+		// The second step waits for the scale-out cooldown.
+		"cooldown":            {max: 10, cooldown: 1200, want: 4},
 		"suspended scale out": {max: 10, suspended: &types.SuspendedState{DynamicScalingOutSuspended: aws.Bool(true)}, want: 2},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
 			w := newWorld(t)
 			w.register(t, 2, tc.max, tc.suspended)
-			alarms := w.cpuPolicy(t, false)
+			alarms := w.cpuPolicy(t, false, cmp.Or(tc.cooldown, 60))
 			if len(alarms) != 2 || !strings.HasPrefix(aws.ToString(alarms[0].AlarmName), "TargetTracking-"+resource+"-AlarmHigh-") ||
 				!strings.HasPrefix(aws.ToString(alarms[1].AlarmName), "TargetTracking-"+resource+"-AlarmLow-") {
 				t.Fatalf("got alarms %+v, want AlarmHigh and AlarmLow", alarms)
@@ -218,7 +222,7 @@ func TestTargetTrackingScalesIn(t *testing.T) {
 			if got := w.desired(t); got != 5 {
 				t.Fatalf("got desired count %d, want 5 after the first registration", got)
 			}
-			alarms := w.cpuPolicy(t, tc.disable)
+			alarms := w.cpuPolicy(t, tc.disable, 60)
 			// 50% on each of 5 tasks: at the target, neither alarm breaches.
 			w.faults.SetServiceLoad("staging", "w", 250)
 			w.sleep(t, 20*time.Minute)
@@ -247,7 +251,7 @@ func TestTargetTrackingScalesIn(t *testing.T) {
 func TestDeletingAPolicyDeletesItsAlarms(t *testing.T) {
 	w := newWorld(t)
 	w.register(t, 2, 4, nil)
-	alarms := w.cpuPolicy(t, false)
+	alarms := w.cpuPolicy(t, false, 60)
 	_, err := w.as.DeleteScalingPolicy(context.Background(), &sdk.DeleteScalingPolicyInput{
 		ServiceNamespace: types.ServiceNamespaceEcs, ResourceId: aws.String(resource),
 		ScalableDimension: types.ScalableDimensionECSServiceDesiredCount, PolicyName: aws.String("cpu")})
