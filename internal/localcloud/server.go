@@ -367,8 +367,10 @@ func (s *Server) serveJSON(w http.ResponseWriter, r *http.Request, fail *func(*p
 		contentType = "application/x-amz-json-1.0"
 	}
 	*fail = func(e *protocol.Error) {
-		if !isJSON && isCBOR {
-			// The CBOR services are query-compatible (CloudWatch).
+		// The CBOR services are query-compatible (CloudWatch), and so is
+		// a JSON service whose error has a query code besides its shape
+		// (SQS: QueueDoesNotExist is AWS.SimpleQueueService.NonExistentQueue).
+		if (!isJSON && isCBOR) || (e.Type != "" && e.Type != e.Code) {
 			w.Header().Set("X-Amzn-Query-Error", protocol.QueryErrorHeader(e))
 		}
 		writeJSONError(w, contentType, e)

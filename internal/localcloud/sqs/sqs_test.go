@@ -158,11 +158,11 @@ func TestErrors(t *testing.T) {
 		"missing queue": {func() error {
 			_, err := c.GetQueueUrl(ctx, &awssqs.GetQueueUrlInput{QueueName: aws.String("nope")})
 			return err
-		}, "QueueDoesNotExist"},
+		}, "AWS.SimpleQueueService.NonExistentQueue"},
 		"same name, other attributes": {func() error {
 			_, err := c.CreateQueue(ctx, &awssqs.CreateQueueInput{QueueName: aws.String("q"), Attributes: map[string]string{"VisibilityTimeout": "5"}})
 			return err
-		}, "QueueNameExists"},
+		}, "QueueAlreadyExists"},
 		"unmodelled attribute": {func() error {
 			_, err := c.CreateQueue(ctx, &awssqs.CreateQueueInput{QueueName: aws.String("r"), Attributes: map[string]string{"RedrivePolicy": "{}"}})
 			return err
@@ -184,6 +184,11 @@ func TestErrors(t *testing.T) {
 			_, err := c.SetQueueAttributes(ctx, &awssqs.SetQueueAttributesInput{QueueUrl: aws.String(url), Attributes: map[string]string{"VisibilityTimeout": "1"}})
 			return err
 		}, "UnknownOperationException"},
+	}
+	// As on AWS, the typed error is the shape, the code the query one.
+	var missing *types.QueueDoesNotExist
+	if _, err := c.GetQueueUrl(ctx, &awssqs.GetQueueUrlInput{QueueName: aws.String("nope")}); !errors.As(err, &missing) {
+		t.Errorf("GetQueueUrl nope: got %v, want a *types.QueueDoesNotExist", err)
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
