@@ -11,7 +11,7 @@
 // are gone. Not modelled, and refused with an error naming them: FIFO
 // queues, message attributes, delays, long polling (WaitTimeSeconds) and
 // queue attributes other than those listed in settable. The query protocol
-// of the aws CLI v1 is not served.
+// is not served: the SDKs and the aws CLI (v1 and v2) speak JSON to SQS.
 package sqs
 
 import (
