@@ -14,7 +14,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 
-	"github.com/slipwayhq/slipway/internal/clock"
 	localecs "github.com/slipwayhq/slipway/internal/localcloud/ecs"
 	"github.com/slipwayhq/slipway/internal/localcloud/endpoint"
 	"github.com/slipwayhq/slipway/internal/localcloud/faults"
@@ -43,18 +42,8 @@ const workerCanary = `strategy:
 // changed spec and waits for the deployment the upload starts.
 func startByCount(t *testing.T) *stepped {
 	t.Helper()
-	v := clock.NewVirtual(time.Now())
-	r, err := endpoint.Start(context.Background(), endpoint.Options{Addr: "127.0.0.1:0", Specs: os.DirFS(examples),
-		WorkDir: t.TempDir(), Config: endpoint.Config{Clock: v, Tasks: localecs.Realistic()}, SettleTimeout: 8 * time.Minute})
-	if err != nil {
-		t.Fatalf("start the endpoint: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := r.Shutdown(context.Background()); err != nil {
-			t.Errorf("shutdown: %v", err)
-		}
-	})
-	s := &stepped{t: t, r: r, clock: v, ecs: ecs.NewFromConfig(r.AWS), sfn: sfn.NewFromConfig(r.AWS)}
+	s := startSteppedWith(t, endpoint.Config{Tasks: localecs.Realistic()})
+	r := s.r
 
 	b, err := os.ReadFile(examples + "/services/worker.yaml")
 	if err != nil {
@@ -270,7 +259,7 @@ func TestCanaryByCountKeepsCapacity(t *testing.T) {
 			}
 			// Judged by their failed tasks, at the circuit breaker's
 			// threshold.
-			if f := rollbackCauseOf(t, s, arn); f == nil || f.Error != "DeploymentFailed" {
+			if f := s.rollbackCause(arn); f == nil || f.Error != "DeploymentFailed" {
 				t.Errorf("rolled back for %+v, want DeploymentFailed", f)
 			}
 			if leastBefore < 4 {
@@ -294,11 +283,4 @@ func countOf(path []string, state string) int {
 		}
 	}
 	return n
-}
-
-// rollbackCauseOf returns the failure the execution arn rolled back for.
-func rollbackCauseOf(t *testing.T, s *stepped, arn string) *workflow.Failure {
-	t.Helper()
-	c := &churn{t: t, r: s.r, clock: s.clock, ecs: s.ecs, sfn: s.sfn}
-	return c.rollbackCause(arn)
 }

@@ -3,8 +3,6 @@ package endpoint_test
 import (
 	"context"
 	"encoding/json"
-	"os"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -16,65 +14,10 @@ import (
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/slipwayhq/slipway/internal/clock"
 	"github.com/slipwayhq/slipway/internal/localcloud/endpoint"
 	"github.com/slipwayhq/slipway/internal/localcloud/faults"
-	"github.com/slipwayhq/slipway/internal/localcloud/stack"
 	"github.com/slipwayhq/slipway/internal/workflow"
 )
-
-// churn is the endpoint on a virtual clock that the test holds while it
-// waits for a chosen moment of a bake, so that it can act on the ECS
-// services (stop a task, scale out) just before the bake is judged.
-type churn struct {
-	t     *testing.T
-	r     *endpoint.Running
-	clock *clock.Virtual
-	held  bool
-	ecs   *ecs.Client
-	sfn   *sfn.Client
-}
-
-func startChurn(t *testing.T) *churn {
-	t.Helper()
-	v := clock.NewVirtual(time.Now())
-	r, err := endpoint.Start(context.Background(), endpoint.Options{Addr: "127.0.0.1:0", Specs: os.DirFS(examples),
-		// The seeding waits in wall time: allow for a loaded machine.
-		WorkDir: t.TempDir(), Config: endpoint.Config{Clock: v}, SettleTimeout: 8 * time.Minute})
-	if err != nil {
-		t.Fatalf("start the endpoint: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := r.Shutdown(context.Background()); err != nil {
-			t.Errorf("shutdown: %v", err)
-		}
-	})
-	return &churn{t: t, r: r, clock: v, ecs: ecs.NewFromConfig(r.AWS), sfn: sfn.NewFromConfig(r.AWS)}
-}
-
-// hold stops simulated time until release.
-func (c *churn) hold() {
-	if !c.held {
-		c.held = true
-		c.clock.Busy()
-		c.t.Cleanup(c.release)
-	}
-}
-
-func (c *churn) release() {
-	if c.held {
-		c.held = false
-		c.clock.Done()
-	}
-}
-
-// sleep lets d of simulated time pass while the test holds the clock.
-func (c *churn) sleep(d time.Duration) {
-	c.t.Helper()
-	if err := c.clock.Sleep(context.Background(), d); err != nil {
-		c.t.Fatal(err)
-	}
-}
 
 // lastBake is what the input of a Bake state says about its wait.
 type lastBake struct {
@@ -87,31 +30,15 @@ type lastBake struct {
 // last of its bake (no bake time left after it): the check at its end
 // judges the new revision. It returns holding the clock, at most a second
 // after the Bake was entered. afterPush runs once the push is done.
-func (c *churn) pushUntilLastWait(repo, tag string, afterPush func(digest string)) lastBake {
+func (c *stepped) pushUntilLastWait(repo, tag string, afterPush func(digest string)) lastBake {
 	t := c.t
 	t.Helper()
-	ctx := context.Background()
 	prefix := repo + "-staging-"
-	before, err := endpoint.ListExecutions(ctx, c.sfn, c.r.Deployed.StateMachineARN)
-	if err != nil {
-		t.Fatal(err)
-	}
+	before := c.executions()
 	c.hold()
-	digest, err := c.push(repo, tag)
-	if err != nil {
-		t.Fatalf("push %s:%s: %v", repo, tag, err)
-	}
-	if afterPush != nil {
-		afterPush(digest)
-	}
+	c.push(repo, tag, afterPush)
 	for range 3600 {
-		after, err := endpoint.ListExecutions(ctx, c.sfn, c.r.Deployed.StateMachineARN)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if countPrefix(after, prefix) > countPrefix(before, prefix) {
-			i := slices.IndexFunc(after, func(x sfntypes.ExecutionListItem) bool { return strings.HasPrefix(aws.ToString(x.Name), prefix) })
-			arn := aws.ToString(after[i].ExecutionArn)
+		if arn, ok := newestStarted(before, c.executions(), prefix); ok {
 			if b, ok := c.lastBakeOf(arn); ok {
 				return b
 			}
@@ -122,32 +49,9 @@ func (c *churn) pushUntilLastWait(repo, tag string, afterPush func(digest string
 	return lastBake{}
 }
 
-// push pushes repo:tag while the test holds the clock: the push runs in
-// its own goroutine and the clock moves a second at a time until it is
-// done.
-func (c *churn) push(repo, tag string) (string, error) {
-	type pushed struct {
-		digest string
-		err    error
-	}
-	done := make(chan pushed, 1)
-	go func() {
-		d, err := stack.PushImage(context.Background(), c.r.AWS, repo, tag)
-		done <- pushed{d, err}
-	}()
-	for {
-		select {
-		case p := <-done:
-			return p.digest, p.err
-		default:
-		}
-		c.sleep(time.Second)
-	}
-}
-
 // lastBakeOf finds the Bake the execution arn is in, if its wait is the
 // last of its bake.
-func (c *churn) lastBakeOf(arn string) (lastBake, bool) {
+func (c *stepped) lastBakeOf(arn string) (lastBake, bool) {
 	t := c.t
 	t.Helper()
 	var entered *sfntypes.StateEnteredEventDetails
@@ -180,61 +84,9 @@ func (c *churn) lastBakeOf(arn string) (lastBake, bool) {
 		timeout: time.Duration(in.Wait.TimeoutSeconds) * time.Second}, true
 }
 
-// finish releases the clock and waits for the execution to end.
-func (c *churn) finish(arn string) (sfntypes.ExecutionStatus, []string) {
-	t := c.t
-	t.Helper()
-	c.release()
-	ctx := context.Background()
-	for deadline := time.Now().Add(5 * time.Minute); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		out, err := c.sfn.DescribeExecution(ctx, &sfn.DescribeExecutionInput{ExecutionArn: aws.String(arn)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if out.Status != sfntypes.ExecutionStatusRunning {
-			return out.Status, pathOf(t, c.sfn, arn)
-		}
-	}
-	t.Fatalf("execution %s did not end", arn)
-	return "", nil
-}
-
-// rollbackCause returns the failure the execution arn rolled back for
-// ($.error as its Rollback state was entered), or nil.
-func (c *churn) rollbackCause(arn string) *workflow.Failure {
-	t := c.t
-	t.Helper()
-	p := sfn.NewGetExecutionHistoryPaginator(c.sfn, &sfn.GetExecutionHistoryInput{ExecutionArn: aws.String(arn)})
-	for p.HasMorePages() {
-		page, err := p.NextPage(context.Background())
-		if err != nil {
-			t.Fatalf("GetExecutionHistory: %v", err)
-		}
-		for _, e := range page.Events {
-			if d := e.StateEnteredEventDetails; d != nil && aws.ToString(d.Name) == workflow.StateRollback {
-				var in workflow.State
-				if err := json.Unmarshal([]byte(aws.ToString(d.Input)), &in); err != nil {
-					t.Fatalf("input of Rollback: %v", err)
-				}
-				return in.Error
-			}
-		}
-	}
-	return nil
-}
-
-func (c *churn) service(cluster, name string) ecstypes.Service {
-	c.t.Helper()
-	out, err := c.ecs.DescribeServices(context.Background(), &ecs.DescribeServicesInput{Cluster: aws.String(cluster), Services: []string{name}})
-	if err != nil || len(out.Services) != 1 {
-		c.t.Fatalf("DescribeServices %s: %v %+v", name, err, out)
-	}
-	return out.Services[0]
-}
-
 // stopOne stops a running task of the service, as ECS does when it retires
 // the task's host or reclaims its Spot capacity, and returns its ARN.
-func (c *churn) stopOne(cluster, service, reason string) string {
+func (c *stepped) stopOne(cluster, service, reason string) string {
 	t := c.t
 	t.Helper()
 	ctx := context.Background()
@@ -263,7 +115,7 @@ func TestBakeSurvivesChurn(t *testing.T) {
 	if testing.Short() {
 		t.Skip("synthesizes the stack and runs deployments; -short skips it")
 	}
-	c := startChurn(t)
+	c := startStepped(t)
 	canary := []string{"Apply", "ShiftTraffic", "Bake", "ShiftTraffic", "Bake", "ShiftTraffic", "Bake", "Promote", "Deployed"}
 	tests := []struct {
 		name string
@@ -274,7 +126,7 @@ func TestBakeSurvivesChurn(t *testing.T) {
 			c.stopOne(b.cluster, b.service, "Task stopped: host EC2 instance retirement")
 		}},
 		{name: "a scale-out is still provisioning", tag: "v3", act: func(t *testing.T, b lastBake) {
-			n := c.service(b.cluster, b.service).DesiredCount + 1
+			n := c.serviceIn(b.cluster, b.service).DesiredCount + 1
 			if _, err := c.ecs.UpdateService(context.Background(), &ecs.UpdateServiceInput{Cluster: aws.String(b.cluster),
 				Service: aws.String(b.service), DesiredCount: aws.Int32(n)}); err != nil {
 				t.Fatalf("UpdateService %s: %v", b.service, err)
@@ -291,7 +143,7 @@ func TestBakeSurvivesChurn(t *testing.T) {
 			c.sleep(b.timeout - 3*time.Second)
 			tc.act(t, b)
 			c.sleep(time.Second)
-			if sv := c.service(b.cluster, b.service); sv.RunningCount >= sv.DesiredCount {
+			if sv := c.serviceIn(b.cluster, b.service); sv.RunningCount >= sv.DesiredCount {
 				t.Fatalf("%s runs %d of %d tasks right after the churn, want fewer: the test would prove nothing",
 					b.service, sv.RunningCount, sv.DesiredCount)
 			}
@@ -315,7 +167,7 @@ func TestCrashLoopStillRollsBack(t *testing.T) {
 	if testing.Short() {
 		t.Skip("synthesizes the stack and runs deployments; -short skips it")
 	}
-	c := startChurn(t)
+	c := startStepped(t)
 	control := endpoint.Control{URL: c.r.URL}
 	crash := func(t *testing.T, digest string) {
 		if _, err := control.Apply(context.Background(), faults.State{Images: map[string]faults.Behaviour{digest: {CrashOnStart: true}}}); err != nil {

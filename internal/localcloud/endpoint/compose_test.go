@@ -3,7 +3,6 @@ package endpoint_test
 import (
 	"context"
 	"errors"
-	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -198,17 +197,8 @@ func startHeld(t *testing.T) (*clock.Virtual, *endpoint.Running, *operator.Opera
 		t.Skip("synthesizes the stack and runs deployments; -short skips it")
 	}
 	clk := clock.NewVirtual(time.Now())
-	r, err := endpoint.Start(context.Background(), endpoint.Options{Addr: "127.0.0.1:0", Specs: os.DirFS(examples),
-		// The seeding waits in wall time: allow for a loaded machine.
-		WorkDir: t.TempDir(), SettleTimeout: 5 * time.Minute, Config: endpoint.Config{Clock: clk}})
-	if err != nil {
-		t.Fatalf("start the endpoint: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := r.Shutdown(context.Background()); err != nil {
-			t.Errorf("shutdown: %v", err)
-		}
-	})
+	// The seeding waits in wall time: allow for a loaded machine.
+	r := startWith(t, endpoint.Options{SettleTimeout: 5 * time.Minute, Config: endpoint.Config{Clock: clk}})
 	op, err := operator.Connect(context.Background(), r.AWS, operator.Target{})
 	if err != nil {
 		t.Fatal(err)

@@ -2,55 +2,21 @@ package endpoint_test
 
 import (
 	"context"
-	"os"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
-	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
-	"github.com/slipwayhq/slipway/internal/clock"
 	"github.com/slipwayhq/slipway/internal/localcloud/endpoint"
 	"github.com/slipwayhq/slipway/internal/localcloud/faults"
-	"github.com/slipwayhq/slipway/internal/localcloud/stack"
 	"github.com/slipwayhq/slipway/internal/workflow"
 )
-
-// stepped is the endpoint on a virtual clock the test can stop: while the
-// test holds the clock, simulated time stands still, so it can act on the
-// world at a chosen state of a deployment (a bake) before the deployment
-// moves on.
-type stepped struct {
-	t     *testing.T
-	r     *endpoint.Running
-	clock *clock.Virtual
-	held  bool // the test holds the clock
-	ecs   *ecs.Client
-	sfn   *sfn.Client
-}
-
-func startStepped(t *testing.T) *stepped {
-	t.Helper()
-	v := clock.NewVirtual(time.Now())
-	r, err := endpoint.Start(context.Background(), endpoint.Options{Addr: "127.0.0.1:0", Specs: os.DirFS(examples),
-		WorkDir: t.TempDir(), Config: endpoint.Config{Clock: v}, SettleTimeout: 8 * time.Minute})
-	if err != nil {
-		t.Fatalf("start the endpoint: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := r.Shutdown(context.Background()); err != nil {
-			t.Errorf("shutdown: %v", err)
-		}
-	})
-	return &stepped{t: t, r: r, clock: v, ecs: ecs.NewFromConfig(r.AWS), sfn: sfn.NewFromConfig(r.AWS)}
-}
 
 // pushUntil pushes repo:tag with the clock held, then lets simulated time
 // pass a second at a time until the deployment the push started has entered
@@ -59,101 +25,23 @@ func startStepped(t *testing.T) *stepped {
 func (s *stepped) pushUntil(repo, tag, state string, afterPush func(digest string)) (arn, digest string) {
 	t := s.t
 	t.Helper()
-	ctx := context.Background()
 	prefix := repo + "-staging-"
-	before, err := endpoint.ListExecutions(ctx, s.sfn, s.r.Deployed.StateMachineARN)
-	if err != nil {
-		t.Fatal(err)
-	}
+	before := s.executions()
 	s.hold()
-	type pushed struct {
-		digest string
-		err    error
-	}
-	done := make(chan pushed, 1)
-	go func() {
-		d, err := stack.PushImage(ctx, s.r.AWS, repo, tag)
-		done <- pushed{d, err}
-	}()
-	deadline := time.Now().Add(5 * time.Minute)
-	for time.Now().Before(deadline) {
-		if digest == "" {
-			select {
-			case p := <-done:
-				if p.err != nil {
-					t.Fatalf("push %s:%s: %v", repo, tag, p.err)
-				}
-				digest = p.digest
-				if afterPush != nil {
-					afterPush(digest)
-				}
-			default:
-			}
-		}
-		if digest != "" {
-			after, err := endpoint.ListExecutions(ctx, s.sfn, s.r.Deployed.StateMachineARN)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if countPrefix(after, prefix) > countPrefix(before, prefix) {
-				i := slices.IndexFunc(after, func(x sfntypes.ExecutionListItem) bool { return strings.HasPrefix(aws.ToString(x.Name), prefix) })
-				arn = aws.ToString(after[i].ExecutionArn)
-				if slices.Contains(pathOf(t, s.sfn, arn), state) {
-					return arn, digest
-				}
-			}
-		}
-		if err := s.clock.Sleep(ctx, time.Second); err != nil {
-			t.Fatal(err)
+	digest = s.push(repo, tag, afterPush)
+	for deadline := time.Now().Add(5 * time.Minute); time.Now().Before(deadline); s.sleep(time.Second) {
+		if arn, ok := newestStarted(before, s.executions(), prefix); ok && slices.Contains(pathOf(t, s.sfn, arn), state) {
+			return arn, digest
 		}
 	}
 	t.Fatalf("the deployment of %s:%s did not reach %s", repo, tag, state)
 	return "", ""
 }
 
-// hold stops simulated time until release; a test that fails while
-// holding it releases it when it ends, so the next test is not stuck.
-func (s *stepped) hold() {
-	if !s.held {
-		s.held = true
-		s.clock.Busy()
-		s.t.Cleanup(s.release)
-	}
-}
-
-func (s *stepped) release() {
-	if s.held {
-		s.held = false
-		s.clock.Done()
-	}
-}
-
-// finish releases the clock and waits for the execution to end.
-func (s *stepped) finish(arn string) (sfntypes.ExecutionStatus, []string) {
-	t := s.t
-	t.Helper()
-	s.release()
-	ctx := context.Background()
-	for deadline := time.Now().Add(5 * time.Minute); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		out, err := s.sfn.DescribeExecution(ctx, &sfn.DescribeExecutionInput{ExecutionArn: aws.String(arn)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if out.Status != sfntypes.ExecutionStatusRunning {
-			return out.Status, pathOf(t, s.sfn, arn)
-		}
-	}
-	t.Fatalf("execution %s did not end", arn)
-	return "", nil
-}
-
+// service describes the ECS service name in staging.
 func (s *stepped) service(name string) ecstypes.Service {
 	s.t.Helper()
-	out, err := s.ecs.DescribeServices(context.Background(), &ecs.DescribeServicesInput{Cluster: aws.String("staging"), Services: []string{name}})
-	if err != nil || len(out.Services) != 1 {
-		s.t.Fatalf("DescribeServices %s: %v %+v", name, err, out)
-	}
-	return out.Services[0]
+	return s.serviceIn("staging", name)
 }
 
 func (s *stepped) update(in *ecs.UpdateServiceInput) {

@@ -3,7 +3,6 @@ package endpoint_test
 import (
 	"context"
 	"encoding/json"
-	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -33,16 +32,7 @@ func TestSpoofedDeploymentIDRejected(t *testing.T) {
 	// in seconds, and prod's approval wait (4 h) lasts over a minute, long
 	// enough to look at the deployment in flight. (A virtual clock would
 	// jump to the approval's timeout whenever the test is idle.)
-	r, err := endpoint.Start(context.Background(), endpoint.Options{Addr: "127.0.0.1:0", Specs: os.DirFS(examples),
-		WorkDir: t.TempDir(), Config: endpoint.Config{Clock: clock.Scaled(200)}})
-	if err != nil {
-		t.Fatalf("start the endpoint: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := r.Shutdown(context.Background()); err != nil {
-			t.Errorf("shutdown: %v", err)
-		}
-	})
+	r := startWith(t, endpoint.Options{Config: endpoint.Config{Clock: clock.Scaled(200)}})
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	c := sfn.NewFromConfig(r.AWS)

@@ -36,17 +36,7 @@ const examples = "../../../examples"
 // virtual clock, and stops it when the test ends.
 func start(t testing.TB) *endpoint.Running {
 	t.Helper()
-	r, err := endpoint.Start(context.Background(), endpoint.Options{Addr: "127.0.0.1:0", Specs: os.DirFS(examples),
-		WorkDir: t.TempDir(), Config: endpoint.Config{Clock: clock.NewVirtual(time.Now())}})
-	if err != nil {
-		t.Fatalf("start the endpoint: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := r.Shutdown(context.Background()); err != nil {
-			t.Errorf("shutdown: %v", err)
-		}
-	})
-	return r
+	return startWith(t, endpoint.Options{Config: endpoint.Config{Clock: clock.NewVirtual(time.Now())}})
 }
 
 // milestones are the states of a deployment's path that tell its story;
@@ -100,24 +90,6 @@ func countPrefix(execs []sfntypes.ExecutionListItem, prefix string) int {
 		}
 	}
 	return n
-}
-
-func pathOf(t *testing.T, c *sfn.Client, arn string) []string {
-	t.Helper()
-	var path []string
-	p := sfn.NewGetExecutionHistoryPaginator(c, &sfn.GetExecutionHistoryInput{ExecutionArn: aws.String(arn)})
-	for p.HasMorePages() {
-		page, err := p.NextPage(context.Background())
-		if err != nil {
-			t.Fatalf("GetExecutionHistory: %v", err)
-		}
-		for _, e := range page.Events {
-			if d := e.StateEnteredEventDetails; d != nil && slices.Contains(milestones, aws.ToString(d.Name)) {
-				path = append(path, aws.ToString(d.Name))
-			}
-		}
-	}
-	return path
 }
 
 // weights returns the forward weights of web's staging listener rule,

@@ -3,7 +3,6 @@ package endpoint_test
 import (
 	"context"
 	"encoding/json"
-	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -32,17 +31,8 @@ func TestNewerPushWins(t *testing.T) {
 		t.Skip("synthesizes the stack and runs deployments; -short skips it")
 	}
 	clk := clock.NewVirtual(time.Now())
-	r, err := endpoint.Start(context.Background(), endpoint.Options{Addr: "127.0.0.1:0", Specs: os.DirFS(examples),
-		// The seeding waits in wall time: allow for a loaded machine.
-		WorkDir: t.TempDir(), SettleTimeout: 5 * time.Minute, Config: endpoint.Config{Clock: clk}})
-	if err != nil {
-		t.Fatalf("start the endpoint: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := r.Shutdown(context.Background()); err != nil {
-			t.Errorf("shutdown: %v", err)
-		}
-	})
+	// The seeding waits in wall time: allow for a loaded machine.
+	r := startWith(t, endpoint.Options{SettleTimeout: 5 * time.Minute, Config: endpoint.Config{Clock: clk}})
 	superseded := []string{workflow.StatePrepare, workflow.StateRecordFailure, workflow.StateFailureKind, workflow.StateSuperseded}
 
 	tests := []struct {
@@ -144,23 +134,4 @@ func executionOf(t *testing.T, c *sfn.Client, r *endpoint.Running, prefix, diges
 	}
 	t.Fatalf("no execution %s* deploys %s", prefix, digest)
 	return nil
-}
-
-// statePath returns every state an execution entered, in order.
-func statePath(t *testing.T, c *sfn.Client, arn string) []string {
-	t.Helper()
-	var path []string
-	p := sfn.NewGetExecutionHistoryPaginator(c, &sfn.GetExecutionHistoryInput{ExecutionArn: aws.String(arn)})
-	for p.HasMorePages() {
-		page, err := p.NextPage(context.Background())
-		if err != nil {
-			t.Fatalf("GetExecutionHistory: %v", err)
-		}
-		for _, e := range page.Events {
-			if d := e.StateEnteredEventDetails; d != nil {
-				path = append(path, aws.ToString(d.Name))
-			}
-		}
-	}
-	return path
 }

@@ -29,17 +29,7 @@ import (
 // 15 s pull, targets healthy after 30 s × 5, draining for 300 s).
 func startRealistic(t *testing.T, v *clock.Virtual) *endpoint.Running {
 	t.Helper()
-	r, err := endpoint.Start(context.Background(), endpoint.Options{Addr: "127.0.0.1:0", Specs: os.DirFS(examples),
-		WorkDir: t.TempDir(), Config: endpoint.Config{Clock: v, Tasks: ecs.Realistic()}})
-	if err != nil {
-		t.Fatalf("start the endpoint: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := r.Shutdown(context.Background()); err != nil {
-			t.Errorf("shutdown: %v", err)
-		}
-	})
-	return r
+	return startWith(t, endpoint.Options{Config: endpoint.Config{Clock: v, Tasks: ecs.Realistic()}})
 }
 
 // TestFlowsWithRealisticTaskTimes runs the example world's canary, rolling

@@ -1,0 +1,251 @@
+package endpoint_test
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
+	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
+
+	"github.com/slipwayhq/slipway/internal/clock"
+	"github.com/slipwayhq/slipway/internal/localcloud/endpoint"
+	"github.com/slipwayhq/slipway/internal/localcloud/stack"
+	"github.com/slipwayhq/slipway/internal/workflow"
+)
+
+// This file holds the helpers the endpoint's integration tests share:
+// starting the endpoint, reading an execution's path, and driving a
+// deployment on a virtual clock the test holds.
+
+// startWith runs the endpoint with Slipway's stack and the example world,
+// with the options o (Addr, Specs and WorkDir filled in when empty), and
+// stops it when the test ends.
+func startWith(t testing.TB, o endpoint.Options) *endpoint.Running {
+	t.Helper()
+	if o.Addr == "" {
+		o.Addr = "127.0.0.1:0"
+	}
+	if o.Specs == nil {
+		o.Specs = os.DirFS(examples)
+	}
+	if o.WorkDir == "" {
+		o.WorkDir = t.TempDir()
+	}
+	r, err := endpoint.Start(context.Background(), o)
+	if err != nil {
+		t.Fatalf("start the endpoint: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := r.Shutdown(context.Background()); err != nil {
+			t.Errorf("shutdown: %v", err)
+		}
+	})
+	return r
+}
+
+// enteredStates returns the states an execution entered, in order, keeping
+// those keep says yes to (all of them when keep is nil).
+func enteredStates(t *testing.T, c *sfn.Client, arn string, keep func(name string) bool) []string {
+	t.Helper()
+	var path []string
+	p := sfn.NewGetExecutionHistoryPaginator(c, &sfn.GetExecutionHistoryInput{ExecutionArn: aws.String(arn)})
+	for p.HasMorePages() {
+		page, err := p.NextPage(context.Background())
+		if err != nil {
+			t.Fatalf("GetExecutionHistory: %v", err)
+		}
+		for _, e := range page.Events {
+			if d := e.StateEnteredEventDetails; d != nil && (keep == nil || keep(aws.ToString(d.Name))) {
+				path = append(path, aws.ToString(d.Name))
+			}
+		}
+	}
+	return path
+}
+
+// pathOf returns the milestones of an execution's path.
+func pathOf(t *testing.T, c *sfn.Client, arn string) []string {
+	t.Helper()
+	return enteredStates(t, c, arn, func(name string) bool { return slices.Contains(milestones, name) })
+}
+
+// statePath returns every state an execution entered, in order.
+func statePath(t *testing.T, c *sfn.Client, arn string) []string {
+	t.Helper()
+	return enteredStates(t, c, arn, nil)
+}
+
+// stateInput decodes the input of the first state named state the
+// execution arn entered; it reports false if it entered none.
+func stateInput(t *testing.T, c *sfn.Client, arn, state string) (workflow.State, bool) {
+	t.Helper()
+	p := sfn.NewGetExecutionHistoryPaginator(c, &sfn.GetExecutionHistoryInput{ExecutionArn: aws.String(arn)})
+	for p.HasMorePages() {
+		page, err := p.NextPage(context.Background())
+		if err != nil {
+			t.Fatalf("GetExecutionHistory: %v", err)
+		}
+		for _, e := range page.Events {
+			if d := e.StateEnteredEventDetails; d != nil && aws.ToString(d.Name) == state {
+				var in workflow.State
+				if err := json.Unmarshal([]byte(aws.ToString(d.Input)), &in); err != nil {
+					t.Fatalf("input of %s: %v", state, err)
+				}
+				return in, true
+			}
+		}
+	}
+	return workflow.State{}, false
+}
+
+// newestStarted returns the ARN of the newest execution in after whose
+// name has prefix, if after holds more of those than before.
+func newestStarted(before, after []sfntypes.ExecutionListItem, prefix string) (string, bool) {
+	if countPrefix(after, prefix) <= countPrefix(before, prefix) {
+		return "", false
+	}
+	// Newest first: the first match is the newest.
+	i := slices.IndexFunc(after, func(x sfntypes.ExecutionListItem) bool { return strings.HasPrefix(aws.ToString(x.Name), prefix) })
+	return aws.ToString(after[i].ExecutionArn), true
+}
+
+// stepped is the endpoint on a virtual clock the test can stop: while the
+// test holds the clock, simulated time stands still, so it can act on the
+// world at a chosen state of a deployment (a bake) before the deployment
+// moves on.
+type stepped struct {
+	t     *testing.T
+	r     *endpoint.Running
+	clock *clock.Virtual
+	held  bool // the test holds the clock
+	ecs   *ecs.Client
+	sfn   *sfn.Client
+}
+
+// startStepped runs the endpoint on a virtual clock the test can stop.
+func startStepped(t *testing.T) *stepped {
+	t.Helper()
+	return startSteppedWith(t, endpoint.Config{})
+}
+
+// startSteppedWith is startStepped with the configuration cfg (its Clock
+// is set here).
+func startSteppedWith(t *testing.T, cfg endpoint.Config) *stepped {
+	t.Helper()
+	v := clock.NewVirtual(time.Now())
+	cfg.Clock = v
+	// The seeding waits in wall time: allow for a loaded machine.
+	r := startWith(t, endpoint.Options{Config: cfg, SettleTimeout: 8 * time.Minute})
+	return &stepped{t: t, r: r, clock: v, ecs: ecs.NewFromConfig(r.AWS), sfn: sfn.NewFromConfig(r.AWS)}
+}
+
+// hold stops simulated time until release; a test that fails while
+// holding it releases it when it ends, so the next test is not stuck.
+func (s *stepped) hold() {
+	if !s.held {
+		s.held = true
+		s.clock.Busy()
+		s.t.Cleanup(s.release)
+	}
+}
+
+func (s *stepped) release() {
+	if s.held {
+		s.held = false
+		s.clock.Done()
+	}
+}
+
+// sleep lets d of simulated time pass while the test holds the clock.
+func (s *stepped) sleep(d time.Duration) {
+	s.t.Helper()
+	if err := s.clock.Sleep(context.Background(), d); err != nil {
+		s.t.Fatal(err)
+	}
+}
+
+// executions lists the executions of Slipway's state machine, newest first.
+func (s *stepped) executions() []sfntypes.ExecutionListItem {
+	s.t.Helper()
+	all, err := endpoint.ListExecutions(context.Background(), s.sfn, s.r.Deployed.StateMachineARN)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return all
+}
+
+// push pushes repo:tag while the test holds the clock: the push runs in
+// its own goroutine and the clock moves a second at a time until it is
+// done. afterPush, if not nil, runs with the digest once it is.
+func (s *stepped) push(repo, tag string, afterPush func(digest string)) string {
+	t := s.t
+	t.Helper()
+	type pushed struct {
+		digest string
+		err    error
+	}
+	done := make(chan pushed, 1)
+	go func() {
+		d, err := stack.PushImage(context.Background(), s.r.AWS, repo, tag)
+		done <- pushed{d, err}
+	}()
+	for {
+		select {
+		case p := <-done:
+			if p.err != nil {
+				t.Fatalf("push %s:%s: %v", repo, tag, p.err)
+			}
+			if afterPush != nil {
+				afterPush(p.digest)
+			}
+			return p.digest
+		default:
+		}
+		s.sleep(time.Second)
+	}
+}
+
+// finish releases the clock and waits for the execution to end.
+func (s *stepped) finish(arn string) (sfntypes.ExecutionStatus, []string) {
+	t := s.t
+	t.Helper()
+	s.release()
+	ctx := context.Background()
+	for deadline := time.Now().Add(5 * time.Minute); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		out, err := s.sfn.DescribeExecution(ctx, &sfn.DescribeExecutionInput{ExecutionArn: aws.String(arn)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if out.Status != sfntypes.ExecutionStatusRunning {
+			return out.Status, pathOf(t, s.sfn, arn)
+		}
+	}
+	t.Fatalf("execution %s did not end", arn)
+	return "", nil
+}
+
+// rollbackCause returns the failure the execution arn rolled back for
+// ($.error as its Rollback state was entered), or nil.
+func (s *stepped) rollbackCause(arn string) *workflow.Failure {
+	s.t.Helper()
+	in, _ := stateInput(s.t, s.sfn, arn, workflow.StateRollback)
+	return in.Error
+}
+
+// serviceIn describes the ECS service name in cluster.
+func (s *stepped) serviceIn(cluster, name string) ecstypes.Service {
+	s.t.Helper()
+	out, err := s.ecs.DescribeServices(context.Background(), &ecs.DescribeServicesInput{Cluster: aws.String(cluster), Services: []string{name}})
+	if err != nil || len(out.Services) != 1 {
+		s.t.Fatalf("DescribeServices %s: %v %+v", name, err, out)
+	}
+	return out.Services[0]
+}
