@@ -10,7 +10,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 
@@ -62,26 +61,8 @@ func startByCount(t *testing.T) *stepped {
 	// ECS ignores failed health checks for the grace period after a task
 	// starts: an unhealthy new task stays RUNNING that long.
 	doc := strings.Replace(head, "\n  desiredCount: 1\n", "\n  desiredCount: 4\n  healthCheckGracePeriodSeconds: 300\n", 1) + "\n" + workerCanary
-	ctx := context.Background()
-	before, err := endpoint.ListExecutions(ctx, s.sfn, r.Deployed.StateMachineARN)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s3.NewFromConfig(r.AWS).PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(r.Deployed.SpecBucket),
-		Key: aws.String("services/worker.yaml"), Body: strings.NewReader(doc)}); err != nil {
-		t.Fatal(err)
-	}
-	const prefix = "worker-staging-"
-	if err := r.WaitExecutions(ctx, func(name string) bool { return strings.HasPrefix(name, prefix) },
-		countPrefix(before, prefix)+1, time.Minute); err != nil {
-		t.Fatal(err)
-	}
-	after, err := endpoint.ListExecutions(ctx, s.sfn, r.Deployed.StateMachineARN)
-	if err != nil {
-		t.Fatal(err)
-	}
-	i := slices.IndexFunc(after, func(x sfntypes.ExecutionListItem) bool { return strings.HasPrefix(aws.ToString(x.Name), prefix) })
-	arn := aws.ToString(after[i].ExecutionArn)
+	x, _ := uploadAndAwait(t, r, "services/worker.yaml", doc, "worker-staging-", time.Minute)
+	arn := aws.ToString(x.ExecutionArn)
 	if status, path := s.finish(arn); status != sfntypes.ExecutionStatusSucceeded {
 		t.Fatalf("switching the worker to a canary of 4 tasks: got %s (path %v), want SUCCEEDED", status, path)
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 
@@ -115,6 +116,61 @@ func newestStarted(before, after []sfntypes.ExecutionListItem, prefix string) (s
 	// Newest first: the first match is the newest.
 	i := slices.IndexFunc(after, func(x sfntypes.ExecutionListItem) bool { return strings.HasPrefix(aws.ToString(x.Name), prefix) })
 	return aws.ToString(after[i].ExecutionArn), true
+}
+
+// awaitNewest waits, up to timeout, for one more execution whose name has
+// prefix than before holds, and returns the newest of them (a success also
+// starts the promotion to the next environment, which does not match).
+func awaitNewest(ctx context.Context, t *testing.T, r *endpoint.Running, c *sfn.Client,
+	before []sfntypes.ExecutionListItem, prefix string, timeout time.Duration) sfntypes.ExecutionListItem {
+	t.Helper()
+	if err := r.WaitExecutions(ctx, func(name string) bool { return strings.HasPrefix(name, prefix) },
+		countPrefix(before, prefix)+1, timeout); err != nil {
+		t.Fatal(err)
+	}
+	after, err := endpoint.ListExecutions(ctx, c, r.Deployed.StateMachineARN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Newest first: the first match is the execution awaited.
+	i := slices.IndexFunc(after, func(x sfntypes.ExecutionListItem) bool { return strings.HasPrefix(aws.ToString(x.Name), prefix) })
+	return after[i]
+}
+
+// uploadAndAwait uploads the spec file key as a user would and returns,
+// with an SFN client, the execution whose name has prefix that the upload
+// starts, once it has started (up to timeout) and listed as it was then.
+func uploadAndAwait(t *testing.T, r *endpoint.Running, key, doc, prefix string, timeout time.Duration) (sfntypes.ExecutionListItem, *sfn.Client) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	c := sfn.NewFromConfig(r.AWS)
+	before, err := endpoint.ListExecutions(ctx, c, r.Deployed.StateMachineARN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s3.NewFromConfig(r.AWS).PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(r.Deployed.SpecBucket),
+		Key: aws.String(key), Body: strings.NewReader(doc)}); err != nil {
+		t.Fatal(err)
+	}
+	return awaitNewest(ctx, t, r, c, before, prefix, timeout), c
+}
+
+// stagingTasks returns the tasks of service in staging, RUNNING or not; it
+// fails the test if the service has none.
+func stagingTasks(t *testing.T, r *endpoint.Running, service string) []ecstypes.Task {
+	t.Helper()
+	ctx := context.Background()
+	c := ecs.NewFromConfig(r.AWS)
+	list, err := c.ListTasks(ctx, &ecs.ListTasksInput{Cluster: aws.String("staging"), ServiceName: aws.String(service)})
+	if err != nil || len(list.TaskArns) == 0 {
+		t.Fatalf("ListTasks %s: %v %v", service, list, err)
+	}
+	out, err := c.DescribeTasks(ctx, &ecs.DescribeTasksInput{Cluster: aws.String("staging"), Tasks: list.TaskArns})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out.Tasks
 }
 
 // stepped is the endpoint on a virtual clock the test can stop: while the

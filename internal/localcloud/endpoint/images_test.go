@@ -9,7 +9,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
-	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 
@@ -44,12 +43,7 @@ func TestPushedImageIsPulledFromItsRegistry(t *testing.T) {
 		if status != sfntypes.ExecutionStatusSucceeded {
 			t.Fatalf("got status %s, want SUCCEEDED", status)
 		}
-		if got, want := serviceImage(t, r, "worker"), uri+"@"+digest; got != want {
-			t.Errorf("got task definition image %s, want %s", got, want)
-		}
-		if n := runningWith(t, r, "worker", uri+"@"+digest); n == 0 {
-			t.Errorf("got no RUNNING task of %s@%s, want the service's tasks", uri, digest)
-		}
+		wantWorkerRuns(t, r, uri, digest)
 	})
 
 	t.Run("bare reference by hand", func(t *testing.T) {
@@ -62,12 +56,7 @@ func TestPushedImageIsPulledFromItsRegistry(t *testing.T) {
 		if status != sfntypes.ExecutionStatusSucceeded {
 			t.Fatalf("got status %s, want SUCCEEDED with the reference resolved through ECR", status)
 		}
-		if got, want := serviceImage(t, r, "worker"), uri+"@"+digest; got != want {
-			t.Errorf("got task definition image %s, want %s", got, want)
-		}
-		if n := runningWith(t, r, "worker", uri+"@"+digest); n == 0 {
-			t.Errorf("got no RUNNING task of %s@%s, want the service's tasks", uri, digest)
-		}
+		wantWorkerRuns(t, r, uri, digest)
 	})
 
 	t.Run("bare reference of no ECR repository", func(t *testing.T) {
@@ -148,22 +137,24 @@ func executionARN(r *endpoint.Running, name string) string {
 	return strings.Replace(r.Deployed.StateMachineARN, ":stateMachine:", ":execution:", 1) + ":" + name
 }
 
+// wantWorkerRuns checks that worker's task definition names uri@digest and
+// that tasks of it run in staging.
+func wantWorkerRuns(t *testing.T, r *endpoint.Running, uri, digest string) {
+	t.Helper()
+	if got, want := serviceImage(t, r, "worker"), uri+"@"+digest; got != want {
+		t.Errorf("got task definition image %s, want %s", got, want)
+	}
+	if n := runningWith(t, r, "worker", uri+"@"+digest); n == 0 {
+		t.Errorf("got no RUNNING task of %s@%s, want the service's tasks", uri, digest)
+	}
+}
+
 // runningWith counts the RUNNING tasks of service in staging whose first
 // container runs image.
 func runningWith(t *testing.T, r *endpoint.Running, service, image string) int {
 	t.Helper()
-	ctx := context.Background()
-	c := ecs.NewFromConfig(r.AWS)
-	list, err := c.ListTasks(ctx, &ecs.ListTasksInput{Cluster: aws.String("staging"), ServiceName: aws.String(service)})
-	if err != nil || len(list.TaskArns) == 0 {
-		t.Fatalf("ListTasks %s: %v %v", service, list, err)
-	}
-	out, err := c.DescribeTasks(ctx, &ecs.DescribeTasksInput{Cluster: aws.String("staging"), Tasks: list.TaskArns})
-	if err != nil {
-		t.Fatal(err)
-	}
 	n := 0
-	for _, task := range out.Tasks {
+	for _, task := range stagingTasks(t, r, service) {
 		if aws.ToString(task.LastStatus) == "RUNNING" && aws.ToString(task.Containers[0].Image) == image {
 			n++
 		}

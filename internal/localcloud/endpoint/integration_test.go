@@ -66,19 +66,7 @@ func deploy(t *testing.T, r *endpoint.Running, repo, tag string, afterPush func(
 	if afterPush != nil {
 		afterPush(digest)
 	}
-	prefix := repo + "-staging-"
-	if err := r.WaitExecutions(ctx, func(name string) bool { return strings.HasPrefix(name, prefix) },
-		countPrefix(before, prefix)+1, time.Minute); err != nil {
-		t.Fatal(err)
-	}
-	after, err := endpoint.ListExecutions(ctx, c, r.Deployed.StateMachineARN)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Newest first: the first match is the deployment the push started
-	// (a success also starts the promotion to prod, which does not match).
-	i := slices.IndexFunc(after, func(x sfntypes.ExecutionListItem) bool { return strings.HasPrefix(aws.ToString(x.Name), prefix) })
-	x := after[i]
+	x := awaitNewest(ctx, t, r, c, before, repo+"-staging-", time.Minute)
 	return x.Status, pathOf(t, c, aws.ToString(x.ExecutionArn)), digest
 }
 

@@ -11,8 +11,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsecs "github.com/aws/aws-sdk-go-v2/service/ecs"
-	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 	"github.com/google/go-cmp/cmp"
@@ -65,7 +63,7 @@ func TestFlowsWithRealisticTaskTimes(t *testing.T) {
 		// The tasks took AWS's times: 20 s provisioning and 15 s pull
 		// before RUNNING, then 30 s × 5 before their targets were healthy
 		// and the rollout the first traffic step waits for was done.
-		tasks := describeTasks(t, r, "web--green")
+		tasks := stagingTasks(t, r, "web--green")
 		for _, tk := range tasks {
 			if !strings.HasSuffix(aws.ToString(tk.Containers[0].Image), "@"+digest) || tk.StartedAt == nil {
 				continue
@@ -243,46 +241,8 @@ func TestApplyOutlastsARealisticDrain(t *testing.T) {
 // it starts, once ended: its status and milestones.
 func deployOnUpload(t *testing.T, r *endpoint.Running, key, doc string) (sfntypes.ExecutionStatus, []string) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	c := sfn.NewFromConfig(r.AWS)
-	before, err := endpoint.ListExecutions(ctx, c, r.Deployed.StateMachineARN)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, err = s3.NewFromConfig(r.AWS).PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(r.Deployed.SpecBucket),
-		Key: aws.String(key), Body: strings.NewReader(doc)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	const prefix = "web-staging-"
-	if err := r.WaitExecutions(ctx, func(name string) bool { return strings.HasPrefix(name, prefix) },
-		countPrefix(before, prefix)+1, time.Minute); err != nil {
-		t.Fatal(err)
-	}
-	after, err := endpoint.ListExecutions(ctx, c, r.Deployed.StateMachineARN)
-	if err != nil {
-		t.Fatal(err)
-	}
-	i := slices.IndexFunc(after, func(x sfntypes.ExecutionListItem) bool { return strings.HasPrefix(aws.ToString(x.Name), prefix) })
-	x := after[i]
+	x, c := uploadAndAwait(t, r, key, doc, "web-staging-", time.Minute)
 	return x.Status, pathOf(t, c, aws.ToString(x.ExecutionArn))
-}
-
-// describeTasks returns the tasks of service in staging, RUNNING or not.
-func describeTasks(t *testing.T, r *endpoint.Running, service string) []ecstypes.Task {
-	t.Helper()
-	ctx := context.Background()
-	c := awsecs.NewFromConfig(r.AWS)
-	list, err := c.ListTasks(ctx, &awsecs.ListTasksInput{Cluster: aws.String("staging"), ServiceName: aws.String(service)})
-	if err != nil || len(list.TaskArns) == 0 {
-		t.Fatalf("ListTasks %s: %v %v", service, list, err)
-	}
-	out, err := c.DescribeTasks(ctx, &awsecs.DescribeTasksInput{Cluster: aws.String("staging"), Tasks: list.TaskArns})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out.Tasks
 }
 
 // entered returns when the newest execution named with prefix first

@@ -15,8 +15,6 @@ import (
 	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 	"github.com/google/go-cmp/cmp"
 
@@ -131,33 +129,13 @@ func (w *trafficWatch) end(t *testing.T) [][2]int32 {
 // ended: its status and milestones.
 func uploadSpec(t *testing.T, r *endpoint.Running, key, doc string) (sfntypes.ExecutionStatus, []string) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	c := sfn.NewFromConfig(r.AWS)
-	before, err := endpoint.ListExecutions(ctx, c, r.Deployed.StateMachineARN)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s3.NewFromConfig(r.AWS).PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(r.Deployed.SpecBucket),
-		Key: aws.String(key), Body: strings.NewReader(doc)}); err != nil {
-		t.Fatal(err)
-	}
-	const prefix = "web-staging-"
-	if err := r.WaitExecutions(ctx, func(name string) bool { return strings.HasPrefix(name, prefix) },
-		countPrefix(before, prefix)+1, 2*time.Minute); err != nil {
-		t.Fatal(err)
-	}
-	after, err := endpoint.ListExecutions(ctx, c, r.Deployed.StateMachineARN)
-	if err != nil {
-		t.Fatal(err)
-	}
-	i := slices.IndexFunc(after, func(x sfntypes.ExecutionListItem) bool { return strings.HasPrefix(aws.ToString(x.Name), prefix) })
+	x, c := uploadAndAwait(t, r, key, doc, "web-staging-", 2*time.Minute)
 	// Promote runs again when it waited for the promoted slot's Cloud Map
 	// registration (PromotedYet): one step of the story.
-	path := slices.CompactFunc(pathOf(t, c, aws.ToString(after[i].ExecutionArn)), func(a, b string) bool {
+	path := slices.CompactFunc(pathOf(t, c, aws.ToString(x.ExecutionArn)), func(a, b string) bool {
 		return a == b && a == "Promote"
 	})
-	return after[i].Status, path
+	return x.Status, path
 }
 
 // serviceStatuses returns the status of each named ECS service of staging
