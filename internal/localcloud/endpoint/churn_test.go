@@ -10,7 +10,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
-	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 	"github.com/google/go-cmp/cmp"
 
@@ -55,21 +54,15 @@ func (c *stepped) lastBakeOf(arn string) (lastBake, bool) {
 	t := c.t
 	t.Helper()
 	var entered *sfntypes.StateEnteredEventDetails
-	p := sfn.NewGetExecutionHistoryPaginator(c.sfn, &sfn.GetExecutionHistoryInput{ExecutionArn: aws.String(arn)})
-	for p.HasMorePages() {
-		page, err := p.NextPage(context.Background())
-		if err != nil {
-			t.Fatalf("GetExecutionHistory: %v", err)
+	eachEvent(t, c.sfn, arn, func(e sfntypes.HistoryEvent) bool {
+		switch {
+		case e.StateEnteredEventDetails != nil:
+			entered = e.StateEnteredEventDetails
+		case e.Type == sfntypes.HistoryEventTypeExecutionFailed || e.Type == sfntypes.HistoryEventTypeExecutionSucceeded:
+			t.Fatalf("execution %s ended (path %v) before its last bake wait", arn, pathOf(t, c.sfn, arn))
 		}
-		for _, e := range page.Events {
-			switch {
-			case e.StateEnteredEventDetails != nil:
-				entered = e.StateEnteredEventDetails
-			case e.Type == sfntypes.HistoryEventTypeExecutionFailed || e.Type == sfntypes.HistoryEventTypeExecutionSucceeded:
-				t.Fatalf("execution %s ended (path %v) before its last bake wait", arn, pathOf(t, c.sfn, arn))
-			}
-		}
-	}
+		return true
+	})
 	if entered == nil || aws.ToString(entered.Name) != workflow.StateBake {
 		return lastBake{}, false
 	}

@@ -34,20 +34,12 @@ func TestRollbackJoinsAutomaticRollback(t *testing.T) {
 	defer cancel()
 	c := sfn.NewFromConfig(r.AWS)
 	const prefix = "worker-staging-"
-	before, err := endpoint.ListExecutions(ctx, c, r.Deployed.StateMachineARN)
-	if err != nil {
-		t.Fatal(err)
-	}
+	before := listExecutions(ctx, t, c, r)
 
 	// Hold the clock: time moves only when the test lets it, so the
 	// deployment is caught in its rollback wait.
-	clk.Busy()
-	held := true
-	defer func() {
-		if held {
-			clk.Done()
-		}
-	}()
+	release := holdClock(clk)
+	defer release()
 	digest, err := stack.PushImage(ctx, r.AWS, "worker", "v9")
 	if err != nil {
 		t.Fatal(err)
@@ -62,8 +54,7 @@ func TestRollbackJoinsAutomaticRollback(t *testing.T) {
 	if !got.Joined || got.Halted || got.Execution != arn {
 		t.Errorf("got %+v, want the rollback of %s joined, nothing halted", got, arn)
 	}
-	clk.Done()
-	held = false
+	release()
 
 	x, err := op.Watch(ctx, arn, func(string) {})
 	if err != nil {
@@ -94,18 +85,10 @@ func TestUnlockAfterFailedRollback(t *testing.T) {
 	c := sfn.NewFromConfig(r.AWS)
 	st := store.New(s3api.New(s3.NewFromConfig(r.AWS)), r.Deployed.SpecBucket, r.Deployed.StateBucket)
 	const prefix = "worker-staging-"
-	before, err := endpoint.ListExecutions(ctx, c, r.Deployed.StateMachineARN)
-	if err != nil {
-		t.Fatal(err)
-	}
+	before := listExecutions(ctx, t, c, r)
 
-	clk.Busy()
-	held := true
-	defer func() {
-		if held {
-			clk.Done()
-		}
-	}()
+	release := holdClock(clk)
+	defer release()
 	digest, err := stack.PushImage(ctx, r.AWS, "worker", "v7")
 	if err != nil {
 		t.Fatal(err)
@@ -144,10 +127,7 @@ func TestUnlockAfterFailedRollback(t *testing.T) {
 	}
 
 	// The next push waits for the lock.
-	before, err = endpoint.ListExecutions(ctx, c, r.Deployed.StateMachineARN)
-	if err != nil {
-		t.Fatal(err)
-	}
+	before = listExecutions(ctx, t, c, r)
 	good, err := stack.PushImage(ctx, r.AWS, "worker", "v8")
 	if err != nil {
 		t.Fatal(err)
@@ -175,8 +155,7 @@ func TestUnlockAfterFailedRollback(t *testing.T) {
 	if u.Lock.Execution != failed || u.HandedTo == "" {
 		t.Errorf("got %+v, want the lock of %s released and handed to the waiting deployment", u, failed)
 	}
-	clk.Done()
-	held = false
+	release()
 	x, err = op.Watch(ctx, next, func(string) {})
 	if err != nil {
 		t.Fatal(err)
@@ -238,10 +217,7 @@ func runningExecution(t *testing.T, op *operator.Operator, c *sfn.Client, r *end
 	before []sfntypes.ExecutionListItem, prefix string) (operator.Execution, bool) {
 	t.Helper()
 	ctx := context.Background()
-	all, err := endpoint.ListExecutions(ctx, c, r.Deployed.StateMachineARN)
-	if err != nil {
-		t.Fatal(err)
-	}
+	all := listExecutions(ctx, t, c, r)
 	for _, x := range all {
 		name := aws.ToString(x.Name)
 		if !strings.HasPrefix(name, prefix) || slices.ContainsFunc(before, func(b sfntypes.ExecutionListItem) bool {

@@ -52,11 +52,10 @@ func startWith(t testing.TB, o endpoint.Options) *endpoint.Running {
 	return r
 }
 
-// enteredStates returns the states an execution entered, in order, keeping
-// those keep says yes to (all of them when keep is nil).
-func enteredStates(t *testing.T, c *sfn.Client, arn string, keep func(name string) bool) []string {
+// eachEvent calls f with each event of the execution arn's history, oldest
+// first, until f returns false.
+func eachEvent(t *testing.T, c *sfn.Client, arn string, f func(e sfntypes.HistoryEvent) bool) {
 	t.Helper()
-	var path []string
 	p := sfn.NewGetExecutionHistoryPaginator(c, &sfn.GetExecutionHistoryInput{ExecutionArn: aws.String(arn)})
 	for p.HasMorePages() {
 		page, err := p.NextPage(context.Background())
@@ -64,11 +63,24 @@ func enteredStates(t *testing.T, c *sfn.Client, arn string, keep func(name strin
 			t.Fatalf("GetExecutionHistory: %v", err)
 		}
 		for _, e := range page.Events {
-			if d := e.StateEnteredEventDetails; d != nil && (keep == nil || keep(aws.ToString(d.Name))) {
-				path = append(path, aws.ToString(d.Name))
+			if !f(e) {
+				return
 			}
 		}
 	}
+}
+
+// enteredStates returns the states an execution entered, in order, keeping
+// those keep says yes to (all of them when keep is nil).
+func enteredStates(t *testing.T, c *sfn.Client, arn string, keep func(name string) bool) []string {
+	t.Helper()
+	var path []string
+	eachEvent(t, c, arn, func(e sfntypes.HistoryEvent) bool {
+		if d := e.StateEnteredEventDetails; d != nil && (keep == nil || keep(aws.ToString(d.Name))) {
+			path = append(path, aws.ToString(d.Name))
+		}
+		return true
+	})
 	return path
 }
 
@@ -88,23 +100,31 @@ func statePath(t *testing.T, c *sfn.Client, arn string) []string {
 // execution arn entered; it reports false if it entered none.
 func stateInput(t *testing.T, c *sfn.Client, arn, state string) (workflow.State, bool) {
 	t.Helper()
-	p := sfn.NewGetExecutionHistoryPaginator(c, &sfn.GetExecutionHistoryInput{ExecutionArn: aws.String(arn)})
-	for p.HasMorePages() {
-		page, err := p.NextPage(context.Background())
-		if err != nil {
-			t.Fatalf("GetExecutionHistory: %v", err)
+	var in workflow.State
+	found := false
+	eachEvent(t, c, arn, func(e sfntypes.HistoryEvent) bool {
+		d := e.StateEnteredEventDetails
+		if d == nil || aws.ToString(d.Name) != state {
+			return true
 		}
-		for _, e := range page.Events {
-			if d := e.StateEnteredEventDetails; d != nil && aws.ToString(d.Name) == state {
-				var in workflow.State
-				if err := json.Unmarshal([]byte(aws.ToString(d.Input)), &in); err != nil {
-					t.Fatalf("input of %s: %v", state, err)
-				}
-				return in, true
-			}
+		if err := json.Unmarshal([]byte(aws.ToString(d.Input)), &in); err != nil {
+			t.Fatalf("input of %s: %v", state, err)
 		}
+		found = true
+		return false
+	})
+	return in, found
+}
+
+// listExecutions lists the executions of Slipway's state machine, newest
+// first.
+func listExecutions(ctx context.Context, t *testing.T, c *sfn.Client, r *endpoint.Running) []sfntypes.ExecutionListItem {
+	t.Helper()
+	all, err := endpoint.ListExecutions(ctx, c, r.Deployed.StateMachineARN)
+	if err != nil {
+		t.Fatal(err)
 	}
-	return workflow.State{}, false
+	return all
 }
 
 // newestStarted returns the ARN of the newest execution in after whose
@@ -128,10 +148,7 @@ func awaitNewest(ctx context.Context, t *testing.T, r *endpoint.Running, c *sfn.
 		countPrefix(before, prefix)+1, timeout); err != nil {
 		t.Fatal(err)
 	}
-	after, err := endpoint.ListExecutions(ctx, c, r.Deployed.StateMachineARN)
-	if err != nil {
-		t.Fatal(err)
-	}
+	after := listExecutions(ctx, t, c, r)
 	// Newest first: the first match is the execution awaited.
 	i := slices.IndexFunc(after, func(x sfntypes.ExecutionListItem) bool { return strings.HasPrefix(aws.ToString(x.Name), prefix) })
 	return after[i]
@@ -145,10 +162,7 @@ func uploadAndAwait(t *testing.T, r *endpoint.Running, key, doc, prefix string, 
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	c := sfn.NewFromConfig(r.AWS)
-	before, err := endpoint.ListExecutions(ctx, c, r.Deployed.StateMachineARN)
-	if err != nil {
-		t.Fatal(err)
-	}
+	before := listExecutions(ctx, t, c, r)
 	if _, err := s3.NewFromConfig(r.AWS).PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(r.Deployed.SpecBucket),
 		Key: aws.String(key), Body: strings.NewReader(doc)}); err != nil {
 		t.Fatal(err)
@@ -171,6 +185,19 @@ func stagingTasks(t *testing.T, r *endpoint.Running, service string) []ecstypes.
 		t.Fatal(err)
 	}
 	return out.Tasks
+}
+
+// holdClock holds clk: simulated time stands still until release, which
+// does nothing after its first call.
+func holdClock(clk *clock.Virtual) (release func()) {
+	clk.Busy()
+	held := true
+	return func() {
+		if held {
+			held = false
+			clk.Done()
+		}
+	}
 }
 
 // stepped is the endpoint on a virtual clock the test can stop: while the
@@ -231,11 +258,7 @@ func (s *stepped) sleep(d time.Duration) {
 // executions lists the executions of Slipway's state machine, newest first.
 func (s *stepped) executions() []sfntypes.ExecutionListItem {
 	s.t.Helper()
-	all, err := endpoint.ListExecutions(context.Background(), s.sfn, s.r.Deployed.StateMachineARN)
-	if err != nil {
-		s.t.Fatal(err)
-	}
-	return all
+	return listExecutions(context.Background(), s.t, s.sfn, s.r)
 }
 
 // push pushes repo:tag while the test holds the clock: the push runs in

@@ -113,22 +113,16 @@ func startByHand(t *testing.T, r *endpoint.Running, name, image string) sfntypes
 // name: what the phases reported.
 func failureCauses(t *testing.T, r *endpoint.Running, name string) string {
 	t.Helper()
-	p := sfn.NewGetExecutionHistoryPaginator(sfn.NewFromConfig(r.AWS), &sfn.GetExecutionHistoryInput{ExecutionArn: aws.String(executionARN(r, name))})
 	var causes []string
-	for p.HasMorePages() {
-		page, err := p.NextPage(context.Background())
-		if err != nil {
-			t.Fatalf("GetExecutionHistory: %v", err)
+	eachEvent(t, sfn.NewFromConfig(r.AWS), executionARN(r, name), func(e sfntypes.HistoryEvent) bool {
+		if d := e.TaskFailedEventDetails; d != nil {
+			causes = append(causes, aws.ToString(d.Cause))
 		}
-		for _, e := range page.Events {
-			if d := e.TaskFailedEventDetails; d != nil {
-				causes = append(causes, aws.ToString(d.Cause))
-			}
-			if d := e.LambdaFunctionFailedEventDetails; d != nil {
-				causes = append(causes, aws.ToString(d.Cause))
-			}
+		if d := e.LambdaFunctionFailedEventDetails; d != nil {
+			causes = append(causes, aws.ToString(d.Cause))
 		}
-	}
+		return true
+	})
 	return strings.Join(causes, "\n")
 }
 

@@ -55,10 +55,7 @@ func deploy(t *testing.T, r *endpoint.Running, repo, tag string, afterPush func(
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	c := sfn.NewFromConfig(r.AWS)
-	before, err := endpoint.ListExecutions(ctx, c, r.Deployed.StateMachineARN)
-	if err != nil {
-		t.Fatal(err)
-	}
+	before := listExecutions(ctx, t, c, r)
 	digest, err := stack.PushImage(ctx, r.AWS, repo, tag)
 	if err != nil {
 		t.Fatal(err)
@@ -145,10 +142,7 @@ func TestDemoScenarios(t *testing.T) {
 	t.Run("3 an invalid spec is rejected and nothing deploys", func(t *testing.T) {
 		ctx := context.Background()
 		c := sfn.NewFromConfig(r.AWS)
-		before, err := endpoint.ListExecutions(ctx, c, r.Deployed.StateMachineARN)
-		if err != nil {
-			t.Fatal(err)
-		}
+		before := listExecutions(ctx, t, c, r)
 		s3c := s3.NewFromConfig(r.AWS)
 		out, err := s3c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(r.Deployed.SpecBucket), Key: aws.String("services/web.yaml"),
 			Body: strings.NewReader("image: {repository: web}\npipeline: [staging]\nstrategy: {kind: canary, steps: [{weight: 150}]}\n")})
@@ -169,10 +163,7 @@ func TestDemoScenarios(t *testing.T) {
 		if !slices.ContainsFunc(rej.Problems, func(p string) bool { return strings.Contains(p, "strategy.steps[0].weight") }) {
 			t.Errorf("got problems %q, want one about strategy.steps[0].weight", rej.Problems)
 		}
-		after, err := endpoint.ListExecutions(ctx, c, r.Deployed.StateMachineARN)
-		if err != nil {
-			t.Fatal(err)
-		}
+		after := listExecutions(ctx, t, c, r)
 		if len(after) != len(before) {
 			t.Errorf("got %d executions after the rejected upload, want %d", len(after), len(before))
 		}

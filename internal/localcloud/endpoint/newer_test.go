@@ -52,10 +52,7 @@ func TestNewerPushWins(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 			defer cancel()
 			c := sfn.NewFromConfig(r.AWS)
-			before, err := endpoint.ListExecutions(ctx, c, r.Deployed.StateMachineARN)
-			if err != nil {
-				t.Fatal(err)
-			}
+			before := listExecutions(ctx, t, c, r)
 
 			// Hold the clock so the older event's delay starts at its push,
 			// and move it two seconds (events carry whole seconds) before
@@ -112,10 +109,7 @@ func TestNewerPushWins(t *testing.T) {
 func executionOf(t *testing.T, c *sfn.Client, r *endpoint.Running, prefix, digest string) *sfn.DescribeExecutionOutput {
 	t.Helper()
 	ctx := context.Background()
-	all, err := endpoint.ListExecutions(ctx, c, r.Deployed.StateMachineARN)
-	if err != nil {
-		t.Fatal(err)
-	}
+	all := listExecutions(ctx, t, c, r)
 	for _, x := range all {
 		if !strings.HasPrefix(aws.ToString(x.Name), prefix) {
 			continue

@@ -251,25 +251,21 @@ func entered(t *testing.T, r *endpoint.Running, prefix, state string) time.Time 
 	t.Helper()
 	ctx := context.Background()
 	c := sfn.NewFromConfig(r.AWS)
-	execs, err := endpoint.ListExecutions(ctx, c, r.Deployed.StateMachineARN)
-	if err != nil {
-		t.Fatal(err)
-	}
+	execs := listExecutions(ctx, t, c, r)
 	i := slices.IndexFunc(execs, func(x sfntypes.ExecutionListItem) bool { return strings.HasPrefix(aws.ToString(x.Name), prefix) })
 	if i < 0 {
 		t.Fatalf("no execution named %s…", prefix)
 	}
-	p := sfn.NewGetExecutionHistoryPaginator(c, &sfn.GetExecutionHistoryInput{ExecutionArn: execs[i].ExecutionArn})
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			t.Fatalf("GetExecutionHistory: %v", err)
+	var at *time.Time
+	eachEvent(t, c, aws.ToString(execs[i].ExecutionArn), func(e sfntypes.HistoryEvent) bool {
+		if d := e.StateEnteredEventDetails; d != nil && aws.ToString(d.Name) == state {
+			at = e.Timestamp
+			return false
 		}
-		for _, e := range page.Events {
-			if d := e.StateEnteredEventDetails; d != nil && aws.ToString(d.Name) == state {
-				return aws.ToTime(e.Timestamp)
-			}
-		}
+		return true
+	})
+	if at != nil {
+		return aws.ToTime(at)
 	}
 	t.Fatalf("%s never entered %s", aws.ToString(execs[i].Name), state)
 	return time.Time{}

@@ -16,7 +16,6 @@ import (
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 
 	"github.com/slipwayhq/slipway/events"
-	"github.com/slipwayhq/slipway/internal/localcloud/endpoint"
 	"github.com/slipwayhq/slipway/internal/localcloud/protocol"
 	"github.com/slipwayhq/slipway/internal/localcloud/stack"
 	"github.com/slipwayhq/slipway/internal/operator"
@@ -44,10 +43,7 @@ func TestRerunIsAFreshExecution(t *testing.T) {
 		if err := r.WaitExecutions(ctx, isWeb, n, time.Minute); err != nil {
 			t.Fatal(err)
 		}
-		all, err := endpoint.ListExecutions(ctx, c, r.Deployed.StateMachineARN)
-		if err != nil {
-			t.Fatal(err)
-		}
+		all := listExecutions(ctx, t, c, r)
 		return slices.DeleteFunc(all, func(x sfntypes.ExecutionListItem) bool { return !isWeb(aws.ToString(x.Name)) })
 	}
 	inputImage := func(t *testing.T, arn string) string {
