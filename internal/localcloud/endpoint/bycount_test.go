@@ -167,7 +167,6 @@ func TestCanaryByCountKeepsCapacity(t *testing.T) {
 		t.Skip("synthesizes the stack and runs deployments; -short skips it")
 	}
 	s := startByCount(t)
-	control := endpoint.Control{URL: s.r.URL}
 
 	t.Run("new tasks run before old ones stop", func(t *testing.T) {
 		s.t = t
@@ -224,9 +223,7 @@ func TestCanaryByCountKeepsCapacity(t *testing.T) {
 				// every new task of the revision fails.
 				if !failing {
 					failing = true
-					if _, err := control.Apply(context.Background(), faults.State{Images: map[string]faults.Behaviour{digest: tc.fault}}); err != nil {
-						t.Fatalf("inject fault: %v", err)
-					}
+					injectFault(t, s.r, digest, tc.fault)
 				}
 			})
 			if !failing {

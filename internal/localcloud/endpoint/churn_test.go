@@ -13,7 +13,6 @@ import (
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/slipwayhq/slipway/internal/localcloud/endpoint"
 	"github.com/slipwayhq/slipway/internal/localcloud/faults"
 	"github.com/slipwayhq/slipway/internal/workflow"
 )
@@ -161,11 +160,8 @@ func TestCrashLoopStillRollsBack(t *testing.T) {
 		t.Skip("synthesizes the stack and runs deployments; -short skips it")
 	}
 	c := startStepped(t)
-	control := endpoint.Control{URL: c.r.URL}
 	crash := func(t *testing.T, digest string) {
-		if _, err := control.Apply(context.Background(), faults.State{Images: map[string]faults.Behaviour{digest: {CrashOnStart: true}}}); err != nil {
-			t.Fatalf("inject fault: %v", err)
-		}
+		injectFault(t, c.r, digest, faults.Behaviour{CrashOnStart: true})
 	}
 
 	t.Run("tasks that crash on start", func(t *testing.T) {

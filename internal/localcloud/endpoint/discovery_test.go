@@ -142,10 +142,7 @@ func TestCloudMapFollowsTraffic(t *testing.T) {
 			if !step.fault {
 				return
 			}
-			control := endpoint.Control{URL: r.URL}
-			if _, err := control.Apply(ctx, faults.State{Images: map[string]faults.Behaviour{digest: {ErrorRate: 0.5}}}); err != nil {
-				t.Fatalf("inject fault: %v", err)
-			}
+			injectFault(t, r, digest, faults.Behaviour{ErrorRate: 0.5})
 		})
 		seen := stop()
 		if status != step.status {

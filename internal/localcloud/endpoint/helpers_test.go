@@ -15,9 +15,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/slipwayhq/slipway/internal/clock"
 	"github.com/slipwayhq/slipway/internal/localcloud/endpoint"
+	"github.com/slipwayhq/slipway/internal/localcloud/faults"
 	"github.com/slipwayhq/slipway/internal/localcloud/stack"
 	"github.com/slipwayhq/slipway/internal/workflow"
 )
@@ -197,6 +199,42 @@ func holdClock(clk *clock.Virtual) (release func()) {
 			held = false
 			clk.Done()
 		}
+	}
+}
+
+// injectFault makes the tasks of the image digest behave as b.
+func injectFault(t *testing.T, r *endpoint.Running, digest string, b faults.Behaviour) {
+	t.Helper()
+	control := endpoint.Control{URL: r.URL}
+	if _, err := control.Apply(context.Background(), faults.State{Images: map[string]faults.Behaviour{digest: b}}); err != nil {
+		t.Fatalf("inject fault: %v", err)
+	}
+}
+
+// faultOnPush is an afterPush for deploy that makes the pushed image behave
+// as b.
+func faultOnPush(t *testing.T, r *endpoint.Running, b faults.Behaviour) func(digest string) {
+	return func(digest string) {
+		t.Helper()
+		injectFault(t, r, digest, b)
+	}
+}
+
+// faultyWebRollsBack deploys web:v3 with half its requests failing: the
+// deployment rolls back on its alarm after the first bake, and the traffic
+// is all on green (the v2 deployed before) again.
+func faultyWebRollsBack(t *testing.T, r *endpoint.Running) {
+	t.Helper()
+	status, path, _ := deploy(t, r, "web", "v3", faultOnPush(t, r, faults.Behaviour{ErrorRate: 0.5}))
+	if status != sfntypes.ExecutionStatusFailed {
+		t.Errorf("got status %s, want FAILED", status)
+	}
+	want := []string{"Apply", "ShiftTraffic", "Bake", "Rollback", "RolledBack"}
+	if diff := cmp.Diff(want, path); diff != "" {
+		t.Errorf("path (-want +got):\n%s", diff)
+	}
+	if got, want := weights(t, r), [2]int32{0, 100}; got != want {
+		t.Errorf("got weights blue/green %v after the rollback, want %v (all on v2)", got, want)
 	}
 }
 

@@ -22,7 +22,6 @@ import (
 	s3api "github.com/slipwayhq/slipway/internal/awsapi/s3"
 	"github.com/slipwayhq/slipway/internal/clock"
 	"github.com/slipwayhq/slipway/internal/localcloud/endpoint"
-	"github.com/slipwayhq/slipway/internal/localcloud/faults"
 	"github.com/slipwayhq/slipway/internal/localcloud/stack"
 	"github.com/slipwayhq/slipway/internal/store"
 	"github.com/slipwayhq/slipway/internal/synth"
@@ -121,22 +120,7 @@ func TestDemoScenarios(t *testing.T) {
 	})
 
 	t.Run("2 faulty web:v3 rolls back on its alarm", func(t *testing.T) {
-		control := endpoint.Control{URL: r.URL}
-		status, path, _ := deploy(t, r, "web", "v3", func(digest string) {
-			if _, err := control.Apply(context.Background(), faults.State{Images: map[string]faults.Behaviour{digest: {ErrorRate: 0.5}}}); err != nil {
-				t.Fatalf("inject fault: %v", err)
-			}
-		})
-		if status != sfntypes.ExecutionStatusFailed {
-			t.Errorf("got status %s, want FAILED", status)
-		}
-		want := []string{"Apply", "ShiftTraffic", "Bake", "Rollback", "RolledBack"}
-		if diff := cmp.Diff(want, path); diff != "" {
-			t.Errorf("path (-want +got):\n%s", diff)
-		}
-		if got, want := weights(t, r), [2]int32{0, 100}; got != want {
-			t.Errorf("got weights blue/green %v after the rollback, want %v (all on v2)", got, want)
-		}
+		faultyWebRollsBack(t, r)
 	})
 
 	t.Run("3 an invalid spec is rejected and nothing deploys", func(t *testing.T) {

@@ -79,22 +79,7 @@ func TestFlowsWithRealisticTaskTimes(t *testing.T) {
 	})
 
 	t.Run("faulty web:v3 rolls back on its alarm", func(t *testing.T) {
-		control := endpoint.Control{URL: r.URL}
-		status, path, _ := deploy(t, r, "web", "v3", func(digest string) {
-			if _, err := control.Apply(context.Background(), faults.State{Images: map[string]faults.Behaviour{digest: {ErrorRate: 0.5}}}); err != nil {
-				t.Fatalf("inject fault: %v", err)
-			}
-		})
-		if status != sfntypes.ExecutionStatusFailed {
-			t.Errorf("got status %s, want FAILED", status)
-		}
-		want := []string{"Apply", "ShiftTraffic", "Bake", "Rollback", "RolledBack"}
-		if diff := cmp.Diff(want, path); diff != "" {
-			t.Errorf("path (-want +got):\n%s", diff)
-		}
-		if got, want := weights(t, r), [2]int32{0, 100}; got != want {
-			t.Errorf("got weights blue/green %v after the rollback, want %v (all on v2)", got, want)
-		}
+		faultyWebRollsBack(t, r)
 	})
 
 	t.Run("worker rolls", func(t *testing.T) {
@@ -112,12 +97,7 @@ func TestFlowsWithRealisticTaskTimes(t *testing.T) {
 	})
 
 	t.Run("crashing worker:v3 rolls back", func(t *testing.T) {
-		control := endpoint.Control{URL: r.URL}
-		status, path, _ := deploy(t, r, "worker", "v3", func(digest string) {
-			if _, err := control.Apply(context.Background(), faults.State{Images: map[string]faults.Behaviour{digest: {CrashOnStart: true}}}); err != nil {
-				t.Fatalf("inject fault: %v", err)
-			}
-		})
+		status, path, _ := deploy(t, r, "worker", "v3", faultOnPush(t, r, faults.Behaviour{CrashOnStart: true}))
 		if status != sfntypes.ExecutionStatusFailed {
 			t.Errorf("got status %s, want FAILED", status)
 		}

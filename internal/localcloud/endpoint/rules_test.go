@@ -14,7 +14,6 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/slipwayhq/slipway/internal/awsapi/elbv2"
-	"github.com/slipwayhq/slipway/internal/localcloud/endpoint"
 	"github.com/slipwayhq/slipway/internal/localcloud/faults"
 )
 
@@ -170,13 +169,8 @@ func TestRuleKeepsAuthenticationAndStickiness(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		control := endpoint.Control{URL: r.URL}
 		watch := watchRule(rules, ruleARN)
-		status, path, _ := deploy(t, r, "web", "v3", func(digest string) {
-			if _, err := control.Apply(context.Background(), faults.State{Images: map[string]faults.Behaviour{digest: {ErrorRate: 0.5}}}); err != nil {
-				t.Fatalf("inject fault: %v", err)
-			}
-		})
+		status, path, _ := deploy(t, r, "web", "v3", faultOnPush(t, r, faults.Behaviour{ErrorRate: 0.5}))
 		seen, errs := watch.end()
 		if status != sfntypes.ExecutionStatusFailed || len(path) < 2 || path[len(path)-1] != "RolledBack" {
 			t.Fatalf("got status %s path %v, want FAILED ending in RolledBack", status, path)

@@ -298,12 +298,9 @@ func TestSwitchStrategy(t *testing.T) {
 		// New tasks of the image crash before they are healthy: the plain
 		// service's rollout fails (circuit breaker) before anything moved;
 		// the slot's running tasks are not new and keep serving.
-		control := endpoint.Control{URL: r.URL}
-		if _, err := control.Apply(context.Background(), faults.State{Images: map[string]faults.Behaviour{v2: {CrashOnStart: true}}}); err != nil {
-			t.Fatalf("inject fault: %v", err)
-		}
+		injectFault(t, r, v2, faults.Behaviour{CrashOnStart: true})
 		defer func() {
-			if _, err := control.Apply(context.Background(), faults.State{}); err != nil {
+			if _, err := (endpoint.Control{URL: r.URL}).Apply(context.Background(), faults.State{}); err != nil {
 				t.Errorf("clear faults: %v", err)
 			}
 		}()
