@@ -63,43 +63,33 @@ func watchDNS(r *endpoint.Running) (stop func() []dnsSeen) {
 		mu   sync.Mutex
 		seen []dnsSeen
 	)
-	done, quit := make(chan struct{}), make(chan struct{})
-	go func() {
-		defer close(done)
-		for {
-			ctx := context.Background()
-			var s dnsSeen
-			actions, err := rules.RuleActions(ctx, lb.ListenerRuleArn)
-			if err == nil {
-				var tw []elbv2.TargetWeight
-				if tw, err = elbv2.ForwardWeights(actions); err == nil {
-					for _, w := range tw {
-						switch w.TargetGroupARN {
-						case lb.TargetGroupArns[0]:
-							s.blue = w.Weight
-						case lb.TargetGroupArns[1]:
-							s.green = w.Weight
-						}
+	end := pollEvery(2*time.Millisecond, func() {
+		ctx := context.Background()
+		var s dnsSeen
+		actions, err := rules.RuleActions(ctx, lb.ListenerRuleArn)
+		if err == nil {
+			var tw []elbv2.TargetWeight
+			if tw, err = elbv2.ForwardWeights(actions); err == nil {
+				for _, w := range tw {
+					switch w.TargetGroupARN {
+					case lb.TargetGroupArns[0]:
+						s.blue = w.Weight
+					case lb.TargetGroupArns[1]:
+						s.green = w.Weight
 					}
 				}
 			}
-			if err == nil {
-				s.slots, err = discoverWeb(ctx, names)
-			}
-			s.err = err
-			mu.Lock()
-			seen = append(seen, s)
-			mu.Unlock()
-			select {
-			case <-quit:
-				return
-			case <-time.After(2 * time.Millisecond):
-			}
 		}
-	}()
+		if err == nil {
+			s.slots, err = discoverWeb(ctx, names)
+		}
+		s.err = err
+		mu.Lock()
+		seen = append(seen, s)
+		mu.Unlock()
+	})
 	return func() []dnsSeen {
-		close(quit)
-		<-done
+		end()
 		mu.Lock()
 		defer mu.Unlock()
 		return seen

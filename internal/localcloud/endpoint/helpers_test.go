@@ -238,6 +238,27 @@ func faultyWebRollsBack(t *testing.T, r *endpoint.Running) {
 	}
 }
 
+// pollEvery calls sample in its own goroutine, then again every interval,
+// until stop; stop returns once the sample in progress has ended.
+func pollEvery(interval time.Duration, sample func()) (stop func()) {
+	quit, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			sample()
+			select {
+			case <-quit:
+				return
+			case <-time.After(interval):
+			}
+		}
+	}()
+	return func() {
+		close(quit)
+		<-done
+	}
+}
+
 // stepped is the endpoint on a virtual clock the test can stop: while the
 // test holds the clock, simulated time stands still, so it can act on the
 // world at a chosen state of a deployment (a bake) before the deployment

@@ -23,38 +23,28 @@ type ruleWatch struct {
 	mu   sync.Mutex
 	seen [][]elbv2.Action
 	errs []error
-	stop chan struct{}
-	done chan struct{}
+	stop func()
 }
 
 func watchRule(c *elbv2.Client, rule string) *ruleWatch {
-	w := &ruleWatch{stop: make(chan struct{}), done: make(chan struct{})}
-	go func() {
-		defer close(w.done)
-		for {
-			actions, err := c.RuleActions(context.Background(), rule)
-			w.mu.Lock()
-			switch {
-			case err != nil:
-				w.errs = append(w.errs, err)
-			case len(w.seen) == 0 || !cmp.Equal(w.seen[len(w.seen)-1], actions):
-				w.seen = append(w.seen, actions)
-			}
-			w.mu.Unlock()
-			select {
-			case <-w.stop:
-				return
-			case <-time.After(2 * time.Millisecond):
-			}
+	w := &ruleWatch{}
+	w.stop = pollEvery(2*time.Millisecond, func() {
+		actions, err := c.RuleActions(context.Background(), rule)
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		switch {
+		case err != nil:
+			w.errs = append(w.errs, err)
+		case len(w.seen) == 0 || !cmp.Equal(w.seen[len(w.seen)-1], actions):
+			w.seen = append(w.seen, actions)
 		}
-	}()
+	})
 	return w
 }
 
 // end stops the polling and returns what it saw.
 func (w *ruleWatch) end() ([][]elbv2.Action, []error) {
-	close(w.stop)
-	<-w.done
+	w.stop()
 	return w.seen, w.errs
 }
 

@@ -33,7 +33,7 @@ type trafficWatch struct {
 	weights    [][2]int32 // distinct weights seen, in order
 	samples    int
 	errs       []error
-	stop, done chan struct{}
+	stop       func()
 }
 
 // watchTraffic starts sampling; onChange, when not nil, is called (from the
@@ -57,61 +57,52 @@ func watchTraffic(r *endpoint.Running, onChange func(blue, green int32)) *traffi
 		}
 		return out, nil
 	}
-	w := &trafficWatch{stop: make(chan struct{}), done: make(chan struct{})}
-	go func() {
-		defer close(w.done)
-		for {
-			before, err := healthy()
-			var rules *elb.DescribeRulesOutput
-			if err == nil {
-				rules, err = c.DescribeRules(ctx, &elb.DescribeRulesInput{RuleArns: []string{lb.ListenerRuleArn}})
-			}
-			var after map[string]bool
-			if err == nil {
-				after, err = healthy()
-			}
-			w.mu.Lock()
-			if err != nil {
-				w.errs = append(w.errs, err)
-			} else {
-				w.samples++
-				var now [2]int32
-				for _, a := range rules.Rules[0].Actions {
-					if a.ForwardConfig == nil {
-						continue
-					}
-					for _, tg := range a.ForwardConfig.TargetGroups {
-						g, weight := aws.ToString(tg.TargetGroupArn), aws.ToInt32(tg.Weight)
-						if i := slices.Index(lb.TargetGroupArns[:], g); i >= 0 {
-							now[i] = weight
-						}
-						if weight > 0 && !before[g] && !after[g] {
-							w.violations = append(w.violations, fmt.Sprintf("weight %d on %s, which has no healthy target", weight, g))
-						}
-					}
+	w := &trafficWatch{}
+	w.stop = pollEvery(2*time.Millisecond, func() {
+		before, err := healthy()
+		var rules *elb.DescribeRulesOutput
+		if err == nil {
+			rules, err = c.DescribeRules(ctx, &elb.DescribeRulesInput{RuleArns: []string{lb.ListenerRuleArn}})
+		}
+		var after map[string]bool
+		if err == nil {
+			after, err = healthy()
+		}
+		w.mu.Lock()
+		if err != nil {
+			w.errs = append(w.errs, err)
+		} else {
+			w.samples++
+			var now [2]int32
+			for _, a := range rules.Rules[0].Actions {
+				if a.ForwardConfig == nil {
+					continue
 				}
-				if n := len(w.weights); n == 0 || w.weights[n-1] != now {
-					w.weights = append(w.weights, now)
-					if onChange != nil {
-						onChange(now[0], now[1])
+				for _, tg := range a.ForwardConfig.TargetGroups {
+					g, weight := aws.ToString(tg.TargetGroupArn), aws.ToInt32(tg.Weight)
+					if i := slices.Index(lb.TargetGroupArns[:], g); i >= 0 {
+						now[i] = weight
+					}
+					if weight > 0 && !before[g] && !after[g] {
+						w.violations = append(w.violations, fmt.Sprintf("weight %d on %s, which has no healthy target", weight, g))
 					}
 				}
 			}
-			w.mu.Unlock()
-			select {
-			case <-w.stop:
-				return
-			case <-time.After(2 * time.Millisecond):
+			if n := len(w.weights); n == 0 || w.weights[n-1] != now {
+				w.weights = append(w.weights, now)
+				if onChange != nil {
+					onChange(now[0], now[1])
+				}
 			}
 		}
-	}()
+		w.mu.Unlock()
+	})
 	return w
 }
 
 func (w *trafficWatch) end(t *testing.T) [][2]int32 {
 	t.Helper()
-	close(w.stop)
-	<-w.done
+	w.stop()
 	if len(w.errs) > 0 {
 		t.Errorf("sampling the rule and its targets: %v", w.errs[0])
 	}
