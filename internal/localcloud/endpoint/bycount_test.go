@@ -163,9 +163,7 @@ func follow(t *testing.T, s *stepped, arn string, sample func(path []string, run
 // throughout, and the rollback ends only once the restored tasks run
 // (issue 11 item 9).
 func TestCanaryByCountKeepsCapacity(t *testing.T) {
-	if testing.Short() {
-		t.Skip("synthesizes the stack and runs deployments; -short skips it")
-	}
+	skipIfShort(t, "synthesizes the stack and runs deployments")
 	s := startByCount(t)
 
 	t.Run("new tasks run before old ones stop", func(t *testing.T) {

@@ -104,9 +104,7 @@ func (c *stepped) stopOne(cluster, service, reason string) string {
 // chosen so that the replacement and the new tasks are not running yet
 // when the bake is judged: runningCount < desiredCount then.
 func TestBakeSurvivesChurn(t *testing.T) {
-	if testing.Short() {
-		t.Skip("synthesizes the stack and runs deployments; -short skips it")
-	}
+	skipIfShort(t, "synthesizes the stack and runs deployments")
 	c := startStepped(t)
 	canary := []string{"Apply", "ShiftTraffic", "Bake", "ShiftTraffic", "Bake", "ShiftTraffic", "Bake", "Promote", "Deployed"}
 	tests := []struct {
@@ -156,9 +154,7 @@ func TestBakeSurvivesChurn(t *testing.T) {
 // bake reaches the circuit breaker's threshold of failed tasks and is
 // judged failed at the bake's check. Both roll back (issue 11 item 4).
 func TestCrashLoopStillRollsBack(t *testing.T) {
-	if testing.Short() {
-		t.Skip("synthesizes the stack and runs deployments; -short skips it")
-	}
+	skipIfShort(t, "synthesizes the stack and runs deployments")
 	c := startStepped(t)
 	crash := func(t *testing.T, digest string) {
 		injectFault(t, c.r, digest, faults.Behaviour{CrashOnStart: true})

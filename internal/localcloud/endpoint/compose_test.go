@@ -172,9 +172,7 @@ func TestUnlockAfterFailedRollback(t *testing.T) {
 // the test moves by hand, and an Operator over it.
 func startHeld(t *testing.T) (*clock.Virtual, *endpoint.Running, *operator.Operator) {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("synthesizes the stack and runs deployments; -short skips it")
-	}
+	skipIfShort(t, "synthesizes the stack and runs deployments")
 	clk := clock.NewVirtual(time.Now())
 	// The seeding waits in wall time: allow for a loaded machine.
 	r := startWith(t, endpoint.Options{SettleTimeout: 5 * time.Minute, Config: endpoint.Config{Clock: clk}})

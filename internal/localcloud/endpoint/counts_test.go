@@ -57,9 +57,7 @@ func (s *stepped) update(in *ecs.UpdateServiceInput) {
 // deployment nor its rollback brings the count below the live one, though
 // Prepare saw fewer tasks (issue 11 item 3).
 func TestCountsReadWhenUsed(t *testing.T) {
-	if testing.Short() {
-		t.Skip("synthesizes the stack and runs deployments; -short skips it")
-	}
+	skipIfShort(t, "synthesizes the stack and runs deployments")
 	s := startStepped(t)
 	control := endpoint.Control{URL: s.r.URL}
 
@@ -108,9 +106,7 @@ func TestCountsReadWhenUsed(t *testing.T) {
 // period and deployment configuration on a service a person had tuned; its
 // rollback puts the person's values back exactly (issue 11 item 10).
 func TestRollbackRestoresServiceSettings(t *testing.T) {
-	if testing.Short() {
-		t.Skip("synthesizes the stack and runs deployments; -short skips it")
-	}
+	skipIfShort(t, "synthesizes the stack and runs deployments")
 	s := startStepped(t)
 	control := endpoint.Control{URL: s.r.URL}
 	// A first canary puts web:v2 on green; blue, idle now, is the next

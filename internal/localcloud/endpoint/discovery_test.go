@@ -102,9 +102,7 @@ func watchDNS(r *endpoint.Running) (stop func() []dnsSeen) {
 // (blue); after the promotion, only the new slot's; DNS is never without a
 // task. A canary of v3 that its alarm rolls back never reaches DNS.
 func TestCloudMapFollowsTraffic(t *testing.T) {
-	if testing.Short() {
-		t.Skip("synthesizes the stack and runs two deployments; -short skips it")
-	}
+	skipIfShort(t, "synthesizes the stack and runs two deployments")
 	r := start(t)
 	ctx := context.Background()
 	names := sd.NewFromConfig(r.AWS)

@@ -18,9 +18,7 @@ import (
 // deleted a moment ago neither updates the dying service nor fails on its
 // name; Apply waits through its Retry and creates the service anew.
 func TestApplyRecreatesDeletedService(t *testing.T) {
-	if testing.Short() {
-		t.Skip("synthesizes the stack and runs a deployment; -short skips it")
-	}
+	skipIfShort(t, "synthesizes the stack and runs a deployment")
 	r := start(t)
 	ctx := context.Background()
 	c := ecs.NewFromConfig(r.AWS)

@@ -28,6 +28,15 @@ import (
 // starting the endpoint, reading an execution's path, and driving a
 // deployment on a virtual clock the test holds.
 
+// skipIfShort skips the test under -short, saying what it does (it
+// synthesizes the stack and runs deployments: seconds, not milliseconds).
+func skipIfShort(t testing.TB, does string) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip(does + "; -short skips it")
+	}
+}
+
 // startWith runs the endpoint with Slipway's stack and the example world,
 // with the options o (Addr, Specs and WorkDir filled in when empty), and
 // stops it when the test ends.

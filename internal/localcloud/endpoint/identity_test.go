@@ -25,9 +25,7 @@ import (
 // approval). Prepare rejects it as InvalidInput, and the lock in the state
 // bucket still belongs to the deployment in flight, unchanged.
 func TestSpoofedDeploymentIDRejected(t *testing.T) {
-	if testing.Short() {
-		t.Skip("synthesizes the stack and runs deployments; -short skips it")
-	}
+	skipIfShort(t, "synthesizes the stack and runs deployments")
 	// A clock 200 times faster than wall time: the seed's deployments end
 	// in seconds, and prod's approval wait (4 h) lasts over a minute, long
 	// enough to look at the deployment in flight. (A virtual clock would

@@ -24,9 +24,7 @@ import (
 // when ECR has no such repository, and never deploys a reference ECS would
 // look for on Docker Hub.
 func TestPushedImageIsPulledFromItsRegistry(t *testing.T) {
-	if testing.Short() {
-		t.Skip("synthesizes the stack and runs deployments; -short skips it")
-	}
+	skipIfShort(t, "synthesizes the stack and runs deployments")
 	r := start(t)
 	ctx := context.Background()
 	repos, err := ecr.NewFromConfig(r.AWS).DescribeRepositories(ctx, &ecr.DescribeRepositoriesInput{RepositoryNames: []string{"worker"}})

@@ -216,9 +216,7 @@ func serviceImage(t *testing.T, r *endpoint.Running, service string) string {
 // TestHealthAndRestart checks the health check, then that a restart with a
 // state directory brings the deployed stack and world back without seeding.
 func TestHealthAndRestart(t *testing.T) {
-	if testing.Short() {
-		t.Skip("synthesizes the stack; -short skips it")
-	}
+	skipIfShort(t, "synthesizes the stack")
 	ctx := context.Background()
 	dir := t.TempDir()
 	state := dir + "/state"

@@ -27,9 +27,7 @@ import (
 // deployed. Before the fix the older one queued behind the newer one, or
 // found the lock free, and deployed over it.
 func TestNewerPushWins(t *testing.T) {
-	if testing.Short() {
-		t.Skip("synthesizes the stack and runs deployments; -short skips it")
-	}
+	skipIfShort(t, "synthesizes the stack and runs deployments")
 	clk := clock.NewVirtual(time.Now())
 	// The seeding waits in wall time: allow for a loaded machine.
 	r := startWith(t, endpoint.Options{SettleTimeout: 5 * time.Minute, Config: endpoint.Config{Clock: clk}})

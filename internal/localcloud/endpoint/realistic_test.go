@@ -38,9 +38,7 @@ func startRealistic(t *testing.T, v *clock.Virtual) *endpoint.Running {
 // simulated time; target registration waits for the health check's
 // interval × healthy threshold).
 func TestFlowsWithRealisticTaskTimes(t *testing.T) {
-	if testing.Short() {
-		t.Skip("synthesizes the stack and runs deployments; -short skips it")
-	}
+	skipIfShort(t, "synthesizes the stack and runs deployments")
 	r := startRealistic(t, clock.NewVirtual(time.Now()))
 	canary := []string{"Apply", "ShiftTraffic", "Bake", "ShiftTraffic", "Bake", "ShiftTraffic", "Bake", "Promote", "Deployed"}
 	rolling := []string{"Apply", "ShiftTraffic", "Bake", "Promote", "Deployed"}
@@ -143,9 +141,7 @@ func TestFlowsWithRealisticTaskTimes(t *testing.T) {
 // minute (issue 11, ECS: DeleteService ACTIVE → DRAINING → INACTIVE, with
 // realistic times).
 func TestApplyOutlastsARealisticDrain(t *testing.T) {
-	if testing.Short() {
-		t.Skip("synthesizes the stack and runs a deployment; -short skips it")
-	}
+	skipIfShort(t, "synthesizes the stack and runs a deployment")
 	v := clock.NewVirtual(time.Now())
 	r := startRealistic(t, v)
 	ctx := context.Background()

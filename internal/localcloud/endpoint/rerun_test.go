@@ -27,9 +27,7 @@ import (
 // before starts a fresh execution, whether a push of the last good build
 // asks for it or a person does twice; one event delivered twice starts one.
 func TestRerunIsAFreshExecution(t *testing.T) {
-	if testing.Short() {
-		t.Skip("synthesizes the stack and runs deployments; -short skips it")
-	}
+	skipIfShort(t, "synthesizes the stack and runs deployments")
 	r := start(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()

@@ -83,9 +83,7 @@ func forwardWeights(t *testing.T, actions []elbv2.Action, groups [2]string) (blu
 // the orders and the stickiness are intact, and after the rollback the
 // action list is exactly the one before that deployment.
 func TestRuleKeepsAuthenticationAndStickiness(t *testing.T) {
-	if testing.Short() {
-		t.Skip("synthesizes the stack and runs two deployments; -short skips it")
-	}
+	skipIfShort(t, "synthesizes the stack and runs two deployments")
 	r := start(t)
 	ctx := context.Background()
 	lb := r.Seeded.Set.Environments["staging"].LoadBalancers["web"]

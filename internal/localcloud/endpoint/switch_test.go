@@ -169,9 +169,7 @@ func serviceStatuses(t *testing.T, r *endpoint.Running, names ...string) map[str
 // no healthy target, traffic moves only once the new model is stable, and
 // at the end ECS runs the new model only.
 func TestSwitchStrategy(t *testing.T) {
-	if testing.Short() {
-		t.Skip("synthesizes the stack and runs five deployments; -short skips it")
-	}
+	skipIfShort(t, "synthesizes the stack and runs five deployments")
 	// The staging override gives web's canary its steps; switching staging
 	// to rolling is an override too (steps apply to canary and bluegreen
 	// only), so the environment file is what a user uploads.
