@@ -138,6 +138,21 @@ func listExecutions(ctx context.Context, t *testing.T, c *sfn.Client, r *endpoin
 	return all
 }
 
+// startManual starts the execution name deploying image to service in
+// staging as the CLI does, with StartExecution and a manual trigger.
+func startManual(ctx context.Context, t *testing.T, r *endpoint.Running, c *sfn.Client, name, service, image string) {
+	t.Helper()
+	input, err := json.Marshal(workflow.State{Request: workflow.Request{Service: service, Environment: "staging", Image: image,
+		Reason: "test", Trigger: workflow.Trigger{Kind: workflow.TriggerManual, Actor: "test"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.StartExecution(ctx, &sfn.StartExecutionInput{StateMachineArn: aws.String(r.Deployed.StateMachineARN),
+		Name: aws.String(name), Input: aws.String(string(input))}); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // newestStarted returns the ARN of the newest execution in after whose
 // name has prefix, if after holds more of those than before.
 func newestStarted(before, after []sfntypes.ExecutionListItem, prefix string) (string, bool) {

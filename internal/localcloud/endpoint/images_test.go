@@ -2,7 +2,6 @@ package endpoint_test
 
 import (
 	"context"
-	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -87,16 +86,8 @@ func startByHand(t *testing.T, r *endpoint.Running, name, image string) sfntypes
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	input, err := json.Marshal(workflow.State{Request: workflow.Request{Service: "worker", Environment: "staging", Image: image,
-		Reason: "test", Trigger: workflow.Trigger{Kind: workflow.TriggerManual, Actor: "test"}}})
-	if err != nil {
-		t.Fatal(err)
-	}
 	c := sfn.NewFromConfig(r.AWS)
-	if _, err := c.StartExecution(ctx, &sfn.StartExecutionInput{StateMachineArn: aws.String(r.Deployed.StateMachineARN),
-		Name: aws.String(name), Input: aws.String(string(input))}); err != nil {
-		t.Fatal(err)
-	}
+	startManual(ctx, t, r, c, name, "worker", image)
 	if err := r.WaitExecutions(ctx, func(n string) bool { return n == name }, 1, time.Minute); err != nil {
 		t.Fatal(err)
 	}

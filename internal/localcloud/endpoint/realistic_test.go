@@ -2,7 +2,6 @@ package endpoint_test
 
 import (
 	"context"
-	"encoding/json"
 	"os"
 	"slices"
 	"strings"
@@ -19,7 +18,6 @@ import (
 	"github.com/slipwayhq/slipway/internal/localcloud/ecs"
 	"github.com/slipwayhq/slipway/internal/localcloud/endpoint"
 	"github.com/slipwayhq/slipway/internal/localcloud/faults"
-	"github.com/slipwayhq/slipway/internal/workflow"
 )
 
 // startRealistic runs the endpoint with the example world on the virtual
@@ -168,16 +166,8 @@ func TestApplyOutlastsARealisticDrain(t *testing.T) {
 	}
 	deleted := v.Now()
 	const name = "web-staging-after-delete"
-	input, err := json.Marshal(workflow.State{Request: workflow.Request{Service: "web", Environment: "staging", Image: endpoint.InitialTag,
-		Reason: "test", Trigger: workflow.Trigger{Kind: workflow.TriggerManual, Actor: "test"}}})
-	if err != nil {
-		t.Fatal(err)
-	}
 	sc := sfn.NewFromConfig(r.AWS)
-	if _, err := sc.StartExecution(ctx, &sfn.StartExecutionInput{StateMachineArn: aws.String(r.Deployed.StateMachineARN),
-		Name: aws.String(name), Input: aws.String(string(input))}); err != nil {
-		t.Fatal(err)
-	}
+	startManual(ctx, t, r, sc, name, "web", endpoint.InitialTag)
 	release()
 	wait, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
