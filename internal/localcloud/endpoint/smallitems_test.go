@@ -198,7 +198,7 @@ func TestApprovalRecordNamesTheHolder(t *testing.T) {
 			t.Errorf("shutdown: %v", err)
 		}
 	})
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	c := sfn.NewFromConfig(r.AWS)
 	st := storeOf(r)
@@ -215,14 +215,14 @@ func TestApprovalRecordNamesTheHolder(t *testing.T) {
 	// pending approval names it.
 	awaiting := func(arn string) (store.LockRecord, store.PendingApproval) {
 		t.Helper()
-		for {
+		for deadline := time.Now().Add(30 * time.Second); ; {
 			lock, _, lerr := st.Lock(ctx, "prod", "web")
 			a, aerr := st.Approval(ctx, "prod", "web")
 			if lerr == nil && aerr == nil && lock.Stage == store.StageAwaitingApproval && lock.Execution == arn && a.Execution == arn {
 				return lock, a
 			}
-			if ctx.Err() != nil {
-				t.Fatalf("%s never awaited approval: lock %+v (%v), approval %+v (%v)", arn, lock, lerr, a, aerr)
+			if time.Now().After(deadline) {
+				t.Fatalf("%s never awaited approval with its record: lock %+v (%v), approval %+v (%v)", arn, lock, lerr, a, aerr)
 			}
 			time.Sleep(20 * time.Millisecond)
 		}
@@ -254,6 +254,57 @@ func TestApprovalRecordNamesTheHolder(t *testing.T) {
 		t.Errorf("got approval for deployment %s token %.12s…, want the lock holder's %s token %.12s…", a.Deployment, a.Token, lock.Deployment, lock.Token)
 	}
 	// It stays so: nothing of the first deployment replaces or deletes it.
+	time.Sleep(500 * time.Millisecond)
+	if got, err := st.Approval(ctx, "prod", "web"); err != nil || got != a {
+		t.Errorf("got approval %+v (%v) later, want %+v unchanged", got, err, a)
+	}
+
+	// The narrow case the fix is for: a deployment superseded after its
+	// Prepare took the lock and before its approval wait began. Its
+	// Prepare is slowed by two throttled DescribeAlarms calls, which the
+	// SDK absorbs in its three attempts (its backoff before the last is up
+	// to 4 s of wall time); the fourth deployment starts once both are
+	// spent and, most of the time, takes the lock and writes its approval
+	// record before the third reaches its wait. Written before the lock
+	// was checked, the third's record replaced the fourth's and was then
+	// deleted with its Superseded: slipway approve found nothing.
+	control := endpoint.Control{URL: r.URL}
+	if _, err := control.Apply(ctx, faults.State{Throttles: []faults.Throttle{{Service: "monitoring", Operation: "DescribeAlarms", Count: 2}}}); err != nil {
+		t.Fatalf("throttle DescribeAlarms: %v", err)
+	}
+	third := startProd("third")
+	for {
+		lock, _, lerr := st.Lock(ctx, "prod", "web")
+		fs, ferr := control.Faults(ctx)
+		if lerr == nil && ferr == nil && lock.Execution == third && len(fs.Throttles) == 0 {
+			break
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("the third deployment's Prepare never took the lock and met the throttles: lock %+v (%v), faults %+v (%v)", lock, lerr, fs, ferr)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	fourth := startProd("fourth")
+	for {
+		d, err := c.DescribeExecution(ctx, &sfn.DescribeExecutionInput{ExecutionArn: aws.String(third)})
+		if err != nil {
+			t.Fatalf("DescribeExecution: %v", err)
+		}
+		if d.Status != sfntypes.ExecutionStatusRunning {
+			break
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("the third deployment did not end after the fourth superseded it")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if path := statesEntered(t, c, third); !slices.Contains(path, workflow.StateSuperseded) {
+		t.Errorf("third deployment: got path %v, want it to end %s", path, workflow.StateSuperseded)
+	}
+	lock, a = awaiting(fourth)
+	if a.Deployment != lock.Deployment || a.Token != lock.Token {
+		t.Errorf("got approval for deployment %s token %.12s…, want the lock holder's %s token %.12s…", a.Deployment, a.Token, lock.Deployment, lock.Token)
+	}
 	time.Sleep(500 * time.Millisecond)
 	if got, err := st.Approval(ctx, "prod", "web"); err != nil || got != a {
 		t.Errorf("got approval %+v (%v) later, want %+v unchanged", got, err, a)
