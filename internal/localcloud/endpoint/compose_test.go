@@ -13,7 +13,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 
-	s3api "github.com/slipwayhq/slipway/internal/awsapi/s3"
 	"github.com/slipwayhq/slipway/internal/clock"
 	"github.com/slipwayhq/slipway/internal/localcloud/endpoint"
 	"github.com/slipwayhq/slipway/internal/localcloud/faults"
@@ -67,7 +66,7 @@ func TestRollbackJoinsAutomaticRollback(t *testing.T) {
 	if slices.Contains(path, workflow.StateRecordRollbackFailed) {
 		t.Errorf("path %v: the rollback failed", path)
 	}
-	st := store.New(s3api.New(s3.NewFromConfig(r.AWS)), r.Deployed.SpecBucket, r.Deployed.StateBucket)
+	st := stateStore(r)
 	if rec, _, err := st.Lock(ctx, "staging", "worker"); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("lock after the rollback: got %+v (%v), want it released", rec, err)
 	}
@@ -83,7 +82,7 @@ func TestUnlockAfterFailedRollback(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	c := sfn.NewFromConfig(r.AWS)
-	st := store.New(s3api.New(s3.NewFromConfig(r.AWS)), r.Deployed.SpecBucket, r.Deployed.StateBucket)
+	st := stateStore(r)
 	const prefix = "worker-staging-"
 	before := listExecutions(ctx, t, c, r)
 

@@ -17,10 +17,12 @@ import (
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 	"github.com/google/go-cmp/cmp"
 
+	s3api "github.com/slipwayhq/slipway/internal/awsapi/s3"
 	"github.com/slipwayhq/slipway/internal/clock"
 	"github.com/slipwayhq/slipway/internal/localcloud/endpoint"
 	"github.com/slipwayhq/slipway/internal/localcloud/faults"
 	"github.com/slipwayhq/slipway/internal/localcloud/stack"
+	"github.com/slipwayhq/slipway/internal/store"
 	"github.com/slipwayhq/slipway/internal/workflow"
 )
 
@@ -151,6 +153,12 @@ func startManual(ctx context.Context, t *testing.T, r *endpoint.Running, c *sfn.
 		Name: aws.String(name), Input: aws.String(string(input))}); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// stateStore returns the store over the spec and state buckets of the
+// endpoint's stack: locks, history, rejections.
+func stateStore(r *endpoint.Running) *store.Store {
+	return store.New(s3api.New(s3.NewFromConfig(r.AWS)), r.Deployed.SpecBucket, r.Deployed.StateBucket)
 }
 
 // newestStarted returns the ARN of the newest execution in after whose

@@ -9,11 +9,9 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 
-	s3api "github.com/slipwayhq/slipway/internal/awsapi/s3"
 	"github.com/slipwayhq/slipway/internal/clock"
 	"github.com/slipwayhq/slipway/internal/localcloud/endpoint"
 	"github.com/slipwayhq/slipway/internal/store"
@@ -34,7 +32,7 @@ func TestSpoofedDeploymentIDRejected(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	c := sfn.NewFromConfig(r.AWS)
-	st := store.New(s3api.New(s3.NewFromConfig(r.AWS)), r.Deployed.SpecBucket, r.Deployed.StateBucket)
+	st := stateStore(r)
 
 	inFlight, err := c.StartExecution(ctx, &sfn.StartExecutionInput{StateMachineArn: aws.String(r.Deployed.StateMachineARN),
 		Name: aws.String("in-flight"), Input: aws.String(`{"service": "web", "environment": "prod", "image": "` + endpoint.InitialTag + `", "reason": "test"}`)})

@@ -19,7 +19,6 @@ import (
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 	"github.com/google/go-cmp/cmp"
 
-	s3api "github.com/slipwayhq/slipway/internal/awsapi/s3"
 	"github.com/slipwayhq/slipway/internal/clock"
 	"github.com/slipwayhq/slipway/internal/localcloud/endpoint"
 	"github.com/slipwayhq/slipway/internal/localcloud/stack"
@@ -133,7 +132,7 @@ func TestDemoScenarios(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		st := store.New(s3api.New(s3c), r.Deployed.SpecBucket, r.Deployed.StateBucket)
+		st := stateStore(r)
 		var rej store.Rejection
 		for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(10 * time.Millisecond) {
 			rej, err = st.Rejection(ctx, "services/web.yaml", aws.ToString(out.VersionId))
