@@ -331,6 +331,7 @@ func (s *stepped) hold() {
 	}
 }
 
+// release lets simulated time pass again, if the test holds the clock.
 func (s *stepped) release() {
 	if s.held {
 		s.held = false
