@@ -4,11 +4,14 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 
+	"github.com/slipwayhq/slipway/internal/clock"
 	"github.com/slipwayhq/slipway/internal/localcloud/endpoint"
 )
 
@@ -22,6 +25,12 @@ func TestApplyRecreatesDeletedService(t *testing.T) {
 	r := start(t)
 	ctx := context.Background()
 	c := ecs.NewFromConfig(r.AWS)
+	// Hold the virtual clock from the delete until the execution runs:
+	// while the test sits between two calls nothing is in flight, and the
+	// clock would jump to the end of the drain, so Apply would find the
+	// service INACTIVE already and the draining path would go untested.
+	release := holdClock(r.Clock().(*clock.Virtual))
+	defer release()
 	del, err := c.DeleteService(ctx, &ecs.DeleteServiceInput{Cluster: aws.String("staging"), Service: aws.String("worker"), Force: aws.Bool(true)})
 	if err != nil {
 		t.Fatal(err)
@@ -30,12 +39,23 @@ func TestApplyRecreatesDeletedService(t *testing.T) {
 		t.Fatalf("got status %s after DeleteService, want DRAINING", got)
 	}
 
-	status := startByHand(t, r, "worker-staging-after-delete", endpoint.InitialTag)
-	if status != sfntypes.ExecutionStatusSucceeded {
-		t.Fatalf("got status %s (failures: %s), want SUCCEEDED", status, failureCauses(t, r, "worker-staging-after-delete"))
+	const name = "worker-staging-after-delete"
+	wctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	startManual(wctx, t, r, sfn.NewFromConfig(r.AWS), name, "worker", endpoint.InitialTag)
+	release()
+	if err := r.WaitExecutions(wctx, func(n string) bool { return n == name }, 1, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	ex, err := sfn.NewFromConfig(r.AWS).DescribeExecution(wctx, &sfn.DescribeExecutionInput{ExecutionArn: aws.String(executionARN(r, name))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if status := ex.Status; status != sfntypes.ExecutionStatusSucceeded {
+		t.Fatalf("got status %s (failures: %s), want SUCCEEDED", status, failureCauses(t, r, name))
 	}
 	// Apply met the DRAINING service and was retried, not failed.
-	if causes := failureCauses(t, r, "worker-staging-after-delete"); !strings.Contains(causes, "still stopping") {
+	if causes := failureCauses(t, r, name); !strings.Contains(causes, "still stopping") {
 		t.Errorf("got failure causes %q, want Apply's Transient error about the draining service", causes)
 	}
 	out, err := c.DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: aws.String("staging"), Services: []string{"worker"}})
