@@ -11,12 +11,10 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 	"github.com/google/go-cmp/cmp"
 
-	s3api "github.com/slipwayhq/slipway/internal/awsapi/s3"
 	"github.com/slipwayhq/slipway/internal/clock"
 	"github.com/slipwayhq/slipway/internal/localcloud/endpoint"
 	"github.com/slipwayhq/slipway/internal/localcloud/faults"
@@ -62,11 +60,6 @@ func taskFailures(t *testing.T, c *sfn.Client, arn string) []string {
 	return out
 }
 
-// storeOf returns the state store of the endpoint's stack.
-func storeOf(r *endpoint.Running) *store.Store {
-	return store.New(s3api.New(s3.NewFromConfig(r.AWS)), r.Deployed.SpecBucket, r.Deployed.StateBucket)
-}
-
 // TestPrepareFailureEndsFailed proves issue 11 item 15 (a Prepare failure
 // that is not input validation): ECS DescribeServices is throttled for
 // longer than the SDK's and the state machine's retries, so Prepare fails
@@ -108,7 +101,7 @@ func TestPrepareFailureEndsFailed(t *testing.T) {
 		t.Errorf("got task failures %q, want Prepare failing Transient", failures)
 	}
 
-	st := storeOf(r)
+	st := stateStore(r)
 	hist, err := st.History(ctx, "staging", "web", 1)
 	if err != nil || len(hist) == 0 {
 		t.Fatalf("read history: %v (%d entries)", err, len(hist))
@@ -201,7 +194,7 @@ func TestApprovalRecordNamesTheHolder(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	c := sfn.NewFromConfig(r.AWS)
-	st := storeOf(r)
+	st := stateStore(r)
 	startProd := func(name string) string {
 		t.Helper()
 		x, err := c.StartExecution(ctx, &sfn.StartExecutionInput{StateMachineArn: aws.String(r.Deployed.StateMachineARN),
@@ -246,7 +239,7 @@ func TestApprovalRecordNamesTheHolder(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	if path := statesEntered(t, c, first); !slices.Contains(path, workflow.StateSuperseded) {
+	if path := enteredStates(t, c, first, nil); !slices.Contains(path, workflow.StateSuperseded) {
 		t.Errorf("first deployment: got path %v, want it to end %s", path, workflow.StateSuperseded)
 	}
 	lock, a := awaiting(second)
@@ -298,7 +291,7 @@ func TestApprovalRecordNamesTheHolder(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	if path := statesEntered(t, c, third); !slices.Contains(path, workflow.StateSuperseded) {
+	if path := enteredStates(t, c, third, nil); !slices.Contains(path, workflow.StateSuperseded) {
 		t.Errorf("third deployment: got path %v, want it to end %s", path, workflow.StateSuperseded)
 	}
 	lock, a = awaiting(fourth)
@@ -309,23 +302,4 @@ func TestApprovalRecordNamesTheHolder(t *testing.T) {
 	if got, err := st.Approval(ctx, "prod", "web"); err != nil || got != a {
 		t.Errorf("got approval %+v (%v) later, want %+v unchanged", got, err, a)
 	}
-}
-
-// statesEntered returns every state an execution entered, in order.
-func statesEntered(t *testing.T, c *sfn.Client, arn string) []string {
-	t.Helper()
-	var path []string
-	p := sfn.NewGetExecutionHistoryPaginator(c, &sfn.GetExecutionHistoryInput{ExecutionArn: aws.String(arn)})
-	for p.HasMorePages() {
-		page, err := p.NextPage(context.Background())
-		if err != nil {
-			t.Fatalf("GetExecutionHistory: %v", err)
-		}
-		for _, e := range page.Events {
-			if d := e.StateEnteredEventDetails; d != nil {
-				path = append(path, aws.ToString(d.Name))
-			}
-		}
-	}
-	return path
 }
