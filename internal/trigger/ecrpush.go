@@ -17,6 +17,9 @@ import (
 // indexReader reads the repository index; *store.Store implements it.
 type indexReader interface {
 	Index(ctx context.Context) (store.Index, string, error)
+	// AcceptedSpec returns the version of a spec file last accepted, or
+	// an error wrapping store.ErrNotFound when none is recorded.
+	AcceptedSpec(ctx context.Context, key string) (store.AcceptedSpec, error)
 }
 
 // ECRPush handles "ECR Image Action" events: a successful, tagged push starts
@@ -89,11 +92,20 @@ func (h *ECRPush) Handle(ctx context.Context, event json.RawMessage) error {
 			svcLog.Warn(fmt.Sprintf("service %s has no pipeline: nothing to deploy", e.Service))
 			continue
 		}
+		// The environment as last accepted, not a later upload that was
+		// rejected (for what it does to another service, say): a push
+		// deploys only specs that passed validation together.
+		envVersion, err := h.acceptedEnvironment(ctx, e.Pipeline[0])
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
 		req := workflow.Request{
-			Service:     e.Service,
-			Environment: e.Pipeline[0],
-			Image:       registry + "/" + d.RepositoryName + "@" + d.ImageDigest,
-			SpecVersion: e.SpecVersion,
+			Service:                e.Service,
+			Environment:            e.Pipeline[0],
+			Image:                  registry + "/" + d.RepositoryName + "@" + d.ImageDigest,
+			SpecVersion:            e.SpecVersion,
+			EnvironmentSpecVersion: envVersion,
 			Reason:      fmt.Sprintf("pushed %s:%s", d.RepositoryName, d.ImageTag),
 			Trigger:     workflow.Trigger{Kind: workflow.TriggerECRPush, Source: ev.ID, Actor: "ecr"},
 			// The push's time orders it against other requests: pushes
@@ -108,6 +120,21 @@ func (h *ECRPush) Handle(ctx context.Context, event json.RawMessage) error {
 		svcLog.Info(s.message(), "environment", req.Environment, "execution", s.name, "arn", s.arn)
 	}
 	return errors.Join(errs...)
+}
+
+// acceptedEnvironment returns the version of environments/<env>.yaml last
+// accepted, or "" (the latest) when none is recorded: a bucket filled before
+// accepted versions were recorded, or by hand.
+func (h *ECRPush) acceptedEnvironment(ctx context.Context, env string) (string, error) {
+	key := EnvironmentsPrefix + env + ".yaml"
+	a, err := h.index.AcceptedSpec(ctx, key)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return "", nil
+	case err != nil:
+		return "", fmt.Errorf("read accepted version of %s: %w", key, err)
+	}
+	return a.Version, nil
 }
 
 // registryHost returns the host of the ECR registry of account in region,

@@ -344,3 +344,37 @@ func TestECRPushDeploysFromThePushedRegistry(t *testing.T) {
 		})
 	}
 }
+
+// TestECRPushPinsAcceptedEnvironment: a push deploys with the environment as
+// last accepted, not a later upload of it that was rejected (issue 12 item
+// 2); with none recorded, with the latest.
+func TestECRPushPinsAcceptedEnvironment(t *testing.T) {
+	tests := map[string]struct {
+		accepted map[string]store.AcceptedSpec
+		want     string
+	}{
+		"accepted version recorded": {
+			accepted: map[string]store.AcceptedSpec{"environments/staging.yaml": {Key: "environments/staging.yaml", Version: "env-good"}},
+			want:     "env-good",
+		},
+		"none recorded": {want: ""},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			st := indexed(webEntry)
+			st.accepted = tc.accepted
+			sfn := newFakeSFN()
+			log, _ := newLogger()
+			if err := NewECRPush(st, sfn, testConfig, log).Handle(context.Background(), sample(t, "ecr-push.json")); err != nil {
+				t.Fatalf("Handle: %v", err)
+			}
+			got := sfn.executions()
+			if len(got) != 1 {
+				t.Fatalf("got %d executions, want 1", len(got))
+			}
+			if v := got[0].input.Request.EnvironmentSpecVersion; v != tc.want {
+				t.Errorf("got environment spec version %q, want %q", v, tc.want)
+			}
+		})
+	}
+}
