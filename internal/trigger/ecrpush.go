@@ -106,8 +106,8 @@ func (h *ECRPush) Handle(ctx context.Context, event json.RawMessage) error {
 			Image:                  registry + "/" + d.RepositoryName + "@" + d.ImageDigest,
 			SpecVersion:            e.SpecVersion,
 			EnvironmentSpecVersion: envVersion,
-			Reason:      fmt.Sprintf("pushed %s:%s", d.RepositoryName, d.ImageTag),
-			Trigger:     workflow.Trigger{Kind: workflow.TriggerECRPush, Source: ev.ID, Actor: "ecr"},
+			Reason:                 fmt.Sprintf("pushed %s:%s", d.RepositoryName, d.ImageTag),
+			Trigger:                workflow.Trigger{Kind: workflow.TriggerECRPush, Source: ev.ID, Actor: "ecr"},
 			// The push's time orders it against other requests: pushes
 			// delivered out of order still end with the newer image.
 			RequestedAt: ev.Time,
