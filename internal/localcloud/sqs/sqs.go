@@ -218,23 +218,13 @@ func (s *Service) ServeJSON(_ context.Context, op string, body []byte) (any, err
 	return h(body)
 }
 
-func decode(body []byte, v any) error {
-	if len(body) == 0 {
-		return nil
-	}
-	if err := json.Unmarshal(body, v); err != nil {
-		return protocol.Serializationf("malformed request: %v", err)
-	}
-	return nil
-}
-
 func (s *Service) createQueue(body []byte) (any, error) {
 	var in struct {
 		QueueName  string
 		Attributes map[string]string
 		Tags       map[string]string
 	}
-	if err := decode(body, &in); err != nil {
+	if err := protocol.DecodeJSON(body, &in); err != nil {
 		return nil, err
 	}
 	if !queueNameRE.MatchString(in.QueueName) {
@@ -328,7 +318,7 @@ func (s *Service) getQueueURL(body []byte) (any, error) {
 		QueueName              string
 		QueueOwnerAWSAccountId string
 	}
-	if err := decode(body, &in); err != nil {
+	if err := protocol.DecodeJSON(body, &in); err != nil {
 		return nil, err
 	}
 	s.mu.Lock()
@@ -352,7 +342,7 @@ func (s *Service) getQueueAttributes(body []byte) (any, error) {
 		QueueUrl       string
 		AttributeNames []string
 	}
-	if err := decode(body, &in); err != nil {
+	if err := protocol.DecodeJSON(body, &in); err != nil {
 		return nil, err
 	}
 	s.mu.Lock()
@@ -433,7 +423,7 @@ func (s *Service) sendMessage(body []byte) (any, error) {
 		MessageGroupId          string
 		MessageDeduplicationId  string
 	}
-	if err := decode(body, &in); err != nil {
+	if err := protocol.DecodeJSON(body, &in); err != nil {
 		return nil, err
 	}
 	switch {
@@ -468,7 +458,7 @@ func (s *Service) receiveMessage(body []byte) (any, error) {
 		MessageAttributeNames       []string
 		ReceiveRequestAttemptId     string
 	}
-	if err := decode(body, &in); err != nil {
+	if err := protocol.DecodeJSON(body, &in); err != nil {
 		return nil, err
 	}
 	if in.WaitTimeSeconds != 0 {
@@ -559,7 +549,7 @@ func (s *Service) deleteMessage(body []byte) (any, error) {
 		QueueUrl      string
 		ReceiptHandle string
 	}
-	if err := decode(body, &in); err != nil {
+	if err := protocol.DecodeJSON(body, &in); err != nil {
 		return nil, err
 	}
 	s.mu.Lock()
@@ -586,7 +576,7 @@ func (s *Service) listQueues(body []byte) (any, error) {
 		MaxResults      *int
 		NextToken       string
 	}
-	if err := decode(body, &in); err != nil {
+	if err := protocol.DecodeJSON(body, &in); err != nil {
 		return nil, err
 	}
 	limit := 1000
@@ -623,7 +613,7 @@ func (s *Service) listQueues(body []byte) (any, error) {
 
 func (s *Service) purgeQueue(body []byte) (any, error) {
 	var in struct{ QueueUrl string }
-	if err := decode(body, &in); err != nil {
+	if err := protocol.DecodeJSON(body, &in); err != nil {
 		return nil, err
 	}
 	s.mu.Lock()
