@@ -26,9 +26,7 @@ import (
 // deployment, reading counts when it uses them, does not scale it back in
 // (issue 11 item 3 and the local endpoint's Application Auto Scaling).
 func TestAutoScalingScalesOutDuringABake(t *testing.T) {
-	if testing.Short() {
-		t.Skip("synthesizes the stack and runs deployments; -short skips it")
-	}
+	skipIfShort(t, "synthesizes the stack and runs deployments")
 	s := startStepped(t)
 	ctx := context.Background()
 	as := aas.NewFromConfig(s.r.AWS)

@@ -23,9 +23,7 @@ import (
 // queue, declared by the stack and read here with the SDK's SQS client. The
 // record names the function and carries the original S3 event.
 func TestFailedUploadEventLandsInItsQueue(t *testing.T) {
-	if testing.Short() {
-		t.Skip("synthesizes the stack; -short skips it")
-	}
+	skipIfShort(t, "synthesizes the stack")
 	r := start(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()

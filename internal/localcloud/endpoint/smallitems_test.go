@@ -67,9 +67,7 @@ func taskFailures(t *testing.T, c *sfn.Client, arn string) []string {
 // ends Failed with DeploymentNotApplied, not RolledBack; its history entry
 // says failed; the lock is released.
 func TestPrepareFailureEndsFailed(t *testing.T) {
-	if testing.Short() {
-		t.Skip("synthesizes the stack and runs a deployment; -short skips it")
-	}
+	skipIfShort(t, "synthesizes the stack and runs a deployment")
 	r := start(t)
 	ctx := context.Background()
 	control := endpoint.Control{URL: r.URL}
@@ -120,9 +118,7 @@ func TestPrepareFailureEndsFailed(t *testing.T) {
 // so Apply fails Transient after it registered and the state machine runs
 // it again. The family web-staging grows by exactly one revision.
 func TestRetriedApplyRegistersOneRevision(t *testing.T) {
-	if testing.Short() {
-		t.Skip("synthesizes the stack and runs a deployment; -short skips it")
-	}
+	skipIfShort(t, "synthesizes the stack and runs a deployment")
 	r := start(t)
 	ctx := context.Background()
 	ecsc := ecs.NewFromConfig(r.AWS)
@@ -175,9 +171,7 @@ func TestRetriedApplyRegistersOneRevision(t *testing.T) {
 // ended, the pending approval that slipway approve reads names the second,
 // the deployment holding the lock.
 func TestApprovalRecordNamesTheHolder(t *testing.T) {
-	if testing.Short() {
-		t.Skip("synthesizes the stack and runs deployments; -short skips it")
-	}
+	skipIfShort(t, "synthesizes the stack and runs deployments")
 	// A clock 200 times faster than wall time, as in
 	// TestSpoofedDeploymentIDRejected: prod's approval wait (4 h) lasts
 	// over a minute, and a virtual clock would jump to its timeout.

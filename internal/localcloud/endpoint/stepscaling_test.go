@@ -29,9 +29,7 @@ import (
 // spec-upload function with file:line, path and reason; the rejection is
 // readable from the state bucket, and nothing is deployed.
 func TestStepScalingPolicyIsRejectedOnUpload(t *testing.T) {
-	if testing.Short() {
-		t.Skip("synthesizes the stack; -short skips it")
-	}
+	skipIfShort(t, "synthesizes the stack")
 	r := start(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
