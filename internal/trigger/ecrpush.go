@@ -86,6 +86,7 @@ func (h *ECRPush) Handle(ctx context.Context, event json.RawMessage) error {
 	h.logIgnored(log, idx, d, matches)
 
 	var errs []error
+	envVersions := map[string]string{} // read once per environment
 	for _, e := range matches {
 		svcLog := log.With("service", e.Service)
 		if len(e.Pipeline) == 0 {
@@ -94,11 +95,17 @@ func (h *ECRPush) Handle(ctx context.Context, event json.RawMessage) error {
 		}
 		// The environment as last accepted, not a later upload that was
 		// rejected (for what it does to another service, say): a push
-		// deploys only specs that passed validation together.
-		envVersion, err := h.acceptedEnvironment(ctx, e.Pipeline[0])
-		if err != nil {
-			errs = append(errs, err)
-			continue
+		// deploys only specs that passed validation together. "" (none
+		// recorded: a bucket filled before accepted versions were
+		// recorded, or by hand) deploys the latest.
+		envVersion, ok := envVersions[e.Pipeline[0]]
+		if !ok {
+			envVersion, err = acceptedVersion(ctx, h.index, EnvironmentsPrefix+e.Pipeline[0]+".yaml")
+			if err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			envVersions[e.Pipeline[0]] = envVersion
 		}
 		req := workflow.Request{
 			Service:                e.Service,
@@ -122,19 +129,16 @@ func (h *ECRPush) Handle(ctx context.Context, event json.RawMessage) error {
 	return errors.Join(errs...)
 }
 
-// acceptedEnvironment returns the version of environments/<env>.yaml last
-// accepted, or "" (the latest) when none is recorded: a bucket filled before
-// accepted versions were recorded, or by hand.
-func (h *ECRPush) acceptedEnvironment(ctx context.Context, env string) (string, error) {
-	key := EnvironmentsPrefix + env + ".yaml"
-	a, err := h.index.AcceptedSpec(ctx, key)
-	switch {
-	case errors.Is(err, store.ErrNotFound):
+// acceptedVersion returns the version of the spec file at key last
+// accepted, or "" when none is recorded.
+func acceptedVersion(ctx context.Context, r interface {
+	AcceptedSpec(ctx context.Context, key string) (store.AcceptedSpec, error)
+}, key string) (string, error) {
+	a, err := r.AcceptedSpec(ctx, key)
+	if errors.Is(err, store.ErrNotFound) {
 		return "", nil
-	case err != nil:
-		return "", fmt.Errorf("read accepted version of %s: %w", key, err)
 	}
-	return a.Version, nil
+	return a.Version, err
 }
 
 // registryHost returns the host of the ECR registry of account in region,

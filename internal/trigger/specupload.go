@@ -399,14 +399,7 @@ func (h *SpecUpload) acceptedVersion(ctx context.Context, idx store.Index, ref S
 	if e, ok := idx.Entries[ref.Name]; ok && ref.Kind == SpecService && e.SpecVersion != "" {
 		return e.SpecVersion, nil
 	}
-	a, err := h.store.AcceptedSpec(ctx, ref.Key)
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-		return "", nil
-	case err != nil:
-		return "", err
-	}
-	return a.Version, nil
+	return acceptedVersion(ctx, h.store, ref.Key)
 }
 
 // introduced validates the set with the uploaded spec (doc) and without it,
