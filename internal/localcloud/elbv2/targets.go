@@ -123,26 +123,14 @@ func (s *Service) TargetGroupExists(arn string) bool {
 // group arn stays initial before it is healthy: HealthCheckIntervalSeconds ×
 // HealthyThresholdCount (ALB defaults: 30 s × 5). Zero for an unknown group.
 func (s *Service) HealthyAfter(targetGroupARN string) time.Duration {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	tg, ok := s.st.TargetGroups[targetGroupARN]
-	if !ok {
-		return 0
-	}
-	return healthyAfter(tg)
+	return s.groupDuration(targetGroupARN, healthyAfter)
 }
 
 // DeregistrationDelay returns how long a deregistered target of the target
 // group arn stays draining: deregistration_delay.timeout_seconds (default
 // 300 s). Zero for an unknown group.
 func (s *Service) DeregistrationDelay(targetGroupARN string) time.Duration {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	tg, ok := s.st.TargetGroups[targetGroupARN]
-	if !ok {
-		return 0
-	}
-	return deregistrationDelay(tg)
+	return s.groupDuration(targetGroupARN, deregistrationDelay)
 }
 
 // UnhealthyAfter returns how long a newly registered target of the target
@@ -150,19 +138,29 @@ func (s *Service) DeregistrationDelay(targetGroupARN string) time.Duration {
 // unhealthy: HealthCheckIntervalSeconds × UnhealthyThresholdCount (ALB
 // defaults: 30 s × 2). Zero for an unknown group.
 func (s *Service) UnhealthyAfter(targetGroupARN string) time.Duration {
+	return s.groupDuration(targetGroupARN, unhealthyAfter)
+}
+
+// groupDuration returns f of the target group arn under the lock, or zero
+// for an unknown group.
+func (s *Service) groupDuration(arn string, f func(*targetGroup) time.Duration) time.Duration {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	tg, ok := s.st.TargetGroups[targetGroupARN]
+	tg, ok := s.st.TargetGroups[arn]
 	if !ok {
 		return 0
 	}
-	hc := tg.HealthCheck
-	return time.Duration(hc.IntervalSeconds) * time.Duration(hc.UnhealthyThreshold) * time.Second
+	return f(tg)
 }
 
 func healthyAfter(tg *targetGroup) time.Duration {
 	hc := tg.HealthCheck
 	return time.Duration(hc.IntervalSeconds) * time.Duration(hc.HealthyThreshold) * time.Second
+}
+
+func unhealthyAfter(tg *targetGroup) time.Duration {
+	hc := tg.HealthCheck
+	return time.Duration(hc.IntervalSeconds) * time.Duration(hc.UnhealthyThreshold) * time.Second
 }
 
 // TrafficShares returns the share of traffic each target group receives,
