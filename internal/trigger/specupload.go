@@ -167,9 +167,7 @@ func (h *SpecUpload) service(ctx context.Context, up upload, body []byte) error 
 	if len(problems) > 0 {
 		return h.reject(ctx, up, problems)
 	}
-	for _, p := range pending {
-		up.log.Info("accepted with a reference to a file not uploaded yet: checked when it is", "pending", p)
-	}
+	up.logPending(pending)
 
 	if err := h.updateIndex(ctx, IndexEntry(svc, up.version)); err != nil {
 		return fmt.Errorf("spec upload %s: %w", up.ref.Key, err)
@@ -214,9 +212,7 @@ func (h *SpecUpload) environment(ctx context.Context, up upload, body []byte) er
 	if len(problems) > 0 {
 		return h.reject(ctx, up, problems)
 	}
-	for _, p := range pending {
-		up.log.Info("accepted with a reference to a file not uploaded yet: checked when it is", "pending", p)
-	}
+	up.logPending(pending)
 	if err := h.accept(ctx, up); err != nil {
 		return err
 	}
@@ -276,6 +272,14 @@ func (h *SpecUpload) start(ctx context.Context, up upload, req workflow.Request)
 	}
 	up.log.Info(s.message(), "service", req.Service, "environment", req.Environment, "execution", s.name, "arn", s.arn)
 	return nil
+}
+
+// logPending logs each reference of the accepted upload to a file not
+// uploaded yet (introduced's pending).
+func (up upload) logPending(pending []string) {
+	for _, p := range pending {
+		up.log.Info("accepted with a reference to a file not uploaded yet: checked when it is", "pending", p)
+	}
 }
 
 // accept records the uploaded version as the accepted one, which later
