@@ -20,6 +20,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"regexp"
 	"slices"
@@ -236,9 +237,9 @@ func (s *Service) createQueue(body []byte) (any, error) {
 	if len(in.Tags) > 0 {
 		return nil, invalid(CodeUnsupportedOperation, "queue tags are not modelled by the local SQS")
 	}
-	for _, k := range sortedKeys(in.Attributes) {
+	for _, k := range slices.Sorted(maps.Keys(in.Attributes)) {
 		if !settable[k] {
-			return nil, invalid(CodeInvalidAttributeName, "attribute %s is unknown or not modelled by the local SQS (it models %v)", k, sortedKeys(settable))
+			return nil, invalid(CodeInvalidAttributeName, "attribute %s is unknown or not modelled by the local SQS (it models %v)", k, slices.Sorted(maps.Keys(settable)))
 		}
 	}
 	if _, err := attrSeconds(in.Attributes, "VisibilityTimeout", defaultVisibility, 0, maxVisibility); err != nil {
@@ -587,7 +588,7 @@ func (s *Service) listQueues(body []byte) (any, error) {
 		}
 	}
 	s.mu.Lock()
-	names := sortedKeys(s.queues)
+	names := slices.Sorted(maps.Keys(s.queues))
 	s.mu.Unlock()
 	urls := []string{}
 	next := ""
@@ -632,21 +633,12 @@ func (s *Service) purgeQueue(body []byte) (any, error) {
 	return struct{}{}, nil
 }
 
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
-}
-
 // Snapshot returns every queue and its messages as JSON, for --state-dir.
 func (s *Service) Snapshot() ([]byte, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	qs := make([]*queue, 0, len(s.queues))
-	for _, n := range sortedKeys(s.queues) {
+	for _, n := range slices.Sorted(maps.Keys(s.queues)) {
 		qs = append(qs, s.queues[n])
 	}
 	b, err := json.Marshal(struct {
