@@ -51,7 +51,8 @@ func (v *Virtual) Now() time.Time {
 }
 
 // AdvanceTo moves the clock to t when t is after Now. Pending timers whose
-// deadline it passes fire at once, reading t.
+// deadline it passes fire as usual, one at a time once nothing is in
+// flight, reading t.
 func (v *Virtual) AdvanceTo(t time.Time) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
