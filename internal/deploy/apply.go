@@ -74,20 +74,27 @@ func (e *Engine) apply(ctx context.Context, st workflow.State) (workflow.State, 
 	if primary == nil {
 		return st, &workflow.DeploymentFailed{Reason: fmt.Sprintf("service %s has no primary deployment after the update", p.Target)}
 	}
+	st.Wait = e.stableWait(p, primary.ID)
+	log.Info("applied", "taskDefinition", td, "ecsService", p.Target, "ecsDeployment", primary.ID,
+		"deadline", st.Wait.Deadline)
+	return st, nil
+}
+
+// stableWait is the wait for the ECS deployment ecsDeployment of the plan's
+// target service to complete, watching the plan's alarms, with the
+// stabilization deadline counted from now.
+func (e *Engine) stableWait(p *plan, ecsDeployment string) workflow.Wait {
 	now := e.now()
 	deadline := now.Add(stabilization(p.Rendered))
-	st.Wait = workflow.Wait{
+	return workflow.Wait{
 		Kind:           workflow.WaitStable,
 		Deadline:       deadline,
 		TimeoutSeconds: min(e.reconcileSeconds(), timeoutSeconds(deadline.Sub(now))),
 		Cluster:        p.Rendered.Cluster,
 		Service:        p.Target,
-		ECSDeployment:  primary.ID,
+		ECSDeployment:  ecsDeployment,
 		Alarms:         p.Rendered.Alarms,
 	}
-	log.Info("applied", "taskDefinition", td, "ecsService", p.Target, "ecsDeployment", primary.ID,
-		"deadline", deadline)
-	return st, nil
 }
 
 // registerOnce registers the task definition of the plan, tagged with the

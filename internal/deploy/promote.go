@@ -30,14 +30,10 @@ func (e *Engine) promote(ctx context.Context, st workflow.State) (workflow.State
 			return st, err
 		}
 		if d != nil {
-			now := e.now()
-			deadline := now.Add(stabilization(p.Rendered))
 			st.Progress.Weight = 100
-			st.Wait = workflow.Wait{Kind: workflow.WaitStable, Deadline: deadline,
-				TimeoutSeconds: min(e.reconcileSeconds(), timeoutSeconds(deadline.Sub(now))),
-				Cluster:        p.Rendered.Cluster, Service: p.Target, ECSDeployment: d.ID, Alarms: p.Rendered.Alarms}
+			st.Wait = e.stableWait(p, d.ID)
 			e.logger(st, workflow.PhasePromote).Info("registering the new slot in Cloud Map", "primary", p.Target,
-				"ecsDeployment", d.ID, "deadline", deadline)
+				"ecsDeployment", d.ID, "deadline", st.Wait.Deadline)
 			return st, nil
 		}
 	} else if err := retireWeights(ctx, c, p); err != nil {
