@@ -6,6 +6,7 @@
 package faults
 
 import (
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -80,11 +81,7 @@ func (r *Registry) SetServiceLoad(cluster, service string, percent float64) {
 func (r *Registry) ServiceLoads() map[string]float64 {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	out := make(map[string]float64, len(r.loads))
-	for k, v := range r.loads {
-		out[k] = v
-	}
-	return out
+	return maps.Clone(r.loads)
 }
 
 // SetImage sets the behaviour of the image with the given digest
@@ -189,10 +186,7 @@ func (r *Registry) State() State {
 		}
 	}
 	if len(r.loads) > 0 {
-		s.ServiceLoads = make(map[string]float64, len(r.loads))
-		for k, v := range r.loads {
-			s.ServiceLoads[k] = v
-		}
+		s.ServiceLoads = maps.Clone(r.loads)
 	}
 	for k, n := range r.throttles {
 		s.Throttles = append(s.Throttles, Throttle{Service: k.service, Operation: k.operation, Count: n})
