@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,10 +9,7 @@ import (
 	"time"
 
 	infrastack "github.com/slipwayhq/slipway/infra/stack"
-	"github.com/slipwayhq/slipway/internal/clock"
-	"github.com/slipwayhq/slipway/internal/localcloud/endpoint"
 	"github.com/slipwayhq/slipway/internal/localcloud/stack"
-	"github.com/slipwayhq/slipway/internal/operator"
 	"github.com/slipwayhq/slipway/internal/workflow"
 )
 
@@ -26,9 +22,7 @@ import (
 // Deny on approved/ for everyone else, is proved by the template test
 // infra/stack TestApproverRoles.)
 func TestApproverRolesEndToEnd(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts the local endpoint; run without -short")
-	}
+	needsEndpoint(t) // before synthesizing
 	role := "arn:aws:iam::" + localAccount + ":role/Approver"
 	specs := os.DirFS("../../examples")
 	work := t.TempDir()
@@ -49,22 +43,7 @@ func TestApproverRolesEndToEnd(t *testing.T) {
 	if err := os.WriteFile(tplPath, tpl, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	r, err := endpoint.Start(context.Background(), endpoint.Options{Addr: "127.0.0.1:0", Specs: specs, Template: tplPath,
-		WorkDir: work, Config: endpoint.Config{Clock: clock.Scaled(testSpeed), Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))}})
-	if err != nil {
-		t.Fatalf("start the endpoint: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := r.Shutdown(context.Background()); err != nil {
-			t.Errorf("shutdown: %v", err)
-		}
-	})
-	awsEnv(t, r.URL, r.Region())
-	op, err := operator.Connect(context.Background(), r.AWS, operator.Target{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	op.SetPollPeriod(20 * time.Millisecond)
+	r, op := startLocalWith(t, work, tplPath)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	for _, tag := range []string{"rc5", "rc6"} {

@@ -45,11 +45,24 @@ func awsEnv(t *testing.T, url, region string) {
 // with an Operator over it for the test's own checks.
 func startLocal(t *testing.T) (*endpoint.Running, *operator.Operator) {
 	t.Helper()
+	return startLocalWith(t, t.TempDir(), "")
+}
+
+// needsEndpoint skips a test that starts the local endpoint under -short.
+func needsEndpoint(t *testing.T) {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("starts the local endpoint; run without -short")
 	}
+}
+
+// startLocalWith is startLocal deploying the template at path (empty:
+// synthesized in-process) with work as the work directory.
+func startLocalWith(t *testing.T, work, template string) (*endpoint.Running, *operator.Operator) {
+	t.Helper()
+	needsEndpoint(t)
 	r, err := endpoint.Start(context.Background(), endpoint.Options{Addr: "127.0.0.1:0", Specs: os.DirFS("../../examples"),
-		WorkDir: t.TempDir(), Config: endpoint.Config{Clock: clock.Scaled(testSpeed), Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))}})
+		Template: template, WorkDir: work, Config: endpoint.Config{Clock: clock.Scaled(testSpeed), Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))}})
 	if err != nil {
 		t.Fatalf("start the endpoint: %v", err)
 	}
