@@ -104,9 +104,9 @@ func (e *Engine) check(ctx context.Context, st workflow.State) (workflow.State, 
 			return e.checkScaleIn(ctx, st, c)
 		}
 		// The bake woke (its wait timed out) before its end to re-read the
-		// alarms and judge the revision, done above: bake on, for another interval or what is
-		// left. The time left is counted in task timeouts, the state
-		// machine's clock.
+		// alarms and judge the revision, done above: bake on, for another
+		// interval or what is left. The time left is counted in task
+		// timeouts, the state machine's clock.
 		if timedOut && st.Wait.BakeLeftSeconds > 0 {
 			st.Wait.Settled = false
 			st.Wait.TimeoutSeconds = min(e.reconcileSeconds(), st.Wait.BakeLeftSeconds)

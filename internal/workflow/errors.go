@@ -135,8 +135,8 @@ const (
 // Step Functions uses (including its own invocation timing out), and a
 // sandbox that timed out before the function ran. The function did not run,
 // or its result is lost; every phase is idempotent, so each is safe to
-// retry. The state machine retries them
-// on every Task state, with backoff and jitter.
+// retry. The state machine retries them on every Task state, with backoff
+// and jitter.
 const (
 	ErrLambdaTooManyRequests = "Lambda.TooManyRequestsException"
 	ErrLambdaService         = "Lambda.ServiceException"
