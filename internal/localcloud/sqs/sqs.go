@@ -251,7 +251,7 @@ func (s *Service) createQueue(body []byte) (any, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if q, ok := s.queues[in.QueueName]; ok {
-		if !mapsEqual(q.Attributes, in.Attributes) {
+		if !maps.Equal(q.Attributes, in.Attributes) {
 			return nil, &protocol.Error{Code: "QueueAlreadyExists", Type: CodeQueueNameExists, Status: http.StatusBadRequest,
 				Message: fmt.Sprintf("A queue already exists with the same name and a different value for attribute(s): %s", in.QueueName)}
 		}
@@ -263,18 +263,6 @@ func (s *Service) createQueue(body []byte) (any, error) {
 		s.queues[in.QueueName] = &queue{Name: in.QueueName, Attributes: attrs, Created: s.clock.Now()}
 	}
 	return map[string]string{"QueueUrl": s.URL(in.QueueName)}, nil
-}
-
-func mapsEqual(a, b map[string]string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if w, ok := b[k]; !ok || w != v {
-			return false
-		}
-	}
-	return true
 }
 
 // attrSeconds reads a duration attribute given in seconds.
