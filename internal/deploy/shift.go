@@ -65,17 +65,14 @@ func (e *Engine) shift(ctx context.Context, st workflow.State) (workflow.State, 
 	// so a lost alarm event cannot let the step through; BakeLeftSeconds is
 	// what remains to wait after this first interval.
 	bake := max(step.BakeSeconds, 1)
-	first := min(e.reconcileSeconds(), bake)
 	st.Wait = workflow.Wait{
-		Kind:            workflow.WaitBake,
-		TimeoutSeconds:  first,
-		BakeLeftSeconds: bake - first,
-		Deadline:        now.Add(secondsOf(bake)),
-		Cluster:         r.Cluster,
-		Service:         p.Target,
-		ECSDeployment:   ecsDeployment,
-		Alarms:          r.Alarms,
+		Kind:          workflow.WaitBake,
+		Cluster:       r.Cluster,
+		Service:       p.Target,
+		ECSDeployment: ecsDeployment,
+		Alarms:        r.Alarms,
 	}
+	startBake(&st.Wait, now, bake, e.reconcileSeconds())
 	if scaleIn != nil {
 		scaleIn.BakeSeconds = bake
 		st.Wait.ScaleIn = scaleIn
@@ -120,14 +117,20 @@ func scaleInWhenUp(ctx context.Context, c Clients, w *workflow.Wait, now time.Ti
 	if _, err := c.Services.SetDesiredCount(ctx, w.Cluster, s.Service, s.Count); err != nil {
 		return false, detail, fmt.Errorf("scale %s to %d: %w", s.Service, s.Count, err)
 	}
-	bake := max(s.BakeSeconds, 1)
-	first := min(reconcile, bake)
 	w.ScaleIn = nil
-	w.Deadline = now.Add(secondsOf(bake))
-	w.TimeoutSeconds = first
-	w.BakeLeftSeconds = bake - first
 	w.Settled = false
+	startBake(w, now, max(s.BakeSeconds, 1), reconcile)
 	return true, detail, nil
+}
+
+// startBake starts a bake of bakeSeconds at now on w: its deadline, and a
+// first wait of at most one reconcile interval, with the rest of the bake
+// in BakeLeftSeconds (check bakes on from there).
+func startBake(w *workflow.Wait, now time.Time, bakeSeconds, reconcile int) {
+	first := min(reconcile, bakeSeconds)
+	w.Deadline = now.Add(secondsOf(bakeSeconds))
+	w.TimeoutSeconds = first
+	w.BakeLeftSeconds = bakeSeconds - first
 }
 
 // newTasksUp reports whether the new slot (w.Service) runs the
