@@ -162,7 +162,7 @@ func (s *Service) byURL(u string) (*queue, error) {
 // SendByARN sends body to the queue with the given ARN, as a service
 // delivering to a destination (Lambda, EventBridge) does.
 func (s *Service) SendByARN(arn, body string) error {
-	name, ok := strings.CutPrefix(arn, fmt.Sprintf("arn:aws:sqs:%s:%s:", s.region, protocol.Account))
+	name, ok := strings.CutPrefix(arn, s.ARN("")) // the ARN of a queue without its name
 	if !ok {
 		return fmt.Errorf("send to %s: not a queue of this region and account", arn)
 	}
