@@ -23,7 +23,8 @@ func newHistoryCommand() *cobra.Command {
 with their outcome (deployed, rolled-back, failed, rejected, superseded,
 rollback-failed), image, start and end times, and the error that ended a
 failed one. failed is a deployment that failed before it changed anything
-(an AWS API unreachable, a missing cluster): there was nothing to roll back. --json prints the entries as the state store keeps them.
+(an AWS API unreachable, a missing cluster): there was nothing to roll back.
+--json prints the entries as the state store keeps them.
 ` + operatorHelp,
 		Example: `  slipway history --env prod web
   slipway history --env staging --limit 5 --json worker`,
