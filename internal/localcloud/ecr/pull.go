@@ -32,14 +32,12 @@ func (s *Service) Pull(repository, reference string) error {
 	if r == nil {
 		return fmt.Errorf("%s: %w", repository, ErrRepositoryNotFound)
 	}
+	id, sep := ImageIdentifier{ImageTag: reference}, ":"
 	if strings.HasPrefix(reference, "sha256:") {
-		if r.Images[reference] == nil {
-			return fmt.Errorf("%s@%s: %w", repository, reference, ErrImageNotFound)
-		}
-		return nil
+		id, sep = ImageIdentifier{ImageDigest: reference}, "@"
 	}
-	if _, ok := r.ImageTags[reference]; !ok {
-		return fmt.Errorf("%s:%s: %w", repository, reference, ErrImageNotFound)
+	if img, _, _ := r.resolve(id); img == nil {
+		return fmt.Errorf("%s%s%s: %w", repository, sep, reference, ErrImageNotFound)
 	}
 	return nil
 }
