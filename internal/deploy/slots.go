@@ -3,6 +3,7 @@ package deploy
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -301,19 +302,22 @@ func promoteRegistries(ctx context.Context, c Clients, p *plan) error {
 	if r.ServiceInput == nil || len(r.ServiceInput.ServiceRegistries) == 0 {
 		return nil
 	}
-	live, err := readService(ctx, c, r.Cluster, p.Target)
-	if err != nil {
-		return err
-	}
-	if !live.Exists || live.Settings == nil {
+	// Only the settings are needed: DescribeService, not readService,
+	// which also reads the scalable target and its policies.
+	svc, err := c.Services.DescribeService(ctx, r.Cluster, p.Target)
+	if errors.Is(err, ecs.ErrNotFound) {
 		return fmt.Errorf("register %s in Cloud Map: the service is gone", p.Target)
 	}
-	want := *live.Settings
+	if err != nil {
+		return fmt.Errorf("describe service %s/%s: %w", r.Cluster, p.Target, err)
+	}
+	live := svc.Settings
+	want := live
 	want.ServiceRegistries = r.ServiceInput.ServiceRegistries
-	if len(want.Diff(*live.Settings)) == 0 {
+	if len(want.Diff(live)) == 0 {
 		return nil
 	}
-	if _, err := c.Services.RestoreService(ctx, r.Cluster, p.Target, ecs.Restore{Settings: &want, Live: live.Settings}); err != nil {
+	if _, err := c.Services.RestoreService(ctx, r.Cluster, p.Target, ecs.Restore{Settings: &want, Live: &live}); err != nil {
 		return fmt.Errorf("register %s in Cloud Map (serviceRegistries): %w", p.Target, err)
 	}
 	return nil
