@@ -284,9 +284,14 @@ func (q *queue) visibility() time.Duration {
 	return d
 }
 
+func (q *queue) retention() time.Duration {
+	d, _ := attrSeconds(q.Attributes, "MessageRetentionPeriod", defaultRetention, minRetention, maxRetention)
+	return d
+}
+
 // expire drops messages older than the retention period.
 func (s *Service) expire(q *queue, now time.Time) {
-	ret, _ := attrSeconds(q.Attributes, "MessageRetentionPeriod", defaultRetention, minRetention, maxRetention)
+	ret := q.retention()
 	q.Messages = slices.DeleteFunc(q.Messages, func(m *message) bool { return !now.Before(m.Sent.Add(ret)) })
 }
 
@@ -343,8 +348,7 @@ func (s *Service) getQueueAttributes(body []byte) (any, error) {
 	now := s.clock.Now()
 	s.expire(q, now)
 	visible, inFlight := q.counts(now)
-	vis := q.visibility()
-	ret, _ := attrSeconds(q.Attributes, "MessageRetentionPeriod", defaultRetention, minRetention, maxRetention)
+	vis, ret := q.visibility(), q.retention()
 	all := map[string]string{
 		"QueueArn":                              s.ARN(q.Name),
 		"ApproximateNumberOfMessages":           strconv.Itoa(visible),
