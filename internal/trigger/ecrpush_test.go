@@ -378,3 +378,29 @@ func TestECRPushPinsAcceptedEnvironment(t *testing.T) {
 		})
 	}
 }
+
+// TestECRPushReadsEachEnvironmentOnce: two services that deploy first to one
+// environment both get its accepted version, read from the store once.
+func TestECRPushReadsEachEnvironmentOnce(t *testing.T) {
+	other := webEntry
+	other.Service = "web-canary"
+	st := indexed(webEntry, other)
+	st.accepted = map[string]store.AcceptedSpec{"environments/staging.yaml": {Key: "environments/staging.yaml", Version: "env-good"}}
+	sfn := newFakeSFN()
+	log, _ := newLogger()
+	if err := NewECRPush(st, sfn, testConfig, log).Handle(context.Background(), sample(t, "ecr-push.json")); err != nil {
+		t.Fatalf("Handle: %v", err)
+	}
+	got := sfn.executions()
+	if len(got) != 2 {
+		t.Fatalf("got %d executions, want 2", len(got))
+	}
+	for _, x := range got {
+		if v := x.input.Request.EnvironmentSpecVersion; v != "env-good" {
+			t.Errorf("%s: got environment spec version %q, want %q", x.input.Request.Service, v, "env-good")
+		}
+	}
+	if n := st.acceptedReads["environments/staging.yaml"]; n != 1 {
+		t.Errorf("got %d reads of the accepted staging version, want 1", n)
+	}
+}

@@ -35,8 +35,10 @@ type fakeStore struct {
 	etag       int
 	rejections []store.Rejection
 	accepted   map[string]store.AcceptedSpec // by key
-	watches    []store.Watch
-	history    map[string][]store.HistoryEntry // by "env/service", newest first
+	// acceptedReads counts AcceptedSpec calls, by key.
+	acceptedReads map[string]int
+	watches       []store.Watch
+	history       map[string][]store.HistoryEntry // by "env/service", newest first
 
 	// conflicts makes the next PutIndex calls lose to a concurrent writer,
 	// which runs concurrent before the loss is reported.

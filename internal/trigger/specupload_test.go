@@ -468,6 +468,10 @@ func (f *fakeStore) Rejection(_ context.Context, key, version string) (store.Rej
 func (f *fakeStore) AcceptedSpec(_ context.Context, key string) (store.AcceptedSpec, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.acceptedReads == nil {
+		f.acceptedReads = map[string]int{}
+	}
+	f.acceptedReads[key]++
 	if f.err != nil {
 		return store.AcceptedSpec{}, f.err
 	}
