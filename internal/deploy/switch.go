@@ -2,9 +2,11 @@ package deploy
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 
+	"github.com/slipwayhq/slipway/internal/awsapi/ecs"
 	"github.com/slipwayhq/slipway/internal/awsapi/elbv2"
 	"github.com/slipwayhq/slipway/internal/spec"
 	"github.com/slipwayhq/slipway/internal/workflow"
@@ -182,17 +184,19 @@ func requireHealthy(ctx context.Context, c Clients, group string) error {
 // already is skipped, so a retried cleanup is safe.
 func deleteServices(ctx context.Context, c Clients, cluster string, names []string) error {
 	for _, name := range names {
-		live, err := readService(ctx, c, cluster, name)
-		if err != nil {
-			return err
-		}
-		if !live.Exists {
+		// DescribeService, not readService: the scalable target and its
+		// policies, which readService also reads, are removed unread.
+		live, err := c.Services.DescribeService(ctx, cluster, name)
+		if errors.Is(err, ecs.ErrNotFound) {
 			continue
+		}
+		if err != nil {
+			return fmt.Errorf("describe service %s/%s: %w", cluster, name, err)
 		}
 		if err := c.Scaling.DeregisterTarget(ctx, scalingID(cluster, name)); err != nil {
 			return fmt.Errorf("remove scalable target of %s: %w", name, err)
 		}
-		if live.DesiredCount > 0 && !live.Daemon {
+		if live.DesiredCount > 0 && live.Scheduling != "DAEMON" {
 			if _, err := c.Services.SetDesiredCount(ctx, cluster, name, 0); err != nil {
 				return fmt.Errorf("scale %s to 0: %w", name, err)
 			}
