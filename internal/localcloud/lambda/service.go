@@ -348,7 +348,7 @@ func (s *Service) runAsync(fn *function, payload []byte) {
 			condition = conditionEventAgeExceeded
 		}
 		if condition != "" {
-			s.log.Warn("asynchronous invocation failed after retries", "function", fn.name, "attempts", attempt, "condition", condition, "errorType", fnErr.Type, "error", fnErr.Message)
+			s.log.Warn("asynchronous invocation given up", "function", fn.name, "attempts", attempt, "condition", condition, "errorType", fnErr.Type, "error", fnErr.Message)
 			s.mu.Lock()
 			s.failures = append(s.failures, AsyncFailure{FunctionName: fn.name, Payload: payload, Attempts: attempt, Error: *fnErr, Time: s.clock.Now()})
 			s.mu.Unlock()
