@@ -194,29 +194,26 @@ func (s *Service) Depth() map[string]int {
 
 // ServeJSON dispatches one SQS operation.
 func (s *Service) ServeJSON(_ context.Context, op string, body []byte) (any, error) {
-	var h func([]byte) (any, error)
 	switch op {
 	case "CreateQueue":
-		h = s.createQueue
+		return s.createQueue(body)
 	case "GetQueueUrl":
-		h = s.getQueueURL
+		return s.getQueueURL(body)
 	case "GetQueueAttributes":
-		h = s.getQueueAttributes
+		return s.getQueueAttributes(body)
 	case "SendMessage":
-		h = s.sendMessage
+		return s.sendMessage(body)
 	case "ReceiveMessage":
-		h = s.receiveMessage
+		return s.receiveMessage(body)
 	case "DeleteMessage":
-		h = s.deleteMessage
+		return s.deleteMessage(body)
 	case "ListQueues":
-		h = s.listQueues
+		return s.listQueues(body)
 	case "PurgeQueue":
-		h = s.purgeQueue
-	default:
-		return nil, protocol.Errorf(http.StatusBadRequest, protocol.CodeUnknownOperation,
-			"operation %s is not modelled by the local SQS (it serves CreateQueue, GetQueueUrl, GetQueueAttributes, SendMessage, ReceiveMessage, DeleteMessage, ListQueues, PurgeQueue)", op)
+		return s.purgeQueue(body)
 	}
-	return h(body)
+	return nil, protocol.Errorf(http.StatusBadRequest, protocol.CodeUnknownOperation,
+		"operation %s is not modelled by the local SQS (it serves CreateQueue, GetQueueUrl, GetQueueAttributes, SendMessage, ReceiveMessage, DeleteMessage, ListQueues, PurgeQueue)", op)
 }
 
 func (s *Service) createQueue(body []byte) (any, error) {
