@@ -101,7 +101,6 @@ type ServiceAPI interface {
 	// DeploymentTasks returns the tasks the ECS deployment id started
 	// whose desired status is RUNNING (ecs.Client.DeploymentTasks).
 	DeploymentTasks(ctx context.Context, cluster, id string) ([]ecs.Task, error)
-	SetTaskDefinition(ctx context.Context, cluster, name, taskDefinition string) (*ecs.Service, error)
 	// RestoreService puts a service back in one update: task definition,
 	// count and the settings that differ (ecs.Client.Restore).
 	RestoreService(ctx context.Context, cluster, name string, r ecs.Restore) (*ecs.Service, error)

@@ -505,18 +505,6 @@ func (w *world) scale(s *fakeService, n int32) {
 	w.settle()
 }
 
-func (w *world) SetTaskDefinition(ctx context.Context, cluster, name, td string) (*ecs.Service, error) {
-	if err := w.fault("SetTaskDefinition"); err != nil {
-		return nil, err
-	}
-	s, ok := w.services[name]
-	if !ok {
-		return nil, fmt.Errorf("set task definition of %s: %w", name, ecs.ErrNotFound)
-	}
-	w.deploy(s, td, s.desired)
-	return w.DescribeService(ctx, cluster, name)
-}
-
 func (w *world) DeleteService(_ context.Context, _, name string) error {
 	if err := w.fault("DeleteService"); err != nil {
 		return err

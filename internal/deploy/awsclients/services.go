@@ -61,11 +61,6 @@ func (s *Services) SetDesiredCount(ctx context.Context, cluster, name string, n 
 	return s.api.SetDesiredCount(ctx, cluster, name, n)
 }
 
-// SetTaskDefinition changes only the task definition.
-func (s *Services) SetTaskDefinition(ctx context.Context, cluster, name, td string) (*ecsapi.Service, error) {
-	return s.api.SetTaskDefinition(ctx, cluster, name, td)
-}
-
 // RestoreService puts a service back in one update.
 func (s *Services) RestoreService(ctx context.Context, cluster, name string, r ecsapi.Restore) (*ecsapi.Service, error) {
 	return s.api.Restore(ctx, cluster, name, r)
