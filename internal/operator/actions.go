@@ -255,11 +255,16 @@ func (o *Operator) Unlock(ctx context.Context, env, svc string) (Unlocked, error
 	if q == nil {
 		return u, nil
 	}
+	u.HandedTo = q.Deployment
+	if q.Token == "" {
+		// Queued, but its wait has not begun: the wait finds the lock
+		// free when it starts, as after the engine's own hand-over.
+		return u, nil
+	}
 	err = o.sfn.SendTaskSuccess(ctx, q.Token, workflow.Signal{Source: "lock", Detail: "released by slipway unlock"})
 	if err != nil && !errors.Is(err, sfnapi.ErrTaskClosed) {
 		return u, fmt.Errorf("unlock %s in %s: lock released; wake deployment %s: %w", svc, env, q.Deployment, err)
 	}
-	u.HandedTo = q.Deployment
 	return u, nil
 }
 
