@@ -20,25 +20,42 @@ import (
 	"github.com/slipwayhq/slipway/internal/workflow"
 )
 
-// TestAutoScalingScalesOutDuringABake: web's target tracking policy on CPU
+// TestAutoScalingScaleOutKeptByADeployment: web's target tracking policy on CPU
 // (examples/services/web.yaml, staging limits 1..2) really scales the
-// serving slot out when load rises during a canary's bake, and the
-// deployment, reading counts when it uses them, does not scale it back in
-// (issue 11 item 3 and the local endpoint's Application Auto Scaling).
-func TestAutoScalingScalesOutDuringABake(t *testing.T) {
+// serving slot out under load, and a canary deployed while the load lasts —
+// reading counts when it uses them — sizes the new slot from the scaled-out
+// count and never scales it back in through its bakes and promotion (issue
+// 11 item 3 and the local endpoint's Application Auto Scaling).
+//
+// The load is set, and the scale-out awaited, before the push: target
+// tracking needs three one-minute datapoints over the target and its own
+// evaluation, longer than staging's three one-minute bakes, so a scale-out
+// started during the canary would land or not by where in the minute the
+// virtual clock happened to start.
+func TestAutoScalingScaleOutKeptByADeployment(t *testing.T) {
 	skipIfShort(t, "synthesizes the stack and runs deployments")
 	s := startStepped(t)
 	ctx := context.Background()
 	as := aas.NewFromConfig(s.r.AWS)
 	cw := cloudwatch.NewFromConfig(s.r.AWS)
-	arn, _ := s.pushUntil("web", "v2", workflow.StateBake, nil)
-
 	// Both slots are under load: four times what one task can take.
 	control := endpoint.Control{URL: s.r.URL}
 	load := map[string]float64{"staging/web--blue": 400, "staging/web--green": 400}
 	if _, err := control.Apply(ctx, faults.State{ServiceLoads: load}); err != nil {
 		t.Fatalf("set the load: %v", err)
 	}
+	// The serving slot scales out to staging's max on its own.
+	for i := 0; s.service("web--blue").DesiredCount < 2; i++ {
+		if i > 15*60 {
+			t.Fatalf("web--blue did not scale out in 15 simulated minutes under the load")
+		}
+		if err := s.clock.Sleep(ctx, time.Second); err != nil {
+			t.Fatal(err)
+		}
+	}
+	assertAlarmHigh(t, as, cw, "web--blue")
+
+	arn, _ := s.pushUntil("web", "v2", workflow.StateBake, nil)
 
 	// Step simulated time a second at a time until the deployment ends,
 	// watching the slots' counts.
@@ -89,10 +106,19 @@ func TestAutoScalingScalesOutDuringABake(t *testing.T) {
 		t.Errorf("web--green has %d tasks after the promotion, want 2; counts: %v", got, counts)
 	}
 
-	// The scale-out was auto scaling's: green's policy owns an AlarmHigh
-	// that is in ALARM under the load.
+	// Green, still under the load at twice a task's capacity each, keeps
+	// its count: its policy's AlarmHigh exists and nothing scaled it in.
+	assertAlarmHigh(t, as, cw, "web--green")
+}
+
+// assertAlarmHigh checks that the target tracking policy of the staging
+// service slot owns an AlarmHigh in ALARM: the scale-out was auto
+// scaling's, under the load.
+func assertAlarmHigh(t *testing.T, as *aas.Client, cw *cloudwatch.Client, slot string) {
+	t.Helper()
+	ctx := context.Background()
 	pols, err := as.DescribeScalingPolicies(ctx, &aas.DescribeScalingPoliciesInput{ServiceNamespace: aastypes.ServiceNamespaceEcs,
-		ResourceId: aws.String("service/staging/web--green")})
+		ResourceId: aws.String("service/staging/" + slot)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,7 +131,7 @@ func TestAutoScalingScalesOutDuringABake(t *testing.T) {
 		}
 	}
 	if high == "" {
-		t.Fatalf("got policies %+v on web--green, want a target tracking policy with an AlarmHigh", pols.ScalingPolicies)
+		t.Fatalf("got policies %+v on %s, want a target tracking policy with an AlarmHigh", pols.ScalingPolicies, slot)
 	}
 	alarms, err := cw.DescribeAlarms(ctx, &cloudwatch.DescribeAlarmsInput{AlarmNames: []string{high}})
 	if err != nil || len(alarms.MetricAlarms) != 1 {
