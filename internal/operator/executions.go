@@ -3,6 +3,7 @@ package operator
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -10,6 +11,7 @@ import (
 	sfnsdk "github.com/aws/aws-sdk-go-v2/service/sfn"
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 
+	"github.com/slipwayhq/slipway/internal/store"
 	"github.com/slipwayhq/slipway/internal/trigger"
 	"github.com/slipwayhq/slipway/internal/workflow"
 )
@@ -178,7 +180,10 @@ func (o *Operator) Watch(ctx context.Context, arn string, entered func(state str
 }
 
 // WaitForState polls the execution until it is in one of states (and
-// returns nil), or has ended (and returns an error saying where).
+// returns nil), or has ended (and returns an error saying where). In
+// AwaitApproval it waits until the approval is pending too: the wait's task
+// records it a moment after the state is entered, and only then can
+// `slipway approve` act on it.
 func (o *Operator) WaitForState(ctx context.Context, arn string, states ...string) error {
 	for {
 		x, err := o.Describe(ctx, arn)
@@ -186,7 +191,10 @@ func (o *Operator) WaitForState(ctx context.Context, arn string, states ...strin
 			return err
 		}
 		if contains(states, x.State) {
-			return nil
+			ready, err := o.readyIn(ctx, x)
+			if err != nil || ready {
+				return err
+			}
 		}
 		if x.Status != string(sfntypes.ExecutionStatusRunning) {
 			return fmt.Errorf("execution %s ended %s in %s without reaching %v", arn, x.Status, x.State, states)
@@ -195,4 +203,21 @@ func (o *Operator) WaitForState(ctx context.Context, arn string, states ...strin
 			return fmt.Errorf("wait for %v: %w", states, err)
 		}
 	}
+}
+
+// readyIn reports whether x, in the state it entered last, can be acted
+// on: in AwaitApproval, once its approval is pending; in any other state,
+// at once.
+func (o *Operator) readyIn(ctx context.Context, x Execution) (bool, error) {
+	if x.State != workflow.StateAwaitApproval {
+		return true, nil
+	}
+	a, err := o.store.Approval(ctx, x.Environment, x.Service)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return false, nil
+	case err != nil:
+		return false, fmt.Errorf("read the approval of %s in %s: %w", x.Service, x.Environment, err)
+	}
+	return a.Execution == "" || a.Execution == x.ARN, nil
 }

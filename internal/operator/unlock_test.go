@@ -9,6 +9,7 @@ import (
 	"github.com/slipwayhq/slipway/internal/awsapi/awsapitest"
 	sfnapi "github.com/slipwayhq/slipway/internal/awsapi/sfn"
 	"github.com/slipwayhq/slipway/internal/store"
+	"github.com/slipwayhq/slipway/internal/workflow"
 )
 
 // TestUnlockHandsOver: unlock releases a kept lock and hands it to the
@@ -52,4 +53,32 @@ func TestUnlockHandsOver(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestReadyIn: an execution in AwaitApproval can be approved only once its
+// own approval is pending; in any other state at once.
+func TestReadyIn(t *testing.T) {
+	ctx := context.Background()
+	st := store.New(memObjects{}, "specs", "state")
+	op := &Operator{store: st}
+	x := Execution{ARN: "arn:new", Service: "web", Environment: "prod", State: workflow.StateAwaitApproval}
+	check := func(name string, want bool) {
+		t.Helper()
+		got, err := op.readyIn(ctx, x)
+		if err != nil || got != want {
+			t.Errorf("%s: got %t (%v), want %t", name, got, err, want)
+		}
+	}
+	check("no approval recorded yet", false)
+	if err := st.PutApproval(ctx, store.PendingApproval{Deployment: "d-old", Execution: "arn:old", Token: "t", Service: "web", Environment: "prod"}); err != nil {
+		t.Fatal(err)
+	}
+	check("an older deployment's approval", false)
+	if err := st.PutApproval(ctx, store.PendingApproval{Deployment: "d-new", Execution: "arn:new", Token: "t", Service: "web", Environment: "prod"}); err != nil {
+		t.Fatal(err)
+	}
+	check("its own approval", true)
+	x.State = workflow.StateApply
+	op.store = store.New(memObjects{}, "specs", "state")
+	check("another state", true)
 }
