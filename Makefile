@@ -84,6 +84,13 @@ CDK_OFFLINE := AWS_EC2_METADATA_DISABLED=true CDK_DISABLE_CLI_TELEMETRY=true
 synth: tools build
 	$(CDK_OFFLINE) npx cdk synth --quiet --no-notices --no-version-reporting
 
+## local-template: rewrite the template `slipway local` embeds
+# (internal/localcloud/stack/template/) from the CDK app; TestEmbeddedTemplateFresh
+# fails until it is refreshed after a change to the stack.
+.PHONY: local-template
+local-template:
+	$(GO) test -count=1 -run '^TestEmbeddedTemplateFresh$$' ./internal/localcloud/stack/ -update-template
+
 ## deploy: cdk deploy with your own AWS credentials (run `npx cdk bootstrap` once per account/region)
 deploy: tools build
 	npx cdk deploy

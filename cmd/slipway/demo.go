@@ -33,15 +33,20 @@ scenarios through real AWS SDK clients, narrating each and checking its outcome:
   4. worker:v2 rolls
   5. agent:v2 (a DAEMON service) rolls on every container instance
 
-It exits non-zero when any scenario fails.`,
+It exits non-zero when any scenario fails. It needs nothing but this binary:
+the stack's template and the example specs are built in.`,
+		Example: `  slipway demo
+  slipway demo --only 2 --virtual
+  slipway demo --specs ./examples --template cdk.out/Slipway.template.json`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			ck, err := clk.clock()
 			if err != nil {
 				return err
 			}
-			if st, err := os.Stat(specs); err != nil || !st.IsDir() {
-				return usageErrorf("--specs %s: not a directory", specs)
+			specFS, err := specRoot(c, specs, false)
+			if err != nil {
+				return err
 			}
 			level := slog.LevelError + 4 // quiet: the narration says what happens
 			if verbose {
@@ -49,7 +54,7 @@ It exits non-zero when any scenario fails.`,
 			}
 			ctx, stop := signal.NotifyContext(c.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			_, err = demo.Run(ctx, demo.Options{Specs: os.DirFS(specs), Template: template, Clock: ck, Out: c.OutOrStdout(), Only: only,
+			_, err = demo.Run(ctx, demo.Options{Specs: specFS, Template: template, Clock: ck, Out: c.OutOrStdout(), Only: only,
 				Logger: slog.New(slog.NewTextHandler(c.ErrOrStderr(), &slog.HandlerOptions{Level: level}))})
 			if err != nil {
 				return fmt.Errorf("demo: %w", err)
@@ -57,8 +62,8 @@ It exits non-zero when any scenario fails.`,
 			return nil
 		},
 	}
-	c.Flags().StringVar(&specs, "specs", "examples", "spec root of the demo world")
-	c.Flags().StringVar(&template, "template", "", "synthesized template to deploy (default: synthesize in-process)")
+	c.Flags().StringVar(&specs, "specs", "", "spec root of the demo world (default: the examples built into slipway)")
+	c.Flags().StringVar(&template, "template", "", "synthesized template to deploy, e.g. cdk.out/Slipway.template.json (default: the one built into slipway)")
 	c.Flags().IntSliceVar(&only, "only", nil, "run only these scenarios (1-5)")
 	c.Flags().BoolVarP(&verbose, "verbose", "v", false, "log what the services and functions do")
 	clk.add(c, 60)

@@ -15,6 +15,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/slipwayhq/slipway/examples"
 	"github.com/slipwayhq/slipway/internal/clock"
 	"github.com/slipwayhq/slipway/internal/localcloud/ecs"
 	"github.com/slipwayhq/slipway/internal/localcloud/endpoint"
@@ -43,9 +44,9 @@ func (f *clockFlags) clock() (clock.Clock, error) {
 		return clock.NewVirtual(time.Now()), nil
 	case f.speed <= 0:
 		return nil, usageErrorf("--speed %v: must be positive", f.speed)
-	case f.speed == 1:
-		return clock.Real(), nil
 	}
+	// A scaled clock even at wall speed: the world is seeded fast-forward
+	// (endpoint.Options.SeedSpeed), which the real clock cannot do.
 	return clock.Scaled(f.speed), nil
 }
 
@@ -56,6 +57,7 @@ func newLocalCommand() *cobra.Command {
 		stateDir string
 		template string
 		specs    string
+		noWorld  bool
 		binaries string
 		clk      clockFlags
 		verbose  bool
@@ -70,6 +72,11 @@ Slipway's synthesized stack onto it and seeds the world of the example specs:
 clusters, container instances, a load balancer with blue/green target groups,
 alarms, ECR repositories with an initial image, and the specs themselves.
 
+It needs nothing but this binary: the synthesized template of the stack and
+the example specs are built in (--template and --specs name others), so it
+runs from any directory and needs no Node.js (only ` + "`make synth`" + ` and
+` + "`make deploy`" + ` run the CDK).
+
 It listens on 127.0.0.1 only unless --listen names another address. Point
 the AWS CLI or SDK at it with the printed exports.
 
@@ -80,7 +87,8 @@ browser Origin (or Sec-Fetch-Site) header, requests whose Host is not
 localhost, a loopback address or the listen address on its port (DNS
 rebinding), and control-API changes not sent as application/json.
 
-GET /_slipway/health answers 200 once the stack is deployed and seeded. With
+GET /_slipway/health answers 200 once the stack is deployed and seeded (the
+seed's initial deployments run fast-forward, then time runs at --speed). With
 --state-dir the state is saved on exit and restored on the next start.
 
 Simulated time runs 60 times faster than wall time unless --speed says
@@ -92,7 +100,8 @@ group's health check interval × healthy threshold (30 s × 5 by default), and
 a stopping task drains for the group's deregistration delay (300 s).`,
 		Example: `  slipway local
   slipway local --speed 60 --state-dir .slipway-local
-  slipway local --listen 0.0.0.0 --port 4567`,
+  slipway local --listen 0.0.0.0 --port 4567
+  slipway local --specs ./my-specs --template cdk.out/Slipway.template.json`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			ck, err := clk.clock()
@@ -115,12 +124,9 @@ a stopping task drains for the group's deregistration delay (300 s).`,
 				level = slog.LevelInfo
 			}
 			log := slog.New(slog.NewTextHandler(c.ErrOrStderr(), &slog.HandlerOptions{Level: level}))
-			var specFS fs.FS
-			if specs != "" {
-				if st, err := os.Stat(specs); err != nil || !st.IsDir() {
-					return usageErrorf("--specs %s: not a directory", specs)
-				}
-				specFS = os.DirFS(specs)
+			specFS, err := specRoot(c, specs, noWorld)
+			if err != nil {
+				return err
 			}
 			ctx, stop := signal.NotifyContext(c.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
@@ -146,8 +152,9 @@ a stopping task drains for the group's deregistration delay (300 s).`,
 	c.Flags().IntVar(&port, "port", 4566, "port to listen on")
 	c.Flags().StringVar(&listen, "listen", "", "address to listen on instead of 127.0.0.1 (e.g. 0.0.0.0: reachable from other hosts, which then have full control: there is no authentication)")
 	c.Flags().StringVar(&stateDir, "state-dir", "", "save the state here on exit and restore it on start")
-	c.Flags().StringVar(&template, "template", "", "synthesized template to deploy (default: synthesize in-process)")
-	c.Flags().StringVar(&specs, "specs", "examples", "spec root to seed the world from; empty seeds nothing")
+	c.Flags().StringVar(&template, "template", "", "synthesized template to deploy, e.g. cdk.out/Slipway.template.json (default: the one built into slipway)")
+	c.Flags().StringVar(&specs, "specs", "", "spec root to seed the world from (default: the examples built into slipway)")
+	c.Flags().BoolVar(&noWorld, "no-world", false, "seed no world: deploy only the stack")
 	c.Flags().StringVar(&binaries, "functions", "", "run the functions' bootstrap binaries from this directory (<kind>/bootstrap, built for this machine) behind the Lambda Runtime API instead of in-process")
 	c.Flags().BoolVarP(&verbose, "verbose", "v", false, "log what the services and functions do")
 	// Tasks start, pass their target groups' health checks (interval ×
@@ -309,6 +316,25 @@ sts.`,
 	}
 	c.AddCommand(throttle, delay, drop, clear, list)
 	return c
+}
+
+// specRoot is the spec root local and demo seed: the directory --specs
+// names, or the examples built into the binary; nil with --no-world.
+func specRoot(c *cobra.Command, dir string, none bool) (fs.FS, error) {
+	switch {
+	case none && dir != "":
+		return nil, usageErrorf("--specs and --no-world contradict each other: give one of them")
+	case none:
+		return nil, nil
+	case dir == "" && c.Flags().Changed("specs"):
+		return nil, usageErrorf("--specs: empty; name a spec root directory (or drop the flag to seed the built-in examples)")
+	case dir == "":
+		return examples.FS(), nil
+	}
+	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+		return nil, usageErrorf("--specs %s: not a directory", dir)
+	}
+	return os.DirFS(dir), nil
 }
 
 func regionFromEnv() string {

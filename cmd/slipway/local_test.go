@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -12,10 +13,13 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/slipwayhq/slipway/internal/localcloud"
 	"github.com/slipwayhq/slipway/internal/localcloud/faults"
+	"github.com/slipwayhq/slipway/internal/localcloud/stack"
 )
 
 const digest = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
@@ -96,7 +100,8 @@ func TestFaultCommands(t *testing.T) {
 	}
 }
 
-// TestLocalServesAndStops runs the built command: it prints the exports,
+// TestLocalServesAndStops runs the built command from an empty directory:
+// it prints the exports,
 // answers the health check once ready, serves the AWS APIs, and on SIGINT
 // stops with exit code 0 after saving its state.
 func TestLocalServesAndStops(t *testing.T) {
@@ -109,7 +114,10 @@ func TestLocalServesAndStops(t *testing.T) {
 		t.Fatalf("build: %v\n%s", err, out)
 	}
 	state := filepath.Join(dir, "state")
-	cmd := exec.Command(bin, "local", "--port", "0", "--specs", "../../examples", "--state-dir", state)
+	// From a directory that holds nothing: the template and the example
+	// world come from the binary.
+	cmd := exec.Command(bin, "local", "--port", "0", "--state-dir", state)
+	cmd.Dir = t.TempDir()
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -141,6 +149,15 @@ func TestLocalServesAndStops(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		t.Errorf("health: got %s, want 200 once the exports are printed", resp.Status)
+	}
+	// The example world is seeded: the staging cluster runs the example
+	// services.
+	svcs, err := ecs.NewFromConfig(stack.AWSConfig(url, "us-east-1")).ListServices(context.Background(), &ecs.ListServicesInput{Cluster: aws.String("staging")})
+	if err != nil {
+		t.Fatalf("list the staging services: %v", err)
+	}
+	if !slices.ContainsFunc(svcs.ServiceArns, func(arn string) bool { return strings.HasSuffix(arn, "/staging/worker") }) {
+		t.Errorf("staging services: got %v, want the example worker among them", svcs.ServiceArns)
 	}
 	if err := cmd.Process.Signal(os.Interrupt); err != nil {
 		t.Fatal(err)

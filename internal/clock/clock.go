@@ -91,30 +91,50 @@ func sleep(ctx context.Context, t *time.Timer) error {
 	}
 }
 
+// Speeder is a clock whose speed can change while it runs, its pending
+// timers keeping their deadlines on the clock: the local endpoint
+// fast-forwards the seeding of its world (minutes of simulated task starts
+// and bakes nobody watches), then runs at the speed the user chose.
+type Speeder interface {
+	// Speed is how many times faster than wall time the clock runs.
+	Speed() float64
+	// SetSpeed makes the clock run speed times faster than wall time from
+	// now on; a speed that is not positive changes nothing.
+	SetSpeed(speed float64)
+}
+
 // Scaled returns a clock that starts at the current wall time and runs speed
 // times faster than it: with speed 60, a 30-minute timer fires after 30
-// seconds of wall time. A speed that is not positive means 1.
+// seconds of wall time. A speed that is not positive means 1. Its speed can
+// change (Speeder).
 func Scaled(speed float64) Clock {
 	if speed <= 0 {
 		speed = 1
 	}
 	now := time.Now()
-	return &scaledClock{speed: speed, origin: now, start: now}
+	return &scaledClock{speed: speed, origin: now, start: now, timers: map[*scaledTimer]struct{}{}}
 }
 
 type scaledClock struct {
-	speed float64
-
 	mu     sync.RWMutex
-	origin time.Time // wall time the clock started
+	speed  float64
+	origin time.Time // wall time the clock (re)started at this speed
 	start  time.Time // the clock's own time at origin
+
+	// timers are the armed timers, re-armed when the speed changes.
+	// Lock order: a timer's mu, then tmu.
+	tmu    sync.Mutex
+	timers map[*scaledTimer]struct{}
 }
 
 func (s *scaledClock) Now() time.Time {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	elapsed := time.Since(s.origin)
-	return s.start.Add(time.Duration(float64(elapsed) * s.speed))
+	return s.nowLocked(time.Now())
+}
+
+func (s *scaledClock) nowLocked(wall time.Time) time.Time {
+	return s.start.Add(time.Duration(float64(wall.Sub(s.origin)) * s.speed))
 }
 
 // AdvanceTo restarts the clock at t, running at the same speed from the
@@ -123,23 +143,62 @@ func (s *scaledClock) AdvanceTo(t time.Time) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	wall := time.Now()
-	if t.After(s.start.Add(time.Duration(float64(wall.Sub(s.origin)) * s.speed))) {
+	if t.After(s.nowLocked(wall)) {
 		s.origin, s.start = wall, t
 	}
 }
 
+// Speed is the clock's current speed.
+func (s *scaledClock) Speed() float64 {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.speed
+}
+
+// SetSpeed changes the speed from now on and re-arms every pending timer
+// so that it still fires at its deadline on the clock.
+func (s *scaledClock) SetSpeed(speed float64) {
+	if speed <= 0 {
+		return
+	}
+	s.mu.Lock()
+	wall := time.Now()
+	s.origin, s.start, s.speed = wall, s.nowLocked(wall), speed
+	s.mu.Unlock()
+	s.tmu.Lock()
+	pending := make([]*scaledTimer, 0, len(s.timers))
+	for t := range s.timers {
+		pending = append(pending, t)
+	}
+	s.tmu.Unlock()
+	for _, t := range pending {
+		t.rearm()
+	}
+}
+
 func (s *scaledClock) wall(d time.Duration) time.Duration {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
 	return time.Duration(float64(d) / s.speed)
 }
 
 func (s *scaledClock) NewTimer(d time.Duration) Timer {
 	st := &scaledTimer{clock: s, c: make(chan time.Time, 1)}
-	st.arm(d)
+	st.mu.Lock()
+	st.arm(s.Now().Add(d))
+	st.mu.Unlock()
 	return st
 }
 
 func (s *scaledClock) Sleep(ctx context.Context, d time.Duration) error {
-	return sleep(ctx, time.NewTimer(s.wall(d)))
+	t := s.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C():
+		return nil
+	}
 }
 
 func (s *scaledClock) Busy() {}
@@ -152,9 +211,11 @@ type scaledTimer struct {
 	clock *scaledClock
 	c     chan time.Time
 
-	mu  sync.Mutex
-	t   *time.Timer
-	gen int // incremented by Stop and Reset so a late wall firing is ignored
+	mu       sync.Mutex
+	t        *time.Timer
+	deadline time.Time // on the clock, while armed
+	armed    bool
+	gen      int // incremented by Stop, Reset and re-arming so a late wall firing is ignored
 }
 
 func (t *scaledTimer) fire(gen int) {
@@ -163,6 +224,7 @@ func (t *scaledTimer) fire(gen int) {
 	if gen != t.gen {
 		return
 	}
+	t.disarmLocked()
 	select {
 	case t.c <- t.clock.Now():
 	default:
@@ -180,6 +242,7 @@ func (t *scaledTimer) Stop() bool {
 func (t *scaledTimer) stopLocked() bool {
 	t.gen++
 	stopped := t.t.Stop()
+	t.disarmLocked()
 	select {
 	case <-t.c:
 		stopped = true
@@ -192,13 +255,41 @@ func (t *scaledTimer) Reset(d time.Duration) bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	active := t.stopLocked()
-	t.arm(d)
+	t.arm(t.clock.Now().Add(d))
 	return active
 }
 
-// arm starts a wall timer for the current generation; t.mu must be held or
-// the timer not yet shared.
-func (t *scaledTimer) arm(d time.Duration) {
+// rearm restarts the wall timer of an armed timer for its deadline at the
+// clock's current speed.
+func (t *scaledTimer) rearm() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if !t.armed {
+		return
+	}
+	t.gen++
+	t.t.Stop()
+	t.arm(t.deadline)
+}
+
+// arm starts a wall timer for the current generation firing at deadline on
+// the clock; t.mu must be held.
+func (t *scaledTimer) arm(deadline time.Time) {
 	gen := t.gen
-	t.t = time.AfterFunc(t.clock.wall(d), func() { t.fire(gen) })
+	t.deadline, t.armed = deadline, true
+	t.clock.tmu.Lock()
+	t.clock.timers[t] = struct{}{}
+	t.clock.tmu.Unlock()
+	t.t = time.AfterFunc(t.clock.wall(deadline.Sub(t.clock.Now())), func() { t.fire(gen) })
+}
+
+// disarmLocked forgets the timer's deadline; t.mu must be held.
+func (t *scaledTimer) disarmLocked() {
+	if !t.armed {
+		return
+	}
+	t.armed = false
+	t.clock.tmu.Lock()
+	delete(t.clock.timers, t)
+	t.clock.tmu.Unlock()
 }

@@ -31,7 +31,8 @@ type Options struct {
 	// Clock runs the simulation; a clock 60 times faster than wall time if
 	// nil.
 	Clock clock.Clock
-	// Template is a synthesized template; empty synthesizes in-process.
+	// Template is the path of a synthesized template; empty deploys the
+	// committed one built into the binary.
 	Template string
 	// Out receives the narration.
 	Out io.Writer

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io/fs"
 	"net/http"
-	"os"
 	"slices"
 	"strings"
 	"time"
@@ -17,6 +16,7 @@ import (
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 
 	s3api "github.com/slipwayhq/slipway/internal/awsapi/s3"
+	"github.com/slipwayhq/slipway/internal/clock"
 	"github.com/slipwayhq/slipway/internal/localcloud/stack"
 	"github.com/slipwayhq/slipway/internal/spec"
 	"github.com/slipwayhq/slipway/internal/store"
@@ -25,16 +25,22 @@ import (
 // InitialTag is the tag of the image seeded in every repository.
 const InitialTag = "v1"
 
+// DefaultSeedSpeed is the speed of a scaled clock while the world is
+// seeded (see Options.SeedSpeed): a 2-minute bake takes 0.2 s.
+const DefaultSeedSpeed = 600
+
 // Options describe a running local endpoint.
 type Options struct {
 	Config
 	// Addr is the listen address; "127.0.0.1:4566" if empty.
 	Addr string
-	// Template is the path of a synthesized template; empty synthesizes
-	// the stack in-process under WorkDir.
+	// Template is the path of a synthesized template (cdk.out/
+	// Slipway.template.json); empty deploys the committed template
+	// embedded in the binary (stack.TemplateFile).
 	Template string
-	// WorkDir receives the synthesized cloud assembly; a temporary
-	// directory (removed at Shutdown) if empty.
+	// WorkDir is no longer used: nothing is synthesized at run time.
+	//
+	// Deprecated: leave it empty.
 	WorkDir string
 	// Specs is the spec root seeded into the world (examples/); nil seeds
 	// no world, only the stack.
@@ -46,6 +52,14 @@ type Options struct {
 	// built for this machine, which the functions run behind the Lambda
 	// Runtime API instead of in-process handlers.
 	Functions string
+	// SeedSpeed is how many times faster than wall time simulated time
+	// runs while the world is seeded, when the clock's speed can change
+	// (clock.Speeder, such as clock.Scaled): the initial deployments' task
+	// starts, health checks and bakes take minutes of simulated time that
+	// nobody watches. The clock returns to its own speed before the
+	// endpoint reports healthy. Zero means DefaultSeedSpeed; a speed below
+	// the clock's own is not used.
+	SeedSpeed float64
 	// SettleTimeout bounds, in wall time, the wait for the seed's initial
 	// deployments; 2 minutes if zero.
 	SettleTimeout time.Duration
@@ -68,7 +82,6 @@ type Running struct {
 
 	srv      *http.Server
 	stateDir string
-	tmpDir   string
 }
 
 // Start builds the endpoint, serves it, deploys Slipway's stack and seeds
@@ -102,20 +115,7 @@ func Start(ctx context.Context, opts Options) (*Running, error) {
 	r.URL, r.srv = url, srv
 	r.AWS = stack.AWSConfig(url, e.Region())
 
-	workDir := opts.WorkDir
-	if workDir == "" && opts.Template == "" {
-		if workDir, err = os.MkdirTemp("", "slipway-local-"); err != nil {
-			return fail(fmt.Errorf("create work directory: %w", err))
-		}
-		r.tmpDir = workDir
-	}
-	var clusters []string
-	if opts.Specs != nil {
-		if clusters, err = stack.Clusters(opts.Specs); err != nil {
-			return fail(err)
-		}
-	}
-	tpl, err := stack.Template(opts.Template, workDir, clusters)
+	tpl, err := stack.Template(opts.Template)
 	if err != nil {
 		return fail(err)
 	}
@@ -131,11 +131,16 @@ func Start(ctx context.Context, opts Options) (*Running, error) {
 		e.Server.SetReady(true)
 		return r, nil
 	}
+	began := time.Now()
 	if r.Deployed, err = stack.Deploy(ctx, tpl, e.Region(), target); err != nil {
 		return fail(err)
 	}
+	e.log.Info("stack deployed", "wall", time.Since(began).Round(time.Millisecond))
 	if opts.Specs != nil {
-		if err := r.seed(ctx, opts); err != nil {
+		restore := fastForward(e.clk, opts.SeedSpeed)
+		err := r.seed(ctx, opts)
+		restore()
+		if err != nil {
 			return fail(err)
 		}
 	}
@@ -143,13 +148,30 @@ func Start(ctx context.Context, opts Options) (*Running, error) {
 	return r, nil
 }
 
+// fastForward runs clk at speed (DefaultSeedSpeed if zero) when it can
+// change speed and runs slower, and returns what restores its own speed.
+func fastForward(clk clock.Clock, speed float64) (restore func()) {
+	if speed == 0 {
+		speed = DefaultSeedSpeed
+	}
+	sp, ok := clk.(clock.Speeder)
+	if !ok || sp.Speed() >= speed {
+		return func() {}
+	}
+	own := sp.Speed()
+	sp.SetSpeed(speed)
+	return func() { sp.SetSpeed(own) }
+}
+
 // seed creates the world, uploads the specs and deploys the initial image
 // of every service, waiting for those deployments to end.
 func (r *Running) seed(ctx context.Context, opts Options) error {
+	began := time.Now()
 	seeded, err := stack.Seed(ctx, r.AWS, r.Deployed, stack.World{Specs: opts.Specs, Instances: r.ECS, LoadBalancers: r.ELBv2, CloudMap: r.CloudMap})
 	if err != nil {
 		return err
 	}
+	r.log.Info("world created and specs uploaded", "wall", time.Since(began).Round(time.Millisecond))
 	r.Seeded = seeded
 	var repos []string
 	for _, name := range sortedNames(seeded.Set.Services) {
@@ -166,6 +188,7 @@ func (r *Running) seed(ctx context.Context, opts Options) error {
 	if err := r.waitIndexed(ctx, seeded.Set, opts.SettleTimeout); err != nil {
 		return fmt.Errorf("seed: spec uploads: %w", err)
 	}
+	r.log.Info("specs indexed", "wall", time.Since(began).Round(time.Millisecond))
 	first := firstStage(seeded.Set)
 	before, err := ListExecutions(ctx, sfn.NewFromConfig(r.AWS), r.Deployed.StateMachineARN)
 	if err != nil {
@@ -187,6 +210,7 @@ func (r *Running) seed(ctx context.Context, opts Options) error {
 	if err := r.WaitExecutions(ctx, first, started+len(repos), opts.SettleTimeout); err != nil {
 		return fmt.Errorf("seed: initial deployments: %w", err)
 	}
+	r.log.Info("initial deployments ended", "wall", time.Since(began).Round(time.Millisecond))
 	return nil
 }
 
@@ -311,9 +335,6 @@ func (r *Running) Shutdown(ctx context.Context) error {
 		errs = append(errs, r.SaveState(r.stateDir))
 	}
 	errs = append(errs, r.Close())
-	if r.tmpDir != "" {
-		errs = append(errs, os.RemoveAll(r.tmpDir))
-	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("shut down the local endpoint: %w", err)
 	}

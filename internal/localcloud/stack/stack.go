@@ -1,6 +1,6 @@
 // Package stack deploys Slipway's own stack onto the local endpoint: it reads
-// the synthesized CloudFormation template (synthesizing it in-process when no
-// template is given), resolves it with synth.Resolve for the local account
+// the synthesized CloudFormation template (the committed one embedded in
+// the binary when no other is given), resolves it with synth.Resolve for the local account
 // and region, and creates what it declares — buckets, functions, event rules,
 // the state machine, queues and the functions' asynchronous invocation
 // configurations — so that the local setup is the template, not a
@@ -14,6 +14,7 @@ package stack
 
 import (
 	"context"
+	_ "embed"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -33,7 +34,6 @@ import (
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
-	infrastack "github.com/slipwayhq/slipway/infra/stack"
 	"github.com/slipwayhq/slipway/internal/deploy/awsclients"
 	"github.com/slipwayhq/slipway/internal/handlers"
 	"github.com/slipwayhq/slipway/internal/localcloud/lambda"
@@ -53,30 +53,29 @@ func AWSConfig(url, region string) aws.Config {
 	}
 }
 
+// TemplateFile is the committed template of Slipway's stack as the local
+// endpoint deploys it, relative to this package: infrastack.Defaults() with
+// the clusters the examples deploy to and placeholder function assets.
+// TestEmbeddedTemplateFresh keeps it equal to what the CDK app synthesizes
+// (`make local-template` rewrites it), so that the CLI deploys the real
+// template without linking the CDK or needing Node.js.
+const TemplateFile = "template/Slipway.template.json"
+
+//go:embed template/Slipway.template.json
+var embeddedTemplate []byte
+
 // Template returns the CloudFormation template of Slipway's stack: the file
-// at path when given (cdk.out/Slipway.template.json), otherwise the template
-// synthesized in-process under workDir with placeholder function assets
-// and the clusters the examples deploy to.
-func Template(path, workDir string, clusters []string) ([]byte, error) {
-	if path != "" {
-		b, err := os.ReadFile(path)
-		if err != nil {
-			return nil, fmt.Errorf("read template: %w", err)
-		}
-		return b, nil
+// at path when given (cdk.out/Slipway.template.json from `make synth`),
+// otherwise the committed template (TemplateFile) embedded in the binary.
+func Template(path string) ([]byte, error) {
+	if path == "" {
+		return embeddedTemplate, nil
 	}
-	assets := filepath.Join(workDir, "assets")
-	if err := infrastack.PlaceholderAssets(assets); err != nil {
-		return nil, fmt.Errorf("synthesize stack: %w", err)
-	}
-	s := infrastack.Defaults()
-	s.Clusters = clusters
-	s.AssetDir = assets
-	raw, _, err := infrastack.Synthesize(s, filepath.Join(workDir, "cdk.out"))
+	b, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("synthesize stack: %w", err)
+		return nil, fmt.Errorf("read template: %w", err)
 	}
-	return raw, nil
+	return b, nil
 }
 
 // FunctionRegistry registers Lambda functions: in-process handlers, or

@@ -91,7 +91,7 @@ func TestHandlerRejects(t *testing.T) {
 }
 
 func TestTemplateFromMissingFile(t *testing.T) {
-	if _, err := Template("no/such/template.json", t.TempDir(), nil); !errors.Is(err, fs.ErrNotExist) {
+	if _, err := Template("no/such/template.json"); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("got %v, want a not-exist error", err)
 	}
 }
