@@ -57,6 +57,7 @@ or it was already answered, timed out or superseded).
 	c.Flags().StringVar(&note, "note", "", "free text kept in history next to the approver's identity")
 	by.add(c)
 	sf.add(c)
+	completeSpecs(c, &sf, nil)
 	return c
 }
 
@@ -101,6 +102,7 @@ kept in history.
 	c.Flags().StringVar(&reason, "reason", "", "why (required)")
 	by.add(c)
 	sf.add(c)
+	completeSpecs(c, &sf, nil)
 	return c
 }
 

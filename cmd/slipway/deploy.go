@@ -69,6 +69,7 @@ approval waits in AwaitApproval until slipway approve or reject.
 	c.Flags().StringVar(&reason, "reason", "", "why, shown in history and events")
 	c.Flags().BoolVar(&wait, "wait", false, "follow the deployment until it ends; exit 0 only if Deployed")
 	sf.add(c)
+	completeSpecs(c, &sf, nil)
 	return c
 }
 

@@ -74,6 +74,7 @@ failed one. failed is a deployment that failed before it changed anything
 	c.Flags().IntVar(&limit, "limit", 20, "show at most N entries (0: all)")
 	c.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	sf.add(c)
+	completeSpecs(c, &sf, nil)
 	return c
 }
 

@@ -9,9 +9,10 @@ import (
 
 func newIndexCommand() *cobra.Command {
 	c := &cobra.Command{
-		Use:   "index",
-		Short: "Maintain the repository index that maps ECR pushes to services",
-		Args:  cobra.NoArgs,
+		Use:     "index",
+		Short:   "Maintain the repository index that maps ECR pushes to services",
+		Example: "  slipway index rebuild",
+		Args:    cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			return usageErrorf("index needs a subcommand: slipway index rebuild")
 		},

@@ -188,9 +188,9 @@ func newFaultCommand() *cobra.Command {
 		fmt.Fprintln(c.OutOrStdout(), string(b))
 		return nil
 	}
-	image := func(use, short string, nArgs int, behaviour func(args []string) (faults.Behaviour, error)) *cobra.Command {
+	image := func(use, short, example string, nArgs int, behaviour func(args []string) (faults.Behaviour, error)) *cobra.Command {
 		return &cobra.Command{
-			Use: use, Short: short, Args: cobra.ExactArgs(nArgs),
+			Use: use, Short: short, Args: cobra.ExactArgs(nArgs), Example: "  slipway local fault " + example,
 			RunE: func(c *cobra.Command, args []string) error {
 				b, err := behaviour(args)
 				if err != nil {
@@ -228,27 +228,27 @@ sts.`,
 	}
 	c.PersistentFlags().StringVar(&url, "endpoint", def, "the local endpoint's URL")
 	c.AddCommand(
-		image("crash IMAGE", "Tasks of IMAGE exit right after starting", 1, func([]string) (faults.Behaviour, error) {
+		image("crash IMAGE", "Tasks of IMAGE exit right after starting", "crash worker:v2", 1, func([]string) (faults.Behaviour, error) {
 			return faults.Behaviour{CrashOnStart: true}, nil
 		}),
-		image("unhealthy IMAGE", "Tasks of IMAGE fail their load balancer health checks", 1, func([]string) (faults.Behaviour, error) {
+		image("unhealthy IMAGE", "Tasks of IMAGE fail their load balancer health checks", "unhealthy web:v3", 1, func([]string) (faults.Behaviour, error) {
 			return faults.Behaviour{FailHealthChecks: true}, nil
 		}),
-		image("error-rate IMAGE RATE", "Tasks of IMAGE answer RATE (0..1) of requests with 5xx", 2, func(args []string) (faults.Behaviour, error) {
+		image("error-rate IMAGE RATE", "Tasks of IMAGE answer RATE (0..1) of requests with 5xx", "error-rate web:v3 0.3", 2, func(args []string) (faults.Behaviour, error) {
 			r, err := strconv.ParseFloat(args[1], 64)
 			if err != nil || r < 0 || r > 1 {
 				return faults.Behaviour{}, usageErrorf("RATE %q: want a number from 0 to 1", args[1])
 			}
 			return faults.Behaviour{ErrorRate: r}, nil
 		}),
-		image("latency IMAGE MS", "Tasks of IMAGE answer MS milliseconds slower", 2, func(args []string) (faults.Behaviour, error) {
+		image("latency IMAGE MS", "Tasks of IMAGE answer MS milliseconds slower", "latency web:v3 800", 2, func(args []string) (faults.Behaviour, error) {
 			ms, err := strconv.Atoi(args[1])
 			if err != nil || ms < 0 {
 				return faults.Behaviour{}, usageErrorf("MS %q: want a whole number of milliseconds", args[1])
 			}
 			return faults.Behaviour{LatencyMs: ms}, nil
 		}),
-		image("heal IMAGE", "Remove the faults of IMAGE", 1, func([]string) (faults.Behaviour, error) {
+		image("heal IMAGE", "Remove the faults of IMAGE", "heal web:v3", 1, func([]string) (faults.Behaviour, error) {
 			return faults.Behaviour{}, nil
 		}),
 	)
@@ -256,6 +256,8 @@ sts.`,
 	throttle := &cobra.Command{
 		Use: "throttle SERVICE [OPERATION]", Short: "Throttle the next calls of an API (OPERATION * or absent: every operation)",
 		Args: cobra.RangeArgs(1, 2),
+		Example: `  slipway local fault throttle ecs UpdateService --count 3
+  slipway local fault throttle states`,
 		RunE: func(c *cobra.Command, args []string) error {
 			op := "*"
 			if len(args) == 2 {
@@ -274,6 +276,7 @@ sts.`,
 	throttle.Flags().IntVar(&count, "count", 1, "how many calls are throttled")
 	delay := &cobra.Command{
 		Use: "delay-events DURATION", Short: "Deliver EventBridge events DURATION late (e.g. 30s)", Args: cobra.ExactArgs(1),
+		Example: "  slipway local fault delay-events 30s",
 		RunE: func(c *cobra.Command, args []string) error {
 			d, err := time.ParseDuration(args[0])
 			if err != nil || d <= 0 {
@@ -288,6 +291,7 @@ sts.`,
 	}
 	drop := &cobra.Command{
 		Use: "drop-events N", Short: "Drop the next N EventBridge events", Args: cobra.ExactArgs(1),
+		Example: "  slipway local fault drop-events 1",
 		RunE: func(c *cobra.Command, args []string) error {
 			n, err := strconv.Atoi(args[0])
 			if err != nil || n < 1 {
@@ -301,11 +305,11 @@ sts.`,
 		},
 	}
 	clear := &cobra.Command{
-		Use: "clear", Short: "Remove every fault", Args: cobra.NoArgs,
+		Use: "clear", Short: "Remove every fault", Args: cobra.NoArgs, Example: "  slipway local fault clear",
 		RunE: func(c *cobra.Command, _ []string) error { return control().Clear(c.Context()) },
 	}
 	list := &cobra.Command{
-		Use: "show", Short: "Print the active faults", Args: cobra.NoArgs,
+		Use: "show", Short: "Print the active faults", Args: cobra.NoArgs, Example: "  slipway local fault show",
 		RunE: func(c *cobra.Command, _ []string) error {
 			st, err := control().Faults(c.Context())
 			if err != nil {

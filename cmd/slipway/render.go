@@ -71,6 +71,7 @@ Without --image a placeholder digest is used (and said so on stderr).`,
 	f.StringVar(&o.account, "account", "000000000000", "value of ${ACCOUNT_ID}")
 	f.StringVar(&o.deploymentID, "deployment-id", "render", "value of ${DEPLOYMENT_ID}")
 	f.StringVar(&o.strategy, "strategy", "", `strategy override for this deployment: a name or a JSON object`)
+	completeSpecs(c, nil, &o.dir)
 	return c
 }
 

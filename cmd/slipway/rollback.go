@@ -79,6 +79,7 @@ It prints that execution's ARN; --wait follows it.
 	by.add(c)
 	c.Flags().BoolVar(&wait, "wait", false, "follow the rollback until it ends")
 	sf.add(c)
+	completeSpecs(c, &sf, nil)
 	return c
 }
 

@@ -82,6 +82,7 @@ deployment ends, and exits 0 if it ended Deployed, 1 otherwise.
 	c.Flags().BoolVar(&watch, "watch", false, "follow the newest matching deployment until it ends")
 	c.Flags().StringVar(&exec, "execution", "", "with --watch: the execution ARN to follow")
 	sf.add(c)
+	completeSpecs(c, &sf, nil)
 	return c
 }
 

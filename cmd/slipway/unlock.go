@@ -48,5 +48,6 @@ deployment with slipway rollback.
 	}
 	c.Flags().StringVar(&env, "env", "", "environment (required)")
 	sf.add(c)
+	completeSpecs(c, &sf, nil)
 	return c
 }
