@@ -34,7 +34,7 @@ func TestEmbeddedTemplateFresh(t *testing.T) {
 		t.Fatal(err)
 	}
 	if !bytes.Equal(got, want) {
-		t.Fatalf("internal/localcloud/stack/%s differs from what the CDK app synthesizes (the infra/ or internal/workflow code changed): run `make local-template` and commit the file", TemplateFile)
+		t.Fatalf("internal/localcloud/stack/%s differs from what the CDK app synthesizes (infra/, internal/workflow or the examples' clusters changed): run `make local-template` and commit the file", TemplateFile)
 	}
 }
 
