@@ -33,6 +33,8 @@ func TestLocalAndDemoUsage(t *testing.T) {
 		"speed and virtual":        {[]string{"local", "--speed", "2", "--virtual"}, "--speed and --virtual"},
 		"missing spec root":        {[]string{"demo", "--specs", "no/such/dir"}, "--specs no/such/dir: not a directory"},
 		"local missing spec root":  {[]string{"local", "--specs", "no/such/dir"}, "--specs no/such/dir: not a directory"},
+		"empty spec root":          {[]string{"local", "--specs", ""}, "--specs: empty"},
+		"specs and no world":       {[]string{"local", "--specs", "../../examples", "--no-world"}, "--specs and --no-world contradict"},
 		"error rate out of range":  {[]string{"local", "fault", "error-rate", digest, "1.5"}, `RATE "1.5": want a number from 0 to 1`},
 		"latency not a number":     {[]string{"local", "fault", "latency", digest, "soon"}, `MS "soon"`},
 		"image neither tag nor id": {[]string{"local", "fault", "crash", "web"}, `image "web": want repository:tag`},
