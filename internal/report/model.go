@@ -503,7 +503,7 @@ func (b *builder) alarms(transitions []AlarmTransition, events []Event) {
 				t.Alarms = append(t.Alarms, Band{Alarm: n, From: t.Start, To: minTime(x.At, t.End)})
 			}
 		}
-		if open != nil && open.From.Before(t.End) {
+		if open != nil && !open.From.After(t.End) {
 			open.To, open.Open = t.End, true
 			t.Alarms = append(t.Alarms, *open)
 		}

@@ -151,8 +151,11 @@ func WriteSVG(w io.Writer, t *Timeline) error {
 }
 
 func layout(t *Timeline) *svgData {
+	// The axis runs a little past the end, so what happens at the end
+	// (the rollback, a band opened by the alarm that ended it) shows.
+	axisEnd := t.End.Add(t.End.Sub(t.Start) / 25)
 	d := &svgData{T: t, Width: width, Left: plotLeft, Right: plotRight,
-		T0: t.Start.UnixMilli(), T1: t.End.UnixMilli()}
+		T0: t.Start.UnixMilli(), T1: axisEnd.UnixMilli()}
 	d.Title = fmt.Sprintf("%s in %s", orUnknown(t.Service), orUnknown(t.Environment))
 	end := t.Outcome
 	if end == "" {
@@ -172,7 +175,7 @@ func layout(t *Timeline) *svgData {
 	d.Subtitle = strings.Join(parts, " · ")
 
 	x := func(at time.Time) float64 {
-		span := t.End.Sub(t.Start)
+		span := axisEnd.Sub(t.Start)
 		f := float64(at.Sub(t.Start)) / float64(span)
 		f = min(max(f, 0), 1)
 		return plotLeft + f*plotWidth
@@ -181,7 +184,7 @@ func layout(t *Timeline) *svgData {
 	for _, v := range []int{0, 25, 50, 75, 100} {
 		weights.Grid = append(weights.Grid, svgGrid{Y: yOf(v, 100, weightTop, weightH), Label: fmt.Sprint(v)})
 	}
-	weights.Series = series(t.Weights, "weight", 100, weightTop, weightH, x, t.End)
+	weights.Series = series(t.Weights, "weight", 100, weightTop, weightH, x, axisEnd)
 	if len(weights.Series) == 0 {
 		weights.NoDataNote = "no traffic change recorded"
 	}
@@ -195,7 +198,7 @@ func layout(t *Timeline) *svgData {
 	for _, v := range gridSteps(maxTasks) {
 		tasks.Grid = append(tasks.Grid, svgGrid{Y: yOf(v, maxTasks, tasksTop, tasksH), Label: fmt.Sprint(v)})
 	}
-	tasks.Series = series(t.Tasks, "tasks", maxTasks, tasksTop, tasksH, x, t.End)
+	tasks.Series = series(t.Tasks, "tasks", maxTasks, tasksTop, tasksH, x, axisEnd)
 	if len(tasks.Series) == 0 {
 		tasks.NoDataNote = "task counts unknown (the plan could not be read)"
 	}
@@ -235,7 +238,7 @@ func layout(t *Timeline) *svgData {
 			X: x(m.At), Top: weightTop, Bottom: d.AxisY, Time: m.At.UTC().Format(time.RFC3339)})
 	}
 	for i := 0; i <= 6; i++ {
-		at := t.Start.Add(time.Duration(float64(t.End.Sub(t.Start)) * float64(i) / 6))
+		at := t.Start.Add(time.Duration(float64(axisEnd.Sub(t.Start)) * float64(i) / 6))
 		d.Ticks = append(d.Ticks, svgTick{X: x(at), Label: clockTime(at)})
 	}
 	d.ListTop = d.AxisY + 42
