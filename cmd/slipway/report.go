@@ -36,9 +36,9 @@ in the state bucket, and CloudWatch's alarm history — so it works after the
 fact, on AWS as on slipway local. EXECUTION is an execution ARN; SERVICE
 draws the newest deployment of that service in ENV.
 
-The task counts are derived from the plan (the counts before, the full
-count) and the phases' outputs (each shift's weight), not sampled: see
-docs/cli.md.
+The task counts are desired counts derived from the plan (the counts
+before, the full count) and the phases' outputs (each shift's weight), not
+sampled running counts: see docs/report.md.
 
 -o FILE.svg writes a standalone SVG, -o FILE.html a page embedding it;
 without -o the SVG goes to stdout.

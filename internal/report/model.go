@@ -220,8 +220,14 @@ func (b *builder) entered(e Event) {
 		b.mark(e.At, MarkRollback, "rollback")
 	case workflow.StateDeployed, workflow.StateRolledBack, workflow.StateRejected, workflow.StateFailed,
 		workflow.StateSuperseded, workflow.StateRollbackFailed:
-		b.mark(e.At, MarkEnd, strings.ToLower(e.State))
+		b.mark(e.At, MarkEnd, endLabels[e.State])
 	}
+}
+
+// endLabels name the terminal states in the drawing.
+var endLabels = map[string]string{
+	workflow.StateDeployed: "deployed", workflow.StateRolledBack: "rolled back", workflow.StateRejected: "rejected",
+	workflow.StateFailed: "failed", workflow.StateSuperseded: "superseded", workflow.StateRollbackFailed: "rollback failed",
 }
 
 // exited moves the series: the phases that change traffic or task counts

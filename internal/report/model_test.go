@@ -97,7 +97,7 @@ func TestBuildRollback(t *testing.T) {
 	for _, m := range tl.Markers {
 		kinds = append(kinds, m.Kind+" "+m.Label)
 	}
-	want := []string{"apply apply", "shift shift 10%", "bake bake 5m0s", "shift shift 50%", "bake bake 10m0s", "rollback rollback", "end rolledback"}
+	want := []string{"apply apply", "shift shift 10%", "bake bake 5m0s", "shift shift 50%", "bake bake 10m0s", "rollback rollback", "end rolled back"}
 	if d := cmp.Diff(want, kinds); d != "" {
 		t.Errorf("markers (-want +got):\n%s", d)
 	}
@@ -167,19 +167,21 @@ func TestSVG(t *testing.T) {
 		t.Errorf("title: got %q, want the service name unescaped by the parser", svg.Title)
 	}
 	var green string
+	var y0, top float64
 	for _, g := range svg.G {
 		for _, l := range g.Lines {
 			if g.ID == "weights" && l.Slot == "green" {
-				green = l.Points
+				green, y0, top = l.Points, g.Y0, g.Top
 			}
 		}
 	}
+	yOf := func(w float64) float64 { return y0 - (y0-top)*w/100 }
 	xOf := func(tm time.Time) float64 {
 		return svg.Left + float64(tm.UnixMilli()-svg.T0)/float64(svg.T1-svg.T0)*(svg.Right-svg.Left)
 	}
 	// 10 % from minute 6: the point (x(6), y(10)) is on the line.
 	want := []string{
-		pt(xOf(at(6)), 240-1.5*10), pt(xOf(at(12)), 240-1.5*50), pt(xOf(at(22)), 240),
+		pt(xOf(at(6)), yOf(10)), pt(xOf(at(12)), yOf(50)), pt(xOf(at(22)), yOf(0)),
 	}
 	for _, w := range want {
 		if !strings.Contains(green, w) {

@@ -12,17 +12,16 @@ import (
 
 // Layout of the drawing, in SVG user units.
 const (
-	width      = 960
-	plotLeft   = 70
-	plotRight  = 930
-	plotWidth  = plotRight - plotLeft
-	weightTop  = 90
-	weightH    = 150
-	tasksTop   = 280
-	tasksH     = 110
-	alarmTop   = 420
-	alarmRowH  = 18
-	markerTick = 4
+	width     = 1000
+	plotLeft  = 160
+	plotRight = 970
+	plotWidth = plotRight - plotLeft
+	weightTop = 150
+	weightH   = 150
+	tasksTop  = 350
+	tasksH    = 110
+	alarmTop  = 500
+	alarmRowH = 18
 )
 
 // slotColours are the colours of the slots' series.
@@ -46,6 +45,7 @@ type svgData struct {
 	T0, T1     int64
 	Title      string
 	Subtitle   string
+	ImageLine  string
 	Left       int
 	Right      int
 	Panels     []svgPanel
@@ -66,7 +66,13 @@ type svgPanel struct {
 	Grid       []svgGrid
 	Series     []svgSeries
 	LegendY    int
+	Legend     []svgLegend
 	NoDataNote string
+}
+
+type svgLegend struct {
+	Slot, Colour string
+	Y            int
 }
 
 type svgGrid struct {
@@ -106,22 +112,24 @@ var svgTemplate = template.Must(template.New("svg").Funcs(template.FuncMap{"esc"
 <rect class="background" x="0" y="0" width="{{.Width}}" height="{{.Height}}" fill="#ffffff"/>
 <text x="{{.Left}}" y="28" font-size="18" font-weight="bold" fill="#24292f">{{esc .Title}}</text>
 <text x="{{.Left}}" y="50" fill="#57606a">{{esc .Subtitle}}</text>
+<text x="{{.Left}}" y="68" fill="#57606a" font-size="11">{{esc .ImageLine}}</text>
 {{range .Panels}}<g class="panel" id="{{.ID}}" data-y0="{{.Y0}}" data-top="{{.Top}}" data-max="{{.Max}}">
-<text x="{{$.Left}}" y="{{.LegendY}}" font-weight="bold" fill="#24292f">{{esc .Title}}</text>
+<text x="{{$.Left}}" dx="-150" y="{{.LegendY}}" font-weight="bold" fill="#24292f">{{esc .Title}}</text>
 {{range .Grid}}<line x1="{{$.Left}}" x2="{{$.Right}}" y1="{{printf "%.1f" .Y}}" y2="{{printf "%.1f" .Y}}" stroke="#d0d7de" stroke-width="1"/>
 <text x="{{$.Left}}" dx="-6" y="{{printf "%.1f" .Y}}" dy="4" text-anchor="end" fill="#57606a">{{esc .Label}}</text>
 {{end}}{{range .Series}}<polyline class="{{.Class}}" data-slot="{{esc .Slot}}" points="{{.Points}}" fill="none" stroke="{{.Colour}}" stroke-width="2.5"/>
+{{end}}{{range .Legend}}<rect class="legend" x="{{$.Left}}" transform="translate(-150,0)" y="{{.Y}}" dy="-8" width="14" height="4" fill="{{.Colour}}"/><text x="{{$.Left}}" dx="-130" y="{{.Y}}" dy="5" fill="{{.Colour}}">{{esc .Slot}}</text>
 {{end}}{{if .NoDataNote}}<text x="{{$.Left}}" y="{{.Y0}}" dy="-8" fill="#8c959f">{{esc .NoDataNote}}</text>
 {{end}}</g>
 {{end}}<g class="alarms" data-top="{{.AlarmTop}}">
-<text x="{{.Left}}" y="{{.AlarmTop}}" dy="-8" font-weight="bold" fill="#24292f">Alarms in ALARM</text>
+<text x="{{.Left}}" dx="-150" y="{{.AlarmTop}}" dy="-8" font-weight="bold" fill="#24292f">Alarms in ALARM</text>
 {{range .AlarmRows}}<text x="{{$.Left}}" dx="-6" y="{{.LabelY}}" text-anchor="end" fill="#57606a" font-size="10">{{esc .Alarm}}</text>
 {{if .HasBand}}<rect class="alarm" data-alarm="{{esc .Alarm}}" data-from="{{.From}}" data-to="{{.To}}" x="{{printf "%.1f" .X}}" y="{{.Y}}" width="{{printf "%.1f" .W}}" height="14" fill="#cf222e" fill-opacity="0.35" stroke="#cf222e"><title>{{esc .Alarm}} in ALARM {{.From}} – {{.To}}{{.OpenSuffix}}</title></rect>
 {{end}}{{end}}{{if not .AlarmRows}}<text x="{{.Left}}" y="{{.AlarmTop}}" dy="14" fill="#8c959f">none went into ALARM</text>
 {{end}}</g>
 <g class="markers">
 {{range .Markers}}<g class="marker" data-kind="{{.Kind}}" data-at="{{.Time}}"><line x1="{{printf "%.1f" .X}}" x2="{{printf "%.1f" .X}}" y1="{{.Top}}" y2="{{.Bottom}}" stroke="{{.Colour}}" stroke-dasharray="4 3" stroke-width="1"/>
-<text transform="translate({{printf "%.1f" .X}},{{.Top}}) rotate(-35)" dx="2" fill="{{.Colour}}" font-size="10">{{esc .Label}}</text></g>
+{{if .Label}}<text transform="translate({{printf "%.1f" .X}},{{.Top}}) rotate(-35)" dx="2" dy="-2" fill="{{.Colour}}" font-size="10">{{esc .Label}}</text>{{end}}</g>
 {{end}}</g>
 <g class="axis"><line x1="{{.Left}}" x2="{{.Right}}" y1="{{.AxisY}}" y2="{{.AxisY}}" stroke="#24292f"/>
 {{range .Ticks}}<line x1="{{printf "%.1f" .X}}" x2="{{printf "%.1f" .X}}" y1="{{$.AxisY}}" y2="{{$.AxisY}}" stroke="#24292f"/><text x="{{printf "%.1f" .X}}" y="{{$.AxisY}}" dy="16" text-anchor="middle" fill="#57606a">{{esc .Label}}</text>
@@ -166,7 +174,7 @@ func layout(t *Timeline) *svgData {
 		parts = append(parts, t.Strategy)
 	}
 	if t.Image != "" {
-		parts = append(parts, t.Image)
+		d.ImageLine = "image " + t.Image
 	}
 	parts = append(parts, fmt.Sprintf("%s → %s (%s)", clockTime(t.Start), clockTime(t.End), t.End.Sub(t.Start).Round(time.Second)))
 	if end != "" {
@@ -180,7 +188,7 @@ func layout(t *Timeline) *svgData {
 		f = min(max(f, 0), 1)
 		return plotLeft + f*plotWidth
 	}
-	weights := svgPanel{ID: "weights", Title: "Traffic weight per slot (%)", Top: weightTop, Y0: weightTop + weightH, Max: 100, LegendY: weightTop - 12}
+	weights := svgPanel{ID: "weights", Title: "Traffic weight (%)", Top: weightTop, Y0: weightTop + weightH, Max: 100, LegendY: weightTop + 14}
 	for _, v := range []int{0, 25, 50, 75, 100} {
 		weights.Grid = append(weights.Grid, svgGrid{Y: yOf(v, 100, weightTop, weightH), Label: fmt.Sprint(v)})
 	}
@@ -194,7 +202,7 @@ func layout(t *Timeline) *svgData {
 			maxTasks = max(maxTasks, p.Value)
 		}
 	}
-	tasks := svgPanel{ID: "tasks", Title: "Desired tasks per slot", Top: tasksTop, Y0: tasksTop + tasksH, Max: maxTasks, LegendY: tasksTop - 12}
+	tasks := svgPanel{ID: "tasks", Title: "Desired tasks", Top: tasksTop, Y0: tasksTop + tasksH, Max: maxTasks, LegendY: tasksTop + 14}
 	for _, v := range gridSteps(maxTasks) {
 		tasks.Grid = append(tasks.Grid, svgGrid{Y: yOf(v, maxTasks, tasksTop, tasksH), Label: fmt.Sprint(v)})
 	}
@@ -202,14 +210,10 @@ func layout(t *Timeline) *svgData {
 	if len(tasks.Series) == 0 {
 		tasks.NoDataNote = "task counts unknown (the plan could not be read)"
 	}
-	// Titles name the slots with their colours.
+	// Each panel names its slots under its title, in their colours.
 	for _, p := range []*svgPanel{&weights, &tasks} {
-		var names []string
-		for _, s := range p.Series {
-			names = append(names, s.Slot)
-		}
-		if len(names) > 0 {
-			p.Title += ": " + strings.Join(names, ", ")
+		for i, s := range p.Series {
+			p.Legend = append(p.Legend, svgLegend{Slot: s.Slot, Colour: s.Colour, Y: p.LegendY + 18*(i+1)})
 		}
 	}
 	d.Panels = []svgPanel{weights, tasks}
@@ -234,8 +238,19 @@ func layout(t *Timeline) *svgData {
 	alarmBottom := alarmTop + max(len(rows), 1)*alarmRowH
 	d.AxisY = alarmBottom + 10
 	for _, m := range t.Markers {
-		d.Markers = append(d.Markers, svgMarker{Kind: m.Kind, Label: m.Label, Colour: colourOr(markerColours, m.Kind),
-			X: x(m.At), Top: weightTop, Bottom: d.AxisY, Time: m.At.UTC().Format(time.RFC3339)})
+		mk := svgMarker{Kind: m.Kind, Label: m.Label, Colour: colourOr(markerColours, m.Kind),
+			X: x(m.At), Top: weightTop, Bottom: d.AxisY, Time: m.At.UTC().Format(time.RFC3339Nano)}
+		// Markers too close to read apart share the first one's label.
+		for i := len(d.Markers) - 1; i >= 0; i-- {
+			if prev := &d.Markers[i]; prev.Label != "" {
+				if mk.X-prev.X < 9 {
+					prev.Label += " · " + mk.Label
+					mk.Label = ""
+				}
+				break
+			}
+		}
+		d.Markers = append(d.Markers, mk)
 	}
 	for i := 0; i <= 6; i++ {
 		at := t.Start.Add(time.Duration(float64(axisEnd.Sub(t.Start)) * float64(i) / 6))
