@@ -65,11 +65,15 @@ func TestDiffAndReportEndToEnd(t *testing.T) {
 	res.want(t, exitUsage)
 	res.wantErr(t, `no environment "qa"`, "have: prod, staging")
 	cli("report", "web", "--env", "staging", "-o", "x.png").want(t, exitUsage)
+	res = cli("report", "arn:aws:states:"+r.Region()+":"+localAccount+":execution:Slipway-deploy:web-staging-nope")
+	res.want(t, exitUsage)
+	res.wantErr(t, "no such execution", "slipway status")
 	cli("diff", "web", "--env", "staging", "--output", "yaml").want(t, exitUsage)
 
 	good := push("rc2")
 	res = cli("diff", "web", "--env", "staging", "--image", good)
 	res.want(t, exitFailed, "--- live/taskDefinition", "+++ desired/taskDefinition", "+      \"image\": \""+good+"\"")
+	t.Logf("diff before the deployment:\n%s", res.stdout)
 	if strings.Contains(res.stdout, "\x1b[") {
 		t.Errorf("diff to a pipe: got colour codes in\n%s", res.stdout)
 	}
