@@ -17,6 +17,7 @@ import (
 	sfnapi "github.com/slipwayhq/slipway/internal/awsapi/sfn"
 	"github.com/slipwayhq/slipway/internal/report"
 	"github.com/slipwayhq/slipway/internal/store"
+	"github.com/slipwayhq/slipway/internal/trigger"
 	"github.com/slipwayhq/slipway/internal/workflow"
 )
 
@@ -43,15 +44,31 @@ func (o *Operator) ResolveExecution(ctx context.Context, ref, env string) (strin
 	if strings.HasPrefix(ref, "arn:") {
 		return ref, nil
 	}
-	list, err := o.Status(ctx, Filter{Service: ref, Environment: env, Limit: 1})
+	// Names begin with service and environment: read the input only of
+	// the executions whose name matches, newest first.
+	prefix := trigger.ExecutionNamePrefix(ref, env)
+	list, err := o.sfn.ListExecutions(ctx, o.StateMachineARN, "", recentExecutions)
 	if err != nil {
-		return "", err
+		return "", fmt.Errorf("list executions: %w", err)
 	}
-	if len(list) == 0 {
-		return "", fmt.Errorf("%w: no deployment of %s in %s among the recent executions of %s", ErrNoExecution, ref, env, o.StateMachineARN)
+	for _, e := range list {
+		if !strings.HasPrefix(e.Name, prefix) {
+			continue
+		}
+		x, err := o.sfn.DescribeExecution(ctx, e.ARN)
+		if err != nil {
+			return "", err
+		}
+		var in workflow.Request
+		if json.Unmarshal([]byte(x.Input), &in) == nil && in.Service == ref && in.Environment == env {
+			return e.ARN, nil
+		}
 	}
-	return list[0].ARN, nil
+	return "", fmt.Errorf("%w: no deployment of %s in %s among the last %d executions of %s", ErrNoExecution, ref, env, recentExecutions, o.StateMachineARN)
 }
+
+// recentExecutions bounds how far back ResolveExecution looks.
+const recentExecutions = 1000
 
 // Record reads the record of the execution arn: its history events with
 // their inputs and outputs, the plan Prepare stored, its history entry
