@@ -18,6 +18,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
+	"github.com/aws/aws-sdk-go-v2/service/ecr"
+	ecrtypes "github.com/aws/aws-sdk-go-v2/service/ecr/types"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 
 	"github.com/slipwayhq/slipway/internal/localcloud/endpoint"
@@ -69,6 +71,18 @@ func TestDiffAndReportEndToEnd(t *testing.T) {
 	res.want(t, exitUsage)
 	res.wantErr(t, "no such execution", "slipway status")
 	cli("diff", "web", "--env", "staging", "--output", "yaml").want(t, exitUsage)
+
+	// The seeded world runs v1 of every service, deployed from these
+	// specs: rolling, DAEMON and canary alike, nothing differs.
+	for _, svc := range []string{"worker", "agent", "web"} {
+		img, err := ecr.NewFromConfig(r.AWS).DescribeImages(ctx, &ecr.DescribeImagesInput{RepositoryName: aws.String(svc),
+			ImageIds: []ecrtypes.ImageIdentifier{{ImageTag: aws.String(endpoint.InitialTag)}}})
+		if err != nil || len(img.ImageDetails) != 1 {
+			t.Fatalf("describe %s:%s: %v", svc, endpoint.InitialTag, err)
+		}
+		ref := localAccount + ".dkr.ecr." + r.Region() + ".amazonaws.com/" + svc + "@" + aws.ToString(img.ImageDetails[0].ImageDigest)
+		cli("diff", svc, "--env", "staging", "--image", ref).want(t, exitOK, "no difference")
+	}
 
 	good := push("rc2")
 	res = cli("diff", "web", "--env", "staging", "--image", good)

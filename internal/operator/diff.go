@@ -418,7 +418,8 @@ func prune(v any) any {
 // dropFilled removes from live what AWS fills in when a request leaves it
 // out, where desired leaves it out: zero values, a container's essential
 // (true), a port mapping's protocol (tcp) and hostPort (= containerPort
-// in awsvpc).
+// in awsvpc), the deployment configuration's percentages (200/100 for
+// REPLICA, 100/0 for DAEMON) and strategy (ROLLING).
 func dropFilled(desired, live any) any {
 	switch l := live.(type) {
 	case map[string]any:
@@ -427,6 +428,15 @@ func dropFilled(desired, live any) any {
 			dv, ok := d[k]
 			if ok {
 				l[k] = dropFilled(dv, lv)
+				continue
+			}
+			if m, ok := lv.(map[string]any); ok {
+				// An object the request left out entirely, such as the
+				// deployment configuration ECS fills in: compared as
+				// whatever is left once its defaults are dropped.
+				if rest := dropFilled(map[string]any{}, m); len(rest.(map[string]any)) == 0 {
+					delete(l, k)
+				}
 				continue
 			}
 			if zero(lv) || filledDefault(k, lv, l) {
@@ -466,6 +476,12 @@ func filledDefault(k string, v any, in map[string]any) bool {
 		return v == "tcp"
 	case "hostPort":
 		return v == in["containerPort"]
+	case "maximumPercent": // REPLICA 200, DAEMON 100
+		return v == 200.0 || v == 100.0
+	case "minimumHealthyPercent": // REPLICA 100, DAEMON 0
+		return v == 100.0
+	case "strategy":
+		return v == "ROLLING"
 	}
 	return false
 }
