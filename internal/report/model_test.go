@@ -198,3 +198,49 @@ func TestSVG(t *testing.T) {
 }
 
 func pt(x, y float64) string { return fmt.Sprintf("%.1f,%.1f", x, y) }
+
+// TestBuildBlueGreenApproved: behind a load balancer the new slot comes up
+// at full size with no traffic, takes it all at once, and the old slot is
+// scaled to zero at cleanup; approval and promotion are marked.
+func TestBuildBlueGreenApproved(t *testing.T) {
+	var p Plan
+	if err := json.Unmarshal([]byte(`{"target":"web--blue","other":"web--green","targetGroup":"tg-blue","otherGroup":"tg-green","fullCount":3,
+		"snapshot":{"services":[{"name":"web--blue","exists":true,"desiredCount":0},{"name":"web--green","exists":true,"desiredCount":3}],
+		"rules":[{"weights":[{"targetGroupArn":"tg-blue","weight":0},{"targetGroupArn":"tg-green","weight":1}]}]}}`), &p); err != nil {
+		t.Fatal(err)
+	}
+	tl, err := Build(Input{Start: at(0), Stop: at(60), Plan: &p, Status: "SUCCEEDED", Events: []Event{
+		{At: at(1), Type: "TaskStateExited", State: workflow.StatePrepare, Output: doc(t, "blue", 0)},
+		{At: at(1), Type: "TaskStateEntered", State: workflow.StateAwaitApproval, Input: doc(t, "blue", 0)},
+		{At: at(30), Type: "TaskStateEntered", State: workflow.StateApply, Input: doc(t, "blue", 0)},
+		{At: at(31), Type: "TaskStateExited", State: workflow.StateApply, Output: doc(t, "blue", 0)},
+		{At: at(35), Type: "TaskStateExited", State: workflow.StateShiftTraffic, Output: doc(t, "blue", 100)},
+		{At: at(50), Type: "TaskStateEntered", State: workflow.StatePromote, Input: doc(t, "blue", 100)},
+		{At: at(52), Type: "TaskStateExited", State: workflow.StateCleanup, Output: doc(t, "blue", 100)},
+		{At: at(60), Type: "SucceedStateEntered", State: workflow.StateDeployed},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantWeights := []Series{
+		{Slot: "blue", Points: []Point{{at(1), 0}, {at(35), 100}}},
+		{Slot: "green", Points: []Point{{at(1), 100}, {at(35), 0}}},
+	}
+	if d := cmp.Diff(wantWeights, tl.Weights); d != "" {
+		t.Errorf("weights (-want +got):\n%s", d)
+	}
+	wantTasks := []Series{
+		{Slot: "blue", Points: []Point{{at(1), 0}, {at(31), 3}}},
+		{Slot: "green", Points: []Point{{at(1), 3}, {at(52), 0}}},
+	}
+	if d := cmp.Diff(wantTasks, tl.Tasks); d != "" {
+		t.Errorf("tasks (-want +got):\n%s", d)
+	}
+	var kinds []string
+	for _, m := range tl.Markers {
+		kinds = append(kinds, m.Kind)
+	}
+	if d := cmp.Diff([]string{MarkApproval, MarkApply, MarkShift, MarkPromote, MarkEnd}, kinds); d != "" {
+		t.Errorf("markers (-want +got):\n%s", d)
+	}
+}
