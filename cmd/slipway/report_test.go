@@ -19,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecrtypes "github.com/aws/aws-sdk-go-v2/service/ecr/types"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 
@@ -245,6 +246,25 @@ func checkReport(ctx context.Context, t *testing.T, r *endpoint.Running, path, a
 				}
 				bands++
 				checkBand(ctx, t, r, doc, rc.Alarm, rc.From, rc.To, rc.X, rc.W, start, end)
+			}
+		}
+	}
+	// The derived task counts end where ECS's desired counts are now.
+	for _, g := range doc.Gs {
+		if g.ID != "tasks" {
+			continue
+		}
+		for _, l := range g.Lines {
+			pts := strings.Fields(l.Points)
+			_, ys, _ := strings.Cut(pts[len(pts)-1], ",")
+			y, _ := strconv.ParseFloat(ys, 64)
+			drawn := int((g.Y0-y)*g.Max/(g.Y0-g.Top) + 0.5)
+			out, err := ecs.NewFromConfig(r.AWS).DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: aws.String("staging"), Services: []string{"web--" + l.Slot}})
+			if err != nil || len(out.Services) != 1 {
+				t.Fatalf("describe web--%s: %v", l.Slot, err)
+			}
+			if live := int(out.Services[0].DesiredCount); drawn != live {
+				t.Errorf("%s: tasks of slot %s end at %d, want %d (ECS's desired count)", filepath.Base(path), l.Slot, drawn, live)
 			}
 		}
 	}
