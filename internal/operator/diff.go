@@ -9,8 +9,10 @@ import (
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
 	ecssdk "github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+	stssdk "github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/pmezard/go-difflib/difflib"
 
 	ecsapi "github.com/slipwayhq/slipway/internal/awsapi/ecs"
@@ -92,15 +94,12 @@ func (o *Operator) SpecFiles(ctx context.Context, svc, env string) (*spec.Servic
 // the service runs, to render ${DEPLOYMENT_ID} as it was rendered; "" when
 // no service runs.
 func (o *Operator) LiveDeployment(ctx context.Context, r *spec.Rendered) (string, error) {
-	c, err := awsclients.NewFactory(o.cfg).Clients(ctx, r.RoleARN)
-	if err != nil {
-		return "", err
-	}
-	svc, err := liveService(ctx, c, r)
+	cfg := o.configFor(r.RoleARN)
+	svc, err := liveService(ctx, awsclients.New(cfg), r)
 	if err != nil || svc == nil {
 		return "", err
 	}
-	out, err := ecssdk.NewFromConfig(o.cfg).DescribeTaskDefinition(ctx, &ecssdk.DescribeTaskDefinitionInput{
+	out, err := ecssdk.NewFromConfig(cfg).DescribeTaskDefinition(ctx, &ecssdk.DescribeTaskDefinitionInput{
 		TaskDefinition: &svc.TaskDefinition, Include: []ecstypes.TaskDefinitionField{ecstypes.TaskDefinitionFieldTags}})
 	if err != nil {
 		return "", fmt.Errorf("describe task definition %s: %w", svc.TaskDefinition, err)
@@ -116,11 +115,9 @@ func (o *Operator) LiveDeployment(ctx context.Context, r *spec.Rendered) (string
 // Compare reads what runs for r (the live slot of canary and blue/green,
 // the service itself for rolling) and compares it with r.
 func (o *Operator) Compare(ctx context.Context, r *spec.Rendered) (*Comparison, error) {
-	c, err := awsclients.NewFactory(o.cfg).Clients(ctx, r.RoleARN)
-	if err != nil {
-		return nil, err
-	}
-	var tds taskDefinitionReader = ecssdk.NewFromConfig(o.cfg)
+	cfg := o.configFor(r.RoleARN)
+	c := awsclients.New(cfg)
+	var tds taskDefinitionReader = ecssdk.NewFromConfig(cfg)
 	svc, err := liveService(ctx, c, r)
 	if err != nil {
 		return nil, err
@@ -492,6 +489,20 @@ func indent(v any) string {
 	}
 	b, _ := json.MarshalIndent(v, "", "  ") // generic JSON always encodes
 	return string(b) + "\n"
+}
+
+// configFor is the SDK configuration for an environment: the stack's
+// account when roleARN is empty, else the role's credentials (as the
+// engine assumes it, under a session named for the CLI).
+func (o *Operator) configFor(roleARN string) aws.Config {
+	if roleARN == "" {
+		return o.cfg
+	}
+	cfg := o.cfg.Copy()
+	provider := stscreds.NewAssumeRoleProvider(stssdk.NewFromConfig(o.cfg), roleARN,
+		func(a *stscreds.AssumeRoleOptions) { a.RoleSessionName = "slipway-cli" })
+	cfg.Credentials = aws.NewCredentialsCache(provider)
+	return cfg
 }
 
 // Account returns the account and caller ARN of the credentials in use.

@@ -120,13 +120,18 @@ func (o *Operator) Record(ctx context.Context, arn string, now time.Time) (*Repo
 			}
 		}
 	}
-	if o.alarms != nil {
+	alarms := o.alarms
+	if p := rec.Input.Plan; p != nil && p.Rendered.RoleARN != "" && o.cfg.Credentials != nil {
+		// The alarms are in the environment's account.
+		alarms = cwsdk.NewFromConfig(o.configFor(p.Rendered.RoleARN))
+	}
+	if alarms != nil {
 		end := d.StopDate
 		if end.IsZero() {
 			end = now
 		}
 		for _, name := range report.AlarmNames(events) {
-			list, err := o.alarmTransitions(ctx, name, d.StartDate, end)
+			list, err := alarmTransitions(ctx, alarms, name, d.StartDate, end)
 			if err != nil {
 				rec.Warnings = append(rec.Warnings, fmt.Sprintf("history of alarm %s not read (%v): its band is drawn from the execution's record", name, err))
 				continue
@@ -174,11 +179,11 @@ func reportEvent(e sfntypes.HistoryEvent) report.Event {
 // alarmTransitions reads the state changes of one alarm between from and
 // to, and the last change before from (the state the alarm was in when
 // the deployment started).
-func (o *Operator) alarmTransitions(ctx context.Context, name string, from, to time.Time) ([]report.AlarmTransition, error) {
+func alarmTransitions(ctx context.Context, api alarmHistoryAPI, name string, from, to time.Time) ([]report.AlarmTransition, error) {
 	var out []report.AlarmTransition
 	in := &cwsdk.DescribeAlarmHistoryInput{AlarmName: &name, HistoryItemType: cwtypes.HistoryItemTypeStateUpdate,
 		StartDate: aws.Time(from.Add(-24 * time.Hour)), EndDate: aws.Time(to), ScanBy: cwtypes.ScanByTimestampAscending}
-	p := cwsdk.NewDescribeAlarmHistoryPaginator(o.alarms, in)
+	p := cwsdk.NewDescribeAlarmHistoryPaginator(api, in)
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
 		if err != nil {

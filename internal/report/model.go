@@ -44,6 +44,11 @@ type Plan struct {
 	OtherGroup  string `json:"otherGroup"`
 	FullCount   int32  `json:"fullCount"`
 	ByCount     bool   `json:"byCount"`
+	// Rendered.RoleARN is the environment's role for another account:
+	// its alarms are read with it.
+	Rendered struct {
+		RoleARN string
+	} `json:"rendered"`
 	Snapshot    struct {
 		Services []struct {
 			Name         string `json:"name"`
