@@ -49,7 +49,7 @@ type Plan struct {
 	Rendered struct {
 		RoleARN string
 	} `json:"rendered"`
-	Snapshot    struct {
+	Snapshot struct {
 		Services []struct {
 			Name         string `json:"name"`
 			Exists       bool   `json:"exists"`
