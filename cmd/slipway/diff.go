@@ -13,6 +13,7 @@ import (
 
 	"github.com/slipwayhq/slipway/internal/operator"
 	"github.com/slipwayhq/slipway/internal/spec"
+	"github.com/slipwayhq/slipway/internal/workflow"
 )
 
 // errDiffers ends diff with exit code 1 when the rendered specs differ from
@@ -35,7 +36,7 @@ func newDiffCommand() *cobra.Command {
 		env, image, dir, output string
 	)
 	c := &cobra.Command{
-		Use:   "diff SERVICE --env ENV [--image URI@sha256:DIGEST] [--dir DIR] [--output text|json]",
+		Use:   "diff SERVICE --env ENV [--image TAG|DIGEST|URI@sha256:DIGEST] [--dir DIR] [--output text|json]",
 		Short: "Show what a deployment of SERVICE would change against what runs",
 		Long: `diff renders SERVICE for ENV as a deployment would (the same renderer as
 slipway render) and compares it with what runs: the task definition, the
@@ -49,8 +50,10 @@ protocol tcp, hostPort), the tags Slipway adds and the circuit breaker the
 engine sets.
 
 The specs come from the spec bucket (what a deployment would read) or, with
---dir, from a local spec root. Without --image the image of the last
-successful deployment is used, so the diff shows spec changes only.
+--dir, from a local spec root. --image is resolved as slipway deploy
+resolves it (a tag or a digest in the service's ECR repository, or a
+pinned reference); without it the image of the last successful deployment
+is used, so the diff shows spec changes only.
 
 Colour is used on a terminal unless NO_COLOR is set.
 
@@ -58,7 +61,7 @@ Exit codes: 0 no difference, 1 differences (or the operation failed),
 2 usage error.
 ` + operatorHelp,
 		Example: `  slipway diff web --env staging
-  slipway diff web --env prod --image 123456789012.dkr.ecr.us-east-1.amazonaws.com/web@sha256:<64 hex>
+  slipway diff web --env prod --image v1.4.2
   slipway diff web --env staging --dir examples --output json`,
 		Args: func(c *cobra.Command, args []string) error {
 			if len(args) != 1 {
@@ -73,9 +76,6 @@ Exit codes: 0 no difference, 1 differences (or the operation failed),
 			if output != "text" && output != "json" {
 				return usageErrorf("--output %s: want text or json", output)
 			}
-			if image != "" && !strings.Contains(image, "@sha256:") {
-				return usageErrorf("--image %s: want a pinned reference, REPOSITORY-URI@sha256:DIGEST", image)
-			}
 			if dir != "" && !isSpecRoot(dir) {
 				return usageErrorf("--dir %s is not a spec root; point it at the directory holding services/ and environments/", dir)
 			}
@@ -88,7 +88,7 @@ Exit codes: 0 no difference, 1 differences (or the operation failed),
 	}
 	f := c.Flags()
 	f.StringVar(&env, "env", "", "environment (required)")
-	f.StringVar(&image, "image", "", "image to deploy, REPOSITORY-URI@sha256:DIGEST (default: the last deployed)")
+	f.StringVar(&image, "image", "", "image to deploy: a tag, sha256:DIGEST or REPOSITORY-URI@sha256:DIGEST (default: the last deployed)")
 	f.StringVar(&dir, "dir", "", "local spec root to render from (default: the spec bucket)")
 	f.StringVar(&output, "output", "text", "text or json")
 	sf.add(c)
@@ -108,6 +108,16 @@ func runDiff(c *cobra.Command, op *operator.Operator, name, envName, image, dir,
 		if image == "" {
 			return usageErrorf("%s has no successful deployment in %s to compare with: give --image", name, envName)
 		}
+	} else {
+		pinned, err := op.PinImage(ctx, svc, image)
+		var invalid *workflow.InvalidInput
+		if errors.As(err, &invalid) {
+			return usageErrorf("--image %s: %s", image, strings.Join(invalid.Problems, "; "))
+		}
+		if err != nil {
+			return err
+		}
+		image = pinned
 	}
 	account, _, err := op.Account(ctx)
 	if err != nil {

@@ -30,7 +30,6 @@ func TestDiffReportUsage(t *testing.T) {
 		"diff without env":   {args: []string{"diff", "web"}, wantCode: exitUsage, wantStderr: []string{"slipway diff needs --env ENV"}},
 		"diff two services":  {args: []string{"diff", "--env", "prod", "web", "worker"}, wantCode: exitUsage, wantStderr: []string{"exactly one SERVICE"}},
 		"diff bad output":    {args: []string{"diff", "--env", "prod", "--output", "yaml", "web"}, wantCode: exitUsage, wantStderr: []string{"--output yaml: want text or json"}},
-		"diff tag image":     {args: []string{"diff", "--env", "prod", "--image", "v1.4.2", "web"}, wantCode: exitUsage, wantStderr: []string{"--image v1.4.2: want a pinned reference"}},
 		"diff bad dir":       {args: []string{"diff", "--env", "prod", "--dir", "nowhere", "web"}, wantCode: exitUsage, wantStderr: []string{"--dir nowhere is not a spec root"}},
 		"report without env": {args: []string{"report", "web"}, wantCode: exitUsage, wantStderr: []string{"slipway report needs --env ENV"}},
 		"report no ref":      {args: []string{"report"}, wantCode: exitUsage, wantStderr: []string{"report needs one EXECUTION"}},

@@ -110,6 +110,10 @@ func TestDiffAndReportEndToEnd(t *testing.T) {
 	}
 	cli("diff", "web", "--env", "staging").want(t, exitOK, "no difference (live: web--")
 	cli("diff", "web", "--env", "staging", "--image", good, "--dir", "../../examples").want(t, exitOK, "no difference")
+	cli("diff", "web", "--env", "staging", "--image", "rc2").want(t, exitOK, "no difference") // a tag, resolved as deploy does
+	res = cli("diff", "web", "--env", "staging", "--image", "nosuchtag")
+	res.want(t, exitUsage)
+	res.wantErr(t, "--image nosuchtag", "tag not found")
 
 	dir := t.TempDir()
 	okSVG := filepath.Join(dir, "ok.svg")

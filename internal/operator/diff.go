@@ -10,11 +10,13 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
+	ecrsdk "github.com/aws/aws-sdk-go-v2/service/ecr"
 	ecssdk "github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	stssdk "github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/pmezard/go-difflib/difflib"
 
+	ecrapi "github.com/slipwayhq/slipway/internal/awsapi/ecr"
 	ecsapi "github.com/slipwayhq/slipway/internal/awsapi/ecs"
 	"github.com/slipwayhq/slipway/internal/awsapi/elbv2"
 	"github.com/slipwayhq/slipway/internal/deploy"
@@ -503,6 +505,13 @@ func (o *Operator) configFor(roleARN string) aws.Config {
 		func(a *stscreds.AssumeRoleOptions) { a.RoleSessionName = "slipway-cli" })
 	cfg.Credentials = aws.NewCredentialsCache(provider)
 	return cfg
+}
+
+// PinImage resolves image (a tag, a digest, or a repository reference) to
+// repository-uri@sha256:digest exactly as a deployment of svc would, in
+// the ECR of the stack's account.
+func (o *Operator) PinImage(ctx context.Context, svc *spec.Service, image string) (string, error) {
+	return deploy.ResolveImage(ctx, ecrapi.New(ecrsdk.NewFromConfig(o.cfg)), svc, image)
 }
 
 // Account returns the account and caller ARN of the credentials in use.
