@@ -225,14 +225,19 @@ func (b *builder) entered(e Event) {
 		b.mark(e.At, MarkRollback, "rollback")
 	case workflow.StateDeployed, workflow.StateRolledBack, workflow.StateRejected, workflow.StateFailed,
 		workflow.StateSuperseded, workflow.StateRollbackFailed:
-		b.mark(e.At, MarkEnd, endLabels[e.State])
+		b.mark(e.At, MarkEnd, endLabel(e.State))
 	}
 }
 
-// endLabels name the terminal states in the drawing.
-var endLabels = map[string]string{
-	workflow.StateDeployed: "deployed", workflow.StateRolledBack: "rolled back", workflow.StateRejected: "rejected",
-	workflow.StateFailed: "failed", workflow.StateSuperseded: "superseded", workflow.StateRollbackFailed: "rollback failed",
+// endLabel names a terminal state in the drawing.
+func endLabel(state string) string {
+	switch state {
+	case workflow.StateRolledBack:
+		return "rolled back"
+	case workflow.StateRollbackFailed:
+		return "rollback failed"
+	}
+	return strings.ToLower(state)
 }
 
 // exited moves the series: the phases that change traffic or task counts
@@ -247,7 +252,7 @@ func (b *builder) exited(e Event) {
 	case workflow.StatePrepare:
 		b.before(e.At)
 	case workflow.StateApply:
-		b.applied(e.At, st)
+		b.applied(e.At)
 	case workflow.StateShiftTraffic:
 		w := st.Progress.Weight
 		b.t.Shifts = append(b.t.Shifts, w)
@@ -362,7 +367,7 @@ func percent(w int32, all []struct {
 
 // applied: the target slot runs the new revision, with no traffic yet
 // (slots) or all of it (rolling, whose traffic ECS moves).
-func (b *builder) applied(at time.Time, st workflow.State) {
+func (b *builder) applied(at time.Time) {
 	if b.target == "" {
 		return
 	}

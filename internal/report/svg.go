@@ -24,13 +24,34 @@ const (
 	alarmRowH = 18
 )
 
-// slotColours are the colours of the slots' series.
-var slotColours = map[string]string{"blue": "#1f6feb", "green": "#2da44e", "service": "#8250df"}
+// slotColour is the colour of a slot's series.
+func slotColour(slot string) string {
+	switch slot {
+	case "blue":
+		return "#1f6feb"
+	case "green":
+		return "#2da44e"
+	}
+	return "#8250df"
+}
 
-// markerColours are the colours of the phase markers.
-var markerColours = map[string]string{
-	MarkApproval: "#bf8700", MarkApply: "#57606a", MarkShift: "#0969da", MarkBake: "#8c959f",
-	MarkPromote: "#1a7f37", MarkRollback: "#cf222e", MarkEnd: "#24292f",
+// markerColour is the colour of a phase marker.
+func markerColour(kind string) string {
+	switch kind {
+	case MarkApproval:
+		return "#bf8700"
+	case MarkShift:
+		return "#0969da"
+	case MarkBake:
+		return "#8c959f"
+	case MarkPromote:
+		return "#1a7f37"
+	case MarkRollback:
+		return "#cf222e"
+	case MarkEnd:
+		return "#24292f"
+	}
+	return "#57606a"
 }
 
 // Panel attributes (data-*) let a reader map coordinates back to values:
@@ -238,7 +259,7 @@ func layout(t *Timeline) *svgData {
 	alarmBottom := alarmTop + max(len(rows), 1)*alarmRowH
 	d.AxisY = alarmBottom + 10
 	for _, m := range t.Markers {
-		mk := svgMarker{Kind: m.Kind, Label: m.Label, Colour: colourOr(markerColours, m.Kind),
+		mk := svgMarker{Kind: m.Kind, Label: m.Label, Colour: markerColour(m.Kind),
 			X: x(m.At), Top: weightTop, Bottom: d.AxisY, Time: m.At.UTC().Format(time.RFC3339Nano)}
 		// Markers too close to read apart share the first one's label.
 		for i := len(d.Markers) - 1; i >= 0; i-- {
@@ -289,7 +310,7 @@ func series(list []Series, class string, maxV, top, h int, x func(time.Time) flo
 			}
 			pts = append(pts, fmt.Sprintf("%.1f,%.1f", x(next), y))
 		}
-		out = append(out, svgSeries{Slot: s.Slot, Class: class, Colour: colourOr(slotColours, s.Slot),
+		out = append(out, svgSeries{Slot: s.Slot, Class: class, Colour: slotColour(s.Slot),
 			Points: strings.Join(pts, " ")})
 	}
 	return out
@@ -312,13 +333,6 @@ func gridSteps(maxV int) []int {
 		out = append(out, maxV)
 	}
 	return out
-}
-
-func colourOr(m map[string]string, k string) string {
-	if c, ok := m[k]; ok {
-		return c
-	}
-	return "#6e7781"
 }
 
 func clockTime(t time.Time) string { return t.UTC().Format("15:04:05") }
