@@ -244,3 +244,31 @@ func TestBuildBlueGreenApproved(t *testing.T) {
 		t.Errorf("markers (-want +got):\n%s", d)
 	}
 }
+
+// TestBuildRolling: one service carries all the traffic; its desired count
+// moves from the snapshot's to the full count at apply.
+func TestBuildRolling(t *testing.T) {
+	var p Plan
+	if err := json.Unmarshal([]byte(`{"target":"worker","fullCount":3,"snapshot":{"services":[{"name":"worker","exists":true,"desiredCount":2}]}}`), &p); err != nil {
+		t.Fatal(err)
+	}
+	rolling := func(weight int) string {
+		b, _ := json.Marshal(workflow.State{Request: workflow.Request{Service: "worker", Environment: "staging"},
+			Plan: workflow.Plan{Strategy: "rolling", Steps: []workflow.Step{{Weight: 100, BakeSeconds: 60}}}, Progress: workflow.Progress{Weight: weight, Step: 1}})
+		return string(b)
+	}
+	tl, err := Build(Input{Start: at(0), Stop: at(10), Plan: &p, Events: []Event{
+		{At: at(1), Type: "TaskStateExited", State: workflow.StatePrepare, Output: rolling(0)},
+		{At: at(2), Type: "TaskStateExited", State: workflow.StateApply, Output: rolling(0)},
+		{At: at(4), Type: "TaskStateExited", State: workflow.StateShiftTraffic, Output: rolling(100)},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff([]Series{{Slot: "service", Points: []Point{{at(1), 100}}}}, tl.Weights); d != "" {
+		t.Errorf("weights (-want +got):\n%s", d)
+	}
+	if d := cmp.Diff([]Series{{Slot: "service", Points: []Point{{at(1), 2}, {at(2), 3}}}}, tl.Tasks); d != "" {
+		t.Errorf("tasks (-want +got):\n%s", d)
+	}
+}
