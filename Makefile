@@ -36,7 +36,7 @@ $(NPM_STAMP): package.json package-lock.json
 
 ## test: lint, every Go test (unit, template, flow, integration), then the
 ## synthesized template through cfn-lint and the definition through asl-validator
-test: tools lint build aws-cli
+test: tools lint build aws-cli browser
 	$(GO) test -count=1 ./...
 	$(MAKE) --no-print-directory template-check
 
@@ -51,6 +51,18 @@ aws-cli:
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq awscli >/dev/null) \
 	    || echo "aws CLI: apt-get install awscli failed; the aws CLI sessions of the integration tests will be skipped"; \
 	else echo "aws CLI: not on the PATH and apt-get is not usable (not root); the aws CLI sessions of the integration tests will be skipped"; fi
+
+## browser: the report test renders the HTML report in headless chromium.
+## Install Debian's chromium when none is on the PATH and apt is usable;
+## otherwise say plainly that the test will be skipped.
+.PHONY: browser
+browser:
+	@if command -v chromium >/dev/null 2>&1; then echo "browser: $$(chromium --version 2>/dev/null | head -1)"; \
+	elif command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+	  echo "browser: no chromium on the PATH, installing Debian's chromium"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+	    || echo "browser: apt-get install chromium failed; the HTML report will not be rendered in a browser (test skipped)"; \
+	else echo "browser: no chromium and apt-get is not usable (not root); the HTML report will not be rendered in a browser (test skipped)"; fi
 
 ## lint: gofmt, go vet, and a go.mod/go.sum that `go mod tidy` would not change
 lint:

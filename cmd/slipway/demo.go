@@ -18,6 +18,7 @@ func newDemoCommand() *cobra.Command {
 		template string
 		only     []int
 		verbose  bool
+		reportTo string
 		clk      clockFlags
 	)
 	c := &cobra.Command{
@@ -33,10 +34,13 @@ scenarios through real AWS SDK clients, narrating each and checking its outcome:
   4. worker:v2 rolls
   5. agent:v2 (a DAEMON service) rolls on every container instance
 
-It exits non-zero when any scenario fails. It needs nothing but this binary:
-the stack's template and the example specs are built in.`,
+It ends by writing the timeline of scenario 2 (slipway report) to
+demo-report.svg (--report) and printing its path. It exits non-zero when
+any scenario fails. It needs nothing but this binary: the stack's template
+and the example specs are built in.`,
 		Example: `  slipway demo
   slipway demo --only 2 --virtual
+  slipway demo --report /tmp/canary.svg
   slipway demo --specs ./examples --template cdk.out/Slipway.template.json`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
@@ -54,7 +58,7 @@ the stack's template and the example specs are built in.`,
 			}
 			ctx, stop := signal.NotifyContext(c.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			_, err = demo.Run(ctx, demo.Options{Specs: specFS, Template: template, Clock: ck, Out: c.OutOrStdout(), Only: only,
+			_, err = demo.Run(ctx, demo.Options{Specs: specFS, Template: template, Clock: ck, Out: c.OutOrStdout(), Only: only, Report: reportTo,
 				Logger: slog.New(slog.NewTextHandler(c.ErrOrStderr(), &slog.HandlerOptions{Level: level}))})
 			if err != nil {
 				return fmt.Errorf("demo: %w", err)
@@ -66,6 +70,7 @@ the stack's template and the example specs are built in.`,
 	c.Flags().StringVar(&template, "template", "", "synthesized template to deploy, e.g. cdk.out/Slipway.template.json (default: the one built into slipway)")
 	c.Flags().IntSliceVar(&only, "only", nil, "run only these scenarios (1-5)")
 	c.Flags().BoolVarP(&verbose, "verbose", "v", false, "log what the services and functions do")
+	c.Flags().StringVar(&reportTo, "report", "demo-report.svg", "SVG file for the timeline of the rolled-back canary (empty: none)")
 	clk.add(c, 60)
 	return c
 }

@@ -47,6 +47,9 @@ func exitCode(err error, stderr io.Writer) int {
 	if err == nil {
 		return exitOK
 	}
+	if errors.Is(err, errDiffers) {
+		return exitFailed // the diff is the message
+	}
 	fmt.Fprintln(stderr, "slipway:", err)
 	var usage *usageError
 	if errors.As(err, &usage) {

@@ -42,6 +42,9 @@ type Options struct {
 	ScenarioTimeout time.Duration
 	// Only runs the scenarios with these numbers (1..5); all if empty.
 	Only []int
+	// Report is the SVG file the timeline of the rolled-back canary
+	// (scenario 2) is written to at the end; none when empty.
+	Report string
 }
 
 // Result is the outcome of one scenario.
@@ -135,6 +138,15 @@ func Run(ctx context.Context, opts Options) ([]Result, error) {
 	}
 	failed := slices.ContainsFunc(results, func(r Result) bool { return r.Err != nil })
 	say("%d scenarios, %d failed, %.1fs in all", len(results), countFailed(results), time.Since(begin).Seconds())
+	if opts.Report != "" && w.rolledBack != "" {
+		path, err := w.writeReport(ctx, w.rolledBack, opts.Report, opts.Clock.Now())
+		if err != nil {
+			say("✗ timeline of the rolled-back canary not written: %v", err)
+			failed = true
+		} else {
+			say("timeline of the rolled-back canary (slipway report): %s", path)
+		}
+	}
 	if failed {
 		return results, &Failed{Results: results}
 	}

@@ -36,6 +36,8 @@ type world struct {
 	elb *elb.Client
 	s3  *s3.Client
 	cw  *cloudwatch.Client
+	// rolledBack is the execution scenario 2 rolled back, for the report.
+	rolledBack string
 }
 
 func newWorld(r *endpoint.Running, say func(string, ...any)) *world {
@@ -281,6 +283,7 @@ func (w *world) canaryRollsBack(ctx context.Context) error {
 		return err
 	}
 	defer control.Apply(context.WithoutCancel(ctx), faults.State{Images: map[string]faults.Behaviour{digest: {}}})
+	w.rolledBack = x.ARN
 	if x.Status == sfntypes.ExecutionStatusSucceeded {
 		return errorf("the faulty deployment succeeded: %s", x.describe())
 	}

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	cwsdk "github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	lambdasdk "github.com/aws/aws-sdk-go-v2/service/lambda"
 	s3sdk "github.com/aws/aws-sdk-go-v2/service/s3"
 	sfnsdk "github.com/aws/aws-sdk-go-v2/service/sfn"
@@ -57,6 +58,10 @@ type Operator struct {
 	history    historyAPI
 	store      *store.Store
 	pollPeriod time.Duration
+	// alarms reads alarm history for reports.
+	alarms alarmHistoryAPI
+	// cfg builds the clients that read live services for diff.
+	cfg aws.Config
 }
 
 // historyAPI is the Step Functions call the adapter does not wrap: the
@@ -119,6 +124,8 @@ func Connect(ctx context.Context, cfg aws.Config, t Target) (*Operator, error) {
 		identity:   stsapi.New(stssdk.NewFromConfig(cfg)),
 		store:      store.New(s3api.New(s3c), t.SpecBucket, t.StateBucket),
 		pollPeriod: time.Second,
+		alarms:     cwsdk.NewFromConfig(cfg),
+		cfg:        cfg,
 	}, nil
 }
 

@@ -65,11 +65,18 @@ func executionName(req workflow.Request, extra ...string) string {
 	}
 	sum := hex.EncodeToString(h.Sum(nil))[:nameHashLen]
 
-	prefix := nameSafe(req.Service) + "-" + nameSafe(req.Environment)
+	return ExecutionNamePrefix(req.Service, req.Environment) + sum
+}
+
+// ExecutionNamePrefix is how the name of every execution deploying
+// service to environment begins (the hash follows), to find a service's
+// executions by name without reading each one's input.
+func ExecutionNamePrefix(service, environment string) string {
+	prefix := nameSafe(service) + "-" + nameSafe(environment)
 	if len(prefix) > maxNamePrefix {
 		prefix = prefix[:maxNamePrefix]
 	}
-	return prefix + "-" + sum
+	return prefix + "-"
 }
 
 // nameSafe replaces every character Step Functions names should not carry

@@ -214,11 +214,13 @@ func (s *Service) putMetricAlarm(_ context.Context, in *metricAlarm) (empty, err
 		cfg.StateValue, cfg.StateReason, cfg.StateReasonData = old.Config.StateValue, old.Config.StateReason, old.Config.StateReasonData
 		cfg.StateUpdatedTimestamp, cfg.StateTransitionedTimestamp = old.Config.StateUpdatedTimestamp, old.Config.StateTransitionedTimestamp
 		old.Config = cfg
+		s.recordConfigLocked(cfg.AlarmName, false, now)
 		return empty{}, nil
 	}
 	cfg.StateValue, cfg.StateReason = StateInsufficientData, "Unchecked: Initial alarm creation"
 	cfg.StateUpdatedTimestamp, cfg.StateTransitionedTimestamp = &now, &now
 	s.st.Alarms[cfg.AlarmName] = &alarm{Config: cfg, MetricID: uuid.NewString()}
+	s.recordConfigLocked(cfg.AlarmName, true, now)
 	return empty{}, nil
 }
 
@@ -395,6 +397,8 @@ func (s *Service) transitionLocked(a *alarm, value, reason, reasonData string, n
 	}
 	c.StateValue = value
 	c.StateTransitionedTimestamp = &now
+	s.recordStateLocked(c.AlarmName, historyState{StateValue: prev.Value, StateReason: prev.Reason, StateReasonData: rawJSON(prev.ReasonData)},
+		historyState{StateValue: value, StateReason: reason, StateReasonData: rawJSON(reasonData)}, now)
 	s.cfg.Logger.Info("alarm state changed", "alarm", c.AlarmName, "from", prev.Value, "to", value, "reason", reason)
 	return &protocol.Event{
 		Source:     "aws.cloudwatch",

@@ -70,6 +70,11 @@ func TestAWSCLI(t *testing.T) {
 	if v, err := strconv.ParseFloat(strings.TrimSpace(sum), 64); err != nil || v != 12 {
 		t.Errorf("get-metric-statistics: got %q, want 12", sum)
 	}
+	hist := run("describe-alarm-history", "--alarm-name", "web-5xx", "--history-item-type", "StateUpdate",
+		"--start-date", "2020-01-01T00:00:00Z", "--query", "AlarmHistoryItems[0].HistorySummary", "--output", "text")
+	if got := strings.TrimSpace(hist); got != "Alarm updated from INSUFFICIENT_DATA to ALARM" {
+		t.Errorf("describe-alarm-history: got %q, want the drill's transition", got)
+	}
 	if got := strings.TrimSpace(run("describe-alarms", "--state-value", "OK", "--query", "length(MetricAlarms)")); got != "0" {
 		t.Errorf("alarms in OK: got %s, want 0", got)
 	}

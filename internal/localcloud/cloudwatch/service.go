@@ -83,6 +83,9 @@ type Service struct {
 type state struct {
 	Series map[string]*series // by seriesKey
 	Alarms map[string]*alarm  // by name
+	// History is DescribeAlarmHistory's record, by alarm name; it
+	// outlives a deleted alarm, as on CloudWatch.
+	History map[string][]alarmHistoryItem `json:",omitempty"`
 }
 
 // New returns an empty Service.
@@ -156,6 +159,7 @@ func (s *Service) operations() map[string]operation {
 		"ListMetrics":             op(s.listMetrics),
 		"PutMetricAlarm":          op(s.putMetricAlarm),
 		"DescribeAlarms":          op(s.describeAlarms),
+		"DescribeAlarmHistory":    op(s.describeAlarmHistory),
 		"DescribeAlarmsForMetric": op(s.describeAlarmsForMetric),
 		"SetAlarmState":           op(s.setAlarmState),
 		"DeleteAlarms":            op(s.deleteAlarms),
