@@ -92,6 +92,7 @@ Exit codes: 0 no difference, 1 differences (or the operation failed),
 	f.StringVar(&dir, "dir", "", "local spec root to render from (default: the spec bucket)")
 	f.StringVar(&output, "output", "text", "text or json")
 	sf.add(c)
+	completeSpecs(c, &sf, &dir)
 	return c
 }
 

@@ -96,6 +96,7 @@ without -o the SVG goes to stdout.
 	c.Flags().StringVar(&env, "env", "", "environment of SERVICE (required with SERVICE)")
 	c.Flags().StringVarP(&out, "output-file", "o", "", "write to FILE.svg or FILE.html (default: SVG on stdout)")
 	sf.add(c)
+	completeSpecs(c, &sf, nil)
 	return c
 }
 
