@@ -17,6 +17,9 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	cwsdk "github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	ecssdk "github.com/aws/aws-sdk-go-v2/service/ecs"
+	elbsdk "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	lambdasdk "github.com/aws/aws-sdk-go-v2/service/lambda"
 	s3sdk "github.com/aws/aws-sdk-go-v2/service/s3"
 	sfnsdk "github.com/aws/aws-sdk-go-v2/service/sfn"
@@ -57,6 +60,14 @@ type Operator struct {
 	history    historyAPI
 	store      *store.Store
 	pollPeriod time.Duration
+
+	// The live state a Snapshot reads, the plans it has read by key, and
+	// the clock it reads (time.Now when nil).
+	ecs   servicesAPI
+	elb   loadBalancingAPI
+	cw    alarmsAPI
+	plans map[string]planView
+	clock func() time.Time
 }
 
 // historyAPI is the Step Functions call the adapter does not wrap: the
@@ -119,6 +130,9 @@ func Connect(ctx context.Context, cfg aws.Config, t Target) (*Operator, error) {
 		identity:   stsapi.New(stssdk.NewFromConfig(cfg)),
 		store:      store.New(s3api.New(s3c), t.SpecBucket, t.StateBucket),
 		pollPeriod: time.Second,
+		ecs:        ecssdk.NewFromConfig(cfg),
+		elb:        elbsdk.NewFromConfig(cfg),
+		cw:         cwsdk.NewFromConfig(cfg),
 	}, nil
 }
 
