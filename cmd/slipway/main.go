@@ -49,6 +49,7 @@ Exit codes: 0 ok, 1 invalid spec or failed operation, 2 usage error.`,
 	root.AddCommand(newValidateCommand(), newRenderCommand(), newLocalCommand(), newDemoCommand())
 	root.AddCommand(newDeployCommand(), newStatusCommand(), newHistoryCommand(), newApproveCommand(),
 		newRejectCommand(), newRollbackCommand(), newUnlockCommand(), newIndexCommand())
+	root.AddCommand(newWatchCommand())
 	usageArgs(root)
 	return root
 }

@@ -1,0 +1,281 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/charmbracelet/lipgloss"
+	"github.com/muesli/termenv"
+
+	"github.com/slipwayhq/slipway/internal/localcloud/endpoint"
+	"github.com/slipwayhq/slipway/internal/localcloud/faults"
+	"github.com/slipwayhq/slipway/internal/localcloud/stack"
+	"github.com/slipwayhq/slipway/internal/operator"
+	"github.com/slipwayhq/slipway/internal/workflow"
+)
+
+// stateLine matches a plain state line: "<RFC 3339>  state    <State>…".
+var stateLine = regexp.MustCompile(`(?m)^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ  state    (\w+)`)
+
+// statesIn returns the states of the plain lines in out, in order.
+func statesIn(out string) []string {
+	var states []string
+	for _, m := range stateLine.FindAllStringSubmatch(out, -1) {
+		states = append(states, m[1])
+	}
+	return states
+}
+
+// inOrder fails unless want appear in got in this order.
+func inOrder(t *testing.T, got []string, want ...string) {
+	t.Helper()
+	i := 0
+	for _, s := range got {
+		if i < len(want) && s == want[i] {
+			i++
+		}
+	}
+	if i < len(want) {
+		t.Fatalf("states %v: want %v in this order", got, want)
+	}
+}
+
+// lastLine returns the last line of out holding marker.
+func lastLine(out, marker string) string {
+	var last string
+	for _, l := range strings.Split(out, "\n") {
+		if strings.Contains(l, marker) {
+			last = l
+		}
+	}
+	return last
+}
+
+// decodeLines decodes each line of out as a Snapshot, rejecting fields
+// docs/cli.md does not document (the struct is checked against the doc by
+// TestCLIDocListsJSONFields).
+func decodeLines(t *testing.T, out string) []operator.Snapshot {
+	t.Helper()
+	var list []operator.Snapshot
+	sc := bufio.NewScanner(strings.NewReader(out))
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		dec := json.NewDecoder(bytes.NewReader(sc.Bytes()))
+		dec.DisallowUnknownFields()
+		var s operator.Snapshot
+		if err := dec.Decode(&s); err != nil {
+			t.Fatalf("JSON line %q: %v", sc.Text(), err)
+		}
+		list = append(list, s)
+	}
+	if len(list) == 0 {
+		t.Fatalf("no JSON lines in %q", out)
+	}
+	return list
+}
+
+// TestWatchEndToEnd follows real canary deployments of web in staging on
+// the local endpoint with deploy --wait and watch: one that succeeds and one
+// whose 5xx alarm fires during a bake and rolls it back.
+func TestWatchEndToEnd(t *testing.T) {
+	r, _ := startLocal(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	// Tags outside web's patterns (v*, main-*): only the CLI deploys them.
+	digests := map[string]string{}
+	for _, tag := range []string{"good1", "bad1"} {
+		d, err := stack.PushImage(ctx, r.AWS, "web", tag)
+		if err != nil {
+			t.Fatal(err)
+		}
+		digests[tag] = d
+	}
+
+	t.Run("deploy --wait succeeds", func(t *testing.T) {
+		res := cli("deploy", "--env", "staging", "--image", "good1", "--wait", "web")
+		res.want(t, exitOK, "deployed web to staging: ", digests["good1"])
+		inOrder(t, statesIn(res.stdout), workflow.StatePrepare, workflow.StateApply, workflow.StateAwaitStable,
+			workflow.StateShiftTraffic, workflow.StateBake, workflow.StatePromote, workflow.StateCleanup, workflow.StateDeployed)
+		// One line per change: no state is printed twice in a row, and
+		// nothing repeats between two state lines.
+		lines := strings.Split(strings.TrimSpace(res.stdout), "\n")
+		for i := 1; i < len(lines); i++ {
+			if lines[i] == lines[i-1] {
+				t.Errorf("line %d repeats: %s", i, lines[i])
+			}
+		}
+		// The new slot ends with all traffic, the old with none.
+		traffic := lastLine(res.stdout, "  traffic  ")
+		if !regexp.MustCompile(`traffic  (blue 100% · green 0%|blue 0% · green 100%)$`).MatchString(traffic) {
+			t.Errorf("last traffic line %q, want 100/0\n%s", traffic, res.stdout)
+		}
+		for _, alarm := range []string{"web-staging-5xx", "web-staging-p99-latency", "staging-cluster-cpu-high"} {
+			if !strings.Contains(res.stdout, "alarm    "+alarm+" ") {
+				t.Errorf("no line for alarm %s:\n%s", alarm, res.stdout)
+			}
+		}
+		if !strings.Contains(res.stdout, "  wait     bake until ") {
+			t.Errorf("no bake wait line:\n%s", res.stdout)
+		}
+	})
+
+	t.Run("watch SERVICE as JSON Lines", func(t *testing.T) {
+		// The newest deployment of web in staging has ended: one line.
+		res := cli("watch", "--env", "staging", "--output", "json", "web")
+		res.want(t, exitOK)
+		list := decodeLines(t, res.stdout)
+		s := list[len(list)-1]
+		if !s.Deployed() || !strings.HasSuffix(s.Image, digests["good1"]) || s.Strategy != "canary" {
+			t.Fatalf("snapshot: got %s %s %s %s, want SUCCEEDED Deployed canary with %s", s.Status, s.State, s.Strategy, s.Image, digests["good1"])
+		}
+		var weights []int
+		for _, sl := range s.Slots {
+			weights = append(weights, sl.Weight)
+			if sl.New && (sl.Weight != 100 || sl.Running == 0 || sl.Healthy != int(sl.Running)) {
+				t.Errorf("new slot %+v: want 100%% of traffic and every running task healthy", sl)
+			}
+		}
+		slices.Sort(weights)
+		if !slices.Equal(weights, []int{0, 100}) || len(s.Alarms) != 3 {
+			t.Errorf("slots %+v alarms %+v: want weights 0 and 100 and 3 alarms", s.Slots, s.Alarms)
+		}
+		if s.Path[0].State != workflow.StatePrepare || s.Path[len(s.Path)-1].State != workflow.StateDeployed {
+			t.Errorf("path %v: want Prepare … Deployed", s.Path)
+		}
+	})
+
+	var rolledBack string
+	t.Run("deploy --wait --output json rolls back", func(t *testing.T) {
+		control := endpoint.Control{URL: r.URL}
+		if _, err := control.Apply(ctx, faults.State{Images: map[string]faults.Behaviour{digests["bad1"]: {ErrorRate: 0.5}}}); err != nil {
+			t.Fatal(err)
+		}
+		res := cli("deploy", "--env", "staging", "--image", "bad1", "--wait", "--output", "json", "web")
+		res.want(t, exitFailed)
+		res.wantErr(t, "ended in RolledBack")
+		list := decodeLines(t, res.stdout)
+		last := list[len(list)-1]
+		rolledBack = last.Execution
+		if last.State != workflow.StateRolledBack || last.Status != "FAILED" || !last.Ended() {
+			t.Fatalf("last line: %s %s, want FAILED in RolledBack", last.Status, last.State)
+		}
+		fired := false
+		var states []string
+		for _, s := range list {
+			states = append(states, s.State)
+			for _, a := range s.Alarms {
+				fired = fired || (a.Name == "web-staging-5xx" && a.State == "ALARM")
+			}
+		}
+		if !fired {
+			t.Errorf("no line shows web-staging-5xx in ALARM: %v", states)
+		}
+		var path []string
+		for _, e := range last.Path {
+			path = append(path, e.State)
+		}
+		inOrder(t, path, workflow.StateShiftTraffic, workflow.StateBake, workflow.StateRollback, workflow.StateRolledBack)
+		// Traffic is back where it was: the old slot has it all.
+		for _, sl := range last.Slots {
+			if want := map[bool]int{true: 0, false: 100}[sl.New]; sl.Weight != want {
+				t.Errorf("slot %s (new %v) after the rollback: weight %d, want %d", sl.Name, sl.New, sl.Weight, want)
+			}
+		}
+	})
+
+	t.Run("watch EXECUTION of the rollback", func(t *testing.T) {
+		if rolledBack == "" {
+			t.Skip("the rollback did not run")
+		}
+		res := cli("watch", executionName(rolledBack))
+		res.want(t, exitFailed, "alarm    web-staging-5xx ALARM")
+		res.wantErr(t, "ended in RolledBack")
+		inOrder(t, statesIn(res.stdout), workflow.StatePrepare, workflow.StateBake, workflow.StateRollback, workflow.StateRolledBack)
+		if traffic := lastLine(res.stdout, "  traffic  "); !regexp.MustCompile(`(blue 100% · green 0%|blue 0% · green 100%)$`).MatchString(traffic) {
+			t.Errorf("traffic after the rollback %q, want 100/0", traffic)
+		}
+	})
+
+	t.Run("status and history as JSON", func(t *testing.T) {
+		res := cli("status", "--env", "staging", "--output", "json", "web")
+		res.want(t, exitOK)
+		dec := json.NewDecoder(strings.NewReader(res.stdout))
+		dec.DisallowUnknownFields()
+		var list []operator.Execution
+		if err := dec.Decode(&list); err != nil || len(list) < 2 || list[0].State != workflow.StateRolledBack {
+			t.Fatalf("status --output json: %v %+v\n%s", err, list, res.stdout)
+		}
+		res = cli("history", "--env", "staging", "--output", "json", "--limit", "2", "web")
+		res.want(t, exitOK, `"outcome": "rolled-back"`, `"outcome": "deployed"`)
+	})
+
+	t.Run("bad input", func(t *testing.T) {
+		for name, tt := range map[string]struct {
+			args   []string
+			stderr []string
+		}{
+			"deploy unknown service":  {[]string{"deploy", "--env", "staging", "nosuch"}, []string{`unknown service "nosuch"`, "has agent, web, worker"}},
+			"deploy unknown env":      {[]string{"deploy", "--env", "qa", "web"}, []string{`unknown environment "qa"`, "has prod, staging"}},
+			"watch unknown env":       {[]string{"watch", "--env", "qa", "web"}, []string{`unknown environment "qa"`}},
+			"watch unknown execution": {[]string{"watch", "web-staging-nosuch"}, []string{"unknown execution web-staging-nosuch", "newest executions of Slipway-deploy are web-staging-"}},
+			"status unknown service":  {[]string{"status", "--env", "staging", "nosuch"}, []string{`unknown service "nosuch"`}},
+			"history unknown service": {[]string{"history", "--env", "staging", "nosuch"}, []string{`unknown service "nosuch"`}},
+		} {
+			t.Run(name, func(t *testing.T) {
+				res := cli(tt.args...)
+				res.want(t, exitUsage)
+				res.wantErr(t, tt.stderr...)
+				if n := strings.Count(strings.TrimSpace(res.stderr), "\n"); n != 0 {
+					t.Errorf("stderr has %d lines, want one:\n%s", n+1, res.stderr)
+				}
+			})
+		}
+	})
+}
+
+// TestWatchFrame renders the live view of a fixed snapshot without colour.
+func TestWatchFrame(t *testing.T) {
+	at := time.Date(2026, 12, 2, 5, 0, 0, 0, time.UTC)
+	s := operator.Snapshot{
+		At: at, Execution: "arn:aws:states:us-east-1:000000000000:execution:Slipway-deploy:web-staging-abc",
+		Service: "web", Environment: "staging", Image: "000000000000.dkr.ecr.us-east-1.amazonaws.com/web@sha256:0123",
+		Status: "RUNNING", State: workflow.StateBake, EnteredAt: at.Add(-time.Minute),
+		Phase: "baking at 10% (step 1 of 3), watching 3 alarms", Strategy: "canary", Step: 1, Steps: 3, Weight: 10,
+		Slots: []operator.Slot{
+			{Name: "blue", Service: "web--blue", Primary: true, Weight: 90, Running: 2, Desired: 2, Healthy: 2, Targets: 2, Exists: true},
+			{Name: "green", Service: "web--green", New: true, Weight: 10, Running: 1, Desired: 2, Pending: 1, Healthy: 1, Targets: 1, Exists: true},
+		},
+		Alarms: []operator.Alarm{{Name: "web-staging-5xx", State: "OK"}, {Name: "web-staging-p99-latency", State: "ALARM"}},
+		Wait:   &operator.Wait{Kind: "bake", Started: at.Add(-time.Minute), Ends: at.Add(4 * time.Minute), LeftSeconds: 240},
+	}
+	var buf bytes.Buffer
+	got := renderFrame(s, lipgloss.NewRenderer(&buf, termenv.WithProfile(termenv.Ascii)))
+	want := `web → staging (canary)  web-staging-abc
+phase    Bake: baking at 10% (step 1 of 3), watching 3 alarms
+image    000000000000.dkr.ecr.us-east-1.amazonaws.com/web@sha256:0123
+wait     bake: 4m0s left of 5m0s (until 05:04:00)
+slot     weight                      running   desired pending healthy
+blue     90%    ██████████████████░░ 2         2       0       2/2
+green*   10%    ██░░░░░░░░░░░░░░░░░░ 1         2       1       1/1
+alarm    OK                web-staging-5xx
+alarm    ALARM             web-staging-p99-latency
+`
+	if got != want {
+		t.Errorf("frame:\n%s\nwant:\n%s", got, want)
+	}
+	// With colour, the same text is there, styled.
+	var tty bytes.Buffer
+	r := lipgloss.NewRenderer(&tty)
+	r.SetColorProfile(termenv.ANSI)
+	colour := renderFrame(s, r)
+	if colour == got || !strings.Contains(colour, "\x1b[") {
+		t.Errorf("the ANSI profile drew no colour:\n%q", colour)
+	}
+}
