@@ -4,12 +4,16 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
 	"os"
 	"reflect"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/aws/smithy-go"
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/slipwayhq/slipway/internal/operator"
@@ -157,4 +161,57 @@ func runCLI(args ...string) result {
 	var out, errb bytes.Buffer
 	code := run(args, &out, &errb)
 	return result{code: code, stdout: out.String(), stderr: errb.String()}
+}
+
+func TestWatchAndOutputUsage(t *testing.T) {
+	// No endpoint: each case fails (or answers) before the CLI talks to AWS.
+	awsEnv(t, "http://127.0.0.1:1", "us-east-1")
+	tests := map[string]struct {
+		args       []string
+		wantCode   int
+		wantStdout []string
+		wantStderr []string
+	}{
+		"watch help":            {args: []string{"watch", "--help"}, wantCode: exitOK, wantStdout: []string{"slipway watch --env staging web", "NO_COLOR", "JSON Lines"}},
+		"watch without arg":     {args: []string{"watch"}, wantCode: exitUsage, wantStderr: []string{"accepts 1 arg(s), received 0"}},
+		"watch bad output":      {args: []string{"watch", "--output", "yaml", "x"}, wantCode: exitUsage, wantStderr: []string{"--output yaml: want text or json"}},
+		"watch negative wait":   {args: []string{"watch", "--env", "prod", "--timeout", "-1s", "web"}, wantCode: exitUsage, wantStderr: []string{"--timeout -1s"}},
+		"deploy bad output":     {args: []string{"deploy", "--env", "prod", "--output", "xml", "web"}, wantCode: exitUsage, wantStderr: []string{"--output xml"}},
+		"status bad output":     {args: []string{"status", "--output", "table"}, wantCode: exitUsage, wantStderr: []string{"--output table"}},
+		"history bad output":    {args: []string{"history", "--env", "prod", "--output", "csv", "web"}, wantCode: exitUsage, wantStderr: []string{"--output csv"}},
+		"unreachable endpoint":  {args: []string{"status"}, wantCode: exitFailed, wantStderr: []string{"check AWS_REGION and AWS_ENDPOINT_URL"}},
+		"deploy help mentions":  {args: []string{"deploy", "--help"}, wantCode: exitOK, wantStdout: []string{"--output", "exit 2"}},
+		"status help json list": {args: []string{"status", "--help"}, wantCode: exitOK, wantStdout: []string{"JSON array of executions"}},
+	}
+	for name, tt := range tests {
+		t.Run(name, func(t *testing.T) {
+			r := cli(tt.args...)
+			r.want(t, tt.wantCode, tt.wantStdout...)
+			r.wantErr(t, tt.wantStderr...)
+		})
+	}
+}
+
+func TestAWSHint(t *testing.T) {
+	tests := map[string]struct {
+		err  error
+		want string
+	}{
+		"expired":      {fmt.Errorf("status: %w", &smithy.GenericAPIError{Code: "ExpiredTokenException"}), "the credentials have expired"},
+		"bad key":      {&smithy.GenericAPIError{Code: "UnrecognizedClientException"}, "check the credentials"},
+		"denied":       {&smithy.GenericAPIError{Code: "AccessDeniedException"}, "check the permissions"},
+		"no machine":   {&smithy.GenericAPIError{Code: "StateMachineDoesNotExist"}, "may not be deployed"},
+		"unreachable":  {fmt.Errorf("x: %w", &net.OpError{Op: "dial", Err: errors.New("connection refused")}), "cannot reach AWS"},
+		"no creds":     {errors.New("failed to retrieve credentials: no providers"), "no AWS credentials found"},
+		"stack hinted": {fmt.Errorf("find: %w", operator.ErrStackNotFound), ""},
+		"other":        {errors.New("boom"), ""},
+	}
+	for name, tt := range tests {
+		t.Run(name, func(t *testing.T) {
+			got := awsHint(tt.err)
+			if (tt.want == "") != (got == "") || !strings.Contains(got, tt.want) {
+				t.Errorf("awsHint(%v) = %q, want %q", tt.err, got, tt.want)
+			}
+		})
+	}
 }
