@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/charmbracelet/lipgloss"
+	"github.com/charmbracelet/x/term"
 	"github.com/mattn/go-isatty"
 	"github.com/muesli/termenv"
 	"github.com/spf13/cobra"
@@ -129,6 +130,7 @@ type view struct {
 	// live is set on a terminal: term moves its cursor, drawn is the
 	// number of lines of the frame on screen.
 	live  bool
+	fd    uintptr
 	term  *termenv.Output
 	style *lipgloss.Renderer
 	drawn int
@@ -142,7 +144,7 @@ type view struct {
 func newView(out io.Writer, of outputFlag) *view {
 	v := &view{out: out, json: of.json(), last: map[string]string{}}
 	if f, ok := out.(*os.File); ok && !v.json && (isatty.IsTerminal(f.Fd()) || isatty.IsCygwinTerminal(f.Fd())) {
-		v.live = true
+		v.live, v.fd = true, f.Fd()
 		v.term = termenv.NewOutput(out)
 		v.style = lipgloss.NewRenderer(out)
 	}
@@ -154,6 +156,11 @@ func (v *view) show(s operator.Snapshot) {
 	switch {
 	case v.live:
 		frame := renderFrame(s, v.style)
+		// A line wider than the terminal would wrap and take two rows,
+		// and the next redraw would clear too few: cut lines to fit.
+		if w, _, err := term.GetSize(v.fd); err == nil {
+			frame = fitFrame(frame, w, v.style)
+		}
 		if v.drawn > 0 {
 			// The cursor is on the line below the previous frame: clear
 			// it and the frame's lines, ending on the frame's first line.
@@ -230,6 +237,15 @@ func tasksText(sl operator.Slot) string {
 		t += fmt.Sprintf(", %d/%d healthy", sl.Healthy, sl.Targets)
 	}
 	return t
+}
+
+// fitFrame cuts each line of frame to width cells (ANSI-aware), so no
+// line wraps; a width of 0 or less leaves it whole.
+func fitFrame(frame string, width int, r *lipgloss.Renderer) string {
+	if width <= 0 {
+		return frame
+	}
+	return r.NewStyle().MaxWidth(width).Render(strings.TrimSuffix(frame, "\n")) + "\n"
 }
 
 // renderFrame draws the live view of s, styled by r (plain text when r's

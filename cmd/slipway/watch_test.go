@@ -297,7 +297,10 @@ func TestWatchFrame(t *testing.T) {
 		Wait:   &operator.Wait{Kind: "bake", Started: at.Add(-time.Minute), Ends: at.Add(4 * time.Minute), LeftSeconds: 240},
 	}
 	var buf bytes.Buffer
-	got := renderFrame(s, lipgloss.NewRenderer(&buf, termenv.WithProfile(termenv.Ascii)))
+	colourless := func(s operator.Snapshot) string {
+		return renderFrame(s, lipgloss.NewRenderer(&buf, termenv.WithProfile(termenv.Ascii)))
+	}
+	got := colourless(s)
 	want := `web → staging (canary)  web-staging-abc
 phase    Bake: baking at 10% (step 1 of 3), watching 3 alarms
 image    000000000000.dkr.ecr.us-east-1.amazonaws.com/web@sha256:0123
@@ -310,6 +313,16 @@ alarm    ALARM             web-staging-p99-latency
 `
 	if got != want {
 		t.Errorf("frame:\n%s\nwant:\n%s", got, want)
+	}
+	// Cut to a narrow terminal, no line wraps and none is lost.
+	fit := fitFrame(colourless(s), 40, lipgloss.NewRenderer(&buf, termenv.WithProfile(termenv.Ascii)))
+	if n, m := strings.Count(fit, "\n"), strings.Count(want, "\n"); n != m {
+		t.Errorf("fitted frame has %d lines, want %d:\n%s", n, m, fit)
+	}
+	for _, l := range strings.Split(fit, "\n") {
+		if w := lipgloss.Width(l); w > 40 {
+			t.Errorf("fitted line is %d cells wide, want at most 40: %q", w, l)
+		}
 	}
 	// With colour, the same text is there, styled.
 	var tty bytes.Buffer
