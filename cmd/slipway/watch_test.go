@@ -207,7 +207,9 @@ func TestWatchEndToEnd(t *testing.T) {
 
 	t.Run("approval time left, then approved", func(t *testing.T) {
 		done := make(chan result, 1)
-		go func() { done <- cli("deploy", "--env", "prod", "--image", "good1", "--wait", "--output", "json", "web") }()
+		go func() {
+			done <- cli("deploy", "--env", "prod", "--image", "good1", "--wait", "--output", "json", "web")
+		}()
 		waitFor(ctx, t, op, "prod", "good1", workflow.StateAwaitApproval)
 		cli("approve", "--env", "prod", "web").want(t, exitOK)
 		var res result
