@@ -208,6 +208,9 @@ func (v *view) changes(s operator.Snapshot) []string {
 	for _, a := range s.Alarms {
 		emit("alarm "+a.Name, "alarm    "+a.Name+" "+a.State)
 	}
+	if s.LiveError != "" {
+		emit("live", "live     not shown: "+s.LiveError)
+	}
 	if w := s.Wait; w != nil {
 		emit("wait", fmt.Sprintf("wait     %s until %s (%v)", w.Kind, stamp(w.Ends), w.Ends.Sub(w.Started)))
 	}
@@ -316,6 +319,9 @@ func renderFrame(s operator.Snapshot, r *lipgloss.Renderer) string {
 	}
 	if s.Error != "" {
 		line("error", red.Render(s.Error))
+	}
+	if s.LiveError != "" {
+		line("live", yellow.Render("not shown: "+s.LiveError))
 	}
 	return b.String()
 }

@@ -246,6 +246,26 @@ func TestWatchEndToEnd(t *testing.T) {
 		}
 	})
 
+	t.Run("live state unreadable", func(t *testing.T) {
+		// Every attempt of the SDK (3 with retries) at the alarms is
+		// throttled: the deployment is still shown, and what is missing
+		// is said.
+		control := endpoint.Control{URL: r.URL}
+		if _, err := control.Apply(ctx, faults.State{Throttles: []faults.Throttle{{Service: "monitoring", Operation: "DescribeAlarms", Count: 5}}}); err != nil {
+			t.Fatal(err)
+		}
+		res := cli("watch", "--env", "staging", "--output", "json", "worker")
+		if err := control.Clear(ctx); err != nil {
+			t.Fatal(err)
+		}
+		res.want(t, exitOK)
+		s := decodeLines(t, res.stdout)[0]
+		if !s.Deployed() || len(s.Slots) != 1 || len(s.Alarms) != 0 || !strings.Contains(s.LiveError, "describe alarms") {
+			t.Errorf("snapshot with alarms throttled: %s %s slots %d alarms %d liveError %q, want Deployed, the slot, no alarms and why",
+				s.Status, s.State, len(s.Slots), len(s.Alarms), s.LiveError)
+		}
+	})
+
 	t.Run("status and history as JSON", func(t *testing.T) {
 		res := cli("status", "--env", "staging", "--output", "json", "web")
 		res.want(t, exitOK)

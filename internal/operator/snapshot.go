@@ -59,6 +59,10 @@ type Snapshot struct {
 	Wait *Wait `json:"wait,omitempty"`
 	// Error is the execution's error once it has failed.
 	Error string `json:"error,omitempty"`
+	// LiveError says why the slots or the alarms could not be read (and
+	// are left empty), such as missing permissions or an environment in
+	// another account; empty when they were.
+	LiveError string `json:"liveError,omitempty"`
 }
 
 // Entered is a state the execution entered, and when.
@@ -222,12 +226,23 @@ func (o *Operator) Snapshot(ctx context.Context, arn string) (Snapshot, error) {
 	if err != nil {
 		return Snapshot{}, fmt.Errorf("look at %s: %w", arn, err)
 	}
-	if s.Slots, err = o.slots(ctx, p); err != nil {
-		return Snapshot{}, fmt.Errorf("look at %s: %w", arn, err)
+	// The live state is read with the caller's credentials in the
+	// caller's region: for an environment in another account (roleArn)
+	// or a caller without ECS, ELBv2 or CloudWatch read permissions it may
+	// fail. The deployment is still followed; LiveError says what is not
+	// shown.
+	var problems []string
+	if slots, err := o.slots(ctx, p); err != nil {
+		problems = append(problems, err.Error())
+	} else {
+		s.Slots = slots
 	}
-	if s.Alarms, err = o.alarms(ctx, p.Rendered.Alarms); err != nil {
-		return Snapshot{}, fmt.Errorf("look at %s: %w", arn, err)
+	if alarms, err := o.alarms(ctx, p.Rendered.Alarms); err != nil {
+		problems = append(problems, err.Error())
+	} else {
+		s.Alarms = alarms
 	}
+	s.LiveError = strings.Join(problems, "; ")
 	return s, nil
 }
 
