@@ -17,9 +17,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	cwsdk "github.com/aws/aws-sdk-go-v2/service/cloudwatch"
-	ecssdk "github.com/aws/aws-sdk-go-v2/service/ecs"
-	elbsdk "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	lambdasdk "github.com/aws/aws-sdk-go-v2/service/lambda"
 	s3sdk "github.com/aws/aws-sdk-go-v2/service/s3"
 	sfnsdk "github.com/aws/aws-sdk-go-v2/service/sfn"
@@ -61,11 +58,13 @@ type Operator struct {
 	store      *store.Store
 	pollPeriod time.Duration
 
-	// The live state a Snapshot reads, the plans it has read by key, and
-	// the clock it reads (time.Now when nil).
-	ecs   servicesAPI
-	elb   loadBalancingAPI
-	cw    alarmsAPI
+	// The live state a Snapshot reads (with the caller's credentials, or
+	// by role for environments in other accounts), the configuration the
+	// role clients derive from, the plans read by key, and the clock
+	// (time.Now when nil).
+	live  live
+	roles map[string]live
+	cfg   *aws.Config
 	plans map[string]planView
 	clock func() time.Time
 }
@@ -130,9 +129,8 @@ func Connect(ctx context.Context, cfg aws.Config, t Target) (*Operator, error) {
 		identity:   stsapi.New(stssdk.NewFromConfig(cfg)),
 		store:      store.New(s3api.New(s3c), t.SpecBucket, t.StateBucket),
 		pollPeriod: time.Second,
-		ecs:        ecssdk.NewFromConfig(cfg),
-		elb:        elbsdk.NewFromConfig(cfg),
-		cw:         cwsdk.NewFromConfig(cfg),
+		live:       newLive(cfg),
+		cfg:        &cfg,
 	}, nil
 }
 

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
 	cwsdk "github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
 	ecssdk "github.com/aws/aws-sdk-go-v2/service/ecs"
@@ -16,6 +17,7 @@ import (
 	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 	sfnsdk "github.com/aws/aws-sdk-go-v2/service/sfn"
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
+	stssdk "github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/slipwayhq/slipway/internal/workflow"
 )
@@ -148,6 +150,7 @@ type planView struct {
 	Rendered struct {
 		Cluster      string
 		Service      string
+		RoleARN      string
 		Alarms       []string
 		LoadBalancer *struct {
 			ListenerRuleArn string
@@ -232,17 +235,21 @@ func (o *Operator) Snapshot(ctx context.Context, arn string) (Snapshot, error) {
 	// fail. The deployment is still followed; LiveError says what is not
 	// shown.
 	var problems []string
-	if slots, err := o.slots(ctx, p); err != nil {
+	c := o.liveClients(p.Rendered.RoleARN)
+	if slots, err := o.slots(ctx, c, p); err != nil {
 		problems = append(problems, err.Error())
 	} else {
 		s.Slots = slots
 	}
-	if alarms, err := o.alarms(ctx, p.Rendered.Alarms); err != nil {
+	if alarms, err := o.alarms(ctx, c, p.Rendered.Alarms); err != nil {
 		problems = append(problems, err.Error())
 	} else {
 		s.Alarms = alarms
 	}
 	s.LiveError = strings.Join(problems, "; ")
+	if s.LiveError != "" && p.Rendered.RoleARN != "" {
+		s.LiveError += " (read through the environment's role " + p.Rendered.RoleARN + ")"
+	}
 	return s, nil
 }
 
@@ -377,6 +384,38 @@ func phaseOf(s Snapshot, doc workflow.State) string {
 	return strings.ToLower(s.State)
 }
 
+// live are the clients a snapshot reads the live state with.
+type live struct {
+	ecs servicesAPI
+	elb loadBalancingAPI
+	cw  alarmsAPI
+}
+
+// liveClients returns the clients for an environment: the caller's own,
+// or for an environment in another account (roleArn) clients that assume
+// its role, as the deploy function does, built once per role.
+func (o *Operator) liveClients(role string) live {
+	if role == "" || o.cfg == nil {
+		return o.live
+	}
+	if c, ok := o.roles[role]; ok {
+		return c
+	}
+	cfg := o.cfg.Copy()
+	cfg.Credentials = aws.NewCredentialsCache(stscreds.NewAssumeRoleProvider(stssdk.NewFromConfig(*o.cfg), role,
+		func(a *stscreds.AssumeRoleOptions) { a.RoleSessionName = "slipway-watch" }))
+	c := newLive(cfg)
+	if o.roles == nil {
+		o.roles = map[string]live{}
+	}
+	o.roles[role] = c
+	return c
+}
+
+func newLive(cfg aws.Config) live {
+	return live{ecs: ecssdk.NewFromConfig(cfg), elb: elbsdk.NewFromConfig(cfg), cw: cwsdk.NewFromConfig(cfg)}
+}
+
 // planView reads (once per key) what the snapshot needs of a plan.
 func (o *Operator) planView(ctx context.Context, key string) (planView, error) {
 	if p, ok := o.plans[key]; ok {
@@ -394,7 +433,7 @@ func (o *Operator) planView(ctx context.Context, key string) (planView, error) {
 }
 
 // slots reads each slot's service counts, rule weight and target health.
-func (o *Operator) slots(ctx context.Context, p planView) ([]Slot, error) {
+func (o *Operator) slots(ctx context.Context, c live, p planView) ([]Slot, error) {
 	r := p.Rendered
 	type member struct{ service, group string }
 	var members []member
@@ -414,13 +453,13 @@ func (o *Operator) slots(ctx context.Context, p planView) ([]Slot, error) {
 	for i, m := range members {
 		names[i] = m.service
 	}
-	out, err := o.ecs.DescribeServices(ctx, &ecssdk.DescribeServicesInput{Cluster: &r.Cluster, Services: names})
+	out, err := c.ecs.DescribeServices(ctx, &ecssdk.DescribeServicesInput{Cluster: &r.Cluster, Services: names})
 	if err != nil {
 		return nil, fmt.Errorf("describe services %v in cluster %s: %w", names, r.Cluster, err)
 	}
 	var weights map[string]int32
 	if r.LoadBalancer != nil && r.LoadBalancer.ListenerRuleArn != "" {
-		if weights, err = o.ruleWeights(ctx, r.LoadBalancer.ListenerRuleArn); err != nil {
+		if weights, err = ruleWeights(ctx, c, r.LoadBalancer.ListenerRuleArn); err != nil {
 			return nil, err
 		}
 	}
@@ -448,7 +487,7 @@ func (o *Operator) slots(ctx context.Context, p planView) ([]Slot, error) {
 					sl.Weight = int((weights[m.group]*100 + total/2) / total)
 				}
 			}
-			if sl.Healthy, sl.Targets, err = o.targetHealth(ctx, m.group); err != nil {
+			if sl.Healthy, sl.Targets, err = targetHealth(ctx, c, m.group); err != nil {
 				return nil, err
 			}
 		}
@@ -459,8 +498,8 @@ func (o *Operator) slots(ctx context.Context, p planView) ([]Slot, error) {
 
 // ruleWeights reads the weights of the rule's forward action by target
 // group ARN.
-func (o *Operator) ruleWeights(ctx context.Context, rule string) (map[string]int32, error) {
-	out, err := o.elb.DescribeRules(ctx, &elbsdk.DescribeRulesInput{RuleArns: []string{rule}})
+func ruleWeights(ctx context.Context, c live, rule string) (map[string]int32, error) {
+	out, err := c.elb.DescribeRules(ctx, &elbsdk.DescribeRulesInput{RuleArns: []string{rule}})
 	if err != nil {
 		return nil, fmt.Errorf("describe listener rule %s: %w", rule, err)
 	}
@@ -483,8 +522,8 @@ func (o *Operator) ruleWeights(ctx context.Context, rule string) (map[string]int
 }
 
 // targetHealth counts the healthy targets of a target group, and all.
-func (o *Operator) targetHealth(ctx context.Context, group string) (healthy, all int, err error) {
-	out, err := o.elb.DescribeTargetHealth(ctx, &elbsdk.DescribeTargetHealthInput{TargetGroupArn: &group})
+func targetHealth(ctx context.Context, c live, group string) (healthy, all int, err error) {
+	out, err := c.elb.DescribeTargetHealth(ctx, &elbsdk.DescribeTargetHealthInput{TargetGroupArn: &group})
 	if err != nil {
 		return 0, 0, fmt.Errorf("describe target health of %s: %w", group, err)
 	}
@@ -498,7 +537,7 @@ func (o *Operator) targetHealth(ctx context.Context, group string) (healthy, all
 }
 
 // alarms reads the state of each named alarm, metric or composite.
-func (o *Operator) alarms(ctx context.Context, names []string) ([]Alarm, error) {
+func (o *Operator) alarms(ctx context.Context, c live, names []string) ([]Alarm, error) {
 	out := make([]Alarm, 0, len(names))
 	if len(names) == 0 {
 		return out, nil
@@ -507,7 +546,7 @@ func (o *Operator) alarms(ctx context.Context, names []string) ([]Alarm, error) 
 	// DescribeAlarms takes at most 100 names a call.
 	for i := 0; i < len(names); i += 100 {
 		batch := names[i:min(i+100, len(names))]
-		p := cwsdk.NewDescribeAlarmsPaginator(o.cw, &cwsdk.DescribeAlarmsInput{AlarmNames: batch,
+		p := cwsdk.NewDescribeAlarmsPaginator(c.cw, &cwsdk.DescribeAlarmsInput{AlarmNames: batch,
 			AlarmTypes: []cwtypes.AlarmType{cwtypes.AlarmTypeMetricAlarm, cwtypes.AlarmTypeCompositeAlarm}})
 		for p.HasMorePages() {
 			page, err := p.NextPage(ctx)
