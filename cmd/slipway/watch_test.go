@@ -400,3 +400,21 @@ func (b *syncBuffer) String() string {
 	defer b.mu.Unlock()
 	return b.buf.String()
 }
+
+// TestWatchFrameNoColor: on a terminal the frame is coloured unless
+// NO_COLOR is set (https://no-color.org), as the live view's renderer
+// reads the environment.
+func TestWatchFrameNoColor(t *testing.T) {
+	s := operator.Snapshot{Service: "web", Environment: "staging", Status: "SUCCEEDED", State: workflow.StateDeployed, Phase: "deployed",
+		Alarms: []operator.Alarm{{Name: "web-staging-5xx", State: "OK"}}}
+	t.Setenv("TERM", "xterm-256color")
+	t.Setenv("CLICOLOR_FORCE", "")
+	for _, noColor := range []string{"", "1"} {
+		t.Setenv("NO_COLOR", noColor)
+		var tty bytes.Buffer
+		frame := renderFrame(s, lipgloss.NewRenderer(&tty, termenv.WithTTY(true)))
+		if styled := strings.Contains(frame, "\x1b["); styled != (noColor == "") {
+			t.Errorf("NO_COLOR=%q: styled %v, want %v:\n%q", noColor, styled, noColor == "", frame)
+		}
+	}
+}
