@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/charmbracelet/lipgloss"
+	"github.com/charmbracelet/x/ansi"
 	"github.com/charmbracelet/x/term"
 	"github.com/mattn/go-isatty"
 	"github.com/muesli/termenv"
@@ -159,7 +160,7 @@ func (v *view) show(s operator.Snapshot) {
 		// A line wider than the terminal would wrap and take two rows,
 		// and the next redraw would clear too few: cut lines to fit.
 		if w, _, err := term.GetSize(v.fd); err == nil {
-			frame = fitFrame(frame, w, v.style)
+			frame = fitFrame(frame, w)
 		}
 		if v.drawn > 0 {
 			// The cursor is on the line below the previous frame: clear
@@ -244,11 +245,15 @@ func tasksText(sl operator.Slot) string {
 
 // fitFrame cuts each line of frame to width cells (ANSI-aware), so no
 // line wraps; a width of 0 or less leaves it whole.
-func fitFrame(frame string, width int, r *lipgloss.Renderer) string {
+func fitFrame(frame string, width int) string {
 	if width <= 0 {
 		return frame
 	}
-	return r.NewStyle().MaxWidth(width).Render(strings.TrimSuffix(frame, "\n")) + "\n"
+	lines := strings.Split(strings.TrimSuffix(frame, "\n"), "\n")
+	for i, l := range lines {
+		lines[i] = ansi.Truncate(l, width, "…")
+	}
+	return strings.Join(lines, "\n") + "\n"
 }
 
 // renderFrame draws the live view of s, styled by r (plain text when r's
@@ -286,7 +291,7 @@ func renderFrame(s operator.Snapshot, r *lipgloss.Renderer) string {
 		fmt.Fprintln(&b, bold.Render(fmt.Sprintf("%-8s %-6s %-20s %-9s %-7s %-7s %s", "slot", "weight", "", "running", "desired", "pending", "healthy")))
 		for _, sl := range s.Slots {
 			name := sl.Name
-			if sl.New {
+			if sl.New && len(s.Slots) > 1 {
 				name += "*"
 			}
 			weight, bar, healthy := "-", "", "-"

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/charmbracelet/lipgloss"
+	"github.com/creack/pty"
 	"github.com/muesli/termenv"
 
 	"github.com/slipwayhq/slipway/internal/localcloud/endpoint"
@@ -273,6 +274,49 @@ func TestWatchEndToEnd(t *testing.T) {
 		}
 	})
 
+	t.Run("live view on a terminal", func(t *testing.T) {
+		ptm, tty, err := pty.Open()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ptm.Close()
+		if err := pty.Setsize(ptm, &pty.Winsize{Rows: 40, Cols: 200}); err != nil {
+			t.Fatal(err)
+		}
+		read := make(chan string, 1)
+		go func() {
+			b, _ := io.ReadAll(ptm) // ends with EIO once tty is closed
+			read <- string(b)
+		}()
+		t.Setenv("NO_COLOR", "1")
+		var errb bytes.Buffer
+		code := run([]string{"deploy", "--env", "staging", "--wait", "--poll", "20ms", "worker"}, tty, &errb)
+		tty.Close()
+		var screen string
+		select {
+		case screen = <-read:
+		case <-ctx.Done():
+			t.Fatal("reading the terminal did not end")
+		}
+		screen = strings.ReplaceAll(screen, "\r\n", "\n")
+		if code != exitOK {
+			t.Fatalf("exit code %d, stderr %s\n%q", code, errb.String(), screen)
+		}
+		// Frames are redrawn in place (each clears the last), with no
+		// plain lines, and NO_COLOR leaves only cursor movement.
+		const clear = "\x1b[2K\x1b[1A\x1b[2K"
+		frames := strings.Split(screen, clear)
+		if len(frames) < 2 || strings.Contains(screen, "  state    ") || regexp.MustCompile(`\x1b\[[0-9;]*m`).MatchString(screen) {
+			t.Fatalf("want frames redrawn in place without colour, got %d frames:\n%q", len(frames), screen)
+		}
+		last := frames[len(frames)-1]
+		for _, want := range []string{"worker → staging (rolling)", "phase    Deployed: deployed", "worker   -", "deployed worker to staging"} {
+			if !strings.Contains(last, want) {
+				t.Errorf("last frame: want %q in\n%s", want, last)
+			}
+		}
+	})
+
 	t.Run("live state unreadable", func(t *testing.T) {
 		// Every attempt of the SDK (3 with retries) at the alarms is
 		// throttled: the deployment is still shown, and what is missing
@@ -364,7 +408,7 @@ alarm    ALARM             web-staging-p99-latency
 		t.Errorf("frame:\n%s\nwant:\n%s", got, want)
 	}
 	// Cut to a narrow terminal, no line wraps and none is lost.
-	fit := fitFrame(colourless(s), 40, lipgloss.NewRenderer(&buf, termenv.WithProfile(termenv.Ascii)))
+	fit := fitFrame(colourless(s), 40)
 	if n, m := strings.Count(fit, "\n"), strings.Count(want, "\n"); n != m {
 		t.Errorf("fitted frame has %d lines, want %d:\n%s", n, m, fit)
 	}
