@@ -1,9 +1,17 @@
 package operator
 
 import (
+	"context"
+	"errors"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	sfnsdk "github.com/aws/aws-sdk-go-v2/service/sfn"
+	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
+
+	sfnapi "github.com/slipwayhq/slipway/internal/awsapi/sfn"
 	"github.com/slipwayhq/slipway/internal/workflow"
 )
 
@@ -67,5 +75,64 @@ func TestPhaseOf(t *testing.T) {
 		if got := phaseOf(Snapshot{State: st}, doc); got == "" || got == st {
 			t.Errorf("%s: got %q, want words", st, got)
 		}
+	}
+}
+
+// fakeExecutions is a deploy state machine whose one execution (web to
+// staging) is listed from the appearAfter-th ListExecutions call on.
+type fakeExecutions struct {
+	calls, appearAfter int
+}
+
+const fakeARN = "arn:aws:states:us-east-1:000000000000:execution:Slipway-deploy:web-staging-1"
+
+func (f *fakeExecutions) StartExecution(context.Context, *sfnsdk.StartExecutionInput, ...func(*sfnsdk.Options)) (*sfnsdk.StartExecutionOutput, error) {
+	return nil, errors.New("not used")
+}
+func (f *fakeExecutions) DescribeExecution(_ context.Context, in *sfnsdk.DescribeExecutionInput, _ ...func(*sfnsdk.Options)) (*sfnsdk.DescribeExecutionOutput, error) {
+	return &sfnsdk.DescribeExecutionOutput{ExecutionArn: in.ExecutionArn, Status: sfntypes.ExecutionStatusRunning,
+		Input: aws.String(`{"service":"web","environment":"staging"}`), StartDate: aws.Time(time.Now())}, nil
+}
+func (f *fakeExecutions) ListExecutions(context.Context, *sfnsdk.ListExecutionsInput, ...func(*sfnsdk.Options)) (*sfnsdk.ListExecutionsOutput, error) {
+	f.calls++
+	out := &sfnsdk.ListExecutionsOutput{}
+	if f.calls >= f.appearAfter {
+		out.Executions = []sfntypes.ExecutionListItem{{ExecutionArn: aws.String(fakeARN), Name: aws.String("web-staging-1"),
+			Status: sfntypes.ExecutionStatusRunning, StartDate: aws.Time(time.Now())}}
+	}
+	return out, nil
+}
+func (f *fakeExecutions) SendTaskSuccess(context.Context, *sfnsdk.SendTaskSuccessInput, ...func(*sfnsdk.Options)) (*sfnsdk.SendTaskSuccessOutput, error) {
+	return nil, errors.New("not used")
+}
+func (f *fakeExecutions) SendTaskFailure(context.Context, *sfnsdk.SendTaskFailureInput, ...func(*sfnsdk.Options)) (*sfnsdk.SendTaskFailureOutput, error) {
+	return nil, errors.New("not used")
+}
+func (f *fakeExecutions) SendTaskHeartbeat(context.Context, *sfnsdk.SendTaskHeartbeatInput, ...func(*sfnsdk.Options)) (*sfnsdk.SendTaskHeartbeatOutput, error) {
+	return nil, errors.New("not used")
+}
+func (f *fakeExecutions) GetExecutionHistory(context.Context, *sfnsdk.GetExecutionHistoryInput, ...func(*sfnsdk.Options)) (*sfnsdk.GetExecutionHistoryOutput, error) {
+	return &sfnsdk.GetExecutionHistoryOutput{}, nil
+}
+
+func TestNewestWaitsForADeployment(t *testing.T) {
+	ctx := context.Background()
+	newOp := func(f *fakeExecutions) *Operator {
+		return &Operator{StateMachineARN: "arn:aws:states:us-east-1:000000000000:stateMachine:Slipway-deploy",
+			sfn: sfnapi.New(f), history: f, pollPeriod: time.Millisecond}
+	}
+	// It starts on the third look: found while waiting.
+	f := &fakeExecutions{appearAfter: 3}
+	if arn, err := newOp(f).Newest(ctx, "web", "staging", time.Minute); err != nil || arn != fakeARN || f.calls != 3 {
+		t.Errorf("waiting: got %q, %v after %d looks, want %s after 3", arn, err, f.calls, fakeARN)
+	}
+	// None, and no wait: unknown, a usage error for the CLI.
+	if _, err := newOp(&fakeExecutions{appearAfter: 1 << 30}).Newest(ctx, "web", "staging", 0); !errors.Is(err, ErrUnknown) {
+		t.Errorf("no wait: got %v, want ErrUnknown", err)
+	}
+	// None within the wait: a failure, not unknown.
+	_, err := newOp(&fakeExecutions{appearAfter: 1 << 30}).Newest(ctx, "web", "staging", 20*time.Millisecond)
+	if err == nil || errors.Is(err, ErrUnknown) || !strings.Contains(err.Error(), "no deployment of web to staging started within 20ms") {
+		t.Errorf("timed out: got %v", err)
 	}
 }
