@@ -83,10 +83,12 @@ func awsHint(err error) string {
 		return "check the permissions of the caller (aws sts get-caller-identity) on the Slipway stack's state machine and buckets"
 	case code == "StateMachineDoesNotExist" || code == "NoSuchBucket" || code == "ResourceNotFoundException":
 		return "check --stack and AWS_REGION: the Slipway stack may not be deployed there (make deploy)"
+	// Before the network: finding credentials may fail to reach IMDS.
+	case strings.Contains(err.Error(), "get credentials:") || strings.Contains(err.Error(), "failed to refresh cached credentials") ||
+		strings.Contains(err.Error(), "failed to retrieve credentials"):
+		return "no AWS credentials found: set AWS_PROFILE (then aws sso login) or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
 	case errors.As(err, &dnsErr) || errors.As(err, &netErr):
 		return "cannot reach AWS: check AWS_REGION and AWS_ENDPOINT_URL (for slipway local, is it running?)"
-	case strings.Contains(err.Error(), "failed to retrieve credentials"):
-		return "no AWS credentials found: set AWS_PROFILE (then aws sso login) or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
 	}
 	return ""
 }

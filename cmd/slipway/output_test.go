@@ -197,12 +197,14 @@ func TestAWSHint(t *testing.T) {
 		err  error
 		want string
 	}{
-		"expired":      {fmt.Errorf("status: %w", &smithy.GenericAPIError{Code: "ExpiredTokenException"}), "the credentials have expired"},
-		"bad key":      {&smithy.GenericAPIError{Code: "UnrecognizedClientException"}, "check the credentials"},
-		"denied":       {&smithy.GenericAPIError{Code: "AccessDeniedException"}, "check the permissions"},
-		"no machine":   {&smithy.GenericAPIError{Code: "StateMachineDoesNotExist"}, "may not be deployed"},
-		"unreachable":  {fmt.Errorf("x: %w", &net.OpError{Op: "dial", Err: errors.New("connection refused")}), "cannot reach AWS"},
-		"no creds":     {errors.New("failed to retrieve credentials: no providers"), "no AWS credentials found"},
+		"expired":     {fmt.Errorf("status: %w", &smithy.GenericAPIError{Code: "ExpiredTokenException"}), "the credentials have expired"},
+		"bad key":     {&smithy.GenericAPIError{Code: "UnrecognizedClientException"}, "check the credentials"},
+		"denied":      {&smithy.GenericAPIError{Code: "AccessDeniedException"}, "check the permissions"},
+		"no machine":  {&smithy.GenericAPIError{Code: "StateMachineDoesNotExist"}, "may not be deployed"},
+		"unreachable": {fmt.Errorf("x: %w", &net.OpError{Op: "dial", Err: errors.New("connection refused")}), "cannot reach AWS"},
+		"no creds":    {errors.New("failed to retrieve credentials: no providers"), "no AWS credentials found"},
+		"no creds, IMDS unreachable": {fmt.Errorf("list: get identity: get credentials: failed to refresh cached credentials, no EC2 IMDS role found, %w",
+			&net.OpError{Op: "dial", Err: errors.New("connection refused")}), "no AWS credentials found"},
 		"stack hinted": {fmt.Errorf("find: %w", operator.ErrStackNotFound), ""},
 		"other":        {errors.New("boom"), ""},
 	}
