@@ -14,6 +14,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -65,8 +66,11 @@ type Operator struct {
 	live  live
 	roles map[string]live
 	cfg   *aws.Config
-	plans map[string]planView
-	clock func() time.Time
+	// mu guards roles, plans and histories: caches Snapshot fills.
+	mu        sync.Mutex
+	plans     map[string]planView
+	histories map[string]*history
+	clock     func() time.Time
 }
 
 // historyAPI is the Step Functions call the adapter does not wrap: the

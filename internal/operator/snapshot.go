@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -201,12 +202,9 @@ func (o *Operator) Snapshot(ctx context.Context, arn string) (Snapshot, error) {
 	if n := len(events); n > 0 {
 		last := events[n-1]
 		s.State, s.EnteredAt = last.name, last.at.UTC()
-		// The newest state document: the input of the newest state whose
-		// input decodes (every state's does).
-		for i := n - 1; i >= 0; i-- {
-			if json.Unmarshal([]byte(events[i].input), &doc) == nil {
-				break
-			}
+		// The newest state document: the newest state's input.
+		if err := json.Unmarshal([]byte(last.input), &doc); err != nil {
+			doc = workflow.State{}
 		}
 	}
 	if d.Output != "" {
@@ -261,29 +259,65 @@ func (o *Operator) now() time.Time {
 	return time.Now()
 }
 
-// enteredStates reads the whole history of arn with its data: the states
-// entered, oldest first, and the time of the newest event.
+// history is what has been read of one execution's history: the states
+// entered, oldest first (only the newest keeps its input), the id of the
+// newest event read and its time.
+type history struct {
+	events []entered
+	lastID int64
+	newest time.Time
+}
+
+// enteredStates returns the states arn entered, oldest first, with the
+// newest one's input, and the time of the newest event. Events never
+// change once written, so each call reads only those newer than the last
+// call's, newest first, stopping at the first one seen before.
 func (o *Operator) enteredStates(ctx context.Context, arn string) ([]entered, time.Time, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	h := o.histories[arn]
+	if h == nil {
+		h = &history{}
+		if o.histories == nil {
+			o.histories = map[string]*history{}
+		}
+		o.histories[arn] = h
+	}
 	p := sfnsdk.NewGetExecutionHistoryPaginator(o.history, &sfnsdk.GetExecutionHistoryInput{
-		ExecutionArn: &arn, IncludeExecutionData: aws.Bool(true)})
-	var out []entered
-	var newest time.Time
-	for p.HasMorePages() {
+		ExecutionArn: &arn, ReverseOrder: true, IncludeExecutionData: aws.Bool(true)})
+	var fresh []entered // newest first
+	lastID, newest := h.lastID, h.newest
+	for seen := false; p.HasMorePages() && !seen; {
 		page, err := p.NextPage(ctx)
 		if err != nil {
-			return nil, newest, fmt.Errorf("read history: %w", err)
+			return nil, h.newest, fmt.Errorf("read history: %w", err)
 		}
 		for _, e := range page.Events {
-			at := aws.ToTime(e.Timestamp)
-			if at.After(newest) {
+			if e.Id <= h.lastID {
+				seen = true
+				break
+			}
+			lastID = max(lastID, e.Id)
+			if at := aws.ToTime(e.Timestamp); at.After(newest) {
 				newest = at
 			}
 			if dt := e.StateEnteredEventDetails; dt != nil {
-				out = append(out, entered{name: aws.ToString(dt.Name), at: at, input: aws.ToString(dt.Input)})
+				fresh = append(fresh, entered{name: aws.ToString(dt.Name), at: aws.ToTime(e.Timestamp), input: aws.ToString(dt.Input)})
 			}
 		}
 	}
-	return out, newest, nil
+	if len(fresh) > 0 {
+		if n := len(h.events); n > 0 {
+			h.events[n-1].input = ""
+		}
+		slices.Reverse(fresh)
+		for i := range fresh[:len(fresh)-1] {
+			fresh[i].input = ""
+		}
+		h.events = append(h.events, fresh...)
+	}
+	h.lastID, h.newest = lastID, newest
+	return h.events, h.newest, nil
 }
 
 // timedWait is the bake or approval the execution waits in, if any: an
@@ -398,6 +432,8 @@ func (o *Operator) liveClients(role string) live {
 	if role == "" || o.cfg == nil {
 		return o.live
 	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
 	if c, ok := o.roles[role]; ok {
 		return c
 	}
@@ -418,6 +454,8 @@ func newLive(cfg aws.Config) live {
 
 // planView reads (once per key) what the snapshot needs of a plan.
 func (o *Operator) planView(ctx context.Context, key string) (planView, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
 	if p, ok := o.plans[key]; ok {
 		return p, nil
 	}

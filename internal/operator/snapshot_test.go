@@ -3,6 +3,8 @@ package operator
 import (
 	"context"
 	"errors"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -135,4 +137,75 @@ func TestNewestWaitsForADeployment(t *testing.T) {
 	if err == nil || errors.Is(err, ErrUnknown) || !strings.Contains(err.Error(), "no deployment of web to staging started within 20ms") {
 		t.Errorf("timed out: got %v", err)
 	}
+}
+
+// pagedHistory serves events newest first (ReverseOrder) in pages of two,
+// counting the events it returns.
+type pagedHistory struct {
+	events []sfntypes.HistoryEvent // oldest first
+	served int
+}
+
+func (h *pagedHistory) GetExecutionHistory(_ context.Context, in *sfnsdk.GetExecutionHistoryInput, _ ...func(*sfnsdk.Options)) (*sfnsdk.GetExecutionHistoryOutput, error) {
+	if !in.ReverseOrder {
+		return nil, errors.New("want ReverseOrder")
+	}
+	list := slices.Clone(h.events)
+	slices.Reverse(list)
+	start := 0
+	if in.NextToken != nil {
+		start, _ = strconv.Atoi(*in.NextToken)
+	}
+	end := min(start+2, len(list))
+	out := &sfnsdk.GetExecutionHistoryOutput{Events: list[start:end]}
+	h.served += end - start
+	if end < len(list) {
+		out.NextToken = aws.String(strconv.Itoa(end))
+	}
+	return out, nil
+}
+
+func (h *pagedHistory) enter(name string) {
+	id := int64(len(h.events) + 1)
+	h.events = append(h.events, sfntypes.HistoryEvent{Id: id, Type: sfntypes.HistoryEventTypeTaskStateEntered,
+		Timestamp:                aws.Time(time.Unix(id, 0)),
+		StateEnteredEventDetails: &sfntypes.StateEnteredEventDetails{Name: aws.String(name), Input: aws.String(`{"service":"` + name + `"}`)}})
+}
+
+// TestEnteredStatesReadsOnlyNewEvents: each look reads the events written
+// since the last (history events never change), and still returns the
+// whole path with the newest state's input.
+func TestEnteredStatesReadsOnlyNewEvents(t *testing.T) {
+	h := &pagedHistory{}
+	o := &Operator{history: h}
+	for _, n := range []string{"Prepare", "AfterPrepare", "Apply"} {
+		h.enter(n)
+	}
+	look := func(wantServed int, want ...string) {
+		t.Helper()
+		h.served = 0
+		got, newest, err := o.enteredStates(context.Background(), "arn")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var names []string
+		for _, e := range got {
+			names = append(names, e.name)
+		}
+		last := got[len(got)-1]
+		if !slices.Equal(names, want) || last.input != `{"service":"`+last.name+`"}` || got[0].input != "" ||
+			!newest.Equal(time.Unix(int64(len(h.events)), 0)) {
+			t.Errorf("got %v (newest input %q, %v), want %v with the newest's input", names, last.input, newest, want)
+		}
+		// The last page read may hold seen events too (up to a page).
+		if h.served > wantServed+2 {
+			t.Errorf("read %d events, want at most %d", h.served, wantServed+2)
+		}
+	}
+	look(3, "Prepare", "AfterPrepare", "Apply")
+	for _, n := range []string{"AwaitStable", "MoreSteps", "ShiftTraffic"} {
+		h.enter(n)
+	}
+	look(3, "Prepare", "AfterPrepare", "Apply", "AwaitStable", "MoreSteps", "ShiftTraffic")
+	look(0, "Prepare", "AfterPrepare", "Apply", "AwaitStable", "MoreSteps", "ShiftTraffic")
 }
