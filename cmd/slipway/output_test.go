@@ -9,7 +9,6 @@ import (
 	"net"
 	"os"
 	"reflect"
-	"slices"
 	"strings"
 	"testing"
 
@@ -90,19 +89,14 @@ func TestCLIDocListsJSONFields(t *testing.T) {
 		"Validation":    validation{},
 		"Problem":       problemJSON{},
 	}
+	// Every struct here must be documented. A section of another
+	// command's object (diff's) is checked by that command's test; add
+	// its struct here when the two meet.
 	doc := docFields(t)
-	var sections []string
-	for name := range doc {
-		sections = append(sections, name)
-	}
-	var names []string
 	for name := range structs {
-		names = append(names, name)
-	}
-	slices.Sort(sections)
-	slices.Sort(names)
-	if diff := cmp.Diff(names, sections); diff != "" {
-		t.Errorf("docs/cli.md's objects (-structs +doc):\n%s", diff)
+		if _, ok := doc[name]; !ok {
+			t.Errorf("docs/cli.md has no section ### %s", name)
+		}
 	}
 	for name, v := range structs {
 		if diff := cmp.Diff(jsonFields(v), doc[name]); diff != "" {
