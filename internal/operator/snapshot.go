@@ -20,6 +20,7 @@ import (
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 	stssdk "github.com/aws/aws-sdk-go-v2/service/sts"
 
+	"github.com/slipwayhq/slipway/internal/trigger"
 	"github.com/slipwayhq/slipway/internal/workflow"
 )
 
@@ -640,15 +641,16 @@ func (o *Operator) Follow(ctx context.Context, arn string, show func(Snapshot)) 
 func (o *Operator) Newest(ctx context.Context, svc, env string, wait time.Duration) (string, error) {
 	deadline := o.now().Add(wait)
 	for {
-		list, err := o.Status(ctx, Filter{Service: svc, Environment: env, Limit: 1})
+		arn, err := o.newest(ctx, svc, env)
 		if err != nil {
 			return "", err
 		}
-		if len(list) > 0 {
-			return list[0].ARN, nil
+		if arn != "" {
+			return arn, nil
 		}
 		if wait <= 0 {
-			return "", fmt.Errorf("%w deployment: no execution has deployed %s to %s yet (start one with slipway deploy, or wait for one with --timeout)", ErrUnknown, svc, env)
+			return "", fmt.Errorf("%w deployment: none of the newest %d executions deployed %s to %s (start one with slipway deploy, or wait for one with --timeout)",
+				ErrUnknown, newestWindow, svc, env)
 		}
 		if !o.now().Before(deadline) {
 			return "", fmt.Errorf("no deployment of %s to %s started within %v", svc, env, wait)
@@ -657,4 +659,35 @@ func (o *Operator) Newest(ctx context.Context, svc, env string, wait time.Durati
 			return "", err
 		}
 	}
+}
+
+// newestWindow is how many of the newest executions Newest looks through.
+const newestWindow = 500
+
+// newest returns the newest of the newestWindow newest executions that
+// deploys svc to env, or "". Executions Slipway starts are named
+// <service>-<environment>-<hash> (trigger.ExecutionName), so only those
+// with the prefix, and the few newest (a person may name an execution in
+// the console), are described to read their input.
+func (o *Operator) newest(ctx context.Context, svc, env string) (string, error) {
+	list, err := o.sfn.ListExecutions(ctx, o.StateMachineARN, "", newestWindow)
+	if err != nil {
+		return "", fmt.Errorf("find the newest deployment of %s to %s: %w", svc, env, err)
+	}
+	name := trigger.ExecutionName(workflow.Request{Service: svc, Environment: env})
+	prefix := name[:strings.LastIndex(name, "-")+1]
+	for i, e := range list {
+		if !strings.HasPrefix(e.Name, prefix) && i >= 5 {
+			continue
+		}
+		d, err := o.sfn.DescribeExecution(ctx, e.ARN)
+		if err != nil {
+			return "", fmt.Errorf("find the newest deployment of %s to %s: %w", svc, env, err)
+		}
+		var in workflow.Request
+		if json.Unmarshal([]byte(d.Input), &in) == nil && in.Service == svc && in.Environment == env {
+			return e.ARN, nil
+		}
+	}
+	return "", nil
 }
