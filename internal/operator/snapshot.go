@@ -63,9 +63,9 @@ type Snapshot struct {
 	Wait *Wait `json:"wait,omitempty"`
 	// Error is the execution's error once it has failed.
 	Error string `json:"error,omitempty"`
-	// LiveError says why the slots or the alarms could not be read (and
-	// are left empty), such as missing permissions or an environment in
-	// another account; empty when they were.
+	// LiveError says why the plan, the slots or the alarms could not be
+	// read (and are left empty), such as missing permissions or a role of
+	// another account that cannot be assumed; empty when they were.
 	LiveError string `json:"liveError,omitempty"`
 }
 
@@ -224,15 +224,16 @@ func (o *Operator) Snapshot(ctx context.Context, arn string) (Snapshot, error) {
 	if doc.Plan.Key == "" {
 		return s, nil
 	}
+	// The plan and the live state may be unreadable — a caller without
+	// read permissions on the state bucket, ECS, ELBv2 or CloudWatch, a
+	// role of another account it may not assume, a throttled API — while
+	// the deployment can still be followed: LiveError says what is not
+	// shown.
 	p, err := o.planView(ctx, doc.Plan.Key)
 	if err != nil {
-		return Snapshot{}, fmt.Errorf("look at %s: %w", arn, err)
+		s.LiveError = err.Error()
+		return s, nil
 	}
-	// The live state is read with the caller's credentials in the
-	// caller's region: for an environment in another account (roleArn)
-	// or a caller without ECS, ELBv2 or CloudWatch read permissions it may
-	// fail. The deployment is still followed; LiveError says what is not
-	// shown.
 	var problems []string
 	c := o.liveClients(p.Rendered.RoleARN)
 	if slots, err := o.slots(ctx, c, p); err != nil {
