@@ -14,6 +14,7 @@ import (
 func newDeployCommand() *cobra.Command {
 	var (
 		sf                           stackFlags
+		of                           outputFlag
 		env, image, strategy, reason string
 		wait                         bool
 	)
@@ -29,9 +30,14 @@ build, re-run after a rejection or a rollback): the lock lets a newer
 deployment supersede an older one that has not started applying, or queue
 behind one that has.
 
-With --wait it follows the deployment as status --watch does and exits 0
-only when it ends Deployed. A deployment to an environment that requires
-approval waits in AwaitApproval until slipway approve or reject.
+With --wait it follows the deployment as slipway watch does — a live view
+on a terminal, one timestamped line per change otherwise — and exits 0 only
+when it ends Deployed, 1 when it rolls back, is rejected or fails. A
+deployment to an environment that requires approval waits in AwaitApproval
+until slipway approve or reject. --output json prints the started
+deployment as one JSON object, or with --wait one object per change (JSON
+Lines); docs/cli.md lists the fields. An unknown service or environment is
+a usage error (exit 2) naming those the spec bucket has.
 ` + operatorHelp,
 		Example: `  slipway deploy --env staging --image v1.4.2 --reason hotfix web
   slipway deploy --env prod --image sha256:0123… --wait web
@@ -39,6 +45,9 @@ approval waits in AwaitApproval until slipway approve or reject.
 		Args: cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			if err := requireEnv(c, env); err != nil {
+				return err
+			}
+			if err := of.check(); err != nil {
 				return err
 			}
 			raw, err := strategyOverride(strategy)
@@ -49,18 +58,28 @@ approval waits in AwaitApproval until slipway approve or reject.
 			if err != nil {
 				return err
 			}
+			if err := op.CheckNames(c.Context(), args[0], env); err != nil {
+				return err
+			}
 			req := workflow.Request{Service: args[0], Environment: env, Image: image, Strategy: raw, Reason: reason}
 			arn, err := op.Deploy(c.Context(), req)
 			if err != nil {
 				return err
 			}
-			fmt.Fprintln(c.OutOrStdout(), arn)
+			switch {
+			case !of.json():
+				fmt.Fprintln(c.OutOrStdout(), arn)
+			case !wait:
+				if err := writeJSON(c.OutOrStdout(), deployStarted{Execution: arn, Service: req.Service, Environment: req.Environment, Image: image}); err != nil {
+					return err
+				}
+			}
 			fmt.Fprintf(c.ErrOrStderr(), "started a new deployment of %s to %s (%s): execution %s\n",
 				req.Service, req.Environment, imageOrCurrent(image), executionName(arn))
 			if !wait {
 				return nil
 			}
-			return follow(c, op, arn)
+			return watchExecution(c, op, arn, of)
 		},
 	}
 	c.Flags().StringVar(&env, "env", "", "environment to deploy to (required)")
@@ -68,9 +87,20 @@ approval waits in AwaitApproval until slipway approve or reject.
 	c.Flags().StringVar(&strategy, "strategy", "", "strategy override for this deployment: rolling, canary, bluegreen or a JSON object")
 	c.Flags().StringVar(&reason, "reason", "", "why, shown in history and events")
 	c.Flags().BoolVar(&wait, "wait", false, "follow the deployment until it ends; exit 0 only if Deployed")
+	of.add(c)
 	sf.add(c)
 	completeSpecs(c, &sf, nil)
 	return c
+}
+
+// deployStarted is what deploy --output json prints without --wait.
+type deployStarted struct {
+	// Execution is the ARN of the execution started.
+	Execution   string `json:"execution"`
+	Service     string `json:"service"`
+	Environment string `json:"environment"`
+	// Image is the image asked for; empty for the image running now.
+	Image string `json:"image,omitempty"`
 }
 
 // imageOrCurrent says which image a request deploys.
@@ -85,17 +115,6 @@ func imageOrCurrent(image string) string {
 // (arn:aws:states:REGION:ACCOUNT:execution:MACHINE:NAME).
 func executionName(arn string) string {
 	return arn[strings.LastIndex(arn, ":")+1:]
-}
-
-// follow prints each state the execution enters until it ends, then its
-// outcome; it fails unless the execution ended Deployed.
-func follow(c *cobra.Command, op *operator.Operator, arn string) error {
-	out := c.OutOrStdout()
-	x, err := op.Watch(c.Context(), arn, func(state string) { fmt.Fprintln(out, state) })
-	if err != nil {
-		return err
-	}
-	return outcome(out, x)
 }
 
 // outcome prints how x ended and fails unless it was deployed.

@@ -163,7 +163,10 @@ func TestOperatorCommandsEndToEnd(t *testing.T) {
 		if diff := cmp.Diff(want, got); diff != "" {
 			t.Errorf("history outcomes, newest first (-want +got):\n%s", diff)
 		}
-		cli("history", "--env", "prod", "nosuch").want(t, exitOK, "no deployments of nosuch in prod yet")
+		// An unknown service is a usage error naming the services there are.
+		res = cli("history", "--env", "prod", "nosuch")
+		res.want(t, exitUsage)
+		res.wantErr(t, `unknown service "nosuch"`, "agent, web, worker")
 	})
 
 	t.Run("rollback to the previous image", func(t *testing.T) {

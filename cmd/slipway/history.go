@@ -7,11 +7,14 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/slipwayhq/slipway/internal/store"
 )
 
 func newHistoryCommand() *cobra.Command {
 	var (
 		sf     stackFlags
+		of     outputFlag
 		env    string
 		limit  int
 		asJSON bool
@@ -24,7 +27,8 @@ with their outcome (deployed, rolled-back, failed, rejected, superseded,
 rollback-failed), image, start and end times, and the error that ended a
 failed one. failed is a deployment that failed before it changed anything
 (an AWS API unreachable, a missing cluster): there was nothing to roll back.
---json prints the entries as the state store keeps them.
+--output json (or --json) prints the entries as a JSON array, as the state
+store keeps them; docs/cli.md lists the fields.
 ` + operatorHelp,
 		Example: `  slipway history --env prod web
   slipway history --env staging --limit 5 --json worker`,
@@ -36,6 +40,10 @@ failed one. failed is a deployment that failed before it changed anything
 			if limit < 0 {
 				return usageErrorf("--limit %d: must be 0 (all) or more", limit)
 			}
+			if err := of.check(); err != nil {
+				return err
+			}
+			asJSON = asJSON || of.json()
 			op, err := sf.connect(c.Context())
 			if err != nil {
 				return err
@@ -44,8 +52,18 @@ failed one. failed is a deployment that failed before it changed anything
 			if err != nil {
 				return err
 			}
+			if len(entries) == 0 {
+				// No history: say so, unless the names are wrong (a
+				// service removed from the specs keeps its history).
+				if err := op.CheckNames(c.Context(), args[0], env); err != nil {
+					return err
+				}
+			}
 			out := c.OutOrStdout()
 			if asJSON {
+				if entries == nil {
+					entries = []store.HistoryEntry{}
+				}
 				enc := json.NewEncoder(out)
 				enc.SetIndent("", "  ")
 				return enc.Encode(entries)
@@ -72,7 +90,8 @@ failed one. failed is a deployment that failed before it changed anything
 	}
 	c.Flags().StringVar(&env, "env", "", "environment (required)")
 	c.Flags().IntVar(&limit, "limit", 20, "show at most N entries (0: all)")
-	c.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	c.Flags().BoolVar(&asJSON, "json", false, "print JSON (the same as --output json)")
+	of.add(c)
 	sf.add(c)
 	completeSpecs(c, &sf, nil)
 	return c

@@ -63,7 +63,7 @@ Shell completion (services and environments from --dir or the spec bucket):
 	root.AddCommand(newValidateCommand(), newRenderCommand(), newLocalCommand(), newDemoCommand())
 	root.AddCommand(newDeployCommand(), newStatusCommand(), newHistoryCommand(), newApproveCommand(),
 		newRejectCommand(), newRollbackCommand(), newUnlockCommand(), newIndexCommand())
-	root.AddCommand(newReportCommand(), newDiffCommand())
+	root.AddCommand(newWatchCommand(), newDiffCommand(), newReportCommand())
 	usageArgs(root)
 	return root
 }

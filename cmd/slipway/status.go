@@ -13,6 +13,7 @@ import (
 func newStatusCommand() *cobra.Command {
 	var (
 		sf        stackFlags
+		of        outputFlag
 		env, exec string
 		limit     int
 		watch     bool
@@ -25,8 +26,12 @@ newest first: service, environment, image, the state it is in (or ended
 in), when it started and its status.
 
 With --watch it follows the newest matching deployment (the one named by
---execution, if given), printing each state as it is entered until the
-deployment ends, and exits 0 if it ended Deployed, 1 otherwise.
+--execution, if given) as slipway watch does until it ends, and exits 0 if
+it ended Deployed, 1 otherwise.
+
+--output json prints the list as a JSON array of executions, or with
+--watch one JSON object per change (JSON Lines); docs/cli.md lists the
+fields.
 ` + operatorHelp,
 		Example: `  slipway status
   slipway status --env prod web
@@ -39,6 +44,9 @@ deployment ends, and exits 0 if it ended Deployed, 1 otherwise.
 			if exec != "" && !watch {
 				return usageErrorf("--execution needs --watch")
 			}
+			if err := of.check(); err != nil {
+				return err
+			}
 			op, err := sf.connect(c.Context())
 			if err != nil {
 				return err
@@ -48,7 +56,11 @@ deployment ends, and exits 0 if it ended Deployed, 1 otherwise.
 				f.Service = args[0]
 			}
 			if watch && exec != "" {
-				return follow(c, op, exec)
+				arn, err := op.ExecutionARN(c.Context(), exec)
+				if err != nil {
+					return err
+				}
+				return watchExecution(c, op, arn, of)
 			}
 			if watch {
 				f.Limit = 1
@@ -57,12 +69,23 @@ deployment ends, and exits 0 if it ended Deployed, 1 otherwise.
 			if err != nil {
 				return err
 			}
+			if len(list) == 0 && (f.Service != "" || f.Environment != "") {
+				if err := op.CheckNames(c.Context(), f.Service, f.Environment); err != nil {
+					return err
+				}
+			}
 			if watch {
 				if len(list) == 0 {
 					return fmt.Errorf("no deployment%s to watch: start one with slipway deploy", describeFilter(f))
 				}
 				fmt.Fprintln(c.ErrOrStderr(), "watching", list[0].ARN)
-				return follow(c, op, list[0].ARN)
+				return watchExecution(c, op, list[0].ARN, of)
+			}
+			if of.json() {
+				if list == nil {
+					list = []operator.Execution{}
+				}
+				return writeJSON(c.OutOrStdout(), list)
 			}
 			if len(list) == 0 {
 				fmt.Fprintf(c.OutOrStdout(), "no deployments%s\n", describeFilter(f))
@@ -80,7 +103,8 @@ deployment ends, and exits 0 if it ended Deployed, 1 otherwise.
 	c.Flags().StringVar(&env, "env", "", "only deployments to this environment")
 	c.Flags().IntVar(&limit, "limit", 20, "show at most N deployments")
 	c.Flags().BoolVar(&watch, "watch", false, "follow the newest matching deployment until it ends")
-	c.Flags().StringVar(&exec, "execution", "", "with --watch: the execution ARN to follow")
+	c.Flags().StringVar(&exec, "execution", "", "with --watch: the execution (name or ARN) to follow")
+	of.add(c)
 	sf.add(c)
 	completeSpecs(c, &sf, nil)
 	return c

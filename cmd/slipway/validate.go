@@ -12,7 +12,8 @@ import (
 )
 
 func newValidateCommand() *cobra.Command {
-	return &cobra.Command{
+	var of outputFlag
+	c := &cobra.Command{
 		Use:   "validate PATH...",
 		Short: "Check service and environment specs and print every problem",
 		Long: `validate checks spec files and spec roots. A directory must be a spec root
@@ -21,9 +22,12 @@ pipeline environments exist, and every service renders for every environment
 of its pipeline. A file is checked on its own; it must sit in a services/ or
 environments/ directory.
 
-Every problem is printed as file:line:column: field.path: reason.`,
+Every problem is printed as file:line:column: field.path: reason. With
+--output json the result is one JSON object: ok, the counts and the
+problems (docs/cli.md lists the fields).`,
 		Example: `  slipway validate examples/
-  slipway validate examples/services/web.yaml`,
+  slipway validate examples/services/web.yaml
+  slipway validate --output json examples/`,
 		Args: func(c *cobra.Command, args []string) error {
 			if len(args) == 0 {
 				return usageErrorf("validate needs at least one PATH: a spec root or spec files (see slipway validate --help)")
@@ -31,13 +35,40 @@ Every problem is printed as file:line:column: field.path: reason.`,
 			return nil
 		},
 		RunE: func(c *cobra.Command, args []string) error {
-			return validatePaths(c, args)
+			if err := of.check(); err != nil {
+				return err
+			}
+			return validatePaths(c, args, of.json())
 		},
 	}
+	of.add(c)
+	return c
 }
 
-func validatePaths(c *cobra.Command, paths []string) error {
+// validation is what validate --output json prints.
+type validation struct {
+	// OK is true when no problem was found.
+	OK           bool `json:"ok"`
+	Services     int  `json:"services"`
+	Environments int  `json:"environments"`
+	// Problems are every problem found, in the order printed as text.
+	Problems []problemJSON `json:"problems"`
+}
+
+// problemJSON is one spec problem.
+type problemJSON struct {
+	// File is the spec file as given (or under the spec root given).
+	File   string `json:"file,omitempty"`
+	Line   int    `json:"line,omitempty"`
+	Column int    `json:"column,omitempty"`
+	// Path is the field path in the spec's own camelCase names.
+	Path   string `json:"path,omitempty"`
+	Reason string `json:"reason"`
+}
+
+func validatePaths(c *cobra.Command, paths []string, asJSON bool) error {
 	var services, environments, problemCount int
+	result := validation{Problems: []problemJSON{}}
 	for _, p := range paths {
 		info, err := os.Stat(p)
 		if err != nil {
@@ -75,13 +106,31 @@ func validatePaths(c *cobra.Command, paths []string) error {
 				environments++
 			}
 		}
-		printProblems(c.OutOrStdout(), root, problems)
+		if asJSON {
+			for _, p := range problems {
+				file := p.File
+				if file != "" && root != "" {
+					file = joinDisplay(root, file)
+				}
+				result.Problems = append(result.Problems, problemJSON{File: file, Line: p.Line, Column: p.Column, Path: p.Path, Reason: p.Reason})
+			}
+		} else {
+			printProblems(c.OutOrStdout(), root, problems)
+		}
 		problemCount += len(problems)
+	}
+	if asJSON {
+		result.OK, result.Services, result.Environments = problemCount == 0, services, environments
+		if err := writeJSON(c.OutOrStdout(), result); err != nil {
+			return err
+		}
 	}
 	if problemCount > 0 {
 		return &invalidSpecError{count: problemCount}
 	}
-	fmt.Fprintf(c.OutOrStdout(), "ok: %d services, %d environments\n", services, environments)
+	if !asJSON {
+		fmt.Fprintf(c.OutOrStdout(), "ok: %d services, %d environments\n", services, environments)
+	}
 	return nil
 }
 

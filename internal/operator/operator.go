@@ -14,6 +14,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -59,9 +60,21 @@ type Operator struct {
 	store      *store.Store
 	pollPeriod time.Duration
 	// alarms reads alarm history for reports.
-	alarms alarmHistoryAPI
-	// cfg builds the clients that read live services for diff.
+	alarmHistory alarmHistoryAPI
+	// cfg builds the clients that read live services for diff and
+	// Snapshot, by role for environments in other accounts (configFor).
 	cfg aws.Config
+
+	// The live state a Snapshot reads (with the caller's credentials, or
+	// by role for environments in other accounts), the plans read by key,
+	// and the clock (time.Now when nil).
+	live  live
+	roles map[string]live
+	// mu guards roles, plans and histories: caches Snapshot fills.
+	mu        sync.Mutex
+	plans     map[string]planView
+	histories map[string]*history
+	clock     func() time.Time
 }
 
 // historyAPI is the Step Functions call the adapter does not wrap: the
@@ -121,11 +134,12 @@ func Connect(ctx context.Context, cfg aws.Config, t Target) (*Operator, error) {
 	return &Operator{
 		StateMachineARN: arn, SpecBucket: t.SpecBucket, StateBucket: t.StateBucket,
 		sfn: sfnapi.New(sfnc), history: sfnc,
-		identity:   stsapi.New(stssdk.NewFromConfig(cfg)),
-		store:      store.New(s3api.New(s3c), t.SpecBucket, t.StateBucket),
-		pollPeriod: time.Second,
-		alarms:     cwsdk.NewFromConfig(cfg),
-		cfg:        cfg,
+		identity:     stsapi.New(stssdk.NewFromConfig(cfg)),
+		store:        store.New(s3api.New(s3c), t.SpecBucket, t.StateBucket),
+		pollPeriod:   time.Second,
+		alarmHistory: cwsdk.NewFromConfig(cfg),
+		cfg:          cfg,
+		live:         newLive(cfg),
 	}, nil
 }
 

@@ -16,7 +16,6 @@ import (
 
 	sfnapi "github.com/slipwayhq/slipway/internal/awsapi/sfn"
 	"github.com/slipwayhq/slipway/internal/report"
-	"github.com/slipwayhq/slipway/internal/store"
 	"github.com/slipwayhq/slipway/internal/trigger"
 	"github.com/slipwayhq/slipway/internal/workflow"
 )
@@ -120,7 +119,7 @@ func (o *Operator) Record(ctx context.Context, arn string, now time.Time) (*Repo
 			}
 		}
 	}
-	alarms := o.alarms
+	alarms := o.alarmHistory
 	if p := rec.Input.Plan; p != nil && p.Rendered.RoleARN != "" && o.cfg.Credentials != nil {
 		// The alarms are in the environment's account.
 		alarms = cwsdk.NewFromConfig(o.configFor(p.Rendered.RoleARN))
@@ -210,30 +209,4 @@ func alarmTransitions(ctx context.Context, api alarmHistoryAPI, name string, fro
 		}
 	}
 	return kept, nil
-}
-
-// Names returns the services and environments in the spec bucket, sorted,
-// to name what exists when a command is given an unknown one.
-func (o *Operator) Names(ctx context.Context) (services, environments []string, err error) {
-	list := func(prefix string) ([]string, error) {
-		keys, err := o.store.ListSpecs(ctx, prefix)
-		if err != nil {
-			return nil, err
-		}
-		var names []string
-		for _, k := range keys {
-			base := strings.TrimPrefix(k, prefix)
-			if n, ok := strings.CutSuffix(base, ".yaml"); ok && !strings.Contains(n, "/") {
-				names = append(names, n)
-			}
-		}
-		return names, nil
-	}
-	if services, err = list(store.ServicesPrefix); err != nil {
-		return nil, nil, fmt.Errorf("list services: %w", err)
-	}
-	if environments, err = list(store.EnvironmentsPrefix); err != nil {
-		return nil, nil, fmt.Errorf("list environments: %w", err)
-	}
-	return services, environments, nil
 }

@@ -38,5 +38,6 @@ func (o *Operator) specNames(ctx context.Context, prefix string) ([]string, erro
 			names = append(names, n)
 		}
 	}
+	slices.Sort(names)
 	return names, nil
 }
