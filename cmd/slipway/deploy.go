@@ -2,12 +2,10 @@ package main
 
 import (
 	"fmt"
-	"io"
 	"strings"
 
 	"github.com/spf13/cobra"
 
-	"github.com/slipwayhq/slipway/internal/operator"
 	"github.com/slipwayhq/slipway/internal/workflow"
 )
 
@@ -115,18 +113,4 @@ func imageOrCurrent(image string) string {
 // (arn:aws:states:REGION:ACCOUNT:execution:MACHINE:NAME).
 func executionName(arn string) string {
 	return arn[strings.LastIndex(arn, ":")+1:]
-}
-
-// outcome prints how x ended and fails unless it was deployed.
-func outcome(out io.Writer, x operator.Execution) error {
-	if x.Deployed() {
-		fmt.Fprintf(out, "deployed %s to %s: %s\n", x.Service, x.Environment, x.Image)
-		return nil
-	}
-	detail := x.Status
-	if x.Error != "" {
-		detail += " (" + x.Error + ")"
-	}
-	return fmt.Errorf("deployment of %s to %s ended in %s, %s: see slipway history --env %s %s",
-		x.Service, x.Environment, x.State, detail, x.Environment, x.Service)
 }

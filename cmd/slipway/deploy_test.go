@@ -132,7 +132,21 @@ func TestOperatorCommandsEndToEnd(t *testing.T) {
 		if err := op.WaitForState(ctx, x.ARN, workflow.StateBake); err != nil {
 			t.Fatal(err)
 		}
-		cli("rollback", "--env", "prod", "--reason", "5xx after release", "web").want(t, exitOK, "halted deployment", x.ARN)
+		// rollback --wait follows the halted deployment as deploy --wait
+		// does, and succeeds when it ends RolledBack.
+		rb := cli("rollback", "--env", "prod", "--reason", "5xx after release", "--wait", "--output", "json", "web")
+		rb.want(t, exitOK)
+		rb.wantErr(t, "halted deployment", x.ARN)
+		lines := decodeLines(t, rb.stdout)
+		last := lines[len(lines)-1]
+		if last.Execution != x.ARN || last.State != workflow.StateRolledBack || !last.Ended() {
+			t.Fatalf("rollback --wait's last line: %s %s %s, want %s ended in RolledBack", last.Execution, last.Status, last.State, x.ARN)
+		}
+		var path []string
+		for _, e := range last.Path {
+			path = append(path, e.State)
+		}
+		inOrder(t, path, workflow.StateBake, workflow.StateRollback, workflow.StateRolledBack)
 		select {
 		case w := <-done:
 			w.res.want(t, exitFailed, x.ARN, workflow.StateBake, workflow.StateRollback, workflow.StateRolledBack)
@@ -188,7 +202,12 @@ func TestOperatorCommandsEndToEnd(t *testing.T) {
 			t.Fatalf("staging history has no deployment before rc2: %+v", hist)
 		}
 		res = cli("rollback", "--env", "staging", "--wait", "web")
-		res.want(t, exitOK, "deploying the previous image "+previous, workflow.StateDeployed)
+		res.want(t, exitOK, "deploying the previous image "+previous, "deployed web to staging: "+previous)
+		// The same plain lines as deploy --wait: states, traffic, alarms.
+		inOrder(t, statesIn(res.stdout), workflow.StatePrepare, workflow.StateApply, workflow.StateShiftTraffic, workflow.StateDeployed)
+		if !strings.Contains(res.stdout, "  traffic  ") || !strings.Contains(res.stdout, "  alarm    web-staging-5xx ") {
+			t.Errorf("rollback --wait printed no traffic or alarm line:\n%s", res.stdout)
+		}
 		hist, err = op.History(ctx, "staging", "web", 1)
 		if err != nil {
 			t.Fatal(err)

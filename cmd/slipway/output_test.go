@@ -77,17 +77,18 @@ func jsonFields(v any) []string {
 // writes: every documented object lists exactly its struct's JSON keys.
 func TestCLIDocListsJSONFields(t *testing.T) {
 	structs := map[string]any{
-		"DeployStarted": deployStarted{},
-		"Snapshot":      operator.Snapshot{},
-		"Entered":       operator.Entered{},
-		"Slot":          operator.Slot{},
-		"Alarm":         operator.Alarm{},
-		"Wait":          operator.Wait{},
-		"Execution":     operator.Execution{},
-		"HistoryEntry":  store.HistoryEntry{},
-		"Trigger":       workflow.Trigger{},
-		"Validation":    validation{},
-		"Problem":       problemJSON{},
+		"DeployStarted":   deployStarted{},
+		"RollbackStarted": rollbackStarted{},
+		"Snapshot":        operator.Snapshot{},
+		"Entered":         operator.Entered{},
+		"Slot":            operator.Slot{},
+		"Alarm":           operator.Alarm{},
+		"Wait":            operator.Wait{},
+		"Execution":       operator.Execution{},
+		"HistoryEntry":    store.HistoryEntry{},
+		"Trigger":         workflow.Trigger{},
+		"Validation":      validation{},
+		"Problem":         problemJSON{},
 	}
 	// Every struct here must be documented. A section of another
 	// command's object (diff's) is checked by that command's test; add

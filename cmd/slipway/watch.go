@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/slipwayhq/slipway/internal/operator"
+	"github.com/slipwayhq/slipway/internal/workflow"
 )
 
 func newWatchCommand() *cobra.Command {
@@ -94,26 +95,57 @@ func watchTarget(ctx context.Context, op *operator.Operator, arg, env string, ti
 // the output allows (a live view on a terminal, lines otherwise), and fails
 // unless it ended Deployed.
 func watchExecution(c *cobra.Command, op *operator.Operator, arn string, of outputFlag) error {
+	return followExecution(c, op, arn, of, toDeployed)
+}
+
+// followExecution is the one way a command follows an execution (deploy
+// --wait, watch, status --watch, rollback --wait): it draws arn until it
+// ends and succeeds only when it ended as g wants, so every command exits
+// 0 on its goal and 1 on any other end.
+func followExecution(c *cobra.Command, op *operator.Operator, arn string, of outputFlag, g goal) error {
 	out := c.OutOrStdout()
 	v := newView(out, of)
 	last, err := op.Follow(c.Context(), arn, v.show)
 	if err != nil {
 		return err
 	}
-	if of.json() {
-		if last.Deployed() {
-			return nil
-		}
+	if !g.reached(last) {
 		return endedError(last)
 	}
-	if last.Deployed() {
-		fmt.Fprintf(out, "deployed %s to %s: %s\n", last.Service, last.Environment, last.Image)
-		return nil
+	if !of.json() {
+		fmt.Fprintln(out, g.done(last))
 	}
-	return endedError(last)
+	return nil
 }
 
-// endedError says how a deployment that did not end Deployed ended.
+// goal is how a followed execution must end for its command to succeed.
+type goal struct {
+	// reached reports whether the ended execution s is the goal.
+	reached func(s operator.Snapshot) bool
+	// done is the line the text output ends with when it is.
+	done func(s operator.Snapshot) string
+}
+
+var (
+	// toDeployed: the deployment ended Deployed (deploy, watch, status
+	// --watch, a rollback that redeploys the previous image).
+	toDeployed = goal{
+		reached: operator.Snapshot.Deployed,
+		done: func(s operator.Snapshot) string {
+			return fmt.Sprintf("deployed %s to %s: %s", s.Service, s.Environment, s.Image)
+		},
+	}
+	// toRolledBack: a deployment that rollback halted or joined ended
+	// RolledBack, the service restored as it was before it.
+	toRolledBack = goal{
+		reached: func(s operator.Snapshot) bool { return s.Ended() && s.State == workflow.StateRolledBack },
+		done: func(s operator.Snapshot) string {
+			return fmt.Sprintf("rolled back %s in %s", s.Service, s.Environment)
+		},
+	}
+)
+
+// endedError says how a deployment that did not end as wanted ended.
 func endedError(s operator.Snapshot) error {
 	detail := s.Status
 	if s.Error != "" {
