@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/spf13/cobra"
 
+	"github.com/slipwayhq/slipway/internal/awsapi"
 	"github.com/slipwayhq/slipway/internal/operator"
 	"github.com/slipwayhq/slipway/internal/trigger"
 )
@@ -61,6 +62,7 @@ func (f *stackFlags) connect(ctx context.Context) (*operator.Operator, error) {
 	if cfg.Region == "" {
 		return nil, usageErrorf("no AWS region: set AWS_REGION (or a profile's region)")
 	}
+	cfg.HTTPClient = awsapi.KeepConnections(cfg.HTTPClient)
 	op, err := operator.Connect(ctx, cfg, operator.Target{Stack: f.stack, SpecBucket: f.specBucket, StateBucket: f.stateBucket})
 	if err != nil {
 		return nil, err

@@ -34,6 +34,7 @@ import (
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
+	"github.com/slipwayhq/slipway/internal/awsapi"
 	"github.com/slipwayhq/slipway/internal/deploy/awsclients"
 	"github.com/slipwayhq/slipway/internal/handlers"
 	"github.com/slipwayhq/slipway/internal/localcloud/lambda"
@@ -50,6 +51,9 @@ func AWSConfig(url, region string) aws.Config {
 		Region:       region,
 		Credentials:  credentials.NewStaticCredentialsProvider("test", "test", ""),
 		BaseEndpoint: aws.String(url),
+		// A fast local endpoint answers before net/http has done with the
+		// request body: see awsapi.KeepConnections.
+		HTTPClient: awsapi.KeepConnections(nil),
 	}
 }
 
