@@ -55,7 +55,8 @@ resolves it (a tag or a digest in the service's ECR repository, or a
 pinned reference); without it the image of the last successful deployment
 is used, so the diff shows spec changes only.
 
-Colour is used on a terminal unless NO_COLOR is set.
+Colour is used on a terminal unless NO_COLOR is set. --output json prints
+one object (its fields are listed in docs/cli.md).
 
 Exit codes: 0 no difference, 1 differences (or the operation failed),
 2 usage error.
