@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/slipwayhq/slipway/examples"
 )
 
 // completionTimeout bounds the spec bucket lookup of a completion: a shell
@@ -31,6 +33,11 @@ func completeSpecs(c *cobra.Command, sf *stackFlags, dir *string) {
 				if st, err := os.Stat(*dir); err == nil && st.IsDir() {
 					list = localSpecNames(os.DirFS(*dir), kind)
 				}
+			}
+			if list == nil && dir != nil && *dir != "" && !cmd.Flags().Changed("dir") {
+				// render without --dir outside the repository renders
+				// the built-in examples.
+				list = localSpecNames(examples.FS(), kind)
 			}
 			if list == nil && sf != nil {
 				list = bucketSpecNames(cmd.Context(), sf, kind)

@@ -183,3 +183,56 @@ func TestRenderPrintsECSInputs(t *testing.T) {
 		t.Errorf("strategy: got %q, want %q", got, want)
 	}
 }
+
+// TestRenderBuiltInExamples runs render outside the repository: without
+// --dir, and with no ./examples there, it renders the examples built into
+// the binary and says so; a ./examples spec root there is still preferred,
+// and a --dir that is not a spec root is still an error.
+func TestRenderBuiltInExamples(t *testing.T) {
+	want := runCLI("render", "--env", "prod", "--dir", "../../examples", "web")
+	want.want(t, exitOK)
+	repo, err := filepath.Abs("../../examples")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(t.TempDir())
+
+	got := runCLI("render", "--env", "prod", "web")
+	got.want(t, exitOK)
+	got.wantErr(t, "./examples is not a spec root here; rendering the examples built into slipway")
+	if got.stdout != want.stdout {
+		t.Errorf("built-in examples rendered\n%s\nwant what ../../examples renders\n%s", got.stdout, want.stdout)
+	}
+	res := runCLI("render", "--env", "prod", "api")
+	res.want(t, exitUsage)
+	res.wantErr(t, `no service "api" in examples (built in)/services; have: agent, web, worker`)
+	res = runCLI("render", "--env", "prod", "--dir", "examples", "web")
+	res.want(t, exitUsage)
+	res.wantErr(t, "--dir examples is not a spec root")
+	if got, _ := complete(t, "render", "--env", "prod", ""); strings.Join(got, " ") != "agent web worker" {
+		t.Errorf("render completes %q here, want the built-in examples' services", got)
+	}
+
+	// A ./examples spec root of one's own is read, without the note: it
+	// has web only.
+	for _, f := range []string{"services/web.yaml", "environments/prod.yaml"} {
+		b, err := os.ReadFile(filepath.Join(repo, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.MkdirAll(filepath.Join("examples", filepath.Dir(f)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join("examples", f), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	own := runCLI("render", "--env", "prod", "web")
+	own.want(t, exitOK)
+	if strings.Contains(own.stderr, "built into slipway") || own.stdout != want.stdout {
+		t.Errorf("render from ./examples: stderr %q, stdout equal to the repository's: %v", own.stderr, own.stdout == want.stdout)
+	}
+	res = runCLI("render", "--env", "prod", "worker")
+	res.want(t, exitUsage)
+	res.wantErr(t, `no service "worker" in examples/services; have: web`)
+}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"regexp"
 	"slices"
@@ -12,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/spf13/cobra"
 
+	"github.com/slipwayhq/slipway/examples"
 	"github.com/slipwayhq/slipway/internal/spec"
 )
 
@@ -50,7 +52,10 @@ environment defaults, overrides, strategy) and prints, as JSON with the ECS
 API's field names, the RegisterTaskDefinition and CreateService inputs, the
 auto scaling configuration and the resolved strategy.
 
-Without --image a placeholder digest is used (and said so on stderr).`,
+Without --image a placeholder digest is used (and said so on stderr).
+Without --dir the specs come from ./examples when it is a spec root (in the
+repository), otherwise from the examples built into slipway (said so on
+stderr).`,
 		Example: `  slipway render --env prod web
   slipway render --env staging --dir examples --image 000000000000.dkr.ecr.us-east-1.amazonaws.com/web@sha256:<64 hex> web`,
 		Args: func(c *cobra.Command, args []string) error {
@@ -66,7 +71,7 @@ Without --image a placeholder digest is used (and said so on stderr).`,
 	f := c.Flags()
 	f.StringVar(&o.env, "env", "", "environment to render for (required)")
 	f.StringVar(&o.image, "image", "", "pinned image, REPOSITORY-URI@sha256:DIGEST (default: a placeholder digest)")
-	f.StringVar(&o.dir, "dir", "examples", "spec root holding services/ and environments/")
+	f.StringVar(&o.dir, "dir", "examples", "spec root holding services/ and environments/ (default: ./examples, or the built-in examples when there is none)")
 	f.StringVar(&o.region, "region", "us-east-1", "value of ${REGION}")
 	f.StringVar(&o.account, "account", "000000000000", "value of ${ACCOUNT_ID}")
 	f.StringVar(&o.deploymentID, "deployment-id", "render", "value of ${DEPLOYMENT_ID}")
@@ -84,25 +89,26 @@ func renderService(c *cobra.Command, o renderOptions, name string) error {
 	if !accountPattern.MatchString(o.account) {
 		return usageErrorf("--account %q is not a 12-digit AWS account id", o.account)
 	}
-	if !isSpecRoot(o.dir) {
-		return usageErrorf("--dir %s is not a spec root; point it at the directory holding services/ and environments/", o.dir)
+	root, where, err := renderRoot(c, o.dir)
+	if err != nil {
+		return err
 	}
-	set, err := spec.Load(os.DirFS(o.dir))
+	set, err := spec.Load(root)
 	var problems spec.Problems
 	if errors.As(err, &problems) {
-		printProblems(c.ErrOrStderr(), o.dir, problems)
+		printProblems(c.ErrOrStderr(), where, problems)
 		return &invalidSpecError{count: len(problems)}
 	}
 	if err != nil {
-		return fmt.Errorf("load %s: %w", o.dir, err)
+		return fmt.Errorf("load %s: %w", where, err)
 	}
 	svc, ok := set.Services[name]
 	if !ok {
-		return usageErrorf("no service %q in %s/services; have: %s", name, o.dir, names(set.Services))
+		return usageErrorf("no service %q in %s/services; have: %s", name, where, names(set.Services))
 	}
 	env, ok := set.Environments[o.env]
 	if !ok {
-		return usageErrorf("no environment %q in %s/environments; have: %s", o.env, o.dir, names(set.Environments))
+		return usageErrorf("no environment %q in %s/environments; have: %s", o.env, where, names(set.Environments))
 	}
 	in := spec.RenderInput{Image: o.image, DeploymentID: o.deploymentID, Region: o.region, AccountID: o.account}
 	if in.Image == "" {
@@ -135,6 +141,24 @@ func renderService(c *cobra.Command, o renderOptions, name string) error {
 	}
 	fmt.Fprintln(c.OutOrStdout(), string(out))
 	return nil
+}
+
+// builtInExamples names the examples embedded in the binary in messages.
+const builtInExamples = "examples (built in)"
+
+// renderRoot is the spec root render reads and how messages name it: the
+// directory --dir names, which must be a spec root; without --dir,
+// ./examples when it is one (in the repository), otherwise the examples
+// built into the binary, said so on stderr.
+func renderRoot(c *cobra.Command, dir string) (fs.FS, string, error) {
+	if isSpecRoot(dir) {
+		return os.DirFS(dir), dir, nil
+	}
+	if c.Flags().Changed("dir") {
+		return nil, "", usageErrorf("--dir %s is not a spec root; point it at the directory holding services/ and environments/", dir)
+	}
+	fmt.Fprintf(c.ErrOrStderr(), "note: ./%s is not a spec root here; rendering the examples built into slipway (pass --dir DIR for your own specs)\n", dir)
+	return examples.FS(), builtInExamples, nil
 }
 
 func names[V any](m map[string]V) string {
