@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -32,8 +31,9 @@ type diffJSON struct {
 
 func newDiffCommand() *cobra.Command {
 	var (
-		sf                      stackFlags
-		env, image, dir, output string
+		sf              stackFlags
+		of              outputFlag
+		env, image, dir string
 	)
 	c := &cobra.Command{
 		Use:   "diff SERVICE --env ENV [--image TAG|DIGEST|URI@sha256:DIGEST] [--dir DIR] [--output text|json]",
@@ -74,8 +74,8 @@ Exit codes: 0 no difference, 1 differences (or the operation failed),
 			if err := requireEnv(c, env); err != nil {
 				return err
 			}
-			if output != "text" && output != "json" {
-				return usageErrorf("--output %s: want text or json", output)
+			if err := of.check(); err != nil {
+				return err
 			}
 			if dir != "" && !isSpecRoot(dir) {
 				return usageErrorf("--dir %s is not a spec root; point it at the directory holding services/ and environments/", dir)
@@ -84,20 +84,20 @@ Exit codes: 0 no difference, 1 differences (or the operation failed),
 			if err != nil {
 				return err
 			}
-			return runDiff(c, op, args[0], env, image, dir, output)
+			return runDiff(c, op, args[0], env, image, dir, of)
 		},
 	}
 	f := c.Flags()
 	f.StringVar(&env, "env", "", "environment (required)")
 	f.StringVar(&image, "image", "", "image to deploy: a tag, sha256:DIGEST or REPOSITORY-URI@sha256:DIGEST (default: the last deployed)")
 	f.StringVar(&dir, "dir", "", "local spec root to render from (default: the spec bucket)")
-	f.StringVar(&output, "output", "text", "text or json")
+	of.add(c)
 	sf.add(c)
 	completeSpecs(c, &sf, &dir)
 	return c
 }
 
-func runDiff(c *cobra.Command, op *operator.Operator, name, envName, image, dir, output string) error {
+func runDiff(c *cobra.Command, op *operator.Operator, name, envName, image, dir string, of outputFlag) error {
 	ctx := c.Context()
 	svc, env, err := diffSpecs(c, op, name, envName, dir)
 	if err != nil {
@@ -145,8 +145,8 @@ func runDiff(c *cobra.Command, op *operator.Operator, name, envName, image, dir,
 		return err
 	}
 	out := c.OutOrStdout()
-	if output == "json" {
-		if err := json.NewEncoder(out).Encode(diffJSON{Service: name, Environment: envName, Image: image,
+	if of.json() {
+		if err := writeJSON(out, diffJSON{Service: name, Environment: envName, Image: image,
 			LiveService: cmp.Service, Changed: cmp.Changed(), Sections: cmp.Sections}); err != nil {
 			return err
 		}
