@@ -163,7 +163,7 @@ func runDiff(c *cobra.Command, op *operator.Operator, name, envName, image, dir 
 // service or environment is a usage error naming those that exist.
 func diffSpecs(c *cobra.Command, op *operator.Operator, name, envName, dir string) (*spec.Service, *spec.Environment, error) {
 	if dir == "" {
-		if err := knownNames(c.Context(), op, name, envName); err != nil {
+		if err := op.CheckNames(c.Context(), name, envName); err != nil {
 			return nil, nil, err
 		}
 		svc, env, err := op.SpecFiles(c.Context(), name, envName)

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"time"
 
@@ -119,7 +118,7 @@ func reportFormat(path string) (string, error) {
 // exists.
 func buildReport(ctx context.Context, op *operator.Operator, ref, env string) (*report.Timeline, []string, error) {
 	if !strings.HasPrefix(ref, "arn:") {
-		if err := knownNames(ctx, op, ref, env); err != nil {
+		if err := op.CheckNames(ctx, ref, env); err != nil {
 			return nil, nil, err
 		}
 	}
@@ -142,27 +141,4 @@ func buildReport(ctx context.Context, op *operator.Operator, ref, env string) (*
 		return nil, nil, err
 	}
 	return t, rec.Warnings, nil
-}
-
-// knownNames checks that the service and environment have specs in the
-// spec bucket, naming those that exist when one does not.
-func knownNames(ctx context.Context, op *operator.Operator, svc, env string) error {
-	services, envs, err := op.Names(ctx)
-	if err != nil {
-		return err
-	}
-	if !slices.Contains(services, svc) {
-		return usageErrorf("no service %q in the spec bucket %s; have: %s", svc, op.SpecBucket, listOrNone(services))
-	}
-	if env != "" && !slices.Contains(envs, env) {
-		return usageErrorf("no environment %q in the spec bucket %s; have: %s", env, op.SpecBucket, listOrNone(envs))
-	}
-	return nil
-}
-
-func listOrNone(list []string) string {
-	if len(list) == 0 {
-		return "none"
-	}
-	return strings.Join(list, ", ")
 }

@@ -63,10 +63,10 @@ func TestDiffAndReportEndToEnd(t *testing.T) {
 	// Bad input: one line naming what exists, exit 2.
 	res := cli("diff", "nosuch", "--env", "staging")
 	res.want(t, exitUsage)
-	res.wantErr(t, `no service "nosuch"`, "have: agent, web, worker")
+	res.wantErr(t, `unknown service "nosuch"`, "has agent, web, worker")
 	res = cli("report", "web", "--env", "qa")
 	res.want(t, exitUsage)
-	res.wantErr(t, `no environment "qa"`, "have: prod, staging")
+	res.wantErr(t, `unknown environment "qa"`, "has prod, staging")
 	cli("report", "web", "--env", "staging", "-o", "x.png").want(t, exitUsage)
 	res = cli("report", "arn:aws:states:"+r.Region()+":"+localAccount+":execution:Slipway-deploy:web-staging-nope")
 	res.want(t, exitUsage)
