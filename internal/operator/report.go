@@ -16,7 +16,6 @@ import (
 
 	sfnapi "github.com/slipwayhq/slipway/internal/awsapi/sfn"
 	"github.com/slipwayhq/slipway/internal/report"
-	"github.com/slipwayhq/slipway/internal/trigger"
 	"github.com/slipwayhq/slipway/internal/workflow"
 )
 
@@ -43,27 +42,14 @@ func (o *Operator) ResolveExecution(ctx context.Context, ref, env string) (strin
 	if strings.HasPrefix(ref, "arn:") {
 		return ref, nil
 	}
-	// Names begin with service and environment: read the input only of
-	// the executions whose name matches, newest first.
-	prefix := trigger.ExecutionNamePrefix(ref, env)
-	list, err := o.sfn.ListExecutions(ctx, o.StateMachineARN, "", recentExecutions)
+	arn, err := o.newest(ctx, ref, env, recentExecutions)
 	if err != nil {
-		return "", fmt.Errorf("list executions: %w", err)
+		return "", err
 	}
-	for _, e := range list {
-		if !strings.HasPrefix(e.Name, prefix) {
-			continue
-		}
-		x, err := o.sfn.DescribeExecution(ctx, e.ARN)
-		if err != nil {
-			return "", err
-		}
-		var in workflow.Request
-		if json.Unmarshal([]byte(x.Input), &in) == nil && in.Service == ref && in.Environment == env {
-			return e.ARN, nil
-		}
+	if arn == "" {
+		return "", fmt.Errorf("%w: no deployment of %s in %s among the last %d executions of %s", ErrNoExecution, ref, env, recentExecutions, o.StateMachineARN)
 	}
-	return "", fmt.Errorf("%w: no deployment of %s in %s among the last %d executions of %s", ErrNoExecution, ref, env, recentExecutions, o.StateMachineARN)
+	return arn, nil
 }
 
 // recentExecutions bounds how far back ResolveExecution looks.

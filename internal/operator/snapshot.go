@@ -637,7 +637,7 @@ func (o *Operator) Follow(ctx context.Context, arn string, show func(Snapshot)) 
 func (o *Operator) Newest(ctx context.Context, svc, env string, wait time.Duration) (string, error) {
 	deadline := o.now().Add(wait)
 	for {
-		arn, err := o.newest(ctx, svc, env)
+		arn, err := o.newest(ctx, svc, env, newestWindow)
 		if err != nil {
 			return "", err
 		}
@@ -660,18 +660,17 @@ func (o *Operator) Newest(ctx context.Context, svc, env string, wait time.Durati
 // newestWindow is how many of the newest executions Newest looks through.
 const newestWindow = 500
 
-// newest returns the newest of the newestWindow newest executions that
-// deploys svc to env, or "". Executions Slipway starts are named
+// newest returns the newest of the window newest executions that deploys
+// svc to env, or "" (Newest and ResolveExecution share it). Executions Slipway starts are named
 // <service>-<environment>-<hash> (trigger.ExecutionName), so only those
 // with the prefix, and the few newest (a person may name an execution in
 // the console), are described to read their input.
-func (o *Operator) newest(ctx context.Context, svc, env string) (string, error) {
-	list, err := o.sfn.ListExecutions(ctx, o.StateMachineARN, "", newestWindow)
+func (o *Operator) newest(ctx context.Context, svc, env string, window int) (string, error) {
+	list, err := o.sfn.ListExecutions(ctx, o.StateMachineARN, "", window)
 	if err != nil {
 		return "", fmt.Errorf("find the newest deployment of %s to %s: %w", svc, env, err)
 	}
-	name := trigger.ExecutionName(workflow.Request{Service: svc, Environment: env})
-	prefix := name[:strings.LastIndex(name, "-")+1]
+	prefix := trigger.ExecutionNamePrefix(svc, env)
 	for i, e := range list {
 		if !strings.HasPrefix(e.Name, prefix) && i >= 5 {
 			continue
