@@ -46,11 +46,7 @@ func TestApproverRolesEndToEnd(t *testing.T) {
 	r, op := startLocalWith(t, work, tplPath)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	for _, tag := range []string{"rc5", "rc6"} {
-		if _, err := stack.PushImage(ctx, r.AWS, "web", tag); err != nil {
-			t.Fatal(err)
-		}
-	}
+	pushWeb(ctx, t, r, "rc5", "rc6")
 	deployTo := func(t *testing.T, tag string) string {
 		t.Helper()
 		res := cli("deploy", "--env", "prod", "--image", tag, "web")

@@ -13,7 +13,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/slipwayhq/slipway/internal/localcloud/stack"
 	"github.com/slipwayhq/slipway/internal/operator"
 	"github.com/slipwayhq/slipway/internal/store"
 	"github.com/slipwayhq/slipway/internal/workflow"
@@ -28,14 +27,7 @@ func TestOperatorCommandsEndToEnd(t *testing.T) {
 	defer cancel()
 	// Tags outside web's patterns (v*, main-*), so pushing them starts
 	// nothing: only the CLI deploys them.
-	digests := map[string]string{}
-	for _, tag := range []string{"rc2", "rc3", "rc4"} {
-		d, err := stack.PushImage(ctx, r.AWS, "web", tag)
-		if err != nil {
-			t.Fatal(err)
-		}
-		digests[tag] = d
-	}
+	digests := pushWeb(ctx, t, r, "rc2", "rc3", "rc4")
 	// deployTo starts a deployment with the CLI and returns its ARN once
 	// it waits in state.
 	deployTo := func(t *testing.T, env, tag, state string) string {

@@ -25,7 +25,6 @@ import (
 
 	"github.com/slipwayhq/slipway/internal/localcloud/endpoint"
 	"github.com/slipwayhq/slipway/internal/localcloud/faults"
-	"github.com/slipwayhq/slipway/internal/localcloud/stack"
 	"github.com/slipwayhq/slipway/internal/operator"
 	"github.com/slipwayhq/slipway/internal/workflow"
 )
@@ -43,11 +42,7 @@ func TestDiffAndReportEndToEnd(t *testing.T) {
 	defer cancel()
 	push := func(tag string) string {
 		t.Helper()
-		d, err := stack.PushImage(ctx, r.AWS, "web", tag) // outside web's tag patterns: starts nothing
-		if err != nil {
-			t.Fatal(err)
-		}
-		return localAccount + ".dkr.ecr." + r.Region() + ".amazonaws.com/web@" + d
+		return localAccount + ".dkr.ecr." + r.Region() + ".amazonaws.com/web@" + pushWeb(ctx, t, r, tag)[tag]
 	}
 	deploy := func(tag string) operator.Execution {
 		t.Helper()

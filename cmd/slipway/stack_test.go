@@ -14,6 +14,7 @@ import (
 
 	"github.com/slipwayhq/slipway/internal/clock"
 	"github.com/slipwayhq/slipway/internal/localcloud/endpoint"
+	"github.com/slipwayhq/slipway/internal/localcloud/stack"
 	"github.com/slipwayhq/slipway/internal/operator"
 )
 
@@ -84,6 +85,22 @@ func startLocalWith(t *testing.T, work, template string) (*endpoint.Running, *op
 	}
 	op.SetPollPeriod(20 * time.Millisecond)
 	return r, op
+}
+
+// pushWeb pushes an image to the web repository for each tag and returns
+// their digests by tag. Give tags outside web's patterns (v*, main-*): the
+// push then starts nothing, and only the test's CLI calls deploy them.
+func pushWeb(ctx context.Context, t *testing.T, r *endpoint.Running, tags ...string) map[string]string {
+	t.Helper()
+	digests := map[string]string{}
+	for _, tag := range tags {
+		d, err := stack.PushImage(ctx, r.AWS, "web", tag)
+		if err != nil {
+			t.Fatal(err)
+		}
+		digests[tag] = d
+	}
+	return digests
 }
 
 // result is what one CLI run printed and returned.

@@ -19,7 +19,6 @@ import (
 
 	"github.com/slipwayhq/slipway/internal/localcloud/endpoint"
 	"github.com/slipwayhq/slipway/internal/localcloud/faults"
-	"github.com/slipwayhq/slipway/internal/localcloud/stack"
 	"github.com/slipwayhq/slipway/internal/operator"
 	"github.com/slipwayhq/slipway/internal/workflow"
 )
@@ -92,14 +91,7 @@ func TestWatchEndToEnd(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	// Tags outside web's patterns (v*, main-*): only the CLI deploys them.
-	digests := map[string]string{}
-	for _, tag := range []string{"good1", "bad1"} {
-		d, err := stack.PushImage(ctx, r.AWS, "web", tag)
-		if err != nil {
-			t.Fatal(err)
-		}
-		digests[tag] = d
-	}
+	digests := pushWeb(ctx, t, r, "good1", "bad1")
 
 	t.Run("deploy --wait succeeds", func(t *testing.T) {
 		res := cli("deploy", "--env", "staging", "--image", "good1", "--wait", "web")
