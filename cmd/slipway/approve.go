@@ -19,19 +19,26 @@ command line.
 func newApproveCommand() *cobra.Command {
 	var (
 		sf        stackFlags
+		of        outputFlag
 		env, note string
 		by        removedBy
+		wait      bool
 	)
 	c := &cobra.Command{
-		Use:   "approve --env ENV SERVICE [--note TEXT]",
+		Use:   "approve --env ENV SERVICE [--note TEXT] [--wait]",
 		Short: "Approve the deployment of a service waiting for approval",
 		Long: `approve lets the deployment of SERVICE waiting in AwaitApproval in ENV
 continue to Apply. It fails when no approval is pending (none was asked for,
 or it was already answered, timed out or superseded).
 ` + identityHelp + `--note adds free text next to it.
+
+--wait follows the approved deployment as slipway watch does (a live view
+on a terminal, one timestamped line per change otherwise; --output json:
+one Snapshot per line, fields in docs/cli.md) and exits 0 only when it
+ends Deployed, 1 otherwise.
 ` + operatorHelp,
 		Example: `  slipway approve --env prod web
-  slipway approve --env prod --note "checked the canary dashboards" web`,
+  slipway approve --env prod --note "checked the canary dashboards" --wait web`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			if err := by.check(c); err != nil {
@@ -39,6 +46,12 @@ or it was already answered, timed out or superseded).
 			}
 			if err := requireEnv(c, env); err != nil {
 				return err
+			}
+			if err := of.check(); err != nil {
+				return err
+			}
+			if of.json() && !wait {
+				return usageErrorf("--output json goes with --wait: approve prints one line otherwise")
 			}
 			op, err := sf.connect(c.Context())
 			if err != nil {
@@ -48,13 +61,29 @@ or it was already answered, timed out or superseded).
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(c.OutOrStdout(), "approved deployment %s of %s to %s (%s); follow it with: slipway status --watch --env %s %s\n",
-				a.Deployment, a.Service, a.Environment, orDash(a.Image), env, args[0])
-			return nil
+			msg := c.OutOrStdout()
+			if of.json() {
+				msg = c.ErrOrStderr() // stdout holds only the JSON Lines
+			}
+			if !wait {
+				fmt.Fprintf(msg, "approved deployment %s of %s to %s (%s); follow it with: slipway status --watch --env %s %s\n",
+					a.Deployment, a.Service, a.Environment, orDash(a.Image), env, args[0])
+				return nil
+			}
+			fmt.Fprintf(msg, "approved deployment %s of %s to %s (%s)\n", a.Deployment, a.Service, a.Environment, orDash(a.Image))
+			arn := a.Execution
+			if arn == "" {
+				if arn, err = op.Newest(c.Context(), args[0], env, 0); err != nil {
+					return err
+				}
+			}
+			return watchExecution(c, op, arn, of)
 		},
 	}
 	c.Flags().StringVar(&env, "env", "", "environment (required)")
 	c.Flags().StringVar(&note, "note", "", "free text kept in history next to the approver's identity")
+	c.Flags().BoolVar(&wait, "wait", false, "follow the approved deployment until it ends; exit 0 only if Deployed")
+	of.add(c)
 	by.add(c)
 	sf.add(c)
 	completeSpecs(c, &sf, nil)

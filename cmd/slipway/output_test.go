@@ -173,16 +173,18 @@ func TestWatchAndOutputUsage(t *testing.T) {
 		wantStdout []string
 		wantStderr []string
 	}{
-		"watch help":            {args: []string{"watch", "--help"}, wantCode: exitOK, wantStdout: []string{"slipway watch --env staging web", "NO_COLOR", "JSON Lines"}},
-		"watch without arg":     {args: []string{"watch"}, wantCode: exitUsage, wantStderr: []string{"accepts 1 arg(s), received 0"}},
-		"watch bad output":      {args: []string{"watch", "--output", "yaml", "x"}, wantCode: exitUsage, wantStderr: []string{"--output yaml: want text or json"}},
-		"watch negative wait":   {args: []string{"watch", "--env", "prod", "--timeout", "-1s", "web"}, wantCode: exitUsage, wantStderr: []string{"--timeout -1s"}},
-		"deploy bad output":     {args: []string{"deploy", "--env", "prod", "--output", "xml", "web"}, wantCode: exitUsage, wantStderr: []string{"--output xml"}},
-		"status bad output":     {args: []string{"status", "--output", "table"}, wantCode: exitUsage, wantStderr: []string{"--output table"}},
-		"history bad output":    {args: []string{"history", "--env", "prod", "--output", "csv", "web"}, wantCode: exitUsage, wantStderr: []string{"--output csv"}},
-		"unreachable endpoint":  {args: []string{"status"}, wantCode: exitFailed, wantStderr: []string{"check AWS_REGION and AWS_ENDPOINT_URL"}},
-		"deploy help mentions":  {args: []string{"deploy", "--help"}, wantCode: exitOK, wantStdout: []string{"--output", "exit 2"}},
-		"status help json list": {args: []string{"status", "--help"}, wantCode: exitOK, wantStdout: []string{"JSON array of executions"}},
+		"watch help":                {args: []string{"watch", "--help"}, wantCode: exitOK, wantStdout: []string{"slipway watch --env staging web", "NO_COLOR", "JSON Lines"}},
+		"watch without arg":         {args: []string{"watch"}, wantCode: exitUsage, wantStderr: []string{"accepts 1 arg(s), received 0"}},
+		"watch bad output":          {args: []string{"watch", "--output", "yaml", "x"}, wantCode: exitUsage, wantStderr: []string{"--output yaml: want text or json"}},
+		"watch negative wait":       {args: []string{"watch", "--env", "prod", "--timeout", "-1s", "web"}, wantCode: exitUsage, wantStderr: []string{"--timeout -1s"}},
+		"deploy bad output":         {args: []string{"deploy", "--env", "prod", "--output", "xml", "web"}, wantCode: exitUsage, wantStderr: []string{"--output xml"}},
+		"status bad output":         {args: []string{"status", "--output", "table"}, wantCode: exitUsage, wantStderr: []string{"--output table"}},
+		"history bad output":        {args: []string{"history", "--env", "prod", "--output", "csv", "web"}, wantCode: exitUsage, wantStderr: []string{"--output csv"}},
+		"approve json without wait": {args: []string{"approve", "--env", "prod", "--output", "json", "web"}, wantCode: exitUsage, wantStderr: []string{"--output json goes with --wait"}},
+		"rollback bad output":       {args: []string{"rollback", "--env", "prod", "--output", "yaml", "web"}, wantCode: exitUsage, wantStderr: []string{"--output yaml: want text or json"}},
+		"unreachable endpoint":      {args: []string{"status"}, wantCode: exitFailed, wantStderr: []string{"check AWS_REGION and AWS_ENDPOINT_URL"}},
+		"deploy help mentions":      {args: []string{"deploy", "--help"}, wantCode: exitOK, wantStdout: []string{"--output", "exit 2"}},
+		"status help json list":     {args: []string{"status", "--help"}, wantCode: exitOK, wantStdout: []string{"JSON array of executions"}},
 	}
 	for name, tt := range tests {
 		t.Run(name, func(t *testing.T) {

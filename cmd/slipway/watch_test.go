@@ -230,7 +230,14 @@ func TestWatchEndToEnd(t *testing.T) {
 		if err := op.WaitForState(ctx, x.ARN, workflow.StateAwaitApproval); err != nil {
 			t.Fatal(err)
 		}
-		cli("approve", "--env", "prod", "web").want(t, exitOK)
+		// approve --wait follows the deployment it approved to its end,
+		// as deploy --wait does.
+		approved := cli("approve", "--env", "prod", "--wait", "--output", "json", "web")
+		approved.want(t, exitOK)
+		approved.wantErr(t, "approved deployment")
+		if got := decodeLines(t, approved.stdout); !got[len(got)-1].Deployed() || got[len(got)-1].Execution != x.ARN {
+			t.Errorf("approve --wait's last line: %s %s %s, want %s Deployed", got[len(got)-1].Execution, got[len(got)-1].Status, got[len(got)-1].State, x.ARN)
+		}
 		var res result
 		select {
 		case res.code = <-done:
