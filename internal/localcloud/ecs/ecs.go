@@ -161,6 +161,12 @@ type Config struct {
 	// Images is the local ECR, which tasks pull its images from; nil leaves
 	// those images unchecked (see pullError).
 	Images ImageRegistry
+	// Rules, Alarms and Hooks serve native deployments (deployments.go):
+	// the listener rules whose weights they move, the CloudWatch alarms
+	// that roll them back, and the Lambda functions of their hooks.
+	Rules  ListenerRules
+	Alarms AlarmReader
+	Hooks  HookInvoker
 	Logger *slog.Logger
 }
 
@@ -174,6 +180,9 @@ type Service struct {
 	targets TargetRegistry
 	names   InstanceRegistry
 	images  ImageRegistry
+	rules   ListenerRules
+	alarms  AlarmReader
+	hooks   HookInvoker
 	log     *slog.Logger
 	timings Timings
 
@@ -209,6 +218,7 @@ func New(cfg Config) *Service {
 	return &Service{
 		region: cfg.Region, clock: cfg.Clock, events: cfg.Events, faults: cfg.Faults,
 		targets: cfg.Targets, names: cfg.Names, images: cfg.Images, log: cfg.Logger,
+		rules: cfg.Rules, alarms: cfg.Alarms, hooks: cfg.Hooks,
 		timings: cfg.Timings,
 		st:      newState(),
 		quit:    make(chan struct{}),
@@ -216,7 +226,8 @@ func New(cfg Config) *Service {
 }
 
 func newState() state {
-	return state{Clusters: map[string]*cluster{}, Families: map[string][]*taskDef{}, Tags: map[string]map[string]string{}}
+	return state{Clusters: map[string]*cluster{}, Families: map[string][]*taskDef{}, Tags: map[string]map[string]string{},
+		Revisions: map[string]*serviceRevision{}, ServiceDeployments: map[string]*serviceDeployment{}}
 }
 
 // Close stops the simulation's timer. Calls made after Close still answer
@@ -282,6 +293,16 @@ func (s *Service) ServeJSON(ctx context.Context, op string, body []byte) (any, e
 		return handle(s, body, s.stopTask)
 	case "RunTask":
 		return handle(s, body, s.runTask)
+	case "DescribeServiceDeployments":
+		return view(s, body, s.describeServiceDeployments)
+	case "ListServiceDeployments":
+		return view(s, body, s.listServiceDeployments)
+	case "DescribeServiceRevisions":
+		return view(s, body, s.describeServiceRevisions)
+	case "ContinueServiceDeployment":
+		return handle(s, body, s.continueServiceDeployment)
+	case "StopServiceDeployment":
+		return handle(s, body, s.stopServiceDeployment)
 	case "TagResource":
 		return handle(s, body, s.tagResource)
 	case "UntagResource":
@@ -419,6 +440,17 @@ func checkState(st *state) error {
 	}
 	if st.Families == nil {
 		st.Families = map[string][]*taskDef{}
+	}
+	if st.Revisions == nil {
+		st.Revisions = map[string]*serviceRevision{}
+	}
+	if st.ServiceDeployments == nil {
+		st.ServiceDeployments = map[string]*serviceDeployment{}
+	}
+	for arn, sd := range st.ServiceDeployments {
+		if sd == nil {
+			return fmt.Errorf("service deployment %s: null", arn)
+		}
 	}
 	for family, revs := range st.Families {
 		for i, td := range revs {
