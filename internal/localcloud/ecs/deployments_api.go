@@ -7,12 +7,12 @@ import (
 )
 
 type revisionSummaryOut struct {
-	ARN                 string   `json:"arn"`
-	RequestedTaskCount  int32    `json:"requestedTaskCount"`
-	RunningTaskCount    int32    `json:"runningTaskCount"`
-	PendingTaskCount    int32    `json:"pendingTaskCount"`
-	ProductionWeight    *float64 `json:"requestedProductionTrafficWeight,omitempty"`
-	TestWeight          *float64 `json:"requestedTestTrafficWeight,omitempty"`
+	ARN                string   `json:"arn"`
+	RequestedTaskCount int32    `json:"requestedTaskCount"`
+	RunningTaskCount   int32    `json:"runningTaskCount"`
+	PendingTaskCount   int32    `json:"pendingTaskCount"`
+	ProductionWeight   *float64 `json:"requestedProductionTrafficWeight,omitempty"`
+	TestWeight         *float64 `json:"requestedTestTrafficWeight,omitempty"`
 }
 
 type hookDetailOut struct {

@@ -126,11 +126,11 @@ type serviceDeployment struct {
 	// From is the target group production traffic leaves, To the one it
 	// moves to; Initial marks the first deployment of a service, which has
 	// no source and shifts nothing.
-	FromTG     string `json:"from"`
-	ToTG       string `json:"to"`
-	ProdRule   string `json:"productionListenerRule"`
-	TestRule   string `json:"testListenerRule,omitempty"`
-	Initial    bool   `json:"initial"`
+	FromTG     string    `json:"from"`
+	ToTG       string    `json:"to"`
+	ProdRule   string    `json:"productionListenerRule"`
+	TestRule   string    `json:"testListenerRule,omitempty"`
+	Initial    bool      `json:"initial"`
 	Steps      []float64 `json:"steps"`
 	StepBake   int32     `json:"stepBake"`
 	Step       int       `json:"step"`
@@ -299,13 +299,13 @@ func (s *Service) startNative(now time.Time, c *cluster, sv *service, tdARN stri
 		}
 	}
 	sd := &serviceDeployment{
-		ARN:        s.arn("service-deployment/" + c.Name + "/" + sv.Name + "/" + s.opaqueID(21)),
-		Cluster:    c.Name, Service: sv.Name, ServiceARN: sv.ARN, ClusterARN: c.ARN,
-		Status:     sdPending, Stage: stageReconcile, Config: sv.Native,
-		Breaker:    sv.CircuitBreaker, MaxPercent: sv.MaximumPercent, MinHealthy: sv.MinimumHealthy,
-		FromTG:     from, ToTG: to, ProdRule: a.ProductionListenerRule, TestRule: a.TestListenerRule,
+		ARN:     s.arn("service-deployment/" + c.Name + "/" + sv.Name + "/" + s.opaqueID(21)),
+		Cluster: c.Name, Service: sv.Name, ServiceARN: sv.ARN, ClusterARN: c.ARN,
+		Status: sdPending, Stage: stageReconcile, Config: sv.Native,
+		Breaker: sv.CircuitBreaker, MaxPercent: sv.MaximumPercent, MinHealthy: sv.MinimumHealthy,
+		FromTG: from, ToTG: to, ProdRule: a.ProductionListenerRule, TestRule: a.TestListenerRule,
 		AlarmStatus: "DISABLED", BreakerStatus: "DISABLED",
-		CreatedAt:  now, UpdatedAt: now,
+		CreatedAt: now, UpdatedAt: now,
 	}
 	if sd.Config.Alarms != nil && sd.Config.Alarms.Enable {
 		sd.AlarmStatus = "MONITORING"
