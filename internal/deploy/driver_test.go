@@ -68,7 +68,7 @@ func (x *execution) run() { x.runUntil("") }
 func isWait(state string) bool {
 	switch state {
 	case workflow.StateAwaitLock, workflow.StateAwaitApproval, workflow.StateAwaitStable,
-		workflow.StateBake, workflow.StateAwaitRollbackStable:
+		workflow.StateBake, workflow.StateAwaitRollbackStable, workflow.StateAwaitHook:
 		return true
 	}
 	return false

@@ -51,6 +51,11 @@ func (e *Engine) rollback(ctx context.Context, st workflow.State) (workflow.Stat
 	if err != nil {
 		return st, err
 	}
+	if p.Rendered.Strategy.Kind == kindECS {
+		// ECS puts back the revision it ran before; restoring the
+		// snapshot's task definition would start another deployment.
+		return e.rollbackNative(ctx, st, c, p)
+	}
 	changed, err := restore(ctx, c, p.Snapshot)
 	if err != nil {
 		return st, err
