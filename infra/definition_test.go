@@ -230,7 +230,7 @@ func TestTaskStates(t *testing.T) {
 		workflow.StateRollback: workflow.PhaseRollback, workflow.StateAwaitRollbackStable: workflow.PhaseWatch,
 		workflow.StateCheckRollbackStable: workflow.PhaseCheck, workflow.StateRecordFailure: workflow.PhaseRecord,
 		workflow.StateRecordRollbackFailed: workflow.PhaseRecord,
-		workflow.StateCheckHook: workflow.PhaseCheck, workflow.StateAwaitHook: workflow.PhaseWatch,
+		workflow.StateCheckHook:            workflow.PhaseCheck, workflow.StateAwaitHook: workflow.PhaseWatch,
 		workflow.StateContinueDeployment: workflow.PhaseContinue,
 	}
 	attempts := map[string]int{workflow.StateApply: 25, workflow.StateRollback: 8, workflow.StateFinalize: 10,
