@@ -83,7 +83,8 @@ func TestRoundTripOwnTypes(t *testing.T) {
 		"ecs-service-deployment-state-change.json": func() any {
 			return new(trigger.Envelope[trigger.ECSDeploymentStateChange])
 		},
-		"manual-start.json": func() any { return new(workflow.Request) },
+		"ecs-hook-state-change.json": func() any { return new(trigger.Envelope[trigger.ECSHookStateChange]) },
+		"manual-start.json":          func() any { return new(workflow.Request) },
 	}
 	for name, newValue := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -181,6 +182,7 @@ func TestSamplesParse(t *testing.T) {
 		"ecs-service-deployment-state-change.json": func(b []byte) (any, error) {
 			return trigger.ParseECSDeploymentStateChange(b)
 		},
+		"ecs-hook-state-change.json": func(b []byte) (any, error) { return trigger.ParseECSHookStateChange(b) },
 	}
 	for name, parse := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -223,7 +225,7 @@ func TestSamplesAreNamedForTheirKind(t *testing.T) {
 		"ecs-":   trigger.DetailTypeECSDeploymentState,
 		// Lifecycle hooks of ECS-native deployments (see
 		// internal/localcloud/ecs/deployments.go).
-		"ecs-hook-": "ECS Hook State Change",
+		"ecs-hook-": trigger.DetailTypeECSHookState,
 	}
 	names, _ := fs.Glob(Files, "*.json")
 	for _, n := range names {
