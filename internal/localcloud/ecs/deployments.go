@@ -59,8 +59,9 @@ package ecs
 // StopServiceDeployment (serviceDeploymentArn, stopType ROLLBACK; ABORT is
 // refused as not modelled yet). Errors: ServiceDeploymentNotFoundException
 // for an unknown deployment ARN; InvalidParameterException for an unknown
-// hookId or a hook that is not AWAITING_ACTION; ConflictException for a
-// deployment that is not IN_PROGRESS (finished, or already rolling back).
+// hookId or action; ConflictException for a hook that is not a PAUSE hook
+// AWAITING_ACTION (continued already) and for a deployment that is not
+// IN_PROGRESS (finished, or already rolling back).
 //
 // One deployment runs on the endpoint's clock as on AWS, stage by stage
 // (ServiceDeployment.lifecycleStage):
@@ -96,9 +97,12 @@ package ecs
 // forward's TargetGroupStickinessConfig are kept as read.
 //
 // Service deployment status: PENDING (created) → IN_PROGRESS (first
-// reconcile) → SUCCESSFUL, or ROLLBACK_IN_PROGRESS → ROLLBACK_SUCCESSFUL
-// (ROLLBACK_FAILED is not reached locally), or STOPPED (a newer deployment
-// replaced it). A rollback sets the production and test rules back to 100 %
+// reconcile) → SUCCESSFUL, or ROLLBACK_IN_PROGRESS → ROLLBACK_SUCCESSFUL,
+// or STOPPED (a newer deployment replaced it: its target tasks stop and its
+// traffic goes back at once). The first deployment of a service has no
+// source revision: it goes to the target group production already uses,
+// shifts nothing, skips the bakes, and a failure leaves it ROLLBACK_FAILED
+// (nothing to roll back to). A rollback sets the production and test rules back to 100 %
 // on the source target group at once, stops the target revision's tasks
 // and leaves the source revision as it ran. It is started by
 // ContinueServiceDeployment ROLLBACK, a PAUSE hook timing out with action
@@ -112,8 +116,11 @@ package ecs
 // ServiceDeployment.rollback, .alarms (TRIGGERED, triggeredAlarmNames) and
 // .deploymentCircuitBreaker (failureCount, threshold, TRIGGERED) say why.
 //
-// Hooks: DescribeServiceDeployments shows lifecycleHookDetails for the
-// hooks of the current stage (hookId "ecs-pause-…" or "ecs-lambda-…",
+// Hooks: DescribeServiceDeployments shows lifecycleHookDetails for every
+// hook the deployment has run so far, oldest first, with its final status
+// (hookId "ecs-pause-…" or "ecs-lambda-…"; a hook at
+// PRE_PRODUCTION_TRAFFIC_SHIFT runs before each production step with a
+// fresh hookId;
 // targetType, targetArn for AWS_LAMBDA, status, expiresAt = start +
 // timeoutInMinutes, timeoutAction). A PAUSE hook is AWAITING_ACTION until
 // ContinueServiceDeployment or its timeout (TIMED_OUT, then its action).

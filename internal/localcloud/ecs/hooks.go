@@ -21,10 +21,10 @@ const (
 )
 
 // startHooks starts the hooks configured for stage: PAUSE hooks wait for
-// ContinueServiceDeployment, AWS_LAMBDA hooks are invoked at once. They
-// replace the hooks of the previous stage in lifecycleHookDetails.
+// ContinueServiceDeployment, AWS_LAMBDA hooks are invoked at once. The
+// hooks of earlier stages stay in lifecycleHookDetails with their final
+// status, so a hook continued twice is told it no longer awaits action.
 func (s *Service) startHooks(now time.Time, sv *service, sd *serviceDeployment, stage string) {
-	sd.Hooks = nil
 	for i, h := range sd.Config.Hooks {
 		if !slices.Contains(h.LifecycleStages, stage) {
 			continue

@@ -137,7 +137,7 @@ type serviceDeployment struct {
 	ProdWeight float64   `json:"productionWeight"` // % of production traffic on To
 	TestWeight float64   `json:"testWeight"`       // % of test traffic on To
 	WaitUntil  time.Time `json:"waitUntil,omitzero"`
-	Hooks      []hookRun `json:"hooks,omitempty"` // the current stage's
+	Hooks      []hookRun `json:"hooks,omitempty"` // all so far, oldest first
 	AlarmCheck time.Time `json:"alarmCheck,omitzero"`
 	// AlarmStatus and BreakerStatus are MONITORING, TRIGGERED,
 	// MONITORING_COMPLETE or DISABLED.
@@ -338,6 +338,7 @@ func (s *Service) startNative(now time.Time, c *cluster, sv *service, tdARN stri
 		// traffic already goes.
 		sd.ToTG = from
 		sd.ProdWeight, sd.TestWeight = 100, 100
+		sd.Steps, sd.StepBake = []float64{100}, 0
 	}
 	d := s.newDeployment(now, sv, tdARN)
 	d.LoadBalancers = slices.Clone(sv.LoadBalancers)
@@ -435,7 +436,9 @@ func (s *Service) stepNative(now time.Time, c *cluster, sv *service, sd *service
 		switch {
 		case sd.Stage == stageProduction && sd.Steps[sd.Step] < 100:
 			sd.WaitUntil = now.Add(time.Duration(sd.StepBake) * time.Minute)
-		case sd.Stage == stageBake:
+		case sd.Stage == stageBake && !sd.Initial:
+			// With no source revision there is nothing to roll back to
+			// while baking.
 			sd.WaitUntil = now.Add(time.Duration(sd.Config.bake()) * time.Minute)
 		}
 		return true
@@ -453,7 +456,7 @@ func (s *Service) stepNative(now time.Time, c *cluster, sv *service, sd *service
 			s.finishNative(now, sv, sd)
 			return false
 		}
-		sd.Stage, sd.Phase, sd.Hooks, sd.UpdatedAt = nativeStages[sd.stageIndex()+1], phaseEnter, nil, now
+		sd.Stage, sd.Phase, sd.UpdatedAt = nativeStages[sd.stageIndex()+1], phaseEnter, now
 		return true
 	}
 	return false
