@@ -232,13 +232,17 @@ func (w *nativeWorld) create(dc *types.DeploymentConfiguration) {
 func (w *nativeWorld) update(image string) string {
 	w.t.Helper()
 	before := w.latestOrEmpty()
-	if _, err := w.ecs.UpdateService(context.Background(), &sdk.UpdateServiceInput{Cluster: aws.String("prod"), Service: aws.String("web"),
-		TaskDefinition: aws.String(w.register(image))}); err != nil {
+	out, err := w.ecs.UpdateService(context.Background(), &sdk.UpdateServiceInput{Cluster: aws.String("prod"), Service: aws.String("web"),
+		TaskDefinition: aws.String(w.register(image))})
+	if err != nil {
 		w.t.Fatalf("UpdateService: %v", err)
 	}
 	arn := w.latest()
 	if arn == before {
 		w.t.Fatalf("UpdateService started no service deployment")
+	}
+	if got := aws.ToString(out.Service.CurrentServiceDeployment); got != arn {
+		w.t.Fatalf("UpdateService: currentServiceDeployment %q, want the new deployment %s", got, arn)
 	}
 	return arn
 }

@@ -216,6 +216,9 @@ type serviceOut struct {
 	EnableECSManagedTags          bool                           `json:"enableECSManagedTags"`
 	PropagateTags                 string                         `json:"propagateTags"`
 	EnableExecuteCommand          bool                           `json:"enableExecuteCommand"`
+	// CurrentServiceDeployment is the ARN of the service's latest native
+	// deployment.
+	CurrentServiceDeployment string `json:"currentServiceDeployment,omitempty"`
 }
 
 func (s *Service) serviceOut(c *cluster, sv *service, withTags bool) serviceOut {
@@ -252,6 +255,7 @@ func (s *Service) serviceOut(c *cluster, sv *service, withTags bool) serviceOut 
 		out.PropagateTags = "NONE"
 	}
 	sv.Native.out(&out.DeploymentConfiguration)
+	out.CurrentServiceDeployment = sv.ServiceDeployment
 	if sv.fargate() {
 		out.PlatformFamily = "Linux"
 	}
