@@ -356,9 +356,9 @@ func (w *nativeWorld) eventNames(dt string) []string {
 	return out
 }
 
-// tasksOf counts the web service's tasks that run taskDefinition and are
-// not STOPPED.
-func (w *nativeWorld) tasksOf(taskDef string) int {
+// tasksOf counts the web service's tasks that run image and are not
+// STOPPED.
+func (w *nativeWorld) tasksOf(image string) int {
 	w.t.Helper()
 	ctx := context.Background()
 	list, err := w.ecs.ListTasks(ctx, &sdk.ListTasksInput{Cluster: aws.String("prod"), ServiceName: aws.String("web")})
@@ -374,7 +374,7 @@ func (w *nativeWorld) tasksOf(taskDef string) int {
 	}
 	n := 0
 	for _, task := range out.Tasks {
-		if *task.TaskDefinitionArn == taskDef && *task.LastStatus != "STOPPED" {
+		if len(task.Containers) > 0 && aws.ToString(task.Containers[0].Image) == image && *task.LastStatus != "STOPPED" {
 			n++
 		}
 	}

@@ -12,6 +12,8 @@ import (
 	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
 	sdk "github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
+	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
+	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/slipwayhq/slipway/internal/localcloud/faults"
@@ -30,7 +32,6 @@ func TestNativeCanaryShiftsWeightsPerStep(t *testing.T) {
 	if b, g := w.weights(w.prodRule); b != 1 || g != 0 {
 		t.Fatalf("after the first deployment: weights blue %d green %d, want blue only", b, g)
 	}
-	oldTD := w.taskDef
 	arn := w.update(imageV2)
 
 	type sample struct {
@@ -41,6 +42,7 @@ func TestNativeCanaryShiftsWeightsPerStep(t *testing.T) {
 	var seen []sample
 	var stages []string
 	w.until("the canary deployment succeeds", time.Hour, func() bool {
+		servedByHealthy(w)
 		sd := w.deployment(arn)
 		stages = appendStage(stages, sd.LifecycleStage)
 		b, g := w.weights(w.prodRule)
@@ -71,7 +73,7 @@ func TestNativeCanaryShiftsWeightsPerStep(t *testing.T) {
 	if b, g := w.weights(w.testRule); b != 0 || g != 100 {
 		t.Errorf("test rule: blue %d green %d, want all on green", b, g)
 	}
-	if n := w.tasksOf(oldTD); n != 0 {
+	if n := w.tasksOf(imageV1); n != 0 {
 		t.Errorf("%d tasks of the old revision still run after CLEAN_UP", n)
 	}
 	sd := w.deployment(arn)
@@ -258,7 +260,7 @@ func rolledBack(w *nativeWorld, arn, reason string) types.ServiceDeployment {
 	if b, g := w.weights(w.testRule); g != 0 || b == 0 {
 		w.t.Errorf("test after the rollback: blue %d green %d, want blue", b, g)
 	}
-	if n := w.tasksOf(w.register(imageV2)); n != 0 {
+	if n := w.tasksOf(imageV2); n != 0 {
 		w.t.Errorf("%d tasks of the new revision still run", n)
 	}
 	svc, err := w.ecs.DescribeServices(context.Background(), &sdk.DescribeServicesInput{Cluster: aws.String("prod"), Services: []string{"web"}})
@@ -486,5 +488,93 @@ func TestNativeValidation(t *testing.T) {
 		ServiceDeploymentArns: []string{"arn:aws:ecs:us-east-1:000000000000:service-deployment/prod/web/nope"}})
 	if err != nil || len(out.Failures) != 1 || *out.Failures[0].Reason != "MISSING" {
 		t.Errorf("an unknown deployment: %v %+v, want a MISSING failure", err, out)
+	}
+}
+
+// servedByHealthy fails the test when the production rule sends traffic to
+// a target group with no healthy target: the moment of lost traffic a
+// deployment must never have.
+func servedByHealthy(w *nativeWorld) {
+	w.t.Helper()
+	b, g := w.weights(w.prodRule)
+	for tg, weight := range map[string]int32{w.blue: b, w.green: g} {
+		if weight == 0 {
+			continue
+		}
+		out, err := w.elb.DescribeTargetHealth(context.Background(), &elb.DescribeTargetHealthInput{TargetGroupArn: aws.String(tg)})
+		if err != nil {
+			w.t.Fatal(err)
+		}
+		healthy := 0
+		for _, d := range out.TargetHealthDescriptions {
+			if d.TargetHealth.State == elbtypes.TargetHealthStateEnumHealthy {
+				healthy++
+			}
+		}
+		if healthy == 0 {
+			w.t.Fatalf("at %v the production rule sends %d to %s, which has no healthy target", w.v.Now(), weight, tg)
+		}
+	}
+}
+
+// TestNativeMigration: a ROLLING service moves to CANARY (its running
+// tasks are the source revision, in the target group production uses) and
+// back to ROLLING on the target group that serves production then, and
+// production traffic never goes to a target group with no healthy target.
+func TestNativeMigration(t *testing.T) {
+	w := newNativeWorld(t)
+	ctx := context.Background()
+	net := &types.NetworkConfiguration{AwsvpcConfiguration: &types.AwsVpcConfiguration{Subnets: []string{"subnet-a"}}}
+	plain := []types.LoadBalancer{{TargetGroupArn: aws.String(w.blue), ContainerName: aws.String("web"), ContainerPort: aws.Int32(8080)}}
+	if _, err := w.ecs.CreateService(ctx, &sdk.CreateServiceInput{Cluster: aws.String("prod"), ServiceName: aws.String("web"),
+		TaskDefinition: aws.String(w.taskDef), DesiredCount: aws.Int32(2), LaunchType: types.LaunchTypeFargate, LoadBalancers: plain,
+		NetworkConfiguration: net}); err != nil {
+		t.Fatal(err)
+	}
+	w.until("the rolling service is steady", 10*time.Minute, func() bool {
+		svc, err := w.ecs.DescribeServices(ctx, &sdk.DescribeServicesInput{Cluster: aws.String("prod"), Services: []string{"web"}})
+		return err == nil && svc.Services[0].Deployments[0].RolloutState == types.DeploymentRolloutStateCompleted
+	})
+	if w.latestOrEmpty() != "" {
+		t.Errorf("a ROLLING service lists a native service deployment")
+	}
+	if _, err := w.ecs.UpdateService(ctx, &sdk.UpdateServiceInput{Cluster: aws.String("prod"), Service: aws.String("web"),
+		TaskDefinition: aws.String(w.register(imageV2)), LoadBalancers: w.advanced(),
+		DeploymentConfiguration: &types.DeploymentConfiguration{Strategy: types.DeploymentStrategyCanary,
+			CanaryConfiguration: &types.CanaryConfiguration{CanaryPercent: aws.Float64(25), CanaryBakeTimeInMinutes: aws.Int32(2)}}}); err != nil {
+		t.Fatalf("move to CANARY: %v", err)
+	}
+	arn := w.latest()
+	w.until("the migrating canary succeeds", time.Hour, func() bool {
+		servedByHealthy(w)
+		return w.deployment(arn).Status == types.ServiceDeploymentStatusSuccessful
+	})
+	if b, g := w.weights(w.prodRule); b != 0 || g != 100 {
+		t.Fatalf("after the canary: blue %d green %d, want green", b, g)
+	}
+	// Back to ROLLING, on green, which serves production now.
+	live := []types.LoadBalancer{{TargetGroupArn: aws.String(w.green), ContainerName: aws.String("web"), ContainerPort: aws.Int32(8080)}}
+	if _, err := w.ecs.UpdateService(ctx, &sdk.UpdateServiceInput{Cluster: aws.String("prod"), Service: aws.String("web"),
+		TaskDefinition: aws.String(w.register(imageV1)), LoadBalancers: live,
+		DeploymentConfiguration: &types.DeploymentConfiguration{Strategy: types.DeploymentStrategyRolling}}); err != nil {
+		t.Fatalf("move back to ROLLING: %v", err)
+	}
+	w.until("the rolling deployment completes", time.Hour, func() bool {
+		servedByHealthy(w)
+		svc, err := w.ecs.DescribeServices(ctx, &sdk.DescribeServicesInput{Cluster: aws.String("prod"), Services: []string{"web"}})
+		return err == nil && len(svc.Services[0].Deployments) == 1 && svc.Services[0].Deployments[0].RolloutState == types.DeploymentRolloutStateCompleted
+	})
+	out, err := w.elb.DescribeTargetHealth(ctx, &elb.DescribeTargetHealthInput{TargetGroupArn: aws.String(w.green)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	healthy := 0
+	for _, d := range out.TargetHealthDescriptions {
+		if d.TargetHealth.State == elbtypes.TargetHealthStateEnumHealthy {
+			healthy++
+		}
+	}
+	if healthy != 2 || w.tasksOf(imageV1) != 2 || w.tasksOf(imageV2) != 0 {
+		t.Errorf("green after the rolling deployment: %d healthy targets, want the 2 new tasks", healthy)
 	}
 }

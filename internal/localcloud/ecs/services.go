@@ -580,6 +580,10 @@ func (s *Service) updateServiceLocked(now time.Time, in *updateServiceIn) (any, 
 	if err := validateNative(&sv); err != nil {
 		return nil, err
 	}
+	if !sv.Native.native() {
+		// Back to ROLLING: the load balancers say where tasks go again.
+		sv.LiveTargetGroup = ""
+	}
 	// A new deployment starts when what the tasks run changes, or when
 	// asked for; a new desired count alone only resizes the current one.
 	p := primary(cur)
