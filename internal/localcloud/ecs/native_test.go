@@ -578,3 +578,79 @@ func TestNativeMigration(t *testing.T) {
 		t.Errorf("green after the rolling deployment: %d healthy targets, want the 2 new tasks", healthy)
 	}
 }
+
+// TestNativeHookTimeout: a PAUSE hook nobody continues times out after
+// timeoutInMinutes and takes its timeout action: CONTINUE goes on,
+// ROLLBACK (the default) rolls back; each announces HOOK_TIMED_OUT.
+func TestNativeHookTimeout(t *testing.T) {
+	for _, action := range []types.DeploymentLifecycleHookAction{types.DeploymentLifecycleHookActionContinue, ""} {
+		t.Run(string(action), func(t *testing.T) {
+			w := newNativeWorld(t)
+			w.create(&types.DeploymentConfiguration{Strategy: types.DeploymentStrategyBlueGreen,
+				LifecycleHooks: []types.DeploymentLifecycleHook{{TargetType: types.DeploymentLifecycleHookTargetTypePause,
+					LifecycleStages:      []types.DeploymentLifecycleHookStage{types.DeploymentLifecycleHookStagePostScaleUp},
+					TimeoutConfiguration: &types.DeploymentLifecycleHookTimeoutConfiguration{TimeoutInMinutes: aws.Int32(15), Action: action}}}})
+			first := w.latest()
+			w.until("the first deployment ends", 2*time.Hour, func() bool {
+				st := w.deployment(first).Status
+				return st != types.ServiceDeploymentStatusInProgress && st != types.ServiceDeploymentStatusPending
+			})
+			if action == "" {
+				// The first deployment has nothing to roll back to.
+				if st := w.deployment(first).Status; st != types.ServiceDeploymentStatusRollbackFailed {
+					t.Fatalf("first deployment timed out with ROLLBACK: %s, want ROLLBACK_FAILED", st)
+				}
+				return
+			}
+			arn := w.update(imageV2)
+			hook := awaitHook(w, arn)
+			paused := w.v.Now()
+			w.until("the deployment succeeds", 2*time.Hour, func() bool {
+				return w.deployment(arn).Status == types.ServiceDeploymentStatusSuccessful
+			})
+			if waited := w.v.Now().Sub(paused); waited < 15*time.Minute {
+				t.Errorf("the deployment went on %v after pausing, want the 15m timeout", waited)
+			}
+			w.sleep(2 * time.Second)
+			timedOut := false
+			for _, e := range w.eventsOf("ECS Hook State Change") {
+				timedOut = timedOut || (e["eventName"] == "HOOK_TIMED_OUT" && e["hookId"] == *hook.HookId)
+			}
+			if !timedOut {
+				t.Errorf("no HOOK_TIMED_OUT event for %s: %v", *hook.HookId, w.eventNames("ECS Hook State Change"))
+			}
+		})
+	}
+}
+
+// TestNativeNewerDeploymentStopsRunningOne: an UpdateService during a
+// native deployment stops it (STOPPED, its traffic back, its tasks
+// stopped) and starts a new one from the revision that served production.
+func TestNativeNewerDeploymentStopsRunningOne(t *testing.T) {
+	w := newNativeWorld(t)
+	w.create(&types.DeploymentConfiguration{Strategy: types.DeploymentStrategyCanary,
+		CanaryConfiguration: &types.CanaryConfiguration{CanaryPercent: aws.Float64(10), CanaryBakeTimeInMinutes: aws.Int32(30)}})
+	arn := w.update(imageV2)
+	w.until("the canary takes traffic", time.Hour, func() bool { _, g := w.weights(w.prodRule); return g == 10 })
+	imageV3 := strings.Replace(imageV2, "2222", "3333", 1)
+	next := w.update(imageV3)
+	if sd := w.deployment(arn); sd.Status != types.ServiceDeploymentStatusStopped || sd.StoppedAt == nil {
+		t.Errorf("the replaced deployment: %s, want STOPPED", sd.Status)
+	}
+	if _, g := w.weights(w.prodRule); g != 0 {
+		t.Errorf("green keeps %d%% after its deployment stopped", g)
+	}
+	w.until("the newer deployment succeeds", 2*time.Hour, func() bool {
+		servedByHealthy(w)
+		return w.deployment(next).Status == types.ServiceDeploymentStatusSuccessful
+	})
+	if n := w.tasksOf(imageV2); n != 0 {
+		t.Errorf("%d tasks of the stopped deployment's revision still run", n)
+	}
+	if n := w.tasksOf(imageV3); n != 2 {
+		t.Errorf("%d tasks of the newest revision, want 2", n)
+	}
+	if sd := w.deployment(next); len(sd.SourceServiceRevisions) != 1 {
+		t.Errorf("the newer deployment's sources: %+v, want only the revision that served production", sd.SourceServiceRevisions)
+	}
+}
