@@ -654,3 +654,41 @@ func TestNativeNewerDeploymentStopsRunningOne(t *testing.T) {
 		t.Errorf("the newer deployment's sources: %+v, want only the revision that served production", sd.SourceServiceRevisions)
 	}
 }
+
+// TestNativeDeploymentSurvivesSnapshot: a snapshot taken while a PAUSE hook
+// awaits action restores into a deployment that still awaits it and
+// finishes once continued (slipway local --state-dir).
+func TestNativeDeploymentSurvivesSnapshot(t *testing.T) {
+	w := newNativeWorld(t)
+	w.create(&types.DeploymentConfiguration{Strategy: types.DeploymentStrategyLinear,
+		LinearConfiguration: &types.LinearConfiguration{StepPercent: aws.Float64(50), StepBakeTimeInMinutes: aws.Int32(1)},
+		LifecycleHooks: []types.DeploymentLifecycleHook{{TargetType: types.DeploymentLifecycleHookTargetTypePause,
+			LifecycleStages: []types.DeploymentLifecycleHookStage{types.DeploymentLifecycleHookStagePostProductionTrafficShift}}}})
+	first := w.latest()
+	for h := awaitHookOrNone(w, first); h != nil; h = awaitHookOrNone(w, first) {
+		if _, err := w.ecs.ContinueServiceDeployment(context.Background(), &sdk.ContinueServiceDeploymentInput{ServiceDeploymentArn: &first, HookId: h.HookId}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	arn := w.update(imageV2)
+	hook := awaitHook(w, arn)
+	before := w.deployment(arn)
+	snap, err := w.e.ECS.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.e.ECS.Restore(snap); err != nil {
+		t.Fatalf("restore: %v", err)
+	}
+	b1, _ := json.Marshal(before)
+	b2, _ := json.Marshal(w.deployment(arn))
+	if diff := cmp.Diff(string(b1), string(b2)); diff != "" {
+		t.Errorf("the deployment after a restore (-before +after):\n%s", diff)
+	}
+	if _, err := w.ecs.ContinueServiceDeployment(context.Background(), &sdk.ContinueServiceDeploymentInput{ServiceDeploymentArn: &arn, HookId: hook.HookId}); err != nil {
+		t.Fatal(err)
+	}
+	w.until("the restored deployment succeeds", time.Hour, func() bool {
+		return w.deployment(arn).Status == types.ServiceDeploymentStatusSuccessful
+	})
+}
