@@ -692,3 +692,19 @@ func TestNativeDeploymentSurvivesSnapshot(t *testing.T) {
 		return w.deployment(arn).Status == types.ServiceDeploymentStatusSuccessful
 	})
 }
+
+// TestNativeDeleteServiceStopsDeployment: deleting a service stops its
+// running native deployment.
+func TestNativeDeleteServiceStopsDeployment(t *testing.T) {
+	w := newNativeWorld(t)
+	w.create(&types.DeploymentConfiguration{Strategy: types.DeploymentStrategyCanary})
+	arn := w.update(imageV2)
+	w.until("the canary takes traffic", time.Hour, func() bool { _, g := w.weights(w.prodRule); return g == 5 })
+	if _, err := w.ecs.DeleteService(context.Background(), &sdk.DeleteServiceInput{Cluster: aws.String("prod"), Service: aws.String("web"),
+		Force: aws.Bool(true)}); err != nil {
+		t.Fatal(err)
+	}
+	if sd := w.deployment(arn); sd.Status != types.ServiceDeploymentStatusStopped {
+		t.Errorf("the deployment of a deleted service: %s, want STOPPED", sd.Status)
+	}
+}

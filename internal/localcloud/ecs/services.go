@@ -731,6 +731,10 @@ func (s *Service) deleteService(now time.Time, in *deleteServiceIn) (any, error)
 	if !in.Force && sv.Scheduling == "REPLICA" && sv.DesiredCount > 0 {
 		return nil, invalidParam("The service cannot be stopped while it is scaled above 0.")
 	}
+	if sd := s.activeNative(sv); sd != nil {
+		// The service's tasks all stop: so does its deployment.
+		sd.Status, sd.Reason, sd.StoppedAt, sd.FinishedAt, sd.UpdatedAt = sdStopped, "The service was deleted.", now, now, now
+	}
 	sv.Status = "DRAINING"
 	sv.DesiredCount = 0
 	for _, d := range sv.Deployments {
