@@ -558,13 +558,13 @@ func paginate[T any](items []T, token string, max *int32) ([]T, *string, error) 
 // Timings.TargetGroups, the longest of its target groups' interval × healthy
 // threshold, or × unhealthy threshold for a task that fails them; else the
 // quick fixed verdict time.
-func (s *Service) verdictAfter(sv *service, failing bool) time.Duration {
+func (s *Service) verdictAfter(sv *service, t *task, failing bool) time.Duration {
 	tt, ok := s.targets.(TargetTimings)
 	if !ok || !s.timings.TargetGroups {
 		return healthCheckTime
 	}
 	var d time.Duration
-	for _, lb := range sv.LoadBalancers {
+	for _, lb := range lbsOf(sv, t) {
 		if failing {
 			d = max(d, tt.UnhealthyAfter(lb.TargetGroupARN))
 		} else {
@@ -577,13 +577,13 @@ func (s *Service) verdictAfter(sv *service, failing bool) time.Duration {
 // drainFor is how long a stopping task of sv stays DEACTIVATING while its
 // targets drain: the longest deregistration delay of its target groups with
 // Timings.TargetGroups, else the quick fixed drain.
-func (s *Service) drainFor(sv *service) time.Duration {
+func (s *Service) drainFor(sv *service, t *task) time.Duration {
 	tt, ok := s.targets.(TargetTimings)
 	if !ok || !s.timings.TargetGroups {
 		return drainTime
 	}
 	var d time.Duration
-	for _, lb := range sv.LoadBalancers {
+	for _, lb := range lbsOf(sv, t) {
 		d = max(d, tt.DeregistrationDelay(lb.TargetGroupARN))
 	}
 	return d

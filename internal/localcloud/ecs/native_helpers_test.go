@@ -66,9 +66,17 @@ const (
 
 func newNativeWorld(t *testing.T) *nativeWorld {
 	t.Helper()
+	return newNativeWorldWith(t, endpoint.Config{})
+}
+
+// newNativeWorldWith is newNativeWorld with the endpoint configuration cfg
+// (its Clock is set here).
+func newNativeWorldWith(t *testing.T, cfg endpoint.Config) *nativeWorld {
+	t.Helper()
 	v := clock.NewVirtual(time.Date(2026, 11, 25, 16, 0, 0, 0, time.UTC))
 	v.Busy() // the test holds the clock; sleep lets it move
-	e := endpoint.New(endpoint.Config{Clock: v})
+	cfg.Clock = v
+	e := endpoint.New(cfg)
 	url, srv, err := e.Listen("127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -77,9 +85,9 @@ func newNativeWorld(t *testing.T) *nativeWorld {
 		srv.Close()
 		e.Close()
 	})
-	cfg := stack.AWSConfig(url, "us-east-1")
-	w := &nativeWorld{t: t, v: v, e: e, url: url, cfg: cfg, ecs: sdk.NewFromConfig(cfg), elb: elb.NewFromConfig(cfg),
-		cw: cloudwatch.NewFromConfig(cfg)}
+	ac := stack.AWSConfig(url, "us-east-1")
+	w := &nativeWorld{t: t, v: v, e: e, url: url, cfg: ac, ecs: sdk.NewFromConfig(ac), elb: elb.NewFromConfig(ac),
+		cw: cloudwatch.NewFromConfig(ac)}
 	t.Cleanup(func() { v.Done() })
 	w.captureEvents()
 	w.loadBalancer()

@@ -16,6 +16,8 @@ import (
 	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/slipwayhq/slipway/internal/localcloud/ecs"
+	"github.com/slipwayhq/slipway/internal/localcloud/endpoint"
 	"github.com/slipwayhq/slipway/internal/localcloud/faults"
 	"github.com/slipwayhq/slipway/internal/localcloud/protocol/prototest"
 )
@@ -706,5 +708,37 @@ func TestNativeDeleteServiceStopsDeployment(t *testing.T) {
 	}
 	if sd := w.deployment(arn); sd.Status != types.ServiceDeploymentStatusStopped {
 		t.Errorf("the deployment of a deleted service: %s, want STOPPED", sd.Status)
+	}
+}
+
+// TestNativeRealisticTimings: with the timings `slipway local` runs with,
+// SCALE_UP lasts as long as Fargate start plus the ALB's healthy threshold
+// (20 s + 15 s + 5 × 30 s), and CLEAN_UP as long as the deregistration
+// delay (300 s) the old tasks drain for.
+func TestNativeRealisticTimings(t *testing.T) {
+	w := newNativeWorldWith(t, endpoint.Config{Tasks: ecs.Realistic()})
+	w.create(&types.DeploymentConfiguration{Strategy: types.DeploymentStrategyBlueGreen})
+	arn := w.update(imageV2)
+	entered := map[types.ServiceDeploymentLifecycleStage]time.Time{}
+	var scaledUp time.Time // when the stage after SCALE_UP was first seen
+	last := types.ServiceDeploymentLifecycleStage("")
+	w.until("the deployment succeeds", 2*time.Hour, func() bool {
+		sd := w.deployment(arn)
+		if _, ok := entered[sd.LifecycleStage]; !ok {
+			entered[sd.LifecycleStage] = w.v.Now()
+		}
+		if last == types.ServiceDeploymentLifecycleStageScaleUp && sd.LifecycleStage != last {
+			scaledUp = w.v.Now()
+		}
+		last = sd.LifecycleStage
+		return sd.Status == types.ServiceDeploymentStatusSuccessful
+	})
+	done := w.v.Now()
+	scaleUp := scaledUp.Sub(entered[types.ServiceDeploymentLifecycleStageScaleUp])
+	if want := 185 * time.Second; scaleUp < want || scaleUp > want+30*time.Second {
+		t.Errorf("SCALE_UP took %v, want about %v", scaleUp, want)
+	}
+	if cleanUp := done.Sub(entered[types.ServiceDeploymentLifecycleStageCleanUp]); cleanUp < 300*time.Second || cleanUp > 330*time.Second {
+		t.Errorf("CLEAN_UP took %v, want the 300 s deregistration delay and the stop", cleanUp)
 	}
 }

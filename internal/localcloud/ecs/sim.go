@@ -163,7 +163,7 @@ func (s *Service) stepTask(now time.Time, c *cluster, t *task) {
 		if checked {
 			wait := healthCheckTime
 			if sv != nil && len(sv.LoadBalancers) > 0 {
-				wait = s.verdictAfter(sv, b.FailHealthChecks)
+				wait = s.verdictAfter(sv, t, b.FailHealthChecks)
 			}
 			t.Step, t.Next = stepHealth, now.Add(wait)
 		}
@@ -301,7 +301,7 @@ func (s *Service) beginStop(now time.Time, c *cluster, t *task, code, reason str
 		}
 		s.serviceEvent(now, sv, fmt.Sprintf("(service %s) has begun draining connections on 1 tasks.", sv.Name))
 		s.setStatus(now, c, t, "DEACTIVATING")
-		t.Step, t.Next = stepDrained, now.Add(s.drainFor(sv))
+		t.Step, t.Next = stepDrained, now.Add(s.drainFor(sv, t))
 		return
 	}
 	s.setStatus(now, c, t, "STOPPING")
