@@ -87,6 +87,9 @@ type ServiceShape struct {
 	CircuitBreaker bool
 	// Native, when set, deploys with ECS's own strategy (kind ecs).
 	Native *NativeShape
+	// LeaveNative moves a service deployed with ECS's own strategy back
+	// to ROLLING: strategy, hooks, bakes and advancedConfiguration go.
+	LeaveNative bool
 }
 
 // ServiceAPI manages ECS task definitions and services (awsapi/ecs).

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"testing"
 
+	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/slipwayhq/slipway/internal/awsapi/elbv2"
@@ -148,5 +149,35 @@ func TestNativeDefinition(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestNativeBackToRollingKeepsTheTrafficGroup: ECS's own strategies leave
+// web behind the environment's second target group as often as the first;
+// a rolling deployment afterwards keeps it there, where the production
+// rule forwards, rather than registering its tasks where no traffic goes.
+func TestNativeBackToRollingKeepsTheTrafficGroup(t *testing.T) {
+	def := loadDefinition(t)
+	green := "arn:aws:elasticloadbalancing:us-east-1:111122223333:targetgroup/staging-web-green/0000000000000002"
+	w := newWorld(t)
+	w.addService("web", "web-staging", w.image("web", "v1"), 4, false)
+	s := w.services["web"]
+	s.settings.LoadBalancers = []ecstypes.LoadBalancer{{TargetGroupArn: &green, ContainerName: ptr("web"), ContainerPort: ptr(int32(8080))}}
+	s.settings.DeploymentConfiguration = &ecstypes.DeploymentConfiguration{Strategy: ecstypes.DeploymentStrategyLinear}
+	w.rules[ruleWeb] = []elbv2.TargetWeight{{TargetGroupARN: "arn:aws:elasticloadbalancing:us-east-1:111122223333:targetgroup/staging-web-blue/0000000000000001", Weight: 0},
+		{TargetGroupARN: green, Weight: 100}}
+	image := w.image("web", "v2")
+	req := workflow.Request{Service: "web", Environment: "staging", Image: "v2", Reason: "test", Strategy: json.RawMessage(`"rolling"`),
+		Trigger: workflow.Trigger{Kind: workflow.TriggerManual, Actor: "tester"}}
+	x := runDefinition(t, def, w, req, func(workflow.Invocation) {})
+	if path := x.Path(); path[len(path)-1] != workflow.StateDeployed {
+		t.Fatalf("got path %v, want Deployed", path)
+	}
+	if got := w.tdImage[s.td]; got != image {
+		t.Errorf("web runs %s, want %s", got, image)
+	}
+	lbs := s.settings.LoadBalancers
+	if len(lbs) != 1 || *lbs[0].TargetGroupArn != green {
+		t.Errorf("web's load balancers %+v, want the green group the rule forwards to", lbs)
 	}
 }

@@ -2,6 +2,8 @@ package deploy
 
 import (
 	"context"
+	"errors"
+	"fmt"
 
 	"github.com/slipwayhq/slipway/internal/awsapi/ecs"
 	"github.com/slipwayhq/slipway/internal/spec"
@@ -24,6 +26,36 @@ func rollingSteps(s spec.Strategy) []workflow.Step {
 	return []workflow.Step{{Weight: 100, BakeSeconds: timeoutSeconds(s.FinalBake.Duration)}}
 }
 
+// keepTrafficGroup keeps a rolling service behind the target group it is
+// registered in when that is the environment's second one: ECS's own
+// strategies (kind ecs) swap the two groups at the end of each deployment
+// and leave the production rule forwarding to the second as often as to
+// the first, and moving the service to the first would register its new
+// tasks where no traffic goes. It also says when the service leaves ECS's
+// own strategy, whose settings UpdateService would otherwise keep.
+func keepTrafficGroup(ctx context.Context, c Clients, r *spec.Rendered, shape *ServiceShape) error {
+	live, err := c.Services.DescribeService(ctx, r.Cluster, r.Service)
+	if errors.Is(err, ecs.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("describe service %s/%s: %w", r.Cluster, r.Service, err)
+	}
+	if dc := live.Settings.DeploymentConfiguration; dc != nil && dc.Strategy != "" && dc.Strategy != "ROLLING" {
+		shape.LeaveNative = true
+	}
+	lb := r.LoadBalancer
+	if lb == nil || lb.TargetGroupArns[1] == "" {
+		return nil
+	}
+	for _, l := range live.Settings.LoadBalancers {
+		if l.TargetGroupArn != nil && *l.TargetGroupArn == lb.TargetGroupArns[1] {
+			shape.TargetGroupARN, shape.ContainerName, shape.ContainerPort = lb.TargetGroupArns[1], lb.ContainerName, lb.ContainerPort
+		}
+	}
+	return nil
+}
+
 // applyRolling updates (or creates) the service with the new task
 // definition and applies its auto scaling.
 func applyRolling(ctx context.Context, c Clients, p *plan, td string) (*ecs.Service, error) {
@@ -31,6 +63,9 @@ func applyRolling(ctx context.Context, c Clients, p *plan, td string) (*ecs.Serv
 	shape := ServiceShape{Name: r.Service, CircuitBreaker: true}
 	if r.Scheduling != "DAEMON" {
 		shape.DesiredCount = ptr(p.FullCount)
+	}
+	if err := keepTrafficGroup(ctx, c, r, &shape); err != nil {
+		return nil, err
 	}
 	svc, err := createOrUpdate(ctx, c, r, shape, td)
 	if err != nil {

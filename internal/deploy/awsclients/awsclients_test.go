@@ -100,6 +100,18 @@ func TestServiceInput(t *testing.T) {
 			shape: deploy.ServiceShape{Name: "web"},
 			want:  func(*ecs.CreateServiceInput) {},
 		},
+		"leaving ECS's own strategy: ROLLING, hooks, bake and alarms cleared": {
+			shape: deploy.ServiceShape{Name: "web", DesiredCount: aws.Int32(4), CircuitBreaker: true, LeaveNative: true},
+			want: func(in *ecs.CreateServiceInput) {
+				in.DesiredCount = aws.Int32(4)
+				dc := in.DeploymentConfiguration
+				dc.DeploymentCircuitBreaker = &types.DeploymentCircuitBreaker{Enable: true, Rollback: false}
+				dc.Strategy = types.DeploymentStrategyRolling
+				dc.LifecycleHooks = []types.DeploymentLifecycleHook{}
+				dc.Alarms = &types.DeploymentAlarms{AlarmNames: []string{}}
+				dc.BakeTimeInMinutes = aws.Int32(0)
+			},
+		},
 		"native canary: ECS's strategy, PAUSE hooks, alarms and rollback, advancedConfiguration": {
 			shape: deploy.ServiceShape{Name: "web", DesiredCount: aws.Int32(4), TargetGroupARN: "tg/blue", ContainerName: "web", ContainerPort: 8080,
 				CircuitBreaker: true, Native: &deploy.NativeShape{Strategy: "CANARY", CanaryPercent: 12.5, CanaryBakeMinutes: 5, BakeMinutes: 10,

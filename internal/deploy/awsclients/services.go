@@ -141,6 +141,20 @@ func serviceInput(r *spec.Rendered, shape deploy.ServiceShape, td string) *ecs.C
 	if shape.Native != nil {
 		native(&in, shape.Native)
 	}
+	if shape.LeaveNative && shape.Native == nil {
+		// UpdateService keeps what it is not sent: name ROLLING and clear
+		// what only ECS's own strategies use.
+		var dc types.DeploymentConfiguration
+		if in.DeploymentConfiguration != nil {
+			dc = *in.DeploymentConfiguration
+		}
+		dc.Strategy = types.DeploymentStrategyRolling
+		dc.LifecycleHooks = []types.DeploymentLifecycleHook{}
+		dc.Alarms = &types.DeploymentAlarms{AlarmNames: []string{}, Enable: false, Rollback: false}
+		dc.BakeTimeInMinutes = aws.Int32(0)
+		dc.CanaryConfiguration, dc.LinearConfiguration = nil, nil
+		in.DeploymentConfiguration = &dc
+	}
 	return &in
 }
 
