@@ -112,7 +112,8 @@ package ecs
 // the simulation's crash and image pull faults make tasks fail), and an
 // alarm of deploymentConfiguration.alarms (enable and rollback set) in
 // ALARM during the deployment or its bake (read from the endpoint's
-// CloudWatch every 10 s of simulated time while the deployment runs).
+// CloudWatch when the deployment starts, then followed through its alarm
+// state changes, so a deployment paused at a hook polls nothing).
 // ServiceDeployment.rollback, .alarms (TRIGGERED, triggeredAlarmNames) and
 // .deploymentCircuitBreaker (failureCount, threshold, TRIGGERED) say why.
 //

@@ -72,9 +72,6 @@ const (
 	phaseWait  = "wait" // the stage waits (tasks, bake) before the next
 )
 
-// alarmPoll is how often a running native deployment reads its alarms.
-const alarmPoll = 10 * time.Second
-
 // defaultCallBack is how long ECS waits before invoking a Lambda hook again
 // that answered IN_PROGRESS without a callBackDelay.
 const defaultCallBack = 30 * time.Second
@@ -137,8 +134,8 @@ type serviceDeployment struct {
 	ProdWeight float64   `json:"productionWeight"` // % of production traffic on To
 	TestWeight float64   `json:"testWeight"`       // % of test traffic on To
 	WaitUntil  time.Time `json:"waitUntil,omitzero"`
-	Hooks      []hookRun `json:"hooks,omitempty"` // all so far, oldest first
-	AlarmCheck time.Time `json:"alarmCheck,omitzero"`
+	Hooks      []hookRun `json:"hooks,omitempty"`     // all so far, oldest first
+	AlarmCheck time.Time `json:"alarmCheck,omitzero"` // when its alarms were first read
 	// AlarmStatus and BreakerStatus are MONITORING, TRIGGERED,
 	// MONITORING_COMPLETE or DISABLED.
 	AlarmStatus   string        `json:"alarmStatus"`
@@ -633,40 +630,64 @@ func (s *Service) finishNative(now time.Time, sv *service, sd *serviceDeployment
 	s.deploymentEvent(sv, p, "SERVICE_DEPLOYMENT_COMPLETED", now)
 }
 
-// checkAlarms reads the deployment's alarms when they are due, outside
-// s.mu (CloudWatch reads ECS while it holds its own lock), and rolls the
-// deployment back when one is in ALARM.
+// checkAlarms reads the deployment's alarms once, when it starts, outside
+// s.mu (CloudWatch reads ECS while it holds its own lock): an alarm already
+// in ALARM rolls it back. Later changes arrive through AlarmChanged, so a
+// deployment waiting at a hook leaves a virtual clock idle.
 func (s *Service) checkAlarms(now time.Time, sd *serviceDeployment) {
 	al := sd.Config.Alarms
-	if al == nil || !al.Enable || s.alarms == nil || sd.stageIndex() >= slices.Index(nativeStages, stageCleanUp) ||
-		now.Before(sd.AlarmCheck) {
+	if al == nil || !al.Enable || s.alarms == nil || !sd.AlarmCheck.IsZero() {
 		return
 	}
-	sd.AlarmCheck = now.Add(alarmPoll)
+	sd.AlarmCheck = now
 	names, arn := slices.Clone(al.AlarmNames), sd.ARN
 	s.effect(func() {
-		var firing []string
 		for _, n := range names {
 			if st, ok := s.alarms.AlarmState(n); ok && st == "ALARM" {
-				firing = append(firing, n)
+				s.alarmTripped(arn, n)
 			}
 		}
-		if len(firing) == 0 {
-			return
+	})
+}
+
+// AlarmChanged tells ECS that the CloudWatch alarm name went to state (OK,
+// ALARM, INSUFFICIENT_DATA), as CloudWatch's state change events do. A
+// native deployment that watches the alarm in its
+// deploymentConfiguration.alarms rolls back when it goes to ALARM before
+// CLEAN_UP.
+func (s *Service) AlarmChanged(name, state string) {
+	if state != "ALARM" {
+		return
+	}
+	s.mu.Lock()
+	var arns []string
+	for arn, sd := range s.st.ServiceDeployments {
+		if al := sd.Config.Alarms; al != nil && al.Enable && sd.Status == sdInProgress && slices.Contains(al.AlarmNames, name) {
+			arns = append(arns, arn)
 		}
-		s.locked(func(now time.Time) (any, error) {
-			sd := s.st.ServiceDeployments[arn]
-			if sd == nil || sd.Status != sdInProgress || sd.stageIndex() >= slices.Index(nativeStages, stageCleanUp) {
-				return nil, nil
-			}
-			c, sv := s.serviceOfDeployment(sd)
-			if sv == nil {
-				return nil, nil
-			}
-			sd.AlarmStatus, sd.Triggered = "TRIGGERED", firing
-			s.rollbackNative(now, c, sv, sd, "CloudWatch alarm "+strings.Join(firing, ", ")+" in ALARM.")
+	}
+	s.mu.Unlock()
+	slices.Sort(arns)
+	for _, arn := range arns {
+		s.alarmTripped(arn, name)
+	}
+}
+
+// alarmTripped rolls the service deployment arn back because the alarm
+// name is in ALARM, unless it has finished or reached CLEAN_UP.
+func (s *Service) alarmTripped(arn, name string) {
+	s.locked(func(now time.Time) (any, error) {
+		sd := s.st.ServiceDeployments[arn]
+		if sd == nil || sd.Status != sdInProgress || sd.stageIndex() >= slices.Index(nativeStages, stageCleanUp) {
 			return nil, nil
-		})
+		}
+		c, sv := s.serviceOfDeployment(sd)
+		if sv == nil {
+			return nil, nil
+		}
+		sd.AlarmStatus, sd.Triggered = "TRIGGERED", []string{name}
+		s.rollbackNative(now, c, sv, sd, "CloudWatch alarm "+name+" in ALARM.")
+		return nil, nil
 	})
 }
 
@@ -709,9 +730,9 @@ func (s *Service) scaleTarget(now time.Time, c *cluster, sv *service, sd *servic
 }
 
 // nativeDue returns the next moment the service deployment has something
-// to do on its own (a bake ends, a hook times out or is invoked again, its
-// alarms are read), after now; zero when it waits for nothing timed.
-func nativeDue(now time.Time, sd *serviceDeployment, alarms bool) time.Time {
+// to do on its own (a bake ends, a hook times out or is invoked again),
+// after now; zero when it waits for nothing timed.
+func nativeDue(now time.Time, sd *serviceDeployment) time.Time {
 	var next time.Time
 	consider := func(t time.Time) {
 		if t.After(now) && (next.IsZero() || t.Before(next)) {
@@ -731,9 +752,6 @@ func nativeDue(now time.Time, sd *serviceDeployment, alarms bool) time.Time {
 				consider(h.NextInvoke)
 			}
 		}
-	}
-	if al := sd.Config.Alarms; alarms && al != nil && al.Enable && sd.stageIndex() < slices.Index(nativeStages, stageCleanUp) {
-		consider(sd.AlarmCheck)
 	}
 	return next
 }

@@ -269,10 +269,20 @@ func rolledBack(w *nativeWorld, arn, reason string) types.ServiceDeployment {
 	if err != nil || len(svc.Services[0].Deployments) != 1 || *svc.Services[0].Deployments[0].TaskDefinition != w.taskDef {
 		w.t.Errorf("service after the rollback: %v %+v, want one deployment of the old revision", err, svc.Services[0].Deployments)
 	}
+	// EventBridge keeps no order: the rolled back deployment has one
+	// SERVICE_DEPLOYMENT_FAILED and no SERVICE_DEPLOYMENT_COMPLETED.
 	w.sleep(2 * time.Second)
-	names := w.eventNames("ECS Deployment State Change")
-	if len(names) == 0 || names[len(names)-1] != "SERVICE_DEPLOYMENT_FAILED" {
-		w.t.Errorf("deployment events %v, want SERVICE_DEPLOYMENT_FAILED last", names)
+	byID := map[string][]string{}
+	var failed []string
+	for _, e := range w.eventsOf("ECS Deployment State Change") {
+		id, name := e["deploymentId"].(string), e["eventName"].(string)
+		byID[id] = append(byID[id], name)
+		if name == "SERVICE_DEPLOYMENT_FAILED" {
+			failed = append(failed, id)
+		}
+	}
+	if len(failed) != 1 || slices.Contains(byID[failed[0]], "SERVICE_DEPLOYMENT_COMPLETED") {
+		w.t.Errorf("deployment events by deployment %v, want one deployment FAILED and not COMPLETED", byID)
 	}
 	return sd
 }
@@ -740,5 +750,27 @@ func TestNativeRealisticTimings(t *testing.T) {
 	}
 	if cleanUp := done.Sub(entered[types.ServiceDeploymentLifecycleStageCleanUp]); cleanUp < 300*time.Second || cleanUp > 330*time.Second {
 		t.Errorf("CLEAN_UP took %v, want the 300 s deregistration delay and the stop", cleanUp)
+	}
+}
+
+// TestNativeAlarmAlreadyFiring: a deployment whose alarm is in ALARM when
+// it starts rolls back before any production traffic moves.
+func TestNativeAlarmAlreadyFiring(t *testing.T) {
+	w := newNativeWorld(t)
+	w.alarm("web-latency")
+	w.create(&types.DeploymentConfiguration{Strategy: types.DeploymentStrategyBlueGreen,
+		Alarms: &types.DeploymentAlarms{AlarmNames: []string{"web-latency"}, Enable: true, Rollback: true}})
+	w.setAlarm("web-latency", cwtypes.StateValueAlarm)
+	arn := w.update(imageV2)
+	var maxGreen int32
+	w.until("the deployment ends", time.Hour, func() bool {
+		_, g := w.weights(w.prodRule)
+		maxGreen = max(maxGreen, g)
+		st := w.deployment(arn).Status
+		return st != types.ServiceDeploymentStatusInProgress && st != types.ServiceDeploymentStatusPending
+	})
+	rolledBack(w, arn, "web-latency")
+	if maxGreen != 0 {
+		t.Errorf("green got %d%% of production with its alarm firing", maxGreen)
 	}
 }

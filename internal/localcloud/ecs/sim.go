@@ -68,7 +68,7 @@ func (s *Service) armLocked(now time.Time) {
 		}
 	}
 	for _, sd := range s.st.ServiceDeployments {
-		if due := nativeDue(now, sd, s.alarms != nil); !due.IsZero() && (next.IsZero() || due.Before(next)) {
+		if due := nativeDue(now, sd); !due.IsZero() && (next.IsZero() || due.Before(next)) {
 			next = due
 		}
 	}

@@ -14,6 +14,7 @@ package endpoint
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -121,7 +122,7 @@ func New(cfg Config) *Endpoint {
 	e.ECS = ecs.New(ecs.Config{Region: cfg.Region, Clock: cfg.Clock, Timings: cfg.Tasks, Events: e.EventBridge, Faults: e.Faults,
 		Targets: targets{e.ELBv2}, Names: e.CloudMap, Images: e.ECR, Rules: e.ELBv2, Alarms: alarmReader{e},
 		Hooks: hookInvoker{e.Lambda}, Logger: log.With("service", "ecs")})
-	e.CloudWatch = cloudwatch.New(cloudwatch.Config{Region: cfg.Region, Clock: cfg.Clock, Events: e.EventBridge,
+	e.CloudWatch = cloudwatch.New(cloudwatch.Config{Region: cfg.Region, Clock: cfg.Clock, Events: alarmEvents{e},
 		LoadBalancing: e.ELBv2, Revisions: e.ECS, Faults: e.Faults, BaselineRPS: cfg.BaselineRPS,
 		Loads: e.Faults, ECS: e.ECS, Logger: log.With("service", "monitoring")})
 	e.AutoScaling = autoscaling.New(autoscaling.Config{Region: cfg.Region, Clock: cfg.Clock, ECS: e.ECS, ECSAPI: e.ECS, Monitoring: e.CloudWatch})
@@ -275,6 +276,33 @@ func (a alarmReader) AlarmState(name string) (string, bool) {
 		return "", false
 	}
 	return a.e.CloudWatch.AlarmState(name)
+}
+
+// alarmEvents sends CloudWatch's alarm state changes to EventBridge, and
+// tells ECS, whose native deployments roll back on the alarms of their
+// deploymentConfiguration as they change (ECS watches them itself, not
+// through EventBridge).
+type alarmEvents struct{ e *Endpoint }
+
+// PutEvent delivers the CloudWatch event ev.
+func (a alarmEvents) PutEvent(ctx context.Context, ev protocol.Event) {
+	a.e.EventBridge.PutEvent(ctx, ev)
+	if ev.DetailType != "CloudWatch Alarm State Change" || a.e.ECS == nil {
+		return
+	}
+	b, err := json.Marshal(ev.Detail)
+	if err != nil {
+		return
+	}
+	var d struct {
+		AlarmName string `json:"alarmName"`
+		State     struct {
+			Value string `json:"value"`
+		} `json:"state"`
+	}
+	if json.Unmarshal(b, &d) == nil {
+		a.e.ECS.AlarmChanged(d.AlarmName, d.State.Value)
+	}
 }
 
 // hookInvoker invokes the local Lambda function of an AWS_LAMBDA lifecycle
