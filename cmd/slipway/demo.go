@@ -23,7 +23,7 @@ func newDemoCommand() *cobra.Command {
 	c := &cobra.Command{
 		Use:   "demo",
 		Short: "Run the end-to-end demonstration on a local endpoint",
-		Long: `demo starts the local endpoint in-process with the example world and plays five
+		Long: `demo starts the local endpoint in-process with the example world and plays seven
 scenarios through real AWS SDK clients, narrating each and checking its outcome:
 
   1. a push of web:v2 deploys by canary and succeeds
@@ -32,6 +32,10 @@ scenarios through real AWS SDK clients, narrating each and checking its outcome:
   3. an invalid services/web.yaml is rejected with its errors; nothing deploys
   4. worker:v2 rolls
   5. agent:v2 (a DAEMON service) rolls on every container instance
+  6. web moves to ECS's own canary (strategy kind ecs: one service, ECS shifts
+     the traffic, Slipway gates each stage with PAUSE hooks); web:v4 succeeds
+  7. a push of a faulty web:v5 on ECS's canary: its alarm fires while ECS
+     shifts traffic, and the deployment is rolled back to v4
 
 It exits non-zero when any scenario fails.`,
 		Args: cobra.NoArgs,
@@ -59,7 +63,7 @@ It exits non-zero when any scenario fails.`,
 	}
 	c.Flags().StringVar(&specs, "specs", "examples", "spec root of the demo world")
 	c.Flags().StringVar(&template, "template", "", "synthesized template to deploy (default: synthesize in-process)")
-	c.Flags().IntSliceVar(&only, "only", nil, "run only these scenarios (1-5)")
+	c.Flags().IntSliceVar(&only, "only", nil, "run only these scenarios (1-7)")
 	c.Flags().BoolVarP(&verbose, "verbose", "v", false, "log what the services and functions do")
 	clk.add(c, 60)
 	return c
