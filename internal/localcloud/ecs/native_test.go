@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
 	sdk "github.com/aws/aws-sdk-go-v2/service/ecs"
+	"github.com/aws/aws-sdk-go-v2/service/ecs/document"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
@@ -395,7 +396,7 @@ func TestNativeLambdaHook(t *testing.T) {
 	fn := w.e.Lambda.FunctionARN(hookFnName)
 	w.create(&types.DeploymentConfiguration{Strategy: types.DeploymentStrategyBlueGreen,
 		LifecycleHooks: []types.DeploymentLifecycleHook{{TargetType: types.DeploymentLifecycleHookTargetTypeAwsLambda,
-			HookTargetArn: aws.String(fn), RoleArn: aws.String(hookRole),
+			HookTargetArn: aws.String(fn), RoleArn: aws.String(hookRole), HookDetails: document.NewLazyDocument(map[string]any{"suite": "smoke"}),
 			LifecycleStages: []types.DeploymentLifecycleHookStage{types.DeploymentLifecycleHookStagePostScaleUp}}}})
 	w.mu.Lock()
 	w.hookCalls = nil
@@ -422,16 +423,18 @@ func TestNativeLambdaHook(t *testing.T) {
 			TargetRevision string             `json:"targetServiceRevisionArn"`
 			Production     map[string]float64 `json:"productionTrafficWeights"`
 		} `json:"executionDetails"`
-		ExecutionID    string `json:"executionId"`
-		LifecycleStage string `json:"lifecycleStage"`
-		ResourceARN    string `json:"resourceArn"`
+		ExecutionID    string            `json:"executionId"`
+		LifecycleStage string            `json:"lifecycleStage"`
+		ResourceARN    string            `json:"resourceArn"`
+		HookDetails    map[string]string `json:"hookDetails"`
 	}
 	if err := json.Unmarshal(calls[0], &p); err != nil {
 		t.Fatal(err)
 	}
 	sd := w.deployment(arn)
 	if p.LifecycleStage != "POST_SCALE_UP" || p.ResourceARN != arn || p.ExecutionDetails.TargetRevision != *sd.TargetServiceRevision.Arn ||
-		!strings.HasSuffix(p.ExecutionDetails.ServiceARN, ":service/prod/web") || p.ExecutionDetails.Production[w.blue] != 100 || p.ExecutionID == "" {
+		!strings.HasSuffix(p.ExecutionDetails.ServiceARN, ":service/prod/web") || p.ExecutionDetails.Production[w.blue] != 100 || p.ExecutionID == "" ||
+		p.HookDetails["suite"] != "smoke" {
 		t.Errorf("hook payload %s", calls[0])
 	}
 
