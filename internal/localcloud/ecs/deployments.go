@@ -61,7 +61,8 @@ package ecs
 // for an unknown deployment ARN; InvalidParameterException for an unknown
 // hookId or action; ConflictException for a hook that is not a PAUSE hook
 // AWAITING_ACTION (continued already) and for a deployment that is not
-// IN_PROGRESS (finished, or already rolling back).
+// IN_PROGRESS (finished, or already rolling back), or that StopServiceDeployment
+// finds in CLEAN_UP (its source revision is already stopping).
 //
 // One deployment runs on the endpoint's clock as on AWS, stage by stage
 // (ServiceDeployment.lifecycleStage):

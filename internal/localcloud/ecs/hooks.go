@@ -277,6 +277,9 @@ func (s *Service) stopServiceDeployment(now time.Time, in *stopDeploymentIn) (an
 	if sd.Status != sdInProgress && sd.Status != sdPending {
 		return nil, conflict("The service deployment %s is %s; only a PENDING or IN_PROGRESS deployment can be stopped.", sd.ARN, sd.Status)
 	}
+	if sd.Stage == stageCleanUp {
+		return nil, conflict("The service deployment %s is in CLEAN_UP: the source revision is stopping and it can no longer roll back.", sd.ARN)
+	}
 	c, sv := s.serviceOfDeployment(sd)
 	if sv == nil {
 		return nil, serviceNotFound()

@@ -406,7 +406,9 @@ func (s *Service) stepNative(now time.Time, c *cluster, sv *service, sd *service
 		s.rollbackNative(now, c, sv, sd, reason)
 		return false
 	}
-	if target := findDeployment(sv, sd.Deployment); sd.Breaker && target != nil &&
+	// Once CLEAN_UP has begun the source revision is going: there is
+	// nothing to roll back to.
+	if target := findDeployment(sv, sd.Deployment); sd.Breaker && target != nil && sd.Stage != stageCleanUp &&
 		target.FailedTasks >= failureThreshold(target.DesiredCount) {
 		sd.BreakerStatus = "TRIGGERED"
 		s.rollbackNative(now, c, sv, sd, "ECS deployment circuit breaker: tasks failed to start.")

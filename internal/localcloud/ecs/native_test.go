@@ -727,7 +727,8 @@ func TestNativeDeleteServiceStopsDeployment(t *testing.T) {
 // TestNativeRealisticTimings: with the timings `slipway local` runs with,
 // SCALE_UP lasts as long as Fargate start plus the ALB's healthy threshold
 // (20 s + 15 s + 5 × 30 s), and CLEAN_UP as long as the deregistration
-// delay (300 s) the old tasks drain for.
+// delay (300 s) the old tasks drain for, during which the deployment can
+// no longer be stopped.
 func TestNativeRealisticTimings(t *testing.T) {
 	w := newNativeWorldWith(t, endpoint.Config{Tasks: ecs.Realistic()})
 	w.create(&types.DeploymentConfiguration{Strategy: types.DeploymentStrategyBlueGreen})
@@ -739,6 +740,12 @@ func TestNativeRealisticTimings(t *testing.T) {
 		sd := w.deployment(arn)
 		if _, ok := entered[sd.LifecycleStage]; !ok {
 			entered[sd.LifecycleStage] = w.v.Now()
+			if sd.LifecycleStage == types.ServiceDeploymentLifecycleStageCleanUp && sd.Status == types.ServiceDeploymentStatusInProgress {
+				_, err := w.ecs.StopServiceDeployment(context.Background(), &sdk.StopServiceDeploymentInput{ServiceDeploymentArn: &arn})
+				if prototest.ErrorCode(err) != "ConflictException" {
+					t.Errorf("StopServiceDeployment in CLEAN_UP: got %v, want ConflictException", err)
+				}
+			}
 		}
 		if last == types.ServiceDeploymentLifecycleStageScaleUp && sd.LifecycleStage != last {
 			scaledUp = w.v.Now()
