@@ -555,7 +555,11 @@ func TestNativeMigration(t *testing.T) {
 	}
 	if _, err := w.ecs.UpdateService(ctx, &sdk.UpdateServiceInput{Cluster: aws.String("prod"), Service: aws.String("web"),
 		TaskDefinition: aws.String(w.register(imageV2)), LoadBalancers: w.advanced(),
-		DeploymentConfiguration: &types.DeploymentConfiguration{Strategy: types.DeploymentStrategyCanary,
+		DeploymentConfiguration: &types.DeploymentConfiguration{Strategy: types.DeploymentStrategyCanary, BakeTimeInMinutes: aws.Int32(1),
+			Alarms: &types.DeploymentAlarms{AlarmNames: []string{"web-5xx"}, Enable: true, Rollback: true},
+			LifecycleHooks: []types.DeploymentLifecycleHook{{TargetType: types.DeploymentLifecycleHookTargetTypePause,
+				LifecycleStages:      []types.DeploymentLifecycleHookStage{types.DeploymentLifecycleHookStagePostScaleUp},
+				TimeoutConfiguration: &types.DeploymentLifecycleHookTimeoutConfiguration{TimeoutInMinutes: aws.Int32(1), Action: types.DeploymentLifecycleHookActionContinue}}},
 			CanaryConfiguration: &types.CanaryConfiguration{CanaryPercent: aws.Float64(25), CanaryBakeTimeInMinutes: aws.Int32(2)}}}); err != nil {
 		t.Fatalf("move to CANARY: %v", err)
 	}
@@ -567,12 +571,19 @@ func TestNativeMigration(t *testing.T) {
 	if b, g := w.weights(w.prodRule); b != 0 || g != 100 {
 		t.Fatalf("after the canary: blue %d green %d, want green", b, g)
 	}
-	// Back to ROLLING, on green, which serves production now.
+	// Back to ROLLING, on green, which serves production now, with the
+	// native settings set to nothing as a deployer sends them.
 	live := []types.LoadBalancer{{TargetGroupArn: aws.String(w.green), ContainerName: aws.String("web"), ContainerPort: aws.Int32(8080)}}
-	if _, err := w.ecs.UpdateService(ctx, &sdk.UpdateServiceInput{Cluster: aws.String("prod"), Service: aws.String("web"),
+	back, err := w.ecs.UpdateService(ctx, &sdk.UpdateServiceInput{Cluster: aws.String("prod"), Service: aws.String("web"),
 		TaskDefinition: aws.String(w.register(imageV1)), LoadBalancers: live,
-		DeploymentConfiguration: &types.DeploymentConfiguration{Strategy: types.DeploymentStrategyRolling}}); err != nil {
+		DeploymentConfiguration: &types.DeploymentConfiguration{Strategy: types.DeploymentStrategyRolling, BakeTimeInMinutes: aws.Int32(0),
+			LifecycleHooks: []types.DeploymentLifecycleHook{}, Alarms: &types.DeploymentAlarms{AlarmNames: []string{}}}})
+	if err != nil {
 		t.Fatalf("move back to ROLLING: %v", err)
+	}
+	if dc := back.Service.DeploymentConfiguration; dc.Strategy != types.DeploymentStrategyRolling || len(dc.LifecycleHooks) != 0 ||
+		(dc.Alarms != nil && dc.Alarms.Enable) {
+		t.Errorf("deployment configuration back on ROLLING: %+v", dc)
 	}
 	w.until("the rolling deployment completes", time.Hour, func() bool {
 		servedByHealthy(w)

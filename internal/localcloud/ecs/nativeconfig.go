@@ -156,12 +156,18 @@ func applyNative(sv *service, dc *deploymentConfigurationIn) {
 	}
 	n := &sv.Native
 	if dc.Strategy != "" && dc.Strategy != n.Strategy {
+		wasNative := n.native()
 		n.Strategy = dc.Strategy
 		if dc.Canary == nil {
 			n.Canary = nil
 		}
 		if dc.Linear == nil {
 			n.Linear = nil
+		}
+		if wasNative && !n.native() {
+			// Back to ROLLING: what only native deployments use goes
+			// unless the request sets it again.
+			n.BakeMinutes, n.Hooks, n.Alarms = nil, nil, nil
 		}
 	}
 	if dc.BakeTimeInMinutes != nil {
@@ -218,12 +224,19 @@ func validateNative(sv *service) error {
 			return invalidParam("deploymentConfiguration.canaryConfiguration is only valid with the CANARY deployment strategy.")
 		case n.Linear != nil:
 			return invalidParam("deploymentConfiguration.linearConfiguration is only valid with the LINEAR deployment strategy.")
-		case n.BakeMinutes != nil:
+		// Set to what does nothing (a bake of 0, no hooks, alarms not
+		// enabled) they are accepted, as a deployer moving a service back
+		// to ROLLING sends them; otherwise they would be ignored here
+		// but applied on AWS.
+		case n.BakeMinutes != nil && *n.BakeMinutes != 0:
 			return invalidParam("deploymentConfiguration.bakeTimeInMinutes is not modelled by the local endpoint yet for the ROLLING strategy; it would be ignored here but applied on AWS, so the request is refused.")
 		case len(n.Hooks) > 0:
 			return invalidParam("deploymentConfiguration.lifecycleHooks is not modelled by the local endpoint yet for the ROLLING strategy; it would be ignored here but applied on AWS, so the request is refused.")
-		case n.Alarms != nil:
+		case n.Alarms != nil && n.Alarms.Enable:
 			return invalidParam("deploymentConfiguration.alarms is not modelled by the local endpoint yet for the ROLLING strategy; it would be ignored here but applied on AWS, so the request is refused.")
+		}
+		if len(n.Hooks) == 0 {
+			n.Hooks = nil
 		}
 		return nil
 	}
