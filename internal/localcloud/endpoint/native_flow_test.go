@@ -2,6 +2,7 @@ package endpoint_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"slices"
 	"strings"
@@ -120,8 +121,9 @@ func TestNativeFlows(t *testing.T) {
 	}
 
 	tag := 2
+	next := func() string { tag++; return fmt.Sprintf("v%d", tag) }
 	for _, mode := range []string{"bluegreen", "canary", "linear"} {
-		t.Run(mode+" succeeds", func(t *testing.T) {
+		t.Run(mode+"/succeeds", func(t *testing.T) {
 			before := weights(t, r)
 			// The spec change deploys web with the mode (staging deploys on
 			// change); the first one also moves web off rolling.
@@ -138,8 +140,7 @@ func TestNativeFlows(t *testing.T) {
 			}
 			// And a release on top, started by a push.
 			before = weights(t, r)
-			tag++
-			status, path, _ = deploy(t, r, "web", "v"+string(rune('0'+tag)), nil)
+			status, path, _ = deploy(t, r, "web", next(), nil)
 			if status != sfntypes.ExecutionStatusSucceeded {
 				t.Fatalf("push: got %s (path %v), want SUCCEEDED", status, path)
 			}
@@ -153,64 +154,62 @@ func TestNativeFlows(t *testing.T) {
 			}
 			lockFree(t)
 		})
-	}
 
-	t.Run("circuit breaker rolls back", func(t *testing.T) {
-		before, td := weights(t, r), taskDefinition()
-		tag++
-		status, path, _ := deploy(t, r, "web", "v"+string(rune('0'+tag)), faultOnPush(t, r, faults.Behaviour{CrashOnStart: true}))
-		if status != sfntypes.ExecutionStatusFailed || path[len(path)-1] != workflow.StateRolledBack {
-			t.Fatalf("got %s (path %v), want FAILED ending in RolledBack", status, path)
-		}
-		nativePath(t, path, workflow.StateRollback, workflow.StateRecordFailure, workflow.StateRolledBack)
-		if got := weights(t, r); got != before {
-			t.Errorf("got weights %v, want %v as before", got, before)
-		}
-		if got := taskDefinition(); got != td {
-			t.Errorf("web runs %s, want %s as before", got, td)
-		}
-		sd := lastServiceDeployment()
-		if sd.Status != ecstypes.ServiceDeploymentStatusRollbackSuccessful {
-			t.Errorf("service deployment %s, want ROLLBACK_SUCCESSFUL", sd.Status)
-		}
-		lockFree(t)
-	})
-
-	t.Run("alarm while traffic moves rolls back", func(t *testing.T) {
-		before, td := weights(t, r), taskDefinition()
-		cw := cloudwatch.NewFromConfig(r.AWS)
-		var alarmErr error
-		var once sync.Once
-		watch := watchTraffic(r, func(blue, green int32) {
-			if [2]int32{blue, green} == before {
-				return
+		t.Run(mode+"/circuit breaker rolls back", func(t *testing.T) {
+			before, td := weights(t, r), taskDefinition()
+			status, path, _ := deploy(t, r, "web", next(), faultOnPush(t, r, faults.Behaviour{CrashOnStart: true}))
+			if status != sfntypes.ExecutionStatusFailed || path[len(path)-1] != workflow.StateRolledBack {
+				t.Fatalf("got %s (path %v), want FAILED ending in RolledBack", status, path)
 			}
-			// The new revision has its first share: fire the alarm.
-			once.Do(func() {
-				_, alarmErr = cw.SetAlarmState(ctx, &cloudwatch.SetAlarmStateInput{AlarmName: aws.String("web-staging-5xx"),
-					StateValue: cwtypes.StateValueAlarm, StateReason: aws.String("test: 5xx on the new revision")})
-			})
+			nativePath(t, path, workflow.StateRollback, workflow.StateRecordFailure, workflow.StateRolledBack)
+			if got := weights(t, r); got != before {
+				t.Errorf("got weights %v, want %v as before", got, before)
+			}
+			if got := taskDefinition(); got != td {
+				t.Errorf("web runs %s, want %s as before", got, td)
+			}
+			sd := lastServiceDeployment()
+			if sd.Status != ecstypes.ServiceDeploymentStatusRollbackSuccessful {
+				t.Errorf("service deployment %s, want ROLLBACK_SUCCESSFUL", sd.Status)
+			}
+			lockFree(t)
 		})
-		tag++
-		status, path, _ := deploy(t, r, "web", "v"+string(rune('0'+tag)), nil)
-		seen := watch.end(t)
-		if alarmErr != nil {
-			t.Fatalf("SetAlarmState: %v", alarmErr)
-		}
-		if status != sfntypes.ExecutionStatusFailed || path[len(path)-1] != workflow.StateRolledBack {
-			t.Fatalf("got %s (path %v, weights %v), want FAILED ending in RolledBack", status, path, seen)
-		}
-		nativePath(t, path, workflow.StateRollback, workflow.StateRolledBack)
-		if got := weights(t, r); got != before {
-			t.Errorf("got weights %v (seen %v), want %v as before", got, seen, before)
-		}
-		if got := taskDefinition(); got != td {
-			t.Errorf("web runs %s, want %s as before", got, td)
-		}
-		if _, err := cw.SetAlarmState(ctx, &cloudwatch.SetAlarmStateInput{AlarmName: aws.String("web-staging-5xx"),
-			StateValue: cwtypes.StateValueOk, StateReason: aws.String("test: resolved")}); err != nil {
-			t.Fatal(err)
-		}
-		lockFree(t)
-	})
+
+		t.Run(mode+"/alarm while traffic moves rolls back", func(t *testing.T) {
+			before, td := weights(t, r), taskDefinition()
+			cw := cloudwatch.NewFromConfig(r.AWS)
+			var alarmErr error
+			var once sync.Once
+			watch := watchTraffic(r, func(blue, green int32) {
+				if [2]int32{blue, green} == before {
+					return
+				}
+				// The new revision has its first share: fire the alarm.
+				once.Do(func() {
+					_, alarmErr = cw.SetAlarmState(ctx, &cloudwatch.SetAlarmStateInput{AlarmName: aws.String("web-staging-5xx"),
+						StateValue: cwtypes.StateValueAlarm, StateReason: aws.String("test: 5xx on the new revision")})
+				})
+			})
+			status, path, _ := deploy(t, r, "web", next(), nil)
+			seen := watch.end(t)
+			if alarmErr != nil {
+				t.Fatalf("SetAlarmState: %v", alarmErr)
+			}
+			if status != sfntypes.ExecutionStatusFailed || path[len(path)-1] != workflow.StateRolledBack {
+				t.Fatalf("got %s (path %v, weights %v), want FAILED ending in RolledBack", status, path, seen)
+			}
+			nativePath(t, path, workflow.StateRollback, workflow.StateRolledBack)
+			if got := weights(t, r); got != before {
+				t.Errorf("got weights %v (seen %v), want %v as before", got, seen, before)
+			}
+			if got := taskDefinition(); got != td {
+				t.Errorf("web runs %s, want %s as before", got, td)
+			}
+			if _, err := cw.SetAlarmState(ctx, &cloudwatch.SetAlarmStateInput{AlarmName: aws.String("web-staging-5xx"),
+				StateValue: cwtypes.StateValueOk, StateReason: aws.String("test: resolved")}); err != nil {
+				t.Fatal(err)
+			}
+			lockFree(t)
+		})
+	}
 }
