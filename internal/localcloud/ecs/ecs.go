@@ -15,6 +15,11 @@
 // Faults from the fault registry make an image crash on start or fail its
 // health checks.
 //
+// Services with the BLUE_GREEN, CANARY or LINEAR strategy are deployed by
+// ECS itself, with service deployments, service revisions, lifecycle hooks
+// and the production listener rule's weights; deployments.go says what is
+// modelled.
+//
 // The simulation is level-triggered: every API call and every timer firing
 // runs one reconciliation over the whole state, and a single clock timer is
 // armed for the next moment something is due. Calls out of the package

@@ -206,7 +206,8 @@ func lbsOf(sv *service, t *task) []loadBalancer {
 
 // newRevision records the service revision deployment d runs.
 func (s *Service) newRevision(now time.Time, sv *service, d *deployment) string {
-	clusterName := strings.SplitN(strings.TrimPrefix(sv.ARN[strings.Index(sv.ARN, ":service/"):], ":service/"), "/", 2)[0]
+	_, rest, _ := strings.Cut(sv.ARN, ":service/")
+	clusterName, _, _ := strings.Cut(rest, "/")
 	s.st.Seq++
 	var b [8]byte
 	binary.BigEndian.PutUint64(b[:], s.st.Seq)
