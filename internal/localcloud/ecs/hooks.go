@@ -190,9 +190,6 @@ func (s *Service) hookEvent(now time.Time, sd *serviceDeployment, h *hookRun) {
 		ExpiresAt: h.ExpiresAt.UTC().Format(time.RFC3339), LifecycleStage: h.Stage,
 		ClusterARN: sd.ClusterARN, ServiceARN: sd.ServiceARN, ServiceDeploymentARN: sd.ARN, UpdatedAt: isoMillis(now),
 	}
-	if h.Status == hookFailed || h.Status == hookTimedOut {
-		detail.EventType = "WARN"
-	}
 	e := protocol.Event{Source: "aws.ecs", DetailType: "ECS Hook State Change", Resources: []string{sd.ARN}, Detail: detail}
 	s.effect(func() { s.events.PutEvent(context.Background(), e) })
 }
