@@ -456,6 +456,14 @@ func checkState(st *state) error {
 		if sd == nil {
 			return fmt.Errorf("service deployment %s: null", arn)
 		}
+		if len(sd.Steps) == 0 || sd.Step < 0 || sd.Step >= len(sd.Steps) || sd.stageIndex() < 0 {
+			return fmt.Errorf("service deployment %s: stage %q, step %d of %d", arn, sd.Stage, sd.Step, len(sd.Steps))
+		}
+		for _, h := range sd.Hooks {
+			if h.Index < 0 || h.Index >= len(sd.Config.Hooks) {
+				return fmt.Errorf("service deployment %s: hook %s names no configured hook", arn, h.ID)
+			}
+		}
 	}
 	for family, revs := range st.Families {
 		for i, td := range revs {

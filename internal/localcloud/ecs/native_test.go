@@ -703,6 +703,14 @@ func TestNativeDeploymentSurvivesSnapshot(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	var broken map[string]any
+	if err := json.Unmarshal(snap, &broken); err != nil {
+		t.Fatal(err)
+	}
+	broken["serviceDeployments"].(map[string]any)[arn].(map[string]any)["step"] = 7
+	if b, _ := json.Marshal(broken); w.e.ECS.Restore(b) == nil {
+		t.Errorf("a snapshot whose deployment is at step 7 of 2 was restored")
+	}
 	if err := w.e.ECS.Restore(snap); err != nil {
 		t.Fatalf("restore: %v", err)
 	}
