@@ -102,8 +102,9 @@ package ecs
 // or STOPPED (a newer deployment replaced it: its target tasks stop and its
 // traffic goes back at once). The first deployment of a service has no
 // source revision: it goes to the target group production already uses,
-// shifts nothing, skips the bakes, and a failure leaves it ROLLBACK_FAILED
-// (nothing to roll back to). A rollback sets the production and test rules back to 100 %
+// rewrites the rules as a weighted forward over both groups with all of
+// it there (as AWS is seen doing), skips the bakes, and a failure leaves
+// it ROLLBACK_FAILED (nothing to roll back to). A rollback sets the production and test rules back to 100 %
 // on the source target group at once, stops the target revision's tasks
 // and leaves the source revision as it ran. It is started by
 // ContinueServiceDeployment ROLLBACK, a PAUSE hook timing out with action

@@ -85,9 +85,6 @@ func (s *Service) tendHooks(now time.Time, sv *service, sd *serviceDeployment) s
 func (s *Service) invokeHook(now time.Time, sv *service, sd *serviceDeployment, h *hookRun) {
 	h.Invoking = true
 	weights := func(on float64) map[string]float64 {
-		if sd.Initial {
-			return map[string]float64{sd.ToTG: 100}
-		}
 		return map[string]float64{sd.FromTG: 100 - on, sd.ToTG: on}
 	}
 	details := map[string]any{

@@ -334,7 +334,7 @@ func (s *Service) startNative(now time.Time, c *cluster, sv *service, tdARN stri
 	if sd.Initial {
 		// Nothing runs yet: the first revision goes where production
 		// traffic already goes.
-		sd.ToTG = from
+		sd.FromTG, sd.ToTG = to, from
 		sd.ProdWeight, sd.TestWeight = 100, 100
 		sd.Steps, sd.StepBake = []float64{100}, 0
 	}
@@ -481,7 +481,7 @@ func (s *Service) enterStage(now time.Time, sv *service, sd *serviceDeployment) 
 		sd.Phase = phaseHooks // no hooks at these stages
 		return
 	case stageTest:
-		if sd.TestRule != "" && !sd.Initial {
+		if sd.TestRule != "" {
 			sd.TestWeight = 100
 			s.shift(sd.TestRule, sd.FromTG, sd.ToTG, 100)
 			s.serviceEvent(now, sv, fmt.Sprintf("(service %s) test traffic shifted to (target-group %s).", sv.Name, sd.ToTG))
@@ -549,9 +549,9 @@ func (s *Service) shift(rule, from, to string, percent float64) {
 
 // shiftProduction gives the target revision percent of production traffic.
 func (s *Service) shiftProduction(now time.Time, sv *service, sd *serviceDeployment, percent float64) {
-	if sd.Initial {
-		return
-	}
+	// The first deployment has one step, to 100 % where production already
+	// goes: ECS still writes the rule as a weighted forward over both
+	// target groups, as AWS is seen doing.
 	sd.ProdWeight = percent
 	s.shift(sd.ProdRule, sd.FromTG, sd.ToTG, percent)
 	s.serviceEvent(now, sv, fmt.Sprintf("(service %s) shifted %s%% of production traffic to (target-group %s).",

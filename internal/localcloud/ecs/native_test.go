@@ -32,8 +32,8 @@ func TestNativeCanaryShiftsWeightsPerStep(t *testing.T) {
 	w := newNativeWorld(t)
 	w.create(&types.DeploymentConfiguration{Strategy: types.DeploymentStrategyCanary, BakeTimeInMinutes: aws.Int32(10),
 		CanaryConfiguration: &types.CanaryConfiguration{CanaryPercent: aws.Float64(10), CanaryBakeTimeInMinutes: aws.Int32(5)}})
-	if b, g := w.weights(w.prodRule); b != 1 || g != 0 {
-		t.Fatalf("after the first deployment: weights blue %d green %d, want blue only", b, g)
+	if b, g := w.weights(w.prodRule); b != 100 || g != 0 {
+		t.Fatalf("after the first deployment: weights blue %d green %d, want a weighted forward all on blue", b, g)
 	}
 	arn := w.update(imageV2)
 
@@ -58,7 +58,7 @@ func TestNativeCanaryShiftsWeightsPerStep(t *testing.T) {
 	for _, s := range seen {
 		weights = append(weights, [2]int32{s.blue, s.green})
 	}
-	if diff := cmp.Diff([][2]int32{{1, 0}, {90, 10}, {0, 100}}, weights); diff != "" {
+	if diff := cmp.Diff([][2]int32{{100, 0}, {90, 10}, {0, 100}}, weights); diff != "" {
 		t.Errorf("production weights (blue, green) over time (-want +got):\n%s", diff)
 	}
 	if len(seen) == 3 {
