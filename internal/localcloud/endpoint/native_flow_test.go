@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
@@ -17,7 +18,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 
+	"github.com/slipwayhq/slipway/internal/clock"
+	"github.com/slipwayhq/slipway/internal/localcloud/endpoint"
 	"github.com/slipwayhq/slipway/internal/localcloud/faults"
+	"github.com/slipwayhq/slipway/internal/store"
 	"github.com/slipwayhq/slipway/internal/workflow"
 )
 
@@ -210,6 +214,96 @@ func TestNativeFlows(t *testing.T) {
 				t.Fatal(err)
 			}
 			lockFree(t)
+		})
+	}
+}
+
+// TestNativeApprovalRejected: prod asks for approval; a deployment of kind
+// ecs waits for it before Apply, as every kind does, and a rejection ends
+// it Rejected with nothing changed: no service, no service deployment, the
+// lock released, the history saying so.
+func TestNativeApprovalRejected(t *testing.T) {
+	skipIfShort(t, "synthesizes the stack and runs deployments")
+	// Prod's approval wait (4 h) would be jumped to its timeout by a
+	// virtual clock: a clock 200 times faster than wall time instead.
+	r, err := endpoint.Start(context.Background(), endpoint.Options{Addr: "127.0.0.1:0", Specs: os.DirFS(examples),
+		WorkDir: t.TempDir(), Config: endpoint.Config{Clock: clock.Scaled(200)}})
+	if err != nil {
+		t.Fatalf("start the endpoint: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := r.Shutdown(context.Background()); err != nil {
+			t.Errorf("shutdown: %v", err)
+		}
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	c := sfn.NewFromConfig(r.AWS)
+	e := ecs.NewFromConfig(r.AWS)
+	st := stateStore(r)
+	for _, mode := range []string{"bluegreen", "canary", "linear"} {
+		t.Run(mode, func(t *testing.T) {
+			strategy := map[string]string{
+				"bluegreen": `{"kind": "ecs", "mode": "bluegreen", "finalBake": "2m", "alarms": ["web-prod-5xx"]}`,
+				"canary":    `{"kind": "ecs", "mode": "canary", "canaryPercent": 10, "canaryBake": "2m", "alarms": ["web-prod-5xx"]}`,
+				"linear":    `{"kind": "ecs", "mode": "linear", "stepPercent": 50, "stepBake": "1m", "alarms": ["web-prod-5xx"]}`,
+			}[mode]
+			input := `{"service": "web", "environment": "prod", "image": "` + endpoint.InitialTag + `", "reason": "test", "strategy": ` + strategy + `}`
+			x, err := c.StartExecution(ctx, &sfn.StartExecutionInput{StateMachineArn: aws.String(r.Deployed.StateMachineARN),
+				Name: aws.String("native-" + mode), Input: aws.String(input)})
+			if err != nil {
+				t.Fatalf("StartExecution %s: %v", input, err)
+			}
+			arn := aws.ToString(x.ExecutionArn)
+			var a store.PendingApproval
+			for {
+				a, err = st.Approval(ctx, "prod", "web")
+				if err == nil && a.Execution == arn {
+					break
+				}
+				if d, err := c.DescribeExecution(ctx, &sfn.DescribeExecutionInput{ExecutionArn: aws.String(arn)}); ctx.Err() != nil ||
+					err == nil && d.Status != sfntypes.ExecutionStatusRunning {
+					t.Fatalf("%s never awaited approval (path %v)", arn, statePath(t, c, arn))
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+			// As slipway reject does.
+			if _, err := c.SendTaskFailure(ctx, &sfn.SendTaskFailureInput{TaskToken: aws.String(a.Token),
+				Error: aws.String("ApprovalRejected"), Cause: aws.String("rejected by test")}); err != nil {
+				t.Fatalf("SendTaskFailure: %v", err)
+			}
+			var status sfntypes.ExecutionStatus
+			for {
+				d, err := c.DescribeExecution(ctx, &sfn.DescribeExecutionInput{ExecutionArn: aws.String(arn)})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if status = d.Status; status != sfntypes.ExecutionStatusRunning {
+					break
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+			path := statePath(t, c, arn)
+			if status != sfntypes.ExecutionStatusFailed || path[len(path)-1] != workflow.StateRejected || slices.Contains(path, workflow.StateApply) ||
+				!slices.Contains(path, workflow.StateAwaitApproval) {
+				t.Fatalf("got %s (path %v), want FAILED through AwaitApproval, ending in Rejected before Apply", status, path)
+			}
+			out, err := e.DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: aws.String("prod"), Services: []string{"web"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, s := range out.Services {
+				if aws.ToString(s.Status) == "ACTIVE" {
+					t.Errorf("prod runs web (%s) after a rejected deployment", aws.ToString(s.TaskDefinition))
+				}
+			}
+			if rec, _, err := st.Lock(ctx, "prod", "web"); err == nil && rec.Deployment != "" {
+				t.Errorf("lock prod/web held by %s after the rejection", rec.Deployment)
+			}
+			h, err := st.History(ctx, "prod", "web", 1)
+			if err != nil || len(h) != 1 || h[0].Outcome != workflow.OutcomeRejected || h[0].Error != "ApprovalRejected" {
+				t.Errorf("history %+v (%v), want the rejection", h, err)
+			}
 		})
 	}
 }
