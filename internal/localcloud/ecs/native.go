@@ -280,7 +280,10 @@ func (s *Service) startNative(now time.Time, c *cluster, sv *service, tdARN stri
 	superseded := map[string]bool{}
 	if old := s.st.ServiceDeployments[sv.ServiceDeployment]; old != nil && old.active() {
 		superseded[old.Deployment] = true
-		if old.Status != sdRollingBack {
+		if old.Status == sdRollingBack {
+			// Its new tasks stop just below: the rollback is done.
+			old.Status, old.FinishedAt, old.UpdatedAt = sdRolledBack, now, now
+		} else {
 			old.Status, old.Reason, old.StoppedAt, old.UpdatedAt = sdStopped, "Stopped by a newer service deployment.", now, now
 			old.FinishedAt = now
 			s.shiftBack(old)

@@ -803,3 +803,31 @@ func TestNativeAlarmAlreadyFiring(t *testing.T) {
 		t.Errorf("green got %d%% of production with its alarm firing", maxGreen)
 	}
 }
+
+// TestNativeNewerDeploymentDuringRollback: an UpdateService while a
+// deployment rolls back finishes that rollback (its new tasks stop at
+// once) and deploys from the revision the rollback went back to.
+func TestNativeNewerDeploymentDuringRollback(t *testing.T) {
+	w := newNativeWorld(t)
+	w.create(&types.DeploymentConfiguration{Strategy: types.DeploymentStrategyCanary})
+	arn := w.update(imageV2)
+	w.until("the canary takes traffic", time.Hour, func() bool { _, g := w.weights(w.prodRule); return g == 5 })
+	if _, err := w.ecs.StopServiceDeployment(context.Background(), &sdk.StopServiceDeploymentInput{ServiceDeploymentArn: &arn}); err != nil {
+		t.Fatal(err)
+	}
+	if st := w.deployment(arn).Status; st != types.ServiceDeploymentStatusRollbackInProgress {
+		t.Fatalf("after StopServiceDeployment: %s, want ROLLBACK_IN_PROGRESS", st)
+	}
+	imageV3 := strings.Replace(imageV2, "2222", "3333", 1)
+	next := w.update(imageV3)
+	if st := w.deployment(arn).Status; st != types.ServiceDeploymentStatusRollbackSuccessful {
+		t.Errorf("the rolled back deployment once replaced: %s, want ROLLBACK_SUCCESSFUL", st)
+	}
+	w.until("the newer deployment succeeds", 2*time.Hour, func() bool {
+		servedByHealthy(w)
+		return w.deployment(next).Status == types.ServiceDeploymentStatusSuccessful
+	})
+	if n := w.tasksOf(imageV2); n != 0 {
+		t.Errorf("%d tasks of the rolled back revision still run", n)
+	}
+}
