@@ -170,7 +170,19 @@ func (e *Engine) applyNative(ctx context.Context, st workflow.State, c Clients, 
 	}
 	svc := live
 	if live == nil || live.TaskDefinition != td || live.CurrentServiceDeployment == "" {
-		svc, err = createOrUpdate(ctx, c, r, nativeShape(p, live), td)
+		shape := nativeShape(p, live)
+		// The primary target group is the one production traffic is on:
+		// the rule says, whatever the service's description names.
+		serving, err := servingGroup(ctx, c, r.LoadBalancer)
+		if err != nil {
+			return st, err
+		}
+		if lb := r.LoadBalancer; serving == lb.TargetGroupArns[1] {
+			shape.TargetGroupARN, shape.Native.AlternateTargetGroupARN = lb.TargetGroupArns[1], lb.TargetGroupArns[0]
+		} else if serving == lb.TargetGroupArns[0] {
+			shape.TargetGroupARN, shape.Native.AlternateTargetGroupARN = lb.TargetGroupArns[0], lb.TargetGroupArns[1]
+		}
+		svc, err = createOrUpdate(ctx, c, r, shape, td)
 		if err != nil {
 			return st, err
 		}

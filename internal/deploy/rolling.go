@@ -45,15 +45,50 @@ func keepTrafficGroup(ctx context.Context, c Clients, r *spec.Rendered, shape *S
 		shape.LeaveNative = true
 	}
 	lb := r.LoadBalancer
-	if lb == nil || lb.TargetGroupArns[1] == "" {
+	if lb == nil || lb.TargetGroupArns[1] == "" || lb.ListenerRuleArn == "" {
 		return nil
 	}
+	second := shape.LeaveNative
 	for _, l := range live.Settings.LoadBalancers {
-		if l.TargetGroupArn != nil && *l.TargetGroupArn == lb.TargetGroupArns[1] {
-			shape.TargetGroupARN, shape.ContainerName, shape.ContainerPort = lb.TargetGroupArns[1], lb.ContainerName, lb.ContainerPort
-		}
+		second = second || l.TargetGroupArn != nil && *l.TargetGroupArn == lb.TargetGroupArns[1]
+	}
+	if !second {
+		return nil
+	}
+	// The production rule says where the traffic is.
+	serving, err := servingGroup(ctx, c, lb)
+	if err != nil {
+		return err
+	}
+	if serving == lb.TargetGroupArns[1] {
+		shape.TargetGroupARN, shape.ContainerName, shape.ContainerPort = serving, lb.ContainerName, lb.ContainerPort
 	}
 	return nil
+}
+
+// servingGroup returns the one of lb's two target groups that its
+// production rule forwards the larger share to, or "" when it forwards to
+// neither.
+func servingGroup(ctx context.Context, c Clients, lb *spec.LoadBalancer) (string, error) {
+	rule, err := readRule(ctx, c, lb.ListenerRuleArn)
+	if err != nil {
+		return "", err
+	}
+	var w [2]int32
+	for _, tw := range rule.Weights {
+		for i, g := range lb.TargetGroupArns {
+			if tw.TargetGroupARN == g {
+				w[i] = tw.Weight
+			}
+		}
+	}
+	switch {
+	case w[1] > w[0]:
+		return lb.TargetGroupArns[1], nil
+	case w[0] > 0:
+		return lb.TargetGroupArns[0], nil
+	}
+	return "", nil
 }
 
 // applyRolling updates (or creates) the service with the new task

@@ -17,6 +17,7 @@ import (
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/slipwayhq/slipway/internal/clock"
 	"github.com/slipwayhq/slipway/internal/localcloud/endpoint"
@@ -216,6 +217,54 @@ func TestNativeFlows(t *testing.T) {
 			lockFree(t)
 		})
 	}
+
+	// Back to rolling: ECS's last deployment may have left the traffic on
+	// either group; the rolling service must take it over with no moment
+	// without a healthy target, and ECS's strategy must be ROLLING again.
+	t.Run("back to rolling", func(t *testing.T) {
+		// Leave the traffic on the second group, where a rolling service
+		// would not be by default.
+		if weights(t, r) == [2]int32{100, 0} {
+			if status, path, _ := deploy(t, r, "web", next(), nil); status != sfntypes.ExecutionStatusSucceeded {
+				t.Fatalf("push: got %s (path %v), want SUCCEEDED", status, path)
+			}
+		}
+		if got := weights(t, r); got != [2]int32{0, 100} {
+			t.Fatalf("got weights %v before the switch, want [0 100]", got)
+		}
+		green := r.Seeded.Set.Environments["staging"].LoadBalancers["web"].TargetGroupArns[1]
+		watch := watchTraffic(r, nil)
+		status, path := uploadSpec(t, r, "environments/staging.yaml", stagingWith(t, "{kind: rolling}"))
+		seen := watch.end(t)
+		if status != sfntypes.ExecutionStatusSucceeded {
+			execs := listExecutions(ctx, t, c, r)
+			i := slices.IndexFunc(execs, func(x sfntypes.ExecutionListItem) bool {
+				return strings.HasPrefix(aws.ToString(x.Name), "web-staging-")
+			})
+			in, _ := stateInput(t, c, aws.ToString(execs[i].ExecutionArn), workflow.StateRollback)
+			t.Fatalf("got %s (path %v, cause %+v), want SUCCEEDED", status, path, in.Error)
+		}
+		out, err := e.DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: aws.String("staging"), Services: []string{"web"}})
+		if err != nil || len(out.Services) != 1 {
+			t.Fatalf("DescribeServices web: %v", err)
+		}
+		svc := out.Services[0]
+		if got := svc.DeploymentConfiguration.Strategy; got != ecstypes.DeploymentStrategyRolling && got != "" {
+			t.Errorf("web's strategy is %s, want ROLLING", got)
+		}
+		for _, lb := range svc.LoadBalancers {
+			if lb.AdvancedConfiguration != nil {
+				t.Errorf("web keeps advancedConfiguration %+v, want none with rolling", lb.AdvancedConfiguration)
+			}
+		}
+		if len(svc.LoadBalancers) != 1 || aws.ToString(svc.LoadBalancers[0].TargetGroupArn) != green {
+			t.Errorf("web's load balancers %+v, want the green group the rule forwards to", svc.LoadBalancers)
+		}
+		if diff := cmp.Diff([][2]int32{{0, 100}}, seen); diff != "" {
+			t.Errorf("weights seen (-want +got):\n%s", diff)
+		}
+		lockFree(t)
+	})
 }
 
 // TestNativeApprovalRejected: prod asks for approval; a deployment of kind
