@@ -409,6 +409,17 @@ func (e *Engine) continueNative(ctx context.Context, st workflow.State) (workflo
 // finish. A deployment ECS completed cannot be rolled back this way.
 func (e *Engine) rollbackNative(ctx context.Context, st workflow.State, c Clients, p *plan) (workflow.State, error) {
 	log := e.logger(st, workflow.PhaseRollback)
+	if !p.targetExists() {
+		// This deployment created the service: there is no revision for
+		// ECS to roll back to (its rollback would end ROLLBACK_FAILED), so
+		// the rollback deletes the service, as for every kind.
+		if err := c.Services.DeleteService(ctx, p.Rendered.Cluster, p.Target); err != nil {
+			return st, fmt.Errorf("delete service %s created by this deployment: %w", p.Target, err)
+		}
+		log.Info("deleted the service this deployment created", "cause", causeOf(st.Error))
+		st.Wait = workflow.Wait{Settled: true}
+		return st, nil
+	}
 	if st.Native == nil || st.Native.ServiceDeployment == "" {
 		log.Info("no service deployment started: nothing to roll back", "cause", causeOf(st.Error))
 		st.Wait = workflow.Wait{Settled: true}

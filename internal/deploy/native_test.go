@@ -181,3 +181,28 @@ func TestNativeBackToRollingKeepsTheTrafficGroup(t *testing.T) {
 		t.Errorf("web's load balancers %+v, want the green group the rule forwards to", lbs)
 	}
 }
+
+// TestNativeFirstDeploymentRollsBackByDeleting: a service kind ecs creates
+// has no revision for ECS to roll back to; its failed first deployment is
+// rolled back by deleting it, as for every kind.
+func TestNativeFirstDeploymentRollsBackByDeleting(t *testing.T) {
+	def := loadDefinition(t)
+	w := newWorld(t)
+	w.rules[ruleWeb] = weights(100, 0)
+	image := w.image("web", "v2")
+	w.failing[image] = true
+	req := workflow.Request{Service: "web", Environment: "staging", Image: "v2", Reason: "test",
+		Strategy: json.RawMessage(nativeStrategies["canary"]), Trigger: workflow.Trigger{Kind: workflow.TriggerManual, Actor: "tester"}}
+	x := runDefinition(t, def, w, req, func(workflow.Invocation) {})
+	path := x.Path()
+	if path[len(path)-1] != workflow.StateRolledBack || !slices.Contains(path, workflow.StateRollback) {
+		t.Fatalf("got path %v, want RolledBack through Rollback", path)
+	}
+	if _, ok := w.services["web"]; ok {
+		t.Errorf("web still exists after the rollback of the deployment that created it")
+	}
+	t.Logf("path %v", path)
+	if w.calls["DeleteService"] != 1 {
+		t.Errorf("got %d DeleteService calls, want 1", w.calls["DeleteService"])
+	}
+}
