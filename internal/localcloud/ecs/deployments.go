@@ -160,7 +160,12 @@ package ecs
 //
 // Not modelled yet (refused or absent, never silently different): the
 // NLB form of productionListenerRule/testListenerRule (a listener ARN),
-// earlySuccessCriteria, StopServiceDeployment ABORT, ROLLBACK_FAILED,
-// Service Connect and VPC Lattice following the revision, service
-// deployment records for ROLLING services, more than one load balancer
-// with advancedConfiguration, and hooks on ROLLING deployments.
+// earlySuccessCriteria, deploymentCircuitBreaker.resetOnHealthyTask and
+// thresholdConfiguration, StopServiceDeployment ABORT, ROLLBACK_FAILED of a
+// deployment that had a source revision, the STOP_REQUESTED and
+// ROLLBACK_REQUESTED statuses, Service Connect and VPC Lattice following
+// the revision, service deployment records for ROLLING services, more than
+// one load balancer with advancedConfiguration, bake, hooks and alarms on
+// ROLLING deployments, alarms or circuit breaker without rollback, scaling
+// the target revision in while it deploys, and replacing a source task
+// that stops before CLEAN_UP.
