@@ -27,8 +27,9 @@ import (
 //     Deployment State Change), through functions/signal, or on the
 //     reconcile timeout; CheckHook then reads the service deployment and
 //     sets the gate.
-//   - POST_SCALE_UP and POST_TEST_TRAFFIC_SHIFT continue once the alarms are
-//     read OK; POST_PRODUCTION_TRAFFIC_SHIFT bakes the strategy's finalBake
+//   - POST_SCALE_UP, POST_TEST_TRAFFIC_SHIFT and PRE_PRODUCTION_TRAFFIC_SHIFT
+//     (before each production step) continue once the alarms are read OK;
+//     POST_PRODUCTION_TRAFFIC_SHIFT bakes the strategy's finalBake
 //     (alarms watched event-driven, as every bake) and then continues. ECS
 //     bakes its own canary and linear steps with the same alarms
 //     (deploymentConfiguration.alarms, rollback on).
@@ -41,12 +42,17 @@ import (
 // which is polling, and it could not wait on a bake or an alarm event.
 
 // nativeStages are the lifecycle stages Slipway pauses at.
-var nativeStages = []string{stagePostScaleUp, stagePostTestTraffic, stagePostProduction}
+// PRE_PRODUCTION_TRAFFIC_SHIFT comes before each production step (once
+// for bluegreen, before the canary and before the rest, before each linear
+// step): after ECS's own bake of the step before, Slipway reads the alarms
+// there too before the next share moves.
+var nativeStages = []string{stagePostScaleUp, stagePostTestTraffic, stagePreProduction, stagePostProduction}
 
 // The lifecycle stages of a service deployment the engine names.
 const (
 	stagePostScaleUp     = "POST_SCALE_UP"
 	stagePostTestTraffic = "POST_TEST_TRAFFIC_SHIFT"
+	stagePreProduction   = "PRE_PRODUCTION_TRAFFIC_SHIFT"
 	stagePostProduction  = "POST_PRODUCTION_TRAFFIC_SHIFT"
 )
 

@@ -38,7 +38,7 @@ type fakeNative struct {
 // nativeStageOrder is the stages the fake walks; the POST_* ones pause
 // when hooked.
 var nativeStageOrder = []string{"SCALE_UP", stagePostScaleUp, "TEST_TRAFFIC_SHIFT", stagePostTestTraffic,
-	"PRODUCTION_TRAFFIC_SHIFT", stagePostProduction, "BAKE_TIME", "CLEAN_UP"}
+	stagePreProduction, "PRODUCTION_TRAFFIC_SHIFT", stagePostProduction, "BAKE_TIME", "CLEAN_UP"}
 
 func (w *world) nativeWorld() *nativeWorld {
 	if w.native == nil {

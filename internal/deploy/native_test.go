@@ -43,12 +43,12 @@ func TestNativeDefinition(t *testing.T) {
 		pathContains []string
 	}{
 		"success": {terminal: workflow.StateDeployed, outcome: workflow.OutcomeDeployed,
-			continues:   []string{stagePostScaleUp, stagePostTestTraffic, stagePostProduction},
+			continues:   []string{stagePostScaleUp, stagePostTestTraffic, stagePreProduction, stagePostProduction},
 			wantWeights: []elbv2.TargetWeight{{TargetGroupARN: blue, Weight: 0}, {TargetGroupARN: green, Weight: 100}}, newRevision: true,
 			pathContains: []string{workflow.StateApply, workflow.StateCheckHook, workflow.StateHookReady, workflow.StateContinueDeployment,
 				workflow.StateAwaitHook, workflow.StateBake, workflow.StateCheckBake, workflow.StateBakeDoneYet, workflow.StateFinalize}},
 		"alarm in the final bake": {alarmInBake: true, terminal: workflow.StateRolledBack, outcome: workflow.OutcomeRolledBack, errorName: "AlarmFired",
-			continues: []string{stagePostScaleUp, stagePostTestTraffic}, rollbacks: []string{stagePostProduction},
+			continues: []string{stagePostScaleUp, stagePostTestTraffic, stagePreProduction}, rollbacks: []string{stagePostProduction},
 			wantWeights:  []elbv2.TargetWeight{{TargetGroupARN: blue, Weight: 100}, {TargetGroupARN: green, Weight: 0}},
 			pathContains: []string{workflow.StateBake, workflow.StateRollback, workflow.StateAwaitRollbackStable, workflow.StateRecordFailure}},
 		"circuit breaker": {failing: true, terminal: workflow.StateRolledBack, outcome: workflow.OutcomeRolledBack, errorName: "DeploymentFailed",

@@ -102,7 +102,7 @@ func TestNativeFlows(t *testing.T) {
 	c := sfn.NewFromConfig(r.AWS)
 	// nativePath checks the whole path of the newest deployment of web to
 	// staging (the milestones hide the native states).
-	nativePath := func(t *testing.T, _ []string, want ...string) {
+	nativePath := func(t *testing.T, _ []string, want ...string) []string {
 		t.Helper()
 		execs := listExecutions(ctx, t, c, r)
 		i := slices.IndexFunc(execs, func(x sfntypes.ExecutionListItem) bool {
@@ -123,6 +123,7 @@ func TestNativeFlows(t *testing.T) {
 				t.Errorf("path %v has %s: ECS shifts the traffic of kind ecs", path, s)
 			}
 		}
+		return path
 	}
 
 	tag := 2
@@ -152,7 +153,16 @@ func TestNativeFlows(t *testing.T) {
 			if got := weights(t, r); got != flipped(before) {
 				t.Errorf("push: got weights %v, want %v", got, flipped(before))
 			}
-			nativePath(t, path, workflow.StateContinueDeployment, workflow.StateDeployed)
+			full := nativePath(t, path, workflow.StateContinueDeployment, workflow.StateDeployed)
+			// One CONTINUE at POST_SCALE_UP, POST_TEST_TRAFFIC_SHIFT and
+			// POST_PRODUCTION_TRAFFIC_SHIFT, and one at
+			// PRE_PRODUCTION_TRAFFIC_SHIFT before each production step:
+			// one for bluegreen, two for the canary and its rest, two for
+			// linear steps of 50%.
+			want := map[string]int{"bluegreen": 4, "canary": 5, "linear": 5}[mode]
+			if got := countOf(full, workflow.StateContinueDeployment); got != want {
+				t.Errorf("got %d ContinueDeployment, want %d", got, want)
+			}
 			sd := lastServiceDeployment()
 			if sd.Status != ecstypes.ServiceDeploymentStatusSuccessful {
 				t.Errorf("service deployment %s, want SUCCESSFUL", sd.Status)
