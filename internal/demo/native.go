@@ -88,7 +88,7 @@ func (w *world) nativeCanarySucceeds(ctx context.Context) error {
 		}
 	}
 	w.strategy = "ECS's own canary (kind ecs): 10% (ECS bakes 2m) → 100%, Slipway's hooks at POST_SCALE_UP, " +
-		"POST_TEST_TRAFFIC_SHIFT and POST_PRODUCTION_TRAFFIC_SHIFT (final bake 2m), watching web-staging-5xx"
+		"POST_TEST_TRAFFIC_SHIFT, before each production step and at POST_PRODUCTION_TRAFFIC_SHIFT (final bake 2m), watching web-staging-5xx"
 	_, env, err := w.staging("web")
 	if err != nil {
 		return err
