@@ -166,6 +166,7 @@ package ecs
 // ROLLBACK_REQUESTED statuses, Service Connect and VPC Lattice following
 // the revision, service deployment records for ROLLING services, more than
 // one load balancer with advancedConfiguration, bake, hooks and alarms on
-// ROLLING deployments, alarms or circuit breaker without rollback, scaling
-// the target revision in while it deploys, and replacing a source task
-// that stops before CLEAN_UP.
+// ROLLING deployments, alarms or circuit breaker without rollback, and
+// scaling the target revision in while it deploys. (A source task that
+// stops before CLEAN_UP is replaced, as the scheduler keeps the source
+// revision's count.)

@@ -118,8 +118,11 @@ type serviceDeployment struct {
 	// Deployment the ecs-svc/… ids of the deployments that run them.
 	Sources           []string `json:"sources"`
 	SourceDeployments []string `json:"sourceDeployments"`
-	Target            string   `json:"target"`
-	Deployment        string   `json:"deployment"`
+	// SourceDesired is how many tasks the source revision ran; until
+	// CLEAN_UP the scheduler replaces those that stop.
+	SourceDesired int32  `json:"sourceDesired"`
+	Target        string `json:"target"`
+	Deployment    string `json:"deployment"`
 	// From is the target group production traffic leaves, To the one it
 	// moves to; Initial marks the first deployment of a service, which has
 	// no source and shifts nothing.
@@ -327,6 +330,9 @@ func (s *Service) startNative(now time.Time, c *cluster, sv *service, tdARN stri
 		}
 		if d.Status == "PRIMARY" {
 			d.Status, d.UpdatedAt = "ACTIVE", now
+			if !superseded[d.ID] {
+				sd.SourceDesired = d.DesiredCount
+			}
 		}
 		if !superseded[d.ID] {
 			sd.SourceDeployments = append(sd.SourceDeployments, d.ID)
@@ -727,6 +733,36 @@ func (s *Service) scaleTarget(now time.Time, c *cluster, sv *service, sd *servic
 	var started []string
 	for range max(min(int(p.DesiredCount)-n, placeBatch), 0) {
 		t := s.placeTask(now, c, sv, p, nil)
+		if t == nil {
+			break
+		}
+		started = append(started, t.ID)
+	}
+	s.startedEvent(now, sv, started)
+}
+
+// keepSource replaces the tasks of the newest source revision that stop
+// before CLEAN_UP, so production keeps its capacity while the target
+// revision comes up and bakes.
+func (s *Service) keepSource(now time.Time, c *cluster, sv *service, sd *serviceDeployment) {
+	var src *deployment
+	for _, d := range sv.Deployments {
+		if slices.Contains(sd.SourceDeployments, d.ID) && (src == nil || d.CreatedAt.After(src.CreatedAt)) {
+			src = d
+		}
+	}
+	if src == nil || sd.SourceDesired == 0 {
+		return
+	}
+	n := 0
+	for _, t := range liveTasks(c, sv) {
+		if t.Deployment == src.ID {
+			n++
+		}
+	}
+	var started []string
+	for range max(min(int(sd.SourceDesired)-n, placeBatch), 0) {
+		t := s.placeTask(now, c, sv, src, nil)
 		if t == nil {
 			break
 		}

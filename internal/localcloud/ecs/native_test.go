@@ -831,3 +831,48 @@ func TestNativeNewerDeploymentDuringRollback(t *testing.T) {
 		t.Errorf("%d tasks of the rolled back revision still run", n)
 	}
 }
+
+// TestNativeSourceTaskReplaced: a task of the revision serving production
+// that stops during the canary bake is replaced, so production keeps its
+// capacity until CLEAN_UP.
+func TestNativeSourceTaskReplaced(t *testing.T) {
+	w := newNativeWorld(t)
+	ctx := context.Background()
+	w.create(&types.DeploymentConfiguration{Strategy: types.DeploymentStrategyCanary,
+		CanaryConfiguration: &types.CanaryConfiguration{CanaryPercent: aws.Float64(10), CanaryBakeTimeInMinutes: aws.Int32(20)}})
+	arn := w.update(imageV2)
+	w.until("the canary takes traffic", time.Hour, func() bool { _, g := w.weights(w.prodRule); return g == 10 })
+	list, err := w.ecs.ListTasks(ctx, &sdk.ListTasksInput{Cluster: aws.String("prod"), ServiceName: aws.String("web")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := w.ecs.DescribeTasks(ctx, &sdk.DescribeTasksInput{Cluster: aws.String("prod"), Tasks: list.TaskArns})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stopped := false
+	for _, task := range out.Tasks {
+		if aws.ToString(task.Containers[0].Image) == imageV1 && !stopped {
+			if _, err := w.ecs.StopTask(ctx, &sdk.StopTaskInput{Cluster: aws.String("prod"), Task: task.TaskArn}); err != nil {
+				t.Fatal(err)
+			}
+			stopped = true
+		}
+	}
+	if !stopped {
+		t.Fatal("no task of the source revision to stop")
+	}
+	w.sleep(2 * time.Minute)
+	if sd := w.deployment(arn); sd.LifecycleStage != types.ServiceDeploymentLifecycleStageProductionTrafficShift {
+		t.Fatalf("stage %s, want still baking the canary", sd.LifecycleStage)
+	}
+	if n := w.tasksOf(imageV1); n != 2 {
+		t.Errorf("%d tasks of the source revision during the bake, want 2 (the stopped one replaced)", n)
+	}
+	w.until("the deployment succeeds", 2*time.Hour, func() bool {
+		return w.deployment(arn).Status == types.ServiceDeploymentStatusSuccessful
+	})
+	if n := w.tasksOf(imageV1); n != 0 {
+		t.Errorf("%d tasks of the source revision after CLEAN_UP", n)
+	}
+}

@@ -72,6 +72,7 @@ func (s *Service) scheduleService(now time.Time, c *cluster, sv *service) {
 		// source; the rolling scheduler takes over for CLEAN_UP and
 		// rollbacks, stopping the tasks of the revision that lost.
 		s.scaleTarget(now, c, sv, sd, p)
+		s.keepSource(now, c, sv, sd)
 	case sv.Scheduling == "DAEMON":
 		s.scheduleDaemon(now, c, sv, p)
 	default:
