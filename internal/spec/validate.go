@@ -2,6 +2,7 @@ package spec
 
 import (
 	"fmt"
+	"math"
 	"path"
 	"reflect"
 	"regexp"
@@ -549,6 +550,8 @@ func (c *checker) ecsStrategy(w where, p string, s *Strategy, kind string) {
 		c.add(w, p+".canaryPercent", "required for mode canary: the production traffic %% of the canary, 0.1..100")
 	case s.Mode == ModeCanary && (s.CanaryPercent < 0.1 || s.CanaryPercent > 100):
 		c.add(w, p+".canaryPercent", "%g is outside 0.1..100, the range ECS accepts", s.CanaryPercent)
+	case s.Mode == ModeCanary && !tenths(s.CanaryPercent):
+		c.add(w, p+".canaryPercent", "%g is not a multiple of 0.1, the step ECS accepts", s.CanaryPercent)
 	case s.Mode != ModeCanary && s.CanaryPercent != 0:
 		c.add(w, p+".canaryPercent", "applies to mode canary only")
 	}
@@ -560,6 +563,8 @@ func (c *checker) ecsStrategy(w where, p string, s *Strategy, kind string) {
 		c.add(w, p+".stepPercent", "required for mode linear: the traffic %% each step adds, 3..100")
 	case s.Mode == ModeLinear && (s.StepPercent < 3 || s.StepPercent > 100):
 		c.add(w, p+".stepPercent", "%g is outside 3..100, the range ECS accepts", s.StepPercent)
+	case s.Mode == ModeLinear && !tenths(s.StepPercent):
+		c.add(w, p+".stepPercent", "%g is not a multiple of 0.1, the step ECS accepts", s.StepPercent)
 	case s.Mode != ModeLinear && s.StepPercent != 0:
 		c.add(w, p+".stepPercent", "applies to mode linear only")
 	}
@@ -577,6 +582,11 @@ func (c *checker) ecsStrategy(w where, p string, s *Strategy, kind string) {
 			c.add(w, p+"."+f.name, "%s is not a whole number of minutes; ECS counts bake time in minutes", f.d)
 		}
 	}
+}
+
+// tenths reports whether p is a multiple of 0.1.
+func tenths(p float64) bool {
+	return math.Abs(p*10-math.Round(p*10)) < 1e-9
 }
 
 // ecsService checks a deployment of kind ecs against its environment: ECS
