@@ -268,6 +268,11 @@ func (s *Service) startNative(now time.Time, c *cluster, sv *service, tdARN stri
 			lb = &sv.LoadBalancers[i]
 		}
 	}
+	if lb == nil {
+		// validateNative lets no native service without one through.
+		s.log.Error("native deployment without a load balancer with advancedConfiguration", "service", sv.ARN)
+		return
+	}
 	a := lb.Advanced
 	from := lb.TargetGroupARN
 	if sv.LiveTargetGroup == a.AlternateTargetGroupARN {
@@ -281,7 +286,11 @@ func (s *Service) startNative(now time.Time, c *cluster, sv *service, tdARN stri
 	}
 	// A deployment still running is replaced by this one.
 	superseded := map[string]bool{}
-	if old := s.st.ServiceDeployments[sv.ServiceDeployment]; old != nil && old.active() {
+	if old := s.st.ServiceDeployments[sv.ServiceDeployment]; old != nil && old.active() && old.Initial {
+		// The first deployment's tasks already serve production: they
+		// are the source of this one.
+		old.Status, old.Reason, old.StoppedAt, old.FinishedAt, old.UpdatedAt = sdStopped, "Stopped by a newer service deployment.", now, now, now
+	} else if old != nil && old.active() {
 		superseded[old.Deployment] = true
 		if old.Status == sdRollingBack {
 			// Its new tasks stop just below: the rollback is done.

@@ -876,3 +876,37 @@ func TestNativeSourceTaskReplaced(t *testing.T) {
 		t.Errorf("%d tasks of the source revision after CLEAN_UP", n)
 	}
 }
+
+// TestNativeNewerDeploymentDuringFirst: replacing a service's first
+// deployment while it pauses keeps its tasks, which serve production, as
+// the source of the new one.
+func TestNativeNewerDeploymentDuringFirst(t *testing.T) {
+	w := newNativeWorld(t)
+	ctx := context.Background()
+	w.create(&types.DeploymentConfiguration{Strategy: types.DeploymentStrategyBlueGreen,
+		LifecycleHooks: []types.DeploymentLifecycleHook{{TargetType: types.DeploymentLifecycleHookTargetTypePause,
+			LifecycleStages: []types.DeploymentLifecycleHookStage{types.DeploymentLifecycleHookStagePostScaleUp}}}})
+	first := w.latest()
+	awaitHook(w, first)
+	next := w.update(imageV2)
+	if st := w.deployment(first).Status; st != types.ServiceDeploymentStatusStopped {
+		t.Errorf("the replaced first deployment: %s, want STOPPED", st)
+	}
+	if n := w.tasksOf(imageV1); n != 2 {
+		t.Errorf("%d tasks of the first revision once replaced, want its 2 still serving", n)
+	}
+	hook := awaitHook(w, next)
+	if sd := w.deployment(next); len(sd.SourceServiceRevisions) != 1 {
+		t.Errorf("the new deployment's sources: %+v, want the first revision", sd.SourceServiceRevisions)
+	}
+	if _, err := w.ecs.ContinueServiceDeployment(ctx, &sdk.ContinueServiceDeploymentInput{ServiceDeploymentArn: &next, HookId: hook.HookId}); err != nil {
+		t.Fatal(err)
+	}
+	w.until("the new deployment succeeds", time.Hour, func() bool {
+		servedByHealthy(w)
+		return w.deployment(next).Status == types.ServiceDeploymentStatusSuccessful
+	})
+	if b, g := w.weights(w.prodRule); b != 0 || g != 100 {
+		t.Errorf("after the new deployment: blue %d green %d, want green", b, g)
+	}
+}
