@@ -31,6 +31,7 @@ const (
 	pathWaitKind       = "$.wait.kind"
 	pathNative         = "$.native"
 	pathNativeGate     = "$.native.gate"
+	pathPlanStrategy   = "$.plan.strategy"
 )
 
 // DeployMachine is the deploy state machine: one execution per deployment of
@@ -302,6 +303,9 @@ func definition(scope constructs.Construct, step awslambda.IFunction) sfn.IChain
 		return sfn.Condition_And(sfn.Condition_IsPresent(jsii.String(pathErrorName)), c)
 	}
 	failureKind.
+		// A native deployment's rejection at its hook was rolled back:
+		// the record says so before $.error (ApprovalRejected) is read.
+		When(sfn.Condition_StringEquals(jsii.String(pathOutcome), jsii.String(string(workflow.OutcomeRolledBack))), rolledBack, nil).
 		When(sfn.Condition_StringEquals(jsii.String(pathOutcome), jsii.String(string(workflow.OutcomeSuperseded))), superseded, nil).
 		When(sfn.Condition_StringEquals(jsii.String(pathOutcome), jsii.String(string(workflow.OutcomeRejected))), rejected, nil).
 		When(sfn.Condition_StringEquals(jsii.String(pathOutcome), jsii.String(string(workflow.OutcomeFailed))), failed, nil).
@@ -406,6 +410,15 @@ func definition(scope constructs.Construct, step awslambda.IFunction) sfn.IChain
 	toRollback(awaitHook)
 	continueDeployment.Next(awaitHook)
 	toRollback(continueDeployment)
+	// The environment's approval of a native deployment comes at its
+	// POST_TEST_TRAFFIC_SHIFT hook: the new revision runs and serves test
+	// traffic, production has none of it. A rejection, or nobody in time,
+	// rolls back.
+	awaitHookApproval := wait(workflow.StateAwaitHookApproval, workflow.PhaseApprove,
+		"Announces the pending approval at the native deployment's POST_TEST_TRAFFIC_SHIFT hook and waits for slipway approve or reject, up to the approval timeout; a rejection or the timeout rolls back.")
+	awaitHookApproval.Next(continueDeployment)
+	catch(awaitHookApproval, rollback, []string{errorName((*workflow.ApprovalRejected)(nil)), *sfn.Errors_TIMEOUT()})
+	catch(awaitHookApproval, rollback, statesAll())
 	// A promoted slot's registration (PromotedYet) waits in AwaitStable,
 	// which comes back here: with every step shifted and all traffic on
 	// the new revision, Promote has run and Cleanup is next.
@@ -452,6 +465,7 @@ func definition(scope constructs.Construct, step awslambda.IFunction) sfn.IChain
 	checkStable.Next(stableYet)
 	toRollback(checkStable)
 	hookReady.
+		When(gateIs(workflow.GateApprove), awaitHookApproval, nil).
 		When(gateIs(workflow.GateBake), bake, nil).
 		When(gateIs(workflow.GateContinue), continueDeployment, nil).
 		When(gateIs(workflow.GateDone), finalize, nil).
@@ -493,6 +507,10 @@ func definition(scope constructs.Construct, step awslambda.IFunction) sfn.IChain
 	catch(prepare, recordFailure, statesAll())
 	afterPrepare.
 		When(sfn.Condition_BooleanEquals(jsii.String(pathLockQueued), jsii.Bool(true)), awaitLock, nil).
+		// A native deployment (kind ecs) is approved at its hook, once
+		// its new revision serves test traffic.
+		When(sfn.Condition_And(sfn.Condition_IsPresent(jsii.String(pathPlanStrategy)),
+			sfn.Condition_StringEquals(jsii.String(pathPlanStrategy), jsii.String("ecs"))), apply, nil).
 		When(sfn.Condition_BooleanEquals(jsii.String(pathApprovalNeeded), jsii.Bool(true)), awaitApproval, nil).
 		Otherwise(apply)
 	// The lock may have been handed over or not: Prepare checks again either

@@ -10,6 +10,7 @@ import (
 
 	"github.com/slipwayhq/slipway/internal/awsapi/ecs"
 	"github.com/slipwayhq/slipway/internal/spec"
+	"github.com/slipwayhq/slipway/internal/store"
 	"github.com/slipwayhq/slipway/internal/workflow"
 )
 
@@ -236,6 +237,25 @@ func (e *Engine) hookWait(p *plan, arn, ecsID string) workflow.Wait {
 	}
 }
 
+// approveAtHook starts a native deployment's approval wait at its
+// POST_TEST_TRAFFIC_SHIFT hook: it stores the pending approval where
+// `slipway approve/reject` find it, and announces it. Unlike the approval
+// before Apply it leaves the lock as it is: the deployment has changed the
+// service, so a newer one queues behind it rather than superseding it.
+func (e *Engine) approveAtHook(ctx context.Context, st workflow.State, token string) (workflow.State, error) {
+	a := store.PendingApproval{Deployment: st.Deployment.ID, Execution: st.Deployment.Execution, Token: token,
+		Service: st.Service, Environment: st.Environment, Image: st.Plan.Image, At: e.now()}
+	if err := e.Store.PutApproval(ctx, a); err != nil {
+		return st, fmt.Errorf("store approval: %w", err)
+	}
+	if err := e.publish(ctx, st, "awaiting-approval", "", ""); err != nil {
+		return st, err
+	}
+	e.logger(st, workflow.PhaseApprove).Info("awaiting approval at the hook", "stage", st.Native.Stage,
+		"image", st.Plan.Image, "timeoutSeconds", st.Wait.TimeoutSeconds)
+	return st, nil
+}
+
 // rollingBack reports whether st is on its way back: a failure is being
 // handled.
 func rollingBack(st workflow.State) bool { return st.Error != nil }
@@ -289,6 +309,16 @@ func (e *Engine) checkHook(ctx context.Context, st workflow.State, c Clients, p 
 	if h := sd.AwaitingPause(); h != nil {
 		st.Native.Stage, st.Native.HookID = sd.LifecycleStage, h.ID
 		st.Native.Gate = workflow.GateContinue
+		if sd.LifecycleStage == stagePostTestTraffic && st.Approval.Required && st.Approval.By == "" {
+			// The environment asks for a person: the new revision runs
+			// and serves test traffic, production has none of it yet.
+			st.Native.Gate = workflow.GateApprove
+			st.Wait = workflow.Wait{Kind: workflow.WaitApproval, TimeoutSeconds: max(st.Approval.TimeoutSeconds, 1),
+				Cluster: st.Wait.Cluster, Service: st.Wait.Service, ECSDeployment: st.Wait.ECSDeployment,
+				ServiceDeployment: sd.ARN, Settled: true}
+			log.Info("hook awaits action: asking for approval", "stage", sd.LifecycleStage, "hook", h.ID)
+			return st, nil
+		}
 		bake := p.Rendered.Strategy.FinalBake.Duration
 		if sd.LifecycleStage == stagePostProduction && bake > 0 {
 			st.Native.Gate = workflow.GateBake
@@ -392,6 +422,16 @@ func (e *Engine) continueNative(ctx context.Context, st workflow.State) (workflo
 		return st, err
 	}
 	n := st.Native
+	if n.Gate == workflow.GateApprove {
+		// An approval ended the wait: check who approved (approver
+		// roles), then the pending record goes.
+		if err := e.checkApprover(ctx, &st); err != nil {
+			return st, err
+		}
+		if err := e.Store.DeleteApproval(ctx, st.Environment, st.Service); err != nil {
+			return st, fmt.Errorf("delete approval: %w", err)
+		}
+	}
 	if err := c.Services.ContinueServiceDeployment(ctx, n.ServiceDeployment, n.HookID, ecs.ActionContinue); err != nil {
 		sd, derr := c.Services.ServiceDeployment(ctx, n.ServiceDeployment)
 		if derr != nil || sd.Status != ecs.DeploymentInProgress && sd.Status != ecs.DeploymentSuccessful {

@@ -33,6 +33,7 @@ func TestNativeDefinition(t *testing.T) {
 		alarmInBake  bool
 		failing      bool
 		reject       bool
+		approve      bool
 		terminal     string
 		outcome      workflow.Outcome
 		errorName    string
@@ -54,8 +55,14 @@ func TestNativeDefinition(t *testing.T) {
 		"circuit breaker": {failing: true, terminal: workflow.StateRolledBack, outcome: workflow.OutcomeRolledBack, errorName: "DeploymentFailed",
 			wantWeights:  []elbv2.TargetWeight{{TargetGroupARN: blue, Weight: 100}, {TargetGroupARN: green, Weight: 0}},
 			pathContains: []string{workflow.StateCheckStable, workflow.StateRollback, workflow.StateRecordFailure}},
-		"rejected approval": {env: "prod", reject: true, terminal: workflow.StateRejected, outcome: workflow.OutcomeRejected, errorName: "ApprovalRejected",
-			pathContains: []string{workflow.StateAwaitApproval, workflow.StateRecordFailure}},
+		// Prod asks for approval: at the POST_TEST_TRAFFIC_SHIFT hook, once
+		// the new revision runs; a rejection rolls it back there.
+		"rejected approval": {env: "prod", reject: true, terminal: workflow.StateRolledBack, outcome: workflow.OutcomeRolledBack, errorName: "ApprovalRejected",
+			continues: []string{stagePostScaleUp}, rollbacks: []string{stagePostTestTraffic},
+			pathContains: []string{workflow.StateApply, workflow.StateAwaitHookApproval, workflow.StateRollback, workflow.StateRecordFailure}},
+		"approved": {env: "prod", approve: true, terminal: workflow.StateDeployed, outcome: workflow.OutcomeDeployed, newRevision: true,
+			continues:    []string{stagePostScaleUp, stagePostTestTraffic, stagePreProduction, stagePostProduction},
+			pathContains: []string{workflow.StateApply, workflow.StateAwaitHookApproval, workflow.StateContinueDeployment, workflow.StateDeployed}},
 	}
 	for mode, strategy := range nativeStrategies {
 		for name, tc := range scenarios {
@@ -86,6 +93,13 @@ func TestNativeDefinition(t *testing.T) {
 						go func() {
 							defer r.clk.Done()
 							_ = r.sm.SendTaskFailure(inv.TaskToken, "ApprovalRejected", "rejected by bob")
+						}()
+					}
+					if tc.approve && inv.Phase == workflow.PhaseApprove {
+						r.clk.Busy()
+						go func() {
+							defer r.clk.Done()
+							_ = r.sm.SendTaskSuccess(inv.TaskToken, `{"source": "approval", "by": "alice"}`)
 						}()
 					}
 				})

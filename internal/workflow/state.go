@@ -74,6 +74,9 @@ const (
 	GateBake = "bake"
 	// GateContinue: a hook awaits action and needs no bake; continue.
 	GateContinue = "continue"
+	// GateApprove: the hook at POST_TEST_TRAFFIC_SHIFT awaits a person's
+	// approval (the environment asks for one).
+	GateApprove = "approve"
 	// GateDone: ECS finished the deployment successfully.
 	GateDone = "done"
 )

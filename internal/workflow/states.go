@@ -13,12 +13,13 @@ package workflow
 // A native deployment (kind ecs: ECS shifts the traffic, PAUSE hooks let
 // Slipway gate each stage) goes
 //
-//	Prepare → AfterPrepare → (AwaitApproval →) Apply → AwaitStable → MoreSteps →
-//	  [CheckHook → HookReady → (Bake → CheckBake → BakeDoneYet)* →
+//	Prepare → AfterPrepare → Apply → AwaitStable → MoreSteps →
+//	  [CheckHook → HookReady → (AwaitHookApproval | (Bake → CheckBake → BakeDoneYet)*) →
 //	   ContinueDeployment → AwaitHook]* → CheckHook → HookReady → Finalize → Deployed
 //
-// and any failure (an alarm, ECS's own rollback, a timeout) goes to
-// Rollback, which rolls the service deployment back, as for the others.
+// and any failure (an alarm, ECS's own rollback, a timeout, a rejected
+// approval: asked at the POST_TEST_TRAFFIC_SHIFT hook) goes to Rollback,
+// which rolls the service deployment back, as for the others.
 //
 // Waits are .waitForTaskToken tasks (AwaitLock, AwaitApproval, AwaitStable,
 // Bake, AwaitRollbackStable) whose timeout is read from the state document
@@ -84,6 +85,11 @@ const (
 	// deployment to await action, or for the deployment to end (ECS hook
 	// and deployment events), timing out after the reconcile interval.
 	StateAwaitHook = "AwaitHook"
+	// StateAwaitHookApproval waits, at a native deployment's
+	// POST_TEST_TRAFFIC_SHIFT hook (the new revision up, test traffic on
+	// it, no production traffic yet), for a person to approve or reject
+	// when the environment asks for approval; a rejection rolls back.
+	StateAwaitHookApproval = "AwaitHookApproval"
 	// StateContinueDeployment resolves the awaiting PAUSE hook with
 	// ContinueServiceDeployment CONTINUE once its gate passed.
 	StateContinueDeployment = "ContinueDeployment"

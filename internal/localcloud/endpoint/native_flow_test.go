@@ -22,7 +22,6 @@ import (
 	"github.com/slipwayhq/slipway/internal/clock"
 	"github.com/slipwayhq/slipway/internal/localcloud/endpoint"
 	"github.com/slipwayhq/slipway/internal/localcloud/faults"
-	"github.com/slipwayhq/slipway/internal/store"
 	"github.com/slipwayhq/slipway/internal/workflow"
 )
 
@@ -277,11 +276,13 @@ func TestNativeFlows(t *testing.T) {
 	})
 }
 
-// TestNativeApprovalRejected: prod asks for approval; a deployment of kind
-// ecs waits for it before Apply, as every kind does, and a rejection ends
-// it Rejected with nothing changed: no service, no service deployment, the
-// lock released, the history saying so.
-func TestNativeApprovalRejected(t *testing.T) {
+// TestNativeApproval: prod asks for approval. A deployment of kind ecs
+// asks at its POST_TEST_TRAFFIC_SHIFT hook, once the new revision runs and
+// before production traffic moves: slipway reject (SendTaskFailure
+// ApprovalRejected) rolls it back there (the first deployment, which
+// created web, by deleting it), and slipway approve (SendTaskSuccess)
+// lets ECS go on to Deployed.
+func TestNativeApproval(t *testing.T) {
 	skipIfShort(t, "synthesizes the stack and runs deployments")
 	// Prod's approval wait (4 h) would be jumped to its timeout by a
 	// virtual clock: a clock 200 times faster than wall time instead.
@@ -295,74 +296,126 @@ func TestNativeApprovalRejected(t *testing.T) {
 			t.Errorf("shutdown: %v", err)
 		}
 	})
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	c := sfn.NewFromConfig(r.AWS)
 	e := ecs.NewFromConfig(r.AWS)
 	st := stateStore(r)
-	for _, mode := range []string{"bluegreen", "canary", "linear"} {
-		t.Run(mode, func(t *testing.T) {
-			strategy := map[string]string{
-				"bluegreen": `{"kind": "ecs", "mode": "bluegreen", "finalBake": "2m", "alarms": ["web-prod-5xx"]}`,
-				"canary":    `{"kind": "ecs", "mode": "canary", "canaryPercent": 10, "canaryBake": "2m", "alarms": ["web-prod-5xx"]}`,
-				"linear":    `{"kind": "ecs", "mode": "linear", "stepPercent": 50, "stepBake": "1m", "alarms": ["web-prod-5xx"]}`,
-			}[mode]
-			input := `{"service": "web", "environment": "prod", "image": "` + endpoint.InitialTag + `", "reason": "test", "strategy": ` + strategy + `}`
-			x, err := c.StartExecution(ctx, &sfn.StartExecutionInput{StateMachineArn: aws.String(r.Deployed.StateMachineARN),
-				Name: aws.String("native-" + mode), Input: aws.String(input)})
-			if err != nil {
-				t.Fatalf("StartExecution %s: %v", input, err)
-			}
-			arn := aws.ToString(x.ExecutionArn)
-			var a store.PendingApproval
-			for {
-				a, err = st.Approval(ctx, "prod", "web")
-				if err == nil && a.Execution == arn {
-					break
-				}
-				if d, err := c.DescribeExecution(ctx, &sfn.DescribeExecutionInput{ExecutionArn: aws.String(arn)}); ctx.Err() != nil ||
-					err == nil && d.Status != sfntypes.ExecutionStatusRunning {
-					t.Fatalf("%s never awaited approval (path %v)", arn, statePath(t, c, arn))
-				}
-				time.Sleep(20 * time.Millisecond)
-			}
-			// As slipway reject does.
-			if _, err := c.SendTaskFailure(ctx, &sfn.SendTaskFailureInput{TaskToken: aws.String(a.Token),
-				Error: aws.String("ApprovalRejected"), Cause: aws.String("rejected by test")}); err != nil {
-				t.Fatalf("SendTaskFailure: %v", err)
-			}
-			var status sfntypes.ExecutionStatus
-			for {
-				d, err := c.DescribeExecution(ctx, &sfn.DescribeExecutionInput{ExecutionArn: aws.String(arn)})
-				if err != nil {
-					t.Fatal(err)
-				}
-				if status = d.Status; status != sfntypes.ExecutionStatusRunning {
-					break
-				}
-				time.Sleep(20 * time.Millisecond)
-			}
-			path := statePath(t, c, arn)
-			if status != sfntypes.ExecutionStatusFailed || path[len(path)-1] != workflow.StateRejected || slices.Contains(path, workflow.StateApply) ||
-				!slices.Contains(path, workflow.StateAwaitApproval) {
-				t.Fatalf("got %s (path %v), want FAILED through AwaitApproval, ending in Rejected before Apply", status, path)
-			}
-			out, err := e.DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: aws.String("prod"), Services: []string{"web"}})
+	strategies := map[string]string{
+		"bluegreen": `{"kind": "ecs", "mode": "bluegreen", "finalBake": "2m", "alarms": ["web-prod-5xx"]}`,
+		"canary":    `{"kind": "ecs", "mode": "canary", "canaryPercent": 10, "canaryBake": "2m", "alarms": ["web-prod-5xx"]}`,
+		"linear":    `{"kind": "ecs", "mode": "linear", "stepPercent": 50, "stepBake": "1m", "alarms": ["web-prod-5xx"]}`,
+	}
+	// run deploys web to prod with mode, answers its approval with decide
+	// and returns the execution's status and path.
+	run := func(t *testing.T, name, mode string, decide func(token string) error) (sfntypes.ExecutionStatus, []string) {
+		t.Helper()
+		input := `{"service": "web", "environment": "prod", "image": "` + endpoint.InitialTag + `", "reason": "test", "strategy": ` + strategies[mode] + `}`
+		x, err := c.StartExecution(ctx, &sfn.StartExecutionInput{StateMachineArn: aws.String(r.Deployed.StateMachineARN),
+			Name: aws.String(name), Input: aws.String(input)})
+		if err != nil {
+			t.Fatalf("StartExecution %s: %v", input, err)
+		}
+		arn := aws.ToString(x.ExecutionArn)
+		status := func() sfntypes.ExecutionStatus {
+			d, err := c.DescribeExecution(ctx, &sfn.DescribeExecutionInput{ExecutionArn: aws.String(arn)})
 			if err != nil {
 				t.Fatal(err)
 			}
-			for _, s := range out.Services {
-				if aws.ToString(s.Status) == "ACTIVE" {
-					t.Errorf("prod runs web (%s) after a rejected deployment", aws.ToString(s.TaskDefinition))
+			return d.Status
+		}
+		for {
+			a, err := st.Approval(ctx, "prod", "web")
+			if err == nil && a.Execution == arn {
+				if err := decide(a.Token); err != nil {
+					t.Fatalf("answer the approval: %v", err)
 				}
+				break
 			}
-			if rec, _, err := st.Lock(ctx, "prod", "web"); err == nil && rec.Deployment != "" {
-				t.Errorf("lock prod/web held by %s after the rejection", rec.Deployment)
+			if ctx.Err() != nil || status() != sfntypes.ExecutionStatusRunning {
+				t.Fatalf("%s never awaited approval (path %v)", arn, statePath(t, c, arn))
 			}
-			h, err := st.History(ctx, "prod", "web", 1)
-			if err != nil || len(h) != 1 || h[0].Outcome != workflow.OutcomeRejected || h[0].Error != "ApprovalRejected" {
-				t.Errorf("history %+v (%v), want the rejection", h, err)
+			time.Sleep(20 * time.Millisecond)
+		}
+		for s := status(); ; s = status() {
+			if s != sfntypes.ExecutionStatusRunning {
+				return s, statePath(t, c, arn)
 			}
+			if ctx.Err() != nil {
+				t.Fatalf("%s did not end", arn)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	webActive := func() bool {
+		out, err := e.DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: aws.String("prod"), Services: []string{"web"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(out.Services) == 1 && aws.ToString(out.Services[0].Status) == "ACTIVE"
+	}
+	reject := func(token string) error {
+		_, err := c.SendTaskFailure(ctx, &sfn.SendTaskFailureInput{TaskToken: aws.String(token),
+			Error: aws.String("ApprovalRejected"), Cause: aws.String("rejected by test")})
+		return err
+	}
+	approve := func(token string) error {
+		_, err := c.SendTaskSuccess(ctx, &sfn.SendTaskSuccessInput{TaskToken: aws.String(token),
+			Output: aws.String(`{"source": "approval", "by": "arn:aws:sts::000000000000:assumed-role/approver/alice"}`)})
+		return err
+	}
+	check := func(t *testing.T, outcome workflow.Outcome, errorName string) {
+		t.Helper()
+		if rec, _, err := st.Lock(ctx, "prod", "web"); err == nil && rec.Deployment != "" {
+			t.Errorf("lock prod/web held by %s", rec.Deployment)
+		}
+		if a, err := st.Approval(ctx, "prod", "web"); err == nil {
+			t.Errorf("approval %+v still pending", a)
+		}
+		h, err := st.History(ctx, "prod", "web", 1)
+		if err != nil || len(h) != 1 || h[0].Outcome != outcome || h[0].Error != errorName {
+			t.Errorf("history %+v (%v), want %s %s", h, err, outcome, errorName)
+		}
+	}
+	for _, mode := range []string{"bluegreen", "canary", "linear"} {
+		t.Run(mode+"/rejected on the first deployment", func(t *testing.T) {
+			status, path := run(t, "reject-"+mode, mode, reject)
+			if status != sfntypes.ExecutionStatusFailed || path[len(path)-1] != workflow.StateRolledBack ||
+				!slices.Contains(path, workflow.StateAwaitHookApproval) || !slices.Contains(path, workflow.StateRollback) {
+				t.Fatalf("got %s (path %v), want FAILED through AwaitHookApproval and Rollback, ending RolledBack", status, path)
+			}
+			if webActive() {
+				t.Errorf("prod runs web after the rejected deployment that created it")
+			}
+			check(t, workflow.OutcomeRolledBack, "ApprovalRejected")
 		})
 	}
+	t.Run("approved", func(t *testing.T) {
+		status, path := run(t, "approve-canary", "canary", approve)
+		if status != sfntypes.ExecutionStatusSucceeded || !slices.Contains(path, workflow.StateAwaitHookApproval) {
+			t.Fatalf("got %s (path %v), want SUCCEEDED through AwaitHookApproval", status, path)
+		}
+		if !webActive() {
+			t.Errorf("prod does not run web after the approved deployment")
+		}
+		check(t, workflow.OutcomeDeployed, "")
+	})
+	t.Run("rejected rolls back to the running revision", func(t *testing.T) {
+		before, err := e.DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: aws.String("prod"), Services: []string{"web"}})
+		if err != nil || len(before.Services) != 1 {
+			t.Fatalf("DescribeServices: %v", err)
+		}
+		status, path := run(t, "reject-update", "linear", reject)
+		if status != sfntypes.ExecutionStatusFailed || path[len(path)-1] != workflow.StateRolledBack {
+			t.Fatalf("got %s (path %v), want FAILED ending RolledBack", status, path)
+		}
+		after, err := e.DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: aws.String("prod"), Services: []string{"web"}})
+		if err != nil || len(after.Services) != 1 || aws.ToString(after.Services[0].Status) != "ACTIVE" {
+			t.Fatalf("DescribeServices: %v %+v", err, after)
+		}
+		if got, want := aws.ToString(after.Services[0].TaskDefinition), aws.ToString(before.Services[0].TaskDefinition); got != want {
+			t.Errorf("prod runs %s after the rejection, want %s as before", got, want)
+		}
+		check(t, workflow.OutcomeRolledBack, "ApprovalRejected")
+	})
 }
