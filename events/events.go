@@ -1,6 +1,7 @@
 // Package events holds sample event payloads in the exact shapes AWS
 // delivers them through EventBridge (ECR pushes, S3 spec uploads, CloudWatch
-// alarm and ECS deployment state changes) and a manual execution input. The
+// alarm and ECS deployment state changes, the lifecycle hook events of
+// ECS-native deployments) and a manual execution input. The
 // handler tests of internal/trigger are fed from them, and they are
 // ready-made payloads for invoking a function by hand.
 //

@@ -80,7 +80,11 @@ func TestRoundTripOwnTypes(t *testing.T) {
 		"ecs-deployment-in-progress.json":    func() any { return new(trigger.Envelope[trigger.ECSDeploymentStateChange]) },
 		"ecs-deployment-completed.json":      func() any { return new(trigger.Envelope[trigger.ECSDeploymentStateChange]) },
 		"ecs-deployment-failed.json":         func() any { return new(trigger.Envelope[trigger.ECSDeploymentStateChange]) },
-		"manual-start.json":                  func() any { return new(workflow.Request) },
+		"ecs-service-deployment-state-change.json": func() any {
+			return new(trigger.Envelope[trigger.ECSDeploymentStateChange])
+		},
+		"ecs-hook-state-change.json": func() any { return new(trigger.Envelope[trigger.ECSHookStateChange]) },
+		"manual-start.json":          func() any { return new(workflow.Request) },
 	}
 	for name, newValue := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -110,13 +114,15 @@ func TestRoundTripLambdaTypes(t *testing.T) {
 			unmodeled: []string{"detail.manifest-media-type", "detail.artifact-media-type"},
 			zeroAdded: []string{"detail.image-tag"},
 		},
-		"s3-object-created-service.json":     {newValue: func() any { return new(lambdaevents.EventBridgeEvent) }},
-		"s3-object-created-environment.json": {newValue: func() any { return new(lambdaevents.EventBridgeEvent) }},
-		"alarm-state-change.json":            {newValue: func() any { return new(lambdaevents.EventBridgeEvent) }},
-		"alarm-ok.json":                      {newValue: func() any { return new(lambdaevents.EventBridgeEvent) }},
-		"ecs-deployment-in-progress.json":    {newValue: func() any { return new(lambdaevents.EventBridgeEvent) }},
-		"ecs-deployment-completed.json":      {newValue: func() any { return new(lambdaevents.EventBridgeEvent) }},
-		"ecs-deployment-failed.json":         {newValue: func() any { return new(lambdaevents.EventBridgeEvent) }},
+		"s3-object-created-service.json":           {newValue: func() any { return new(lambdaevents.EventBridgeEvent) }},
+		"s3-object-created-environment.json":       {newValue: func() any { return new(lambdaevents.EventBridgeEvent) }},
+		"alarm-state-change.json":                  {newValue: func() any { return new(lambdaevents.EventBridgeEvent) }},
+		"alarm-ok.json":                            {newValue: func() any { return new(lambdaevents.EventBridgeEvent) }},
+		"ecs-deployment-in-progress.json":          {newValue: func() any { return new(lambdaevents.EventBridgeEvent) }},
+		"ecs-deployment-completed.json":            {newValue: func() any { return new(lambdaevents.EventBridgeEvent) }},
+		"ecs-deployment-failed.json":               {newValue: func() any { return new(lambdaevents.EventBridgeEvent) }},
+		"ecs-service-deployment-state-change.json": {newValue: func() any { return new(lambdaevents.EventBridgeEvent) }},
+		"ecs-hook-state-change.json":               {newValue: func() any { return new(lambdaevents.EventBridgeEvent) }},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -147,6 +153,7 @@ func TestEverySampleIsCovered(t *testing.T) {
 		"alarm-state-change.json": true, "alarm-ok.json": true,
 		"ecs-deployment-in-progress.json": true, "ecs-deployment-completed.json": true,
 		"ecs-deployment-failed.json": true, "manual-start.json": true,
+		"ecs-service-deployment-state-change.json": true, "ecs-hook-state-change.json": true,
 	}
 	for _, n := range names {
 		if !covered[n] {
@@ -172,6 +179,10 @@ func TestSamplesParse(t *testing.T) {
 		"ecs-deployment-in-progress.json":    func(b []byte) (any, error) { return trigger.ParseECSDeploymentStateChange(b) },
 		"ecs-deployment-completed.json":      func(b []byte) (any, error) { return trigger.ParseECSDeploymentStateChange(b) },
 		"ecs-deployment-failed.json":         func(b []byte) (any, error) { return trigger.ParseECSDeploymentStateChange(b) },
+		"ecs-service-deployment-state-change.json": func(b []byte) (any, error) {
+			return trigger.ParseECSDeploymentStateChange(b)
+		},
+		"ecs-hook-state-change.json": func(b []byte) (any, error) { return trigger.ParseECSHookStateChange(b) },
 	}
 	for name, parse := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -212,20 +223,28 @@ func TestSamplesAreNamedForTheirKind(t *testing.T) {
 		"s3-":    trigger.DetailTypeObjectCreated,
 		"alarm-": trigger.DetailTypeAlarmStateChange,
 		"ecs-":   trigger.DetailTypeECSDeploymentState,
+		// Lifecycle hooks of ECS-native deployments (see
+		// internal/localcloud/ecs/deployments.go).
+		"ecs-hook-": trigger.DetailTypeECSHookState,
 	}
 	names, _ := fs.Glob(Files, "*.json")
 	for _, n := range names {
-		for p, want := range prefixes {
-			if !strings.HasPrefix(path.Base(n), p) {
-				continue
+		// The longest prefix names the kind: ecs-hook- before ecs-.
+		best := ""
+		for p := range prefixes {
+			if strings.HasPrefix(path.Base(n), p) && len(p) > len(best) {
+				best = p
 			}
-			h, err := trigger.Header(read(t, n))
-			if err != nil {
-				t.Fatalf("%s: %v", n, err)
-			}
-			if h.DetailType != want {
-				t.Errorf("%s: detail-type %q, want %q", n, h.DetailType, want)
-			}
+		}
+		if best == "" {
+			continue
+		}
+		h, err := trigger.Header(read(t, n))
+		if err != nil {
+			t.Fatalf("%s: %v", n, err)
+		}
+		if want := prefixes[best]; h.DetailType != want {
+			t.Errorf("%s: detail-type %q, want %q", n, h.DetailType, want)
 		}
 	}
 }

@@ -151,6 +151,8 @@ func stateNames() []string {
 		workflow.StateRollbackStableYet, workflow.StateRecordFailure, workflow.StateFailureKind,
 		workflow.StateRolledBack, workflow.StateRejected, workflow.StateSuperseded, workflow.StateFailed,
 		workflow.StateRecordRollbackFailed, workflow.StateRollbackFailed,
+		workflow.StateCheckHook, workflow.StateHookReady, workflow.StateAwaitHook, workflow.StateContinueDeployment,
+		workflow.StateAwaitHookApproval,
 	}
 }
 
@@ -208,7 +210,8 @@ func TestErrorNamesMatchWorkflow(t *testing.T) {
 
 func isWait(name string) bool {
 	switch name {
-	case workflow.StateAwaitLock, workflow.StateAwaitApproval, workflow.StateAwaitStable, workflow.StateBake, workflow.StateAwaitRollbackStable:
+	case workflow.StateAwaitLock, workflow.StateAwaitApproval, workflow.StateAwaitStable, workflow.StateBake, workflow.StateAwaitRollbackStable,
+		workflow.StateAwaitHook, workflow.StateAwaitHookApproval:
 		return true
 	}
 	return false
@@ -228,6 +231,8 @@ func TestTaskStates(t *testing.T) {
 		workflow.StateRollback: workflow.PhaseRollback, workflow.StateAwaitRollbackStable: workflow.PhaseWatch,
 		workflow.StateCheckRollbackStable: workflow.PhaseCheck, workflow.StateRecordFailure: workflow.PhaseRecord,
 		workflow.StateRecordRollbackFailed: workflow.PhaseRecord,
+		workflow.StateCheckHook:            workflow.PhaseCheck, workflow.StateAwaitHook: workflow.PhaseWatch,
+		workflow.StateContinueDeployment: workflow.PhaseContinue, workflow.StateAwaitHookApproval: workflow.PhaseApprove,
 	}
 	attempts := map[string]int{workflow.StateApply: 25, workflow.StateRollback: 8, workflow.StateFinalize: 10,
 		workflow.StateRecordFailure: 10, workflow.StateRecordRollbackFailed: 10}
@@ -708,7 +713,7 @@ func TestHappyPathTransitions(t *testing.T) {
 // anything else at $.error.
 func catchResultPath(state string, errs []string) string {
 	switch {
-	case slices.Equal(errs, []string{"States.Timeout"}) && state != workflow.StateAwaitApproval:
+	case slices.Equal(errs, []string{"States.Timeout"}) && state != workflow.StateAwaitApproval && state != workflow.StateAwaitHookApproval:
 		return "$.timedOut"
 	case state == workflow.StateRollback || state == workflow.StateAwaitRollbackStable || state == workflow.StateCheckRollbackStable:
 		return "$.rollbackError"

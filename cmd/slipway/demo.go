@@ -24,7 +24,7 @@ func newDemoCommand() *cobra.Command {
 	c := &cobra.Command{
 		Use:   "demo",
 		Short: "Run the end-to-end demonstration on a local endpoint",
-		Long: `demo starts the local endpoint in-process with the example world and plays five
+		Long: `demo starts the local endpoint in-process with the example world and plays seven
 scenarios through real AWS SDK clients, narrating each and checking its outcome:
 
   1. a push of web:v2 deploys by canary and succeeds
@@ -33,6 +33,10 @@ scenarios through real AWS SDK clients, narrating each and checking its outcome:
   3. an invalid services/web.yaml is rejected with its errors; nothing deploys
   4. worker:v2 rolls
   5. agent:v2 (a DAEMON service) rolls on every container instance
+  6. web moves to ECS's own canary (strategy kind ecs: one service, ECS shifts
+     the traffic, Slipway gates each stage with PAUSE hooks); web:v4 succeeds
+  7. a push of a faulty web:v5 on ECS's canary: its alarm fires while ECS
+     shifts traffic, and the deployment is rolled back to v4
 
 It ends by writing the timeline of scenario 2 (slipway report) to
 demo-report.svg (--report) and printing its path. It exits non-zero when
@@ -68,7 +72,7 @@ and the example specs are built in.`,
 	}
 	c.Flags().StringVar(&specs, "specs", "", "spec root of the demo world (default: the examples built into slipway)")
 	c.Flags().StringVar(&template, "template", "", "synthesized template to deploy, e.g. cdk.out/Slipway.template.json (default: the one built into slipway)")
-	c.Flags().IntSliceVar(&only, "only", nil, "run only these scenarios (1-5)")
+	c.Flags().IntSliceVar(&only, "only", nil, "run only these scenarios (1-7)")
 	c.Flags().BoolVarP(&verbose, "verbose", "v", false, "log what the services and functions do")
 	c.Flags().StringVar(&reportTo, "report", "demo-report.svg", "SVG file for the timeline of the rolled-back canary (empty: none)")
 	clk.add(c, 60)

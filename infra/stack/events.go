@@ -42,12 +42,14 @@ type ForwardedEvent struct {
 // failing (internal/trigger's Signal). ECR pushes and spec uploads are not
 // forwarded: images are indexed by repository name, so a push of a
 // same-named repository in another account would start deployments.
-var Forwarded = []ForwardedEvent{AlarmStateChange, ECSDeploymentStateChange}
+var Forwarded = []ForwardedEvent{AlarmStateChange, ECSDeploymentStateChange, ECSHookStateChange}
 
-// AlarmStateChange and ECSDeploymentStateChange are the Forwarded kinds.
+// AlarmStateChange, ECSDeploymentStateChange and ECSHookStateChange (a
+// PAUSE hook of kind ecs awaiting action) are the Forwarded kinds.
 var (
 	AlarmStateChange         = ForwardedEvent{Source: "aws.cloudwatch", DetailType: "CloudWatch Alarm State Change"}
 	ECSDeploymentStateChange = ForwardedEvent{Source: "aws.ecs", DetailType: "ECS Deployment State Change"}
+	ECSHookStateChange       = ForwardedEvent{Source: "aws.ecs", DetailType: "ECS Hook State Change"}
 )
 
 // NewEvents refers to the default bus and, when accounts (the accounts of
@@ -72,8 +74,12 @@ func NewEvents(scope constructs.Construct, id, stackName string, accounts []stri
 		}))
 	}
 	var sources, detailTypes []*string
+	seen := map[string]bool{}
 	for _, f := range Forwarded {
-		sources = append(sources, jsii.String(f.Source))
+		if !seen[f.Source] {
+			seen[f.Source] = true
+			sources = append(sources, jsii.String(f.Source))
+		}
 		detailTypes = append(detailTypes, jsii.String(f.DetailType))
 	}
 	sid := stackName + "-event-sources"

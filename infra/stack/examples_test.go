@@ -42,6 +42,7 @@ func TestUncoveredNamesTheKeys(t *testing.T) {
 	s := Defaults()
 	s.Clusters = []string{"staging", "default"}
 	s.PassRoles = []string{"web-*", "worker-execution", "arn:aws:iam::123456789012:role/agent-execution"}
+	s.InfrastructureRoles = []string{"arn:aws:iam::000000000000:role/ecsInfrastructureRoleForLoadBalancers"}
 	got := uncovered(s, set)
 	want := []string{
 		`cdk.json context "slipway:clusters" lacks cluster "prod" (environments/prod.yaml): add "prod"`,
@@ -89,6 +90,19 @@ func uncovered(s Settings, set *spec.Set) []string {
 		env := set.Environments[envName]
 		if !slices.ContainsFunc(s.Clusters, func(p string) bool { return globMatch(p, env.Cluster) }) {
 			add(fmt.Sprintf("cdk.json context %q lacks cluster %q (%s): add %q", KeyClusters, env.Cluster, env.File, env.Cluster))
+		}
+		for _, svcName := range sortedKeys(env.LoadBalancers) {
+			// Environments name resources of their own account, so a role
+			// name setting matches the role of that name in any account.
+			role := env.LoadBalancers[svcName].InfrastructureRoleARN
+			short := role[strings.Index(role, ":role/")+len(":role/"):]
+			if role == "" || slices.ContainsFunc(s.InfrastructureRoles, func(p string) bool {
+				return strings.HasPrefix(p, "arn:") && globMatch(p, role) || globMatch(p, short)
+			}) {
+				continue
+			}
+			add(fmt.Sprintf("cdk.json context %q lacks role %q (%s loadBalancers.%s.infrastructureRoleArn): add %q",
+				KeyInfrastructureRoles, short, env.File, svcName, short))
 		}
 	}
 	for _, name := range sortedKeys(set.Services) {

@@ -41,10 +41,11 @@ type Forwarder struct {
 	Bus awsevents.IEventBus
 	// Role is what EventBridge assumes to put the events on Bus.
 	Role awsiam.Role
-	// AlarmState and ECSState forward the events of the rules of the
+	// AlarmState, ECSState and ECSHook forward the events of the rules of the
 	// same names in Triggers, with the same patterns.
 	AlarmState awsevents.Rule
 	ECSState   awsevents.Rule
+	ECSHook    awsevents.Rule
 	// DLQ keeps what could not be put on Bus (the bus policy is missing,
 	// say), and DLQAlarm goes into ALARM when it holds a message.
 	DLQ      awssqs.Queue
@@ -107,6 +108,8 @@ func NewForwarder(app constructs.Construct, s Settings) (*Forwarder, error) {
 		alarmStatePattern())
 	f.ECSState = forward("ECSDeploymentRule", "Sends ECS deployments that completed or failed to Slipway: they resume the deployments waiting for them.",
 		ecsDeploymentPattern())
+	f.ECSHook = forward("ECSHookRule", "Sends PAUSE hooks of native ECS deployments awaiting action to Slipway: they resume the deployments waiting for them.",
+		ecsHookPattern())
 	awscdk.NewCfnOutput(scope, jsii.String("SlipwayEventBusArn"), &awscdk.CfnOutputProps{
 		Value:       f.Bus.EventBusArn(),
 		Description: jsii.String("Where this account's alarm and ECS deployment events go."),

@@ -96,7 +96,7 @@ func TestEventSourcePolicy(t *testing.T) {
 		"Action":    "events:PutEvents",
 		"Resource":  arnOf("events", "event-bus/default"),
 		"Principal": []string{"arn:${AWS::Partition}:iam::" + roleAccount + ":root"},
-		"Condition": `{"ForAllValues:StringEquals":{"events:detail-type":["CloudWatch Alarm State Change","ECS Deployment State Change"],"events:source":["aws.cloudwatch","aws.ecs"]}}`,
+		"Condition": `{"ForAllValues:StringEquals":{"events:detail-type":["CloudWatch Alarm State Change","ECS Deployment State Change","ECS Hook State Change"],"events:source":["aws.cloudwatch","aws.ecs"]}}`,
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("bus policy statement (-want +got):\n%s", diff)
@@ -166,12 +166,13 @@ func TestForwarder(t *testing.T) {
 	role := "${" + fw.logicalID(fw.fw.Role) + ".Arn}"
 	dlq := "${" + fw.logicalID(fw.fw.DLQ) + ".Arn}"
 	rules := fw.resources("AWS::Events::Rule")
-	if len(rules) != 2 {
-		t.Errorf("got %d rules, want 2", len(rules))
+	if len(rules) != 3 {
+		t.Errorf("got %d rules, want 3", len(rules))
 	}
 	for name, pair := range map[string][2]constructs.IConstruct{
 		"alarm":          {fw.fw.AlarmState, main.st.Triggers.AlarmState},
 		"ecs deployment": {fw.fw.ECSState, main.st.Triggers.ECSState},
+		"ecs hook":       {fw.fw.ECSHook, main.st.Triggers.ECSHook},
 	} {
 		t.Run(name, func(t *testing.T) {
 			r := rules[fw.logicalID(pair[0])]
@@ -260,6 +261,8 @@ type watches struct{ deleted []string }
 var (
 	bakeWatch   = store.Watch{Token: "bake-token", Deployment: "d1", Kind: workflow.WaitBake, Alarms: []string{"web-5xx"}}
 	stableWatch = store.Watch{Token: "stable-token", Deployment: "d1", Kind: workflow.WaitStable, ECSDeployment: "ecs-svc/4218301648853079204"}
+	hookWatch   = store.Watch{Token: "hook-token", Deployment: "d2", Kind: workflow.WaitHook,
+		ServiceDeployment: "arn:aws:ecs:eu-west-1:123456789012:service-deployment/prod/web/Qm3xT8vLpR2aN7cYk4WdE"}
 )
 
 func (w *watches) WatchesForAlarm(_ context.Context, alarm string) ([]store.Watch, error) {
@@ -272,6 +275,9 @@ func (w *watches) WatchesForAlarm(_ context.Context, alarm string) ([]store.Watc
 func (w *watches) WatchesForECSDeployment(_ context.Context, id string) ([]store.Watch, error) {
 	if id == stableWatch.ECSDeployment {
 		return []store.Watch{stableWatch}, nil
+	}
+	if id == hookWatch.ServiceDeployment {
+		return []store.Watch{hookWatch}, nil
 	}
 	return nil, nil
 }
@@ -353,6 +359,8 @@ func TestRoleAccountEventsReachSignal(t *testing.T) {
 			fw.fw.AlarmState, main.st.Triggers.AlarmState, []string{"failure bake-token"}},
 		"ECS deployment in a role's account ends the wait": {"ecs-deployment-completed.json", roleAccount,
 			fw.fw.ECSState, main.st.Triggers.ECSState, []string{"success stable-token"}},
+		"ECS hook in a role's account ends the wait": {"ecs-hook-state-change.json", roleAccount,
+			fw.fw.ECSHook, main.st.Triggers.ECSHook, []string{"success hook-token"}},
 		"alarm in another account": {"alarm-state-change.json", "999999999999",
 			fw.fw.AlarmState, main.st.Triggers.AlarmState, nil},
 	}

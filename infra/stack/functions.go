@@ -173,6 +173,30 @@ func grantStep(fn awslambda.Function, p FunctionsProps) {
 		services = append(services, servicesARN(st, name))
 	}
 	allow(fn, []string{"ecs:CreateService", "ecs:UpdateService", "ecs:DeleteService", "ecs:DescribeServices", "ecs:TagResource"}, services...)
+	// Kind ecs follows and gates the service deployments ECS runs:
+	// ListServiceDeployments is authorized on the service,
+	// Describe/Continue/Stop on the service deployment.
+	var serviceDeployments []*string
+	for _, name := range s.Clusters {
+		serviceDeployments = append(serviceDeployments, serviceDeploymentsARN(st, name))
+	}
+	allow(fn, []string{"ecs:ListServiceDeployments"}, services...)
+	allow(fn, []string{"ecs:DescribeServiceDeployments", "ecs:ContinueServiceDeployment", "ecs:StopServiceDeployment"}, serviceDeployments...)
+	if len(s.InfrastructureRoles) > 0 {
+		// CreateService and UpdateService pass the ELB infrastructure
+		// role of advancedConfiguration to ECS, and to nothing else.
+		var roles []*string
+		for _, r := range s.InfrastructureRoles {
+			roles = append(roles, roleARN(st, r))
+		}
+		fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Actions:   jsii.Strings("iam:PassRole"),
+			Resources: &roles,
+			Conditions: &map[string]any{
+				"StringEquals": map[string]any{"iam:PassedToService": "ecs.amazonaws.com"},
+			},
+		}))
+	}
 	// A step of a canary by count waits for its new tasks to be healthy
 	// (ecs.Client.DeploymentTasks). ListTasks is scoped by the ecs:cluster
 	// condition (its resource type is a container instance, which Fargate
@@ -326,6 +350,15 @@ func servicesARN(st awscdk.Stack, cluster string) *string {
 		return jsii.String(fmt.Sprintf("%s:service/%s/*", cluster[:i], cluster[i+len(":cluster/"):]))
 	}
 	return arn(st, "ecs", "service/"+cluster+"/*", true)
+}
+
+// serviceDeploymentsARN returns the ARN pattern of every service deployment
+// of a configured cluster (a name or a cluster ARN).
+func serviceDeploymentsARN(st awscdk.Stack, cluster string) *string {
+	if i := strings.Index(cluster, ":cluster/"); strings.HasPrefix(cluster, "arn:") && i > 0 {
+		return jsii.String(fmt.Sprintf("%s:service-deployment/%s/*", cluster[:i], cluster[i+len(":cluster/"):]))
+	}
+	return arn(st, "ecs", "service-deployment/"+cluster+"/*", true)
 }
 
 // clusterARN returns the ARN of a configured cluster: itself when it is an

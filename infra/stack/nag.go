@@ -41,6 +41,8 @@ func suppress(st *Stack) {
 		"Execution names derive from what is deployed; only executions of this stack's deploy state machine match."}
 	wildServices := wildcard{`^Resource::arn:(<AWS::Partition>|aws[a-z-]*):ecs:(<AWS::Region>|[a-z0-9-]+):(<AWS::AccountId>|\d{12}):service\/[A-Za-z0-9_*-]+\/\*$`,
 		"Services are named in the specs; only services in the configured clusters match."}
+	wildServiceDeployments := wildcard{`^Resource::arn:(<AWS::Partition>|aws[a-z-]*):ecs:(<AWS::Region>|[a-z0-9-]+):(<AWS::AccountId>|\d{12}):service-deployment\/[A-Za-z0-9_*-]+\/\*$`,
+		"Service deployments of kind ecs (Describe, Continue, Stop) have ids ECS generates; only service deployments in the configured clusters match."}
 	wildTasks := wildcard{`^Resource::arn:(<AWS::Partition>|aws[a-z-]*):ecs:(<AWS::Region>|[a-z0-9-]+):(<AWS::AccountId>|\d{12}):task\/[A-Za-z0-9_*-]+\/\*$`,
 		"ecs:DescribeTasks (read only) of the tasks a canary by count's new deployment started, whose ids ECS generates; only tasks in the configured clusters match."}
 	wildTaskDefinitions := wildcard{`^Resource::arn:<AWS::Partition>:ecs:<AWS::Region>:<AWS::AccountId>:task-definition\/\*$`,
@@ -48,7 +50,7 @@ func suppress(st *Stack) {
 	wildNoResourceLevel := wildcard{`^Resource::\*$`,
 		"Only for actions that support no resource-level permissions: xray:PutTraceSegments, xray:PutTelemetryRecords (tracing), ecs:RegisterTaskDefinition, ecs:DeregisterTaskDefinition, ecs:ListTaskDefinitions, elasticloadbalancing:DescribeRules, elasticloadbalancing:DescribeTargetHealth, application-autoscaling:DescribeScalableTargets; and ecs:ListTasks, whose resource is a container instance (Fargate tasks have none), limited to the configured clusters by an ecs:cluster condition (TestWildcardResourcesOnlyWhereRequired checks the list)."}
 	wildPassRoles := wildcard{`^Resource::arn:(<AWS::Partition>|aws[a-z-]*):iam::(<AWS::AccountId>|\d{12}):role\/.*\*.*$`,
-		"A configured pass-role pattern (slipway:passRoles); PassRole is further limited to ecs-tasks.amazonaws.com."}
+		"A configured pass-role pattern (slipway:passRoles, limited to ecs-tasks.amazonaws.com; slipway:infrastructureRoles, limited to ecs.amazonaws.com)."}
 	wildListenerRules := wildcard{`^Resource::arn:<AWS::Partition>:elasticloadbalancing:<AWS::Region>:<AWS::AccountId>:listener-rule\/\*$`,
 		"Listener rules belong to the users' load balancers, named in the environment specs."}
 	wildAlarms := wildcard{`^Resource::arn:<AWS::Partition>:cloudwatch:<AWS::Region>:<AWS::AccountId>:alarm:(\*|TargetTracking-service\/\*)$`,
@@ -68,7 +70,7 @@ func suppress(st *Stack) {
 	suppressWildcards(f.Step, wildSpecObjects,
 		stateObjects("locks, the lock queue, watches, approvals, plans and history (never deleted)",
 			StateLocksPrefix, StateQueuePrefix, StateWatchesPrefix, StateApprovalsPrefix, PlansPrefix, HistoryPrefix),
-		wildExecutions, wildServices, wildTasks, wildTaskDefinitions,
+		wildExecutions, wildServices, wildServiceDeployments, wildTasks, wildTaskDefinitions,
 		wildNoResourceLevel, wildPassRoles, wildListenerRules, wildAlarms, wildScalableTargets, wildDiscovery, wildRepositories)
 
 	suppressOn(st.Deploy.StateMachine.Role(),

@@ -12,17 +12,19 @@ import (
 // Context keys read from cdk.json (or `cdk synth -c key=value`). Each maps to
 // one field of Settings.
 const (
-	KeyStackName         = "slipway:stackName"
-	KeySpecBucketName    = "slipway:specBucketName"
-	KeyClusters          = "slipway:clusters"
-	KeyPassRoles         = "slipway:passRoles"
-	KeyAssumeRoles       = "slipway:assumeRoles"
-	KeyApproverRoles     = "slipway:approverRoleArns"
-	KeyDefaultAlarms     = "slipway:defaultAlarms"
-	KeyLogRetentionDays  = "slipway:logRetentionDays"
-	KeyReconcileInterval = "slipway:reconcileIntervalSeconds"
-	KeyAssetDir          = "slipway:assetDir"
-	KeyLogExecutionData  = "slipway:logExecutionData"
+	KeyStackName      = "slipway:stackName"
+	KeySpecBucketName = "slipway:specBucketName"
+	KeyClusters       = "slipway:clusters"
+	KeyPassRoles      = "slipway:passRoles"
+	// KeyInfrastructureRoles are the ELB infrastructure roles of kind ecs.
+	KeyInfrastructureRoles = "slipway:infrastructureRoles"
+	KeyAssumeRoles         = "slipway:assumeRoles"
+	KeyApproverRoles       = "slipway:approverRoleArns"
+	KeyDefaultAlarms       = "slipway:defaultAlarms"
+	KeyLogRetentionDays    = "slipway:logRetentionDays"
+	KeyReconcileInterval   = "slipway:reconcileIntervalSeconds"
+	KeyAssetDir            = "slipway:assetDir"
+	KeyLogExecutionData    = "slipway:logExecutionData"
 	// The reserved concurrency of the functions EventBridge invokes.
 	KeyECRPushConcurrency    = "slipway:ecrPushConcurrency"
 	KeySpecUploadConcurrency = "slipway:specUploadConcurrency"
@@ -49,6 +51,12 @@ type Settings struct {
 	// role names in the stack's account (wildcards allowed, e.g. "app-*") or
 	// as role ARNs.
 	PassRoles []string
+	// InfrastructureRoles are the IAM roles ECS assumes to change listener
+	// rules in a deployment of kind ecs (an environment's
+	// loadBalancers.<service>.infrastructureRoleArn), as role names or
+	// ARNs like PassRoles. Slipway may pass them to ECS only
+	// (iam:PassedToService ecs.amazonaws.com).
+	InfrastructureRoles []string
 	// AssumeRoles are role ARNs Slipway may assume to deploy into other
 	// accounts (an environment's roleArn).
 	AssumeRoles []string
@@ -158,6 +166,7 @@ func FromContext(lookup func(key string) any) (Settings, error) {
 	str(KeySpecBucketName, &s.SpecBucketName)
 	list(KeyClusters, &s.Clusters)
 	list(KeyPassRoles, &s.PassRoles)
+	list(KeyInfrastructureRoles, &s.InfrastructureRoles)
 	list(KeyAssumeRoles, &s.AssumeRoles)
 	list(KeyApproverRoles, &s.ApproverRoles)
 	list(KeyDefaultAlarms, &s.DefaultAlarms)
@@ -284,19 +293,23 @@ func (s Settings) Validate() error {
 			add("%s[%d]: %q has no literal prefix before its first \"*\": it would match clusters nobody named; start the pattern with a name prefix (such as \"prod-*\")", KeyClusters, i, c)
 		}
 	}
-	for i, r := range s.PassRoles {
-		if r == "*" || strings.HasSuffix(r, ":role/*") {
-			add("%s[%d]: %q would allow passing every role; name the roles or a prefix", KeyPassRoles, i, r)
-		} else if !literalPrefix(r, ":role/") {
-			add("%s[%d]: %q has no literal prefix before its first \"*\" in the role name: it would allow passing roles nobody named; start the pattern with a name prefix (such as \"app-*\" or \"team/app-*\")", KeyPassRoles, i, r)
-		} else if strings.HasPrefix(r, "arn:") {
-			if !roleARNRE.MatchString(r) {
-				add("%s[%d]: %q is not an IAM role ARN", KeyPassRoles, i, r)
+	passable := func(key string, roles []string) {
+		for i, r := range roles {
+			if r == "*" || strings.HasSuffix(r, ":role/*") {
+				add("%s[%d]: %q would allow passing every role; name the roles or a prefix", key, i, r)
+			} else if !literalPrefix(r, ":role/") {
+				add("%s[%d]: %q has no literal prefix before its first \"*\" in the role name: it would allow passing roles nobody named; start the pattern with a name prefix (such as \"app-*\" or \"team/app-*\")", key, i, r)
+			} else if strings.HasPrefix(r, "arn:") {
+				if !roleARNRE.MatchString(r) {
+					add("%s[%d]: %q is not an IAM role ARN", key, i, r)
+				}
+			} else if !roleNameRE.MatchString(r) {
+				add("%s[%d]: %q is not an IAM role name", key, i, r)
 			}
-		} else if !roleNameRE.MatchString(r) {
-			add("%s[%d]: %q is not an IAM role name", KeyPassRoles, i, r)
 		}
 	}
+	passable(KeyPassRoles, s.PassRoles)
+	passable(KeyInfrastructureRoles, s.InfrastructureRoles)
 	for i, r := range s.AssumeRoles {
 		if !roleARNRE.MatchString(r) || strings.Contains(r, "*") {
 			add("%s[%d]: %q is not an IAM role ARN without wildcards", KeyAssumeRoles, i, r)

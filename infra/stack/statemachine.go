@@ -29,6 +29,9 @@ const (
 	pathBookkeeping    = "$.bookkeepingError"
 	pathErrorName      = "$.error.Error"
 	pathWaitKind       = "$.wait.kind"
+	pathNative         = "$.native"
+	pathNativeGate     = "$.native.gate"
+	pathPlanStrategy   = "$.plan.strategy"
 )
 
 // DeployMachine is the deploy state machine: one execution per deployment of
@@ -300,6 +303,9 @@ func definition(scope constructs.Construct, step awslambda.IFunction) sfn.IChain
 		return sfn.Condition_And(sfn.Condition_IsPresent(jsii.String(pathErrorName)), c)
 	}
 	failureKind.
+		// A native deployment's rejection at its hook was rolled back:
+		// the record says so before $.error (ApprovalRejected) is read.
+		When(sfn.Condition_StringEquals(jsii.String(pathOutcome), jsii.String(string(workflow.OutcomeRolledBack))), rolledBack, nil).
 		When(sfn.Condition_StringEquals(jsii.String(pathOutcome), jsii.String(string(workflow.OutcomeSuperseded))), superseded, nil).
 		When(sfn.Condition_StringEquals(jsii.String(pathOutcome), jsii.String(string(workflow.OutcomeRejected))), rejected, nil).
 		When(sfn.Condition_StringEquals(jsii.String(pathOutcome), jsii.String(string(workflow.OutcomeFailed))), failed, nil).
@@ -369,7 +375,7 @@ func definition(scope constructs.Construct, step awslambda.IFunction) sfn.IChain
 	toRollback(promote)
 
 	moreSteps := sfn.NewChoice(scope, jsii.String(workflow.StateMoreSteps), &sfn.ChoiceProps{
-		Comment: jsii.String("Shifts the next traffic step while steps remain; promotes otherwise; cleans up once the promoted slot's Cloud Map registration (PromotedYet) is complete."),
+		Comment: jsii.String("Shifts the next traffic step while steps remain; promotes otherwise; cleans up once the promoted slot's Cloud Map registration (PromotedYet) is complete. A native deployment (kind ecs, $.native) has no step of Slipway's: it goes to CheckHook."),
 	})
 	shift := task(workflow.StateShiftTraffic, workflow.PhaseShift,
 		"Moves traffic to the weight (or task count) of the next step.")
@@ -378,12 +384,46 @@ func definition(scope constructs.Construct, step awslambda.IFunction) sfn.IChain
 	checkBake := task(workflow.StateCheckBake, workflow.PhaseCheck,
 		"Re-reads the alarms each time Bake wakes (every reconcile interval), in case an alarm event was lost; at the end of the bake also checks service health.")
 	bakeDoneYet := sfn.NewChoice(scope, jsii.String(workflow.StateBakeDoneYet), &sfn.ChoiceProps{
-		Comment: jsii.String("Bakes on until the bake's deadline; then shifts the next traffic step while steps remain, promotes otherwise."),
+		Comment: jsii.String("Bakes on until the bake's deadline; then continues a native deployment at its hook, shifts the next traffic step while steps remain, promotes otherwise."),
 	})
+
+	// The native branch (kind ecs): ECS moves the traffic and pauses at
+	// its PAUSE hooks; Slipway's gate at each is a check, or a bake with
+	// the alarms watched event-driven, then ContinueDeployment.
+	nativePresent := sfn.Condition_IsPresent(jsii.String(pathNative))
+	gateIs := func(g string) sfn.Condition {
+		return sfn.Condition_StringEquals(jsii.String(pathNativeGate), jsii.String(g))
+	}
+	checkHook := task(workflow.StateCheckHook, workflow.PhaseCheck,
+		"Reads the ECS service deployment when a wait for it ends (its hook or deployment event, or the reconcile timeout): which PAUSE hook awaits action, or whether ECS completed or rolled back (an error, so Rollback records it); sets $.native.gate.")
+	hookReady := sfn.NewChoice(scope, jsii.String(workflow.StateHookReady), &sfn.ChoiceProps{
+		Comment: jsii.String("Routes a native deployment on $.native.gate: bake or continue at an awaiting hook, finalize once ECS completed, wait for the next hook otherwise."),
+	})
+	awaitHook := wait(workflow.StateAwaitHook, workflow.PhaseWatch,
+		"Waits for the next PAUSE hook of the ECS service deployment to await action, or for the deployment to end (ECS events through functions/signal), watching alarms; times out after the reconcile interval.")
+	continueDeployment := task(workflow.StateContinueDeployment, workflow.PhaseContinue,
+		"Resolves the awaiting PAUSE hook with ContinueServiceDeployment CONTINUE once its gate passed (alarms read OK at the last moment).")
+	checkHook.Next(hookReady)
+	toRollback(checkHook)
+	awaitHook.Next(checkHook)
+	catchTimeout(awaitHook, checkHook)
+	toRollback(awaitHook)
+	continueDeployment.Next(awaitHook)
+	toRollback(continueDeployment)
+	// The environment's approval of a native deployment comes at its
+	// POST_TEST_TRAFFIC_SHIFT hook: the new revision runs and serves test
+	// traffic, production has none of it. A rejection, or nobody in time,
+	// rolls back.
+	awaitHookApproval := wait(workflow.StateAwaitHookApproval, workflow.PhaseApprove,
+		"Announces the pending approval at the native deployment's POST_TEST_TRAFFIC_SHIFT hook and waits for slipway approve or reject, up to the approval timeout; a rejection or the timeout rolls back.")
+	awaitHookApproval.Next(continueDeployment)
+	catch(awaitHookApproval, rollback, []string{errorName((*workflow.ApprovalRejected)(nil)), *sfn.Errors_TIMEOUT()})
+	catch(awaitHookApproval, rollback, statesAll())
 	// A promoted slot's registration (PromotedYet) waits in AwaitStable,
 	// which comes back here: with every step shifted and all traffic on
 	// the new revision, Promote has run and Cleanup is next.
 	moreSteps.
+		When(nativePresent, checkHook, nil).
 		When(sfn.Condition_NumberGreaterThan(jsii.String(pathRemaining), jsii.Number(0)), shift, nil).
 		When(sfn.Condition_NumberGreaterThan(jsii.String(pathWeight), jsii.Number(99)), cleanup, nil).
 		Otherwise(promote)
@@ -396,6 +436,7 @@ func definition(scope constructs.Construct, step awslambda.IFunction) sfn.IChain
 	toRollback(checkBake)
 	bakeDoneYet.
 		When(sfn.Condition_BooleanEquals(jsii.String(pathSettled), jsii.Bool(false)), bake, nil).
+		When(nativePresent, continueDeployment, nil).
 		When(sfn.Condition_NumberGreaterThan(jsii.String(pathRemaining), jsii.Number(0)), shift, nil).
 		Otherwise(promote)
 
@@ -416,14 +457,21 @@ func definition(scope constructs.Construct, step awslambda.IFunction) sfn.IChain
 	checkStable := task(workflow.StateCheckStable, workflow.PhaseCheck,
 		"Re-checks the ECS deployment after a wait timed out, in case its event was lost; fails once the stabilisation deadline has passed.")
 	stableYet := sfn.NewChoice(scope, jsii.String(workflow.StateStableYet), &sfn.ChoiceProps{
-		Comment: jsii.String("Moves on once the ECS deployment is stable; waits again otherwise."),
+		Comment: jsii.String("Moves on once the ECS deployment is stable; waits again otherwise. A native deployment goes to HookReady, CheckStable having set its gate."),
 	})
 	awaitStable.Next(moreSteps)
 	catchTimeout(awaitStable, checkStable)
 	toRollback(awaitStable)
 	checkStable.Next(stableYet)
 	toRollback(checkStable)
+	hookReady.
+		When(gateIs(workflow.GateApprove), awaitHookApproval, nil).
+		When(gateIs(workflow.GateBake), bake, nil).
+		When(gateIs(workflow.GateContinue), continueDeployment, nil).
+		When(gateIs(workflow.GateDone), finalize, nil).
+		Otherwise(awaitHook)
 	stableYet.
+		When(nativePresent, hookReady, nil).
 		When(sfn.Condition_BooleanEquals(jsii.String(pathSettled), jsii.Bool(true)), moreSteps, nil).
 		Otherwise(awaitStable)
 
@@ -459,6 +507,10 @@ func definition(scope constructs.Construct, step awslambda.IFunction) sfn.IChain
 	catch(prepare, recordFailure, statesAll())
 	afterPrepare.
 		When(sfn.Condition_BooleanEquals(jsii.String(pathLockQueued), jsii.Bool(true)), awaitLock, nil).
+		// A native deployment (kind ecs) is approved at its hook, once
+		// its new revision serves test traffic.
+		When(sfn.Condition_And(sfn.Condition_IsPresent(jsii.String(pathPlanStrategy)),
+			sfn.Condition_StringEquals(jsii.String(pathPlanStrategy), jsii.String("ecs"))), apply, nil).
 		When(sfn.Condition_BooleanEquals(jsii.String(pathApprovalNeeded), jsii.Bool(true)), awaitApproval, nil).
 		Otherwise(apply)
 	// The lock may have been handed over or not: Prepare checks again either

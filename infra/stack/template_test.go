@@ -29,6 +29,7 @@ func testSettings(assetDir string) Settings {
 	s.SpecBucketName = "acme-slipway-specs"
 	s.Clusters = []string{"prod", "arn:aws:ecs:eu-west-1:111122223333:cluster/shared"}
 	s.PassRoles = []string{"app-task-*", "arn:aws:iam::111122223333:role/exec"}
+	s.InfrastructureRoles = []string{"ecs-infrastructure", "arn:aws:iam::111122223333:role/ecs-elb"}
 	s.AssumeRoles = []string{"arn:aws:iam::444455556666:role/slipway-deployer"}
 	s.DefaultAlarms = []string{"ecs-cpu-high", "web-5xx"}
 	s.LogRetentionDays = 90
@@ -267,6 +268,17 @@ func TestFunctionPolicies(t *testing.T) {
 			"ecs:ListTaskDefinitions":      describeOnly,
 			`iam:PassRole if {"StringEquals":{"iam:PassedToService":"ecs-tasks.amazonaws.com"}}`: {
 				"arn:${AWS::Partition}:iam::${AWS::AccountId}:role/app-task-*", "arn:aws:iam::111122223333:role/exec"},
+			// Kind ecs: the service deployments of the allowed clusters,
+			// and the ELB infrastructure roles passed to ECS only.
+			"ecs:ListServiceDeployments": stepServices,
+			"ecs:DescribeServiceDeployments": {"arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:service-deployment/prod/*",
+				"arn:aws:ecs:eu-west-1:111122223333:service-deployment/shared/*"},
+			"ecs:ContinueServiceDeployment": {"arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:service-deployment/prod/*",
+				"arn:aws:ecs:eu-west-1:111122223333:service-deployment/shared/*"},
+			"ecs:StopServiceDeployment": {"arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:service-deployment/prod/*",
+				"arn:aws:ecs:eu-west-1:111122223333:service-deployment/shared/*"},
+			`iam:PassRole if {"StringEquals":{"iam:PassedToService":"ecs.amazonaws.com"}}`: {
+				"arn:${AWS::Partition}:iam::${AWS::AccountId}:role/ecs-infrastructure", "arn:aws:iam::111122223333:role/ecs-elb"},
 			"sts:AssumeRole":                                   {"arn:aws:iam::444455556666:role/slipway-deployer"},
 			"elasticloadbalancing:ModifyRule":                  {arnOf("elasticloadbalancing", "listener-rule/*")},
 			"elasticloadbalancing:DescribeRules":               describeOnly,
@@ -536,6 +548,9 @@ func TestTriggers(t *testing.T) {
 		"ecs deployment": {tr.ECSState,
 			`{"detail":{"eventName":["SERVICE_DEPLOYMENT_COMPLETED","SERVICE_DEPLOYMENT_FAILED"]},"detail-type":["ECS Deployment State Change"],"source":["aws.ecs"]}`,
 			fn(f.st.Functions.Signal), tr.SignalDLQ},
+		"ecs hook": {tr.ECSHook,
+			`{"detail":{"eventName":["HOOK_AWAITING_ACTION"]},"detail-type":["ECS Hook State Change"],"source":["aws.ecs"]}`,
+			fn(f.st.Functions.Signal), tr.SignalDLQ},
 	}
 	rules := f.resources("AWS::Events::Rule")
 	if len(rules) != len(tests) {
@@ -617,7 +632,7 @@ func TestTriggers(t *testing.T) {
 	f.template.ResourcePropertiesCountIs(jsii.String("AWS::Lambda::Permission"), &map[string]any{
 		"Action": "lambda:InvokeFunction", "Principal": "events.amazonaws.com",
 		"SourceArn": assertions.Match_AnyValue(),
-	}, jsii.Number(4))
+	}, jsii.Number(5))
 }
 
 // queueOf returns the logical id of the (one) queue a queue policy is for.

@@ -31,6 +31,9 @@ type Triggers struct {
 	SpecUpload awsevents.Rule
 	AlarmState awsevents.Rule
 	ECSState   awsevents.Rule
+	// ECSHook resumes a deployment of kind ecs when its PAUSE hook awaits
+	// action.
+	ECSHook awsevents.Rule
 	// The EventBridge target dead-letter queues, one per target function.
 	ECRPushDLQ    awssqs.Queue
 	SpecUploadDLQ awssqs.Queue
@@ -105,7 +108,23 @@ func NewTriggers(scope constructs.Construct, id, stackName string, fns *Function
 		alarmStatePattern(), fns.Signal, t.SignalDLQ)
 	t.ECSState = rule(c, "ECSDeploymentRule", "An ECS deployment that completed or failed resumes the deployment waiting for it.",
 		ecsDeploymentPattern(), fns.Signal, t.SignalDLQ)
+	t.ECSHook = rule(c, "ECSHookRule", "A PAUSE hook of a native ECS deployment awaiting action resumes the deployment waiting for it (it bakes or continues).",
+		ecsHookPattern(), fns.Signal, t.SignalDLQ)
 	return t
+}
+
+// ecsHookPattern matches the hook events the signal function acts on:
+// HOOK_AWAITING_ACTION, a PAUSE hook of a deployment of kind ecs waiting
+// for ContinueServiceDeployment. The event forwarder forwards the same
+// events.
+func ecsHookPattern() *awsevents.EventPattern {
+	return &awsevents.EventPattern{
+		Source:     jsii.Strings(ECSHookStateChange.Source),
+		DetailType: jsii.Strings(ECSHookStateChange.DetailType),
+		Detail: &map[string]any{
+			"eventName": []string{"HOOK_AWAITING_ACTION"},
+		},
+	}
 }
 
 // alarmStatePattern matches the alarm events the signal function acts on.

@@ -1,6 +1,6 @@
 // Package demo runs Slipway's end-to-end demonstration against the local
 // endpoint: it starts the endpoint in-process with the example world, then
-// plays five scenarios through real SDK clients over HTTP, exactly as a user
+// plays seven scenarios through real SDK clients over HTTP, exactly as a user
 // would — push images, upload specs, inject a fault — and checks the outcome
 // of each (execution path, listener weights, ECS state).
 package demo
@@ -40,7 +40,7 @@ type Options struct {
 	Logger *slog.Logger
 	// ScenarioTimeout bounds each scenario in wall time; 60 s if zero.
 	ScenarioTimeout time.Duration
-	// Only runs the scenarios with these numbers (1..5); all if empty.
+	// Only runs the scenarios with these numbers (1..7); all if empty.
 	Only []int
 	// Report is the SVG file the timeline of the rolled-back canary
 	// (scenario 2) is written to at the end; none when empty.
@@ -116,6 +116,8 @@ func Run(ctx context.Context, opts Options) ([]Result, error) {
 		{"an invalid services/web.yaml is rejected", w.invalidSpec},
 		{"worker:v2 rolls", w.workerRolls},
 		{"agent:v2 (DAEMON) rolls on every instance", w.agentRolls},
+		{"web moves to ECS's own canary and web:v4 succeeds", w.nativeCanarySucceeds},
+		{"faulty web:v5 on ECS's canary is rolled back by its alarm", w.nativeCanaryRollsBack},
 	}
 	var results []Result
 	for i, sc := range scenarios {

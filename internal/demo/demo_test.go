@@ -29,10 +29,11 @@ func TestDemoPasses(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Run: %v\n%s", err, out.String())
 	}
-	if len(results) != 5 {
-		t.Errorf("got %d results, want 5", len(results))
+	if len(results) != 7 {
+		t.Errorf("got %d results, want 7", len(results))
 	}
-	for _, want := range []string{"✓ scenario 1", "✓ scenario 5", "5 scenarios, 0 failed", "rejected with"} {
+	for _, want := range []string{"✓ scenario 1", "✓ scenario 5", "✓ scenario 6", "✓ scenario 7", "7 scenarios, 0 failed", "rejected with",
+		"ContinueDeployment with traffic"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("narration lacks %q:\n%s", want, out.String())
 		}

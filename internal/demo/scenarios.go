@@ -38,6 +38,9 @@ type world struct {
 	cw  *cloudwatch.Client
 	// rolledBack is the execution scenario 2 rolled back, for the report.
 	rolledBack string
+	// strategy, when set, describes web's strategy as uploaded by a
+	// scenario, instead of the example specs'.
+	strategy string
 }
 
 func newWorld(r *endpoint.Running, say func(string, ...any)) *world {
@@ -70,7 +73,11 @@ func (w *world) push(ctx context.Context, service, tag string, afterPush func(di
 	if err != nil {
 		return execution{}, "", err
 	}
-	if plan := strategyText(svc, env); plan != "" {
+	plan := strategyText(svc, env)
+	if w.strategy != "" {
+		plan = w.strategy
+	}
+	if plan != "" {
 		w.say("%s's strategy in %s: %s", service, env.Name, plan)
 	}
 	digest, err := stack.PushImage(ctx, w.r.AWS, svc.Image.Repository, tag)
@@ -94,6 +101,12 @@ func (w *world) push(ctx context.Context, service, tag string, afterPush func(di
 		case workflow.StateShiftTraffic, workflow.StatePromote, workflow.StateRollback, workflow.StateApply,
 			workflow.StateAwaitLock, workflow.StateAwaitApproval:
 			w.say("  %s", state)
+		case workflow.StateContinueDeployment:
+			// Kind ecs: ECS moves the traffic; each hook Slipway continues
+			// shows where it stands.
+			if ws, err := w.weights(ctx, lb); err == nil {
+				w.say("  ContinueDeployment with traffic %s", ws)
+			}
 		case workflow.StateDeployed, workflow.StateRolledBack, workflow.StateRejected, workflow.StateRollbackFailed, workflow.StateSuperseded, workflow.StateFailed:
 			w.say("  %s", state)
 		case workflow.StateBake:

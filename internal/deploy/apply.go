@@ -57,6 +57,9 @@ func (e *Engine) apply(ctx context.Context, st workflow.State) (workflow.State, 
 			}
 		}
 	}
+	if p.Rendered.Strategy.Kind == kindECS {
+		return e.applyNative(ctx, st, c, p, td)
+	}
 	var svc *ecs.Service
 	if p.Rendered.Strategy.Kind == kindRolling {
 		svc, err = applyRolling(ctx, c, p, td)

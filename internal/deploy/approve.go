@@ -20,6 +20,9 @@ import (
 // two writes; the lock is read again after the record is written, and a
 // record left by a superseded deployment is removed.
 func (e *Engine) approve(ctx context.Context, st workflow.State, token string) (workflow.State, error) {
+	if st.Native != nil {
+		return e.approveAtHook(ctx, st, token)
+	}
 	if err := e.setLockStage(ctx, st, store.StageAwaitingApproval, token); err != nil {
 		return st, err
 	}

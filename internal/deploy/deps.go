@@ -82,8 +82,14 @@ type ServiceShape struct {
 	ContainerName string
 	ContainerPort int32
 	// CircuitBreaker turns on the ECS deployment circuit breaker with its
-	// own rollback off: Slipway rolls back itself, to its snapshot.
+	// own rollback off: Slipway rolls back itself, to its snapshot. With
+	// Native, its rollback is on: ECS rolls a native deployment back.
 	CircuitBreaker bool
+	// Native, when set, deploys with ECS's own strategy (kind ecs).
+	Native *NativeShape
+	// LeaveNative moves a service deployed with ECS's own strategy back
+	// to ROLLING: strategy, hooks, bakes and advancedConfiguration go.
+	LeaveNative bool
 }
 
 // ServiceAPI manages ECS task definitions and services (awsapi/ecs).
@@ -112,6 +118,19 @@ type ServiceAPI interface {
 	DeleteService(ctx context.Context, cluster, name string) error
 	TaskDefinitionRevisions(ctx context.Context, family string) ([]string, error)
 	DeregisterTaskDefinition(ctx context.Context, arn string) error
+
+	// ServiceDeployment describes a service deployment of a native
+	// strategy, with its active hooks.
+	ServiceDeployment(ctx context.Context, arn string) (*ecs.ServiceDeployment, error)
+	// ServiceDeploymentARNs lists a service's service deployments in one
+	// of statuses, newest first.
+	ServiceDeploymentARNs(ctx context.Context, cluster, service string, statuses ...string) ([]string, error)
+	// ContinueServiceDeployment resolves a PAUSE hook with
+	// ecs.ActionContinue or ecs.ActionRollback.
+	ContinueServiceDeployment(ctx context.Context, arn, hookID, action string) error
+	// RollBackServiceDeployment stops a service deployment with a
+	// rollback.
+	RollBackServiceDeployment(ctx context.Context, arn string) error
 }
 
 // TrafficAPI reads and moves listener rule weights (awsapi/elbv2).

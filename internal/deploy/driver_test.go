@@ -68,7 +68,7 @@ func (x *execution) run() { x.runUntil("") }
 func isWait(state string) bool {
 	switch state {
 	case workflow.StateAwaitLock, workflow.StateAwaitApproval, workflow.StateAwaitStable,
-		workflow.StateBake, workflow.StateAwaitRollbackStable:
+		workflow.StateBake, workflow.StateAwaitRollbackStable, workflow.StateAwaitHook, workflow.StateAwaitHookApproval:
 		return true
 	}
 	return false
@@ -117,7 +117,7 @@ func (x *execution) caught(f *workflow.Failure, next string) {
 // state at $.bookkeepingError, anything else at $.error.
 func caughtAt(st *workflow.State, state, name string) **workflow.Failure {
 	switch {
-	case name == statesTimeout && isWait(state) && state != workflow.StateAwaitApproval:
+	case name == statesTimeout && isWait(state) && state != workflow.StateAwaitApproval && state != workflow.StateAwaitHookApproval:
 		return &st.TimedOut
 	case state == workflow.StateRollback || state == workflow.StateAwaitRollbackStable || state == workflow.StateCheckRollbackStable:
 		return &st.RollbackError

@@ -1,7 +1,8 @@
 // Package deploy is the deployment engine: the phases the deploy state machine
 // calls (prepare, approve, apply, watch, check, shift, promote, cleanup,
-// rollback, finalize, record) and the strategies they carry out (rolling,
-// canary by weights or by task count, blue/green).
+// rollback, finalize, record, continue) and the strategies they carry out
+// (rolling, canary by weights or by task count, blue/green, and ECS's own
+// blue/green, canary and linear gated by PAUSE hooks: native.go).
 //
 // The engine imports no AWS SDK package. It declares the small interfaces it
 // consumes next to the code that uses them; internal/deploy/awsclients builds
@@ -115,6 +116,8 @@ func (e *Engine) run(ctx context.Context, inv workflow.Invocation) (workflow.Sta
 		return e.promote(ctx, st)
 	case workflow.PhaseCleanup:
 		return e.cleanup(ctx, st)
+	case workflow.PhaseContinue:
+		return e.continueNative(ctx, st)
 	case workflow.PhaseRollback:
 		return e.rollback(ctx, st)
 	case workflow.PhaseFinalize:

@@ -86,6 +86,8 @@ type world struct {
 	events []Event
 	// scales are the desired counts set without a deployment, in order.
 	scales []scaleCall
+	// native holds the service deployments of kind ecs (native_fake_test.go).
+	native *nativeWorld
 }
 
 type fakeService struct {
@@ -110,6 +112,9 @@ type fakeService struct {
 	// unknownHealth is how many RUNNING tasks of the PRIMARY deployment
 	// have no health check verdict yet (UNKNOWN); the others are HEALTHY.
 	unknownHealth int32
+	// current is the ARN of the service deployment of kind ecs ECS runs
+	// or ran last; empty for a service Slipway deploys itself.
+	current string
 }
 
 // scaleCall is a desired count set without a new deployment
@@ -246,7 +251,11 @@ func (w *world) deploy(s *fakeService, td string, desired int32) {
 // PRIMARY deployment is the last one; older ones keep their tasks until it
 // completes.
 func (w *world) settle() {
+	w.settleNative()
 	for _, s := range w.services {
+		if s.current != "" {
+			continue // ECS deploys it natively: settleNative
+		}
 		p := &s.deployments[len(s.deployments)-1]
 		image := w.tdImage[p.TaskDefinition]
 		due := !w.now.Before(p.started.Add(rolloutAfter))
@@ -343,6 +352,7 @@ func (w *world) DescribeService(_ context.Context, cluster, name string) (*ecs.S
 	for _, d := range slices.Backward(s.deployments) {
 		out.Deployments = append(out.Deployments, d.Deployment)
 	}
+	out.CurrentServiceDeployment = s.current
 	return out, nil
 }
 
@@ -356,6 +366,9 @@ func (w *world) CreateService(ctx context.Context, r *spec.Rendered, shape Servi
 	s := &fakeService{name: shape.Name, daemon: r.Scheduling == "DAEMON", settings: renderedSettings(r, shape)}
 	w.services[shape.Name] = s
 	w.deploy(s, td, w.desiredFor(r, shape))
+	if shape.Native != nil {
+		w.startNative(s, shape)
+	}
 	return w.DescribeService(ctx, r.Cluster, shape.Name)
 }
 
@@ -372,6 +385,9 @@ func (w *world) UpdateService(ctx context.Context, r *spec.Rendered, shape Servi
 	}
 	s.settings = renderedSettings(r, shape)
 	w.deploy(s, td, w.desiredFor(r, shape))
+	if shape.Native != nil {
+		w.startNative(s, shape)
+	}
 	return w.DescribeService(ctx, r.Cluster, shape.Name)
 }
 

@@ -179,15 +179,23 @@ func outcomeOf(st workflow.State) workflow.Outcome {
 	if st.Error == nil {
 		return workflow.OutcomeRolledBack
 	}
+	// A native deployment asks for approval at its hook, after Apply: a
+	// rejection (or nobody in time) rolled the service deployment back.
+	native := st.Native != nil && st.Native.ServiceDeployment != ""
 	switch st.Error.Error {
-	case workflow.ErrorName((*workflow.InvalidInput)(nil)), workflow.ErrorName((*workflow.ApprovalRejected)(nil)):
+	case workflow.ErrorName((*workflow.ApprovalRejected)(nil)):
+		if native {
+			return workflow.OutcomeRolledBack
+		}
+		return workflow.OutcomeRejected
+	case workflow.ErrorName((*workflow.InvalidInput)(nil)):
 		return workflow.OutcomeRejected
 	case workflow.ErrorName((*workflow.Superseded)(nil)):
 		return workflow.OutcomeSuperseded
 	case statesTimeout:
 		// The approval wait's timeout is caught at $.error (every other
 		// wait's goes to $.timedOut): nobody approved in time.
-		if st.Wait.Kind == workflow.WaitApproval {
+		if st.Wait.Kind == workflow.WaitApproval && !native {
 			return workflow.OutcomeRejected
 		}
 	}

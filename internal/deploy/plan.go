@@ -17,6 +17,7 @@ const (
 	kindRolling   = "rolling"
 	kindCanary    = "canary"
 	kindBlueGreen = "bluegreen"
+	kindECS       = "ecs"
 )
 
 // plan is what Prepare decided, stored in the state bucket at State.Plan.Key
@@ -153,7 +154,7 @@ func liveFullCount(ctx context.Context, c Clients, p *plan, withTarget bool) (in
 		return 0, nil
 	}
 	var running int32
-	if r.Strategy.Kind == kindRolling {
+	if r.Strategy.Kind == kindRolling || r.Strategy.Kind == kindECS {
 		live, err := readCount(ctx, c, r.Cluster, r.Service)
 		if err != nil {
 			return 0, err

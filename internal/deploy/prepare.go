@@ -250,8 +250,16 @@ func checkRendered(r *spec.Rendered) error {
 			problems = append(problems, fmt.Sprintf("environments/%s: loadBalancers.%s: a listener rule and two target groups (blue, green) are required for %s",
 				r.Environment, r.Service, r.Strategy.Kind))
 		}
+	case kindECS:
+		if r.Scheduling == "DAEMON" {
+			problems = append(problems, "strategy.kind: ecs cannot deploy a DAEMON service; use rolling")
+		}
+		if lb := r.LoadBalancer; lb == nil || lb.ListenerRuleArn == "" || lb.TargetGroupArns[0] == "" || lb.TargetGroupArns[1] == "" || lb.InfrastructureRoleARN == "" {
+			problems = append(problems, fmt.Sprintf("environments/%s: loadBalancers.%s: a listener rule, two target groups and infrastructureRoleArn are required for ecs",
+				r.Environment, r.Service))
+		}
 	default:
-		problems = append(problems, fmt.Sprintf("strategy.kind: unknown strategy %q (want rolling, canary or bluegreen)", r.Strategy.Kind))
+		problems = append(problems, fmt.Sprintf("strategy.kind: unknown strategy %q (want rolling, canary, bluegreen or ecs)", r.Strategy.Kind))
 	}
 	if r.TaskDefinition == nil || r.ServiceInput == nil {
 		problems = append(problems, "taskDefinition, service: required")
@@ -289,7 +297,7 @@ func stabilization(r *spec.Rendered) time.Duration {
 // newPlan snapshots the live state and decides where the new revision goes.
 func newPlan(ctx context.Context, c Clients, r *spec.Rendered, pipeline []string) (*plan, error) {
 	p := &plan{Rendered: r, Pipeline: pipeline}
-	if r.Strategy.Kind == kindRolling {
+	if r.Strategy.Kind == kindRolling || r.Strategy.Kind == kindECS {
 		s, err := readService(ctx, c, r.Cluster, r.Service)
 		if err != nil {
 			return nil, err
@@ -301,6 +309,11 @@ func newPlan(ctx context.Context, c Clients, r *spec.Rendered, pipeline []string
 			// the plain service takes over (switch.go).
 			if err := planRetire(ctx, c, r, p); err != nil {
 				return nil, err
+			}
+			if r.Strategy.Kind == kindECS && len(p.Retire) > 0 {
+				return nil, &workflow.InvalidInput{Problems: []string{fmt.Sprintf(
+					"strategy.kind: ecs cannot take over the slot services %v yet; deploy with kind rolling first "+
+						"(Slipway moves the traffic to the plain service %s), then with kind ecs", p.Retire, r.Service)}}
 			}
 		}
 		if r.Scheduling != "DAEMON" {
@@ -349,6 +362,9 @@ func steps(p *plan) []workflow.Step {
 		return canarySteps(s, first)
 	case kindBlueGreen:
 		return blueGreenSteps(s, first, testRule(p.Rendered) != "")
+	case kindECS:
+		// ECS moves the traffic: no step of Slipway's.
+		return nil
 	}
 	return rollingSteps(s)
 }

@@ -32,7 +32,10 @@ func (e *Engine) rollback(ctx context.Context, st workflow.State) (workflow.Stat
 	// any change), and the services may belong to the newer deployment by
 	// now: restoring this one's snapshot would undo that one. An approval
 	// Apply refused (checkApprover) changed nothing either.
-	if st.Error != nil && (st.Error.Error == workflow.ErrorName((*workflow.Superseded)(nil)) ||
+	// A native deployment's approval comes at its hook, after Apply: its
+	// rejection rolls back like any failure.
+	nativeApplied := st.Native != nil && st.Native.ServiceDeployment != ""
+	if st.Error != nil && !nativeApplied && (st.Error.Error == workflow.ErrorName((*workflow.Superseded)(nil)) ||
 		st.Error.Error == workflow.ErrorName((*workflow.ApprovalRejected)(nil))) {
 		log.Info("refused before applying: nothing to restore", "error", st.Error.Error)
 		st.Wait = workflow.Wait{Settled: true}
@@ -50,6 +53,11 @@ func (e *Engine) rollback(ctx context.Context, st workflow.State) (workflow.Stat
 	p, c, err := e.loadPlan(ctx, st)
 	if err != nil {
 		return st, err
+	}
+	if p.Rendered.Strategy.Kind == kindECS {
+		// ECS puts back the revision it ran before; restoring the
+		// snapshot's task definition would start another deployment.
+		return e.rollbackNative(ctx, st, c, p)
 	}
 	changed, err := restore(ctx, c, p.Snapshot)
 	if err != nil {

@@ -21,9 +21,9 @@ func (e *Engine) watch(ctx context.Context, st workflow.State, token string) (wo
 	switch st.Wait.Kind {
 	case workflow.WaitLock:
 		return st, e.enqueue(ctx, st, token)
-	case workflow.WaitStable, workflow.WaitBake:
+	case workflow.WaitStable, workflow.WaitBake, workflow.WaitHook:
 	default:
-		return st, &workflow.InvalidInput{Problems: []string{fmt.Sprintf("wait.kind: %q cannot be watched (want stable, bake or lock)", st.Wait.Kind)}}
+		return st, &workflow.InvalidInput{Problems: []string{fmt.Sprintf("wait.kind: %q cannot be watched (want stable, bake, hook or lock)", st.Wait.Kind)}}
 	}
 	w := watchOf(st)
 	w.Token = token
@@ -36,6 +36,15 @@ func (e *Engine) watch(ctx context.Context, st workflow.State, token string) (wo
 	}
 	if err := e.checkAlarms(ctx, st, c, workflow.PhaseWatch); err != nil {
 		return st, err
+	}
+	if st.Wait.Kind == workflow.WaitHook {
+		// The hook's event may have come before the watch.
+		ready, detail, err := hookReady(ctx, c, st)
+		if err != nil || !ready {
+			return st, err
+		}
+		e.logger(st, workflow.PhaseWatch).Info("hook wait over already", "detail", detail)
+		return st, e.succeedToken(ctx, token, workflow.Signal{Source: "check", Detail: detail})
 	}
 	if st.Wait.Kind != workflow.WaitStable {
 		if st.Wait.ScaleIn != nil {
@@ -77,6 +86,8 @@ func (e *Engine) check(ctx context.Context, st workflow.State) (workflow.State, 
 		return st, err
 	}
 	switch st.Wait.Kind {
+	case workflow.WaitHook:
+		return e.checkHook(ctx, st, c, p)
 	case workflow.WaitStable:
 		done, detail, err := rolloutDone(ctx, c, st.Wait)
 		if err != nil {
@@ -96,7 +107,11 @@ func (e *Engine) check(ctx context.Context, st workflow.State) (workflow.State, 
 		}
 		return st, nil
 	case workflow.WaitBake:
-		if err := judge(ctx, c, p, st.Wait); err != nil {
+		judged := judge
+		if st.Native != nil {
+			judged = func(ctx context.Context, c Clients, _ *plan, _ workflow.Wait) error { return judgeNative(ctx, c, st) }
+		}
+		if err := judged(ctx, c, p, st.Wait); err != nil {
 			log.Info("new revision failed its bake: rolling back", "error", err)
 			return st, err
 		}
@@ -117,7 +132,7 @@ func (e *Engine) check(ctx context.Context, st workflow.State) (workflow.State, 
 		st.Wait.Settled = true
 		return st, nil
 	}
-	return st, &workflow.InvalidInput{Problems: []string{fmt.Sprintf("wait.kind: %q cannot be checked (want stable or bake)", st.Wait.Kind)}}
+	return st, &workflow.InvalidInput{Problems: []string{fmt.Sprintf("wait.kind: %q cannot be checked (want stable, bake or hook)", st.Wait.Kind)}}
 }
 
 // checkAlarms fails with AlarmFired when a watched alarm is in ALARM.
@@ -257,7 +272,8 @@ func watchOf(st workflow.State) store.Watch {
 		Deployment: st.Deployment.ID, Execution: st.Deployment.Execution, Kind: st.Wait.Kind,
 		Environment: st.Environment, Service: st.Service,
 		Cluster: st.Wait.Cluster, ECSService: st.Wait.Service, ECSDeployment: st.Wait.ECSDeployment,
-		Alarms: st.Wait.Alarms, Deadline: st.Wait.Deadline,
+		ServiceDeployment: st.Wait.ServiceDeployment,
+		Alarms:            st.Wait.Alarms, Deadline: st.Wait.Deadline,
 	}
 }
 

@@ -228,7 +228,7 @@ func TestRenderProblems(t *testing.T) {
 		},
 		"bad deployment strategy": {
 			in:   RenderInput{Image: testImage, Strategy: json.RawMessage(`{"kind":"linear"}`)},
-			want: []string{`strategy.kind: "linear" is not one of rolling, canary, bluegreen`},
+			want: []string{`strategy.kind: "linear" is not one of rolling, canary, bluegreen, ecs`},
 		},
 	}
 	for name, tc := range tests {

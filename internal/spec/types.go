@@ -109,6 +109,17 @@ const (
 	Rolling   = "rolling"
 	Canary    = "canary"
 	BlueGreen = "bluegreen"
+	// ECS hands the traffic shift to ECS itself (deploymentConfiguration
+	// strategy BLUE_GREEN, CANARY or LINEAR on one service); Slipway gates
+	// each stage with PAUSE lifecycle hooks. Mode says which.
+	ECS = "ecs"
+)
+
+// The modes of kind ecs, each an ECS deployment strategy.
+const (
+	ModeBlueGreen = "bluegreen" // BLUE_GREEN: all production traffic at once
+	ModeCanary    = "canary"    // CANARY: canaryPercent, canaryBake, then the rest
+	ModeLinear    = "linear"    // LINEAR: stepPercent more after each stepBake
 )
 
 // Strategy is how a deployment moves from the old revision to the new one.
@@ -130,8 +141,27 @@ type Strategy struct {
 	// after traffic moved, so rollback is a weight flip.
 	TerminationWait Duration
 	// TestListener routes the test listener rule to the new slot before
-	// traffic moves (bluegreen).
+	// traffic moves (bluegreen), or to the new revision (ecs).
 	TestListener bool
+
+	// Mode is, for kind ecs, the ECS strategy: bluegreen, canary or linear.
+	Mode string
+	// CanaryPercent is the production traffic % of the canary (mode
+	// canary; ECS accepts 0.1..100).
+	CanaryPercent float64
+	// CanaryBake is how long ECS waits, alarms watched, before it shifts
+	// the rest (canaryBakeTimeInMinutes; whole minutes, up to 24h).
+	CanaryBake Duration
+	// StepPercent is the traffic % each step of mode linear adds (ECS
+	// accepts 3..100).
+	StepPercent float64
+	// StepBake is how long ECS waits between linear steps
+	// (stepBakeTimeInMinutes; whole minutes, up to 24h).
+	StepBake Duration
+	// Bake is how long ECS keeps the old revision after all traffic moved,
+	// for its own instant rollback (bakeTimeInMinutes; whole minutes, up
+	// to 24h).
+	Bake Duration
 }
 
 // Step is one traffic step.
@@ -198,8 +228,13 @@ type LoadBalancer struct {
 	ListenerRuleArn string
 	// TargetGroupArns are the blue and green target groups; rolling needs only the first.
 	TargetGroupArns [2]string
-	// TestListenerRuleArn routes test traffic to the new slot (bluegreen).
+	// TestListenerRuleArn routes test traffic to the new slot (bluegreen)
+	// or the new revision (ecs).
 	TestListenerRuleArn string
+	// InfrastructureRoleARN is the IAM role ECS assumes to change the
+	// listener rules and target groups in a deployment of kind ecs
+	// (loadBalancers[].advancedConfiguration.roleArn).
+	InfrastructureRoleARN string `spec:"infrastructureRoleArn"`
 	// ContainerName and ContainerPort are registered in the target groups.
 	ContainerName string
 	ContainerPort int32
@@ -259,7 +294,7 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 func (s *Strategy) decodeSpec(dec *decoder, n *node, path string) {
 	n = normalizeStrategy(n)
 	if n.kind != mapKind {
-		dec.problem(n, path, "got %s%s, want a strategy name (rolling, canary, bluegreen) or a mapping", n.kind, quoteValue(n, path))
+		dec.problem(n, path, "got %s%s, want a strategy name (rolling, canary, bluegreen, ecs) or a mapping", n.kind, quoteValue(n, path))
 		return
 	}
 	dec.decodeStruct(n, reflectValue(s), path)

@@ -2,11 +2,13 @@ package spec
 
 import (
 	"fmt"
+	"math"
 	"path"
 	"reflect"
 	"regexp"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
@@ -19,7 +21,8 @@ var (
 	subnetPattern   = regexp.MustCompile(`^subnet-[0-9a-f]{8,17}$`)
 	sgPattern       = regexp.MustCompile(`^sg-[0-9a-f]{8,17}$`)
 	pinnedPattern   = regexp.MustCompile(`^[^\s@]+@sha256:[0-9a-f]{64}$`)
-	strategyKinds   = []string{Rolling, Canary, BlueGreen}
+	strategyKinds   = []string{Rolling, Canary, BlueGreen, ECS}
+	ecsModes        = []string{ModeBlueGreen, ModeCanary, ModeLinear}
 	overrideSection = []string{"taskDefinition", "service", "autoScaling", "strategy"}
 )
 
@@ -379,6 +382,9 @@ func (c *checker) service(w where, d *document, containers map[string][]int32, f
 			c.add(t.envW, envLB+".listenerRuleArn", "required for %s: the listener rule whose weights move traffic", kind)
 		}
 	}
+	if kind == ECS && !d.daemon() {
+		c.ecsService(w, d, t)
+	}
 	if t.lb != nil {
 		c.containerPort(t.envW, envLB, containers, &t.lb.ContainerName, &t.lb.ContainerPort)
 	}
@@ -466,9 +472,12 @@ func (c *checker) strategy(w where, p string, s *Strategy) {
 		c.add(w, p+".kind", "%q is not one of %s", s.Kind, strings.Join(strategyKinds, ", "))
 		return
 	}
+	c.ecsStrategy(w, p, s, kind)
 	switch {
 	case kind == Rolling && len(s.Steps) > 0:
 		c.add(w, p+".steps", "steps apply to canary and bluegreen, not rolling")
+	case kind == ECS && len(s.Steps) > 0:
+		c.add(w, p+".steps", "steps are Slipway's own traffic steps, not kind ecs: ECS moves the traffic; use canaryPercent (mode canary) or stepPercent (mode linear)")
 	case kind == Canary && len(s.Steps) == 0:
 		c.add(w, p+".steps", "required for canary, e.g. [{weight: 10, bake: 5m}, {weight: 100}]")
 	}
@@ -488,15 +497,143 @@ func (c *checker) strategy(w where, p string, s *Strategy) {
 	}
 	if kind != BlueGreen {
 		if s.TerminationWait.Duration != 0 {
-			c.add(w, p+".terminationWait", "applies to bluegreen only")
+			reason := "applies to bluegreen only"
+			if kind == ECS {
+				reason = "applies to bluegreen only; with kind ecs, bake keeps the old revision for ECS's own rollback"
+			}
+			c.add(w, p+".terminationWait", "%s", reason)
 		}
-		if s.TestListener {
-			c.add(w, p+".testListener", "applies to bluegreen only")
+		if s.TestListener && kind != ECS {
+			c.add(w, p+".testListener", "applies to bluegreen and ecs only")
 		}
 	}
 	for i, a := range s.Alarms {
 		if a == "" || len(a) > 255 {
 			c.add(w, fmt.Sprintf("%s.alarms[%d]", p, i), "an alarm name is 1 to 255 characters")
+		}
+	}
+}
+
+// maxECSBake is the longest bake ECS accepts (bakeTimeInMinutes,
+// canaryBakeTimeInMinutes, stepBakeTimeInMinutes: 0..1440).
+const maxECSBake = 24 * time.Hour
+
+// ecsStrategy checks the fields of kind ecs against what ECS accepts, and
+// that they are not set on Slipway's own kinds.
+func (c *checker) ecsStrategy(w where, p string, s *Strategy, kind string) {
+	if kind != ECS {
+		for _, f := range []struct {
+			name string
+			set  bool
+		}{
+			{"mode", s.Mode != ""},
+			{"canaryPercent", s.CanaryPercent != 0},
+			{"canaryBake", s.CanaryBake.Duration != 0},
+			{"stepPercent", s.StepPercent != 0},
+			{"stepBake", s.StepBake.Duration != 0},
+			{"bake", s.Bake.Duration != 0},
+		} {
+			if f.set {
+				c.add(w, p+"."+f.name, "applies to kind ecs only (ECS-native deployments), not %s", kind)
+			}
+		}
+		return
+	}
+	switch {
+	case s.Mode == "":
+		c.add(w, p+".mode", "required for kind ecs: one of %s", strings.Join(ecsModes, ", "))
+	case !slices.Contains(ecsModes, s.Mode):
+		c.add(w, p+".mode", "%q is not one of %s", s.Mode, strings.Join(ecsModes, ", "))
+	}
+	switch {
+	case s.Mode == ModeCanary && s.CanaryPercent == 0:
+		c.add(w, p+".canaryPercent", "required for mode canary: the production traffic %% of the canary, 0.1..100")
+	case s.Mode == ModeCanary && (s.CanaryPercent < 0.1 || s.CanaryPercent > 100):
+		c.add(w, p+".canaryPercent", "%g is outside 0.1..100, the range ECS accepts", s.CanaryPercent)
+	case s.Mode == ModeCanary && !tenths(s.CanaryPercent):
+		c.add(w, p+".canaryPercent", "%g is not a multiple of 0.1, the step ECS accepts", s.CanaryPercent)
+	case s.Mode != ModeCanary && s.CanaryPercent != 0:
+		c.add(w, p+".canaryPercent", "applies to mode canary only")
+	}
+	if s.Mode != ModeCanary && s.CanaryBake.Duration != 0 {
+		c.add(w, p+".canaryBake", "applies to mode canary only")
+	}
+	switch {
+	case s.Mode == ModeLinear && s.StepPercent == 0:
+		c.add(w, p+".stepPercent", "required for mode linear: the traffic %% each step adds, 3..100")
+	case s.Mode == ModeLinear && (s.StepPercent < 3 || s.StepPercent > 100):
+		c.add(w, p+".stepPercent", "%g is outside 3..100, the range ECS accepts", s.StepPercent)
+	case s.Mode == ModeLinear && !tenths(s.StepPercent):
+		c.add(w, p+".stepPercent", "%g is not a multiple of 0.1, the step ECS accepts", s.StepPercent)
+	case s.Mode != ModeLinear && s.StepPercent != 0:
+		c.add(w, p+".stepPercent", "applies to mode linear only")
+	}
+	if s.Mode != ModeLinear && s.StepBake.Duration != 0 {
+		c.add(w, p+".stepBake", "applies to mode linear only")
+	}
+	for _, f := range []struct {
+		name string
+		d    time.Duration
+	}{{"canaryBake", s.CanaryBake.Duration}, {"stepBake", s.StepBake.Duration}, {"bake", s.Bake.Duration}} {
+		switch {
+		case f.d > maxECSBake:
+			c.add(w, p+"."+f.name, "%s is longer than 24h, the most ECS accepts (1440 minutes)", f.d)
+		case f.d%time.Minute != 0:
+			c.add(w, p+"."+f.name, "%s is not a whole number of minutes; ECS counts bake time in minutes", f.d)
+		}
+	}
+}
+
+// tenths reports whether p is a multiple of 0.1.
+func tenths(p float64) bool {
+	return math.Abs(p*10-math.Round(p*10)) < 1e-9
+}
+
+// ecsService checks a deployment of kind ecs against its environment: ECS
+// shifts traffic between the two target groups of one listener rule, with
+// an infrastructure role, on a REPLICA service; and the service spec leaves
+// the settings Slipway derives from the strategy to Slipway.
+func (c *checker) ecsService(w where, d *document, t *target) {
+	envLB := "loadBalancers." + t.service
+	if t.lb == nil {
+		c.add(w, "strategy.kind", "ecs needs a load balancer: ECS shifts traffic between two target groups of one listener rule; "+
+			"add %s to %s (a canary by task count, without a load balancer, is Slipway's kind canary only)", envLB, t.env.File)
+	} else {
+		if t.lb.TargetGroupArns[1] == "" {
+			c.add(t.envW, envLB+".targetGroupArns", "ecs needs two target groups (the primary, then the alternate ECS moves traffic to)")
+		}
+		if t.lb.ListenerRuleArn == "" {
+			c.add(t.envW, envLB+".listenerRuleArn", "required for ecs: the production listener rule ECS shifts")
+		} else if d.Strategy.Mode != ModeBlueGreen && strings.Contains(t.lb.ListenerRuleArn, "/net/") {
+			c.add(t.envW, envLB+".listenerRuleArn", "mode %s needs an Application Load Balancer rule; ECS shifts Network Load Balancer traffic with mode bluegreen only", d.Strategy.Mode)
+		}
+		if t.lb.InfrastructureRoleARN == "" {
+			c.add(t.envW, envLB+".infrastructureRoleArn", "required for ecs: the IAM role ECS assumes to change the listener rules (advancedConfiguration.roleArn)")
+		}
+	}
+	if d.Service == nil {
+		return
+	}
+	if dc := d.Service.DeploymentConfiguration; dc != nil {
+		for _, f := range []struct {
+			name string
+			set  bool
+		}{
+			{"strategy", dc.Strategy != ""},
+			{"bakeTimeInMinutes", dc.BakeTimeInMinutes != nil},
+			{"canaryConfiguration", dc.CanaryConfiguration != nil},
+			{"linearConfiguration", dc.LinearConfiguration != nil},
+			{"lifecycleHooks", len(dc.LifecycleHooks) > 0},
+			{"alarms", dc.Alarms != nil},
+		} {
+			if f.set {
+				c.add(w, "service.deploymentConfiguration."+f.name, "set by Slipway from strategy (kind ecs); write it there (mode, canaryPercent, stepPercent, bakes, alarms)")
+			}
+		}
+	}
+	for i, lb := range d.Service.LoadBalancers {
+		if lb.AdvancedConfiguration != nil {
+			c.add(w, fmt.Sprintf("service.loadBalancers[%d].advancedConfiguration", i), "set by Slipway from %s in %s (targetGroupArns, listenerRuleArn, testListenerRuleArn, infrastructureRoleArn)", envLB, t.env.File)
 		}
 	}
 }
@@ -543,6 +680,10 @@ func (c *checker) environment(w where, e *Environment) {
 			c.add(w, p+".targetGroupArns[1]", "must differ from targetGroupArns[0]")
 		}
 		c.arn(w, p+".testListenerRuleArn", lb.TestListenerRuleArn)
+		c.arn(w, p+".infrastructureRoleArn", lb.InfrastructureRoleARN)
+		if r := lb.InfrastructureRoleARN; r != "" && !c.skip(r) && arnPattern.MatchString(r) && !strings.Contains(r, ":iam::") {
+			c.add(w, p+".infrastructureRoleArn", "%q is not an IAM role ARN (arn:aws:iam::<account>:role/<name>)", r)
+		}
 		if lb.ContainerName == "" {
 			c.add(w, p+".containerName", "required: the container registered in the target groups")
 		}

@@ -37,6 +37,10 @@ type Watch struct {
 	Cluster       string `json:"cluster,omitempty"`
 	ECSService    string `json:"ecsService,omitempty"`
 	ECSDeployment string `json:"ecsDeployment,omitempty"`
+	// ServiceDeployment is the ECS service deployment ARN a native
+	// deployment's wait watches: its hook events name it, not the ECS
+	// deployment id. Indexed beside ECSDeployment.
+	ServiceDeployment string `json:"serviceDeployment,omitempty"`
 	// Alarms are the alarm names watched.
 	Alarms []string `json:"alarms,omitempty"`
 	// Deadline is when the wait is given up.
@@ -64,6 +68,9 @@ func watchKeys(w Watch) []string {
 	}
 	if w.ECSDeployment != "" {
 		keys = append(keys, ecsPrefix(w.ECSDeployment)+file)
+	}
+	if w.ServiceDeployment != "" {
+		keys = append(keys, ecsPrefix(w.ServiceDeployment)+file)
 	}
 	return keys
 }
@@ -118,8 +125,8 @@ func (s *Store) WatchesForAlarm(ctx context.Context, alarm string) ([]Watch, err
 	return s.watchesUnder(ctx, op, alarmPrefix(alarm))
 }
 
-// WatchesForECSDeployment returns the watches on the ECS deployment id, in
-// key order (by deployment).
+// WatchesForECSDeployment returns the watches on the ECS deployment id, or
+// on the service deployment ARN, in key order (by deployment).
 func (s *Store) WatchesForECSDeployment(ctx context.Context, id string) ([]Watch, error) {
 	op := fmt.Sprintf("find watches on ECS deployment %s", id)
 	if err := checkNames(op, "ECS deployment id", id); err != nil {

@@ -26,6 +26,18 @@ const (
 
 	SourceECS                    = "aws.ecs"
 	DetailTypeECSDeploymentState = "ECS Deployment State Change"
+	// DetailTypeECSHookState is what a lifecycle hook of an ECS-native
+	// deployment announces (PAUSE hooks: HOOK_AWAITING_ACTION).
+	DetailTypeECSHookState = "ECS Hook State Change"
+)
+
+// ECS hook event names (detail.eventName of an ECS Hook State Change).
+const (
+	ECSHookInProgress     = "HOOK_IN_PROGRESS"
+	ECSHookAwaitingAction = "HOOK_AWAITING_ACTION"
+	ECSHookSucceeded      = "HOOK_SUCCEEDED"
+	ECSHookFailed         = "HOOK_FAILED"
+	ECSHookTimedOut       = "HOOK_TIMED_OUT"
 )
 
 // Values of ECR Image Action details that ask for a deployment.
@@ -131,6 +143,25 @@ type ECSDeploymentStateChange struct {
 	// completion must not be dropped over a time format.
 	UpdatedAt string `json:"updatedAt"`
 	Reason    string `json:"reason"`
+}
+
+// ECSHookStateChange is the detail of an "ECS Hook State Change" event: a
+// lifecycle hook of a service deployment of an ECS-native strategy. The
+// service deployment's ARN is also the envelope's first resource.
+type ECSHookStateChange struct {
+	EventType string `json:"eventType"`
+	EventName string `json:"eventName"`
+	HookID    string `json:"hookId"`
+	// HookType is PAUSE or AWS_LAMBDA.
+	HookType string `json:"hookType"`
+	// ExpiresAt and UpdatedAt are kept as delivered: Slipway reads the
+	// hook's state from DescribeServiceDeployments, not from the event.
+	ExpiresAt            string `json:"expiresAt,omitempty"`
+	LifecycleStage       string `json:"lifecycleStage"`
+	ClusterArn           string `json:"clusterArn"`
+	ServiceArn           string `json:"serviceArn"`
+	ServiceDeploymentArn string `json:"serviceDeploymentArn"`
+	UpdatedAt            string `json:"updatedAt"`
 }
 
 // MalformedEvent says why a payload is not an event a handler can act on.
@@ -334,6 +365,31 @@ func ParseECSDeploymentStateChange(data []byte) (*Envelope[ECSDeploymentStateCha
 		return nil, bad("eventName", "missing")
 	case d.DeploymentID == "":
 		return nil, bad("deploymentId", "missing")
+	}
+	return ev, nil
+}
+
+// ParseECSHookStateChange parses and validates an "ECS Hook State Change"
+// event: it must name its event, its service deployment (an ECS service
+// deployment ARN) and, awaiting action, its hook.
+func ParseECSHookStateChange(data []byte) (*Envelope[ECSHookStateChange], error) {
+	ev, err := parse[ECSHookStateChange](data, SourceECS, DetailTypeECSHookState)
+	if err != nil {
+		return nil, err
+	}
+	d := ev.Detail
+	bad := func(field, reason string) error {
+		return &MalformedEvent{DetailType: DetailTypeECSHookState, ID: ev.ID, Field: "detail." + field, Reason: reason}
+	}
+	switch {
+	case d.EventName == "":
+		return nil, bad("eventName", "missing")
+	case d.ServiceDeploymentArn == "":
+		return nil, bad("serviceDeploymentArn", "missing")
+	case !strings.HasPrefix(d.ServiceDeploymentArn, "arn:") || !strings.Contains(d.ServiceDeploymentArn, ":service-deployment/"):
+		return nil, bad("serviceDeploymentArn", fmt.Sprintf("%q is not an ECS service deployment ARN", d.ServiceDeploymentArn))
+	case d.EventName == ECSHookAwaitingAction && d.HookID == "":
+		return nil, bad("hookId", "missing")
 	}
 	return ev, nil
 }

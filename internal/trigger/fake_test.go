@@ -163,7 +163,7 @@ func (f *fakeStore) WatchesForAlarm(_ context.Context, alarm string) ([]store.Wa
 }
 
 func (f *fakeStore) WatchesForECSDeployment(_ context.Context, id string) ([]store.Watch, error) {
-	return f.findWatches(func(w store.Watch) bool { return w.ECSDeployment == id })
+	return f.findWatches(func(w store.Watch) bool { return w.ECSDeployment == id || w.ServiceDeployment == id })
 }
 
 func (f *fakeStore) findWatches(match func(store.Watch) bool) ([]store.Watch, error) {

@@ -30,8 +30,9 @@ type taskCompleter interface {
 
 // Signal handles the events that end waits: a CloudWatch alarm going into
 // ALARM fails every wait watching it (the deployment rolls back now, not at
-// the end of the bake), and an ECS deployment completing or failing ends the
-// waits on that deployment.
+// the end of the bake), an ECS deployment completing or failing ends the
+// waits on that deployment, and a PAUSE hook of an ECS-native deployment
+// awaiting action wakes the wait on that service deployment.
 //
 // An event may arrive before the watch phase has written its watch; then
 // nothing is found here, and the wait's timeout re-check (the reconcile
@@ -66,10 +67,44 @@ func (h *Signal) Handle(ctx context.Context, event json.RawMessage) error {
 		return h.alarm(ctx, event)
 	case DetailTypeECSDeploymentState:
 		return h.deployment(ctx, event)
+	case DetailTypeECSHookState:
+		return h.hook(ctx, event)
 	}
-	h.log.Warn(fmt.Sprintf("event dropped: detail-type %q is neither %q nor %q", head.DetailType,
-		DetailTypeAlarmStateChange, DetailTypeECSDeploymentState), "event", head.ID)
+	h.log.Warn(fmt.Sprintf("event dropped: detail-type %q is not %q, %q or %q", head.DetailType,
+		DetailTypeAlarmStateChange, DetailTypeECSDeploymentState, DetailTypeECSHookState), "event", head.ID)
 	return nil
+}
+
+// hook wakes the waits on a native service deployment whose PAUSE hook
+// awaits action. The wait's check reads the deployment itself and decides
+// the gate: the event only says when to look.
+func (h *Signal) hook(ctx context.Context, event json.RawMessage) error {
+	ev, err := ParseECSHookStateChange(event)
+	if err != nil {
+		h.log.Warn("event dropped", "error", err.Error())
+		return nil
+	}
+	d := ev.Detail
+	log := h.log.With("event", ev.ID, "serviceDeployment", d.ServiceDeploymentArn, "hook", d.HookID)
+	if d.EventName != ECSHookAwaitingAction {
+		log.Info(fmt.Sprintf("hook event %s: ignored, waits end when a hook awaits action", d.EventName))
+		return nil
+	}
+	watches, err := h.watches.WatchesForECSDeployment(ctx, d.ServiceDeploymentArn)
+	if err != nil {
+		return fmt.Errorf("service deployment %s: %w", d.ServiceDeploymentArn, err)
+	}
+	if len(watches) == 0 {
+		log.Info(fmt.Sprintf("hook %s awaits action at %s: no deployment waits for it", d.HookID, d.LifecycleStage))
+		return nil
+	}
+	signal := workflow.Signal{Source: "ecs", Detail: fmt.Sprintf("hook %s awaits action at %s", d.HookID, d.LifecycleStage)}
+	var errs []error
+	for _, w := range watches {
+		errs = append(errs, h.complete(ctx, log, w, signal.Detail+": the wait is over",
+			func(token string) error { return h.tasks.SendTaskSuccess(ctx, token, signal) }))
+	}
+	return errors.Join(errs...)
 }
 
 func (h *Signal) alarm(ctx context.Context, event json.RawMessage) error {
@@ -128,6 +163,15 @@ func (h *Signal) deployment(ctx context.Context, event json.RawMessage) error {
 	}
 	var errs []error
 	for _, w := range watches {
+		if w.Kind == workflow.WaitHook {
+			// A native deployment's end, either way, wakes its wait: the
+			// check reads why (ECS's alarm or circuit breaker rollback, or
+			// the end of Slipway's own rollback).
+			signal := workflow.Signal{Source: "ecs", Detail: fmt.Sprintf("ECS deployment %s: %s", d.DeploymentID, d.EventName)}
+			errs = append(errs, h.complete(ctx, log, w, signal.Detail+": the wait is over",
+				func(token string) error { return h.tasks.SendTaskSuccess(ctx, token, signal) }))
+			continue
+		}
 		if d.EventName == ECSDeploymentCompleted {
 			// Completion ends a wait for stability only: a bake lasts its
 			// full time whatever ECS reports.

@@ -58,6 +58,42 @@ type State struct {
 	BookkeepingError *Failure `json:"bookkeepingError,omitempty"`
 	// Outcome is set by the record phase; the FailureKind Choice routes on it.
 	Outcome Outcome `json:"outcome"`
+	// Native follows the ECS service deployment of a native strategy
+	// (kind ecs); nil for Slipway's own strategies, so their documents are
+	// unchanged. The Choices read it behind an IsPresent test.
+	Native *Native `json:"native,omitempty"`
+}
+
+// The gates of a native deployment ($.native.gate), set by the check of
+// its service deployment.
+const (
+	// GateWait: no hook awaits action yet; wait for the next.
+	GateWait = "wait"
+	// GateBake: a hook awaits action after production traffic moved;
+	// bake (alarms watched) before continuing.
+	GateBake = "bake"
+	// GateContinue: a hook awaits action and needs no bake; continue.
+	GateContinue = "continue"
+	// GateApprove: the hook at POST_TEST_TRAFFIC_SHIFT awaits a person's
+	// approval (the environment asks for one).
+	GateApprove = "approve"
+	// GateDone: ECS finished the deployment successfully.
+	GateDone = "done"
+)
+
+// Native is the state of a native deployment: the ECS service deployment
+// and the PAUSE hook it awaits.
+type Native struct {
+	// ServiceDeployment is the ECS service deployment ARN.
+	ServiceDeployment string `json:"serviceDeployment"`
+	// Stage is the lifecycle stage of the awaiting hook (POST_SCALE_UP, …).
+	Stage string `json:"stage,omitempty"`
+	// HookID is the awaiting PAUSE hook's id, for ContinueServiceDeployment.
+	HookID string `json:"hookId,omitempty"`
+	// Gate is what the state machine does next. Routing field.
+	Gate string `json:"gate"`
+	// Continued lists the stages Slipway continued, for history.
+	Continued []string `json:"continued,omitempty"`
 }
 
 // Request is what a trigger or a person asks for.
@@ -212,6 +248,10 @@ type Wait struct {
 	Cluster       string `json:"cluster,omitempty"`
 	Service       string `json:"service,omitempty"`
 	ECSDeployment string `json:"ecsDeployment,omitempty"`
+	// ServiceDeployment is the ECS service deployment ARN a hook wait
+	// watches (its hook events name it; its end is announced with
+	// ECSDeployment).
+	ServiceDeployment string `json:"serviceDeployment,omitempty"`
 	// Alarms are the alarm names watched; any in ALARM fails the wait.
 	Alarms []string `json:"alarms,omitempty"`
 	// ScaleIn, for a step of a canary by task count, is the old slot's

@@ -4,11 +4,22 @@ package workflow
 // states with these constants and the flow tests assert paths with them, so a
 // rename happens in one place.
 //
-// The happy path of every strategy is
+// The happy path of Slipway's own strategies is
 //
 //	Prepare → AfterPrepare → Apply → AwaitStable → MoreSteps →
 //	  [ShiftTraffic → Bake → CheckBake → BakeDoneYet (→ Bake → CheckBake → BakeDoneYet)*]* →
 //	  Promote → Cleanup → Finalize → Deployed
+//
+// A native deployment (kind ecs: ECS shifts the traffic, PAUSE hooks let
+// Slipway gate each stage) goes
+//
+//	Prepare → AfterPrepare → Apply → AwaitStable → MoreSteps →
+//	  [CheckHook → HookReady → (AwaitHookApproval | (Bake → CheckBake → BakeDoneYet)*) →
+//	   ContinueDeployment → AwaitHook]* → CheckHook → HookReady → Finalize → Deployed
+//
+// and any failure (an alarm, ECS's own rollback, a timeout, a rejected
+// approval: asked at the POST_TEST_TRAFFIC_SHIFT hook) goes to Rollback,
+// which rolls the service deployment back, as for the others.
 //
 // Waits are .waitForTaskToken tasks (AwaitLock, AwaitApproval, AwaitStable,
 // Bake, AwaitRollbackStable) whose timeout is read from the state document
@@ -62,6 +73,27 @@ const (
 	// StateDeployed is the terminal state of a successful deployment.
 	StateDeployed = "Deployed"
 
+	// StateCheckHook reads the ECS service deployment of a native
+	// strategy (kind ecs) when AwaitHook (or the AwaitStable after Apply)
+	// ends: which PAUSE hook awaits action, or whether ECS finished or
+	// rolled back, and decides the gate ($.native.gate).
+	StateCheckHook = "CheckHook"
+	// StateHookReady routes a native deployment on $.native.gate: wait for
+	// the next hook, bake, continue, or finalize.
+	StateHookReady = "HookReady"
+	// StateAwaitHook waits for the next PAUSE hook of the ECS service
+	// deployment to await action, or for the deployment to end (ECS hook
+	// and deployment events), timing out after the reconcile interval.
+	StateAwaitHook = "AwaitHook"
+	// StateAwaitHookApproval waits, at a native deployment's
+	// POST_TEST_TRAFFIC_SHIFT hook (the new revision up, test traffic on
+	// it, no production traffic yet), for a person to approve or reject
+	// when the environment asks for approval; a rejection rolls back.
+	StateAwaitHookApproval = "AwaitHookApproval"
+	// StateContinueDeployment resolves the awaiting PAUSE hook with
+	// ContinueServiceDeployment CONTINUE once its gate passed.
+	StateContinueDeployment = "ContinueDeployment"
+
 	// StateRollback restores the snapshot taken by Prepare.
 	StateRollback = "Rollback"
 	// StateAwaitRollbackStable waits for the restored service to be stable.
@@ -113,12 +145,15 @@ const (
 	PhaseRollback Phase = "rollback"
 	PhaseFinalize Phase = "finalize"
 	PhaseRecord   Phase = "record"
+	// PhaseContinue resolves a native deployment's awaiting PAUSE hook
+	// with CONTINUE.
+	PhaseContinue Phase = "continue"
 )
 
 // Phases lists every phase, in the order a deployment meets them.
 func Phases() []Phase {
 	return []Phase{PhasePrepare, PhaseApprove, PhaseApply, PhaseWatch, PhaseCheck, PhaseShift,
-		PhasePromote, PhaseCleanup, PhaseRollback, PhaseFinalize, PhaseRecord}
+		PhasePromote, PhaseCleanup, PhaseContinue, PhaseRollback, PhaseFinalize, PhaseRecord}
 }
 
 // Valid reports whether p is one of Phases.
@@ -140,4 +175,7 @@ const (
 	WaitApproval WaitKind = "approval" // a person approves or rejects
 	WaitStable   WaitKind = "stable"   // the ECS deployment completes
 	WaitBake     WaitKind = "bake"     // the bake time passes with no alarm
+	// WaitHook waits for an ECS service deployment (kind ecs) to reach a
+	// PAUSE hook awaiting action, or to end.
+	WaitHook WaitKind = "hook"
 )

@@ -41,6 +41,10 @@ type api interface {
 	DescribeTaskDefinition(context.Context, *sdk.DescribeTaskDefinitionInput, ...func(*sdk.Options)) (*sdk.DescribeTaskDefinitionOutput, error)
 	ListTasks(context.Context, *sdk.ListTasksInput, ...func(*sdk.Options)) (*sdk.ListTasksOutput, error)
 	DescribeTasks(context.Context, *sdk.DescribeTasksInput, ...func(*sdk.Options)) (*sdk.DescribeTasksOutput, error)
+	DescribeServiceDeployments(context.Context, *sdk.DescribeServiceDeploymentsInput, ...func(*sdk.Options)) (*sdk.DescribeServiceDeploymentsOutput, error)
+	ListServiceDeployments(context.Context, *sdk.ListServiceDeploymentsInput, ...func(*sdk.Options)) (*sdk.ListServiceDeploymentsOutput, error)
+	ContinueServiceDeployment(context.Context, *sdk.ContinueServiceDeploymentInput, ...func(*sdk.Options)) (*sdk.ContinueServiceDeploymentOutput, error)
+	StopServiceDeployment(context.Context, *sdk.StopServiceDeploymentInput, ...func(*sdk.Options)) (*sdk.StopServiceDeploymentOutput, error)
 }
 
 // Client reads and changes ECS task definitions and services.
@@ -63,6 +67,10 @@ type Service struct {
 	PendingCount   int32
 	Scheduling     string // REPLICA or DAEMON
 	Deployments    []Deployment
+	// CurrentServiceDeployment is the ARN of the service deployment ECS
+	// runs or ran last (the native strategies follow it); empty when ECS
+	// reports none.
+	CurrentServiceDeployment string
 	// Settings are what UpdateService can change besides the task
 	// definition and the count.
 	Settings Settings
@@ -394,15 +402,16 @@ func updateInput(from *sdk.CreateServiceInput, taskDefinition string) *sdk.Updat
 
 func service(s *types.Service) *Service {
 	out := &Service{
-		Name:           aws.ToString(s.ServiceName),
-		ARN:            aws.ToString(s.ServiceArn),
-		Cluster:        aws.ToString(s.ClusterArn),
-		Status:         aws.ToString(s.Status),
-		TaskDefinition: aws.ToString(s.TaskDefinition),
-		DesiredCount:   s.DesiredCount,
-		RunningCount:   s.RunningCount,
-		PendingCount:   s.PendingCount,
-		Scheduling:     string(s.SchedulingStrategy),
+		Name:                     aws.ToString(s.ServiceName),
+		ARN:                      aws.ToString(s.ServiceArn),
+		Cluster:                  aws.ToString(s.ClusterArn),
+		Status:                   aws.ToString(s.Status),
+		TaskDefinition:           aws.ToString(s.TaskDefinition),
+		DesiredCount:             s.DesiredCount,
+		RunningCount:             s.RunningCount,
+		PendingCount:             s.PendingCount,
+		Scheduling:               string(s.SchedulingStrategy),
+		CurrentServiceDeployment: aws.ToString(s.CurrentServiceDeployment),
 		Settings: Settings{
 			NetworkConfiguration:          s.NetworkConfiguration,
 			LoadBalancers:                 s.LoadBalancers,

@@ -100,6 +100,40 @@ func TestServiceInput(t *testing.T) {
 			shape: deploy.ServiceShape{Name: "web"},
 			want:  func(*ecs.CreateServiceInput) {},
 		},
+		"leaving ECS's own strategy: ROLLING, hooks, bake and alarms cleared": {
+			shape: deploy.ServiceShape{Name: "web", DesiredCount: aws.Int32(4), CircuitBreaker: true, LeaveNative: true},
+			want: func(in *ecs.CreateServiceInput) {
+				in.DesiredCount = aws.Int32(4)
+				dc := in.DeploymentConfiguration
+				dc.DeploymentCircuitBreaker = &types.DeploymentCircuitBreaker{Enable: true, Rollback: false}
+				dc.Strategy = types.DeploymentStrategyRolling
+				dc.LifecycleHooks = []types.DeploymentLifecycleHook{}
+				dc.Alarms = &types.DeploymentAlarms{AlarmNames: []string{}}
+				dc.BakeTimeInMinutes = aws.Int32(0)
+			},
+		},
+		"native canary: ECS's strategy, PAUSE hooks, alarms and rollback, advancedConfiguration": {
+			shape: deploy.ServiceShape{Name: "web", DesiredCount: aws.Int32(4), TargetGroupARN: "tg/blue", ContainerName: "web", ContainerPort: 8080,
+				CircuitBreaker: true, Native: &deploy.NativeShape{Strategy: "CANARY", CanaryPercent: 12.5, CanaryBakeMinutes: 5, BakeMinutes: 10,
+					PauseStages: []string{"POST_SCALE_UP", "POST_TEST_TRAFFIC_SHIFT", "POST_PRODUCTION_TRAFFIC_SHIFT"}, HookTimeoutMinutes: 40,
+					Alarms: []string{"web-5xx"}, AlternateTargetGroupARN: "tg/green", ProductionRule: "rule/prod", TestRule: "rule/test", RoleARN: "arn:role/elb"}},
+			want: func(in *ecs.CreateServiceInput) {
+				in.DesiredCount = aws.Int32(4)
+				dc := in.DeploymentConfiguration
+				dc.Strategy = types.DeploymentStrategyCanary
+				dc.BakeTimeInMinutes = aws.Int32(10)
+				dc.CanaryConfiguration = &types.CanaryConfiguration{CanaryPercent: aws.Float64(12.5), CanaryBakeTimeInMinutes: aws.Int32(5)}
+				dc.DeploymentCircuitBreaker = &types.DeploymentCircuitBreaker{Enable: true, Rollback: true}
+				dc.Alarms = &types.DeploymentAlarms{AlarmNames: []string{"web-5xx"}, Enable: true, Rollback: true}
+				dc.LifecycleHooks = []types.DeploymentLifecycleHook{{TargetType: types.DeploymentLifecycleHookTargetTypePause,
+					LifecycleStages: []types.DeploymentLifecycleHookStage{"POST_SCALE_UP", "POST_TEST_TRAFFIC_SHIFT", "POST_PRODUCTION_TRAFFIC_SHIFT"},
+					TimeoutConfiguration: &types.DeploymentLifecycleHookTimeoutConfiguration{TimeoutInMinutes: aws.Int32(40),
+						Action: types.DeploymentLifecycleHookActionRollback}}}
+				in.LoadBalancers = []types.LoadBalancer{{TargetGroupArn: aws.String("tg/blue"), ContainerName: aws.String("web"), ContainerPort: aws.Int32(8080),
+					AdvancedConfiguration: &types.AdvancedConfiguration{AlternateTargetGroupArn: aws.String("tg/green"),
+						ProductionListenerRule: aws.String("rule/prod"), TestListenerRule: aws.String("rule/test"), RoleArn: aws.String("arn:role/elb")}}}
+			},
+		},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -108,7 +142,9 @@ func TestServiceInput(t *testing.T) {
 			want := rendered().ServiceInput
 			want.TaskDefinition = aws.String("arn:td:7")
 			tc.want(want)
-			opts := cmpopts.IgnoreUnexported(ecs.CreateServiceInput{}, types.LoadBalancer{}, types.DeploymentConfiguration{}, types.DeploymentCircuitBreaker{})
+			opts := cmpopts.IgnoreUnexported(ecs.CreateServiceInput{}, types.LoadBalancer{}, types.DeploymentConfiguration{}, types.DeploymentCircuitBreaker{},
+				types.CanaryConfiguration{}, types.DeploymentAlarms{}, types.DeploymentLifecycleHook{}, types.DeploymentLifecycleHookTimeoutConfiguration{},
+				types.AdvancedConfiguration{})
 			if diff := cmp.Diff(want, got, opts); diff != "" {
 				t.Errorf("input (-want +got):\n%s", diff)
 			}

@@ -92,6 +92,26 @@ func (s *Services) DeleteService(ctx context.Context, cluster, name string) erro
 	return awsapi.Classify(fmt.Sprintf("delete service %s/%s", cluster, name), err)
 }
 
+// ServiceDeployment describes a native service deployment with its hooks.
+func (s *Services) ServiceDeployment(ctx context.Context, arn string) (*ecsapi.ServiceDeployment, error) {
+	return s.api.ServiceDeployment(ctx, arn)
+}
+
+// ServiceDeploymentARNs lists a service's service deployments in statuses.
+func (s *Services) ServiceDeploymentARNs(ctx context.Context, cluster, service string, statuses ...string) ([]string, error) {
+	return s.api.ServiceDeploymentARNs(ctx, cluster, service, statuses...)
+}
+
+// ContinueServiceDeployment resolves a PAUSE hook.
+func (s *Services) ContinueServiceDeployment(ctx context.Context, arn, hookID, action string) error {
+	return s.api.ContinueServiceDeployment(ctx, arn, hookID, action)
+}
+
+// RollBackServiceDeployment stops a service deployment with a rollback.
+func (s *Services) RollBackServiceDeployment(ctx context.Context, arn string) error {
+	return s.api.RollBackServiceDeployment(ctx, arn)
+}
+
 // serviceInput is r's CreateServiceInput as shape says: the slot's name and
 // target group, the desired count the engine chose, and the circuit breaker
 // on with its own rollback off (Slipway restores its snapshot instead). r is
@@ -118,7 +138,72 @@ func serviceInput(r *spec.Rendered, shape deploy.ServiceShape, td string) *ecs.C
 		dc.DeploymentCircuitBreaker = &types.DeploymentCircuitBreaker{Enable: true, Rollback: false}
 		in.DeploymentConfiguration = &dc
 	}
+	if shape.Native != nil {
+		native(&in, shape.Native)
+	}
+	if shape.LeaveNative && shape.Native == nil {
+		// UpdateService keeps what it is not sent: name ROLLING and clear
+		// what only ECS's own strategies use.
+		var dc types.DeploymentConfiguration
+		if in.DeploymentConfiguration != nil {
+			dc = *in.DeploymentConfiguration
+		}
+		dc.Strategy = types.DeploymentStrategyRolling
+		dc.LifecycleHooks = []types.DeploymentLifecycleHook{}
+		dc.Alarms = &types.DeploymentAlarms{AlarmNames: []string{}, Enable: false, Rollback: false}
+		dc.BakeTimeInMinutes = aws.Int32(0)
+		dc.CanaryConfiguration, dc.LinearConfiguration = nil, nil
+		in.DeploymentConfiguration = &dc
+	}
 	return &in
+}
+
+// native sets what a native strategy (kind ecs) needs on in: ECS's
+// strategy with its settings, the PAUSE hooks, the alarms and the circuit
+// breaker with ECS's own rollback, and the load balancer's
+// advancedConfiguration (in.LoadBalancers is the primary target group).
+func native(in *ecs.CreateServiceInput, n *deploy.NativeShape) {
+	var dc types.DeploymentConfiguration
+	if in.DeploymentConfiguration != nil {
+		dc = *in.DeploymentConfiguration
+	}
+	dc.Strategy = types.DeploymentStrategy(n.Strategy)
+	dc.BakeTimeInMinutes = aws.Int32(n.BakeMinutes)
+	dc.CanaryConfiguration, dc.LinearConfiguration = nil, nil
+	switch n.Strategy {
+	case "CANARY":
+		dc.CanaryConfiguration = &types.CanaryConfiguration{CanaryPercent: aws.Float64(n.CanaryPercent),
+			CanaryBakeTimeInMinutes: aws.Int32(n.CanaryBakeMinutes)}
+	case "LINEAR":
+		dc.LinearConfiguration = &types.LinearConfiguration{StepPercent: aws.Float64(n.StepPercent),
+			StepBakeTimeInMinutes: aws.Int32(n.StepBakeMinutes)}
+	}
+	dc.DeploymentCircuitBreaker = &types.DeploymentCircuitBreaker{Enable: true, Rollback: true}
+	dc.Alarms = nil
+	if len(n.Alarms) > 0 {
+		dc.Alarms = &types.DeploymentAlarms{AlarmNames: n.Alarms, Enable: true, Rollback: true}
+	}
+	dc.LifecycleHooks = nil
+	if len(n.PauseStages) > 0 {
+		h := types.DeploymentLifecycleHook{TargetType: types.DeploymentLifecycleHookTargetTypePause,
+			TimeoutConfiguration: &types.DeploymentLifecycleHookTimeoutConfiguration{
+				TimeoutInMinutes: aws.Int32(n.HookTimeoutMinutes), Action: types.DeploymentLifecycleHookActionRollback}}
+		for _, s := range n.PauseStages {
+			h.LifecycleStages = append(h.LifecycleStages, types.DeploymentLifecycleHookStage(s))
+		}
+		dc.LifecycleHooks = []types.DeploymentLifecycleHook{h}
+	}
+	in.DeploymentConfiguration = &dc
+	lbs := slices.Clone(in.LoadBalancers)
+	for i := range lbs {
+		ac := &types.AdvancedConfiguration{AlternateTargetGroupArn: aws.String(n.AlternateTargetGroupARN),
+			ProductionListenerRule: aws.String(n.ProductionRule), RoleArn: aws.String(n.RoleARN)}
+		if n.TestRule != "" {
+			ac.TestListenerRule = aws.String(n.TestRule)
+		}
+		lbs[i].AdvancedConfiguration = ac
+	}
+	in.LoadBalancers = lbs
 }
 
 // withTags returns tags with each of add set, in key order.

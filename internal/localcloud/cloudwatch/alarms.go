@@ -721,3 +721,17 @@ func reasonDataJSON(c *metricAlarm, w evaluated, now time.Time, threshold float6
 	}
 	return string(b)
 }
+
+// AlarmState returns the state (OK, ALARM, INSUFFICIENT_DATA) of the metric
+// alarm name, and false when there is no such alarm. The ECS simulation
+// reads it to roll back a native deployment whose
+// deploymentConfiguration.alarms go to ALARM.
+func (s *Service) AlarmState(name string) (string, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a, ok := s.st.Alarms[name]
+	if !ok {
+		return "", false
+	}
+	return a.Config.StateValue, true
+}

@@ -15,6 +15,11 @@
 // Faults from the fault registry make an image crash on start or fail its
 // health checks.
 //
+// Services with the BLUE_GREEN, CANARY or LINEAR strategy are deployed by
+// ECS itself, with service deployments, service revisions, lifecycle hooks
+// and the production listener rule's weights; deployments.go says what is
+// modelled.
+//
 // The simulation is level-triggered: every API call and every timer firing
 // runs one reconciliation over the whole state, and a single clock timer is
 // armed for the next moment something is due. Calls out of the package
@@ -161,6 +166,12 @@ type Config struct {
 	// Images is the local ECR, which tasks pull its images from; nil leaves
 	// those images unchecked (see pullError).
 	Images ImageRegistry
+	// Rules, Alarms and Hooks serve native deployments (deployments.go):
+	// the listener rules whose weights they move, the CloudWatch alarms
+	// that roll them back, and the Lambda functions of their hooks.
+	Rules  ListenerRules
+	Alarms AlarmReader
+	Hooks  HookInvoker
 	Logger *slog.Logger
 }
 
@@ -174,6 +185,9 @@ type Service struct {
 	targets TargetRegistry
 	names   InstanceRegistry
 	images  ImageRegistry
+	rules   ListenerRules
+	alarms  AlarmReader
+	hooks   HookInvoker
 	log     *slog.Logger
 	timings Timings
 
@@ -209,6 +223,7 @@ func New(cfg Config) *Service {
 	return &Service{
 		region: cfg.Region, clock: cfg.Clock, events: cfg.Events, faults: cfg.Faults,
 		targets: cfg.Targets, names: cfg.Names, images: cfg.Images, log: cfg.Logger,
+		rules: cfg.Rules, alarms: cfg.Alarms, hooks: cfg.Hooks,
 		timings: cfg.Timings,
 		st:      newState(),
 		quit:    make(chan struct{}),
@@ -216,7 +231,8 @@ func New(cfg Config) *Service {
 }
 
 func newState() state {
-	return state{Clusters: map[string]*cluster{}, Families: map[string][]*taskDef{}, Tags: map[string]map[string]string{}}
+	return state{Clusters: map[string]*cluster{}, Families: map[string][]*taskDef{}, Tags: map[string]map[string]string{},
+		Revisions: map[string]*serviceRevision{}, ServiceDeployments: map[string]*serviceDeployment{}}
 }
 
 // Close stops the simulation's timer. Calls made after Close still answer
@@ -282,6 +298,16 @@ func (s *Service) ServeJSON(ctx context.Context, op string, body []byte) (any, e
 		return handle(s, body, s.stopTask)
 	case "RunTask":
 		return handle(s, body, s.runTask)
+	case "DescribeServiceDeployments":
+		return view(s, body, s.describeServiceDeployments)
+	case "ListServiceDeployments":
+		return view(s, body, s.listServiceDeployments)
+	case "DescribeServiceRevisions":
+		return view(s, body, s.describeServiceRevisions)
+	case "ContinueServiceDeployment":
+		return handle(s, body, s.continueServiceDeployment)
+	case "StopServiceDeployment":
+		return handle(s, body, s.stopServiceDeployment)
 	case "TagResource":
 		return handle(s, body, s.tagResource)
 	case "UntagResource":
@@ -420,6 +446,25 @@ func checkState(st *state) error {
 	if st.Families == nil {
 		st.Families = map[string][]*taskDef{}
 	}
+	if st.Revisions == nil {
+		st.Revisions = map[string]*serviceRevision{}
+	}
+	if st.ServiceDeployments == nil {
+		st.ServiceDeployments = map[string]*serviceDeployment{}
+	}
+	for arn, sd := range st.ServiceDeployments {
+		if sd == nil {
+			return fmt.Errorf("service deployment %s: null", arn)
+		}
+		if len(sd.Steps) == 0 || sd.Step < 0 || sd.Step >= len(sd.Steps) || sd.stageIndex() < 0 {
+			return fmt.Errorf("service deployment %s: stage %q, step %d of %d", arn, sd.Stage, sd.Step, len(sd.Steps))
+		}
+		for _, h := range sd.Hooks {
+			if h.Index < 0 || h.Index >= len(sd.Config.Hooks) {
+				return fmt.Errorf("service deployment %s: hook %s names no configured hook", arn, h.ID)
+			}
+		}
+	}
 	for family, revs := range st.Families {
 		for i, td := range revs {
 			if td == nil || td.Revision != int32(i+1) {
@@ -526,13 +571,13 @@ func paginate[T any](items []T, token string, max *int32) ([]T, *string, error) 
 // Timings.TargetGroups, the longest of its target groups' interval × healthy
 // threshold, or × unhealthy threshold for a task that fails them; else the
 // quick fixed verdict time.
-func (s *Service) verdictAfter(sv *service, failing bool) time.Duration {
+func (s *Service) verdictAfter(sv *service, t *task, failing bool) time.Duration {
 	tt, ok := s.targets.(TargetTimings)
 	if !ok || !s.timings.TargetGroups {
 		return healthCheckTime
 	}
 	var d time.Duration
-	for _, lb := range sv.LoadBalancers {
+	for _, lb := range lbsOf(sv, t) {
 		if failing {
 			d = max(d, tt.UnhealthyAfter(lb.TargetGroupARN))
 		} else {
@@ -545,13 +590,13 @@ func (s *Service) verdictAfter(sv *service, failing bool) time.Duration {
 // drainFor is how long a stopping task of sv stays DEACTIVATING while its
 // targets drain: the longest deregistration delay of its target groups with
 // Timings.TargetGroups, else the quick fixed drain.
-func (s *Service) drainFor(sv *service) time.Duration {
+func (s *Service) drainFor(sv *service, t *task) time.Duration {
 	tt, ok := s.targets.(TargetTimings)
 	if !ok || !s.timings.TargetGroups {
 		return drainTime
 	}
 	var d time.Duration
-	for _, lb := range sv.LoadBalancers {
+	for _, lb := range lbsOf(sv, t) {
 		d = max(d, tt.DeregistrationDelay(lb.TargetGroupARN))
 	}
 	return d

@@ -57,15 +57,25 @@ func (s *Service) scheduleService(now time.Time, c *cluster, sv *service) {
 		sv.Status = "INACTIVE"
 		return
 	}
+	if sd := s.activeNative(sv); sd != nil {
+		s.advanceNative(now, c, sv, sd)
+	}
 	p := primary(sv)
 	if p == nil {
 		return
 	}
 	s.checkBreaker(now, c, sv)
 	p = primary(sv)
-	if sv.Scheduling == "DAEMON" {
+	switch sd := s.activeNative(sv); {
+	case sd != nil && sd.Status == sdInProgress && sd.Stage != stageCleanUp:
+		// A native deployment brings its target revision up beside the
+		// source; the rolling scheduler takes over for CLEAN_UP and
+		// rollbacks, stopping the tasks of the revision that lost.
+		s.scaleTarget(now, c, sv, sd, p)
+		s.keepSource(now, c, sv, sd)
+	case sv.Scheduling == "DAEMON":
 		s.scheduleDaemon(now, c, sv, p)
-	} else {
+	default:
 		s.scheduleReplica(now, c, sv, p)
 	}
 	s.dropDrained(now, c, sv)
@@ -302,7 +312,7 @@ func (s *Service) dropDrained(now time.Time, c *cluster, sv *service) {
 // deployment when the service asks for it.
 func (s *Service) checkBreaker(now time.Time, c *cluster, sv *service) {
 	p := primary(sv)
-	if p == nil || !sv.CircuitBreaker || p.RolloutState != "IN_PROGRESS" || p.FailedTasks < failureThreshold(p.DesiredCount) {
+	if p == nil || p.Native != "" || !sv.CircuitBreaker || p.RolloutState != "IN_PROGRESS" || p.FailedTasks < failureThreshold(p.DesiredCount) {
 		return
 	}
 	p.RolloutState = "FAILED"
@@ -336,7 +346,8 @@ func (s *Service) checkSteady(now time.Time, c *cluster, sv *service) {
 		n++
 	}
 	steady = steady && n == p.DesiredCount
-	if steady && p.RolloutState == "IN_PROGRESS" {
+	// A native deployment completes at the end of its CLEAN_UP stage.
+	if steady && p.RolloutState == "IN_PROGRESS" && s.activeNative(sv) == nil && p.Native == "" {
 		p.RolloutState = "COMPLETED"
 		p.RolloutReason = "ECS deployment " + p.ID + " completed."
 		p.UpdatedAt = now

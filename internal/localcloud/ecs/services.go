@@ -102,7 +102,13 @@ func (s *Service) createService(body []byte) (any, error) {
 	if err := protocol.DecodeJSON(body, &in); err != nil {
 		return nil, err
 	}
+	if err := unmodelledFields("CreateService", body, nativeModelled, "deploymentConfiguration", "loadBalancers"); err != nil {
+		return nil, err
+	}
 	if err := s.checkExternal(in.LoadBalancers, in.ServiceRegistries); err != nil {
+		return nil, err
+	}
+	if err := s.checkAdvanced(in.LoadBalancers); err != nil {
 		return nil, err
 	}
 	return s.locked(func(now time.Time) (any, error) { return s.createServiceLocked(now, &in) })
@@ -182,10 +188,14 @@ func (s *Service) createServiceLocked(now time.Time, in *createServiceIn) (any, 
 	if err := applyDeploymentConfiguration(sv, in.DeploymentConfiguration); err != nil {
 		return nil, err
 	}
+	applyNative(sv, in.DeploymentConfiguration)
 	if err := validTags(in.Tags); err != nil {
 		return nil, err
 	}
 	if err := s.validateRun(c, sv, td); err != nil {
+		return nil, err
+	}
+	if err := validateNative(sv); err != nil {
 		return nil, err
 	}
 	c.Services[sv.Name] = sv
@@ -195,6 +205,10 @@ func (s *Service) createServiceLocked(now time.Time, in *createServiceIn) (any, 
 		}
 	}
 	s.setTags(sv.ARN, in.Tags)
+	if sv.Native.native() {
+		s.startNative(now, c, sv, td.ARN)
+		return map[string]any{"service": s.serviceOut(c, sv, false)}, nil
+	}
 	d := s.newDeployment(now, sv, td.ARN)
 	sv.Deployments = []*deployment{d}
 	if sv.Scheduling == "DAEMON" {
@@ -348,12 +362,19 @@ func hasPort(td *taskDef, container string, port int32) bool {
 
 func (s *Service) newDeployment(now time.Time, sv *service, tdARN string) *deployment {
 	id := s.deploymentID()
-	return &deployment{
+	d := &deployment{
 		ID: id, Status: "PRIMARY", TaskDefinition: tdARN, DesiredCount: sv.DesiredCount,
 		LaunchType: sv.LaunchType, Strategy: sv.Strategy, Platform: platform(sv), Network: sv.Network,
 		RolloutState: "IN_PROGRESS", RolloutReason: "ECS deployment " + id + " in progress.",
 		CreatedAt: now, UpdatedAt: now,
 	}
+	// After a native deployment the target groups have swapped roles: the
+	// tasks of a later deployment register where production traffic goes.
+	if lbs, pinned := liveLoadBalancers(sv); pinned {
+		d.LoadBalancers = lbs
+	}
+	d.Revision = s.newRevision(now, sv, d)
+	return d
 }
 
 func platform(sv *service) string {
@@ -376,36 +397,37 @@ func (s *Service) serviceLocked(c *cluster, ref string) (*service, error) {
 
 // updateModelled lists, for UpdateService's request and the members it
 // nests, the fields the local endpoint models; "" names the request itself.
-// Any other field is refused by name (unmodelledUpdate) rather than dropped:
-// a test would otherwise pass on an update AWS applies and the endpoint
-// ignored.
-var updateModelled = map[string][]string{
-	"": {"cluster", "service", "desiredCount", "taskDefinition", "capacityProviderStrategy", "deploymentConfiguration",
-		"networkConfiguration", "placementConstraints", "placementStrategy", "platformVersion", "forceNewDeployment",
-		"healthCheckGracePeriodSeconds", "deploymentController", "enableExecuteCommand", "enableECSManagedTags",
-		"loadBalancers", "propagateTags", "serviceRegistries"},
-	"deploymentConfiguration":                          {"deploymentCircuitBreaker", "maximumPercent", "minimumHealthyPercent", "strategy"},
-	"deploymentConfiguration.deploymentCircuitBreaker": {"enable", "rollback"},
-	"networkConfiguration":                             {"awsvpcConfiguration"},
-	"networkConfiguration.awsvpcConfiguration":         {"subnets", "securityGroups", "assignPublicIp"},
-	"loadBalancers[]":                                  {"targetGroupArn", "loadBalancerName", "containerName", "containerPort"},
-	"serviceRegistries[]":                              {"registryArn", "port", "containerName", "containerPort"},
-	"capacityProviderStrategy[]":                       {"capacityProvider", "weight", "base"},
-}
+// Any other field is refused by name (unmodelledFields) rather than
+// dropped: a test would otherwise pass on an update AWS applies and the
+// endpoint ignored. The native deployment shapes come from nativeModelled.
+var updateModelled = func() map[string][]string {
+	m := map[string][]string{
+		"": {"cluster", "service", "desiredCount", "taskDefinition", "capacityProviderStrategy", "deploymentConfiguration",
+			"networkConfiguration", "placementConstraints", "placementStrategy", "platformVersion", "forceNewDeployment",
+			"healthCheckGracePeriodSeconds", "deploymentController", "enableExecuteCommand", "enableECSManagedTags",
+			"loadBalancers", "propagateTags", "serviceRegistries"},
+		"networkConfiguration":                     {"awsvpcConfiguration"},
+		"networkConfiguration.awsvpcConfiguration": {"subnets", "securityGroups", "assignPublicIp"},
+		"serviceRegistries[]":                      {"registryArn", "port", "containerName", "containerPort"},
+		"capacityProviderStrategy[]":               {"capacityProvider", "weight", "base"},
+	}
+	maps.Copy(m, nativeModelled)
+	return m
+}()
 
-// unmodelledUpdate refuses an UpdateService request that sets a field the
-// local endpoint does not model (availabilityZoneRebalancing,
+// unmodelledFields refuses a request of op that sets a field the local
+// endpoint does not model (availabilityZoneRebalancing,
 // serviceConnectConfiguration, volumeConfigurations,
-// vpcLatticeConfigurations, monitoring, deploymentConfiguration.alarms,
-// lifecycle hooks, a deployment strategy other than ROLLING, a load
-// balancer's advancedConfiguration, …), naming it.
-func unmodelledUpdate(body []byte) error {
+// vpcLatticeConfigurations, monitoring, deploymentConfiguration
+// .earlySuccessCriteria, …), naming it. It checks the members of the
+// request named by roots ("" for all of it) against modelled.
+func unmodelledFields(op string, body []byte, modelled map[string][]string, roots ...string) error {
 	var walk func(path string, v any) error
 	walk = func(path string, v any) error {
 		switch v := v.(type) {
 		case map[string]any:
-			known, modelled := updateModelled[path]
-			if !modelled {
+			known, ok := modelled[path]
+			if !ok {
 				return nil
 			}
 			for _, k := range slices.Sorted(maps.Keys(v)) {
@@ -414,7 +436,7 @@ func unmodelledUpdate(body []byte) error {
 				}
 				field := strings.TrimPrefix(path+"."+k, ".")
 				if !slices.Contains(known, k) {
-					return invalidParam("UpdateService: %s is not modelled by the local endpoint yet; it would be ignored here but applied on AWS, so the request is refused.", field)
+					return invalidParam("%s: %s is not modelled by the local endpoint yet; it would be ignored here but applied on AWS, so the request is refused.", op, field)
 				}
 				if err := walk(field, v[k]); err != nil {
 					return err
@@ -433,12 +455,13 @@ func unmodelledUpdate(body []byte) error {
 	if err := json.Unmarshal(body, &req); err != nil {
 		return nil // DecodeJSON reports it
 	}
-	if err := walk("", req); err != nil {
-		return err
-	}
-	if dc, ok := req["deploymentConfiguration"].(map[string]any); ok {
-		if st, ok := dc["strategy"].(string); ok && st != "ROLLING" {
-			return invalidParam("UpdateService: deploymentConfiguration.strategy %s is not modelled by the local endpoint yet (only ROLLING).", st)
+	for _, root := range roots {
+		var v any = req
+		if root != "" {
+			v = req[root]
+		}
+		if err := walk(root, v); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -449,7 +472,7 @@ func (s *Service) updateService(body []byte) (any, error) {
 	if err := protocol.DecodeJSON(body, &in); err != nil {
 		return nil, err
 	}
-	if err := unmodelledUpdate(body); err != nil {
+	if err := unmodelledFields("UpdateService", body, updateModelled, ""); err != nil {
 		return nil, err
 	}
 	var lbs []loadBalancer
@@ -461,6 +484,9 @@ func (s *Service) updateService(body []byte) (any, error) {
 		regs = *in.ServiceRegistries
 	}
 	if err := s.checkExternal(lbs, regs); err != nil {
+		return nil, err
+	}
+	if err := s.checkAdvanced(lbs); err != nil {
 		return nil, err
 	}
 	return s.locked(func(now time.Time) (any, error) { return s.updateServiceLocked(now, &in) })
@@ -514,6 +540,7 @@ func (s *Service) updateServiceLocked(now time.Time, in *updateServiceIn) (any, 
 	if err := applyDeploymentConfiguration(&sv, in.DeploymentConfiguration); err != nil {
 		return nil, err
 	}
+	applyNative(&sv, in.DeploymentConfiguration)
 	if in.NetworkConfiguration != nil {
 		sv.Network = in.NetworkConfiguration
 	}
@@ -550,6 +577,13 @@ func (s *Service) updateServiceLocked(now time.Time, in *updateServiceIn) (any, 
 	if err := s.validateRun(c, &sv, td); err != nil {
 		return nil, err
 	}
+	if err := validateNative(&sv); err != nil {
+		return nil, err
+	}
+	if !sv.Native.native() {
+		// Back to ROLLING: the load balancers say where tasks go again.
+		sv.LiveTargetGroup = ""
+	}
 	// A new deployment starts when what the tasks run changes, or when
 	// asked for; a new desired count alone only resizes the current one.
 	p := primary(cur)
@@ -558,7 +592,10 @@ func (s *Service) updateServiceLocked(now time.Time, in *updateServiceIn) (any, 
 		!reflect.DeepEqual(sv.Strategy, p.Strategy) || platform(&sv) != p.Platform ||
 		!reflect.DeepEqual(sv.LoadBalancers, cur.LoadBalancers) || !reflect.DeepEqual(sv.Registries, cur.Registries)
 	if changed {
-		if p != nil {
+		switch {
+		case sv.Native.native():
+			s.startNative(now, c, &sv, td.ARN)
+		case p != nil:
 			s.startDeployment(now, c, &sv, td.ARN, "")
 		}
 	} else if p != nil && sv.Scheduling == "REPLICA" {
@@ -693,6 +730,10 @@ func (s *Service) deleteService(now time.Time, in *deleteServiceIn) (any, error)
 	}
 	if !in.Force && sv.Scheduling == "REPLICA" && sv.DesiredCount > 0 {
 		return nil, invalidParam("The service cannot be stopped while it is scaled above 0.")
+	}
+	if sd := s.activeNative(sv); sd != nil {
+		// The service's tasks all stop: so does its deployment.
+		sd.Status, sd.Reason, sd.StoppedAt, sd.FinishedAt, sd.UpdatedAt = sdStopped, "The service was deleted.", now, now, now
 	}
 	sv.Status = "DRAINING"
 	sv.DesiredCount = 0

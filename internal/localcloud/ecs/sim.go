@@ -67,6 +67,11 @@ func (s *Service) armLocked(now time.Time) {
 			}
 		}
 	}
+	for _, sd := range s.st.ServiceDeployments {
+		if due := nativeDue(now, sd); !due.IsZero() && (next.IsZero() || due.Before(next)) {
+			next = due
+		}
+	}
 	if next.IsZero() {
 		if s.timer != nil {
 			s.timer.Stop()
@@ -158,7 +163,7 @@ func (s *Service) stepTask(now time.Time, c *cluster, t *task) {
 		if checked {
 			wait := healthCheckTime
 			if sv != nil && len(sv.LoadBalancers) > 0 {
-				wait = s.verdictAfter(sv, b.FailHealthChecks)
+				wait = s.verdictAfter(sv, t, b.FailHealthChecks)
 			}
 			t.Step, t.Next = stepHealth, now.Add(wait)
 		}
@@ -178,9 +183,9 @@ func (s *Service) stepTask(now time.Time, c *cluster, t *task) {
 	case stepHCFail:
 		reason := "Task failed container health checks"
 		if sv != nil && len(sv.LoadBalancers) > 0 {
-			reason = "Task failed ELB health checks in (target-group " + sv.LoadBalancers[0].TargetGroupARN + ")"
+			reason = "Task failed ELB health checks in (target-group " + lbsOf(sv, t)[0].TargetGroupARN + ")"
 			s.serviceEvent(now, sv, fmt.Sprintf("(service %s) (task %s) failed ELB health checks in (target-group %s).",
-				sv.Name, t.ID, sv.LoadBalancers[0].TargetGroupARN))
+				sv.Name, t.ID, lbsOf(sv, t)[0].TargetGroupARN))
 		} else if sv != nil {
 			s.serviceEvent(now, sv, fmt.Sprintf("(service %s) (task %s) failed container health checks.", sv.Name, t.ID))
 		}
@@ -233,7 +238,7 @@ func (s *Service) healthVerdict(now time.Time, c *cluster, sv *service, t *task)
 		if status == "UNHEALTHY" {
 			state, reason = "unhealthy", "Target.FailedHealthChecks"
 		}
-		for _, lb := range sv.LoadBalancers {
+		for _, lb := range lbsOf(sv, t) {
 			arn, id := lb.TargetGroupARN, s.targetOf(c, t, lb).ID
 			s.effect(func() { s.targets.SetTargetHealth(arn, id, state, reason) })
 		}
@@ -290,13 +295,13 @@ func (s *Service) beginStop(now time.Time, c *cluster, t *task, code, reason str
 		}
 	}
 	if t.TargetsUp && sv != nil && s.targets != nil {
-		for _, lb := range sv.LoadBalancers {
+		for _, lb := range lbsOf(sv, t) {
 			arn, id := lb.TargetGroupARN, s.targetOf(c, t, lb).ID
 			s.effect(func() { s.targets.SetTargetHealth(arn, id, "draining", "Target.DeregistrationInProgress") })
 		}
 		s.serviceEvent(now, sv, fmt.Sprintf("(service %s) has begun draining connections on 1 tasks.", sv.Name))
 		s.setStatus(now, c, t, "DEACTIVATING")
-		t.Step, t.Next = stepDrained, now.Add(s.drainFor(sv))
+		t.Step, t.Next = stepDrained, now.Add(s.drainFor(sv, t))
 		return
 	}
 	s.setStatus(now, c, t, "STOPPING")
@@ -320,7 +325,7 @@ func (s *Service) registerTargets(now time.Time, c *cluster, sv *service, t *tas
 		return
 	}
 	t.TargetsUp = true
-	for _, lb := range sv.LoadBalancers {
+	for _, lb := range lbsOf(sv, t) {
 		arn, target := lb.TargetGroupARN, s.targetOf(c, t, lb)
 		s.effect(func() {
 			s.targets.RegisterTargets(arn, []Target{target})
@@ -335,7 +340,7 @@ func (s *Service) deregisterTargets(now time.Time, c *cluster, sv *service, t *t
 		return
 	}
 	t.TargetsUp = false
-	for _, lb := range sv.LoadBalancers {
+	for _, lb := range lbsOf(sv, t) {
 		arn, id := lb.TargetGroupARN, s.targetOf(c, t, lb).ID
 		s.effect(func() { s.targets.DeregisterTargets(arn, []string{id}) })
 		s.serviceEvent(now, sv, fmt.Sprintf("(service %s) deregistered 1 targets in (target-group %s)", sv.Name, arn))

@@ -17,6 +17,10 @@ type state struct {
 	Clusters map[string]*cluster          `json:"clusters"`        // by name
 	Families map[string][]*taskDef        `json:"taskDefinitions"` // by family; revision r at index r-1
 	Tags     map[string]map[string]string `json:"tags"`            // by resource ARN
+	// Revisions are the service revisions, by ARN; ServiceDeployments the
+	// native deployments, by ARN (see deployments.go).
+	Revisions          map[string]*serviceRevision   `json:"serviceRevisions,omitempty"`
+	ServiceDeployments map[string]*serviceDeployment `json:"serviceDeployments,omitempty"`
 }
 
 type cluster struct {
@@ -113,6 +117,16 @@ type service struct {
 	// Unplaced is the reason of the last placement failure, so the same
 	// service event is not repeated on every pass.
 	Unplaced string `json:"unplaced,omitempty"`
+	// Native is the service's native deployment configuration: strategy
+	// (empty for ROLLING), bake, canary or linear steps, hooks and alarms.
+	Native nativeConfig `json:"native,omitzero"`
+	// LiveTargetGroup is the target group of the load balancer with
+	// advancedConfiguration that production traffic goes to, once a native
+	// deployment has swapped the roles of the two; empty before.
+	LiveTargetGroup string `json:"liveTargetGroup,omitempty"`
+	// ServiceDeployment is the ARN of the service's latest native
+	// deployment.
+	ServiceDeployment string `json:"serviceDeployment,omitempty"`
 }
 
 type deployment struct {
@@ -129,6 +143,15 @@ type deployment struct {
 	RolloutReason  string                         `json:"rolloutStateReason"`
 	CreatedAt      time.Time                      `json:"createdAt"`
 	UpdatedAt      time.Time                      `json:"updatedAt"`
+	// Revision is the ARN of the service revision the deployment runs.
+	Revision string `json:"revision,omitempty"`
+	// LoadBalancers, when set, are the target groups its tasks register in
+	// (a native deployment's target revision uses the alternate ones);
+	// otherwise the service's.
+	LoadBalancers []loadBalancer `json:"loadBalancers,omitempty"`
+	// Native is the ARN of the service deployment that brings this
+	// deployment up, for native strategies.
+	Native string `json:"native,omitempty"`
 }
 
 type serviceEvent struct {

@@ -124,10 +124,13 @@ func TestUpdateServiceRefusesUnmodelled(t *testing.T) {
 			"deploymentConfiguration.bakeTimeInMinutes"},
 		"native blue/green": {sdk.UpdateServiceInput{DeploymentConfiguration: &types.DeploymentConfiguration{Strategy: types.DeploymentStrategyBlueGreen}},
 			"BLUE_GREEN"},
-		"load balancer advanced configuration": {sdk.UpdateServiceInput{LoadBalancers: []types.LoadBalancer{{
+		// Native blue/green is modelled, but not with ROLLING.
+		"load balancer advanced configuration with ROLLING": {sdk.UpdateServiceInput{LoadBalancers: []types.LoadBalancer{{
 			TargetGroupArn: aws.String(tgBlue), ContainerName: aws.String("web"), ContainerPort: aws.Int32(8080),
 			AdvancedConfiguration: &types.AdvancedConfiguration{AlternateTargetGroupArn: aws.String(tgBlue)}}}},
-			"loadBalancers[].advancedConfiguration"},
+			"loadBalancers.advancedConfiguration"},
+		"early success criteria": {sdk.UpdateServiceInput{DeploymentConfiguration: &types.DeploymentConfiguration{
+			EarlySuccessCriteria: &types.DeploymentEarlySuccessCriteria{}}}, "deploymentConfiguration.earlySuccessCriteria"},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {

@@ -37,6 +37,16 @@ type loadBalancer struct {
 	LoadBalancerName string `json:"loadBalancerName,omitempty"`
 	ContainerName    string `json:"containerName,omitempty"`
 	ContainerPort    int32  `json:"containerPort,omitempty"`
+	// Advanced is the blue/green configuration of a native deployment
+	// strategy (see deployments.go).
+	Advanced *advancedConfiguration `json:"advancedConfiguration,omitempty"`
+}
+
+type advancedConfiguration struct {
+	AlternateTargetGroupARN string `json:"alternateTargetGroupArn,omitempty"`
+	ProductionListenerRule  string `json:"productionListenerRule,omitempty"`
+	TestListenerRule        string `json:"testListenerRule,omitempty"`
+	RoleARN                 string `json:"roleArn,omitempty"`
 }
 
 type serviceRegistry struct {
@@ -51,9 +61,14 @@ type deploymentConfigurationIn struct {
 		Enable   bool `json:"enable"`
 		Rollback bool `json:"rollback"`
 	} `json:"deploymentCircuitBreaker"`
-	MaximumPercent        *int32          `json:"maximumPercent"`
-	MinimumHealthyPercent *int32          `json:"minimumHealthyPercent"`
-	Alarms                json.RawMessage `json:"alarms"`
+	MaximumPercent        *int32               `json:"maximumPercent"`
+	MinimumHealthyPercent *int32               `json:"minimumHealthyPercent"`
+	Alarms                *deploymentAlarms    `json:"alarms"`
+	Strategy              string               `json:"strategy"`
+	BakeTimeInMinutes     *int32               `json:"bakeTimeInMinutes"`
+	Canary                *canaryConfiguration `json:"canaryConfiguration"`
+	Linear                *linearConfiguration `json:"linearConfiguration"`
+	LifecycleHooks        *[]lifecycleHook     `json:"lifecycleHooks"`
 }
 
 type deploymentController struct {
@@ -154,9 +169,15 @@ type serviceEventOut struct {
 }
 
 type deploymentConfigurationOut struct {
-	CircuitBreaker        circuitBreakerOut `json:"deploymentCircuitBreaker"`
-	MaximumPercent        int32             `json:"maximumPercent"`
-	MinimumHealthyPercent int32             `json:"minimumHealthyPercent"`
+	CircuitBreaker        circuitBreakerOut    `json:"deploymentCircuitBreaker"`
+	MaximumPercent        int32                `json:"maximumPercent"`
+	MinimumHealthyPercent int32                `json:"minimumHealthyPercent"`
+	Alarms                *deploymentAlarms    `json:"alarms,omitempty"`
+	Strategy              string               `json:"strategy,omitempty"`
+	BakeTimeInMinutes     *int32               `json:"bakeTimeInMinutes,omitempty"`
+	Canary                *canaryConfiguration `json:"canaryConfiguration,omitempty"`
+	Linear                *linearConfiguration `json:"linearConfiguration,omitempty"`
+	LifecycleHooks        []lifecycleHook      `json:"lifecycleHooks,omitempty"`
 }
 
 type circuitBreakerOut struct {
@@ -195,6 +216,9 @@ type serviceOut struct {
 	EnableECSManagedTags          bool                           `json:"enableECSManagedTags"`
 	PropagateTags                 string                         `json:"propagateTags"`
 	EnableExecuteCommand          bool                           `json:"enableExecuteCommand"`
+	// CurrentServiceDeployment is the ARN of the service's latest native
+	// deployment.
+	CurrentServiceDeployment string `json:"currentServiceDeployment,omitempty"`
 }
 
 func (s *Service) serviceOut(c *cluster, sv *service, withTags bool) serviceOut {
@@ -230,6 +254,8 @@ func (s *Service) serviceOut(c *cluster, sv *service, withTags bool) serviceOut 
 	if out.PropagateTags == "" {
 		out.PropagateTags = "NONE"
 	}
+	sv.Native.out(&out.DeploymentConfiguration)
+	out.CurrentServiceDeployment = sv.ServiceDeployment
 	if sv.fargate() {
 		out.PlatformFamily = "Linux"
 	}

@@ -14,6 +14,7 @@ package endpoint
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -119,8 +120,9 @@ func New(cfg Config) *Endpoint {
 	e.ELBv2 = elbv2.New(elbv2.Config{Region: cfg.Region, Clock: cfg.Clock})
 	e.CloudMap = servicediscovery.New(servicediscovery.Config{Region: cfg.Region, Clock: cfg.Clock})
 	e.ECS = ecs.New(ecs.Config{Region: cfg.Region, Clock: cfg.Clock, Timings: cfg.Tasks, Events: e.EventBridge, Faults: e.Faults,
-		Targets: targets{e.ELBv2}, Names: e.CloudMap, Images: e.ECR, Logger: log.With("service", "ecs")})
-	e.CloudWatch = cloudwatch.New(cloudwatch.Config{Region: cfg.Region, Clock: cfg.Clock, Events: e.EventBridge,
+		Targets: targets{e.ELBv2}, Names: e.CloudMap, Images: e.ECR, Rules: e.ELBv2, Alarms: alarmReader{e},
+		Hooks: hookInvoker{e.Lambda}, Logger: log.With("service", "ecs")})
+	e.CloudWatch = cloudwatch.New(cloudwatch.Config{Region: cfg.Region, Clock: cfg.Clock, Events: alarmEvents{e},
 		LoadBalancing: e.ELBv2, Revisions: e.ECS, Faults: e.Faults, BaselineRPS: cfg.BaselineRPS,
 		Loads: e.Faults, ECS: e.ECS, Logger: log.With("service", "monitoring")})
 	e.AutoScaling = autoscaling.New(autoscaling.Config{Region: cfg.Region, Clock: cfg.Clock, ECS: e.ECS, ECSAPI: e.ECS, Monitoring: e.CloudWatch})
@@ -262,3 +264,60 @@ func (t targets) UnhealthyAfter(arn string) time.Duration { return t.elb.Unhealt
 
 // DeregistrationDelay is how long a deregistered target of the group drains.
 func (t targets) DeregistrationDelay(arn string) time.Duration { return t.elb.DeregistrationDelay(arn) }
+
+// alarmReader lets ECS read the state of the alarms of a native
+// deployment. CloudWatch is made after ECS (it reads ECS's tasks), so the
+// endpoint is asked for it when an alarm is read.
+type alarmReader struct{ e *Endpoint }
+
+// AlarmState returns the state of the CloudWatch alarm name.
+func (a alarmReader) AlarmState(name string) (string, bool) {
+	if a.e.CloudWatch == nil {
+		return "", false
+	}
+	return a.e.CloudWatch.AlarmState(name)
+}
+
+// alarmEvents sends CloudWatch's alarm state changes to EventBridge, and
+// tells ECS, whose native deployments roll back on the alarms of their
+// deploymentConfiguration as they change (ECS watches them itself, not
+// through EventBridge).
+type alarmEvents struct{ e *Endpoint }
+
+// PutEvent delivers the CloudWatch event ev.
+func (a alarmEvents) PutEvent(ctx context.Context, ev protocol.Event) {
+	a.e.EventBridge.PutEvent(ctx, ev)
+	if ev.DetailType != "CloudWatch Alarm State Change" || a.e.ECS == nil {
+		return
+	}
+	b, err := json.Marshal(ev.Detail)
+	if err != nil {
+		return
+	}
+	var d struct {
+		AlarmName string `json:"alarmName"`
+		State     struct {
+			Value string `json:"value"`
+		} `json:"state"`
+	}
+	if json.Unmarshal(b, &d) == nil {
+		a.e.ECS.AlarmChanged(d.AlarmName, d.State.Value)
+	}
+}
+
+// hookInvoker invokes the local Lambda function of an AWS_LAMBDA lifecycle
+// hook of a native ECS deployment.
+type hookInvoker struct{ l *lambda.Service }
+
+// InvokeHook invokes the function synchronously; a function error is an
+// error, which fails the hook as on AWS.
+func (h hookInvoker) InvokeHook(ctx context.Context, arn string, payload []byte) ([]byte, error) {
+	out, fnErr, err := h.l.InvokePayload(ctx, arn, payload)
+	if err != nil {
+		return nil, err
+	}
+	if fnErr {
+		return nil, fmt.Errorf("function error: %s", out)
+	}
+	return out, nil
+}
