@@ -169,7 +169,7 @@ func TestOperatorUsage(t *testing.T) {
 		"deploy help":            {args: []string{"deploy", "--help"}, wantCode: exitOK, wantStdout: []string{"slipway deploy --env staging --image v1.4.2", "Exit codes: 0 ok, 1 the operation failed, 2 usage error."}},
 		"status help":            {args: []string{"status", "--help"}, wantCode: exitOK, wantStdout: []string{"slipway status --env prod web --watch", "AWS_ENDPOINT_URL"}},
 		"history help":           {args: []string{"history", "--help"}, wantCode: exitOK, wantStdout: []string{"slipway history --env prod web"}},
-		"approve help":           {args: []string{"approve", "--help"}, wantCode: exitOK, wantStdout: []string{`slipway approve --env prod --note "checked the canary dashboards" web`, "GetCallerIdentity"}},
+		"approve help":           {args: []string{"approve", "--help"}, wantCode: exitOK, wantStdout: []string{`slipway approve --env prod --note "checked the canary dashboards" --wait web`, "GetCallerIdentity"}},
 		"reject help":            {args: []string{"reject", "--help"}, wantCode: exitOK, wantStdout: []string{`slipway reject --env prod --reason "release freeze" web`}},
 		"rollback help":          {args: []string{"rollback", "--help"}, wantCode: exitOK, wantStdout: []string{"it is halted"}},
 		"index rebuild help":     {args: []string{"index", "rebuild", "--help"}, wantCode: exitOK, wantStdout: []string{"slipway index rebuild"}},
