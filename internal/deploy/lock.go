@@ -232,7 +232,10 @@ const historyNewer = 10
 // newerRan returns Superseded when a deployment of st's service and
 // environment requested after st has already run (it is in the history with
 // any outcome but rejected): an older request arriving late, the lock free
-// again, must not undo it.
+// again, must not undo it. The same holds for a deployment started by the
+// same event that has already changed the service: an event delivered again
+// after a spec upload gets another execution name (the name includes the
+// spec versions), and must not deploy its image a second time.
 func (e *Engine) newerRan(ctx context.Context, st workflow.State) error {
 	if st.RequestedAt.IsZero() {
 		return nil
@@ -249,8 +252,26 @@ func (e *Engine) newerRan(ctx context.Context, st workflow.State) error {
 				"requestedAt", st.RequestedAt)
 			return &workflow.Superseded{By: x.Deployment}
 		}
+		if x.Deployment != st.Deployment.ID && sameEvent(x.Trigger, st.Trigger) && changedService(x.Outcome) {
+			e.logger(st, workflow.PhasePrepare).Info("the event that asked for this deployment has deployed already: superseded",
+				"earlier", x.Deployment, "event", st.Trigger.Source, "outcome", string(x.Outcome))
+			return &workflow.Superseded{By: x.Deployment}
+		}
 	}
 	return nil
+}
+
+// sameEvent reports whether two triggers are one event (an ECR push or a
+// spec upload) delivered twice; manual starts and promotions never are.
+func sameEvent(a, b workflow.Trigger) bool {
+	return a.Source != "" && a.Kind == b.Kind && a.Source == b.Source &&
+		(a.Kind == workflow.TriggerECRPush || a.Kind == workflow.TriggerSpecUpload)
+}
+
+// changedService reports whether a deployment that ended with outcome o
+// changed the service (deployed, or rolled back after applying).
+func changedService(o workflow.Outcome) bool {
+	return o == workflow.OutcomeDeployed || o == workflow.OutcomeRolledBack || o == workflow.OutcomeRollbackFailed
 }
 
 // supersedeQueued fails the wait of a deployment queued for the lock that is
