@@ -93,8 +93,10 @@ func TestOversizedBodiesRefused(t *testing.T) {
 			},
 			wantStatus: http.StatusRequestEntityTooLarge, wantText: "decompressed request body larger than 8388608 bytes"},
 		"ELBv2 query": {method: "POST", path: "/",
-			header:     map[string]string{"Content-Type": "application/x-www-form-urlencoded"},
-			body:       func() (io.Reader, int64) { return body("Action=DescribeLoadBalancers&Version=2015-12-01&Names.member.1=", hundredMB, ""), hundredMB + 62 },
+			header: map[string]string{"Content-Type": "application/x-www-form-urlencoded"},
+			body: func() (io.Reader, int64) {
+				return body("Action=DescribeLoadBalancers&Version=2015-12-01&Names.member.1=", hundredMB, ""), hundredMB + 62
+			},
 			wantStatus: http.StatusRequestEntityTooLarge, wantText: "larger than", maxAlloc: 48 << 20},
 		"CloudWatch CBOR": {method: "POST", path: "/service/GraniteServiceVersion20100801/operation/GetMetricData",
 			header:     map[string]string{"Smithy-Protocol": "rpc-v2-cbor", "Content-Type": "application/cbor"},
