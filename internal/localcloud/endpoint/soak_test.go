@@ -51,7 +51,7 @@ const (
 
 // soakServices is the size of the soak's world; soakBatch how many of its
 // services deploy at once.
-const soakServices, soakBatch = 20, 10
+const soakServices, soakBatch = 20, 20
 
 var soakFaults = []soakFault{soakNone, soakNone, soakCrash, soakECSThrottle, soakECSInternal, soakStepThrottle, soakStepTimeout, soakStepCrash}
 
