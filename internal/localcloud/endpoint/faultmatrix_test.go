@@ -60,6 +60,15 @@ type expect struct {
 	lockKept bool
 	// history is the outcome of the newest history entry.
 	history workflow.Outcome
+	// visits are states v2's deployment must have entered, and
+	// thenVisits those v3's must have.
+	visits, thenVisits []string
+}
+
+// with returns e with the states v2's deployment must enter.
+func (e expect) with(states ...string) expect {
+	e.visits = states
+	return e
 }
 
 var (
@@ -143,9 +152,9 @@ func matrixColumns() []matrixColumn {
 	cols = append(cols,
 		matrixColumn{key: "ev-delay", title: "ECS events delayed 150 s (reconcile interval 120 s)",
 			arm:  func(c *matrixCell) { c.events(faults.EventDelay, 150_000, "aws.ecs") },
-			want: deployed},
+			want: deployed.with(workflow.StateCheckStable)},
 		matrixColumn{key: "ev-drop", title: "ECS events dropped",
-			arm: func(c *matrixCell) { c.events(faults.EventDrop, 0, "aws.ecs") }, want: deployed},
+			arm: func(c *matrixCell) { c.events(faults.EventDrop, 0, "aws.ecs") }, want: deployed.with(workflow.StateCheckStable)},
 		matrixColumn{key: "ev-dup", title: "every event delivered twice (push included)",
 			arm: func(c *matrixCell) { c.events(faults.EventDuplicate, 0) }, want: deployed},
 	)
@@ -157,13 +166,24 @@ func matrixColumns() []matrixColumn {
 		{"bake1", "bake 1", workflow.StateBake, 1},
 		{"bakel", "the last bake", workflow.StateBake, -1},
 	}
-	for _, d := range during {
-		cols = append(cols, matrixColumn{key: "push-" + d.key, title: "v3 pushed during " + d.title, at: d.state, nth: d.nth,
-			act:  func(c *matrixCell) { c.pushV3() },
-			want: expect{end: workflow.StateDeployed, then: workflow.StateDeployed, serving: "v3", history: workflow.OutcomeDeployed}})
+	// The last bake is the first for a strategy that bakes once.
+	onceBaked := func(nth int) func(row matrixRow) string {
+		return func(row matrixRow) string {
+			if nth < 0 && row.bakes == 1 {
+				return "n/a: " + row.title + " bakes once: the cell of bake 1"
+			}
+			return ""
+		}
 	}
 	for _, d := range during {
-		cols = append(cols, matrixColumn{key: "op-" + d.key, title: "operator rollback during " + d.title, at: d.state, nth: d.nth,
+		cols = append(cols, matrixColumn{key: "push-" + d.key, title: "v3 pushed during " + d.title, at: d.state, nth: d.nth, na: onceBaked(d.nth),
+			act: func(c *matrixCell) { c.pushV3() },
+			// v3 waits for v2's lock, then deploys over it.
+			want: expect{end: workflow.StateDeployed, then: workflow.StateDeployed, serving: "v3", history: workflow.OutcomeDeployed,
+				thenVisits: []string{workflow.StateAwaitLock}}})
+	}
+	for _, d := range during {
+		cols = append(cols, matrixColumn{key: "op-" + d.key, title: "operator rollback during " + d.title, at: d.state, nth: d.nth, na: onceBaked(d.nth),
 			act: (*matrixCell).operatorRollback, want: rolledBack})
 	}
 	cols = append(cols, matrixColumn{key: "rb-fail", title: "rollback fails: v2 crash-loops, and from AwaitStable on ECS and ELBv2 answer 500",
@@ -530,12 +550,27 @@ func (c *matrixCell) observe(xs []*asl.Execution) outcome {
 	o := outcome{running: map[string]int32{}, settled: c.settled}
 	for _, x := range xs {
 		path := x.Path()
-		end := x.Describe().Status
-		last := string(end)
+		last := string(x.Describe().Status)
 		if len(path) > 0 {
 			last = path[len(path)-1]
 		}
-		o.ends = append(o.ends, c.versionOfExecution(x)+" "+last)
+		end := c.versionOfExecution(x) + " " + last
+		visits := c.col.want.visits
+		if len(o.ends) == 1 {
+			visits = c.col.want.thenVisits
+		}
+		var via []string
+		for _, v := range visits {
+			if slices.Contains(path, v) {
+				via = append(via, v)
+			} else {
+				c.problems = append(c.problems, fmt.Sprintf("%s never entered %s (path %v)", end, v, path))
+			}
+		}
+		if len(via) > 0 {
+			end += " (via " + strings.Join(via, ", ") + ")"
+		}
+		o.ends = append(o.ends, end)
 	}
 	ec := ecs.NewFromConfig(c.m.r.AWS)
 	groups := map[string]string{} // target group → version
@@ -625,7 +660,11 @@ func (c *matrixCell) check(o outcome, n int) {
 	if w.then != "" {
 		wantEnds = append(wantEnds, "v3 "+w.then)
 	}
-	if !slices.Equal(o.ends, wantEnds) {
+	var ends []string
+	for _, e := range o.ends {
+		ends = append(ends, strings.SplitN(e, " (via", 2)[0])
+	}
+	if !slices.Equal(ends, wantEnds) {
 		bad("got deployments %v, want %v", o.ends, wantEnds)
 	}
 	if w.serving != "" {
