@@ -258,7 +258,7 @@ func Collect(run *Run, figures []Figure) []Row {
 // whether it is met, and what a user would pick instead.
 func Render(w io.Writer, rows []Row) error {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%-46s %-18s %-16s %s\n", "figure", "value", "target", "instead")
+	fmt.Fprintf(&b, "%-50s %-16s %-24s %s\n", "figure", "value", "target", "instead")
 	for _, r := range rows {
 		value := r.Note
 		if r.Value != nil {
@@ -282,10 +282,10 @@ func Render(w io.Writer, rows []Row) error {
 			}
 		}
 		if r.Value == nil {
-			fmt.Fprintf(&b, "%-46s %s; target %s; instead %s\n", r.Title, value, target, instead)
+			fmt.Fprintf(&b, "%-50s %s; target %s\n", r.Title, value, target)
 			continue
 		}
-		fmt.Fprintf(&b, "%-46s %-18s %-16s %s\n", r.Title, value, target, instead)
+		fmt.Fprintf(&b, "%-50s %-16s %-24s %s\n", r.Title, value, target, instead)
 	}
 	_, err := io.WriteString(w, b.String())
 	return err

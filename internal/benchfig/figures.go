@@ -45,7 +45,7 @@ func Known() []Figure {
 			Source: Source{Package: endpoint, Bench: "BenchmarkAlarmToTrafficRestored", Metric: "alarm-to-restored-s"}, Target: atMost(2),
 			Compare: &Comparison{Title: "a 15 s polling loop notices the alarm", Fixed: &detect,
 				Note: "worst case, by construction, before its rollback starts"}},
-		Figure{Key: "alarm-to-restored-simulated", Title: "alarm -> traffic restored (simulated)", Unit: "s",
+		Figure{Key: "alarm-to-restored-simulated", Title: "alarm -> traffic restored (simulated, 100 ms steps)", Unit: "s",
 			Source: Source{Package: endpoint, Bench: "BenchmarkAlarmToTrafficRestored", Metric: "alarm-to-restored-sim-s"}},
 		Figure{Key: "trigger-p50", Title: "trigger handler p50 (event storm)", Unit: "ms",
 			Source: Source{Package: endpoint, Bench: "BenchmarkEventStorm", Metric: "trigger-p50-ms"}},

@@ -5,6 +5,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -50,11 +51,14 @@ func run(in, out, zips string) error {
 	if err := benchfig.Render(os.Stdout, rows); err != nil {
 		return err
 	}
-	b, err := json.MarshalIndent(benchfig.Results{Figures: rows, Run: parsed}, "", "  ")
-	if err != nil {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false) // "<=" stays readable
+	if err := enc.Encode(benchfig.Results{Figures: rows, Run: parsed}); err != nil {
 		return err
 	}
-	if err := os.WriteFile(out, append(b, '\n'), 0o644); err != nil {
+	if err := os.WriteFile(out, b.Bytes(), 0o644); err != nil {
 		return fmt.Errorf("write %s: %w", out, err)
 	}
 	return nil
