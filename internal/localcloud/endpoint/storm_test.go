@@ -324,7 +324,13 @@ func stormEvents(t testing.TB, r *endpoint.Running, clk *clock.Virtual, rng *ran
 	// Spec uploads: each environment spec again (deployOnChange is off:
 	// validated and accepted, nothing deployed), or with
 	// SLIPWAY_STORM_SERVICE_SPECS=1 each service spec, which redeploys the
-	// service with its running image.
+	// service with the image it runs when the upload is handled. That
+	// variant fails today: such a redeploy is requested after the pushes
+	// whose events are still on their way, so when they arrive the engine
+	// supersedes them as older requests, and the service ends on an older
+	// image than its newest push (an image's order and a spec's order are
+	// one RequestedAt in the engine). It is kept out of `go test` until
+	// the engine orders images by push and specs by upload.
 	s3c := s3.NewFromConfig(r.AWS)
 	var keys []string
 	if os.Getenv("SLIPWAY_STORM_SERVICE_SPECS") == "1" {
