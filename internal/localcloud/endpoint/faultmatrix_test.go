@@ -124,6 +124,9 @@ func matrixColumns() []matrixColumn {
 		{key: "s3-5xx", title: "S3 500 InternalError ×6", arm: api("s3", faults.ErrorInternal, byKey), want: deployed},
 		{key: "l-thr", title: "Lambda TooManyRequests ×2 in every phase", arm: everyPhase(faults.InvokeThrottle, 2), want: deployed},
 		{key: "l-tmo", title: "Lambda timeout (after its work) once in every phase", arm: everyPhase(faults.InvokeTimeout, 1), want: deployed},
+		// The same on a deployment that rolls back: rollback and record run.
+		{key: "lrb-thr", title: "Lambda TooManyRequests ×2 in every phase (v2 crash-loops)", arm: crashLooping(everyPhase(faults.InvokeThrottle, 2)), want: rolledBack},
+		{key: "lrb-tmo", title: "Lambda timeout once in every phase (v2 crash-loops)", arm: crashLooping(everyPhase(faults.InvokeTimeout, 1)), want: rolledBack},
 	}
 	// A crash of the runtime (Runtime.ExitError) before the phase ran is
 	// retried like the Lambda service's own errors: every phase is
@@ -203,6 +206,15 @@ func everyPhase(fault string, n int) func(c *matrixCell) {
 				Match: []string{`"phase":"` + string(p) + `"`, c.executionMark()}})
 		}
 		c.apply(st)
+	}
+}
+
+// crashLooping is arm, and v2's tasks crash so that the deployment rolls
+// back.
+func crashLooping(arm func(c *matrixCell)) func(c *matrixCell) {
+	return func(c *matrixCell) {
+		arm(c)
+		c.onPush = faults.Behaviour{CrashOnStart: true}
 	}
 }
 
@@ -763,7 +775,11 @@ func TestFaultMatrix(t *testing.T) {
 	rules := writeMatrixWorld(t, dir, cells)
 	clk := clock.NewVirtual(time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC))
 	r := startWith(t, endpoint.Options{Specs: os.DirFS(dir), SettleTimeout: 10 * time.Minute, Config: endpoint.Config{Clock: clk}})
-	t.Logf("endpoint and %d services seeded in %v", len(rules)+0, time.Since(began).Round(time.Millisecond))
+	services := 0
+	for _, keys := range cells {
+		services += len(keys)
+	}
+	t.Logf("endpoint and %d services seeded in %v", services, time.Since(began).Round(time.Millisecond))
 	ctx := context.Background()
 	op, err := operator.Connect(ctx, r.AWS, operator.Target{})
 	if err != nil {
@@ -803,7 +819,7 @@ func TestFaultMatrix(t *testing.T) {
 		}
 	}
 	wg.Wait()
-	t.Logf("fault matrix: %d cells run in %v", len(text), time.Since(began).Round(time.Millisecond))
+	t.Logf("fault matrix: %d cells run, %d n/a, in %v", services, len(text)-services, time.Since(began).Round(time.Millisecond))
 	if len(cols) != len(matrixColumns()) {
 		return // a partial run (SLIPWAY_MATRIX_ONLY) writes and checks nothing
 	}
