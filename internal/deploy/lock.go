@@ -245,20 +245,69 @@ func (e *Engine) newerRan(ctx context.Context, st workflow.State) error {
 		return fmt.Errorf("read history of %s in %s: %w", st.Service, st.Environment, err)
 	}
 	for _, x := range h {
-		if x.Deployment != st.Deployment.ID && x.Outcome != workflow.OutcomeRejected &&
-			store.Newer(x.RequestedAt, st.RequestedAt) {
-			e.logger(st, workflow.PhasePrepare).Info("a deployment requested after this one has run: superseded",
-				"newer", x.Deployment, "newerRequestedAt", x.RequestedAt, "outcome", string(x.Outcome),
-				"requestedAt", st.RequestedAt)
-			return &workflow.Superseded{By: x.Deployment}
+		if x.Deployment == st.Deployment.ID || x.Outcome == workflow.OutcomeRejected {
+			continue
 		}
-		if x.Deployment != st.Deployment.ID && sameEvent(x.Trigger, st.Trigger) && changedService(x.Outcome) {
-			e.logger(st, workflow.PhasePrepare).Info("the event that asked for this deployment has deployed already: superseded",
-				"earlier", x.Deployment, "event", st.Trigger.Source, "outcome", string(x.Outcome))
-			return &workflow.Superseded{By: x.Deployment}
+		for _, n := range known(x) {
+			if n.Deployment == st.Deployment.ID {
+				continue
+			}
+			if store.Newer(n.RequestedAt, st.RequestedAt) {
+				e.logger(st, workflow.PhasePrepare).Info("a deployment requested after this one has run: superseded",
+					"newer", n.Deployment, "newerRequestedAt", n.RequestedAt, "outcome", string(n.Outcome),
+					"requestedAt", st.RequestedAt)
+				return &workflow.Superseded{By: n.Deployment}
+			}
+			if sameEvent(n.Trigger, st.Trigger) && changedService(n.Outcome) {
+				e.logger(st, workflow.PhasePrepare).Info("the event that asked for this deployment has deployed already: superseded",
+					"earlier", n.Deployment, "event", st.Trigger.Source, "outcome", string(n.Outcome))
+				return &workflow.Superseded{By: n.Deployment}
+			}
 		}
 	}
 	return nil
+}
+
+// known returns the requests a history entry knows of: its own, and the
+// newer one it recorded when it was superseded.
+func known(x store.HistoryEntry) []store.NewestRequest {
+	own := store.NewestRequest{Deployment: x.Deployment, RequestedAt: x.RequestedAt, Trigger: x.Trigger, Outcome: x.Outcome}
+	if x.Newest == nil {
+		return []store.NewestRequest{own}
+	}
+	return []store.NewestRequest{own, *x.Newest}
+}
+
+// newestKnown returns, for the history entry of st, superseded, the newest
+// request the latest entries know of that is not older than st's (what
+// superseded it), or nil: recorded with st's entry, it keeps that request
+// within reach of newerRan however many late, older requests follow.
+func (e *Engine) newestKnown(ctx context.Context, st workflow.State) (*store.NewestRequest, error) {
+	if st.RequestedAt.IsZero() {
+		return nil, nil
+	}
+	h, err := e.Store.History(ctx, st.Environment, st.Service, historyNewer)
+	if err != nil {
+		return nil, fmt.Errorf("read history of %s in %s: %w", st.Service, st.Environment, err)
+	}
+	var best *store.NewestRequest
+	for _, x := range h {
+		if x.Deployment == st.Deployment.ID || x.Outcome == workflow.OutcomeRejected {
+			continue
+		}
+		for _, n := range known(x) {
+			if n.Deployment == st.Deployment.ID || n.RequestedAt.IsZero() || store.Newer(st.RequestedAt, n.RequestedAt) {
+				continue
+			}
+			// The newest; of equal ones, one that changed the service.
+			if best == nil || store.Newer(n.RequestedAt, best.RequestedAt) ||
+				(n.RequestedAt.Equal(best.RequestedAt) && changedService(n.Outcome) && !changedService(best.Outcome)) {
+				b := n
+				best = &b
+			}
+		}
+	}
+	return best, nil
 }
 
 // sameEvent reports whether two triggers are one event (an ECR push or a

@@ -1,6 +1,7 @@
 package deploy
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -51,5 +52,62 @@ func TestRedeliveredEventDeploysOnce(t *testing.T) {
 	byHand.run()
 	if byHand.state != workflow.StateDeployed {
 		t.Errorf("manual start of the same image: got %s, want %s (path %v)", byHand.state, workflow.StateDeployed, byHand.path)
+	}
+}
+
+// TestManyLateRequestsStayBehind: more late, older requests than Prepare
+// reads history entries (historyNewer) are each superseded, and so is one
+// requested between them and the deployed newest: each superseded entry
+// records the newest request it knew of, so the newest stays within reach.
+// Found by the 10,000-event storm of issue 14 (make soak): before, the
+// eleventh late push deployed over the newest.
+func TestManyLateRequestsStayBehind(t *testing.T) {
+	sc := strategyCases()["rolling"]
+	w := newWorld(t)
+	sc.before(w)
+	base := time.Date(2026, 11, 25, 11, 0, 0, 0, time.UTC)
+	req := func(tag string, at time.Time) workflow.Request {
+		w.image(sc.service, tag)
+		r := request(sc, tag)
+		r.Trigger = workflow.Trigger{Kind: workflow.TriggerECRPush, Source: "event-" + tag, Actor: "ecr"}
+		r.RequestedAt = at
+		return r
+	}
+	newest := newExecution(w, "exec-newest", req("v100", base.Add(100*time.Second)))
+	newest.run()
+	if newest.state != workflow.StateDeployed {
+		t.Fatalf("newest: got %s, want %s (path %v)", newest.state, workflow.StateDeployed, newest.path)
+	}
+	late := []struct {
+		tag string
+		at  time.Duration
+	}{}
+	for i := 1; i <= 2*historyNewer; i++ {
+		late = append(late, struct {
+			tag string
+			at  time.Duration
+		}{fmt.Sprintf("v%d", i), time.Duration(i) * time.Second})
+	}
+	late = append(late, struct {
+		tag string
+		at  time.Duration
+	}{"v50", 50 * time.Second})
+	for _, l := range late {
+		w.advance(time.Minute)
+		x := newExecution(w, "exec-"+l.tag, req(l.tag, base.Add(l.at)))
+		x.run()
+		if x.state != workflow.StateSuperseded {
+			t.Errorf("late push %s (requested %v after the first): got %s, want %s", l.tag, l.at, x.state, workflow.StateSuperseded)
+		}
+	}
+	// The same event as the newest, delivered again after them all.
+	w.advance(time.Minute)
+	again := newExecution(w, "exec-newest-again", req("v100", base.Add(100*time.Second)))
+	again.run()
+	if again.state != workflow.StateSuperseded {
+		t.Errorf("the newest push delivered again: got %s, want %s", again.state, workflow.StateSuperseded)
+	}
+	if got, want := w.view().Services[sc.service].Image, w.image(sc.service, "v100"); got != want {
+		t.Errorf("live image: got %s, want %s (the newest push)", got, want)
 	}
 }
