@@ -244,6 +244,17 @@ func (e *Engine) newerRan(ctx context.Context, st workflow.State) error {
 	if err != nil {
 		return fmt.Errorf("read history of %s in %s: %w", st.Service, st.Environment, err)
 	}
+	// The newest request that began changing the service, however far
+	// down the history its entry is (or before it has one).
+	marked, err := e.Store.NewestApplied(ctx, st.Environment, st.Service)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+	case err != nil:
+		return fmt.Errorf("read the newest request of %s in %s: %w", st.Service, st.Environment, err)
+	default:
+		h = append([]store.HistoryEntry{{Deployment: marked.Deployment, RequestedAt: marked.RequestedAt,
+			Trigger: marked.Trigger, Outcome: marked.Outcome}}, h...)
+	}
 	for _, x := range h {
 		if x.Deployment == st.Deployment.ID || x.Outcome == workflow.OutcomeRejected {
 			continue

@@ -111,3 +111,46 @@ func TestManyLateRequestsStayBehind(t *testing.T) {
 		t.Errorf("live image: got %s, want %s (the newest push)", got, want)
 	}
 }
+
+// TestLateRequestAfterALongDeployment: history is ordered by when
+// deployments started, so the entry of a long deployment lands below the
+// entries of the late, older requests superseded while it ran. One more
+// late request after it has deployed must still find it (the newest
+// applied request is recorded apart). Found by the 10,000-event storm of
+// issue 14.
+func TestLateRequestAfterALongDeployment(t *testing.T) {
+	sc := strategyCases()["rolling"]
+	w := newWorld(t)
+	sc.before(w)
+	base := time.Date(2026, 11, 25, 11, 0, 0, 0, time.UTC)
+	req := func(tag string, at time.Duration) workflow.Request {
+		w.image(sc.service, tag)
+		r := request(sc, tag)
+		r.Trigger = workflow.Trigger{Kind: workflow.TriggerECRPush, Source: "event-" + tag, Actor: "ecr"}
+		r.RequestedAt = base.Add(at)
+		return r
+	}
+	newest := newExecution(w, "exec-newest", req("v100", 100*time.Second))
+	newest.runUntil(workflow.StateAwaitStable)
+	for i := 1; i <= 2*historyNewer; i++ {
+		w.advance(time.Minute)
+		x := newExecution(w, fmt.Sprintf("exec-old-%d", i), req(fmt.Sprintf("v%d", i), time.Duration(i)*time.Second))
+		x.run()
+		if x.state != workflow.StateSuperseded {
+			t.Errorf("late push v%d while the newest applies: got %s, want %s", i, x.state, workflow.StateSuperseded)
+		}
+	}
+	newest.run()
+	if newest.state != workflow.StateDeployed {
+		t.Fatalf("newest: got %s, want %s (path %v)", newest.state, workflow.StateDeployed, newest.path)
+	}
+	w.advance(time.Minute)
+	late := newExecution(w, "exec-late", req("v50", 50*time.Second))
+	late.run()
+	if late.state != workflow.StateSuperseded {
+		t.Errorf("late push after the newest deployed: got %s, want %s (path %v)", late.state, workflow.StateSuperseded, late.path)
+	}
+	if got, want := w.view().Services[sc.service].Image, w.image(sc.service, "v100"); got != want {
+		t.Errorf("live image: got %s, want %s (the newest push)", got, want)
+	}
+}
