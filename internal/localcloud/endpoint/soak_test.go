@@ -15,6 +15,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 
@@ -53,6 +54,10 @@ const (
 // services deploy at once.
 const soakServices, soakBatch = 20, 20
 
+// soakCanaryEvery makes every fourth service of the soak's world a canary
+// behind a listener rule, so that the rule's weights are checked too.
+const soakCanaryEvery = 4
+
 var soakFaults = []soakFault{soakNone, soakNone, soakCrash, soakECSThrottle, soakECSInternal, soakStepThrottle, soakStepTimeout, soakStepCrash}
 
 // envInt reads a positive number from the environment variable name, or
@@ -79,7 +84,7 @@ func TestSoak(t *testing.T) {
 	rng := rand.New(rand.NewPCG(seed, 3))
 
 	clk := clock.NewVirtual(time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC))
-	r := startWith(t, endpoint.Options{Specs: os.DirFS(writeWorld(t, soakServices)), SettleTimeout: 8 * time.Minute,
+	r := startWith(t, endpoint.Options{Specs: os.DirFS(writeWorld(t, soakServices, soakCanaryEvery)), SettleTimeout: 8 * time.Minute,
 		Config: endpoint.Config{Clock: clk}})
 	step, _ := r.Deployed.Stack.Function(synth.KindStep)
 	control := endpoint.Control{URL: r.URL}
@@ -90,19 +95,20 @@ func TestSoak(t *testing.T) {
 	// last push that deployed.
 	running := map[string]string{}
 	for i := range soakServices {
-		running[stormService(i)] = soakImage(t, r, stormService(i), stormEnvOf(i))
+		running[stormService(i)], _ = liveService(t, r, i)
 	}
 	outcomes := map[soakFault]map[workflow.Outcome]int{}
 	tag := 1
 	for done := 0; done < n; {
 		type pushed struct {
+			i                int
 			svc, env, digest string
 			fault            soakFault
 		}
 		var batch []pushed
 		for _, i := range rng.Perm(soakServices)[:min(soakBatch, n-done)] {
 			tag++
-			p := pushed{svc: stormService(i), env: stormEnvOf(i), fault: soakFaults[rng.IntN(len(soakFaults))]}
+			p := pushed{i: i, svc: stormService(i), env: stormEnvOf(i), fault: soakFaults[rng.IntN(len(soakFaults))]}
 			add := faults.State{}
 			switch p.fault {
 			case soakECSThrottle, soakECSInternal:
@@ -138,7 +144,7 @@ func TestSoak(t *testing.T) {
 		}
 		for _, p := range batch {
 			x := executionOf(t, c, r, p.svc+"-"+p.env+"-", p.digest)
-			out := soakCheck(t, r, x, p.svc, p.env, p.digest, p.fault, running)
+			out := soakCheck(t, r, x, p.i, p.digest, p.fault, running)
 			if outcomes[p.fault] == nil {
 				outcomes[p.fault] = map[workflow.Outcome]int{}
 			}
@@ -152,6 +158,61 @@ func TestSoak(t *testing.T) {
 	for _, f := range slices.Compact(slices.Clone(soakFaults)) {
 		t.Logf("soak: fault %-15s outcomes %v", f, outcomes[f])
 	}
+}
+
+// liveService returns the image that serves service i of the soak's world
+// and the ECS service that runs it: the service itself for a rolling one;
+// for a canary, the slot (<name>--blue or <name>--green) its listener rule
+// sends the traffic to. It checks that a canary's rule sends all of it to
+// one slot, and that the other slot runs nothing.
+func liveService(t *testing.T, r *endpoint.Running, i int) (image, ecsService string) {
+	t.Helper()
+	svc, env := stormService(i), stormEnvOf(i)
+	ecsService = svc
+	if isCanary(i, soakCanaryEvery) {
+		lb := r.Seeded.Set.Environments[env].LoadBalancers[svc]
+		out, err := elb.NewFromConfig(r.AWS).DescribeRules(context.Background(), &elb.DescribeRulesInput{RuleArns: []string{lb.ListenerRuleArn}})
+		if err != nil || len(out.Rules) != 1 {
+			t.Fatalf("DescribeRules %s: %v", lb.ListenerRuleArn, err)
+		}
+		var w [2]int32
+		for _, a := range out.Rules[0].Actions {
+			if a.ForwardConfig == nil {
+				continue
+			}
+			for _, tg := range a.ForwardConfig.TargetGroups {
+				for k, arn := range lb.TargetGroupArns {
+					if aws.ToString(tg.TargetGroupArn) == arn {
+						w[k] = aws.ToInt32(tg.Weight)
+					}
+				}
+			}
+		}
+		slots := [2]string{svc + "--blue", svc + "--green"}
+		switch w {
+		case [2]int32{100, 0}:
+			ecsService = slots[0]
+		case [2]int32{0, 100}:
+			ecsService = slots[1]
+		default:
+			t.Errorf("%s/%s: the listener rule sends blue/green %v, want all to one slot", env, svc, w)
+			return "", ""
+		}
+		idle := slots[0]
+		if ecsService == slots[0] {
+			idle = slots[1]
+		}
+		out2, err := ecs.NewFromConfig(r.AWS).DescribeServices(context.Background(), &ecs.DescribeServicesInput{Cluster: aws.String(env), Services: []string{idle}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range out2.Services {
+			if aws.ToString(s.Status) == "ACTIVE" && (s.DesiredCount != 0 || s.RunningCount != 0) {
+				t.Errorf("%s/%s: the idle slot %s runs %d of %d tasks, want none", env, svc, idle, s.RunningCount, s.DesiredCount)
+			}
+		}
+	}
+	return soakImage(t, r, ecsService, env), ecsService
 }
 
 // soakImage returns the image the ECS service svc in env runs.
@@ -172,9 +233,10 @@ func soakImage(t *testing.T, r *endpoint.Running, svc, env string) string {
 
 // soakCheck checks one soak deployment against ECS and the history, and
 // updates running; it returns the deployment's outcome.
-func soakCheck(t *testing.T, r *endpoint.Running, x *sfn.DescribeExecutionOutput, svc, env, digest string,
+func soakCheck(t *testing.T, r *endpoint.Running, x *sfn.DescribeExecutionOutput, i int, digest string,
 	fault soakFault, running map[string]string) workflow.Outcome {
 	t.Helper()
+	svc, env := stormService(i), stormEnvOf(i)
 	ctx := context.Background()
 	name := aws.ToString(x.Name)
 	var in workflow.State
@@ -186,12 +248,12 @@ func soakCheck(t *testing.T, r *endpoint.Running, x *sfn.DescribeExecutionOutput
 	if err != nil {
 		t.Fatal(err)
 	}
-	i := slices.IndexFunc(hist, func(h store.HistoryEntry) bool { return strings.HasSuffix(h.Execution, ":"+name) })
-	if i < 0 {
+	k := slices.IndexFunc(hist, func(h store.HistoryEntry) bool { return strings.HasSuffix(h.Execution, ":"+name) })
+	if k < 0 {
 		t.Errorf("%s (fault %s): no history entry", name, fault)
 		return ""
 	}
-	h := hist[i]
+	h := hist[k]
 	// The execution's end agrees with the outcome recorded.
 	succeeded := x.Status == sfntypes.ExecutionStatusSucceeded
 	if okOutcome := h.Outcome == workflow.OutcomeDeployed || h.Outcome == workflow.OutcomeSuperseded; succeeded != okOutcome {
@@ -210,16 +272,18 @@ func soakCheck(t *testing.T, r *endpoint.Running, x *sfn.DescribeExecutionOutput
 	if h.Outcome == workflow.OutcomeDeployed {
 		running[svc] = h.Image
 	}
-	// ECS runs what the history says runs, with nothing else in flight.
-	if got := soakImage(t, r, svc, env); got != running[svc] {
+	// ECS runs what the history says runs (behind all the traffic, for a
+	// canary), with nothing else in flight.
+	got, live := liveService(t, r, i)
+	if got != running[svc] {
 		t.Errorf("%s (fault %s, %s): ECS runs %s, want %s", name, fault, h.Outcome, got, running[svc])
 	}
 	if last, ok := store.LastDeployed(hist); !ok || last.Image != running[svc] {
 		t.Errorf("%s (fault %s): the history's last deployed image is %s, want %s", name, fault, last.Image, running[svc])
 	}
-	out, err := ecs.NewFromConfig(r.AWS).DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: aws.String(env), Services: []string{svc}})
+	out, err := ecs.NewFromConfig(r.AWS).DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: aws.String(env), Services: []string{live}})
 	if err != nil || len(out.Services) != 1 {
-		t.Fatalf("DescribeServices %s/%s: %v", env, svc, err)
+		t.Fatalf("DescribeServices %s/%s: %v", env, live, err)
 	}
 	s := out.Services[0]
 	if len(s.Deployments) != 1 || s.RunningCount != s.DesiredCount {

@@ -48,7 +48,10 @@ var stormEnvironments = []string{"dev", "staging", "prod"}
 // directory and returns it: service svcNN (repository svcNN, tags v*)
 // deploys to the one environment stormEnvironments[NN%3], with a
 // one-minute final bake watching its alarm svcNN-<environment>-errors.
-func writeWorld(t testing.TB, n int) string {
+// When canaryEvery > 0, every canaryEvery-th service (svc00 first) is a
+// canary behind a listener rule of its environment instead: 50% baked a
+// minute, then 100%.
+func writeWorld(t testing.TB, n, canaryEvery int) string {
 	t.Helper()
 	dir := t.TempDir()
 	for _, sub := range []string{"services", "environments"} {
@@ -61,18 +64,67 @@ func writeWorld(t testing.TB, n int) string {
 			t.Fatal(err)
 		}
 	}
-	for i, env := range stormEnvironments {
-		write("environments/"+env+".yaml", fmt.Sprintf(`cluster: %s
+	for e, env := range stormEnvironments {
+		doc := fmt.Sprintf(`cluster: %s
 launchType: FARGATE
 network:
   subnets: [subnet-0a1b2c3d4e5f6%04d]
   securityGroups: [sg-0a1b2c3d4e5f6%04d]
   assignPublicIp: false
 deployOnChange: false
-`, env, i+1, i+1))
+`, env, e+1, e+1)
+		lbs := ""
+		for i := range n {
+			if isCanary(i, canaryEvery) && stormEnvOf(i) == env {
+				const arn = "arn:aws:elasticloadbalancing:us-east-1:000000000000:"
+				lbs += fmt.Sprintf(`  %s:
+    listenerRuleArn: %slistener-rule/app/%s/0123456789abcdef/0123456789abcdef/%016x
+    targetGroupArns:
+      - %stargetgroup/%s-%s-blue/%016x
+      - %stargetgroup/%s-%s-green/%016x
+    containerName: app
+    containerPort: 8080
+`, stormService(i), arn, env, i+1, arn, env, stormService(i), 2*i+1, arn, env, stormService(i), 2*i+2)
+			}
+		}
+		if lbs != "" {
+			doc += "loadBalancers:\n" + lbs
+		}
+		write("environments/"+env+".yaml", doc)
 	}
 	for i := range n {
 		name := stormService(i)
+		if isCanary(i, canaryEvery) {
+			write("services/"+name+".yaml", fmt.Sprintf(`image:
+  repository: %s
+  tags: ["v*"]
+pipeline: [%s]
+taskDefinition:
+  requiresCompatibilities: [FARGATE]
+  networkMode: awsvpc
+  cpu: "256"
+  memory: "512"
+  containerDefinitions:
+    - name: app
+      image: ${IMAGE}
+      essential: true
+      portMappings:
+        - containerPort: 8080
+          protocol: tcp
+service:
+  desiredCount: 1
+strategy:
+  kind: canary
+  steps:
+    - weight: 50
+      bake: 1m
+    - weight: 100
+  alarms:
+    - ${SERVICE}-${ENVIRONMENT}-errors
+  stabilizationTimeout: 15m
+`, name, stormEnvOf(i)))
+			continue
+		}
 		write("services/"+name+".yaml", fmt.Sprintf(`image:
   repository: %s
   tags: ["v*"]
@@ -100,6 +152,9 @@ strategy:
 }
 
 func stormService(i int) string { return fmt.Sprintf("svc%02d", i) }
+
+// isCanary reports whether service i of a world is a canary.
+func isCanary(i, every int) bool { return every > 0 && i%every == 0 }
 
 func stormEnvOf(i int) string { return stormEnvironments[i%len(stormEnvironments)] }
 
@@ -185,7 +240,7 @@ func runStorm(t testing.TB, n int, seed uint64) stormResult {
 	t.Logf("storm: %d deliveries, seed %d", n, seed)
 	rng := rand.New(rand.NewPCG(seed, 14))
 	clk := clock.NewVirtual(time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC))
-	r := startWith(t, endpoint.Options{Specs: os.DirFS(writeWorld(t, services)), SettleTimeout: 8 * time.Minute,
+	r := startWith(t, endpoint.Options{Specs: os.DirFS(writeWorld(t, services, 0)), SettleTimeout: 8 * time.Minute,
 		Config: endpoint.Config{Clock: clk}})
 	ctx := context.Background()
 
