@@ -13,7 +13,7 @@ BOOTSTRAPS := $(FUNCTIONS:%=build/%/bootstrap)
 LAMBDA_FLAGS := -tags lambda.norpc -trimpath -ldflags "-s -w"
 NPM_STAMP := node_modules/.installed
 
-.PHONY: all build test lint bench demo synth deploy clean tools $(BOOTSTRAPS)
+.PHONY: all build test lint bench soak fuzz demo synth deploy clean tools $(BOOTSTRAPS)
 
 all: build
 
@@ -71,8 +71,10 @@ lint:
 	$(GO) vet ./...
 	$(GO) mod tidy -diff
 
-## bench: benchmarks and size figures
+## bench: every benchmark once (-run '^$': no tests), then each figure next to
+## its target and what a user would pick instead, written to bench/results.json
 # Lambda zips are what CDK uploads; the target is at most 5 MB each.
+BENCH_OUT := build/bench.txt
 bench: tools build
 	@echo "Lambda packages (target: zip <= 5 MB):"; for f in $(BOOTSTRAPS); do \
 	  z=$${f%/bootstrap}.zip; rm -f $$z; \
@@ -81,7 +83,29 @@ bench: tools build
 	  awk -v n="$$(basename $$(dirname $$f))" -v b=$$(stat -c %s $$f) -v z=$$zb -v v=$$verdict \
 	    'BEGIN { printf "  %-12s bootstrap %5.1f MB   zip %4.1f MB  %s\n", n, b/1048576, z/1048576, v }'; \
 	done
-	$(GO) test -run '^$$' -bench . -benchmem ./...
+	@mkdir -p bench
+	$(GO) test -run '^$$' -bench . -benchmem ./... | tee $(BENCH_OUT)
+	$(GO) run ./internal/benchfig/cmd/benchfig -in $(BENCH_OUT) -zips build -out bench/results.json
+
+## soak: the event storm at SOAK_EVENTS deliveries (10,000) and the soak at
+## SOAK_DEPLOYMENTS deployments (500) with random faults; SLIPWAY_SOAK_SEED=n
+## repeats a soak's faults
+SOAK_EVENTS ?= 10000
+SOAK_DEPLOYMENTS ?= 500
+soak:
+	SLIPWAY_STORM=$(SOAK_EVENTS) SLIPWAY_SOAK=$(SOAK_DEPLOYMENTS) $(GO) test -count=1 -timeout 3h -v \
+	  -run '^(TestEventStorm|TestSoak)$$' ./internal/localcloud/endpoint/ | grep -v '^!!'
+
+## fuzz: every Go fuzz target for FUZZTIME (30s) each, one at a time (go test
+## -fuzz takes one target per run); `make test` runs their seed corpora only
+FUZZTIME ?= 30s
+fuzz:
+	@for dir in $$(grep -rl --include='*_test.go' '^func Fuzz' cmd internal functions events 2>/dev/null | xargs -n1 dirname | sort -u); do \
+	  for fn in $$(grep -h -o '^func Fuzz[A-Za-z0-9_]*' $$dir/*_test.go | cut -d' ' -f2 | sort -u); do \
+	    echo "== $$dir $$fn ($(FUZZTIME))"; \
+	    $(GO) test -run '^$$' -fuzz "^$$fn$$" -fuzztime $(FUZZTIME) ./$$dir || exit 1; \
+	  done; \
+	done
 
 ## demo: the main job: the five scenarios of issue 7 against an in-process
 ## local endpoint (slipway demo), exiting non-zero if any fails.

@@ -300,7 +300,8 @@ func TestTaskStates(t *testing.T) {
 			// itself are retried on every Task state, with backoff and
 			// jitter.
 			wantService := []retrier{{ErrorEquals: []string{"Lambda.TooManyRequestsException", "Lambda.ServiceException",
-				"Lambda.AWSLambdaException", "Lambda.SdkClientException", "Lambda.ClientExecutionTimeoutException", "Sandbox.Timedout"},
+				"Lambda.AWSLambdaException", "Lambda.SdkClientException", "Lambda.ClientExecutionTimeoutException", "Sandbox.Timedout",
+				"Runtime.ExitError"},
 				IntervalSeconds: 1, MaxAttempts: 6, BackoffRate: 2, MaxDelaySeconds: 60, JitterStrategy: "FULL"}}
 			if diff := cmp.Diff(wantService, service); diff != "" {
 				t.Errorf("retries other than Transient (-want +got):\n%s", diff)

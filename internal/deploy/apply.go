@@ -30,6 +30,12 @@ func (e *Engine) apply(ctx context.Context, st workflow.State) (workflow.State, 
 	if err := e.setLockStage(ctx, st, store.StageApplying, ""); err != nil {
 		return st, err
 	}
+	// Before the first change: a late, older request (or this one's event
+	// delivered again) finds it in Prepare however long this one runs.
+	if err := e.Store.MarkApplied(ctx, st.Environment, st.Service, store.NewestRequest{Deployment: st.Deployment.ID,
+		RequestedAt: st.RequestedAt, Trigger: st.Trigger, Outcome: workflow.OutcomeDeployed}); err != nil {
+		return st, fmt.Errorf("record the newest request: %w", err)
+	}
 	if st.Approval.Required {
 		if err := e.Store.DeleteApproval(ctx, st.Environment, st.Service); err != nil {
 			return st, fmt.Errorf("delete approval: %w", err)

@@ -43,6 +43,10 @@ type Store interface {
 
 	PutHistory(ctx context.Context, e store.HistoryEntry) error
 	History(ctx context.Context, env, svc string, limit int) ([]store.HistoryEntry, error)
+	// NewestApplied returns an error wrapping store.ErrNotFound when no
+	// request has begun changing the service.
+	NewestApplied(ctx context.Context, env, svc string) (store.NewestRequest, error)
+	MarkApplied(ctx context.Context, env, svc string, rec store.NewestRequest) error
 }
 
 // TaskAPI completes task tokens and starts executions (awsapi/sfn). A token

@@ -70,6 +70,7 @@ type world struct {
 	approvals map[string]store.PendingApproval
 	plans     map[string][]byte
 	history   []store.HistoryEntry
+	newest    map[string]store.NewestRequest
 	approved  map[string]store.ApprovalRecord // approval records, by deployment
 	// Step Functions; onToken, when set, also hands a completed token on
 	// (to the in-process state machine)
@@ -909,17 +910,49 @@ func (w *world) Plan(_ context.Context, key string, v any) error {
 	return json.Unmarshal(b, v)
 }
 
+func (w *world) NewestApplied(_ context.Context, env, svc string) (store.NewestRequest, error) {
+	n, ok := w.newest[lockName(env, svc)]
+	if !ok {
+		return store.NewestRequest{}, store.ErrNotFound
+	}
+	return n, nil
+}
+
+func (w *world) MarkApplied(_ context.Context, env, svc string, rec store.NewestRequest) error {
+	if w.newest == nil {
+		w.newest = map[string]store.NewestRequest{}
+	}
+	if cur, ok := w.newest[lockName(env, svc)]; ok && store.Newer(cur.RequestedAt, rec.RequestedAt) {
+		return nil
+	}
+	w.newest[lockName(env, svc)] = rec
+	return nil
+}
+
 func (w *world) PutHistory(_ context.Context, e store.HistoryEntry) error {
 	w.history = append(w.history, e)
 	return nil
 }
 
+// History lists entries newest first by when the deployment started, as
+// the store's keys order them (the end time when there is no start), the
+// later written first of equal ones.
 func (w *world) History(_ context.Context, env, svc string, limit int) ([]store.HistoryEntry, error) {
 	var out []store.HistoryEntry
 	for _, h := range slices.Backward(w.history) {
-		if h.Environment == env && h.Service == svc && len(out) < limit {
+		if h.Environment == env && h.Service == svc {
 			out = append(out, h)
 		}
+	}
+	at := func(h store.HistoryEntry) time.Time {
+		if h.StartedAt.IsZero() {
+			return h.EndedAt
+		}
+		return h.StartedAt
+	}
+	slices.SortStableFunc(out, func(a, b store.HistoryEntry) int { return at(b).Compare(at(a)) })
+	if limit > 0 && len(out) > limit {
+		out = out[:limit]
 	}
 	return out, nil
 }

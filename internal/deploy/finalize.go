@@ -140,6 +140,13 @@ func (e *Engine) record(ctx context.Context, st workflow.State) (workflow.State,
 		return st, e.publish(ctx, st, string(st.Outcome), f.Error, f.Cause)
 	}
 	h := e.historyEntry(st)
+	if st.Outcome == workflow.OutcomeSuperseded {
+		newest, err := e.newestKnown(ctx, st)
+		if err != nil {
+			return st, err
+		}
+		h.Newest = newest
+	}
 	switch {
 	case st.Outcome == workflow.OutcomeRollbackFailed:
 		h.Error, h.Cause = st.RollbackError.Error, rollbackFailedCause(st)

@@ -5,27 +5,34 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/slipwayhq/slipway/internal/asl"
 )
 
 // BenchmarkFlowTransitions prints the cost of each strategy's happy path
 // through the synthesized definition, in state transitions (what Step
 // Functions Standard bills); ns/op is the wall time of one deployment on
 // the virtual clock. TestFlowCostShape holds the targets; these are
-// figures.
+// figures. polling-transitions/deployment is what the same deployment
+// would cost as a polling loop, each of its waits done as a 15-second
+// Wait → check → Choice loop (pollingTransitions), for `make bench` to
+// print side by side.
 func BenchmarkFlowTransitions(b *testing.B) {
 	def := loadDefinition(b)
 	cases := costCases(1)
 	for _, name := range slices.Sorted(maps.Keys(cases)) {
 		c := cases[name]
 		b.Run(name, func(b *testing.B) {
-			transitions := 0
+			transitions, polling := 0, 0
 			for b.Loop() {
 				b.StopTimer()
 				r, req := newHappyFlow(b, def, c.sc)
 				b.StartTimer()
-				transitions = runDeployed(b, r, req).Transitions()
+				x := runDeployed(b, r, req)
+				transitions, polling = x.Transitions(), pollingTransitions(x, 15*time.Second)
 			}
 			b.ReportMetric(float64(transitions), "transitions/deployment")
+			b.ReportMetric(float64(polling), "polling-transitions/deployment")
 		})
 	}
 }
@@ -47,4 +54,25 @@ func BenchmarkFlowCanaryThirtyMinutes(b *testing.B) {
 		span = simulated(runDeployed(b, r, req))
 	}
 	b.ReportMetric(span.Minutes(), "simulated-min")
+}
+
+// pollingTransitions is what the execution x would cost as a polling loop
+// that checks every interval: its transitions, with each state that waited
+// (simulated time passed between entering and leaving it) replaced by a
+// Wait → check Task → Choice loop of three transitions per interval waited.
+func pollingTransitions(x *asl.Execution, every time.Duration) int {
+	n := x.Transitions()
+	entered := map[string]time.Time{}
+	for _, e := range x.History() {
+		switch {
+		case e.StateEntered != nil:
+			entered[e.StateEntered.Name] = e.Timestamp
+		case e.StateExited != nil:
+			start, ok := entered[e.StateExited.Name]
+			if w := e.Timestamp.Sub(start); ok && w > 0 {
+				n += 3*int((w+every-1)/every) - 1
+			}
+		}
+	}
+	return n
 }

@@ -232,7 +232,10 @@ const historyNewer = 10
 // newerRan returns Superseded when a deployment of st's service and
 // environment requested after st has already run (it is in the history with
 // any outcome but rejected): an older request arriving late, the lock free
-// again, must not undo it.
+// again, must not undo it. The same holds for a deployment started by the
+// same event that has already changed the service: an event delivered again
+// after a spec upload gets another execution name (the name includes the
+// spec versions), and must not deploy its image a second time.
 func (e *Engine) newerRan(ctx context.Context, st workflow.State) error {
 	if st.RequestedAt.IsZero() {
 		return nil
@@ -241,16 +244,94 @@ func (e *Engine) newerRan(ctx context.Context, st workflow.State) error {
 	if err != nil {
 		return fmt.Errorf("read history of %s in %s: %w", st.Service, st.Environment, err)
 	}
+	// The newest request that began changing the service, however far
+	// down the history its entry is (or before it has one).
+	marked, err := e.Store.NewestApplied(ctx, st.Environment, st.Service)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+	case err != nil:
+		return fmt.Errorf("read the newest request of %s in %s: %w", st.Service, st.Environment, err)
+	default:
+		h = append([]store.HistoryEntry{{Deployment: marked.Deployment, RequestedAt: marked.RequestedAt,
+			Trigger: marked.Trigger, Outcome: marked.Outcome}}, h...)
+	}
 	for _, x := range h {
-		if x.Deployment != st.Deployment.ID && x.Outcome != workflow.OutcomeRejected &&
-			store.Newer(x.RequestedAt, st.RequestedAt) {
-			e.logger(st, workflow.PhasePrepare).Info("a deployment requested after this one has run: superseded",
-				"newer", x.Deployment, "newerRequestedAt", x.RequestedAt, "outcome", string(x.Outcome),
-				"requestedAt", st.RequestedAt)
-			return &workflow.Superseded{By: x.Deployment}
+		if x.Deployment == st.Deployment.ID || x.Outcome == workflow.OutcomeRejected {
+			continue
+		}
+		for _, n := range known(x) {
+			if n.Deployment == st.Deployment.ID {
+				continue
+			}
+			if store.Newer(n.RequestedAt, st.RequestedAt) {
+				e.logger(st, workflow.PhasePrepare).Info("a deployment requested after this one has run: superseded",
+					"newer", n.Deployment, "newerRequestedAt", n.RequestedAt, "outcome", string(n.Outcome),
+					"requestedAt", st.RequestedAt)
+				return &workflow.Superseded{By: n.Deployment}
+			}
+			if sameEvent(n.Trigger, st.Trigger) && changedService(n.Outcome) {
+				e.logger(st, workflow.PhasePrepare).Info("the event that asked for this deployment has deployed already: superseded",
+					"earlier", n.Deployment, "event", st.Trigger.Source, "outcome", string(n.Outcome))
+				return &workflow.Superseded{By: n.Deployment}
+			}
 		}
 	}
 	return nil
+}
+
+// known returns the requests a history entry knows of: its own, and the
+// newer one it recorded when it was superseded.
+func known(x store.HistoryEntry) []store.NewestRequest {
+	own := store.NewestRequest{Deployment: x.Deployment, RequestedAt: x.RequestedAt, Trigger: x.Trigger, Outcome: x.Outcome}
+	if x.Newest == nil {
+		return []store.NewestRequest{own}
+	}
+	return []store.NewestRequest{own, *x.Newest}
+}
+
+// newestKnown returns, for the history entry of st, superseded, the newest
+// request the latest entries know of that is not older than st's (what
+// superseded it), or nil: recorded with st's entry, it keeps that request
+// within reach of newerRan however many late, older requests follow.
+func (e *Engine) newestKnown(ctx context.Context, st workflow.State) (*store.NewestRequest, error) {
+	if st.RequestedAt.IsZero() {
+		return nil, nil
+	}
+	h, err := e.Store.History(ctx, st.Environment, st.Service, historyNewer)
+	if err != nil {
+		return nil, fmt.Errorf("read history of %s in %s: %w", st.Service, st.Environment, err)
+	}
+	var best *store.NewestRequest
+	for _, x := range h {
+		if x.Deployment == st.Deployment.ID || x.Outcome == workflow.OutcomeRejected {
+			continue
+		}
+		for _, n := range known(x) {
+			if n.Deployment == st.Deployment.ID || n.RequestedAt.IsZero() || store.Newer(st.RequestedAt, n.RequestedAt) {
+				continue
+			}
+			// The newest; of equal ones, one that changed the service.
+			if best == nil || store.Newer(n.RequestedAt, best.RequestedAt) ||
+				(n.RequestedAt.Equal(best.RequestedAt) && changedService(n.Outcome) && !changedService(best.Outcome)) {
+				b := n
+				best = &b
+			}
+		}
+	}
+	return best, nil
+}
+
+// sameEvent reports whether two triggers are one event (an ECR push or a
+// spec upload) delivered twice; manual starts and promotions never are.
+func sameEvent(a, b workflow.Trigger) bool {
+	return a.Source != "" && a.Kind == b.Kind && a.Source == b.Source &&
+		(a.Kind == workflow.TriggerECRPush || a.Kind == workflow.TriggerSpecUpload)
+}
+
+// changedService reports whether a deployment that ended with outcome o
+// changed the service (deployed, or rolled back after applying).
+func changedService(o workflow.Outcome) bool {
+	return o == workflow.OutcomeDeployed || o == workflow.OutcomeRolledBack || o == workflow.OutcomeRollbackFailed
 }
 
 // supersedeQueued fails the wait of a deployment queued for the lock that is

@@ -121,6 +121,36 @@ func decodeFaults(body io.Reader) (faults.State, error) {
 		if t.Count < 0 {
 			problems = append(problems, fmt.Sprintf("throttles[%d].count: %d is negative", i, t.Count))
 		}
+		if t.Error != "" && t.Error != faults.ErrorThrottling && t.Error != faults.ErrorInternal {
+			problems = append(problems, fmt.Sprintf("throttles[%d].error: %q is not %q or %q", i, t.Error, faults.ErrorThrottling, faults.ErrorInternal))
+		}
+	}
+	for i, f := range st.Invocations {
+		if f.Function == "" {
+			problems = append(problems, fmt.Sprintf("invocations[%d].function: required", i))
+		}
+		if f.Fault != faults.InvokeThrottle && f.Fault != faults.InvokeTimeout && f.Fault != faults.InvokeCrash {
+			problems = append(problems, fmt.Sprintf("invocations[%d].fault: %q is not %q, %q or %q", i, f.Fault,
+				faults.InvokeThrottle, faults.InvokeTimeout, faults.InvokeCrash))
+		}
+		if f.Count < 0 {
+			problems = append(problems, fmt.Sprintf("invocations[%d].count: %d is negative", i, f.Count))
+		}
+	}
+	for i, f := range st.Events {
+		if len(f.Match) == 0 {
+			problems = append(problems, fmt.Sprintf("events[%d].match: required (a string the events contain)", i))
+		}
+		if f.Action != faults.EventDrop && f.Action != faults.EventDuplicate && f.Action != faults.EventDelay {
+			problems = append(problems, fmt.Sprintf("events[%d].action: %q is not %q, %q or %q", i, f.Action,
+				faults.EventDrop, faults.EventDuplicate, faults.EventDelay))
+		}
+		if (f.Action == faults.EventDelay) != (f.DelayMs > 0) {
+			problems = append(problems, fmt.Sprintf("events[%d].delayMs: must be positive for action %q, and only for it", i, faults.EventDelay))
+		}
+		if f.Count < 0 {
+			problems = append(problems, fmt.Sprintf("events[%d].count: %d is negative", i, f.Count))
+		}
 	}
 	if st.EventDelayMs < 0 {
 		problems = append(problems, fmt.Sprintf("eventDelayMs: %d is negative", st.EventDelayMs))

@@ -387,13 +387,13 @@ func (s *Server) serveJSON(w http.ResponseWriter, r *http.Request, fail *func(*p
 	if !isJSON {
 		name = bridged.name
 	}
-	if s.faults.ShouldThrottle(name, op) {
-		(*fail)(protocol.Errorf(http.StatusBadRequest, protocol.CodeThrottling, "Rate exceeded"))
-		return
-	}
 	body, perr := readBody(r)
 	if perr != nil {
 		(*fail)(perr)
+		return
+	}
+	if e := jsonFault(name, s.faults.APIFault(name, op, body)); e != nil {
+		(*fail)(e)
 		return
 	}
 	var out []byte
@@ -456,13 +456,13 @@ func (s *Server) serveCBOR(w http.ResponseWriter, r *http.Request) {
 		fail(protocol.Errorf(http.StatusMethodNotAllowed, protocol.CodeSerialization, "RPC v2 CBOR requests must be POST, got %s", r.Method))
 		return
 	}
-	if s.faults.ShouldThrottle(svc.name, op) {
-		fail(protocol.Errorf(http.StatusBadRequest, protocol.CodeThrottling, "Rate exceeded"))
-		return
-	}
 	body, perr := readBody(r)
 	if perr != nil {
 		fail(perr)
+		return
+	}
+	if e := jsonFault(svc.name, s.faults.APIFault(svc.name, op, body)); e != nil {
+		fail(e)
 		return
 	}
 	out, err := svc.handler.ServeCBOR(r.Context(), op, body)
@@ -530,8 +530,12 @@ func (s *Server) serveQuery(w http.ResponseWriter, r *http.Request) {
 		fail(protocol.Errorf(http.StatusBadRequest, protocol.CodeInvalidAction, "no service answers Action %s of API version %q", action, version))
 		return
 	}
-	if s.faults.ShouldThrottle(svc.name, action) {
+	switch s.faults.APIFault(svc.name, action, []byte(params.Encode())) {
+	case faults.ErrorThrottling:
 		fail(protocol.Errorf(http.StatusBadRequest, protocol.CodeQueryThrottling, "Rate exceeded"))
+		return
+	case faults.ErrorInternal:
+		fail(protocol.Errorf(http.StatusInternalServerError, "InternalFailure", "The request processing has failed because of an unknown error, exception or failure."))
 		return
 	}
 	res, err := svc.handler.ServeQuery(r.Context(), action, params)
@@ -569,8 +573,12 @@ func (s *Server) serveREST(w http.ResponseWriter, r *http.Request, svc *RESTServ
 	if svc.Operation != nil {
 		op = svc.Operation(r)
 	}
-	if s.faults.ShouldThrottle(svc.Name, op) {
+	switch s.faults.APIFault(svc.Name, op, []byte(r.URL.RequestURI())) {
+	case faults.ErrorThrottling:
 		writeErr(restThrottle(svc.Name))
+		return
+	case faults.ErrorInternal:
+		writeErr(restInternal(svc.Name))
 		return
 	}
 	svc.Handler.ServeHTTP(w, r)
@@ -583,6 +591,32 @@ func restThrottle(service string) *protocol.Error {
 		return protocol.Errorf(http.StatusServiceUnavailable, "SlowDown", "Please reduce your request rate.")
 	}
 	return protocol.Errorf(http.StatusTooManyRequests, "TooManyRequestsException", "Rate exceeded")
+}
+
+// restInternal is the 5xx of a REST service: S3's 500 InternalError,
+// Lambda's 500 ServiceException.
+func restInternal(service string) *protocol.Error {
+	if service == "s3" {
+		return protocol.Errorf(http.StatusInternalServerError, "InternalError", "We encountered an internal error. Please try again.")
+	}
+	return protocol.Errorf(http.StatusInternalServerError, "ServiceException", "The AWS Lambda service encountered an internal error.")
+}
+
+// jsonFault is the error of a JSON or CBOR service for an injected API
+// fault (see faults.Registry.APIFault), or nil for none: throttling is
+// ThrottlingException (400); a 5xx is ECS's ServerException (500), or the
+// InternalFailure (500) every other AWS JSON service returns.
+func jsonFault(service, fault string) *protocol.Error {
+	switch fault {
+	case faults.ErrorThrottling:
+		return protocol.Errorf(http.StatusBadRequest, protocol.CodeThrottling, "Rate exceeded")
+	case faults.ErrorInternal:
+		if service == "ecs" {
+			return protocol.Errorf(http.StatusInternalServerError, "ServerException", "Service Unavailable. Please try again later.")
+		}
+		return protocol.Errorf(http.StatusInternalServerError, "InternalFailure", "The request processing has failed because of an unknown error, exception or failure.")
+	}
+	return nil
 }
 
 // writeRESTJSONError writes an error as REST-JSON services (Lambda) do.

@@ -494,6 +494,40 @@ func TestThrottlingPerProtocol(t *testing.T) {
 	}
 }
 
+// TestInternalErrorsPerProtocol checks the 5xx an API fault injects in
+// each protocol, and that a fault with a Match fails only the requests
+// that name it.
+func TestInternalErrorsPerProtocol(t *testing.T) {
+	ctx := context.Background()
+	env := newEnv(t)
+	f := env.server.Faults()
+	f.Apply(faults.State{Throttles: []faults.Throttle{
+		{Service: "ecr", Operation: "DescribeRepositories", Count: 1, Match: `"web"`, Error: faults.ErrorInternal},
+		{Service: "sts", Operation: "*", Count: 1, Error: faults.ErrorInternal},
+		{Service: "s3", Operation: "*", Count: 1, Match: "/web-bucket", Error: faults.ErrorInternal},
+	}})
+	_, err := env.ecrClient().DescribeRepositories(ctx, &awsecr.DescribeRepositoriesInput{RepositoryNames: []string{"worker"}})
+	if got := prototest.ErrorCode(err); got == "InternalFailure" {
+		t.Errorf("ECR naming another repository: got %q, want no injected fault", got)
+	}
+	_, err = env.ecrClient().DescribeRepositories(ctx, &awsecr.DescribeRepositoriesInput{RepositoryNames: []string{"web"}})
+	if got := prototest.ErrorCode(err); got != "InternalFailure" {
+		t.Errorf("ECR: got %q (%v), want InternalFailure", got, err)
+	}
+	_, err = env.stsClient().GetCallerIdentity(ctx, &awssts.GetCallerIdentityInput{})
+	if got := prototest.ErrorCode(err); got != "InternalFailure" {
+		t.Errorf("STS: got %q (%v), want InternalFailure", got, err)
+	}
+	if _, err := env.s3Client().ListBuckets(ctx, &awss3.ListBucketsInput{}); err != nil {
+		t.Errorf("S3 ListBuckets, which names no matching key: %v", err)
+	}
+	_, err = env.s3Client().HeadBucket(ctx, &awss3.HeadBucketInput{Bucket: aws.String("web-bucket")})
+	var re interface{ HTTPStatusCode() int }
+	if !errors.As(err, &re) || re.HTTPStatusCode() != http.StatusInternalServerError {
+		t.Errorf("S3 HeadBucket web-bucket: got %v, want a 500", err)
+	}
+}
+
 func TestFaultsControlAPI(t *testing.T) {
 	env := newEnv(t)
 	jsonType := map[string]string{"Content-Type": "application/json"}
@@ -527,6 +561,11 @@ func TestFaultsControlAPI(t *testing.T) {
 		"bad rate":        `{"images":{"sha256:a":{"errorRate":2}}}`,
 		"not a digest":    `{"images":{"web:v1":{"crashOnStart":true}}}`,
 		"throttle fields": `{"throttles":[{"count":1}]}`,
+		"throttle error":  `{"throttles":[{"service":"ecs","operation":"*","count":1,"error":"boom"}]}`,
+		"invocation":      `{"invocations":[{"function":"step","fault":"explode","count":1}]}`,
+		"event action":    `{"events":[{"match":["web"],"action":"lose","count":1}]}`,
+		"event match":     `{"events":[{"action":"drop","count":1}]}`,
+		"delay without":   `{"events":[{"match":["web"],"action":"delay","count":1}]}`,
 		"load key":        `{"serviceLoads":{"web":10}}`,
 		"negative load":   `{"serviceLoads":{"staging/web":-1}}`,
 		"not JSON":        `{`,

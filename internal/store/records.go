@@ -109,6 +109,20 @@ type HistoryEntry struct {
 	// ApprovalNote is the approver's free-text note.
 	ApprovedBy   string `json:"approvedBy,omitempty"`
 	ApprovalNote string `json:"approvalNote,omitempty"`
+	// Newest is the newest request of the service and environment known
+	// when a superseded deployment was recorded (what superseded it, or
+	// what that one knew in turn). Prepare reads only the latest entries;
+	// late, older requests recorded one after another would otherwise
+	// push the newer deployment out of them.
+	Newest *NewestRequest `json:"newest,omitempty"`
+}
+
+// NewestRequest is the newest request a history entry knows of.
+type NewestRequest struct {
+	Deployment  string           `json:"deployment"`
+	RequestedAt time.Time        `json:"requestedAt"`
+	Trigger     workflow.Trigger `json:"trigger,omitzero"`
+	Outcome     workflow.Outcome `json:"outcome"`
 }
 
 func historyPrefix(env, svc string) string {

@@ -133,7 +133,7 @@ const (
 // Errors the Lambda service (not the function) reports when invoking
 // functions/step: throttling, a fault of the service or of the SDK client
 // Step Functions uses (including its own invocation timing out), and a
-// sandbox that timed out before the function ran. The function did not run,
+// sandbox that timed out or a runtime that exited. The function did not run,
 // or its result is lost; every phase is idempotent, so each is safe to
 // retry. The state machine retries them on every Task state, with backoff
 // and jitter.
@@ -144,13 +144,18 @@ const (
 	ErrLambdaSdkClient       = "Lambda.SdkClientException"
 	ErrLambdaClientTimeout   = "Lambda.ClientExecutionTimeoutException"
 	ErrSandboxTimedOut       = "Sandbox.Timedout"
+	// ErrRuntimeExit is a runtime that exited before answering (a crash,
+	// the sandbox killed): the answer is lost, as after a timeout. Not
+	// retrying it let one crash of Finalize or RecordFailure end the
+	// deployment with the lock kept and no history entry.
+	ErrRuntimeExit = "Runtime.ExitError"
 )
 
 // ServiceErrorNames returns the Lambda service errors the state machine
 // retries on every Task state.
 func ServiceErrorNames() []string {
 	return []string{ErrLambdaTooManyRequests, ErrLambdaService, ErrLambdaAWS, ErrLambdaSdkClient,
-		ErrLambdaClientTimeout, ErrSandboxTimedOut}
+		ErrLambdaClientTimeout, ErrSandboxTimedOut, ErrRuntimeExit}
 }
 
 // errorTypes lists every workflow error type; ErrorNames derives from it.

@@ -126,12 +126,12 @@ func TestServiceErrorNames(t *testing.T) {
 			t.Errorf("%s: duplicate, or also a workflow error type", n)
 		}
 		seen[n] = true
-		if !strings.HasPrefix(n, "Lambda.") && !strings.HasPrefix(n, "Sandbox.") {
-			t.Errorf("%s: got a name outside Lambda.* and Sandbox.*, want a Lambda service error", n)
+		if !strings.HasPrefix(n, "Lambda.") && !strings.HasPrefix(n, "Sandbox.") && !strings.HasPrefix(n, "Runtime.") {
+			t.Errorf("%s: got a name outside Lambda.*, Sandbox.* and Runtime.*, want a Lambda service or runtime error", n)
 		}
 	}
 	for _, want := range []string{"Lambda.TooManyRequestsException", "Lambda.ServiceException",
-		"Lambda.AWSLambdaException", "Lambda.SdkClientException", "Sandbox.Timedout"} {
+		"Lambda.AWSLambdaException", "Lambda.SdkClientException", "Sandbox.Timedout", "Runtime.ExitError"} {
 		if !seen[want] {
 			t.Errorf("ServiceErrorNames lacks %s", want)
 		}

@@ -105,7 +105,11 @@ func (s *Service) run(t interface{ C() <-chan time.Time }) {
 }
 
 func sortedTasks(c *cluster) []*task {
-	ts := slices.Collect(maps.Values(c.Tasks))
+	return sortTasks(slices.Collect(maps.Values(c.Tasks)))
+}
+
+// sortTasks sorts ts oldest first (then by id) and returns it.
+func sortTasks(ts []*task) []*task {
 	slices.SortFunc(ts, func(a, b *task) int {
 		return cmp.Or(a.CreatedAt.Compare(b.CreatedAt), cmp.Compare(a.ID, b.ID))
 	})

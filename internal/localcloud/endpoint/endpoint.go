@@ -107,7 +107,7 @@ func New(cfg Config) *Endpoint {
 	e.Server = localcloud.NewServer(localcloud.Options{Logger: log.With("component", "router"), Faults: e.Faults})
 
 	e.EventBridge = eventbridge.New(eventbridge.Config{Region: cfg.Region, Clock: cfg.Clock, Faults: e.Faults, Logger: log.With("service", "events")})
-	e.Lambda = lambda.New(lambda.Config{Region: cfg.Region, Clock: cfg.Clock, Logger: log.With("service", "lambda")})
+	e.Lambda = lambda.New(lambda.Config{Region: cfg.Region, Clock: cfg.Clock, Faults: e.Faults, Logger: log.With("service", "lambda")})
 	e.SQS = sqs.New(sqs.Config{Region: cfg.Region, Clock: cfg.Clock})
 	e.Lambda.SetQueues(e.SQS)
 	e.StepFunctions = sfn.New(sfn.Config{Region: cfg.Region, Clock: cfg.Clock, Lambda: e.Lambda.InvokePayload, Logger: log.With("service", "states")})

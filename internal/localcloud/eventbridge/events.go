@@ -213,6 +213,14 @@ func (s *Service) publish(_ context.Context, env envelope) {
 		s.log.Error("marshal event", "id", env.ID, "error", err)
 		return
 	}
+	copies, extraDelay := 1, time.Duration(0)
+	if s.faults != nil {
+		var drop bool
+		if drop, copies, extraDelay = s.faults.EventFault(event); drop {
+			s.log.Info("dropping event by fault injection", "source", env.Source, "detailType", env.DetailType, "id", env.ID)
+			return
+		}
+	}
 	decoded, err := decodeEvent(event)
 	if err != nil {
 		s.log.Error("decode event", "id", env.ID, "error", err)
@@ -236,9 +244,14 @@ func (s *Service) publish(_ context.Context, env envelope) {
 		}
 	}
 	s.mu.Unlock()
-	var delay time.Duration
+	delay := extraDelay
 	if s.faults != nil {
-		delay = s.faults.EventDelay()
+		delay = max(delay, s.faults.EventDelay())
+	}
+	// A duplicated event is delivered again, as EventBridge's
+	// at-least-once delivery may.
+	if copies > 1 {
+		deliveries = append(deliveries, deliveries...)
 	}
 	for _, d := range deliveries {
 		// The hold taken here travels to the delivery goroutine, so a

@@ -81,6 +81,9 @@ type StateMachineStarter interface {
 type Faults interface {
 	EventDelay() time.Duration
 	ShouldDropEvent() bool
+	// EventFault says whether the event (its JSON) is dropped, how many
+	// copies of it are delivered and after what delay.
+	EventFault(event []byte) (drop bool, copies int, delay time.Duration)
 }
 
 // Config configures a Service.

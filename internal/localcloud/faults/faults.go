@@ -1,11 +1,13 @@
 // Package faults is the registry of faults the local endpoint injects so that
 // every rollback path can be rehearsed: per image digest (crash on start,
 // failing health checks, 5xx rate, latency), throttled API operations, and
-// delayed or dropped events. It is safe for concurrent use; the services
+// delayed, dropped or duplicated events, and failed Lambda invocations
+// (throttled, timed out, crashed). It is safe for concurrent use; the services
 // consult it and the control API (/_slipway/faults) edits it.
 package faults
 
 import (
+	"bytes"
 	"maps"
 	"slices"
 	"strings"
@@ -25,13 +27,72 @@ type Behaviour struct {
 	LatencyMs int `json:"latencyMs,omitempty"`
 }
 
-// Throttle is a pending throttle of a service operation.
+// Throttle is a pending failure of a service operation: throttling, or
+// with Error "internal" the service's 5xx.
 type Throttle struct {
 	// Service is the service name as the endpoint registers it ("ecs", "s3", …).
 	Service string `json:"service"`
 	// Operation is the operation name, or "*" for any operation.
 	Operation string `json:"operation"`
-	// Count is how many more calls are throttled.
+	// Count is how many more calls fail.
+	Count int `json:"count"`
+	// Match, when set, limits the fault to requests that name it: the
+	// request body (JSON, CBOR and query protocols) or the path and query
+	// (REST protocols) contains it, e.g. a service or key name.
+	Match string `json:"match,omitempty"`
+	// Error is how the calls fail: "" or ErrorThrottling with the
+	// service's throttling error (ThrottlingException, Throttling, S3
+	// 503 SlowDown, Lambda 429 TooManyRequestsException), ErrorInternal
+	// with its 5xx (ECS ServerException, S3 InternalError, …).
+	Error string `json:"error,omitempty"`
+}
+
+// The kinds of API failure a Throttle injects.
+const (
+	ErrorThrottling = "throttling"
+	ErrorInternal   = "internal"
+)
+
+// The faults an Invocation injects into a Lambda invocation.
+const (
+	// InvokeThrottle fails the Invoke call with 429
+	// TooManyRequestsException; the function does not run.
+	InvokeThrottle = "throttle"
+	// InvokeTimeout runs the function, then reports that it timed out
+	// (errorType Sandbox.Timedout): its work is done, its answer lost.
+	InvokeTimeout = "timeout"
+	// InvokeCrash reports that the runtime exited before the function
+	// ran (errorType Runtime.ExitError).
+	InvokeCrash = "crash"
+)
+
+// Invocation is a pending fault of a Lambda function's invocations.
+type Invocation struct {
+	// Function is the function name.
+	Function string `json:"function"`
+	// Match, when set, limits the fault to invocations whose payload
+	// contains every one of these strings.
+	Match []string `json:"match,omitempty"`
+	// Fault is InvokeThrottle, InvokeTimeout or InvokeCrash.
+	Fault string `json:"fault"`
+	// Count is how many more invocations fail.
+	Count int `json:"count"`
+}
+
+// The faults an Event injects into EventBridge's delivery.
+const (
+	EventDrop      = "drop"
+	EventDuplicate = "duplicate"
+	EventDelay     = "delay"
+)
+
+// Event is a pending fault of the events whose JSON contains every string
+// of Match: dropped, delivered twice, or delayed by DelayMs.
+type Event struct {
+	Match   []string `json:"match"`
+	Action  string   `json:"action"`
+	DelayMs int64    `json:"delayMs,omitempty"`
+	// Count is how many more matching events the fault applies to.
 	Count int `json:"count"`
 }
 
@@ -39,6 +100,8 @@ type Throttle struct {
 type State struct {
 	Images       map[string]Behaviour `json:"images,omitempty"`
 	Throttles    []Throttle           `json:"throttles,omitempty"`
+	Invocations  []Invocation         `json:"invocations,omitempty"`
+	Events       []Event              `json:"events,omitempty"`
 	EventDelayMs int64                `json:"eventDelayMs,omitempty"`
 	DropEvents   int                  `json:"dropEvents,omitempty"`
 	// ServiceLoads is the CPU demand on ECS services, by "cluster/service":
@@ -52,12 +115,14 @@ type Registry struct {
 	mu        sync.Mutex
 	images    map[string]Behaviour
 	throttles map[throttleKey]int
+	invokes   []Invocation
+	events    []Event
 	delay     time.Duration
 	drop      int
 	loads     map[string]float64
 }
 
-type throttleKey struct{ service, operation string }
+type throttleKey struct{ service, operation, match, error string }
 
 // New returns an empty registry.
 func New() *Registry {
@@ -112,9 +177,16 @@ func (r *Registry) ForImage(image string) Behaviour {
 // Throttle makes the next n calls of service/operation fail with a
 // throttling error; operation "*" matches any operation. n <= 0 clears it.
 func (r *Registry) Throttle(service, operation string, n int) {
+	r.setThrottle(Throttle{Service: service, Operation: operation, Count: n})
+}
+
+// setThrottle adds t, replacing the one with the same service, operation,
+// match and error; a count <= 0 clears it.
+func (r *Registry) setThrottle(t Throttle) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	k := throttleKey{service, operation}
+	k := throttleKey{t.Service, t.Operation, t.Match, t.Error}
+	n := t.Count
 	if n <= 0 {
 		delete(r.throttles, k)
 		return
@@ -126,19 +198,136 @@ func (r *Registry) Throttle(service, operation string, n int) {
 // throttled, and counts it against the pending throttle if so. An exact
 // operation match is used before a "*" one.
 func (r *Registry) ShouldThrottle(service, operation string) bool {
+	return r.APIFault(service, operation, nil) == ErrorThrottling
+}
+
+// APIFault reports how this call of service/operation is to fail — ""
+// for not at all, ErrorThrottling or ErrorInternal — and counts it
+// against the pending fault if it fails. request is what a Throttle's
+// Match is looked for in. An exact operation match is used before a "*"
+// one, and a fault with a Match before one without.
+func (r *Registry) APIFault(service, operation string, request []byte) string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	for _, k := range []throttleKey{{service, operation}, {service, "*"}} {
-		if n := r.throttles[k]; n > 0 {
-			if n == 1 {
-				delete(r.throttles, k)
-			} else {
-				r.throttles[k] = n - 1
-			}
-			return true
+	keys := make([]throttleKey, 0, len(r.throttles))
+	for k := range r.throttles {
+		if k.service == service && (k.operation == operation || k.operation == "*") &&
+			(k.match == "" || (request != nil && bytes.Contains(request, []byte(k.match)))) {
+			keys = append(keys, k)
 		}
 	}
-	return false
+	if len(keys) == 0 {
+		return ""
+	}
+	slices.SortFunc(keys, func(a, b throttleKey) int {
+		if (a.operation == "*") != (b.operation == "*") {
+			if a.operation == "*" {
+				return 1
+			}
+			return -1
+		}
+		if (a.match == "") != (b.match == "") {
+			if a.match == "" {
+				return 1
+			}
+			return -1
+		}
+		return strings.Compare(a.match+"\x00"+a.error, b.match+"\x00"+b.error)
+	})
+	k := keys[0]
+	if n := r.throttles[k]; n == 1 {
+		delete(r.throttles, k)
+	} else {
+		r.throttles[k] = n - 1
+	}
+	if k.error == "" {
+		return ErrorThrottling
+	}
+	return k.error
+}
+
+// containsAll reports whether b contains every string of subs.
+func containsAll(b []byte, subs []string) bool {
+	for _, s := range subs {
+		if !bytes.Contains(b, []byte(s)) {
+			return false
+		}
+	}
+	return true
+}
+
+// addInvocation adds a Lambda invocation fault; one with the same function,
+// match and fault is replaced, and a count <= 0 clears it.
+func (r *Registry) addInvocation(f Invocation) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.invokes = slices.DeleteFunc(r.invokes, func(x Invocation) bool {
+		return x.Function == f.Function && x.Fault == f.Fault && slices.Equal(x.Match, f.Match)
+	})
+	if f.Count > 0 {
+		r.invokes = append(r.invokes, f)
+	}
+}
+
+// InvocationFault reports the fault (InvokeThrottle, InvokeTimeout,
+// InvokeCrash, or "" for none) of this invocation of function with
+// payload, and counts it against the pending fault.
+func (r *Registry) InvocationFault(function string, payload []byte) string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for i, f := range r.invokes {
+		if f.Function != function || !containsAll(payload, f.Match) {
+			continue
+		}
+		if f.Count <= 1 {
+			r.invokes = slices.Delete(r.invokes, i, i+1)
+		} else {
+			r.invokes[i].Count--
+		}
+		return f.Fault
+	}
+	return ""
+}
+
+// addEvent adds an event fault; one with the same match and action is
+// replaced, and a count <= 0 clears it.
+func (r *Registry) addEvent(f Event) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.events = slices.DeleteFunc(r.events, func(x Event) bool {
+		return x.Action == f.Action && slices.Equal(x.Match, f.Match)
+	})
+	if f.Count > 0 {
+		r.events = append(r.events, f)
+	}
+}
+
+// EventFault reports what happens to the event (its JSON) being emitted:
+// dropped, delivered copies times (1 normally, 2 when duplicated), after
+// delay. It counts the event against each pending fault that applies.
+func (r *Registry) EventFault(event []byte) (drop bool, copies int, delay time.Duration) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	copies = 1
+	for i := 0; i < len(r.events); i++ {
+		f := &r.events[i]
+		if !containsAll(event, f.Match) {
+			continue
+		}
+		switch f.Action {
+		case EventDrop:
+			drop = true
+		case EventDuplicate:
+			copies = 2
+		case EventDelay:
+			delay = max(delay, time.Duration(f.DelayMs)*time.Millisecond)
+		}
+		if f.Count--; f.Count <= 0 {
+			r.events = slices.Delete(r.events, i, i+1)
+			i--
+		}
+	}
+	return drop, copies, delay
 }
 
 // DelayEvents delays every emitted event by d (0 for none).
@@ -189,11 +378,20 @@ func (r *Registry) State() State {
 		s.ServiceLoads = maps.Clone(r.loads)
 	}
 	for k, n := range r.throttles {
-		s.Throttles = append(s.Throttles, Throttle{Service: k.service, Operation: k.operation, Count: n})
+		s.Throttles = append(s.Throttles, Throttle{Service: k.service, Operation: k.operation, Count: n, Match: k.match, Error: k.error})
 	}
 	slices.SortFunc(s.Throttles, func(a, b Throttle) int {
-		return strings.Compare(a.Service+"\x00"+a.Operation, b.Service+"\x00"+b.Operation)
+		return strings.Compare(a.Service+"\x00"+a.Operation+"\x00"+a.Match+"\x00"+a.Error,
+			b.Service+"\x00"+b.Operation+"\x00"+b.Match+"\x00"+b.Error)
 	})
+	for _, f := range r.invokes {
+		f.Match = slices.Clone(f.Match)
+		s.Invocations = append(s.Invocations, f)
+	}
+	for _, f := range r.events {
+		f.Match = slices.Clone(f.Match)
+		s.Events = append(s.Events, f)
+	}
 	return s
 }
 
@@ -205,7 +403,16 @@ func (r *Registry) Apply(s State) {
 		r.SetImage(digest, b)
 	}
 	for _, t := range s.Throttles {
-		r.Throttle(t.Service, t.Operation, t.Count)
+		if t.Error == ErrorThrottling {
+			t.Error = ""
+		}
+		r.setThrottle(t)
+	}
+	for _, f := range s.Invocations {
+		r.addInvocation(f)
+	}
+	for _, f := range s.Events {
+		r.addEvent(f)
 	}
 	if s.EventDelayMs != 0 {
 		r.DelayEvents(time.Duration(s.EventDelayMs) * time.Millisecond)
@@ -225,6 +432,8 @@ func (r *Registry) Reset() {
 	defer r.mu.Unlock()
 	r.images = map[string]Behaviour{}
 	r.throttles = map[throttleKey]int{}
+	r.invokes = nil
+	r.events = nil
 	r.delay = 0
 	r.drop = 0
 	r.loads = map[string]float64{}

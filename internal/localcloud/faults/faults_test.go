@@ -76,3 +76,61 @@ func TestEventsAndState(t *testing.T) {
 		t.Errorf("after reset (-want +got):\n%s", diff)
 	}
 }
+
+func TestAPIFaultMatchesTheRequest(t *testing.T) {
+	r := New()
+	r.Apply(State{Throttles: []Throttle{
+		{Service: "ecs", Operation: "UpdateService", Count: 1, Match: `"service":"web"`, Error: ErrorInternal},
+		{Service: "s3", Operation: "*", Count: 1, Match: "locks/staging/web"},
+	}})
+	tests := []struct {
+		service, op, request, want string
+	}{
+		{"ecs", "UpdateService", `{"service":"worker"}`, ""},
+		{"ecs", "UpdateService", `{"service":"web"}`, ErrorInternal},
+		{"ecs", "UpdateService", `{"service":"web"}`, ""},
+		{"s3", "PutObject", "/state/locks/staging/worker.json", ""},
+		{"s3", "PutObject", "/state/locks/staging/web.json", ErrorThrottling},
+		{"s3", "PutObject", "/state/locks/staging/web.json", ""},
+	}
+	for i, tc := range tests {
+		if got := r.APIFault(tc.service, tc.op, []byte(tc.request)); got != tc.want {
+			t.Errorf("call %d %s %s %s: got %q, want %q", i, tc.service, tc.op, tc.request, got, tc.want)
+		}
+	}
+}
+
+func TestInvocationAndEventFaults(t *testing.T) {
+	r := New()
+	r.Apply(State{
+		Invocations: []Invocation{{Function: "step", Match: []string{`"phase":"apply"`, "web-staging-"}, Fault: InvokeCrash, Count: 1}},
+		Events: []Event{
+			{Match: []string{"aws.ecs", "web--green"}, Action: EventDrop, Count: 1},
+			{Match: []string{"web"}, Action: EventDuplicate, Count: 2},
+		},
+	})
+	if got := r.InvocationFault("step", []byte(`{"phase":"apply","execution":"worker-staging-1"}`)); got != "" {
+		t.Errorf("another service's apply: got %q, want none", got)
+	}
+	if got := r.InvocationFault("step", []byte(`{"phase":"apply","execution":"web-staging-1"}`)); got != InvokeCrash {
+		t.Errorf("web's apply: got %q, want %q", got, InvokeCrash)
+	}
+	if got := r.InvocationFault("step", []byte(`{"phase":"apply","execution":"web-staging-1"}`)); got != "" {
+		t.Errorf("web's apply again: got %q, want none (count spent)", got)
+	}
+	drop, copies, _ := r.EventFault([]byte(`{"source":"aws.ecs","resources":["web--green"]}`))
+	if !drop || copies != 2 {
+		t.Errorf("first ECS event of web: got drop %v copies %d, want dropped (and counted as duplicated)", drop, copies)
+	}
+	drop, copies, _ = r.EventFault([]byte(`{"source":"aws.ecr","detail":{"repository-name":"web"}}`))
+	if drop || copies != 2 {
+		t.Errorf("web's push: got drop %v copies %d, want 2 copies", drop, copies)
+	}
+	drop, copies, _ = r.EventFault([]byte(`{"source":"aws.ecr","detail":{"repository-name":"web"}}`))
+	if drop || copies != 1 {
+		t.Errorf("after the counts are spent: got drop %v copies %d, want one copy", drop, copies)
+	}
+	if st := r.State(); len(st.Invocations) != 0 || len(st.Events) != 0 {
+		t.Errorf("spent faults still listed: %+v", st)
+	}
+}

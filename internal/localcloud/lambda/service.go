@@ -113,6 +113,16 @@ type Config struct {
 	Timeout time.Duration
 	// Logger receives function output and failures; slog.Default() if nil.
 	Logger *slog.Logger
+	// Faults throttles, times out or crashes invocations; none if nil.
+	Faults Faults
+}
+
+// Faults is the part of the fault registry Lambda consults;
+// *faults.Registry implements it.
+type Faults interface {
+	// InvocationFault returns "throttle", "timeout", "crash" or "" (none)
+	// for this invocation of function with payload.
+	InvocationFault(function string, payload []byte) string
 }
 
 // Service is the simulated Lambda. It is safe for concurrent use.
@@ -121,6 +131,7 @@ type Service struct {
 	clock   clock.Clock
 	timeout time.Duration
 	log     *slog.Logger
+	faults  Faults
 
 	ctx    context.Context // ends at Close, stopping async retries
 	cancel context.CancelFunc
@@ -174,7 +185,7 @@ func New(cfg Config) *Service {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Service{
-		region: cfg.Region, clock: cfg.Clock, timeout: cfg.Timeout, log: cfg.Logger,
+		region: cfg.Region, clock: cfg.Clock, timeout: cfg.Timeout, log: cfg.Logger, faults: cfg.Faults,
 		ctx: ctx, cancel: cancel, functions: map[string]*function{},
 	}
 }
@@ -390,6 +401,32 @@ func (s *Service) run(ctx context.Context, fn *function, payload []byte) ([]byte
 	if fnErr := s.injectedFault(fn.name); fnErr != nil {
 		return nil, fnErr, nil
 	}
+	fault := ""
+	if s.faults != nil {
+		fault = s.faults.InvocationFault(fn.name, payload)
+	}
+	switch fault {
+	case "throttle":
+		// Lambda refuses the invocation: the function does not run.
+		return nil, nil, protocol.Errorf(http.StatusTooManyRequests, "TooManyRequestsException", "Rate Exceeded.")
+	case "crash":
+		s.log.Info("crashing an invocation by fault injection", "function", fn.name)
+		return nil, &FunctionError{Type: "Runtime.ExitError", Message: "RequestId: " + uuid.NewString() +
+			" Error: Runtime exited with error: exit status 2"}, nil
+	}
+	out, fnErr, err := s.call(ctx, fn, payload)
+	if fault == "timeout" && err == nil {
+		// The function did its work; its answer is lost, as when Lambda
+		// stops a function at its timeout after its last API call.
+		s.log.Info("timing out an invocation by fault injection", "function", fn.name)
+		return nil, &FunctionError{Type: "Sandbox.Timedout", Message: fmt.Sprintf("RequestId: %s Error: Task timed out after %.2f seconds",
+			uuid.NewString(), s.timeout.Seconds())}, nil
+	}
+	return out, fnErr, err
+}
+
+// call runs the function: its binary, or its in-process handler.
+func (s *Service) call(ctx context.Context, fn *function, payload []byte) ([]byte, *FunctionError, error) {
 	if fn.binary != nil {
 		return fn.binary.invoke(ctx, payload)
 	}

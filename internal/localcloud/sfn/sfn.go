@@ -135,10 +135,16 @@ func New(cfg Config) *Service {
 
 // lambdaAdapter turns a function error into the asl.TaskError Step Functions
 // reports: the error name is the function's errorType, the cause the whole
-// error document.
+// error document; a Lambda service error (throttling) is Lambda.<code>.
 func lambdaAdapter(invoke LambdaInvoker) asl.LambdaInvoker {
 	return func(ctx context.Context, function string, payload []byte) ([]byte, error) {
 		out, functionError, err := invoke(ctx, function, payload)
+		var perr *protocol.Error
+		if errors.As(err, &perr) {
+			// Step Functions names a Lambda service error after its
+			// code: Lambda.TooManyRequestsException, Lambda.ServiceException…
+			return nil, &asl.TaskError{Name: "Lambda." + perr.Code, Cause: perr.Message}
+		}
 		if err != nil {
 			return nil, fmt.Errorf("invoke %s: %w", function, err)
 		}

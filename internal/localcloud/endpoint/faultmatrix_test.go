@@ -1,0 +1,920 @@
+package endpoint_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+
+	"github.com/slipwayhq/slipway/internal/asl"
+	"github.com/slipwayhq/slipway/internal/clock"
+	"github.com/slipwayhq/slipway/internal/localcloud/endpoint"
+	"github.com/slipwayhq/slipway/internal/localcloud/faults"
+	"github.com/slipwayhq/slipway/internal/localcloud/stack"
+	"github.com/slipwayhq/slipway/internal/operator"
+	"github.com/slipwayhq/slipway/internal/store"
+	"github.com/slipwayhq/slipway/internal/workflow"
+)
+
+// The fault matrix (issue 14): every strategy × every fault, each cell one
+// deployment of v2 over v1 of its own service, run side by side on one
+// endpoint and one virtual clock through the synthesized state machine.
+// Each cell asserts the deployment's end, what ECS runs, where the listener
+// rule sends traffic, the history entry, the lock, and that nothing else
+// runs. The table of outcomes is docs/faults.md: SLIPWAY_WRITE_FAULTS=1
+// writes it; otherwise a table that differs fails the test.
+// SLIPWAY_MATRIX_ONLY=key,key runs only those columns (to debug a cell;
+// such a partial run neither writes nor checks the table).
+
+// writeFaultsEnv names the variable that makes TestFaultMatrix write
+// docs/faults.md instead of comparing it.
+const writeFaultsEnv = "SLIPWAY_WRITE_FAULTS"
+
+// faultsDoc is the committed table.
+const faultsDoc = "../../../docs/faults.md"
+
+// expect is the outcome a cell must have.
+type expect struct {
+	// end is the terminal state of v2's deployment.
+	end string
+	// serving is the only image version that runs afterwards ("v1", "v2",
+	// "v3"); "" asserts nothing about it (a failed rollback leaves the
+	// service as it is).
+	serving string
+	// then is the terminal state of v3's deployment, when the cell pushes
+	// v3 too.
+	then string
+	// lockKept: the lock is kept (after a failed rollback).
+	lockKept bool
+	// history is the outcome of the newest history entry.
+	history workflow.Outcome
+	// visits are states v2's deployment must have entered, and
+	// thenVisits those v3's must have.
+	visits, thenVisits []string
+}
+
+// with returns e with the states v2's deployment must enter.
+func (e expect) with(states ...string) expect {
+	e.visits = states
+	return e
+}
+
+var (
+	deployed   = expect{end: workflow.StateDeployed, serving: "v2", history: workflow.OutcomeDeployed}
+	rolledBack = expect{end: workflow.StateRolledBack, serving: "v1", history: workflow.OutcomeRolledBack}
+)
+
+// matrixColumn is a fault of the matrix.
+type matrixColumn struct {
+	key, title string
+	// na returns why the cell of row is not run, or "".
+	na func(row matrixRow) string
+	// arm injects the fault before v2 is pushed.
+	arm func(c *matrixCell)
+	// at is the state (and its nth entry) in which act runs; "" for none.
+	at  string
+	nth int
+	// act injects the fault while v2's deployment is in state at.
+	act func(c *matrixCell)
+	// want is the right outcome.
+	want expect
+}
+
+// stepPhases are the phases of functions/step a deployment runs.
+var stepPhases = []workflow.Phase{workflow.PhasePrepare, workflow.PhaseApply, workflow.PhaseWatch, workflow.PhaseCheck,
+	workflow.PhaseShift, workflow.PhasePromote, workflow.PhaseCleanup, workflow.PhaseFinalize}
+
+// matrixColumns are the faults, in the table's order.
+func matrixColumns() []matrixColumn {
+	noLB := func(row matrixRow) string {
+		if !row.lb {
+			return "n/a: no load balancer (" + row.title + " moves tasks, not traffic)"
+		}
+		return ""
+	}
+	api := func(service, kind string, match func(c *matrixCell) string) func(c *matrixCell) {
+		return func(c *matrixCell) {
+			// Six failures outlast the SDK's three attempts twice: the
+			// engine's own retry of Transient errors is exercised.
+			c.apply(faults.State{Throttles: []faults.Throttle{{Service: service, Operation: "*", Count: 6, Match: match(c), Error: kind}}})
+		}
+	}
+	bySvc := func(c *matrixCell) string { return c.svc }
+	byRule := func(c *matrixCell) string { return c.ruleID }
+	byKey := func(c *matrixCell) string { return "/" + c.svc }
+	cols := []matrixColumn{
+		{key: "none", title: "no fault", want: deployed},
+		{key: "ecs-thr", title: "ECS ThrottlingException ×6", arm: api("ecs", faults.ErrorThrottling, bySvc), want: deployed},
+		{key: "ecs-5xx", title: "ECS 500 ServerException ×6", arm: api("ecs", faults.ErrorInternal, bySvc), want: deployed},
+		{key: "elb-thr", title: "ELBv2 Throttling ×6", na: noLB, arm: api("elasticloadbalancing", faults.ErrorThrottling, byRule), want: deployed},
+		{key: "elb-5xx", title: "ELBv2 500 InternalFailure ×6", na: noLB, arm: api("elasticloadbalancing", faults.ErrorInternal, byRule), want: deployed},
+		{key: "s3-thr", title: "S3 503 SlowDown ×6", arm: api("s3", faults.ErrorThrottling, byKey), want: deployed},
+		{key: "s3-5xx", title: "S3 500 InternalError ×6", arm: api("s3", faults.ErrorInternal, byKey), want: deployed},
+		{key: "l-thr", title: "Lambda TooManyRequests ×2 in every phase", arm: everyPhase(faults.InvokeThrottle, 2), want: deployed},
+		{key: "l-tmo", title: "Lambda timeout (after its work) once in every phase", arm: everyPhase(faults.InvokeTimeout, 1), want: deployed},
+		// The same on a deployment that rolls back: rollback and record run.
+		{key: "lrb-thr", title: "Lambda TooManyRequests ×2 in every phase (v2 crash-loops)", arm: crashLooping(everyPhase(faults.InvokeThrottle, 2)), want: rolledBack},
+		{key: "lrb-tmo", title: "Lambda timeout once in every phase (v2 crash-loops)", arm: crashLooping(everyPhase(faults.InvokeTimeout, 1)), want: rolledBack},
+	}
+	// A crash of the runtime (Runtime.ExitError) before the phase ran is
+	// retried like the Lambda service's own errors: every phase is
+	// idempotent. One crash, in any phase, changes nothing.
+	for _, p := range stepPhases {
+		cols = append(cols, matrixColumn{key: "lc-" + string(p), title: "Lambda crash once in " + string(p),
+			arm: func(c *matrixCell) { c.crashPhase(p, false) }, want: deployed})
+	}
+	cols = append(cols,
+		matrixColumn{key: "lc-rollback", title: "Lambda crash once in rollback (v2 crash-loops)", arm: func(c *matrixCell) { c.crashPhase(workflow.PhaseRollback, true) },
+			want: rolledBack},
+		matrixColumn{key: "lc-record", title: "Lambda crash once in record (v2 crash-loops)", arm: func(c *matrixCell) { c.crashPhase(workflow.PhaseRecord, true) }, want: rolledBack},
+		matrixColumn{key: "crash", title: "v2 tasks crash-loop", arm: func(c *matrixCell) { c.onPush = faults.Behaviour{CrashOnStart: true} }, want: rolledBack},
+		matrixColumn{key: "health", title: "v2 fails health checks", arm: func(c *matrixCell) { c.onPush = faults.Behaviour{FailHealthChecks: true} }, want: rolledBack},
+	)
+	for n := 1; n <= 3; n++ {
+		cols = append(cols, matrixColumn{key: fmt.Sprintf("alarm%d", n), title: fmt.Sprintf("alarm in bake %d", n),
+			na: func(row matrixRow) string {
+				if n > row.bakes {
+					return fmt.Sprintf("n/a: %s bakes %d time(s)", row.title, row.bakes)
+				}
+				return ""
+			},
+			at: workflow.StateBake, nth: n, act: (*matrixCell).alarm, want: rolledBack})
+	}
+	cols = append(cols,
+		matrixColumn{key: "ev-delay", title: "ECS events delayed 150 s (reconcile interval 120 s)",
+			arm:  func(c *matrixCell) { c.events(faults.EventDelay, 150_000, "aws.ecs") },
+			want: deployed.with(workflow.StateCheckStable)},
+		matrixColumn{key: "ev-drop", title: "ECS events dropped",
+			arm: func(c *matrixCell) { c.events(faults.EventDrop, 0, "aws.ecs") }, want: deployed.with(workflow.StateCheckStable)},
+		matrixColumn{key: "ev-dup", title: "every event delivered twice (push included)",
+			arm: func(c *matrixCell) { c.events(faults.EventDuplicate, 0) }, want: deployed},
+	)
+	during := []struct {
+		key, title, state string
+		nth               int
+	}{
+		{"stable", "AwaitStable", workflow.StateAwaitStable, 1},
+		{"bake1", "bake 1", workflow.StateBake, 1},
+		{"bakel", "the last bake", workflow.StateBake, -1},
+	}
+	// The last bake is the first for a strategy that bakes once.
+	onceBaked := func(nth int) func(row matrixRow) string {
+		return func(row matrixRow) string {
+			if nth < 0 && row.bakes == 1 {
+				return "n/a: " + row.title + " bakes once: the cell of bake 1"
+			}
+			return ""
+		}
+	}
+	for _, d := range during {
+		cols = append(cols, matrixColumn{key: "push-" + d.key, title: "v3 pushed during " + d.title, at: d.state, nth: d.nth, na: onceBaked(d.nth),
+			act: func(c *matrixCell) { c.pushV3() },
+			// v3 waits for v2's lock, then deploys over it.
+			want: expect{end: workflow.StateDeployed, then: workflow.StateDeployed, serving: "v3", history: workflow.OutcomeDeployed,
+				thenVisits: []string{workflow.StateAwaitLock}}})
+	}
+	for _, d := range during {
+		cols = append(cols, matrixColumn{key: "op-" + d.key, title: "operator rollback during " + d.title, at: d.state, nth: d.nth, na: onceBaked(d.nth),
+			act: (*matrixCell).operatorRollback, want: rolledBack})
+	}
+	cols = append(cols, matrixColumn{key: "rb-fail", title: "rollback fails: v2 crash-loops, and from AwaitStable on ECS and ELBv2 answer 500",
+		arm: func(c *matrixCell) { c.onPush = faults.Behaviour{CrashOnStart: true} }, at: workflow.StateAwaitStable, nth: 1,
+		act:  (*matrixCell).outage,
+		want: expect{end: workflow.StateRollbackFailed, lockKept: true, history: workflow.OutcomeRollbackFailed}})
+	return cols
+}
+
+// everyPhase fails each phase's invocations of the cell's service n times
+// with fault.
+func everyPhase(fault string, n int) func(c *matrixCell) {
+	return func(c *matrixCell) {
+		var st faults.State
+		for _, p := range append(slices.Clone(stepPhases), workflow.PhaseRollback, workflow.PhaseRecord) {
+			st.Invocations = append(st.Invocations, faults.Invocation{Function: c.m.function, Fault: fault, Count: n,
+				Match: []string{`"phase":"` + string(p) + `"`, c.executionMark()}})
+		}
+		c.apply(st)
+	}
+}
+
+// crashLooping is arm, and v2's tasks crash so that the deployment rolls
+// back.
+func crashLooping(arm func(c *matrixCell)) func(c *matrixCell) {
+	return func(c *matrixCell) {
+		arm(c)
+		c.onPush = faults.Behaviour{CrashOnStart: true}
+	}
+}
+
+// matrix is what every cell shares.
+type matrix struct {
+	r        *endpoint.Running
+	clk      *clock.Virtual
+	op       *operator.Operator
+	st       *store.Store
+	function string // the step function's name
+	rules    map[string]string
+}
+
+// matrixCell is one cell being run.
+type matrixCell struct {
+	t       *testing.T
+	m       *matrix
+	row     matrixRow
+	col     matrixColumn
+	svc     string
+	ruleID  string
+	held    bool
+	onPush  faults.Behaviour
+	digests map[string]string // version → digest
+	armed   faults.State      // what the cell injected, to see it fired
+	// endOutage, if set, ends a fault once the deployments have ended.
+	endOutage func()
+	problems  []string
+	// settled: the cell's ECS services ran their desired counts in one
+	// deployment when observed.
+	settled bool
+}
+
+// apply injects faults and remembers them.
+func (c *matrixCell) apply(st faults.State) {
+	c.t.Helper()
+	c.m.r.Faults.Apply(st)
+	c.armed.Throttles = append(c.armed.Throttles, st.Throttles...)
+	c.armed.Invocations = append(c.armed.Invocations, st.Invocations...)
+	c.armed.Events = append(c.armed.Events, st.Events...)
+}
+
+// executionMark is in every step invocation of the cell's deployments:
+// the execution ARN's name part.
+func (c *matrixCell) executionMark() string { return ":" + c.svc + "-" + c.row.key + "-" }
+
+// crashPhase crashes the first invocation of phase p; crashLoop also makes
+// v2's tasks crash so that the deployment rolls back.
+func (c *matrixCell) crashPhase(p workflow.Phase, crashLoop bool) {
+	c.apply(faults.State{Invocations: []faults.Invocation{{Function: c.m.function, Fault: faults.InvokeCrash, Count: 1,
+		Match: []string{`"phase":"` + string(p) + `"`, c.executionMark()}}}})
+	if crashLoop {
+		c.onPush = faults.Behaviour{CrashOnStart: true}
+	}
+}
+
+// events injects an event fault on the cell's events that also contain
+// every string of also.
+func (c *matrixCell) events(action string, delayMs int64, also ...string) {
+	c.apply(faults.State{Events: []faults.Event{{Match: append([]string{c.svc}, also...), Action: action, DelayMs: delayMs, Count: 1000}}})
+}
+
+// fired reports whether the faults armed happened, as far as the registry
+// tells: none of them is still pending in full.
+func (c *matrixCell) fired() bool {
+	st := c.m.r.Faults.State()
+	for _, a := range c.armed.Throttles {
+		for _, p := range st.Throttles {
+			if p.Service == a.Service && p.Match == a.Match && p.Count == a.Count {
+				return false
+			}
+		}
+	}
+	used := 0
+	for _, a := range c.armed.Invocations {
+		if !slices.ContainsFunc(st.Invocations, func(p faults.Invocation) bool {
+			return p.Fault == a.Fault && slices.Equal(p.Match, a.Match) && p.Count == a.Count
+		}) {
+			used++
+		}
+	}
+	if len(c.armed.Invocations) > 0 && used == 0 {
+		return false
+	}
+	for _, a := range c.armed.Events {
+		for _, p := range st.Events {
+			if slices.Equal(p.Match, a.Match) && p.Action == a.Action && p.Count == a.Count {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func (c *matrixCell) hold() {
+	if !c.held {
+		c.held = true
+		c.m.clk.Busy()
+	}
+}
+
+func (c *matrixCell) release() {
+	if c.held {
+		c.held = false
+		c.m.clk.Done()
+	}
+}
+
+// sleep lets a second of simulated time pass while the cell holds the clock.
+func (c *matrixCell) sleep() {
+	if err := c.m.clk.Sleep(context.Background(), time.Second); err != nil {
+		c.t.Fatal(err)
+	}
+}
+
+// push pushes tag to the cell's repository, moving the clock while it
+// holds it, and applies onPush to v2.
+func (c *matrixCell) push(tag string) string {
+	c.t.Helper()
+	done := make(chan error, 1)
+	var digest string
+	go func() {
+		d, err := stack.PushImage(context.Background(), c.m.r.AWS, c.svc, tag)
+		digest = d
+		done <- err
+	}()
+	for {
+		select {
+		case err := <-done:
+			if err != nil {
+				c.t.Fatalf("push %s:%s: %v", c.svc, tag, err)
+			}
+			c.digests[tag] = digest
+			if tag == "v2" && c.onPush != (faults.Behaviour{}) {
+				c.m.r.Faults.SetImage(digest, c.onPush)
+			}
+			return digest
+		case <-time.After(5 * time.Millisecond):
+			if c.held {
+				c.sleep()
+			}
+		}
+	}
+}
+
+// executions returns the cell's deployments not in seed, oldest first.
+func (c *matrixCell) executions(seed map[string]bool) []*asl.Execution {
+	var out []*asl.Execution
+	prefix := c.svc + "-" + c.row.key + "-"
+	for _, x := range c.m.r.StepFunctions.Engine().Executions() {
+		d := x.Describe()
+		if strings.HasPrefix(d.Name, prefix) && !seed[d.ExecutionARN] {
+			out = append(out, x)
+		}
+	}
+	slices.SortFunc(out, func(a, b *asl.Execution) int { return a.Describe().StartDate.Compare(b.Describe().StartDate) })
+	return out
+}
+
+// stepUntil moves the held clock a second at a time until v2's deployment
+// has been in state at (its nth entry; -1 for the last bake) for a second.
+// It reports false if the deployment ended first.
+func (c *matrixCell) stepUntil(seed map[string]bool) bool {
+	nth := c.col.nth
+	if nth < 0 {
+		nth = c.row.bakes
+	}
+	seen := false
+	for range 3600 {
+		xs := c.executions(seed)
+		if len(xs) > 0 {
+			x := xs[0]
+			path := x.Path()
+			in := len(path) > 0 && path[len(path)-1] == c.col.at && countOf(path, c.col.at) == nth
+			if x.Describe().Status != asl.StatusRunning {
+				return false
+			}
+			if in && seen {
+				return true
+			}
+			seen = in
+		}
+		c.sleep()
+	}
+	return false
+}
+
+// alarm sets the alarm the cell's strategy watches to ALARM.
+func (c *matrixCell) alarm() {
+	name := c.svc + "-" + c.row.key + "-errors"
+	if c.row.lb {
+		name = c.svc + "-" + c.row.key + "-5xx"
+	}
+	_, err := cloudwatch.NewFromConfig(c.m.r.AWS).SetAlarmState(context.Background(), &cloudwatch.SetAlarmStateInput{
+		AlarmName: aws.String(name), StateValue: cwtypes.StateValueAlarm, StateReason: aws.String("fault matrix")})
+	if err != nil {
+		c.t.Fatalf("SetAlarmState %s: %v", name, err)
+	}
+}
+
+// outage makes every ECS and ELBv2 call about the cell's service fail with
+// a 500 until the cell's deployments have ended.
+func (c *matrixCell) outage() {
+	st := faults.State{Throttles: []faults.Throttle{{Service: "ecs", Operation: "*", Count: 1 << 30, Match: c.svc, Error: faults.ErrorInternal}}}
+	if c.row.lb {
+		st.Throttles = append(st.Throttles, faults.Throttle{Service: "elasticloadbalancing", Operation: "*", Count: 1 << 30, Match: c.ruleID, Error: faults.ErrorInternal})
+	}
+	c.apply(st)
+	c.endOutage = func() {
+		for _, t := range st.Throttles {
+			t.Count = 0
+			c.m.r.Faults.Apply(faults.State{Throttles: []faults.Throttle{t}})
+		}
+	}
+}
+
+// pushV3 pushes v3 while v2 deploys.
+func (c *matrixCell) pushV3() { c.push("v3") }
+
+// operatorRollback runs `slipway rollback` on the cell's service.
+func (c *matrixCell) operatorRollback() {
+	got, err := c.m.op.Rollback(context.Background(), c.row.key, c.svc, "matrix", "fault matrix")
+	if err != nil {
+		c.problems = append(c.problems, "operator rollback: "+err.Error())
+		return
+	}
+	if !got.Halted {
+		c.problems = append(c.problems, fmt.Sprintf("operator rollback: got %+v, want the deployment halted", got))
+	}
+}
+
+// outcome is what a cell observed.
+type outcome struct {
+	ends    []string         // "v2 Deployed", in start order
+	running map[string]int32 // version → running tasks
+	desired int32
+	rule    string // "v1:0 v2:100", or "" without a load balancer
+	history workflow.Outcome
+	histImg string
+	lock    string
+	settled bool
+}
+
+// run runs the cell and returns the table's text for it.
+func (c *matrixCell) run(seed map[string]bool) string {
+	t := c.t
+	if c.col.arm != nil {
+		c.col.arm(c)
+	}
+	if c.col.at != "" {
+		c.hold()
+		defer c.release()
+	}
+	c.push("v2")
+	if c.col.at != "" {
+		if c.stepUntil(seed) {
+			c.col.act(c)
+		} else {
+			c.problems = append(c.problems, fmt.Sprintf("the deployment never waited in %s #%d", c.col.at, c.col.nth))
+		}
+		c.release()
+	}
+	want := 1
+	if c.col.want.then != "" {
+		want = 2
+	}
+	xs := c.await(seed, want)
+	if !c.fired() {
+		c.problems = append(c.problems, "the fault never fired")
+	}
+	o := c.observe(xs)
+	c.check(o, len(xs))
+	text := o.String()
+	if len(c.problems) > 0 {
+		t.Errorf("%s × %s: %s\n  observed: %s", c.row.title, c.col.title, strings.Join(c.problems, "; "), text)
+		return "FAILS: " + strings.Join(c.problems, "; ") + " — " + text
+	}
+	return text
+}
+
+// await waits, in wall time, until the cell has n deployments and all have
+// ended, then until its ECS services are steady.
+func (c *matrixCell) await(seed map[string]bool, n int) []*asl.Execution {
+	deadline := time.Now().Add(8 * time.Minute)
+	for {
+		xs := c.executions(seed)
+		running := slices.ContainsFunc(xs, func(x *asl.Execution) bool { return x.Describe().Status == asl.StatusRunning })
+		if len(xs) >= n && !running {
+			break
+		}
+		if time.Now().After(deadline) {
+			c.t.Fatalf("%d deployments of %s after 8 minutes, want %d ended", len(xs), c.svc, n)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if c.endOutage != nil {
+		c.endOutage()
+	}
+	// Tasks stop and drain after the deployment has ended; a service
+	// left crash-looping never settles.
+	c.settled = false
+	for settle := time.Now().Add(30 * time.Second); time.Now().Before(settle); time.Sleep(50 * time.Millisecond) {
+		if c.steady() {
+			c.settled = true
+			break
+		}
+	}
+	return c.executions(seed)
+}
+
+// slots describes the cell's ECS services (the service, or its slots).
+func (c *matrixCell) slots() []ecs.DescribeServicesOutput {
+	ctx := context.Background()
+	ec := ecs.NewFromConfig(c.m.r.AWS)
+	names := []string{c.svc}
+	if c.row.strategyKind() != "rolling" {
+		names = []string{c.svc + "--blue", c.svc + "--green"}
+	}
+	out, err := ec.DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: aws.String(c.row.key), Services: names})
+	if err != nil {
+		c.t.Fatalf("DescribeServices %v: %v", names, err)
+	}
+	return []ecs.DescribeServicesOutput{*out}
+}
+
+// steady reports whether every ACTIVE service of the cell runs its desired
+// count in one deployment.
+func (c *matrixCell) steady() bool {
+	for _, out := range c.slots() {
+		for _, s := range out.Services {
+			if aws.ToString(s.Status) != "ACTIVE" {
+				continue
+			}
+			if len(s.Deployments) != 1 || s.RunningCount != s.DesiredCount || s.PendingCount != 0 {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// observe reads what the cell ended with.
+func (c *matrixCell) observe(xs []*asl.Execution) outcome {
+	ctx := context.Background()
+	o := outcome{running: map[string]int32{}, settled: c.settled}
+	for _, x := range xs {
+		path := x.Path()
+		last := string(x.Describe().Status)
+		if len(path) > 0 {
+			last = path[len(path)-1]
+		}
+		end := c.versionOfExecution(x) + " " + last
+		visits := c.col.want.visits
+		if len(o.ends) == 1 {
+			visits = c.col.want.thenVisits
+		}
+		var via []string
+		for _, v := range visits {
+			if slices.Contains(path, v) {
+				via = append(via, v)
+			} else {
+				c.problems = append(c.problems, fmt.Sprintf("%s never entered %s (path %v)", end, v, path))
+			}
+		}
+		if len(via) > 0 {
+			end += " (via " + strings.Join(via, ", ") + ")"
+		}
+		o.ends = append(o.ends, end)
+	}
+	ec := ecs.NewFromConfig(c.m.r.AWS)
+	groups := map[string]string{} // target group → version
+	for _, out := range c.slots() {
+		for _, s := range out.Services {
+			if aws.ToString(s.Status) != "ACTIVE" {
+				continue
+			}
+			td, err := ec.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{TaskDefinition: s.TaskDefinition})
+			if err != nil {
+				c.t.Fatalf("DescribeTaskDefinition: %v", err)
+			}
+			v := c.version(aws.ToString(td.TaskDefinition.ContainerDefinitions[0].Image))
+			if c.settled {
+				o.running[v] += s.RunningCount
+			} else {
+				o.running[v] += s.DesiredCount
+			}
+			for _, lb := range s.LoadBalancers {
+				groups[aws.ToString(lb.TargetGroupArn)] = v
+			}
+		}
+	}
+	if c.row.lb {
+		rules, err := elb.NewFromConfig(c.m.r.AWS).DescribeRules(ctx, &elb.DescribeRulesInput{RuleArns: []string{c.m.rules[c.svc]}})
+		if err != nil {
+			c.t.Fatalf("DescribeRules: %v", err)
+		}
+		var parts []string
+		for _, a := range rules.Rules[0].Actions {
+			if a.ForwardConfig == nil {
+				continue
+			}
+			for _, tg := range a.ForwardConfig.TargetGroups {
+				if w := aws.ToInt32(tg.Weight); w > 0 {
+					v := groups[aws.ToString(tg.TargetGroupArn)]
+					if v == "" {
+						v = "idle slot"
+					}
+					parts = append(parts, fmt.Sprintf("%s %d%%", v, w))
+				}
+			}
+		}
+		slices.Sort(parts)
+		o.rule = strings.Join(parts, ", ")
+	}
+	if h, err := c.m.st.History(ctx, c.row.key, c.svc, 1); err == nil && len(h) > 0 {
+		o.history, o.histImg = h[0].Outcome, c.version(h[0].Image)
+	}
+	lock, _, err := c.m.st.Lock(ctx, c.row.key, c.svc)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		o.lock = "released"
+	case err != nil:
+		c.t.Fatalf("read the lock: %v", err)
+	default:
+		o.lock = "kept (" + string(lock.Stage) + ")"
+	}
+	return o
+}
+
+// version names an image by the tag pushed: "v1", "v2", "v3".
+func (c *matrixCell) version(image string) string {
+	for v, d := range c.digests {
+		if d != "" && strings.HasSuffix(image, "@"+d) {
+			return v
+		}
+	}
+	return "?"
+}
+
+// versionOfExecution names the image an execution deploys.
+func (c *matrixCell) versionOfExecution(x *asl.Execution) string {
+	for v, d := range c.digests {
+		if d != "" && strings.Contains(x.Describe().Input, d) {
+			return v
+		}
+	}
+	return "?"
+}
+
+// check compares what the cell observed with what it must be.
+func (c *matrixCell) check(o outcome, n int) {
+	w := c.col.want
+	bad := func(format string, args ...any) { c.problems = append(c.problems, fmt.Sprintf(format, args...)) }
+	wantEnds := []string{"v2 " + w.end}
+	if w.then != "" {
+		wantEnds = append(wantEnds, "v3 "+w.then)
+	}
+	var ends []string
+	for _, e := range o.ends {
+		ends = append(ends, strings.SplitN(e, " (via", 2)[0])
+	}
+	if !slices.Equal(ends, wantEnds) {
+		bad("got deployments %v, want %v", o.ends, wantEnds)
+	}
+	if w.serving != "" {
+		for v, n := range o.running {
+			if v != w.serving && n > 0 {
+				bad("%s still runs %d task(s), want only %s", v, n, w.serving)
+			}
+		}
+		if o.running[w.serving] == 0 {
+			bad("%s runs no task", w.serving)
+		}
+		if c.row.lb && o.rule != w.serving+" 100%" {
+			bad("rule sends %s, want %s 100%%", o.rule, w.serving)
+		}
+	}
+	if w.lockKept != strings.HasPrefix(o.lock, "kept") {
+		bad("lock %s, want kept %v", o.lock, w.lockKept)
+	}
+	if o.history != w.history {
+		bad("history says %q, want %q", o.history, w.history)
+	}
+	if last := wantEnds[len(wantEnds)-1][:2]; o.histImg != last {
+		bad("the newest history entry is %s's, want %s's", o.histImg, last)
+	}
+	if w.serving != "" && !o.settled {
+		bad("the service did not settle")
+	}
+}
+
+// String is the table's text for an outcome.
+func (o outcome) String() string {
+	var run []string
+	for _, v := range []string{"v1", "v2", "v3", "?"} {
+		if n := o.running[v]; n > 0 {
+			run = append(run, fmt.Sprintf("%s×%d", v, n))
+		}
+	}
+	parts := []string{strings.Join(o.ends, ", then "), "runs " + strings.Join(run, "+")}
+	switch {
+	case !o.settled:
+		parts[1] = "not steady, wants " + strings.Join(run, "+")
+	case len(run) == 0:
+		parts[1] = "runs nothing"
+	}
+	if o.rule != "" {
+		parts = append(parts, "rule "+o.rule)
+	}
+	h := o.histImg + " " + string(o.history)
+	if o.history == "" {
+		h = "none"
+	}
+	parts = append(parts, "history "+h, "lock "+o.lock)
+	return strings.Join(parts, " · ")
+}
+
+// strategyKind is the kind of the row's strategy.
+func (row matrixRow) strategyKind() string {
+	for _, k := range []string{"canary", "bluegreen"} {
+		if strings.Contains(row.strategy, "kind: "+k) {
+			return k
+		}
+	}
+	return "rolling"
+}
+
+// TestFaultMatrix runs the fault matrix and checks docs/faults.md.
+func TestFaultMatrix(t *testing.T) {
+	skipIfShort(t, "runs the fault matrix: a deployment per strategy and fault on one endpoint")
+	began := time.Now()
+	cols := matrixColumns()
+	for i, a := range cols {
+		for _, b := range cols[i+1:] {
+			if strings.HasPrefix(a.key, b.key) || strings.HasPrefix(b.key, a.key) {
+				t.Fatalf("column keys %s and %s: one is a prefix of the other, so faults matched by name would hit both", a.key, b.key)
+			}
+		}
+	}
+	if only := os.Getenv("SLIPWAY_MATRIX_ONLY"); only != "" {
+		keep := strings.Split(only, ",")
+		cols = slices.DeleteFunc(cols, func(c matrixColumn) bool { return !slices.Contains(keep, c.key) })
+	}
+	cells := map[string][]string{}
+	text := map[[2]string]string{}
+	for _, row := range matrixRows {
+		for _, col := range cols {
+			if col.na != nil {
+				if why := col.na(row); why != "" {
+					text[[2]string{row.key, col.key}] = why
+					continue
+				}
+			}
+			cells[row.key] = append(cells[row.key], col.key)
+		}
+	}
+	dir := t.TempDir()
+	rules := writeMatrixWorld(t, dir, cells)
+	clk := clock.NewVirtual(time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC))
+	r := startWith(t, endpoint.Options{Specs: os.DirFS(dir), SettleTimeout: 10 * time.Minute, Config: endpoint.Config{Clock: clk}})
+	services := 0
+	for _, keys := range cells {
+		services += len(keys)
+	}
+	t.Logf("endpoint and %d services seeded in %v", services, time.Since(began).Round(time.Millisecond))
+	ctx := context.Background()
+	op, err := operator.Connect(ctx, r.AWS, operator.Target{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	op.SetPollPeriod(10 * time.Millisecond)
+	m := &matrix{r: r, clk: clk, op: op, st: stateStore(r), rules: rules, function: stepFunction(t, r)}
+	seed := map[string]bool{}
+	for _, x := range r.StepFunctions.Engine().Executions() {
+		seed[x.Describe().ExecutionARN] = true
+	}
+	// Every cell runs at once: t.Parallel would run only GOMAXPROCS of
+	// them at a time, and they spend their time waiting on one clock.
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for _, row := range matrixRows {
+		for _, col := range cols {
+			if !slices.Contains(cells[row.key], col.key) {
+				continue
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				t.Run(row.key+"/"+col.key, func(t *testing.T) {
+					c := &matrixCell{t: t, m: m, row: row, col: col, svc: matrixService(row, col.key), digests: map[string]string{}}
+					if rule := rules[c.svc]; rule != "" {
+						c.ruleID = rule[strings.LastIndex(rule, "/")+1:]
+					}
+					c.digests["v1"] = c.v1()
+					out := c.run(seed)
+					t.Log(out)
+					mu.Lock()
+					text[[2]string{row.key, col.key}] = out
+					mu.Unlock()
+				})
+			}()
+		}
+	}
+	wg.Wait()
+	t.Logf("fault matrix: %d cells run, %d n/a, in %v", services, len(text)-services, time.Since(began).Round(time.Millisecond))
+	if len(cols) != len(matrixColumns()) {
+		return // a partial run (SLIPWAY_MATRIX_ONLY) writes and checks nothing
+	}
+	doc := renderFaults(cols, text)
+	if os.Getenv(writeFaultsEnv) != "" {
+		if err := os.WriteFile(faultsDoc, []byte(doc), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	got, err := os.ReadFile(faultsDoc)
+	if err != nil || string(got) != doc {
+		t.Errorf("docs/faults.md is not what the matrix observed (%v): run %s=1 go test -run TestFaultMatrix ./internal/localcloud/endpoint/ and commit it", err, writeFaultsEnv)
+	}
+}
+
+// v1 is the digest of the image the seed deployed.
+func (c *matrixCell) v1() string {
+	for _, out := range c.slots() {
+		for _, s := range out.Services {
+			if aws.ToString(s.Status) != "ACTIVE" || s.RunningCount == 0 {
+				continue
+			}
+			td, err := ecs.NewFromConfig(c.m.r.AWS).DescribeTaskDefinition(context.Background(), &ecs.DescribeTaskDefinitionInput{TaskDefinition: s.TaskDefinition})
+			if err != nil {
+				c.t.Fatal(err)
+			}
+			image := aws.ToString(td.TaskDefinition.ContainerDefinitions[0].Image)
+			return image[strings.LastIndex(image, "@")+1:]
+		}
+	}
+	c.t.Fatalf("%s runs nothing before the cell", c.svc)
+	return ""
+}
+
+// stepFunction returns the name of the function the state machine's Task
+// states invoke.
+func stepFunction(t *testing.T, r *endpoint.Running) string {
+	t.Helper()
+	out, err := lambda.NewFromConfig(r.AWS).ListFunctions(context.Background(), &lambda.ListFunctionsInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range out.Functions {
+		if name := aws.ToString(f.FunctionName); strings.HasSuffix(strings.ToLower(name), "step") {
+			return name
+		}
+	}
+	t.Fatal("no step function")
+	return ""
+}
+
+// renderFaults writes the table of docs/faults.md: a section per strategy,
+// a line per fault.
+func renderFaults(cols []matrixColumn, text map[[2]string]string) string {
+	var b strings.Builder
+	tick := "`"
+	fmt.Fprintf(&b, `# Fault matrix
+
+Written by %[1]sTestFaultMatrix%[1]s (internal/localcloud/endpoint/faultmatrix_test.go), which
+runs every cell below on the local endpoint, on a virtual clock, through the synthesized state
+machine: one service per cell deploys v2 over v1 while the fault is injected. Regenerate with
+%[1]s%[2]s=1 go test -count=1 -run TestFaultMatrix ./internal/localcloud/endpoint/%[1]s;
+%[1]smake test%[1]s fails when this file differs from what the matrix observes.
+
+Each cell reads: how each deployment ended (its last state) · the image versions ECS runs and
+how many tasks · where the listener rule sends traffic (strategies with a load balancer) ·
+the newest history entry · the lock. A cell marked **FAILS** did not end as it must; the
+reason comes first. "n/a" says why a cell does not apply to a strategy.
+
+What the faults are, as the local endpoint injects them (package internal/localcloud/faults):
+API faults fail the calls that name the cell's service (ECS), its listener rule (ELBv2) or its
+keys (S3) six times, so the SDK's three attempts run out twice and the engine's own retry of
+Transient errors is exercised. Lambda faults hit the step function's invocations of the
+cell's deployment in a phase: TooManyRequests is a 429 the function never sees (Step Functions
+names it Lambda.TooManyRequestsException), a timeout lets the phase do its work and loses the
+answer (Sandbox.Timedout), a crash is Runtime.ExitError before it runs. Event faults drop,
+delay or duplicate the EventBridge events that name the cell's service.
+
+What the matrix found: before commit "workflow: retry Runtime.ExitError like the Lambda
+service's errors", one crash of the runtime was not retried: in finalize the deployment ended
+Deployed with the lock kept and no history entry (the next deployment would wait for the lock
+for ever), in record RolledBack with the same, and in cleanup (canary by weight, bluegreen)
+Deployed with the old slot still running at full size.
+
+`, tick, writeFaultsEnv)
+	for _, row := range matrixRows {
+		fmt.Fprintf(&b, "## %s\n\n| fault | outcome |\n|---|---|\n", row.title)
+		for _, col := range cols {
+			fmt.Fprintf(&b, "| %s | %s |\n", col.title, strings.ReplaceAll(text[[2]string{row.key, col.key}], "|", "\\|"))
+		}
+		b.WriteString("\n")
+	}
+	for _, n := range nativeRows {
+		fmt.Fprintf(&b, "## %s\n\n%s\n\n", n.title, n.why)
+	}
+	return b.String()
+}
