@@ -87,6 +87,7 @@ func TestCLIDocListsJSONFields(t *testing.T) {
 		"Execution":       operator.Execution{},
 		"HistoryEntry":    store.HistoryEntry{},
 		"Trigger":         workflow.Trigger{},
+		"NewestRequest":   store.NewestRequest{},
 		"Diff":            diffJSON{},
 		"Section":         operator.Section{},
 		"Validation":      validation{},
