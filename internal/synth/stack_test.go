@@ -84,8 +84,10 @@ func TestResolveSynthesizedStack(t *testing.T) {
 		t.Errorf("step environment %v does not name the buckets %s and %s", step.Environment, spec.Name, state.Name)
 	}
 
-	if len(got.Rules) != 4 {
-		t.Fatalf("got %d rules, want 4", len(got.Rules))
+	// ECR pushes, spec uploads, alarm changes, ECS deployment changes and
+	// ECS hook changes (kind ecs).
+	if len(got.Rules) != 5 {
+		t.Fatalf("got %d rules, want 5", len(got.Rules))
 	}
 	dlqs := map[string]bool{}
 	for _, q := range got.Queues {
