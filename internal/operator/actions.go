@@ -272,7 +272,7 @@ func (o *Operator) Unlock(ctx context.Context, env, svc string) (Unlocked, error
 // how it ended: a rollback joins it rather than halting anything.
 var ending = []string{
 	workflow.StateRollback, workflow.StateAwaitRollbackStable, workflow.StateCheckRollbackStable,
-	workflow.StateRollbackStableYet, workflow.StateRecordFailure, workflow.StateFailureKind,
+	workflow.StateRollbackStableYet, workflow.StateRollbackWoken, workflow.StateRecordFailure, workflow.StateFailureKind,
 	workflow.StateRecordRollbackFailed,
 }
 

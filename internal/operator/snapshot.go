@@ -400,7 +400,7 @@ func phaseOf(s Snapshot, doc workflow.State) string {
 		return "deployed"
 	case workflow.StateRollback:
 		return "rolling back to the previous state"
-	case workflow.StateAwaitRollbackStable, workflow.StateCheckRollbackStable, workflow.StateRollbackStableYet:
+	case workflow.StateAwaitRollbackStable, workflow.StateCheckRollbackStable, workflow.StateRollbackStableYet, workflow.StateRollbackWoken:
 		return "rolling back: waiting for the restored service to be stable"
 	case workflow.StateRecordFailure, workflow.StateFailureKind, workflow.StateRecordRollbackFailed:
 		return "recording the failure"
