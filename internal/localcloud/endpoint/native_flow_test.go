@@ -22,6 +22,7 @@ import (
 	"github.com/slipwayhq/slipway/internal/clock"
 	"github.com/slipwayhq/slipway/internal/localcloud/endpoint"
 	"github.com/slipwayhq/slipway/internal/localcloud/faults"
+	"github.com/slipwayhq/slipway/internal/operator"
 	"github.com/slipwayhq/slipway/internal/store"
 	"github.com/slipwayhq/slipway/internal/workflow"
 )
@@ -418,6 +419,46 @@ func TestNativeApproval(t *testing.T) {
 			t.Errorf("prod runs %s after the rejection, want %s as before", got, want)
 		}
 		check(t, workflow.OutcomeRolledBack, "ApprovalRejected")
+	})
+	// `slipway reject` and `slipway rollback` (the operator's) at the hook:
+	// both resolve it with ROLLBACK, and the execution ends RolledBack.
+	op, err := operator.Connect(ctx, r.AWS, operator.Target{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Run("slipway reject at the hook", func(t *testing.T) {
+		status, path := run(t, "operator-reject", "canary", func(string) error {
+			_, err := op.Reject(ctx, "prod", "web", "test: not today")
+			return err
+		})
+		if status != sfntypes.ExecutionStatusFailed || path[len(path)-1] != workflow.StateRolledBack ||
+			!slices.Contains(path, workflow.StateAwaitHookApproval) || !slices.Contains(path, workflow.StateRollback) {
+			t.Fatalf("got %s (path %v), want FAILED through AwaitHookApproval and Rollback, ending RolledBack", status, path)
+		}
+		check(t, workflow.OutcomeRolledBack, "ApprovalRejected")
+	})
+	t.Run("slipway rollback at the hook", func(t *testing.T) {
+		var rb operator.Rollback
+		status, path := run(t, "operator-rollback", "bluegreen", func(string) error {
+			var err error
+			rb, err = op.Rollback(ctx, "prod", "web", "arn:aws:sts::000000000000:assumed-role/operator/bob", "test: roll back")
+			return err
+		})
+		if !rb.Halted {
+			t.Errorf("rollback %+v, want the deployment halted", rb)
+		}
+		if status != sfntypes.ExecutionStatusFailed || path[len(path)-1] != workflow.StateRolledBack ||
+			!slices.Contains(path, workflow.StateAwaitHookApproval) || !slices.Contains(path, workflow.StateRollback) {
+			t.Fatalf("got %s (path %v), want FAILED through AwaitHookApproval and Rollback, ending RolledBack", status, path)
+		}
+		list, err := e.ListServiceDeployments(ctx, &ecs.ListServiceDeploymentsInput{Cluster: aws.String("prod"), Service: aws.String("web")})
+		if err != nil || len(list.ServiceDeployments) == 0 {
+			t.Fatalf("ListServiceDeployments: %v", err)
+		}
+		if got := list.ServiceDeployments[0].Status; got != ecstypes.ServiceDeploymentStatusRollbackSuccessful {
+			t.Errorf("service deployment %s, want ROLLBACK_SUCCESSFUL", got)
+		}
+		check(t, workflow.OutcomeRolledBack, "Halted")
 	})
 	// Last, as it keeps the lock: a rejection whose rollback cannot bring
 	// the running revision back (its image crashes now, its tasks were
