@@ -427,10 +427,35 @@ func TestNativeApproval(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Run("slipway reject at the hook", func(t *testing.T) {
+		var snap operator.Snapshot
 		status, path := run(t, "operator-reject", "canary", func(string) error {
-			_, err := op.Reject(ctx, "prod", "web", "test: not today")
+			// What slipway watch shows while the hook awaits approval.
+			a, err := st.Approval(ctx, "prod", "web")
+			if err != nil {
+				return err
+			}
+			if snap, err = op.Snapshot(ctx, a.Execution); err != nil {
+				return err
+			}
+			_, err = op.Reject(ctx, "prod", "web", "test: not today")
 			return err
 		})
+		n := snap.Native
+		if n == nil {
+			t.Fatalf("snapshot at the hook approval %+v has no native deployment", snap)
+		}
+		if n.Status != "IN_PROGRESS" || n.Stage != "POST_TEST_TRAFFIC_SHIFT" || !strings.HasPrefix(n.AwaitingHook, "ecs-pause-") ||
+			!strings.HasPrefix(n.ServiceDeployment, "arn:aws:ecs:") {
+			t.Errorf("native deployment in the snapshot %+v, want IN_PROGRESS at POST_TEST_TRAFFIC_SHIFT with its pause hook awaiting action", n)
+		}
+		groups := r.Seeded.Set.Environments["prod"].LoadBalancers["web"].TargetGroupArns
+		if len(n.TargetGroups) != 2 || n.TargetGroups[0].TargetGroup != groups[0] || n.TargetGroups[1].TargetGroup != groups[1] ||
+			n.TargetGroups[0].Weight+n.TargetGroups[1].Weight != 100 || min(n.TargetGroups[0].Weight, n.TargetGroups[1].Weight) != 0 {
+			t.Errorf("target groups in the snapshot %+v, want %v with all production traffic on one (none shifted before approval)", n.TargetGroups, groups)
+		}
+		if snap.Strategy != "ecs" || snap.LiveError != "" {
+			t.Errorf("snapshot strategy %q, live error %q; want ecs and none", snap.Strategy, snap.LiveError)
+		}
 		if status != sfntypes.ExecutionStatusFailed || path[len(path)-1] != workflow.StateRolledBack ||
 			!slices.Contains(path, workflow.StateAwaitHookApproval) || !slices.Contains(path, workflow.StateRollback) {
 			t.Fatalf("got %s (path %v), want FAILED through AwaitHookApproval and Rollback, ending RolledBack", status, path)
