@@ -89,7 +89,8 @@ type Slot struct {
 	// Primary is true for the slot that served traffic before.
 	Primary bool `json:"primary"`
 	// Weight is the listener rule's weight for the slot's target group in
-	// percent of the rule's total; -1 when the service has no load balancer.
+	// percent of the rule's total; -1 when the service has no load balancer,
+	// and for strategy kind ecs (Snapshot.Native has the target groups').
 	Weight  int   `json:"weight"`
 	Running int32 `json:"running"`
 	Desired int32 `json:"desired"`
@@ -272,7 +273,14 @@ func (o *Operator) Snapshot(ctx context.Context, arn string) (Snapshot, error) {
 	}
 	var problems []string
 	c := o.liveClients(p.Rendered.RoleARN)
-	if slots, err := o.slots(ctx, c, p); err != nil {
+	sp := p
+	if doc.Native != nil {
+		// ECS moves a native deployment's traffic between two target
+		// groups, not slots: the service's tasks here, the weights under
+		// Native.
+		sp.Rendered.LoadBalancer = nil
+	}
+	if slots, err := o.slots(ctx, c, sp); err != nil {
 		problems = append(problems, err.Error())
 	} else {
 		s.Slots = slots

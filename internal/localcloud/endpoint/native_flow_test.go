@@ -453,6 +453,9 @@ func TestNativeApproval(t *testing.T) {
 			n.TargetGroups[0].Weight+n.TargetGroups[1].Weight != 100 || min(n.TargetGroups[0].Weight, n.TargetGroups[1].Weight) != 0 {
 			t.Errorf("target groups in the snapshot %+v, want %v with all production traffic on one (none shifted before approval)", n.TargetGroups, groups)
 		}
+		if len(snap.Slots) != 1 || snap.Slots[0].Service != "web" || snap.Slots[0].Weight != -1 || !snap.Slots[0].Exists {
+			t.Errorf("slots in the snapshot %+v, want web's service alone, with no weight of its own", snap.Slots)
+		}
 		if snap.Strategy != "ecs" || snap.LiveError != "" {
 			t.Errorf("snapshot strategy %q, live error %q; want ecs and none", snap.Strategy, snap.LiveError)
 		}
