@@ -374,7 +374,8 @@ func (o *Operator) enteredStates(ctx context.Context, arn string) ([]entered, ti
 }
 
 // timedWait is the bake or approval the execution waits in, if any: an
-// approval runs from AwaitApproval's entry for the environment's approval
+// approval runs from AwaitApproval's (or a native deployment's
+// AwaitHookApproval's) entry for the environment's approval
 // timeout; a bake from the first Bake entry after the newest traffic shift
 // (or stable wait) for the step's bake time.
 func timedWait(events []entered, doc workflow.State, now time.Time) *Wait {
@@ -384,7 +385,7 @@ func timedWait(events []entered, doc workflow.State, now time.Time) *Wait {
 	last := events[len(events)-1]
 	var w Wait
 	switch last.name {
-	case workflow.StateAwaitApproval:
+	case workflow.StateAwaitApproval, workflow.StateAwaitHookApproval:
 		if doc.Approval.TimeoutSeconds <= 0 {
 			return nil
 		}

@@ -456,6 +456,9 @@ func TestNativeApproval(t *testing.T) {
 		if len(snap.Slots) != 1 || snap.Slots[0].Service != "web" || snap.Slots[0].Weight != -1 || !snap.Slots[0].Exists {
 			t.Errorf("slots in the snapshot %+v, want web's service alone, with no weight of its own", snap.Slots)
 		}
+		if w := snap.Wait; w == nil || w.Kind != "approval" || !w.Ends.After(w.Started) {
+			t.Errorf("wait in the snapshot %+v, want the approval with its timeout", w)
+		}
 		if snap.Strategy != "ecs" || snap.LiveError != "" {
 			t.Errorf("snapshot strategy %q, live error %q; want ecs and none", snap.Strategy, snap.LiveError)
 		}
