@@ -152,7 +152,7 @@ func stateNames() []string {
 		workflow.StateRolledBack, workflow.StateRejected, workflow.StateSuperseded, workflow.StateFailed,
 		workflow.StateRecordRollbackFailed, workflow.StateRollbackFailed,
 		workflow.StateCheckHook, workflow.StateHookReady, workflow.StateAwaitHook, workflow.StateContinueDeployment,
-		workflow.StateAwaitHookApproval,
+		workflow.StateAwaitHookApproval, workflow.StateRollbackWoken,
 	}
 }
 
@@ -414,7 +414,7 @@ func TestRouting(t *testing.T) {
 		// fails the execution; it ends Deployed, what the service is.
 		workflow.StateFinalize: append([]route{{ok, workflow.StateDeployed}}, many(halts, workflow.StateDeployed)...),
 		workflow.StateRollback: append([]route{{ok, workflow.StateRollbackStableYet}}, many(halts, workflow.StateRecordRollbackFailed)...),
-		workflow.StateAwaitRollbackStable: append([]route{{ok, workflow.StateRecordFailure}, {timeout, workflow.StateCheckRollbackStable}},
+		workflow.StateAwaitRollbackStable: append([]route{{ok, workflow.StateRollbackWoken}, {timeout, workflow.StateCheckRollbackStable}},
 			many(halts, workflow.StateRecordRollbackFailed)...),
 		workflow.StateCheckRollbackStable: append([]route{{ok, workflow.StateRollbackStableYet}}, many(halts, workflow.StateRecordRollbackFailed)...),
 		// Recording that exhausts its retries still ends in the terminal
@@ -536,6 +536,8 @@ func TestChoices(t *testing.T) {
 		"registering":          {workflow.StatePromotedYet, workflow.State{Wait: workflow.Wait{Kind: workflow.WaitStable}}, workflow.StateAwaitStable},
 		"restored":             {workflow.StateRollbackStableYet, workflow.State{Wait: workflow.Wait{Settled: true}}, workflow.StateRecordFailure},
 		"restoring":            {workflow.StateRollbackStableYet, workflow.State{}, workflow.StateAwaitRollbackStable},
+		"woken":                {workflow.StateRollbackWoken, workflow.State{}, workflow.StateRecordFailure},
+		"native woken":         {workflow.StateRollbackWoken, workflow.State{Native: &workflow.Native{}}, workflow.StateCheckRollbackStable},
 		"superseded":           {workflow.StateFailureKind, workflow.State{Outcome: workflow.OutcomeSuperseded}, workflow.StateSuperseded},
 		"rejected":             {workflow.StateFailureKind, workflow.State{Outcome: workflow.OutcomeRejected}, workflow.StateRejected},
 		"rolled back":          {workflow.StateFailureKind, workflow.State{Outcome: workflow.OutcomeRolledBack}, workflow.StateRolledBack},

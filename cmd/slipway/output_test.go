@@ -77,21 +77,23 @@ func jsonFields(v any) []string {
 // writes: every documented object lists exactly its struct's JSON keys.
 func TestCLIDocListsJSONFields(t *testing.T) {
 	structs := map[string]any{
-		"DeployStarted":   deployStarted{},
-		"RollbackStarted": rollbackStarted{},
-		"Snapshot":        operator.Snapshot{},
-		"Entered":         operator.Entered{},
-		"Slot":            operator.Slot{},
-		"Alarm":           operator.Alarm{},
-		"Wait":            operator.Wait{},
-		"Execution":       operator.Execution{},
-		"HistoryEntry":    store.HistoryEntry{},
-		"Trigger":         workflow.Trigger{},
-		"NewestRequest":   store.NewestRequest{},
-		"Diff":            diffJSON{},
-		"Section":         operator.Section{},
-		"Validation":      validation{},
-		"Problem":         problemJSON{},
+		"DeployStarted":    deployStarted{},
+		"RollbackStarted":  rollbackStarted{},
+		"Snapshot":         operator.Snapshot{},
+		"Entered":          operator.Entered{},
+		"Slot":             operator.Slot{},
+		"Alarm":            operator.Alarm{},
+		"NativeDeployment": operator.NativeDeployment{},
+		"TargetGroup":      operator.TargetGroup{},
+		"Wait":             operator.Wait{},
+		"Execution":        operator.Execution{},
+		"HistoryEntry":     store.HistoryEntry{},
+		"Trigger":          workflow.Trigger{},
+		"NewestRequest":    store.NewestRequest{},
+		"Diff":             diffJSON{},
+		"Section":          operator.Section{},
+		"Validation":       validation{},
+		"Problem":          problemJSON{},
 	}
 	// Every struct here must be documented, and every documented
 	// object must be one of these.

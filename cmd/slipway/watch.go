@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -238,6 +239,12 @@ func (v *view) changes(s operator.Snapshot) []string {
 	for _, sl := range s.Slots {
 		emit("tasks "+sl.Name, "tasks    "+sl.Name+": "+tasksText(sl))
 	}
+	if n := s.Native; n != nil {
+		emit("ecs", "ecs      "+nativeText(n))
+		if t := targetGroupsText(n); t != "" {
+			emit("traffic tg", "traffic  "+t)
+		}
+	}
 	for _, a := range s.Alarms {
 		emit("alarm "+a.Name, "alarm    "+a.Name+" "+a.State)
 	}
@@ -258,6 +265,29 @@ func trafficText(s operator.Snapshot) string {
 		if sl.Weight >= 0 {
 			parts = append(parts, fmt.Sprintf("%s %d%%", sl.Name, sl.Weight))
 		}
+	}
+	return strings.Join(parts, " · ")
+}
+
+// nativeText is an ECS service deployment's status and stage: "IN_PROGRESS
+// at POST_TEST_TRAFFIC_SHIFT, hook ecs-pause-… awaits action".
+func nativeText(n *operator.NativeDeployment) string {
+	t := cmp.Or(n.Status, "status unknown")
+	if n.Stage != "" {
+		t += " at " + n.Stage
+	}
+	if n.AwaitingHook != "" {
+		t += ", hook " + n.AwaitingHook + " awaits action"
+	}
+	return t
+}
+
+// targetGroupsText is the production rule's weight of each target group of
+// a native deployment: "web-blue 90% · web-green 10%".
+func targetGroupsText(n *operator.NativeDeployment) string {
+	var parts []string
+	for _, g := range n.TargetGroups {
+		parts = append(parts, fmt.Sprintf("%s %d%%", g.Name, g.Weight))
 	}
 	return strings.Join(parts, " · ")
 }
@@ -340,6 +370,13 @@ func renderFrame(s operator.Snapshot, r *lipgloss.Renderer) string {
 				running = yellow.Render(running)
 			}
 			fmt.Fprintf(&b, "%-8s %-6s %s %s %-7d %-7d %s\n", name, weight, bar, running, sl.Desired, sl.Pending, healthy)
+		}
+	}
+	if n := s.Native; n != nil {
+		line("ecs", nativeText(n))
+		for _, g := range n.TargetGroups {
+			bar := green.Render(strings.Repeat("█", (g.Weight+2)/5)) + faint.Render(strings.Repeat("░", 20-(g.Weight+2)/5))
+			line("tg", fmt.Sprintf("%-6s %s %d/%d healthy  %s", fmt.Sprintf("%d%%", g.Weight), bar, g.Healthy, g.Targets, g.Name))
 		}
 	}
 	for _, a := range s.Alarms {

@@ -461,3 +461,41 @@ func TestWatchFrameNoColor(t *testing.T) {
 		}
 	}
 }
+
+// TestWatchNative: a native deployment (kind ecs) shows ECS's service
+// deployment (status, stage, the hook awaiting action) and the production
+// rule's weight of each target group, named by target group as it has no
+// slots, in the live frame and in the plain lines.
+func TestWatchNative(t *testing.T) {
+	at := time.Date(2026, 12, 2, 5, 0, 0, 0, time.UTC)
+	s := operator.Snapshot{
+		At: at, Execution: "arn:aws:states:us-east-1:000000000000:execution:Slipway-deploy:web-prod-abc",
+		Service: "web", Environment: "prod", Status: "RUNNING", State: workflow.StateAwaitHookApproval, EnteredAt: at,
+		Phase: "awaitinghookapproval", Strategy: "ecs",
+		Native: &operator.NativeDeployment{ServiceDeployment: "arn:aws:ecs:us-east-1:000000000000:service-deployment/prod/web/abc",
+			Status: "IN_PROGRESS", Stage: "POST_TEST_TRAFFIC_SHIFT", AwaitingHook: "ecs-pause-1",
+			TargetGroups: []operator.TargetGroup{
+				{TargetGroup: "arn:aws:elasticloadbalancing:us-east-1:000000000000:targetgroup/web-prod-blue/1", Name: "web-prod-blue", Weight: 90, Healthy: 2, Targets: 2},
+				{TargetGroup: "arn:aws:elasticloadbalancing:us-east-1:000000000000:targetgroup/web-prod-green/2", Name: "web-prod-green", Weight: 10, Healthy: 2, Targets: 2},
+			}},
+	}
+	var buf bytes.Buffer
+	got := renderFrame(s, lipgloss.NewRenderer(&buf, termenv.WithProfile(termenv.Ascii)))
+	want := `web → prod (ecs)  web-prod-abc
+phase    AwaitHookApproval: awaitinghookapproval
+ecs      IN_PROGRESS at POST_TEST_TRAFFIC_SHIFT, hook ecs-pause-1 awaits action
+tg       90%    ██████████████████░░ 2/2 healthy  web-prod-blue
+tg       10%    ██░░░░░░░░░░░░░░░░░░ 2/2 healthy  web-prod-green
+`
+	if got != want {
+		t.Errorf("frame:\n%s\nwant:\n%s", got, want)
+	}
+	v := newView(&buf, outputFlag{})
+	lines := strings.Join(v.changes(s), "\n")
+	for _, l := range []string{"ecs      IN_PROGRESS at POST_TEST_TRAFFIC_SHIFT, hook ecs-pause-1 awaits action",
+		"traffic  web-prod-blue 90% · web-prod-green 10%"} {
+		if !strings.Contains(lines, l) {
+			t.Errorf("plain lines lack %q:\n%s", l, lines)
+		}
+	}
+}

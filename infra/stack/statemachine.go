@@ -334,12 +334,18 @@ func definition(scope constructs.Construct, step awslambda.IFunction) sfn.IChain
 	awaitRollbackStable := wait(workflow.StateAwaitRollbackStable, workflow.PhaseWatch,
 		"Waits for the restored service to become stable (ECS deployment event), timing out after the reconcile interval.")
 	checkRollbackStable := task(workflow.StateCheckRollbackStable, workflow.PhaseCheck,
-		"Re-checks the restored service after a wait timed out, in case its event was lost; fails once the deadline has passed.")
+		"Re-checks the restored service after a wait timed out, in case its event was lost (and after a native deployment's wait was woken: ECS's event does not say whether its rollback failed); fails once the deadline has passed.")
+	rollbackWoken := sfn.NewChoice(scope, jsii.String(workflow.StateRollbackWoken), &sfn.ChoiceProps{
+		Comment: jsii.String("A native deployment (kind ecs, $.native) is woken by ECS's end-of-deployment event, which does not say whether ECS's rollback succeeded or ended ROLLBACK_FAILED: CheckRollbackStable reads the service deployment. The others record the failure."),
+	})
 	rollback.Next(rollbackStableYet)
 	rollbackStableYet.
 		When(sfn.Condition_BooleanEquals(jsii.String(pathSettled), jsii.Bool(true)), recordFailure, nil).
 		Otherwise(awaitRollbackStable)
-	awaitRollbackStable.Next(recordFailure)
+	awaitRollbackStable.Next(rollbackWoken)
+	rollbackWoken.
+		When(sfn.Condition_IsPresent(jsii.String(pathNative)), checkRollbackStable, nil).
+		Otherwise(recordFailure)
 	catchTimeout(awaitRollbackStable, checkRollbackStable)
 	catchRollback(awaitRollbackStable, recordRollbackFailed)
 	checkRollbackStable.Next(rollbackStableYet)

@@ -257,7 +257,12 @@ func (x *execution) step() {
 			x.state = workflow.StateRecordFailure
 		}
 	case workflow.StateAwaitRollbackStable:
-		x.wait(workflow.PhaseWatch, workflow.StateRecordFailure, workflow.StateCheckRollbackStable, workflow.StateRecordRollbackFailed)
+		x.wait(workflow.PhaseWatch, workflow.StateRollbackWoken, workflow.StateCheckRollbackStable, workflow.StateRecordRollbackFailed)
+	case workflow.StateRollbackWoken:
+		x.state = workflow.StateRecordFailure
+		if s.Native != nil {
+			x.state = workflow.StateCheckRollbackStable
+		}
 	case workflow.StateCheckRollbackStable:
 		x.task(workflow.PhaseCheck, workflow.StateRollbackStableYet, workflow.StateRecordRollbackFailed)
 	case workflow.StateRecordFailure:

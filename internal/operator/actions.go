@@ -148,7 +148,10 @@ const haltAttempts = 30
 // halted: its current wait fails with *workflow.Halted, so the state machine
 // restores the snapshot taken before it. A deployment already rolling back
 // is joined, not halted: halting its rollback wait would fail the rollback
-// itself and keep the lock (RollbackFailed). Otherwise a deployment of the
+// itself and keep the lock (RollbackFailed). A native deployment (kind ecs)
+// waiting for approval at its lifecycle hook is halted through the pending
+// approval's token: it has changed the service, and its rollback resolves
+// the hook with ROLLBACK. Otherwise a deployment of the
 // image of the last successful deployment before the current one is
 // started, its image pinned.
 func (o *Operator) Rollback(ctx context.Context, env, svc, by, reason string) (Rollback, error) {
@@ -181,6 +184,17 @@ func (o *Operator) Rollback(ctx context.Context, env, svc, by, reason string) (R
 			token = w.Token
 		} else if !errors.Is(err, store.ErrNotFound) {
 			return Rollback{}, fmt.Errorf("roll back %s in %s: %w", svc, env, err)
+		}
+		if token == "" {
+			// A native deployment (kind ecs) asks for its approval at a
+			// lifecycle hook, after it changed the service: its wait
+			// has no watch, its token is the pending approval's, and
+			// halting it rolls back at the hook.
+			if a, err := o.store.Approval(ctx, env, svc); err == nil && a.Deployment == lock.Deployment {
+				token = a.Token
+			} else if err != nil && !errors.Is(err, store.ErrNotFound) {
+				return Rollback{}, fmt.Errorf("roll back %s in %s: %w", svc, env, err)
+			}
 		}
 		// The token is read before the state: a rollback wait's token is
 		// recorded only once the rollback has begun, so a state read after
@@ -272,7 +286,7 @@ func (o *Operator) Unlock(ctx context.Context, env, svc string) (Unlocked, error
 // how it ended: a rollback joins it rather than halting anything.
 var ending = []string{
 	workflow.StateRollback, workflow.StateAwaitRollbackStable, workflow.StateCheckRollbackStable,
-	workflow.StateRollbackStableYet, workflow.StateRecordFailure, workflow.StateFailureKind,
+	workflow.StateRollbackStableYet, workflow.StateRollbackWoken, workflow.StateRecordFailure, workflow.StateFailureKind,
 	workflow.StateRecordRollbackFailed,
 }
 

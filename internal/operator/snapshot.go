@@ -13,6 +13,7 @@ import (
 	cwsdk "github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
 	ecssdk "github.com/aws/aws-sdk-go-v2/service/ecs"
+	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	elbsdk "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 	sfnsdk "github.com/aws/aws-sdk-go-v2/service/sfn"
@@ -44,7 +45,7 @@ type Snapshot struct {
 	Phase     string    `json:"phase"`
 	// Path is every state entered so far, oldest first.
 	Path []Entered `json:"path"`
-	// Strategy is rolling, canary or bluegreen; empty before Prepare.
+	// Strategy is rolling, canary, bluegreen or ecs; empty before Prepare.
 	Strategy string `json:"strategy,omitempty"`
 	// Step is the number of traffic steps shifted, of Steps; Weight is the
 	// percentage of traffic on the new revision the state machine has set.
@@ -56,6 +57,11 @@ type Snapshot struct {
 	Slots []Slot `json:"slots"`
 	// Alarms are the alarms the deployment watches, by name.
 	Alarms []Alarm `json:"alarms"`
+	// Native is the ECS service deployment of a deployment of strategy
+	// kind ecs, which has no slots: ECS moves the traffic of one service
+	// between two target groups. Nil for the other kinds and before Apply
+	// started it.
+	Native *NativeDeployment `json:"native,omitempty"`
 	// Wait is the bake or approval in progress, with its time left; nil
 	// when the deployment is doing neither.
 	Wait *Wait `json:"wait,omitempty"`
@@ -83,7 +89,8 @@ type Slot struct {
 	// Primary is true for the slot that served traffic before.
 	Primary bool `json:"primary"`
 	// Weight is the listener rule's weight for the slot's target group in
-	// percent of the rule's total; -1 when the service has no load balancer.
+	// percent of the rule's total; -1 when the service has no load balancer,
+	// and for strategy kind ecs (Snapshot.Native has the target groups').
 	Weight  int   `json:"weight"`
 	Running int32 `json:"running"`
 	Desired int32 `json:"desired"`
@@ -95,6 +102,37 @@ type Slot struct {
 	// Exists is false while the service has not been created (or was
 	// deleted).
 	Exists bool `json:"exists"`
+}
+
+// NativeDeployment is an ECS service deployment as a snapshot shows it.
+type NativeDeployment struct {
+	// ServiceDeployment is its ARN.
+	ServiceDeployment string `json:"serviceDeployment"`
+	// Status is ECS's: PENDING, IN_PROGRESS, SUCCESSFUL, STOPPED,
+	// ROLLBACK_IN_PROGRESS, ROLLBACK_SUCCESSFUL, ROLLBACK_FAILED, …
+	Status string `json:"status,omitempty"`
+	// Stage is its current lifecycle stage (POST_SCALE_UP, …).
+	Stage string `json:"stage,omitempty"`
+	// AwaitingHook is the id of the PAUSE hook that awaits action (Slipway's
+	// gate at Stage); empty when none does.
+	AwaitingHook string `json:"awaitingHook,omitempty"`
+	// TargetGroups are the two target groups with their share of the
+	// production listener rule, in the environment's order.
+	TargetGroups []TargetGroup `json:"targetGroups"`
+}
+
+// TargetGroup is one target group of a native deployment, with its share
+// of production traffic and its targets' health.
+type TargetGroup struct {
+	// TargetGroup is its ARN, Name the name in it.
+	TargetGroup string `json:"targetGroup"`
+	Name        string `json:"name"`
+	// Weight is the production rule's weight for it, in percent of the
+	// rule's total.
+	Weight int `json:"weight"`
+	// Healthy and Targets count its healthy targets, and all of them.
+	Healthy int `json:"healthy"`
+	Targets int `json:"targets"`
 }
 
 // Alarm is a watched CloudWatch alarm and its state: OK, ALARM,
@@ -133,6 +171,7 @@ func (w Wait) Left() time.Duration { return time.Duration(w.LeftSeconds) * time.
 type (
 	servicesAPI interface {
 		DescribeServices(context.Context, *ecssdk.DescribeServicesInput, ...func(*ecssdk.Options)) (*ecssdk.DescribeServicesOutput, error)
+		DescribeServiceDeployments(context.Context, *ecssdk.DescribeServiceDeploymentsInput, ...func(*ecssdk.Options)) (*ecssdk.DescribeServiceDeploymentsOutput, error)
 	}
 	loadBalancingAPI interface {
 		DescribeRules(context.Context, *elbsdk.DescribeRulesInput, ...func(*elbsdk.Options)) (*elbsdk.DescribeRulesOutput, error)
@@ -234,10 +273,24 @@ func (o *Operator) Snapshot(ctx context.Context, arn string) (Snapshot, error) {
 	}
 	var problems []string
 	c := o.liveClients(p.Rendered.RoleARN)
-	if slots, err := o.slots(ctx, c, p); err != nil {
+	sp := p
+	if doc.Native != nil {
+		// ECS moves a native deployment's traffic between two target
+		// groups, not slots: the service's tasks here, the weights under
+		// Native.
+		sp.Rendered.LoadBalancer = nil
+	}
+	if slots, err := o.slots(ctx, c, sp); err != nil {
 		problems = append(problems, err.Error())
 	} else {
 		s.Slots = slots
+	}
+	if doc.Native != nil && doc.Native.ServiceDeployment != "" {
+		if n, err := o.native(ctx, c, p, doc.Native.ServiceDeployment); err != nil {
+			problems = append(problems, err.Error())
+		} else {
+			s.Native = n
+		}
 	}
 	if alarms, err := o.alarms(ctx, c, p.Rendered.Alarms); err != nil {
 		problems = append(problems, err.Error())
@@ -321,7 +374,8 @@ func (o *Operator) enteredStates(ctx context.Context, arn string) ([]entered, ti
 }
 
 // timedWait is the bake or approval the execution waits in, if any: an
-// approval runs from AwaitApproval's entry for the environment's approval
+// approval runs from AwaitApproval's (or a native deployment's
+// AwaitHookApproval's) entry for the environment's approval
 // timeout; a bake from the first Bake entry after the newest traffic shift
 // (or stable wait) for the step's bake time.
 func timedWait(events []entered, doc workflow.State, now time.Time) *Wait {
@@ -331,7 +385,7 @@ func timedWait(events []entered, doc workflow.State, now time.Time) *Wait {
 	last := events[len(events)-1]
 	var w Wait
 	switch last.name {
-	case workflow.StateAwaitApproval:
+	case workflow.StateAwaitApproval, workflow.StateAwaitHookApproval:
 		if doc.Approval.TimeoutSeconds <= 0 {
 			return nil
 		}
@@ -398,9 +452,15 @@ func phaseOf(s Snapshot, doc workflow.State) string {
 		return "recording the deployment"
 	case workflow.StateDeployed:
 		return "deployed"
+	case workflow.StateCheckHook, workflow.StateHookReady, workflow.StateAwaitHook:
+		return "ECS deploys: waiting for its next lifecycle hook to await action"
+	case workflow.StateAwaitHookApproval:
+		return "awaiting approval at ECS's lifecycle hook (slipway approve or reject)"
+	case workflow.StateContinueDeployment:
+		return "continuing ECS's deployment at its lifecycle hook"
 	case workflow.StateRollback:
 		return "rolling back to the previous state"
-	case workflow.StateAwaitRollbackStable, workflow.StateCheckRollbackStable, workflow.StateRollbackStableYet:
+	case workflow.StateAwaitRollbackStable, workflow.StateCheckRollbackStable, workflow.StateRollbackStableYet, workflow.StateRollbackWoken:
 		return "rolling back: waiting for the restored service to be stable"
 	case workflow.StateRecordFailure, workflow.StateFailureKind, workflow.StateRecordRollbackFailed:
 		return "recording the failure"
@@ -529,6 +589,63 @@ func (o *Operator) slots(ctx context.Context, c live, p planView) ([]Slot, error
 		slots = append(slots, sl)
 	}
 	return slots, nil
+}
+
+// native reads the ECS service deployment arn: its status, stage and the
+// hook awaiting action, and the production rule's weight and the health
+// of each of the two target groups.
+func (o *Operator) native(ctx context.Context, c live, p planView, arn string) (*NativeDeployment, error) {
+	out, err := c.ecs.DescribeServiceDeployments(ctx, &ecssdk.DescribeServiceDeploymentsInput{ServiceDeploymentArns: []string{arn}})
+	if err != nil {
+		return nil, fmt.Errorf("describe service deployment %s: %w", arn, err)
+	}
+	if len(out.ServiceDeployments) != 1 {
+		return nil, fmt.Errorf("describe service deployment %s: not found", arn)
+	}
+	sd := out.ServiceDeployments[0]
+	n := &NativeDeployment{ServiceDeployment: arn, Status: string(sd.Status), Stage: string(sd.LifecycleStage), TargetGroups: []TargetGroup{}}
+	for _, h := range sd.LifecycleHookDetails {
+		if h.Status == ecstypes.DeploymentLifecycleHookStatusAwaitingAction {
+			n.AwaitingHook = aws.ToString(h.HookId)
+		}
+	}
+	lb := p.Rendered.LoadBalancer
+	if lb == nil || lb.ListenerRuleArn == "" {
+		return n, nil
+	}
+	weights, err := ruleWeights(ctx, c, lb.ListenerRuleArn)
+	if err != nil {
+		return nil, err
+	}
+	var total int32
+	for _, w := range weights {
+		total += w
+	}
+	for _, g := range lb.TargetGroupArns {
+		if g == "" {
+			continue
+		}
+		tg := TargetGroup{TargetGroup: g, Name: targetGroupName(g)}
+		if total > 0 {
+			tg.Weight = int((weights[g]*100 + total/2) / total)
+		}
+		if tg.Healthy, tg.Targets, err = targetHealth(ctx, c, g); err != nil {
+			return nil, err
+		}
+		n.TargetGroups = append(n.TargetGroups, tg)
+	}
+	return n, nil
+}
+
+// targetGroupName is the name in a target group ARN
+// (…:targetgroup/NAME/ID); the ARN itself when it has none.
+func targetGroupName(arn string) string {
+	_, rest, ok := strings.Cut(arn, ":targetgroup/")
+	if !ok {
+		return arn
+	}
+	name, _, _ := strings.Cut(rest, "/")
+	return name
 }
 
 // ruleWeights reads the weights of the rule's forward action by target

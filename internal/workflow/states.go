@@ -103,6 +103,11 @@ const (
 	// StateRollbackStableYet routes back to AwaitRollbackStable while the
 	// restore is still in progress.
 	StateRollbackStableYet = "RollbackStableYet"
+	// StateRollbackWoken routes a woken AwaitRollbackStable: a native
+	// deployment's wait is woken by ECS's end-of-deployment event, which
+	// does not say how the rollback ended, so CheckRollbackStable reads the
+	// service deployment; the others record the failure.
+	StateRollbackWoken = "RollbackWoken"
 	// StateRecordFailure records a failed (rolled back), rejected or
 	// superseded deployment and releases the lock.
 	StateRecordFailure = "RecordFailure"

@@ -106,7 +106,12 @@ package ecs
 // it there (as AWS is seen doing), skips the bakes, and a failure leaves
 // it ROLLBACK_FAILED (nothing to roll back to). A rollback sets the production and test rules back to 100 %
 // on the source target group at once, stops the target revision's tasks
-// and leaves the source revision as it ran. It is started by
+// and leaves the source revision as it ran (replacing its tasks that
+// stop); it is ROLLBACK_SUCCESSFUL once the target's tasks have stopped and
+// the source runs its desired count healthy, and ROLLBACK_FAILED when,
+// with the circuit breaker on, its threshold of the source revision's
+// tasks fail to start during the rollback (a crash or image pull fault on
+// the source image, its tasks stopped). It is started by
 // ContinueServiceDeployment ROLLBACK, a PAUSE hook timing out with action
 // ROLLBACK, an AWS_LAMBDA hook answering FAILED (or failing, or answering
 // no valid hookStatus), StopServiceDeployment ROLLBACK, the circuit
@@ -162,7 +167,8 @@ package ecs
 // NLB form of productionListenerRule/testListenerRule (a listener ARN),
 // earlySuccessCriteria, deploymentCircuitBreaker.resetOnHealthyTask and
 // thresholdConfiguration, StopServiceDeployment ABORT, ROLLBACK_FAILED of a
-// deployment that had a source revision, the STOP_REQUESTED and
+// deployment that had a source revision for any cause but its tasks
+// failing to start (a listener rule ECS cannot modify, …), the STOP_REQUESTED and
 // ROLLBACK_REQUESTED statuses, Service Connect and VPC Lattice following
 // the revision, service deployment records for ROLLING services, more than
 // one load balancer with advancedConfiguration, bake, hooks and alarms on

@@ -156,6 +156,11 @@ type rollbackInfo struct {
 	Reason    string    `json:"reason"`
 	Revision  string    `json:"serviceRevisionArn"`
 	StartedAt time.Time `json:"startedAt"`
+	// Deployment is the ecs-svc/… id of the deployment rolled back to, and
+	// FailedBefore its failed task count when the rollback started: the
+	// failures since then count against the rollback.
+	Deployment   string `json:"deployment,omitempty"`
+	FailedBefore int32  `json:"failedBefore,omitempty"`
 }
 
 // hookRun is one lifecycle hook at one stage.
@@ -412,10 +417,7 @@ func (s *Service) stepNative(now time.Time, c *cluster, sv *service, sd *service
 		sd.Status, sd.StartedAt, sd.UpdatedAt = sdInProgress, now, now
 		return true
 	case sdRollingBack:
-		if s.liveOf(c, sv, sd.Deployment) == 0 {
-			sd.Status, sd.FinishedAt, sd.UpdatedAt = sdRolledBack, now, now
-			s.serviceEvent(now, sv, fmt.Sprintf("(service %s) service deployment %s rolled back.", sv.Name, lastPart(sd.ARN)))
-		}
+		s.tendRollback(now, c, sv, sd)
 		return false
 	case sdInProgress:
 	default:
@@ -620,7 +622,8 @@ func (s *Service) rollbackNative(now time.Time, c *cluster, sv *service, sd *ser
 		return
 	}
 	sd.Status = sdRollingBack
-	sd.Rollback = &rollbackInfo{Reason: reason, Revision: source.Revision, StartedAt: now}
+	sd.Rollback = &rollbackInfo{Reason: reason, Revision: source.Revision, StartedAt: now,
+		Deployment: source.ID, FailedBefore: source.FailedTasks}
 	s.shiftBack(sd)
 	if target != nil {
 		target.Status = "ACTIVE"
@@ -629,6 +632,44 @@ func (s *Service) rollbackNative(now time.Time, c *cluster, sv *service, sd *ser
 	source.Status, source.DesiredCount, source.UpdatedAt = "PRIMARY", sv.DesiredCount, now
 	sv.TaskDefinition = source.TaskDefinition
 	s.serviceEvent(now, sv, fmt.Sprintf("(service %s) rolling back to deployment %s.", sv.Name, source.ID))
+}
+
+// tendRollback ends a rollback: ROLLBACK_SUCCESSFUL once the target
+// revision's tasks have stopped and the source revision runs its desired
+// count healthy again; ROLLBACK_FAILED when, with the circuit breaker on,
+// as many of the source revision's tasks as its threshold fail to start
+// during the rollback (its image crashes or cannot be pulled any more), as
+// ECS gives up a rollback whose revision cannot run.
+func (s *Service) tendRollback(now time.Time, c *cluster, sv *service, sd *serviceDeployment) {
+	var source *deployment
+	if sd.Rollback != nil {
+		source = findDeployment(sv, sd.Rollback.Deployment)
+	}
+	if source != nil && sd.Breaker && source.FailedTasks-sd.Rollback.FailedBefore >= failureThreshold(source.DesiredCount) {
+		sd.Status, sd.FinishedAt, sd.UpdatedAt = sdRollbackFailed, now, now
+		sd.Reason = sd.Rollback.Reason + " The rollback failed: tasks of " + source.ID + " failed to start."
+		source.RolloutState, source.RolloutReason, source.UpdatedAt = "FAILED",
+			"ECS deployment circuit breaker: tasks failed to start during the rollback.", now
+		s.serviceEvent(now, sv, fmt.Sprintf("(service %s) service deployment %s failed to roll back: tasks of (deployment %s) failed to start.",
+			sv.Name, lastPart(sd.ARN), source.ID))
+		return
+	}
+	if s.liveOf(c, sv, sd.Deployment) > 0 {
+		return
+	}
+	if source != nil {
+		healthy := int32(0)
+		for _, t := range liveTasks(c, sv) {
+			if t.Deployment == source.ID && t.healthy() {
+				healthy++
+			}
+		}
+		if healthy < source.DesiredCount {
+			return
+		}
+	}
+	sd.Status, sd.FinishedAt, sd.UpdatedAt = sdRolledBack, now, now
+	s.serviceEvent(now, sv, fmt.Sprintf("(service %s) service deployment %s rolled back.", sv.Name, lastPart(sd.ARN)))
 }
 
 // finishNative completes a deployment whose source tasks have stopped.

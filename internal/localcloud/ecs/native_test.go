@@ -910,3 +910,59 @@ func TestNativeNewerDeploymentDuringFirst(t *testing.T) {
 		t.Errorf("after the new deployment: blue %d green %d, want green", b, g)
 	}
 }
+
+// TestNativeRollbackFailed: a rollback whose source revision cannot run
+// any more (its image crashes now, and its tasks were stopped) ends
+// ROLLBACK_FAILED once the circuit breaker's threshold of its tasks failed
+// during the rollback, as ECS gives up; a rollback whose source runs
+// healthy ends ROLLBACK_SUCCESSFUL only once it does.
+func TestNativeRollbackFailed(t *testing.T) {
+	w := newNativeWorld(t)
+	ctx := context.Background()
+	w.create(&types.DeploymentConfiguration{Strategy: types.DeploymentStrategyBlueGreen,
+		DeploymentCircuitBreaker: &types.DeploymentCircuitBreaker{Enable: true, Rollback: true},
+		LifecycleHooks: []types.DeploymentLifecycleHook{{TargetType: types.DeploymentLifecycleHookTargetTypePause,
+			LifecycleStages: []types.DeploymentLifecycleHookStage{types.DeploymentLifecycleHookStagePostScaleUp}}}})
+	first := w.latest()
+	for h := awaitHookOrNone(w, first); h != nil; h = awaitHookOrNone(w, first) {
+		if _, err := w.ecs.ContinueServiceDeployment(ctx, &sdk.ContinueServiceDeploymentInput{ServiceDeploymentArn: &first, HookId: h.HookId}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	arn := w.update(imageV2)
+	hook := awaitHook(w, arn)
+	// The source revision's image crashes from now on, and its tasks stop.
+	w.e.Faults.SetImage(strings.TrimPrefix(imageV1[strings.Index(imageV1, "@"):], "@"), faults.Behaviour{CrashOnStart: true})
+	list, err := w.ecs.ListTasks(ctx, &sdk.ListTasksInput{Cluster: aws.String("prod"), ServiceName: aws.String("web")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := w.ecs.DescribeTasks(ctx, &sdk.DescribeTasksInput{Cluster: aws.String("prod"), Tasks: list.TaskArns})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, task := range out.Tasks {
+		if aws.ToString(task.Containers[0].Image) == imageV1 {
+			if _, err := w.ecs.StopTask(ctx, &sdk.StopTaskInput{Cluster: aws.String("prod"), Task: task.TaskArn}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if _, err := w.ecs.ContinueServiceDeployment(ctx, &sdk.ContinueServiceDeploymentInput{ServiceDeploymentArn: &arn, HookId: hook.HookId,
+		Action: types.DeploymentLifecycleHookActionRollback}); err != nil {
+		t.Fatal(err)
+	}
+	w.until("the rollback ends", 2*time.Hour, func() bool {
+		return w.deployment(arn).Status != types.ServiceDeploymentStatusRollbackInProgress
+	})
+	sd := w.deployment(arn)
+	if sd.Status != types.ServiceDeploymentStatusRollbackFailed {
+		t.Fatalf("service deployment %s (%s), want ROLLBACK_FAILED", sd.Status, aws.ToString(sd.StatusReason))
+	}
+	if !strings.Contains(aws.ToString(sd.StatusReason), "failed to start") {
+		t.Errorf("status reason %q, want it to say the rollback's tasks failed to start", aws.ToString(sd.StatusReason))
+	}
+	if b, g := w.weights(w.prodRule); g != 0 || b == 0 {
+		t.Errorf("production after the failed rollback: blue %d green %d, want blue (ECS shifted back first)", b, g)
+	}
+}

@@ -22,6 +22,8 @@ import (
 	"github.com/slipwayhq/slipway/internal/clock"
 	"github.com/slipwayhq/slipway/internal/localcloud/endpoint"
 	"github.com/slipwayhq/slipway/internal/localcloud/faults"
+	"github.com/slipwayhq/slipway/internal/operator"
+	"github.com/slipwayhq/slipway/internal/store"
 	"github.com/slipwayhq/slipway/internal/workflow"
 )
 
@@ -417,5 +419,150 @@ func TestNativeApproval(t *testing.T) {
 			t.Errorf("prod runs %s after the rejection, want %s as before", got, want)
 		}
 		check(t, workflow.OutcomeRolledBack, "ApprovalRejected")
+	})
+	// `slipway reject` and `slipway rollback` (the operator's) at the hook:
+	// both resolve it with ROLLBACK, and the execution ends RolledBack.
+	op, err := operator.Connect(ctx, r.AWS, operator.Target{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Run("slipway reject at the hook", func(t *testing.T) {
+		var snap operator.Snapshot
+		status, path := run(t, "operator-reject", "canary", func(string) error {
+			// What slipway watch shows while the hook awaits approval.
+			a, err := st.Approval(ctx, "prod", "web")
+			if err != nil {
+				return err
+			}
+			if snap, err = op.Snapshot(ctx, a.Execution); err != nil {
+				return err
+			}
+			_, err = op.Reject(ctx, "prod", "web", "test: not today")
+			return err
+		})
+		n := snap.Native
+		if n == nil {
+			t.Fatalf("snapshot at the hook approval %+v has no native deployment", snap)
+		}
+		if n.Status != "IN_PROGRESS" || n.Stage != "POST_TEST_TRAFFIC_SHIFT" || !strings.HasPrefix(n.AwaitingHook, "ecs-pause-") ||
+			!strings.HasPrefix(n.ServiceDeployment, "arn:aws:ecs:") {
+			t.Errorf("native deployment in the snapshot %+v, want IN_PROGRESS at POST_TEST_TRAFFIC_SHIFT with its pause hook awaiting action", n)
+		}
+		groups := r.Seeded.Set.Environments["prod"].LoadBalancers["web"].TargetGroupArns
+		if len(n.TargetGroups) != 2 || n.TargetGroups[0].TargetGroup != groups[0] || n.TargetGroups[1].TargetGroup != groups[1] ||
+			n.TargetGroups[0].Weight+n.TargetGroups[1].Weight != 100 || min(n.TargetGroups[0].Weight, n.TargetGroups[1].Weight) != 0 {
+			t.Errorf("target groups in the snapshot %+v, want %v with all production traffic on one (none shifted before approval)", n.TargetGroups, groups)
+		}
+		if len(snap.Slots) != 1 || snap.Slots[0].Service != "web" || snap.Slots[0].Weight != -1 || !snap.Slots[0].Exists {
+			t.Errorf("slots in the snapshot %+v, want web's service alone, with no weight of its own", snap.Slots)
+		}
+		if w := snap.Wait; w == nil || w.Kind != "approval" || !w.Ends.After(w.Started) {
+			t.Errorf("wait in the snapshot %+v, want the approval with its timeout", w)
+		}
+		if snap.Strategy != "ecs" || snap.LiveError != "" {
+			t.Errorf("snapshot strategy %q, live error %q; want ecs and none", snap.Strategy, snap.LiveError)
+		}
+		if status != sfntypes.ExecutionStatusFailed || path[len(path)-1] != workflow.StateRolledBack ||
+			!slices.Contains(path, workflow.StateAwaitHookApproval) || !slices.Contains(path, workflow.StateRollback) {
+			t.Fatalf("got %s (path %v), want FAILED through AwaitHookApproval and Rollback, ending RolledBack", status, path)
+		}
+		check(t, workflow.OutcomeRolledBack, "ApprovalRejected")
+	})
+	t.Run("slipway rollback at the hook", func(t *testing.T) {
+		var rb operator.Rollback
+		status, path := run(t, "operator-rollback", "bluegreen", func(string) error {
+			var err error
+			rb, err = op.Rollback(ctx, "prod", "web", "arn:aws:sts::000000000000:assumed-role/operator/bob", "test: roll back")
+			return err
+		})
+		if !rb.Halted {
+			t.Errorf("rollback %+v, want the deployment halted", rb)
+		}
+		if status != sfntypes.ExecutionStatusFailed || path[len(path)-1] != workflow.StateRolledBack ||
+			!slices.Contains(path, workflow.StateAwaitHookApproval) || !slices.Contains(path, workflow.StateRollback) {
+			t.Fatalf("got %s (path %v), want FAILED through AwaitHookApproval and Rollback, ending RolledBack", status, path)
+		}
+		list, err := e.ListServiceDeployments(ctx, &ecs.ListServiceDeploymentsInput{Cluster: aws.String("prod"), Service: aws.String("web")})
+		if err != nil || len(list.ServiceDeployments) == 0 {
+			t.Fatalf("ListServiceDeployments: %v", err)
+		}
+		if got := list.ServiceDeployments[0].Status; got != ecstypes.ServiceDeploymentStatusRollbackSuccessful {
+			t.Errorf("service deployment %s, want ROLLBACK_SUCCESSFUL", got)
+		}
+		check(t, workflow.OutcomeRolledBack, "Halted")
+	})
+	// Last, as it keeps the lock: a rejection whose rollback cannot bring
+	// the running revision back (its image crashes now, its tasks were
+	// stopped) ends ROLLBACK_FAILED at ECS, and the execution in
+	// RollbackFailed with the lock kept, as a failed rollback of Slipway's
+	// own strategies does.
+	t.Run("rollback that cannot run the old revision fails", func(t *testing.T) {
+		before, err := e.DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: aws.String("prod"), Services: []string{"web"}})
+		if err != nil || len(before.Services) != 1 {
+			t.Fatalf("DescribeServices: %v", err)
+		}
+		if len(before.Services[0].Deployments) != 1 {
+			t.Fatalf("web runs %d deployments, want 1", len(before.Services[0].Deployments))
+		}
+		old := aws.ToString(before.Services[0].Deployments[0].Id)
+		control := endpoint.Control{URL: r.URL}
+		breakOld := func() error {
+			list, err := e.ListTasks(ctx, &ecs.ListTasksInput{Cluster: aws.String("prod"), ServiceName: aws.String("web")})
+			if err != nil {
+				return err
+			}
+			out, err := e.DescribeTasks(ctx, &ecs.DescribeTasksInput{Cluster: aws.String("prod"), Tasks: list.TaskArns})
+			if err != nil {
+				return err
+			}
+			var stop []string
+			for _, task := range out.Tasks {
+				if aws.ToString(task.StartedBy) != old || aws.ToString(task.LastStatus) != "RUNNING" {
+					continue
+				}
+				image := aws.ToString(task.Containers[0].Image)
+				digest := aws.ToString(task.Containers[0].ImageDigest)
+				if digest == "" {
+					digest = image[strings.LastIndex(image, "@")+1:]
+				}
+				if _, err := control.Apply(ctx, faults.State{Images: map[string]faults.Behaviour{digest: {CrashOnStart: true}}}); err != nil {
+					return err
+				}
+				stop = append(stop, aws.ToString(task.TaskArn))
+			}
+			if len(stop) == 0 {
+				return fmt.Errorf("no task of %s runs", old)
+			}
+			for _, arn := range stop {
+				if _, err := e.StopTask(ctx, &ecs.StopTaskInput{Cluster: aws.String("prod"), Task: aws.String(arn)}); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+		status, path := run(t, "reject-rollback-fails", "canary", func(token string) error {
+			if err := breakOld(); err != nil {
+				return err
+			}
+			return reject(token)
+		})
+		if status != sfntypes.ExecutionStatusFailed || path[len(path)-1] != workflow.StateRollbackFailed ||
+			!slices.Contains(path, workflow.StateRecordRollbackFailed) || slices.Contains(path, workflow.StateRecordFailure) {
+			t.Fatalf("got %s (path %v), want FAILED through RecordRollbackFailed, ending RollbackFailed", status, path)
+		}
+		list, err := e.ListServiceDeployments(ctx, &ecs.ListServiceDeploymentsInput{Cluster: aws.String("prod"), Service: aws.String("web")})
+		if err != nil || len(list.ServiceDeployments) == 0 {
+			t.Fatalf("ListServiceDeployments: %v", err)
+		}
+		if got := list.ServiceDeployments[0].Status; got != ecstypes.ServiceDeploymentStatusRollbackFailed {
+			t.Errorf("service deployment %s, want ROLLBACK_FAILED", got)
+		}
+		if lock, _, err := st.Lock(ctx, "prod", "web"); err != nil || lock.Stage != store.StageRollbackFailed {
+			t.Errorf("lock: got %+v (%v), want it kept in stage %s", lock, err, store.StageRollbackFailed)
+		}
+		h, err := st.History(ctx, "prod", "web", 1)
+		if err != nil || len(h) != 1 || h[0].Outcome != workflow.OutcomeRollbackFailed {
+			t.Errorf("history %+v (%v), want %s", h, err, workflow.OutcomeRollbackFailed)
+		}
 	})
 }
