@@ -366,7 +366,12 @@ func TestNativeApproval(t *testing.T) {
 			Output: aws.String(`{"source": "approval", "by": "arn:aws:sts::000000000000:assumed-role/approver/alice"}`)})
 		return err
 	}
-	check := func(t *testing.T, outcome workflow.Outcome, errorName string) {
+	// check asserts the lock released, no approval pending and the history
+	// entry of the execution named name. The seeded world's own promotion
+	// of web from staging to prod may be superseded by a test's deployment
+	// and record an entry of its own at any moment, so the entry is looked
+	// for by execution, not taken as the newest.
+	check := func(t *testing.T, name string, outcome workflow.Outcome, errorName string) {
 		t.Helper()
 		if rec, _, err := st.Lock(ctx, "prod", "web"); err == nil && rec.Deployment != "" {
 			t.Errorf("lock prod/web held by %s", rec.Deployment)
@@ -374,9 +379,10 @@ func TestNativeApproval(t *testing.T) {
 		if a, err := st.Approval(ctx, "prod", "web"); err == nil {
 			t.Errorf("approval %+v still pending", a)
 		}
-		h, err := st.History(ctx, "prod", "web", 1)
-		if err != nil || len(h) != 1 || h[0].Outcome != outcome || h[0].Error != errorName {
-			t.Errorf("history %+v (%v), want %s %s", h, err, outcome, errorName)
+		h, err := st.History(ctx, "prod", "web", 10)
+		i := slices.IndexFunc(h, func(e store.HistoryEntry) bool { return strings.HasSuffix(e.Execution, ":"+name) })
+		if err != nil || i < 0 || h[i].Outcome != outcome || h[i].Error != errorName {
+			t.Errorf("history %+v (%v), want an entry of %s: %s %s", h, err, name, outcome, errorName)
 		}
 	}
 	for _, mode := range []string{"bluegreen", "canary", "linear"} {
@@ -389,7 +395,7 @@ func TestNativeApproval(t *testing.T) {
 			if webActive() {
 				t.Errorf("prod runs web after the rejected deployment that created it")
 			}
-			check(t, workflow.OutcomeRolledBack, "ApprovalRejected")
+			check(t, "reject-"+mode, workflow.OutcomeRolledBack, "ApprovalRejected")
 		})
 	}
 	t.Run("approved", func(t *testing.T) {
@@ -400,7 +406,7 @@ func TestNativeApproval(t *testing.T) {
 		if !webActive() {
 			t.Errorf("prod does not run web after the approved deployment")
 		}
-		check(t, workflow.OutcomeDeployed, "")
+		check(t, "approve-canary", workflow.OutcomeDeployed, "")
 	})
 	t.Run("rejected rolls back to the running revision", func(t *testing.T) {
 		before, err := e.DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: aws.String("prod"), Services: []string{"web"}})
@@ -418,7 +424,7 @@ func TestNativeApproval(t *testing.T) {
 		if got, want := aws.ToString(after.Services[0].TaskDefinition), aws.ToString(before.Services[0].TaskDefinition); got != want {
 			t.Errorf("prod runs %s after the rejection, want %s as before", got, want)
 		}
-		check(t, workflow.OutcomeRolledBack, "ApprovalRejected")
+		check(t, "reject-update", workflow.OutcomeRolledBack, "ApprovalRejected")
 	})
 	// `slipway reject` and `slipway rollback` (the operator's) at the hook:
 	// both resolve it with ROLLBACK, and the execution ends RolledBack.
@@ -466,7 +472,7 @@ func TestNativeApproval(t *testing.T) {
 			!slices.Contains(path, workflow.StateAwaitHookApproval) || !slices.Contains(path, workflow.StateRollback) {
 			t.Fatalf("got %s (path %v), want FAILED through AwaitHookApproval and Rollback, ending RolledBack", status, path)
 		}
-		check(t, workflow.OutcomeRolledBack, "ApprovalRejected")
+		check(t, "operator-reject", workflow.OutcomeRolledBack, "ApprovalRejected")
 	})
 	t.Run("slipway rollback at the hook", func(t *testing.T) {
 		var rb operator.Rollback
@@ -489,7 +495,7 @@ func TestNativeApproval(t *testing.T) {
 		if got := list.ServiceDeployments[0].Status; got != ecstypes.ServiceDeploymentStatusRollbackSuccessful {
 			t.Errorf("service deployment %s, want ROLLBACK_SUCCESSFUL", got)
 		}
-		check(t, workflow.OutcomeRolledBack, "Halted")
+		check(t, "operator-rollback", workflow.OutcomeRolledBack, "Halted")
 	})
 	// Last, as it keeps the lock: a rejection whose rollback cannot bring
 	// the running revision back (its image crashes now, its tasks were
