@@ -12,8 +12,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 
-	"github.com/slipwayhq/slipway/internal/localcloud/endpoint"
-	"github.com/slipwayhq/slipway/internal/localcloud/faults"
 	"github.com/slipwayhq/slipway/internal/workflow"
 )
 
@@ -149,18 +147,11 @@ func (w *world) nativeCanaryRollsBack(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	control := endpoint.Control{URL: w.r.URL}
-	x, digest, err := w.push(ctx, "web", "v5", func(digest string) error {
-		_, err := control.Apply(ctx, faults.State{Images: map[string]faults.Behaviour{digest: {ErrorRate: 0.5}}})
-		if err == nil {
-			w.say("fault: tasks of web:v5 answer 50%% of requests with 5xx")
-		}
-		return err
-	})
+	x, _, clear, err := w.pushFaulty(ctx, "web", "v5")
 	if err != nil {
 		return err
 	}
-	defer control.Apply(context.WithoutCancel(ctx), faults.State{Images: map[string]faults.Behaviour{digest: {}}})
+	defer clear()
 	if x.Status == sfntypes.ExecutionStatusSucceeded {
 		return errorf("the faulty deployment succeeded: %s", x.describe())
 	}

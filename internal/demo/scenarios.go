@@ -272,6 +272,26 @@ func (w *world) canarySucceeds(ctx context.Context) error {
 	return nil
 }
 
+// pushFaulty pushes service:tag, making its tasks answer 50% of requests
+// with 5xx as soon as the image exists, and waits for the deployment it
+// starts; it returns the image's digest too. clear removes the fault.
+func (w *world) pushFaulty(ctx context.Context, service, tag string) (x execution, digest string, clear func(), err error) {
+	control := endpoint.Control{URL: w.r.URL}
+	x, digest, err = w.push(ctx, service, tag, func(digest string) error {
+		_, err := control.Apply(ctx, faults.State{Images: map[string]faults.Behaviour{digest: {ErrorRate: 0.5}}})
+		if err == nil {
+			w.say("fault: tasks of %s:%s answer 50%% of requests with 5xx", service, tag)
+		}
+		return err
+	})
+	if err != nil {
+		return execution{}, "", nil, err
+	}
+	return x, digest, func() {
+		control.Apply(context.WithoutCancel(ctx), faults.State{Images: map[string]faults.Behaviour{digest: {}}})
+	}, nil
+}
+
 // canaryRollsBack: web:v3 answers 50% 5xx; its alarm fires during a bake
 // and traffic returns to v2.
 func (w *world) canaryRollsBack(ctx context.Context) error {
@@ -284,18 +304,11 @@ func (w *world) canaryRollsBack(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	control := endpoint.Control{URL: w.r.URL}
-	x, digest, err := w.push(ctx, "web", "v3", func(digest string) error {
-		_, err := control.Apply(ctx, faults.State{Images: map[string]faults.Behaviour{digest: {ErrorRate: 0.5}}})
-		if err == nil {
-			w.say("fault: tasks of web:v3 answer 50%% of requests with 5xx")
-		}
-		return err
-	})
+	x, digest, clear, err := w.pushFaulty(ctx, "web", "v3")
 	if err != nil {
 		return err
 	}
-	defer control.Apply(context.WithoutCancel(ctx), faults.State{Images: map[string]faults.Behaviour{digest: {}}})
+	defer clear()
 	w.rolledBack = x.ARN
 	if x.Status == sfntypes.ExecutionStatusSucceeded {
 		return errorf("the faulty deployment succeeded: %s", x.describe())
