@@ -16,6 +16,7 @@ import (
 	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
+	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 
 	"github.com/slipwayhq/slipway/internal/asl"
@@ -131,8 +132,22 @@ func matrixColumns() []matrixColumn {
 	// A crash of the runtime (Runtime.ExitError) before the phase ran is
 	// retried like the Lambda service's own errors: every phase is
 	// idempotent. One crash, in any phase, changes nothing.
-	for _, p := range stepPhases {
-		cols = append(cols, matrixColumn{key: "lc-" + string(p), title: "Lambda crash once in " + string(p),
+	// Kind ecs has no phase that moves Slipway's slots: ECS shifts the
+	// traffic and retires the old revision. It has one the others lack:
+	// continue resolves ECS's PAUSE hooks.
+	slotPhase := map[workflow.Phase]string{workflow.PhaseShift: "ECS shifts the traffic", workflow.PhasePromote: "ECS makes the new revision primary",
+		workflow.PhaseCleanup: "ECS retires the old revision after its bake"}
+	for _, p := range append(slices.Clone(stepPhases), workflow.PhaseContinue) {
+		na := func(row matrixRow) string {
+			if why := slotPhase[p]; why != "" && row.native {
+				return "n/a: kind ecs has no " + string(p) + " phase (" + why + ")"
+			}
+			if p == workflow.PhaseContinue && !row.native {
+				return "n/a: only kind ecs has ECS PAUSE hooks to continue"
+			}
+			return ""
+		}
+		cols = append(cols, matrixColumn{key: "lc-" + string(p), title: "Lambda crash once in " + string(p), na: na,
 			arm: func(c *matrixCell) { c.crashPhase(p, false) }, want: deployed})
 	}
 	cols = append(cols,
@@ -145,6 +160,9 @@ func matrixColumns() []matrixColumn {
 	for n := 1; n <= 3; n++ {
 		cols = append(cols, matrixColumn{key: fmt.Sprintf("alarm%d", n), title: fmt.Sprintf("alarm in bake %d", n),
 			na: func(row matrixRow) string {
+				if n > row.bakes && row.native {
+					return "n/a: Slipway bakes once (finalBake, at POST_PRODUCTION_TRAFFIC_SHIFT); ECS bakes the steps before"
+				}
 				if n > row.bakes {
 					return fmt.Sprintf("n/a: %s bakes %d time(s)", row.title, row.bakes)
 				}
@@ -201,7 +219,7 @@ func matrixColumns() []matrixColumn {
 func everyPhase(fault string, n int) func(c *matrixCell) {
 	return func(c *matrixCell) {
 		var st faults.State
-		for _, p := range append(slices.Clone(stepPhases), workflow.PhaseRollback, workflow.PhaseRecord) {
+		for _, p := range append(slices.Clone(stepPhases), workflow.PhaseContinue, workflow.PhaseRollback, workflow.PhaseRecord) {
 			st.Invocations = append(st.Invocations, faults.Invocation{Function: c.m.function, Fault: fault, Count: n,
 				Match: []string{`"phase":"` + string(p) + `"`, c.executionMark()}})
 		}
@@ -227,6 +245,10 @@ type matrix struct {
 	function string // the step function's name
 	rules    map[string]string
 }
+
+// groups are the target groups of the cell's load balancer, blue then
+// green.
+func (c *matrixCell) groups() []string { return matrixGroups(c.svc, c.m.rules[c.svc]) }
 
 // matrixCell is one cell being run.
 type matrixCell struct {
@@ -456,6 +478,38 @@ type outcome struct {
 	histImg string
 	lock    string
 	settled bool
+	// ecsDeployment is the status of the newest ECS service deployment
+	// (kind ecs).
+	ecsDeployment string
+}
+
+// healthyGroups are the cell's target groups with a healthy target.
+func (c *matrixCell) healthyGroups() []string {
+	var out []string
+	for _, g := range c.groups() {
+		h, err := elb.NewFromConfig(c.m.r.AWS).DescribeTargetHealth(context.Background(), &elb.DescribeTargetHealthInput{TargetGroupArn: aws.String(g)})
+		if err != nil {
+			c.t.Fatalf("DescribeTargetHealth %s: %v", g, err)
+		}
+		if slices.ContainsFunc(h.TargetHealthDescriptions, func(d elbtypes.TargetHealthDescription) bool {
+			return d.TargetHealth != nil && d.TargetHealth.State == elbtypes.TargetHealthStateEnumHealthy
+		}) {
+			out = append(out, g)
+		}
+	}
+	return out
+}
+
+// serviceDeployment is the status of the cell's newest ECS service
+// deployment.
+func (c *matrixCell) serviceDeployment() string {
+	ctx := context.Background()
+	ec := ecs.NewFromConfig(c.m.r.AWS)
+	list, err := ec.ListServiceDeployments(ctx, &ecs.ListServiceDeploymentsInput{Cluster: aws.String(c.row.key), Service: aws.String(c.svc)})
+	if err != nil || len(list.ServiceDeployments) == 0 {
+		c.t.Fatalf("ListServiceDeployments %s: %v %+v", c.svc, err, list)
+	}
+	return string(list.ServiceDeployments[0].Status)
 }
 
 // run runs the cell and returns the table's text for it.
@@ -530,7 +584,7 @@ func (c *matrixCell) slots() []ecs.DescribeServicesOutput {
 	ctx := context.Background()
 	ec := ecs.NewFromConfig(c.m.r.AWS)
 	names := []string{c.svc}
-	if c.row.strategyKind() != "rolling" {
+	if k := c.row.strategyKind(); k != "rolling" && k != "ecs" {
 		names = []string{c.svc + "--blue", c.svc + "--green"}
 	}
 	out, err := ec.DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: aws.String(c.row.key), Services: names})
@@ -582,6 +636,19 @@ func (c *matrixCell) observe(xs []*asl.Execution) outcome {
 		if len(via) > 0 {
 			end += " (via " + strings.Join(via, ", ") + ")"
 		}
+		if c.row.native {
+			// ECS moves the traffic of kind ecs: Slipway's slot states
+			// must not run, and a deployment that ECS completed passed
+			// its PAUSE hooks.
+			for _, st := range []string{workflow.StateShiftTraffic, workflow.StatePromote, workflow.StateCleanup} {
+				if slices.Contains(path, st) {
+					c.problems = append(c.problems, fmt.Sprintf("%s entered %s: ECS shifts the traffic of kind ecs (path %v)", end, st, path))
+				}
+			}
+			if last == workflow.StateDeployed && !slices.Contains(path, workflow.StateContinueDeployment) {
+				c.problems = append(c.problems, fmt.Sprintf("%s never continued a PAUSE hook (path %v)", end, path))
+			}
+		}
 		o.ends = append(o.ends, end)
 	}
 	ec := ecs.NewFromConfig(c.m.r.AWS)
@@ -601,10 +668,22 @@ func (c *matrixCell) observe(xs []*asl.Execution) outcome {
 			} else {
 				o.running[v] += s.DesiredCount
 			}
+			if c.row.native {
+				// One service: ECS registers the revision's tasks
+				// in the group it shifts to.
+				for _, g := range c.healthyGroups() {
+					groups[g] = v
+				}
+			}
 			for _, lb := range s.LoadBalancers {
-				groups[aws.ToString(lb.TargetGroupArn)] = v
+				if !c.row.native {
+					groups[aws.ToString(lb.TargetGroupArn)] = v
+				}
 			}
 		}
+	}
+	if c.row.native {
+		o.ecsDeployment = c.serviceDeployment()
 	}
 	if c.row.lb {
 		rules, err := elb.NewFromConfig(c.m.r.AWS).DescribeRules(ctx, &elb.DescribeRulesInput{RuleArns: []string{c.m.rules[c.svc]}})
@@ -704,6 +783,12 @@ func (c *matrixCell) check(o outcome, n int) {
 	if w.serving != "" && !o.settled {
 		bad("the service did not settle")
 	}
+	if c.row.native {
+		want := map[string]string{workflow.StateDeployed: "SUCCESSFUL", workflow.StateRolledBack: "ROLLBACK_SUCCESSFUL"}[wantEnds[len(wantEnds)-1][3:]]
+		if want != "" && o.ecsDeployment != want {
+			bad("ECS's service deployment is %s, want %s", o.ecsDeployment, want)
+		}
+	}
 }
 
 // String is the table's text for an outcome.
@@ -724,6 +809,9 @@ func (o outcome) String() string {
 	if o.rule != "" {
 		parts = append(parts, "rule "+o.rule)
 	}
+	if o.ecsDeployment != "" {
+		parts = append(parts, "ECS deployment "+o.ecsDeployment)
+	}
 	h := o.histImg + " " + string(o.history)
 	if o.history == "" {
 		h = "none"
@@ -734,7 +822,7 @@ func (o outcome) String() string {
 
 // strategyKind is the kind of the row's strategy.
 func (row matrixRow) strategyKind() string {
-	for _, k := range []string{"canary", "bluegreen"} {
+	for _, k := range []string{"canary", "bluegreen", "ecs"} {
 		if strings.Contains(row.strategy, "kind: "+k) {
 			return k
 		}
@@ -890,6 +978,11 @@ how many tasks · where the listener rule sends traffic (strategies with a load 
 the newest history entry · the lock. A cell marked **FAILS** did not end as it must; the
 reason comes first. "n/a" says why a cell does not apply to a strategy.
 
+The ECS-native rows (strategy kind ecs) run one service whose traffic ECS itself shifts
+between two target groups: a group is named by the version of the healthy targets ECS
+registered in it, and the cell adds the status of ECS's newest service deployment
+(SUCCESSFUL after Deployed, ROLLBACK_SUCCESSFUL after RolledBack, both asserted).
+
 What the faults are, as the local endpoint injects them (package internal/localcloud/faults):
 API faults fail the calls that name the cell's service (ECS), its listener rule (ELBv2) or its
 keys (S3) six times, so the SDK's three attempts run out twice and the engine's own retry of
@@ -912,9 +1005,6 @@ Deployed with the old slot still running at full size.
 			fmt.Fprintf(&b, "| %s | %s |\n", col.title, strings.ReplaceAll(text[[2]string{row.key, col.key}], "|", "\\|"))
 		}
 		b.WriteString("\n")
-	}
-	for _, n := range nativeRows {
-		fmt.Fprintf(&b, "## %s\n\n%s\n\n", n.title, n.why)
 	}
 	return b.String()
 }
