@@ -89,6 +89,9 @@ type matrixColumn struct {
 	nth int
 	// act injects the fault while v2's deployment is in state at.
 	act func(c *matrixCell)
+	// until, if set, replaces at and nth: act runs once v2's deployment
+	// has been where until says for a second.
+	until func(c *matrixCell, path []string) bool
 	// want is the right outcome.
 	want expect
 }
@@ -161,7 +164,7 @@ func matrixColumns() []matrixColumn {
 		cols = append(cols, matrixColumn{key: fmt.Sprintf("alarm%d", n), title: fmt.Sprintf("alarm in bake %d", n),
 			na: func(row matrixRow) string {
 				if n > row.bakes && row.native {
-					return "n/a: Slipway bakes once (finalBake, at POST_PRODUCTION_TRAFFIC_SHIFT); ECS bakes the steps before"
+					return "n/a: Slipway bakes once (finalBake, at POST_PRODUCTION_TRAFFIC_SHIFT); ECS's own bakes are the column below"
 				}
 				if n > row.bakes {
 					return fmt.Sprintf("n/a: %s bakes %d time(s)", row.title, row.bakes)
@@ -170,6 +173,22 @@ func matrixColumns() []matrixColumn {
 			},
 			at: workflow.StateBake, nth: n, act: (*matrixCell).alarm, want: rolledBack})
 	}
+	// ECS's own bake of kind ecs (a canary's or a linear step's, or
+	// bluegreen's bakeTimeInMinutes after the shift) runs while Slipway
+	// waits in AwaitHook after the ContinueDeployment that started it;
+	// the strategy's alarms are ECS's deploymentConfiguration.alarms too.
+	inECSBake := func(c *matrixCell, path []string) bool {
+		return len(path) > 0 && path[len(path)-1] == workflow.StateAwaitHook &&
+			countOf(path, workflow.StateContinueDeployment) == c.row.ecsBakeAfter
+	}
+	nativeOnly := func(row matrixRow) string {
+		if !row.native {
+			return "n/a: only kind ecs has ECS's own bakes; Slipway's are the columns above"
+		}
+		return ""
+	}
+	cols = append(cols, matrixColumn{key: "alarm-ecs", title: "alarm while ECS bakes (kind ecs: the canary, the first linear step, bluegreen's bake)",
+		na: nativeOnly, at: workflow.StateAwaitHook, act: (*matrixCell).alarmInECSBake, want: rolledBack, until: inECSBake})
 	cols = append(cols,
 		matrixColumn{key: "ev-delay", title: "ECS events delayed 150 s (reconcile interval 120 s)",
 			arm:  func(c *matrixCell) { c.events(faults.EventDelay, 150_000, "aws.ecs") },
@@ -179,14 +198,6 @@ func matrixColumns() []matrixColumn {
 		matrixColumn{key: "ev-dup", title: "every event delivered twice (push included)",
 			arm: func(c *matrixCell) { c.events(faults.EventDuplicate, 0) }, want: deployed},
 	)
-	during := []struct {
-		key, title, state string
-		nth               int
-	}{
-		{"stable", "AwaitStable", workflow.StateAwaitStable, 1},
-		{"bake1", "bake 1", workflow.StateBake, 1},
-		{"bakel", "the last bake", workflow.StateBake, -1},
-	}
 	// The last bake is the first for a strategy that bakes once.
 	onceBaked := func(nth int) func(row matrixRow) string {
 		return func(row matrixRow) string {
@@ -196,15 +207,26 @@ func matrixColumns() []matrixColumn {
 			return ""
 		}
 	}
+	during := []struct {
+		key, title, state string
+		nth               int
+		na                func(row matrixRow) string
+		until             func(c *matrixCell, path []string) bool
+	}{
+		{"stable", "AwaitStable", workflow.StateAwaitStable, 1, onceBaked(1), nil},
+		{"bake1", "bake 1", workflow.StateBake, 1, onceBaked(1), nil},
+		{"bakel", "the last bake", workflow.StateBake, -1, onceBaked(-1), nil},
+		{"ecsbake", "ECS's bake (kind ecs)", workflow.StateAwaitHook, 0, nativeOnly, inECSBake},
+	}
 	for _, d := range during {
-		cols = append(cols, matrixColumn{key: "push-" + d.key, title: "v3 pushed during " + d.title, at: d.state, nth: d.nth, na: onceBaked(d.nth),
+		cols = append(cols, matrixColumn{key: "push-" + d.key, title: "v3 pushed during " + d.title, at: d.state, nth: d.nth, na: d.na, until: d.until,
 			act: func(c *matrixCell) { c.pushV3() },
 			// v3 waits for v2's lock, then deploys over it.
 			want: expect{end: workflow.StateDeployed, then: workflow.StateDeployed, serving: "v3", history: workflow.OutcomeDeployed,
 				thenVisits: []string{workflow.StateAwaitLock}}})
 	}
 	for _, d := range during {
-		cols = append(cols, matrixColumn{key: "op-" + d.key, title: "operator rollback during " + d.title, at: d.state, nth: d.nth, na: onceBaked(d.nth),
+		cols = append(cols, matrixColumn{key: "op-" + d.key, title: "operator rollback during " + d.title, at: d.state, nth: d.nth, na: d.na, until: d.until,
 			act: (*matrixCell).operatorRollback, want: rolledBack})
 	}
 	cols = append(cols, matrixColumn{key: "rb-fail", title: "rollback fails: v2 crash-loops, and from AwaitStable on ECS and ELBv2 answer 500",
@@ -265,6 +287,8 @@ type matrixCell struct {
 	// endOutage, if set, ends a fault once the deployments have ended.
 	endOutage func()
 	problems  []string
+	// note, if set, is said first in the cell's text.
+	note string
 	// settled: the cell's ECS services ran their desired counts in one
 	// deployment when observed.
 	settled bool
@@ -411,6 +435,9 @@ func (c *matrixCell) stepUntil(seed map[string]bool) bool {
 			x := xs[0]
 			path := x.Path()
 			in := len(path) > 0 && path[len(path)-1] == c.col.at && countOf(path, c.col.at) == nth
+			if c.col.until != nil {
+				in = c.col.until(c, path)
+			}
 			if x.Describe().Status != asl.StatusRunning {
 				return false
 			}
@@ -435,6 +462,37 @@ func (c *matrixCell) alarm() {
 	if err != nil {
 		c.t.Fatalf("SetAlarmState %s: %v", name, err)
 	}
+}
+
+// alarmInECSBake fires the alarm while ECS bakes, and notes where the
+// rule sent the traffic then: v2 must have a share, and the canary or the
+// linear step not all of it.
+func (c *matrixCell) alarmInECSBake() {
+	out, err := elb.NewFromConfig(c.m.r.AWS).DescribeRules(context.Background(), &elb.DescribeRulesInput{RuleArns: []string{c.m.rules[c.svc]}})
+	if err != nil {
+		c.t.Fatalf("DescribeRules: %v", err)
+	}
+	var w []string
+	var top int32
+	for _, tg := range out.Rules[0].Actions[0].ForwardConfig.TargetGroups {
+		w = append(w, fmt.Sprint(aws.ToInt32(tg.Weight)))
+		top = max(top, aws.ToInt32(tg.Weight))
+	}
+	c.note = "alarm at rule weights " + strings.Join(w, "/")
+	if split := top < 100; split != (c.row.strategyMode() != "bluegreen") {
+		c.problems = append(c.problems, fmt.Sprintf("the alarm fired at weights %v, not in ECS's bake", w))
+	}
+	c.alarm()
+}
+
+// strategyMode is the mode of a kind ecs row.
+func (row matrixRow) strategyMode() string {
+	for _, m := range []string{"bluegreen", "canary", "linear"} {
+		if strings.Contains(row.strategy, "mode: "+m) {
+			return m
+		}
+	}
+	return ""
 }
 
 // outage makes every ECS and ELBv2 call about the cell's service fail with
@@ -542,6 +600,9 @@ func (c *matrixCell) run(seed map[string]bool) string {
 	o := c.observe(xs)
 	c.check(o, len(xs))
 	text := o.String()
+	if c.note != "" {
+		text = c.note + ": " + text
+	}
 	if len(c.problems) > 0 {
 		t.Errorf("%s × %s: %s\n  observed: %s", c.row.title, c.col.title, strings.Join(c.problems, "; "), text)
 		return "FAILS: " + strings.Join(c.problems, "; ") + " — " + text

@@ -22,6 +22,11 @@ type matrixRow struct {
 	// native: strategy kind ecs, ECS shifts the rule's weights itself
 	// between the service's two target groups.
 	native bool
+	// ecsBakeAfter (kind ecs) is how many PAUSE hooks Slipway continued
+	// when ECS starts its own bake: after PRE_PRODUCTION_TRAFFIC_SHIFT's
+	// for a canary or the first linear step, after
+	// POST_PRODUCTION_TRAFFIC_SHIFT's for bluegreen.
+	ecsBakeAfter int
 	// bakes is how many bakes a deployment goes through.
 	bakes int
 	// strategy is the service spec's strategy block.
@@ -76,7 +81,7 @@ var matrixRows = []matrixRow{
 	// ECS-native (kind ecs): one service; ECS moves the traffic and bakes
 	// (bake: ECS keeps the old revision a minute after the shift);
 	// Slipway's one bake is finalBake at POST_PRODUCTION_TRAFFIC_SHIFT.
-	{key: "nb", title: "ECS-native bluegreen", lb: true, native: true, bakes: 1, strategy: `strategy:
+	{key: "nb", title: "ECS-native bluegreen", lb: true, native: true, bakes: 1, ecsBakeAfter: 4, strategy: `strategy:
   kind: ecs
   mode: bluegreen
   bake: 1m
@@ -84,7 +89,7 @@ var matrixRows = []matrixRow{
   alarms: ["${SERVICE}-${ENVIRONMENT}-5xx"]
   stabilizationTimeout: 10m
 `},
-	{key: "nc", title: "ECS-native canary", lb: true, native: true, bakes: 1, strategy: `strategy:
+	{key: "nc", title: "ECS-native canary", lb: true, native: true, bakes: 1, ecsBakeAfter: 3, strategy: `strategy:
   kind: ecs
   mode: canary
   canaryPercent: 10
@@ -94,7 +99,7 @@ var matrixRows = []matrixRow{
   alarms: ["${SERVICE}-${ENVIRONMENT}-5xx"]
   stabilizationTimeout: 10m
 `},
-	{key: "nl", title: "ECS-native linear", lb: true, native: true, bakes: 1, strategy: `strategy:
+	{key: "nl", title: "ECS-native linear", lb: true, native: true, bakes: 1, ecsBakeAfter: 3, strategy: `strategy:
   kind: ecs
   mode: linear
   stepPercent: 50
