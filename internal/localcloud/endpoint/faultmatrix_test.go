@@ -411,8 +411,10 @@ func (c *matrixCell) executions(seed map[string]bool) []*asl.Execution {
 	var out []*asl.Execution
 	prefix := c.svc + "-" + c.row.key + "-"
 	for _, x := range c.m.r.StepFunctions.Engine().Executions() {
-		d := x.Describe()
-		if strings.HasPrefix(d.Name, prefix) && !seed[d.ExecutionARN] {
+		// The ARN ends with the execution's name and needs no lock:
+		// every cell polls every execution.
+		arn := x.ARN()
+		if strings.HasPrefix(arn[strings.LastIndex(arn, ":")+1:], prefix) && !seed[arn] {
 			out = append(out, x)
 		}
 	}
@@ -623,7 +625,8 @@ func (c *matrixCell) await(seed map[string]bool, n int) []*asl.Execution {
 		if time.Now().After(deadline) {
 			c.t.Fatalf("%d deployments of %s after 8 minutes, want %d ended", len(xs), c.svc, n)
 		}
-		time.Sleep(20 * time.Millisecond)
+		// Hundreds of cells poll at once: not more often than this.
+		time.Sleep(100 * time.Millisecond)
 	}
 	if c.endOutage != nil {
 		c.endOutage()
