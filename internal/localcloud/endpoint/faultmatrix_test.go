@@ -1045,7 +1045,11 @@ reason comes first. "n/a" says why a cell does not apply to a strategy.
 The ECS-native rows (strategy kind ecs) run one service whose traffic ECS itself shifts
 between two target groups: a group is named by the version of the healthy targets ECS
 registered in it, and the cell adds the status of ECS's newest service deployment
-(SUCCESSFUL after Deployed, ROLLBACK_SUCCESSFUL after RolledBack, both asserted).
+(SUCCESSFUL after Deployed, ROLLBACK_SUCCESSFUL after RolledBack, both asserted); their
+paths must not enter Slipway's slot states, and a Deployed one must have continued ECS's
+PAUSE hooks. ECS's own bakes (canaryBake, stepBake, bake) are not Slipway's Bake: the
+columns "while ECS bakes" act in them, as Slipway waits in AwaitHook. The native rows found
+no fault in the engine.
 
 What the faults are, as the local endpoint injects them (package internal/localcloud/faults):
 API faults fail the calls that name the cell's service (ECS), its listener rule (ELBv2) or its
