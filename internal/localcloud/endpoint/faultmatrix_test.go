@@ -16,6 +16,7 @@ import (
 	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
+	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 
 	"github.com/slipwayhq/slipway/internal/asl"
@@ -88,6 +89,9 @@ type matrixColumn struct {
 	nth int
 	// act injects the fault while v2's deployment is in state at.
 	act func(c *matrixCell)
+	// until, if set, replaces at and nth: act runs once v2's deployment
+	// has been where until says for a second.
+	until func(c *matrixCell, path []string) bool
 	// want is the right outcome.
 	want expect
 }
@@ -131,8 +135,22 @@ func matrixColumns() []matrixColumn {
 	// A crash of the runtime (Runtime.ExitError) before the phase ran is
 	// retried like the Lambda service's own errors: every phase is
 	// idempotent. One crash, in any phase, changes nothing.
-	for _, p := range stepPhases {
-		cols = append(cols, matrixColumn{key: "lc-" + string(p), title: "Lambda crash once in " + string(p),
+	// Kind ecs has no phase that moves Slipway's slots: ECS shifts the
+	// traffic and retires the old revision. It has one the others lack:
+	// continue resolves ECS's PAUSE hooks.
+	slotPhase := map[workflow.Phase]string{workflow.PhaseShift: "ECS shifts the traffic", workflow.PhasePromote: "ECS makes the new revision primary",
+		workflow.PhaseCleanup: "ECS retires the old revision after its bake"}
+	for _, p := range append(slices.Clone(stepPhases), workflow.PhaseContinue) {
+		na := func(row matrixRow) string {
+			if why := slotPhase[p]; why != "" && row.native {
+				return "n/a: kind ecs has no " + string(p) + " phase (" + why + ")"
+			}
+			if p == workflow.PhaseContinue && !row.native {
+				return "n/a: only kind ecs has ECS PAUSE hooks to continue"
+			}
+			return ""
+		}
+		cols = append(cols, matrixColumn{key: "lc-" + string(p), title: "Lambda crash once in " + string(p), na: na,
 			arm: func(c *matrixCell) { c.crashPhase(p, false) }, want: deployed})
 	}
 	cols = append(cols,
@@ -145,6 +163,9 @@ func matrixColumns() []matrixColumn {
 	for n := 1; n <= 3; n++ {
 		cols = append(cols, matrixColumn{key: fmt.Sprintf("alarm%d", n), title: fmt.Sprintf("alarm in bake %d", n),
 			na: func(row matrixRow) string {
+				if n > row.bakes && row.native {
+					return "n/a: Slipway bakes once (finalBake, at POST_PRODUCTION_TRAFFIC_SHIFT); ECS's own bakes are the column below"
+				}
 				if n > row.bakes {
 					return fmt.Sprintf("n/a: %s bakes %d time(s)", row.title, row.bakes)
 				}
@@ -152,6 +173,22 @@ func matrixColumns() []matrixColumn {
 			},
 			at: workflow.StateBake, nth: n, act: (*matrixCell).alarm, want: rolledBack})
 	}
+	// ECS's own bake of kind ecs (a canary's or a linear step's, or
+	// bluegreen's bakeTimeInMinutes after the shift) runs while Slipway
+	// waits in AwaitHook after the ContinueDeployment that started it;
+	// the strategy's alarms are ECS's deploymentConfiguration.alarms too.
+	inECSBake := func(c *matrixCell, path []string) bool {
+		return len(path) > 0 && path[len(path)-1] == workflow.StateAwaitHook &&
+			countOf(path, workflow.StateContinueDeployment) == c.row.ecsBakeAfter
+	}
+	nativeOnly := func(row matrixRow) string {
+		if !row.native {
+			return "n/a: only kind ecs has ECS's own bakes; Slipway's are the columns above"
+		}
+		return ""
+	}
+	cols = append(cols, matrixColumn{key: "alarm-ecs", title: "alarm while ECS bakes (kind ecs: the canary, the first linear step, bluegreen's bake)",
+		na: nativeOnly, at: workflow.StateAwaitHook, act: (*matrixCell).alarmInECSBake, want: rolledBack, until: inECSBake})
 	cols = append(cols,
 		matrixColumn{key: "ev-delay", title: "ECS events delayed 150 s (reconcile interval 120 s)",
 			arm:  func(c *matrixCell) { c.events(faults.EventDelay, 150_000, "aws.ecs") },
@@ -161,14 +198,6 @@ func matrixColumns() []matrixColumn {
 		matrixColumn{key: "ev-dup", title: "every event delivered twice (push included)",
 			arm: func(c *matrixCell) { c.events(faults.EventDuplicate, 0) }, want: deployed},
 	)
-	during := []struct {
-		key, title, state string
-		nth               int
-	}{
-		{"stable", "AwaitStable", workflow.StateAwaitStable, 1},
-		{"bake1", "bake 1", workflow.StateBake, 1},
-		{"bakel", "the last bake", workflow.StateBake, -1},
-	}
 	// The last bake is the first for a strategy that bakes once.
 	onceBaked := func(nth int) func(row matrixRow) string {
 		return func(row matrixRow) string {
@@ -178,15 +207,26 @@ func matrixColumns() []matrixColumn {
 			return ""
 		}
 	}
+	during := []struct {
+		key, title, state string
+		nth               int
+		na                func(row matrixRow) string
+		until             func(c *matrixCell, path []string) bool
+	}{
+		{"stable", "AwaitStable", workflow.StateAwaitStable, 1, onceBaked(1), nil},
+		{"bake1", "bake 1", workflow.StateBake, 1, onceBaked(1), nil},
+		{"bakel", "the last bake", workflow.StateBake, -1, onceBaked(-1), nil},
+		{"ecsbake", "ECS's bake (kind ecs)", workflow.StateAwaitHook, 0, nativeOnly, inECSBake},
+	}
 	for _, d := range during {
-		cols = append(cols, matrixColumn{key: "push-" + d.key, title: "v3 pushed during " + d.title, at: d.state, nth: d.nth, na: onceBaked(d.nth),
+		cols = append(cols, matrixColumn{key: "push-" + d.key, title: "v3 pushed during " + d.title, at: d.state, nth: d.nth, na: d.na, until: d.until,
 			act: func(c *matrixCell) { c.pushV3() },
 			// v3 waits for v2's lock, then deploys over it.
 			want: expect{end: workflow.StateDeployed, then: workflow.StateDeployed, serving: "v3", history: workflow.OutcomeDeployed,
 				thenVisits: []string{workflow.StateAwaitLock}}})
 	}
 	for _, d := range during {
-		cols = append(cols, matrixColumn{key: "op-" + d.key, title: "operator rollback during " + d.title, at: d.state, nth: d.nth, na: onceBaked(d.nth),
+		cols = append(cols, matrixColumn{key: "op-" + d.key, title: "operator rollback during " + d.title, at: d.state, nth: d.nth, na: d.na, until: d.until,
 			act: (*matrixCell).operatorRollback, want: rolledBack})
 	}
 	cols = append(cols, matrixColumn{key: "rb-fail", title: "rollback fails: v2 crash-loops, and from AwaitStable on ECS and ELBv2 answer 500",
@@ -201,7 +241,7 @@ func matrixColumns() []matrixColumn {
 func everyPhase(fault string, n int) func(c *matrixCell) {
 	return func(c *matrixCell) {
 		var st faults.State
-		for _, p := range append(slices.Clone(stepPhases), workflow.PhaseRollback, workflow.PhaseRecord) {
+		for _, p := range append(slices.Clone(stepPhases), workflow.PhaseContinue, workflow.PhaseRollback, workflow.PhaseRecord) {
 			st.Invocations = append(st.Invocations, faults.Invocation{Function: c.m.function, Fault: fault, Count: n,
 				Match: []string{`"phase":"` + string(p) + `"`, c.executionMark()}})
 		}
@@ -228,6 +268,10 @@ type matrix struct {
 	rules    map[string]string
 }
 
+// groups are the target groups of the cell's load balancer, blue then
+// green.
+func (c *matrixCell) groups() []string { return matrixGroups(c.svc, c.m.rules[c.svc]) }
+
 // matrixCell is one cell being run.
 type matrixCell struct {
 	t       *testing.T
@@ -243,6 +287,8 @@ type matrixCell struct {
 	// endOutage, if set, ends a fault once the deployments have ended.
 	endOutage func()
 	problems  []string
+	// note, if set, is said first in the cell's text.
+	note string
 	// settled: the cell's ECS services ran their desired counts in one
 	// deployment when observed.
 	settled bool
@@ -365,8 +411,10 @@ func (c *matrixCell) executions(seed map[string]bool) []*asl.Execution {
 	var out []*asl.Execution
 	prefix := c.svc + "-" + c.row.key + "-"
 	for _, x := range c.m.r.StepFunctions.Engine().Executions() {
-		d := x.Describe()
-		if strings.HasPrefix(d.Name, prefix) && !seed[d.ExecutionARN] {
+		// The ARN ends with the execution's name and needs no lock:
+		// every cell polls every execution.
+		arn := x.ARN()
+		if strings.HasPrefix(arn[strings.LastIndex(arn, ":")+1:], prefix) && !seed[arn] {
 			out = append(out, x)
 		}
 	}
@@ -389,6 +437,9 @@ func (c *matrixCell) stepUntil(seed map[string]bool) bool {
 			x := xs[0]
 			path := x.Path()
 			in := len(path) > 0 && path[len(path)-1] == c.col.at && countOf(path, c.col.at) == nth
+			if c.col.until != nil {
+				in = c.col.until(c, path)
+			}
 			if x.Describe().Status != asl.StatusRunning {
 				return false
 			}
@@ -413,6 +464,37 @@ func (c *matrixCell) alarm() {
 	if err != nil {
 		c.t.Fatalf("SetAlarmState %s: %v", name, err)
 	}
+}
+
+// alarmInECSBake fires the alarm while ECS bakes, and notes where the
+// rule sent the traffic then: v2 must have a share, and the canary or the
+// linear step not all of it.
+func (c *matrixCell) alarmInECSBake() {
+	out, err := elb.NewFromConfig(c.m.r.AWS).DescribeRules(context.Background(), &elb.DescribeRulesInput{RuleArns: []string{c.m.rules[c.svc]}})
+	if err != nil {
+		c.t.Fatalf("DescribeRules: %v", err)
+	}
+	var w []string
+	var top int32
+	for _, tg := range out.Rules[0].Actions[0].ForwardConfig.TargetGroups {
+		w = append(w, fmt.Sprint(aws.ToInt32(tg.Weight)))
+		top = max(top, aws.ToInt32(tg.Weight))
+	}
+	c.note = "alarm at rule weights " + strings.Join(w, "/")
+	if split := top < 100; split != (c.row.strategyMode() != "bluegreen") {
+		c.problems = append(c.problems, fmt.Sprintf("the alarm fired at weights %v, not in ECS's bake", w))
+	}
+	c.alarm()
+}
+
+// strategyMode is the mode of a kind ecs row.
+func (row matrixRow) strategyMode() string {
+	for _, m := range []string{"bluegreen", "canary", "linear"} {
+		if strings.Contains(row.strategy, "mode: "+m) {
+			return m
+		}
+	}
+	return ""
 }
 
 // outage makes every ECS and ELBv2 call about the cell's service fail with
@@ -456,6 +538,38 @@ type outcome struct {
 	histImg string
 	lock    string
 	settled bool
+	// ecsDeployment is the status of the newest ECS service deployment
+	// (kind ecs).
+	ecsDeployment string
+}
+
+// healthyGroups are the cell's target groups with a healthy target.
+func (c *matrixCell) healthyGroups() []string {
+	var out []string
+	for _, g := range c.groups() {
+		h, err := elb.NewFromConfig(c.m.r.AWS).DescribeTargetHealth(context.Background(), &elb.DescribeTargetHealthInput{TargetGroupArn: aws.String(g)})
+		if err != nil {
+			c.t.Fatalf("DescribeTargetHealth %s: %v", g, err)
+		}
+		if slices.ContainsFunc(h.TargetHealthDescriptions, func(d elbtypes.TargetHealthDescription) bool {
+			return d.TargetHealth != nil && d.TargetHealth.State == elbtypes.TargetHealthStateEnumHealthy
+		}) {
+			out = append(out, g)
+		}
+	}
+	return out
+}
+
+// serviceDeployment is the status of the cell's newest ECS service
+// deployment.
+func (c *matrixCell) serviceDeployment() string {
+	ctx := context.Background()
+	ec := ecs.NewFromConfig(c.m.r.AWS)
+	list, err := ec.ListServiceDeployments(ctx, &ecs.ListServiceDeploymentsInput{Cluster: aws.String(c.row.key), Service: aws.String(c.svc)})
+	if err != nil || len(list.ServiceDeployments) == 0 {
+		c.t.Fatalf("ListServiceDeployments %s: %v %+v", c.svc, err, list)
+	}
+	return string(list.ServiceDeployments[0].Status)
 }
 
 // run runs the cell and returns the table's text for it.
@@ -488,6 +602,9 @@ func (c *matrixCell) run(seed map[string]bool) string {
 	o := c.observe(xs)
 	c.check(o, len(xs))
 	text := o.String()
+	if c.note != "" {
+		text = c.note + ": " + text
+	}
 	if len(c.problems) > 0 {
 		t.Errorf("%s × %s: %s\n  observed: %s", c.row.title, c.col.title, strings.Join(c.problems, "; "), text)
 		return "FAILS: " + strings.Join(c.problems, "; ") + " — " + text
@@ -508,7 +625,8 @@ func (c *matrixCell) await(seed map[string]bool, n int) []*asl.Execution {
 		if time.Now().After(deadline) {
 			c.t.Fatalf("%d deployments of %s after 8 minutes, want %d ended", len(xs), c.svc, n)
 		}
-		time.Sleep(20 * time.Millisecond)
+		// Hundreds of cells poll at once: not more often than this.
+		time.Sleep(100 * time.Millisecond)
 	}
 	if c.endOutage != nil {
 		c.endOutage()
@@ -530,7 +648,7 @@ func (c *matrixCell) slots() []ecs.DescribeServicesOutput {
 	ctx := context.Background()
 	ec := ecs.NewFromConfig(c.m.r.AWS)
 	names := []string{c.svc}
-	if c.row.strategyKind() != "rolling" {
+	if k := c.row.strategyKind(); k != "rolling" && k != "ecs" {
 		names = []string{c.svc + "--blue", c.svc + "--green"}
 	}
 	out, err := ec.DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: aws.String(c.row.key), Services: names})
@@ -582,6 +700,19 @@ func (c *matrixCell) observe(xs []*asl.Execution) outcome {
 		if len(via) > 0 {
 			end += " (via " + strings.Join(via, ", ") + ")"
 		}
+		if c.row.native {
+			// ECS moves the traffic of kind ecs: Slipway's slot states
+			// must not run, and a deployment that ECS completed passed
+			// its PAUSE hooks.
+			for _, st := range []string{workflow.StateShiftTraffic, workflow.StatePromote, workflow.StateCleanup} {
+				if slices.Contains(path, st) {
+					c.problems = append(c.problems, fmt.Sprintf("%s entered %s: ECS shifts the traffic of kind ecs (path %v)", end, st, path))
+				}
+			}
+			if last == workflow.StateDeployed && !slices.Contains(path, workflow.StateContinueDeployment) {
+				c.problems = append(c.problems, fmt.Sprintf("%s never continued a PAUSE hook (path %v)", end, path))
+			}
+		}
 		o.ends = append(o.ends, end)
 	}
 	ec := ecs.NewFromConfig(c.m.r.AWS)
@@ -601,10 +732,22 @@ func (c *matrixCell) observe(xs []*asl.Execution) outcome {
 			} else {
 				o.running[v] += s.DesiredCount
 			}
+			if c.row.native {
+				// One service: ECS registers the revision's tasks
+				// in the group it shifts to.
+				for _, g := range c.healthyGroups() {
+					groups[g] = v
+				}
+			}
 			for _, lb := range s.LoadBalancers {
-				groups[aws.ToString(lb.TargetGroupArn)] = v
+				if !c.row.native {
+					groups[aws.ToString(lb.TargetGroupArn)] = v
+				}
 			}
 		}
+	}
+	if c.row.native {
+		o.ecsDeployment = c.serviceDeployment()
 	}
 	if c.row.lb {
 		rules, err := elb.NewFromConfig(c.m.r.AWS).DescribeRules(ctx, &elb.DescribeRulesInput{RuleArns: []string{c.m.rules[c.svc]}})
@@ -704,6 +847,12 @@ func (c *matrixCell) check(o outcome, n int) {
 	if w.serving != "" && !o.settled {
 		bad("the service did not settle")
 	}
+	if c.row.native {
+		want := map[string]string{workflow.StateDeployed: "SUCCESSFUL", workflow.StateRolledBack: "ROLLBACK_SUCCESSFUL"}[wantEnds[len(wantEnds)-1][3:]]
+		if want != "" && o.ecsDeployment != want {
+			bad("ECS's service deployment is %s, want %s", o.ecsDeployment, want)
+		}
+	}
 }
 
 // String is the table's text for an outcome.
@@ -724,6 +873,9 @@ func (o outcome) String() string {
 	if o.rule != "" {
 		parts = append(parts, "rule "+o.rule)
 	}
+	if o.ecsDeployment != "" {
+		parts = append(parts, "ECS deployment "+o.ecsDeployment)
+	}
 	h := o.histImg + " " + string(o.history)
 	if o.history == "" {
 		h = "none"
@@ -734,7 +886,7 @@ func (o outcome) String() string {
 
 // strategyKind is the kind of the row's strategy.
 func (row matrixRow) strategyKind() string {
-	for _, k := range []string{"canary", "bluegreen"} {
+	for _, k := range []string{"canary", "bluegreen", "ecs"} {
 		if strings.Contains(row.strategy, "kind: "+k) {
 			return k
 		}
@@ -890,6 +1042,15 @@ how many tasks · where the listener rule sends traffic (strategies with a load 
 the newest history entry · the lock. A cell marked **FAILS** did not end as it must; the
 reason comes first. "n/a" says why a cell does not apply to a strategy.
 
+The ECS-native rows (strategy kind ecs) run one service whose traffic ECS itself shifts
+between two target groups: a group is named by the version of the healthy targets ECS
+registered in it, and the cell adds the status of ECS's newest service deployment
+(SUCCESSFUL after Deployed, ROLLBACK_SUCCESSFUL after RolledBack, both asserted); their
+paths must not enter Slipway's slot states, and a Deployed one must have continued ECS's
+PAUSE hooks. ECS's own bakes (canaryBake, stepBake, bake) are not Slipway's Bake: the
+columns "while ECS bakes" act in them, as Slipway waits in AwaitHook. The native rows found
+no fault in the engine.
+
 What the faults are, as the local endpoint injects them (package internal/localcloud/faults):
 API faults fail the calls that name the cell's service (ECS), its listener rule (ELBv2) or its
 keys (S3) six times, so the SDK's three attempts run out twice and the engine's own retry of
@@ -912,9 +1073,6 @@ Deployed with the old slot still running at full size.
 			fmt.Fprintf(&b, "| %s | %s |\n", col.title, strings.ReplaceAll(text[[2]string{row.key, col.key}], "|", "\\|"))
 		}
 		b.WriteString("\n")
-	}
-	for _, n := range nativeRows {
-		fmt.Fprintf(&b, "## %s\n\n%s\n\n", n.title, n.why)
 	}
 	return b.String()
 }

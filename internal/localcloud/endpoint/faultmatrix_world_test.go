@@ -19,6 +19,14 @@ type matrixRow struct {
 	lb bool
 	// daemon: one task per container instance of an EC2 cluster.
 	daemon bool
+	// native: strategy kind ecs, ECS shifts the rule's weights itself
+	// between the service's two target groups.
+	native bool
+	// ecsBakeAfter (kind ecs) is how many PAUSE hooks Slipway continued
+	// when ECS starts its own bake: after PRE_PRODUCTION_TRAFFIC_SHIFT's
+	// for a canary or the first linear step, after
+	// POST_PRODUCTION_TRAFFIC_SHIFT's for bluegreen.
+	ecsBakeAfter int
 	// bakes is how many bakes a deployment goes through.
 	bakes int
 	// strategy is the service spec's strategy block.
@@ -70,15 +78,54 @@ var matrixRows = []matrixRow{
   alarms: ["${SERVICE}-${ENVIRONMENT}-errors"]
   stabilizationTimeout: 10m
 `},
-}
-
-// nativeRows are the strategies the matrix does not run yet, with why.
-var nativeRows = []struct{ title, why string }{
-	{"ECS-native ROLLING / BLUE_GREEN / CANARY / LINEAR", "not yet: native strategies land with issue 15"},
+	// ECS-native (kind ecs): one service; ECS moves the traffic and bakes
+	// (bake: ECS keeps the old revision a minute after the shift);
+	// Slipway's one bake is finalBake at POST_PRODUCTION_TRAFFIC_SHIFT.
+	{key: "nb", title: "ECS-native bluegreen", lb: true, native: true, bakes: 1, ecsBakeAfter: 4, strategy: `strategy:
+  kind: ecs
+  mode: bluegreen
+  bake: 1m
+  finalBake: 1m
+  alarms: ["${SERVICE}-${ENVIRONMENT}-5xx"]
+  stabilizationTimeout: 10m
+`},
+	{key: "nc", title: "ECS-native canary", lb: true, native: true, bakes: 1, ecsBakeAfter: 3, strategy: `strategy:
+  kind: ecs
+  mode: canary
+  canaryPercent: 10
+  canaryBake: 1m
+  bake: 1m
+  finalBake: 1m
+  alarms: ["${SERVICE}-${ENVIRONMENT}-5xx"]
+  stabilizationTimeout: 10m
+`},
+	{key: "nl", title: "ECS-native linear", lb: true, native: true, bakes: 1, ecsBakeAfter: 3, strategy: `strategy:
+  kind: ecs
+  mode: linear
+  stepPercent: 50
+  stepBake: 1m
+  bake: 1m
+  finalBake: 1m
+  alarms: ["${SERVICE}-${ENVIRONMENT}-5xx"]
+  stabilizationTimeout: 10m
+`},
 }
 
 // matrixService is the service of a cell.
 func matrixService(row matrixRow, col string) string { return row.key + "-" + col }
+
+// matrixGroups are the target groups (blue, green) of the service whose
+// listener rule is rule. Their ids start with b where rule ids have a 0:
+// an ELBv2 fault matched by a cell's rule id must not hit a call that
+// names another cell's target group.
+func matrixGroups(name, rule string) []string {
+	id := rule[strings.LastIndex(rule, "/")+1:]
+	var out []string
+	for i, slot := range []string{"blue", "green"} {
+		out = append(out, fmt.Sprintf("arn:aws:elasticloadbalancing:us-east-1:000000000000:targetgroup/%s-%s/b%s%d", name, slot, id[1:15], i))
+	}
+	return out
+}
 
 // ruleID is the listener rule id of the n-th load-balanced service, and
 // the target group ids follow from it: 16 hex digits, unique in the world.
@@ -108,10 +155,13 @@ func writeMatrixWorld(t *testing.T, dir string, cells map[string][]string) map[s
 				rule := fmt.Sprintf("arn:aws:elasticloadbalancing:us-east-1:000000000000:listener-rule/app/%s/0123456789abcdef/0123456789abcdef/%s", row.key, ruleID(n))
 				rules[name] = rule
 				fmt.Fprintf(&env, "  %s:\n    listenerRuleArn: %s\n    targetGroupArns:\n", name, rule)
-				for i, slot := range []string{"blue", "green"} {
-					fmt.Fprintf(&env, "      - arn:aws:elasticloadbalancing:us-east-1:000000000000:targetgroup/%s-%s/%s%d\n", name, slot, ruleID(n)[:15], i)
+				for _, g := range matrixGroups(name, rule) {
+					fmt.Fprintf(&env, "      - %s\n", g)
 				}
 				env.WriteString("    containerName: app\n    containerPort: 8080\n")
+				if row.native {
+					env.WriteString("    infrastructureRoleArn: arn:aws:iam::000000000000:role/ecsInfrastructureRoleForLoadBalancers\n")
+				}
 			}
 			if err := os.WriteFile(filepath.Join(dir, "services", name+".yaml"), []byte(matrixServiceSpec(row, name)), 0o644); err != nil {
 				t.Fatal(err)
