@@ -75,7 +75,7 @@ lint:
 	$(GO) mod tidy -diff
 
 ## bench: every benchmark once (-run '^$': no tests), then each figure next to
-## its target and what a user would pick instead, written to bench/results.json
+## its target and what a user would pick instead, written to docs/bench/results.json
 # Lambda zips are what CDK uploads; the target is at most 5 MB each.
 BENCH_OUT := build/bench.txt
 bench: tools build
@@ -88,7 +88,7 @@ bench: tools build
 	done
 	@mkdir -p bench
 	$(GO) test -run '^$$' -bench . -benchmem ./... | tee $(BENCH_OUT)
-	$(GO) run ./internal/benchfig/cmd/benchfig -in $(BENCH_OUT) -zips build -out bench/results.json
+	$(GO) run ./internal/benchfig/cmd/benchfig -in $(BENCH_OUT) -zips build -out docs/bench/results.json
 
 ## soak: the event storm at SOAK_EVENTS deliveries (10,000) and the soak at
 ## SOAK_DEPLOYMENTS deployments (500) with random faults; SLIPWAY_SOAK_SEED=n

@@ -2,7 +2,7 @@
 // output of `go test -bench` (plain or -json), picks the figures a table of
 // known figures names (a benchmark's metric, with its target and what a
 // user would pick instead, measured in the same run where it can be), and
-// renders them as a table and as bench/results.json. A figure whose
+// renders them as a table and as docs/bench/results.json. A figure whose
 // benchmark did not run says "not measured in this run"; a comparison whose
 // benchmark skipped says why.
 package benchfig
@@ -305,7 +305,7 @@ func format(v float64, unit string) string {
 	}
 }
 
-// Results is bench/results.json.
+// Results is docs/bench/results.json.
 type Results struct {
 	Figures []Row `json:"figures"`
 	*Run

@@ -44,7 +44,7 @@ func TestDemoPasses(t *testing.T) {
 // worker service: it must fail, and Run must say so.
 func TestDemoReportsFailure(t *testing.T) {
 	if testing.Short() {
-		t.Skip("synthesizes the stack; -short skips it")
+		t.Skip("starts the local endpoint and runs deployments; -short skips it")
 	}
 	specs := fstest.MapFS{}
 	err := fs.WalkDir(os.DirFS(examples), ".", func(path string, d fs.DirEntry, err error) error {
@@ -74,7 +74,7 @@ func TestDemoReportsFailure(t *testing.T) {
 // prints where.
 func TestDemoWritesReport(t *testing.T) {
 	if testing.Short() {
-		t.Skip("synthesizes the stack; -short skips it")
+		t.Skip("starts the local endpoint and runs deployments; -short skips it")
 	}
 	var out bytes.Buffer
 	path := filepath.Join(t.TempDir(), "demo-report.svg")

@@ -1,7 +1,7 @@
 // Command benchfig reads `go test -bench` output (plain or -json) on
 // standard input or from -in, prints each known figure next to its target
 // and what a user would pick instead, and writes them, with every
-// benchmark's metrics, to -out (bench/results.json). `make bench` runs it.
+// benchmark's metrics, to -out (docs/bench/results.json). `make bench` runs it.
 package main
 
 import (
@@ -17,7 +17,7 @@ import (
 
 func main() {
 	in := flag.String("in", "", "go test -bench output to read (standard input if empty)")
-	out := flag.String("out", "bench/results.json", "where to write the figures")
+	out := flag.String("out", "docs/bench/results.json", "where to write the figures")
 	zips := flag.String("zips", "", "directory holding <fn>.zip and <fn>/bootstrap (build); empty leaves the zip sizes out")
 	flag.Parse()
 	if err := run(*in, *out, *zips); err != nil {
