@@ -96,14 +96,8 @@ func (w *world) nativeCanarySucceeds(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	x, digest, err := w.push(ctx, "web", "v4", nil)
+	_, digest, err := w.pushDeploys(ctx, "web", "v4", workflow.StateApply, workflow.StateCheckHook, workflow.StateContinueDeployment, workflow.StateBake, workflow.StateDeployed)
 	if err != nil {
-		return err
-	}
-	if x.Status != sfntypes.ExecutionStatusSucceeded {
-		return errorf("deployment %s", x.describe())
-	}
-	if err := hasAll(x.Path, workflow.StateApply, workflow.StateCheckHook, workflow.StateContinueDeployment, workflow.StateBake, workflow.StateDeployed); err != nil {
 		return err
 	}
 	image, running, err := w.serviceImage(ctx, env.Cluster, "web")

@@ -244,14 +244,8 @@ func (w *world) canarySucceeds(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	x, digest, err := w.push(ctx, "web", "v2", nil)
+	x, digest, err := w.pushDeploys(ctx, "web", "v2", workflow.StateApply, workflow.StateShiftTraffic, workflow.StateBake, workflow.StatePromote, workflow.StateDeployed)
 	if err != nil {
-		return err
-	}
-	if x.Status != sfntypes.ExecutionStatusSucceeded {
-		return errorf("deployment %s", x.describe())
-	}
-	if err := hasAll(x.Path, workflow.StateApply, workflow.StateShiftTraffic, workflow.StateBake, workflow.StatePromote, workflow.StateDeployed); err != nil {
 		return err
 	}
 	if slices.Contains(x.Path, workflow.StateRollback) {
@@ -270,6 +264,22 @@ func (w *world) canarySucceeds(ctx context.Context) error {
 	}
 	w.say("web:v2 serves 100%% of traffic from the %s slot with %d tasks", slot, running)
 	return nil
+}
+
+// pushDeploys pushes service:tag and waits for the deployment it starts,
+// which must succeed through every state of through.
+func (w *world) pushDeploys(ctx context.Context, service, tag string, through ...string) (x execution, digest string, err error) {
+	x, digest, err = w.push(ctx, service, tag, nil)
+	if err != nil {
+		return execution{}, "", err
+	}
+	if x.Status != sfntypes.ExecutionStatusSucceeded {
+		return execution{}, "", errorf("deployment %s", x.describe())
+	}
+	if err := hasAll(x.Path, through...); err != nil {
+		return execution{}, "", err
+	}
+	return x, digest, nil
 }
 
 // pushFaulty pushes service:tag, making its tasks answer 50% of requests
@@ -418,14 +428,8 @@ func (w *world) workerRolls(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	x, digest, err := w.push(ctx, "worker", "v2", nil)
+	_, digest, err := w.pushDeploys(ctx, "worker", "v2", workflow.StateApply, workflow.StateAwaitStable, workflow.StateDeployed)
 	if err != nil {
-		return err
-	}
-	if x.Status != sfntypes.ExecutionStatusSucceeded {
-		return errorf("deployment %s", x.describe())
-	}
-	if err := hasAll(x.Path, workflow.StateApply, workflow.StateAwaitStable, workflow.StateDeployed); err != nil {
 		return err
 	}
 	image, running, err := w.serviceImage(ctx, env.Cluster, "worker")
@@ -446,12 +450,9 @@ func (w *world) agentRolls(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	x, digest, err := w.push(ctx, "agent", "v2", nil)
+	_, digest, err := w.pushDeploys(ctx, "agent", "v2")
 	if err != nil {
 		return err
-	}
-	if x.Status != sfntypes.ExecutionStatusSucceeded {
-		return errorf("deployment %s", x.describe())
 	}
 	instances, err := w.ecs.ListContainerInstances(ctx, &ecs.ListContainerInstancesInput{Cluster: aws.String(env.Cluster)})
 	if err != nil {
