@@ -54,7 +54,7 @@ type soakKind struct {
 	// ended.
 	after func(s *soakRun, d *soakDeploy)
 	// newerAtOnce: a newer image is pushed a simulated second after the
-	// first, before the first deployment can have started applying.
+	// first.
 	newerAtOnce bool
 	// want are the outcomes the deployment may end with (one, unless the
 	// comment of the kind says why timing allows two); newer what the
@@ -199,14 +199,22 @@ func soakKinds() []soakKind {
 			want: deployed, newer: deployed, serves: servesNewer, newerVisits: []string{workflow.StateAwaitLock}},
 		{key: "newer-in-bake", matrix: "v3 pushed during bake 1", at: workflow.StateBake, act: (*soakRun).pushNewer,
 			want: deployed, newer: deployed, serves: servesNewer, newerVisits: []string{workflow.StateAwaitLock}},
-		// A newer push a second after the first: which Prepare takes the
-		// lock first is timing. If the older one does, the newer one
-		// supersedes it while it prepares (Superseded), or queues behind it
-		// once it applies (Deployed, then replaced); if the newer one does,
-		// the older yields (Superseded). Either way the newest wins. The
+		// A newer push a second after the first, the first one's Apply
+		// throttled four times (Lambda 429, retried by Step Functions after up to 1,
+		// 2, 4 and 8 seconds, fully jittered) so that it is still preparing
+		// when the newer one arrives. Which of the two the lock goes to is
+		// timing, so the older one may end either way: if it holds the
+		// lock, still preparing, the newer one supersedes it (Superseded);
+		// if the newer one got the lock first, the older yields
+		// (Superseded); if the jittered retries ran its Apply within the
+		// second, the newer one queues behind it (Deployed, then replaced).
+		// The newest wins in every case. The throttles match the service's
+		// invocations, so the newer one's Apply may take some of them. The
 		// matrix has no such column (newer_test.go covers the cases).
-		{key: "newer-at-once", newerAtOnce: true,
-			want: []workflow.Outcome{workflow.OutcomeSuperseded, workflow.OutcomeDeployed}, newer: deployed, serves: servesNewer},
+		{key: "newer-before-apply", newerAtOnce: true, arm: func(s *soakRun, d *soakDeploy, add *faults.State) {
+			add.Invocations = append(add.Invocations, faults.Invocation{Function: s.step, Fault: faults.InvokeThrottle, Count: 4,
+				Match: []string{`"phase":"` + string(workflow.PhaseApply) + `"`, d.mark()}})
+		}, want: []workflow.Outcome{workflow.OutcomeSuperseded, workflow.OutcomeDeployed}, newer: deployed, serves: servesNewer},
 	}
 }
 

@@ -549,7 +549,7 @@ func (s *soakRun) summary(kinds []soakKind) {
 				total += got[o]
 				parts = append(parts, fmt.Sprintf("%d %s", got[o], o))
 			}
-			s.t.Logf("soak: %-29s %3d: %s (%d expected: %s)", row.key, total, strings.Join(parts, ", "), s.matched[row.key], outcomesText(row.want))
+			s.t.Logf("soak: %-31s %3d: %s (%d expected: %s)", row.key, total, strings.Join(parts, ", "), s.matched[row.key], outcomesText(row.want))
 		}
 	}
 }
