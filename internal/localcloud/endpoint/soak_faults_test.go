@@ -158,6 +158,9 @@ func soakKinds() []soakKind {
 	}
 	crashLoop := faults.Behaviour{CrashOnStart: true}
 	alarmFired := workflow.ErrorName((*workflow.AlarmFired)(nil))
+	// A revision whose tasks never become healthy trips ECS's
+	// deployment circuit breaker: the rollback records DeploymentFailed.
+	failed := workflow.ErrorName((*workflow.DeploymentFailed)(nil))
 	return []soakKind{
 		{key: "none", matrix: "no fault", want: deployed, serves: servesNew},
 		// Failed API calls are retried (the SDK's, then the engine's
@@ -179,10 +182,11 @@ func soakKinds() []soakKind {
 			want: deployed, serves: servesNew},
 		{key: "lambda-crash", matrix: "Lambda crash once in %s", arm: crashIn, want: deployed, serves: servesNew},
 		{key: "lambda-crash-rb", matrix: "Lambda crash once in %s (v2 crash-loops)", arm: crashIn, onPush: crashLoop,
-			want: rolledBack, serves: servesPrevious},
+			want: rolledBack, serves: servesPrevious, errName: failed},
 		// A revision that cannot run rolls back to the one before.
-		{key: "crash-loop", matrix: "v2 tasks crash-loop", onPush: crashLoop, want: rolledBack, serves: servesPrevious},
-		{key: "unhealthy", matrix: "v2 fails health checks", onPush: faults.Behaviour{FailHealthChecks: true}, want: rolledBack, serves: servesPrevious},
+		{key: "crash-loop", matrix: "v2 tasks crash-loop", onPush: crashLoop, want: rolledBack, serves: servesPrevious, errName: failed},
+		{key: "unhealthy", matrix: "v2 fails health checks", onPush: faults.Behaviour{FailHealthChecks: true}, want: rolledBack,
+			serves: servesPrevious, errName: failed},
 		{key: "alarm-in-bake", matrix: "alarm in bake 1", at: workflow.StateBake, act: (*soakRun).alarm, after: (*soakRun).alarmOver, want: rolledBack, serves: servesPrevious,
 			errName: alarmFired},
 		// Lost or late ECS events are made up for by the reconcile

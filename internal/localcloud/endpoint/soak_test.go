@@ -117,6 +117,8 @@ type soakRun struct {
 	// "<fault> (newer push)"), matched the outcomes that were expected.
 	outcomes map[string]map[workflow.Outcome]int
 	matched  map[string]int
+	// errs counts the errors the history recorded, per fault.
+	errs map[string]map[string]int
 }
 
 // soakDeploy is one deployment of the soak, and the newer push made during
@@ -167,7 +169,7 @@ func TestSoak(t *testing.T) {
 	step, _ := r.Deployed.Stack.Function(synth.KindStep)
 	s := &soakRun{t: t, r: r, clk: clk, rng: rand.New(rand.NewPCG(seed, 3)), control: endpoint.Control{URL: r.URL},
 		step: step.Name, tag: 1, images: map[string]string{}, old: map[string]bool{}, running: map[string]string{},
-		outcomes: map[string]map[workflow.Outcome]int{}, matched: map[string]int{}}
+		outcomes: map[string]map[workflow.Outcome]int{}, matched: map[string]int{}, errs: map[string]map[string]int{}}
 	for _, x := range r.StepFunctions.Engine().Executions() {
 		s.old[x.ARN()] = true
 	}
@@ -505,6 +507,12 @@ func (s *soakRun) outcome(d *soakDeploy, x *asl.Execution, hist []store.HistoryE
 		s.outcomes[key] = map[workflow.Outcome]int{}
 	}
 	s.outcomes[key][h.Outcome]++
+	if h.Error != "" {
+		if s.errs[key] == nil {
+			s.errs[key] = map[string]int{}
+		}
+		s.errs[key][h.Error]++
+	}
 	var problems []string
 	if !slices.Contains(want, h.Outcome) {
 		problems = append(problems, "wrong outcome")
@@ -531,8 +539,9 @@ func (s *soakRun) outcome(d *soakDeploy, x *asl.Execution, hist []store.HistoryE
 	return h, true
 }
 
-// summary logs the outcomes per fault, and how many were the ones
-// expected: "crash-loop  7: 7 rolled-back (7 expected: rolled-back)".
+// summary logs the outcomes per fault, how many were the ones expected,
+// and the errors recorded: "crash-loop  7: 7 rolled-back (7 expected:
+// rolled-back); errors recorded: 7 DeploymentFailed".
 func (s *soakRun) summary(kinds []soakKind) {
 	for _, k := range kinds {
 		for _, row := range []struct {
@@ -549,7 +558,15 @@ func (s *soakRun) summary(kinds []soakKind) {
 				total += got[o]
 				parts = append(parts, fmt.Sprintf("%d %s", got[o], o))
 			}
-			s.t.Logf("soak: %-31s %3d: %s (%d expected: %s)", row.key, total, strings.Join(parts, ", "), s.matched[row.key], outcomesText(row.want))
+			var errs []string
+			for _, e := range slices.Sorted(maps.Keys(s.errs[row.key])) {
+				errs = append(errs, fmt.Sprintf("%d %s", s.errs[row.key][e], e))
+			}
+			line := fmt.Sprintf("soak: %-31s %3d: %s (%d expected: %s)", row.key, total, strings.Join(parts, ", "), s.matched[row.key], outcomesText(row.want))
+			if len(errs) > 0 {
+				line += "; errors recorded: " + strings.Join(errs, ", ")
+			}
+			s.t.Log(line)
 		}
 	}
 }
