@@ -28,6 +28,7 @@ const (
 	servesNewer
 )
 
+// String says which image, for messages.
 func (s soakServes) String() string {
 	return [...]string{"the new image", "the previous image", "the newer push's image"}[s]
 }
@@ -74,15 +75,6 @@ type soakKind struct {
 // phased reports whether the kind's fault is in one phase of functions/step,
 // drawn per deployment, so that its matrix column depends on the phase.
 func (k soakKind) phased() bool { return strings.Contains(k.matrix, "%s") }
-
-// expected says what the kind wants, for messages and the summary.
-func (k soakKind) expected() string {
-	s := outcomesText(k.want) + ", serving " + k.serves.String()
-	if len(k.newer) > 0 {
-		s += "; newer push " + outcomesText(k.newer)
-	}
-	return s
-}
 
 // outcomesText joins outcomes with "|".
 func outcomesText(os []workflow.Outcome) string {

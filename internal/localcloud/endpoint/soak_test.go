@@ -238,26 +238,33 @@ func (s *soakRun) start(d *soakDeploy) {
 	s.t.Helper()
 	release := holdClock(s.clk)
 	defer release()
-	var add faults.State
+	// The faults go in before the push: the deployment starts, and its
+	// first phases run, as soon as the push event arrives, clock held or
+	// not. Only the pushed image's behaviour waits for its digest; its
+	// tasks cannot start before the clock moves.
 	if d.kind.arm != nil {
-		d.kind.arm(s, d, &add)
+		d.kind.arm(s, d, &d.armed)
+		s.apply(d.armed)
 	}
 	d.digest = s.push(d)
 	if d.kind.onPush != (faults.Behaviour{}) {
-		add.Images = map[string]faults.Behaviour{d.digest: d.kind.onPush}
+		d.armed.Images = map[string]faults.Behaviour{d.digest: d.kind.onPush}
+		s.apply(faults.State{Images: d.armed.Images})
 	}
-	if len(add.Images) > 0 || len(add.Throttles) > 0 || len(add.Invocations) > 0 || len(add.Events) > 0 {
-		if _, err := s.control.Apply(context.Background(), add); err != nil {
-			s.t.Fatal(err)
-		}
-	}
-	d.armed = add
 	if d.kind.newerAtOnce {
 		// A second apart, so the two requests' times order them.
 		if err := s.clk.Sleep(context.Background(), time.Second); err != nil {
 			s.t.Fatal(err)
 		}
 		d.newer = s.push(d)
+	}
+}
+
+// apply adds faults to the endpoint's.
+func (s *soakRun) apply(add faults.State) {
+	s.t.Helper()
+	if _, err := s.control.Apply(context.Background(), add); err != nil {
+		s.t.Fatal(err)
 	}
 }
 
