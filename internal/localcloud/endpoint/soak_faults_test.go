@@ -107,8 +107,8 @@ func (k soakKind) phases(lb bool) []workflow.Phase {
 }
 
 // soakKinds are the faults the soak draws: those of the fault matrix that
-// make sense at random (the operator's rollback and a failed rollback,
-// which keeps the lock until a person unlocks, are left to the matrix).
+// make sense at random. A failed rollback is left to the matrix: it keeps
+// the lock, and the service half rolled back, until a person has looked.
 func soakKinds() []soakKind {
 	deployed := []workflow.Outcome{workflow.OutcomeDeployed}
 	rolledBack := []workflow.Outcome{workflow.OutcomeRolledBack}
@@ -153,6 +153,7 @@ func soakKinds() []soakKind {
 	// A revision whose tasks never become healthy trips ECS's
 	// deployment circuit breaker: the rollback records DeploymentFailed.
 	failed := workflow.ErrorName((*workflow.DeploymentFailed)(nil))
+	halted := workflow.ErrorName((*workflow.Halted)(nil))
 	return []soakKind{
 		{key: "none", matrix: "no fault", want: deployed, serves: servesNew},
 		// Failed API calls are retried (the SDK's, then the engine's
@@ -181,6 +182,12 @@ func soakKinds() []soakKind {
 			serves: servesPrevious, errName: failed},
 		{key: "alarm-in-bake", matrix: "alarm in bake 1", at: workflow.StateBake, act: (*soakRun).alarm, after: (*soakRun).alarmOver, want: rolledBack, serves: servesPrevious,
 			errName: alarmFired},
+		// `slipway rollback` while the deployment runs halts it, and it
+		// rolls back.
+		{key: "operator-rollback-in-stable", matrix: "operator rollback during AwaitStable", at: workflow.StateAwaitStable,
+			act: (*soakRun).operatorRollback, want: rolledBack, serves: servesPrevious, errName: halted},
+		{key: "operator-rollback-in-bake", matrix: "operator rollback during bake 1", at: workflow.StateBake,
+			act: (*soakRun).operatorRollback, want: rolledBack, serves: servesPrevious, errName: halted},
 		// Lost or late ECS events are made up for by the reconcile
 		// re-check; duplicates change nothing.
 		{key: "events-delayed", matrix: "ECS events delayed 150 s (reconcile interval 120 s)", arm: events(faults.EventDelay, 150_000, "aws.ecs"),

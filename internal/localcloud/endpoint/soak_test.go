@@ -26,6 +26,7 @@ import (
 	"github.com/slipwayhq/slipway/internal/localcloud/endpoint"
 	"github.com/slipwayhq/slipway/internal/localcloud/faults"
 	"github.com/slipwayhq/slipway/internal/localcloud/stack"
+	"github.com/slipwayhq/slipway/internal/operator"
 	"github.com/slipwayhq/slipway/internal/store"
 	"github.com/slipwayhq/slipway/internal/synth"
 	"github.com/slipwayhq/slipway/internal/workflow"
@@ -103,6 +104,7 @@ type soakRun struct {
 	clk     *clock.Virtual
 	rng     *rand.Rand
 	control endpoint.Control
+	op      *operator.Operator
 	// step is the step function's name.
 	step string
 	tag  int
@@ -170,6 +172,12 @@ func TestSoak(t *testing.T) {
 	s := &soakRun{t: t, r: r, clk: clk, rng: rand.New(rand.NewPCG(seed, 3)), control: endpoint.Control{URL: r.URL},
 		step: step.Name, tag: 1, images: map[string]string{}, old: map[string]bool{}, running: map[string]string{},
 		outcomes: map[string]map[workflow.Outcome]int{}, matched: map[string]int{}, errs: map[string]map[string]int{}}
+	op, err := operator.Connect(context.Background(), r.AWS, operator.Target{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	op.SetPollPeriod(10 * time.Millisecond)
+	s.op = op
 	for _, x := range r.StepFunctions.Engine().Executions() {
 		s.old[x.ARN()] = true
 	}
@@ -355,6 +363,20 @@ func (s *soakRun) setAlarm(d *soakDeploy, state cwtypes.StateValue, reason strin
 // pushNewer is the act of a newer push: the next tag is pushed while the
 // deployment runs. The caller holds the clock.
 func (s *soakRun) pushNewer(d *soakDeploy) { d.newer = s.push(d) }
+
+// operatorRollback is the act of `slipway rollback` on the deployment's
+// service while it runs: the deployment must be halted.
+func (s *soakRun) operatorRollback(d *soakDeploy) {
+	s.t.Helper()
+	got, err := s.op.Rollback(context.Background(), d.env, d.svc, "soak", "soak: operator rollback")
+	if err != nil {
+		s.t.Errorf("%s: slipway rollback: %v", d, err)
+		return
+	}
+	if !got.Halted {
+		s.t.Errorf("%s: slipway rollback gave %+v, want the deployment halted", d, got)
+	}
+}
 
 // find sets the executions of the deployments (and of their newer pushes)
 // that have started.
