@@ -37,13 +37,13 @@ import (
 // SLIPWAY_SOAK_SEED sets it) from soakKinds: API throttling and 5xx
 // (ECS, ELBv2, S3), Lambda throttles, timeouts and crashes of the step
 // function, tasks that crash-loop or fail their health checks, an alarm
-// in a bake, ECS events delayed, dropped or duplicated, and a newer push
-// while the deployment runs. Each deployment must end with the outcome its
-// fault gives (the one the fault matrix, docs/faults.md, observes), the
-// service must run the image that outcome implies, and ECS, the listener
-// rule, the history and the lock must agree. `go test` runs 100
-// deployments; SLIPWAY_SOAK sets another number (`make soak` runs 500).
-// The end logs the outcomes per fault.
+// in a bake, `slipway rollback` in flight, ECS events delayed, dropped or
+// duplicated, and a newer push while the deployment runs. Each deployment
+// must end with the outcome its fault gives (the one the fault matrix,
+// docs/faults.md, observes), the service must run the image that outcome
+// implies, and ECS, the listener rule, the history and the lock must
+// agree. `go test` runs 100 deployments; SLIPWAY_SOAK sets another number
+// (`make soak` runs 500). The end logs the outcomes per fault.
 
 // soakServices is the size of the soak's world; soakBatch how many of its
 // services deploy at once.
