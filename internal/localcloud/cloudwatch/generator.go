@@ -96,6 +96,12 @@ func (s *Service) albMetrics(minute time.Time) []publication {
 	}
 	var out []publication
 	shares := lb.TrafficShares()
+	// The images behind the targets, read once for the minute: a lookup
+	// per target would scan every task for each.
+	var revisions map[string]string
+	if s.cfg.Revisions != nil && s.cfg.Faults != nil && len(shares) > 0 {
+		revisions = s.cfg.Revisions.RevisionsOfTargets()
+	}
 	for _, tg := range sortedKeys(shares) {
 		lbARN, ok := lb.LoadBalancerOf(tg)
 		if !ok {
@@ -111,7 +117,7 @@ func (s *Service) albMetrics(minute time.Time) []publication {
 		}
 		var errRate, latency float64
 		for _, id := range targets {
-			b := s.behaviour(id)
+			b := s.behaviour(revisions, id)
 			errRate += b.ErrorRate
 			latency += float64(b.LatencyMs) / 1000
 		}
@@ -145,13 +151,11 @@ func (s *Service) albMetrics(minute time.Time) []publication {
 	return out
 }
 
-// behaviour returns the injected behaviour of the image serving target id.
-func (s *Service) behaviour(id string) faults.Behaviour {
-	if s.cfg.Revisions == nil || s.cfg.Faults == nil {
-		return faults.Behaviour{}
-	}
-	image, ok := s.cfg.Revisions.RevisionOfTarget(id)
-	if !ok {
+// behaviour returns the injected behaviour of the image serving target id,
+// by revisions (RevisionsOfTargets).
+func (s *Service) behaviour(revisions map[string]string, id string) faults.Behaviour {
+	image, ok := revisions[id]
+	if !ok || s.cfg.Faults == nil {
 		return faults.Behaviour{}
 	}
 	return s.cfg.Faults.ForImage(image)

@@ -27,10 +27,7 @@ import (
 // image behind each target.
 type revisions map[string]string
 
-func (r revisions) RevisionOfTarget(id string) (string, bool) {
-	image, ok := r[id]
-	return image, ok
-}
+func (r revisions) RevisionsOfTargets() map[string]string { return r }
 
 // elbWorld is an ELBv2 simulation with a load balancer whose rule sends
 // 90% of the traffic to blue (image good) and 10% to green (image bad).

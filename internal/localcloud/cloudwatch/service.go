@@ -32,7 +32,9 @@ type LoadBalancing interface {
 // Revisions tells which image serves the task behind a target (the ECS
 // simulation implements it).
 type Revisions interface {
-	RevisionOfTarget(id string) (image string, ok bool)
+	// RevisionsOfTargets returns the image behind every target, by target
+	// id, read at once.
+	RevisionsOfTargets() map[string]string
 }
 
 // Behaviours returns the injected behaviour of an image (*faults.Registry).

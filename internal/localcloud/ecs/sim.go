@@ -516,8 +516,19 @@ func (s *Service) taskEvent(now time.Time, c *cluster, t *task) {
 // balancer target id (a task's private IP, or the EC2 instance id of its
 // container instance), including tasks still draining.
 func (s *Service) RevisionOfTarget(id string) (string, bool) {
+	image, ok := s.RevisionsOfTargets()[id]
+	return image, ok
+}
+
+// RevisionsOfTargets returns, for every load balancer target of a task
+// (RevisionOfTarget's ids), the image of the container it serves: one pass
+// over the tasks, for a caller that looks up many targets at once (the
+// local CloudWatch, every simulated minute). Of tasks sharing a target (an
+// EC2 instance's), the oldest one's image is given.
+func (s *Service) RevisionsOfTargets() map[string]string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	out := map[string]string{}
 	for _, name := range slices.Sorted(maps.Keys(s.st.Clusters)) {
 		c := s.st.Clusters[name]
 		for _, t := range sortedTasks(c) {
@@ -526,17 +537,19 @@ func (s *Service) RevisionOfTarget(id string) (string, bool) {
 				continue
 			}
 			lb := sv.LoadBalancers[0]
-			if s.targetOf(c, t, lb).ID != id {
+			id := s.targetOf(c, t, lb).ID
+			if _, seen := out[id]; seen {
 				continue
 			}
 			for _, ct := range t.Containers {
 				if ct.Name == lb.ContainerName {
-					return ct.Image, true
+					out[id] = ct.Image
+					break
 				}
 			}
 		}
 	}
-	return "", false
+	return out
 }
 
 // failureThreshold is the number of failed tasks at which the circuit
