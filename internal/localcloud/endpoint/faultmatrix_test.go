@@ -57,10 +57,24 @@ type expect struct {
 	// then is the terminal state of v3's deployment, when the cell pushes
 	// v3 too.
 	then string
-	// lockKept: the lock is kept (after a failed rollback).
+	// thenImage is the version the second deployment deploys: "v3", or
+	// "v1" when the operator's rollback redeploys it.
+	thenImage string
+	// lockKept: the lock is kept (after a failed rollback, or after a
+	// bookkeeping phase that never ran).
 	lockKept bool
-	// history is the outcome of the newest history entry.
-	history workflow.Outcome
+	// history is the outcome of the newest history entry, and histImage
+	// its version when not the last deployment's (a phase that writes
+	// history never ran, so the seed's v1 entry is the newest).
+	history   workflow.Outcome
+	histImage string
+	// leftover is a version that must still run beside the one serving
+	// (the old slot of a cleanup that never ran).
+	leftover string
+	// operator is what the operator's rollback must answer (the
+	// operator columns): halted, joined, redeployed v1, or nothing to
+	// roll back.
+	operator string
 	// visits are states v2's deployment must have entered, and
 	// thenVisits those v3's must have.
 	visits, thenVisits []string
@@ -92,8 +106,20 @@ type matrixColumn struct {
 	// until, if set, replaces at and nth: act runs once v2's deployment
 	// has been where until says for a second.
 	until func(c *matrixCell, path []string) bool
-	// want is the right outcome.
-	want expect
+	// held, if set, is the phase whose first invocation for v2's
+	// deployment the local Lambda holds in flight before it does its
+	// work (faults.InvokeHold); act runs while it is held and releases
+	// it.
+	held workflow.Phase
+	// want is the right outcome; wantRow, if set, is it for a row.
+	want    expect
+	wantRow func(row matrixRow) expect
+	// after, if set, runs once v2's deployment has ended, before the
+	// cell waits for the rest (a push that must take the lock over).
+	after func(c *matrixCell)
+	// exhaust: every fault armed must be used up, not only have fired
+	// (a crash on every attempt, a reorder that delivered what it held).
+	exhaust bool
 }
 
 // stepPhases are the phases of functions/step a deployment runs.
@@ -138,25 +164,17 @@ func matrixColumns() []matrixColumn {
 	// Kind ecs has no phase that moves Slipway's slots: ECS shifts the
 	// traffic and retires the old revision. It has one the others lack:
 	// continue resolves ECS's PAUSE hooks.
-	slotPhase := map[workflow.Phase]string{workflow.PhaseShift: "ECS shifts the traffic", workflow.PhasePromote: "ECS makes the new revision primary",
-		workflow.PhaseCleanup: "ECS retires the old revision after its bake"}
 	for _, p := range append(slices.Clone(stepPhases), workflow.PhaseContinue) {
-		na := func(row matrixRow) string {
-			if why := slotPhase[p]; why != "" && row.native {
-				return "n/a: kind ecs has no " + string(p) + " phase (" + why + ")"
-			}
-			if p == workflow.PhaseContinue && !row.native {
-				return "n/a: only kind ecs has ECS PAUSE hooks to continue"
-			}
-			return ""
-		}
-		cols = append(cols, matrixColumn{key: "lc-" + string(p), title: "Lambda crash once in " + string(p), na: na,
+		cols = append(cols, matrixColumn{key: "lc-" + string(p), title: "Lambda crash once in " + string(p), na: noPhase(p),
 			arm: func(c *matrixCell) { c.crashPhase(p, false) }, want: deployed})
 	}
 	cols = append(cols,
 		matrixColumn{key: "lc-rollback", title: "Lambda crash once in rollback (v2 crash-loops)", arm: func(c *matrixCell) { c.crashPhase(workflow.PhaseRollback, true) },
 			want: rolledBack},
 		matrixColumn{key: "lc-record", title: "Lambda crash once in record (v2 crash-loops)", arm: func(c *matrixCell) { c.crashPhase(workflow.PhaseRecord, true) }, want: rolledBack},
+	)
+	cols = append(cols, crashPersistsColumns()...)
+	cols = append(cols,
 		matrixColumn{key: "crash", title: "v2 tasks crash-loop", arm: func(c *matrixCell) { c.onPush = faults.Behaviour{CrashOnStart: true} }, want: rolledBack},
 		matrixColumn{key: "health", title: "v2 fails health checks", arm: func(c *matrixCell) { c.onPush = faults.Behaviour{FailHealthChecks: true} }, want: rolledBack},
 	)
@@ -189,6 +207,18 @@ func matrixColumns() []matrixColumn {
 	}
 	cols = append(cols, matrixColumn{key: "alarm-ecs", title: "alarm while ECS bakes (kind ecs: the canary, the first linear step, bluegreen's bake)",
 		na: nativeOnly, at: workflow.StateAwaitHook, act: (*matrixCell).alarmInECSBake, want: rolledBack, until: inECSBake})
+	// The alarm fires from the metrics, not SetAlarmState: v2 answers
+	// half its requests with a 5xx, the local CloudWatch publishes the
+	// ALB's HTTPCode_Target_5XX_Count each minute, and the 5xx alarm
+	// (both target groups, more than 5 a minute) breaches.
+	cols = append(cols, matrixColumn{key: "alarm-5xx", title: "alarm raised by ALB metrics: v2 answers 50% of requests with a 5xx",
+		na: func(row matrixRow) string {
+			if !row.lb {
+				return "n/a: no load balancer, so no ALB 5xx metric; its alarm watches a metric only a test publishes (the alarm columns set it)"
+			}
+			return ""
+		},
+		arm: func(c *matrixCell) { c.onPush = faults.Behaviour{ErrorRate: 0.5} }, want: rolledBack})
 	cols = append(cols,
 		matrixColumn{key: "ev-delay", title: "ECS events delayed 150 s (reconcile interval 120 s)",
 			arm:  func(c *matrixCell) { c.events(faults.EventDelay, 150_000, "aws.ecs") },
@@ -197,6 +227,13 @@ func matrixColumns() []matrixColumn {
 			arm: func(c *matrixCell) { c.events(faults.EventDrop, 0, "aws.ecs") }, want: deployed.with(workflow.StateCheckStable)},
 		matrixColumn{key: "ev-dup", title: "every event delivered twice (push included)",
 			arm: func(c *matrixCell) { c.events(faults.EventDuplicate, 0) }, want: deployed},
+		// EventBridge does not keep order: the first two ECS deployment
+		// events of the cell's services (a deployment's IN_PROGRESS and
+		// COMPLETED) arrive newest first.
+		matrixColumn{key: "ev-reorder", title: "ECS deployment events reordered (COMPLETED delivered before IN_PROGRESS)",
+			arm: func(c *matrixCell) {
+				c.apply(faults.State{Events: []faults.Event{{Match: []string{c.svc, "ECS Deployment State Change"}, Action: faults.EventReorder, Count: 2}}})
+			}, want: deployed, exhaust: true},
 	)
 	// The last bake is the first for a strategy that bakes once.
 	onceBaked := func(nth int) func(row matrixRow) string {
@@ -229,10 +266,203 @@ func matrixColumns() []matrixColumn {
 		cols = append(cols, matrixColumn{key: "op-" + d.key, title: "operator rollback during " + d.title, at: d.state, nth: d.nth, na: d.na, until: d.until,
 			act: (*matrixCell).operatorRollback, want: rolledBack})
 	}
+	cols = append(cols, inFlightColumns()...)
 	cols = append(cols, matrixColumn{key: "rb-fail", title: "rollback fails: v2 crash-loops, and from AwaitStable on ECS and ELBv2 answer 500",
 		arm: func(c *matrixCell) { c.onPush = faults.Behaviour{CrashOnStart: true} }, at: workflow.StateAwaitStable, nth: 1,
 		act:  (*matrixCell).outage,
 		want: expect{end: workflow.StateRollbackFailed, lockKept: true, history: workflow.OutcomeRollbackFailed}})
+	return cols
+}
+
+// slotPhase says why kind ecs lacks a phase that moves Slipway's slots.
+var slotPhase = map[workflow.Phase]string{workflow.PhaseShift: "ECS shifts the traffic", workflow.PhasePromote: "ECS makes the new revision primary",
+	workflow.PhaseCleanup: "ECS retires the old revision after its bake"}
+
+// noPhase says why a row's deployment does not run phase p, or "". Kind
+// ecs has no phase that moves Slipway's slots (ECS shifts the traffic and
+// retires the old revision) and has one the others lack: continue
+// resolves ECS's PAUSE hooks.
+func noPhase(p workflow.Phase) func(row matrixRow) string {
+	return func(row matrixRow) string {
+		if why := slotPhase[p]; why != "" && row.native {
+			return "n/a: kind ecs has no " + string(p) + " phase (" + why + ")"
+		}
+		if p == workflow.PhaseContinue && !row.native {
+			return "n/a: only kind ecs has ECS PAUSE hooks to continue"
+		}
+		return ""
+	}
+}
+
+// crashAttempts is how many times a Task state invokes the step function
+// before its Catch: once, then the six retries of Runtime.ExitError
+// (MaxAttempts 6 in infra/testdata/deploy.asl.json).
+const crashAttempts = 7
+
+// crashPersistsColumns crash the first Task of a phase on every attempt,
+// so that its retries run out and its Catch decides (the synthesized
+// definition, infra/testdata/deploy.asl.json). The crash comes before the
+// phase's work (Runtime.ExitError), so the phase never ran:
+//   - prepare: Catch → RecordFailure: nothing changed, the lock never
+//     taken: Failed.
+//   - apply: Catch → Rollback, which restores nothing (the crash came
+//     before any change) → RecordFailure: Failed (the lock never reached
+//     applying).
+//   - watch (AwaitStable), check (the first CheckBake, or CheckHook),
+//     shift, promote, continue: Catch → Rollback → RolledBack.
+//   - cleanup: Catch → Finalize: Deployed, the traffic on v2; the old
+//     slot of canary by weight and bluegreen still runs at full size (the
+//     cleanup never ran); the others' old tasks were replaced already.
+//   - finalize: Catch → Deployed with $.bookkeepingError: the history
+//     never got v2's entry and the lock is kept by the ended execution;
+//     the next deployment takes it over (holderGone): the cell asserts
+//     both, then pushes v3, which must deploy.
+//   - rollback (v2 crash-loops): Catch → RecordRollbackFailed: the lock
+//     kept until a person checks the service.
+//   - record (v2 crash-loops): Catch → FailureKind on $.error:
+//     RolledBack, the service restored, but no history entry and the lock
+//     kept by the ended execution: as for finalize, v3 pushed then must
+//     take the lock over and deploy.
+func crashPersistsColumns() []matrixColumn {
+	failed := expect{end: workflow.StateFailed, serving: "v1", history: workflow.OutcomeFailed}
+	takenOver := func(end string) expect {
+		return expect{end: end, then: workflow.StateDeployed, serving: "v3", history: workflow.OutcomeDeployed}
+	}
+	want := map[workflow.Phase]expect{
+		workflow.PhasePrepare:  failed,
+		workflow.PhaseApply:    failed,
+		workflow.PhaseWatch:    rolledBack,
+		workflow.PhaseCheck:    rolledBack,
+		workflow.PhaseShift:    rolledBack,
+		workflow.PhasePromote:  rolledBack,
+		workflow.PhaseContinue: rolledBack,
+		workflow.PhaseFinalize: takenOver(workflow.StateDeployed),
+		workflow.PhaseRollback: {end: workflow.StateRollbackFailed, lockKept: true, history: workflow.OutcomeRollbackFailed},
+		workflow.PhaseRecord:   takenOver(workflow.StateRolledBack),
+	}
+	cleanup := func(row matrixRow) expect {
+		w := deployed
+		if row.lb && !row.native {
+			w.leftover = "v1"
+		}
+		return w
+	}
+	var cols []matrixColumn
+	for _, p := range []workflow.Phase{workflow.PhasePrepare, workflow.PhaseApply, workflow.PhaseWatch, workflow.PhaseCheck, workflow.PhaseShift,
+		workflow.PhasePromote, workflow.PhaseCleanup, workflow.PhaseFinalize, workflow.PhaseContinue, workflow.PhaseRollback, workflow.PhaseRecord} {
+		title := fmt.Sprintf("Lambda crash on all %d attempts of the first %s", crashAttempts, p)
+		crashLoop := p == workflow.PhaseRollback || p == workflow.PhaseRecord
+		if crashLoop {
+			title += " (v2 crash-loops)"
+		}
+		var wantRow func(matrixRow) expect
+		if p == workflow.PhaseCleanup {
+			wantRow = cleanup
+		}
+		var after func(c *matrixCell)
+		if p == workflow.PhaseFinalize || p == workflow.PhaseRecord {
+			after = (*matrixCell).pushOverKeptLock
+		}
+		cols = append(cols, matrixColumn{key: "lcx-" + string(p), title: title, na: noPhase(p), want: want[p], wantRow: wantRow, after: after, exhaust: true,
+			arm: func(c *matrixCell) {
+				c.apply(faults.State{Invocations: []faults.Invocation{{Function: c.m.function, Fault: faults.InvokeCrash, Count: crashAttempts,
+					Match: []string{`"phase":"` + string(p) + `"`, c.executionMark()}}}})
+				if crashLoop {
+					c.onPush = faults.Behaviour{CrashOnStart: true}
+				}
+			}})
+	}
+	return cols
+}
+
+// heldPhases are the phases the in-flight columns hold: every quick Task
+// of a deployment (the waits are the columns "during AwaitStable", "bake
+// n" and "ECS's bake").
+var heldPhases = []workflow.Phase{workflow.PhasePrepare, workflow.PhaseApply, workflow.PhaseCheck, workflow.PhaseShift, workflow.PhasePromote,
+	workflow.PhaseCleanup, workflow.PhaseFinalize, workflow.PhaseContinue, workflow.PhaseRollback, workflow.PhaseRecord}
+
+// inFlightColumns act while the first invocation of a phase for v2's
+// deployment is held in flight, before the phase does its work; the
+// phase then runs. Rollback and record run on a v2 that crash-loops.
+//
+// "v3 pushed while P is in flight" pushes v3 and waits until v3's Prepare
+// has decided (internal/deploy/lock.go) before P goes on. Until Apply has
+// set the lock's stage to applying, v2 has changed nothing and the newer
+// request wins: in prepare v3 takes the free lock and v2's Prepare yields
+// (Superseded); in apply v3 supersedes v2's lock (stage preparing) and
+// v2's Apply finds it taken: Superseded, its rollback restoring nothing.
+// From check on v2 is applying: v3 queues (AwaitLock) and deploys after v2
+// has ended.
+//
+// "operator rollback while P is in flight" runs slipway rollback: it finds
+// no wait to halt while P is in flight and polls; P then goes on. From
+// apply the operator halts the deployment's next wait: RolledBack. Where
+// no wait follows (promote, cleanup, finalize, and a check that ends the
+// last bake) the deployment ends Deployed, and once the lock is free the
+// operator redeploys v1. In rollback and record the deployment is already
+// rolling back: the operator joins it. Prepare is left out (an engine
+// finding, docs/faults.md): the lock is still free, the operator answers
+// "no deployment in progress … nothing to roll back", and v2 deploys.
+func inFlightColumns() []matrixColumn {
+	var cols []matrixColumn
+	for _, p := range heldPhases {
+		crashLoop := p == workflow.PhaseRollback || p == workflow.PhaseRecord
+		suffix := ""
+		if crashLoop {
+			suffix = " (v2 crash-loops)"
+		}
+		arm := func(c *matrixCell) {
+			if crashLoop {
+				c.onPush = faults.Behaviour{CrashOnStart: true}
+			}
+		}
+		v2end := workflow.StateDeployed
+		if crashLoop {
+			v2end = workflow.StateRolledBack
+		}
+		push := expect{end: v2end, then: workflow.StateDeployed, serving: "v3", history: workflow.OutcomeDeployed,
+			thenVisits: []string{workflow.StateAwaitLock}}
+		switch p {
+		case workflow.PhasePrepare:
+			// History is ordered by start: v2's Prepare, and so its
+			// superseded entry, comes after v3's start.
+			push = expect{end: workflow.StateSuperseded, then: workflow.StateDeployed, serving: "v3", history: workflow.OutcomeSuperseded, histImage: "v2"}
+		case workflow.PhaseApply:
+			push = expect{end: workflow.StateSuperseded, then: workflow.StateDeployed, serving: "v3", history: workflow.OutcomeDeployed}
+		}
+		cols = append(cols, matrixColumn{key: "hpush-" + string(p), title: "v3 pushed while " + string(p) + " is in flight" + suffix,
+			na: noPhase(p), arm: arm, held: p, act: (*matrixCell).pushV3InFlight, want: push})
+		op := func(row matrixRow) expect {
+			halted := rolledBack
+			halted.operator = "halted"
+			redeployed := expect{end: workflow.StateDeployed, then: workflow.StateDeployed, thenImage: "v1", serving: "v1", history: workflow.OutcomeDeployed,
+				operator: "redeployed v1"}
+			switch p {
+			case workflow.PhaseCheck:
+				// The first check of a deployment that bakes once
+				// is its last: promote and cleanup follow, no wait.
+				if row.bakes == 1 && !row.native {
+					return redeployed
+				}
+				return halted
+			case workflow.PhasePromote, workflow.PhaseCleanup, workflow.PhaseFinalize:
+				return redeployed
+			case workflow.PhaseRollback, workflow.PhaseRecord:
+				w := rolledBack
+				w.operator = "joined"
+				return w
+			}
+			return halted
+		}
+		if p == workflow.PhasePrepare {
+			// Left out: an engine finding (docs/faults.md's notes).
+			// The operator, finding the lock free, answers that
+			// nothing is in progress, and v2 deploys.
+			continue
+		}
+		cols = append(cols, matrixColumn{key: "hop-" + string(p), title: "operator rollback while " + string(p) + " is in flight" + suffix,
+			na: noPhase(p), arm: arm, held: p, act: (*matrixCell).operatorRollbackInFlight, wantRow: op})
+	}
 	return cols
 }
 
@@ -258,11 +488,17 @@ func crashLooping(arm func(c *matrixCell)) func(c *matrixCell) {
 	}
 }
 
+// slowPoll is the poll period of the operator of the in-flight columns:
+// its rollback looks for a wait to halt for 30 of them (6 s), time for a
+// held phase to be released and reach its next wait on a busy machine.
+const slowPoll = 200 * time.Millisecond
+
 // matrix is what every cell shares.
 type matrix struct {
 	r        *endpoint.Running
 	clk      *clock.Virtual
 	op       *operator.Operator
+	slowOp   *operator.Operator // polls every slowPoll
 	st       *store.Store
 	function string // the step function's name
 	rules    map[string]string
@@ -292,6 +528,12 @@ type matrixCell struct {
 	// settled: the cell's ECS services ran their desired counts in one
 	// deployment when observed.
 	settled bool
+	// seed are the executions before the matrix began.
+	seed map[string]bool
+	// want is the outcome the cell must have.
+	want expect
+	// phaseReleased: the held phase (col.held) was let go.
+	phaseReleased bool
 }
 
 // apply injects faults and remembers them.
@@ -344,6 +586,18 @@ func (c *matrixCell) fired() bool {
 	}
 	if len(c.armed.Invocations) > 0 && used == 0 {
 		return false
+	}
+	if c.col.exhaust {
+		for _, a := range c.armed.Invocations {
+			if slices.ContainsFunc(st.Invocations, func(p faults.Invocation) bool { return p.Fault == a.Fault && slices.Equal(p.Match, a.Match) }) {
+				return false
+			}
+		}
+		for _, a := range c.armed.Events {
+			if slices.ContainsFunc(st.Events, func(p faults.Event) bool { return p.Action == a.Action && slices.Equal(p.Match, a.Match) }) {
+				return false
+			}
+		}
 	}
 	for _, a := range c.armed.Events {
 		for _, p := range st.Events {
@@ -516,6 +770,114 @@ func (c *matrixCell) outage() {
 // pushV3 pushes v3 while v2 deploys.
 func (c *matrixCell) pushV3() { c.push("v3") }
 
+// pushOverKeptLock checks what a finalize or record that never ran leaves:
+// the lock kept (applying) by the ended execution and no history entry of
+// v2 (the seed's v1 is the newest); then it pushes v3, which must take the
+// lock over.
+func (c *matrixCell) pushOverKeptLock() {
+	ctx := context.Background()
+	lock := "released"
+	if rec, _, err := c.m.st.Lock(ctx, c.row.key, c.svc); err == nil {
+		lock = "kept (" + string(rec.Stage) + ")"
+	} else if !errors.Is(err, store.ErrNotFound) {
+		c.t.Fatalf("read the lock: %v", err)
+	}
+	hist := "none"
+	if h, err := c.m.st.History(ctx, c.row.key, c.svc, 1); err == nil && len(h) > 0 {
+		hist = c.version(h[0].Image) + " " + string(h[0].Outcome)
+	}
+	c.note = "lock " + lock + ", history " + hist + "; then v3 pushed"
+	if lock != "kept (applying)" || hist != "v1 deployed" {
+		c.problems = append(c.problems, fmt.Sprintf("after v2: lock %s, history %s; want the lock kept (applying), the seed's v1 entry the newest", lock, hist))
+	}
+	c.push("v3")
+}
+
+// awaitHeld waits, in wall time, until the local Lambda holds the phase
+// col.held of v2's deployment; false if the deployment ended first.
+func (c *matrixCell) awaitHeld() bool {
+	for deadline := time.Now().Add(8 * time.Minute); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if c.m.r.Faults.Held(c.svc) > 0 {
+			return true
+		}
+		if xs := c.executions(c.seed); len(xs) > 0 && xs[0].Describe().Status != asl.StatusRunning {
+			return false
+		}
+	}
+	return false
+}
+
+// releasePhase lets the held phase go on and do its work.
+func (c *matrixCell) releasePhase() {
+	if c.phaseReleased {
+		return
+	}
+	c.phaseReleased = true
+	if n := c.m.r.Faults.Release(c.svc); n != 1 {
+		c.problems = append(c.problems, fmt.Sprintf("released %d held invocations, want 1", n))
+	}
+}
+
+// pushV3InFlight pushes v3 while v2's phase is held, and lets the phase
+// go on once v3's Prepare has decided (taken the lock, superseded v2's,
+// or queued).
+func (c *matrixCell) pushV3InFlight() {
+	c.push("v3")
+	for range 600 {
+		if xs := c.executions(c.seed); len(xs) > 1 && (len(xs[1].Path()) > 1 || xs[1].Describe().Status != asl.StatusRunning) {
+			// A second on, so that whatever v2 records comes after.
+			c.sleep()
+			c.releasePhase()
+			return
+		}
+		c.sleep()
+	}
+	c.problems = append(c.problems, "v3's Prepare never ended")
+}
+
+// operatorRollbackInFlight runs slipway rollback while v2's phase is
+// held: the operator finds no wait to halt and polls on (or answers at
+// once when there is nothing to halt); the phase then goes on. The note
+// says what the operator answered.
+func (c *matrixCell) operatorRollbackInFlight() {
+	type answer struct {
+		got operator.Rollback
+		err error
+	}
+	done := make(chan answer, 1)
+	go func() {
+		got, err := c.m.slowOp.Rollback(context.Background(), c.row.key, c.svc, "matrix", "fault matrix")
+		done <- answer{got, err}
+	}()
+	var a answer
+	select {
+	case a = <-done:
+		c.releasePhase()
+	case <-time.After(2 * slowPoll):
+		c.releasePhase()
+		a = <-done
+	}
+	var said string
+	switch {
+	case errors.Is(a.err, operator.ErrNothingToRollBack):
+		said = "nothing to roll back"
+	case a.err != nil:
+		said = "error: " + a.err.Error()
+	case a.got.Halted:
+		said = "halted"
+	case a.got.Joined:
+		said = "joined"
+	case a.got.Execution != "":
+		said = "redeployed " + c.version(a.got.Image)
+	default:
+		said = fmt.Sprintf("%+v", a.got)
+	}
+	c.note = "operator rollback " + said
+	if said != c.want.operator {
+		c.problems = append(c.problems, fmt.Sprintf("the operator's rollback: %s, want %s", said, c.want.operator))
+	}
+}
+
 // operatorRollback runs `slipway rollback` on the cell's service.
 func (c *matrixCell) operatorRollback() {
 	got, err := c.m.op.Rollback(context.Background(), c.row.key, c.svc, "matrix", "fault matrix")
@@ -582,7 +944,24 @@ func (c *matrixCell) run(seed map[string]bool) string {
 		c.hold()
 		defer c.release()
 	}
+	if c.col.held != "" {
+		c.apply(faults.State{Invocations: []faults.Invocation{{Function: c.m.function, Fault: faults.InvokeHold, Count: 1, Hold: c.svc,
+			Match: []string{`"phase":"` + string(c.col.held) + `"`, c.executionMark()}}}})
+	}
 	c.push("v2")
+	if c.col.held != "" {
+		if c.awaitHeld() {
+			// The act comes a second after the push: a request of its
+			// own time, as a person's or a build's would be.
+			c.hold()
+			c.sleep()
+			c.col.act(c)
+			c.releasePhase()
+			c.release()
+		} else {
+			c.problems = append(c.problems, fmt.Sprintf("v2's deployment never ran %s", c.col.held))
+		}
+	}
 	if c.col.at != "" {
 		if c.stepUntil(seed) {
 			c.col.act(c)
@@ -592,8 +971,12 @@ func (c *matrixCell) run(seed map[string]bool) string {
 		c.release()
 	}
 	want := 1
-	if c.col.want.then != "" {
+	if c.want.then != "" {
 		want = 2
+	}
+	if c.col.after != nil {
+		c.await(seed, 1)
+		c.col.after(c)
 	}
 	xs := c.await(seed, want)
 	if !c.fired() {
@@ -685,9 +1068,9 @@ func (c *matrixCell) observe(xs []*asl.Execution) outcome {
 			last = path[len(path)-1]
 		}
 		end := c.versionOfExecution(x) + " " + last
-		visits := c.col.want.visits
+		visits := c.want.visits
 		if len(o.ends) == 1 {
-			visits = c.col.want.thenVisits
+			visits = c.want.thenVisits
 		}
 		var via []string
 		for _, v := range visits {
@@ -790,7 +1173,9 @@ func (c *matrixCell) observe(xs []*asl.Execution) outcome {
 // version names an image by the tag pushed: "v1", "v2", "v3".
 func (c *matrixCell) version(image string) string {
 	for v, d := range c.digests {
-		if d != "" && strings.HasSuffix(image, "@"+d) {
+		// By digest, or by tag (a request whose digest was never
+		// resolved: its Prepare did not run).
+		if d != "" && (strings.HasSuffix(image, "@"+d) || strings.HasSuffix(image, "/"+c.svc+":"+v)) {
 			return v
 		}
 	}
@@ -809,11 +1194,15 @@ func (c *matrixCell) versionOfExecution(x *asl.Execution) string {
 
 // check compares what the cell observed with what it must be.
 func (c *matrixCell) check(o outcome, n int) {
-	w := c.col.want
+	w := c.want
 	bad := func(format string, args ...any) { c.problems = append(c.problems, fmt.Sprintf(format, args...)) }
 	wantEnds := []string{"v2 " + w.end}
 	if w.then != "" {
-		wantEnds = append(wantEnds, "v3 "+w.then)
+		img := w.thenImage
+		if img == "" {
+			img = "v3"
+		}
+		wantEnds = append(wantEnds, img+" "+w.then)
 	}
 	var ends []string
 	for _, e := range o.ends {
@@ -824,12 +1213,15 @@ func (c *matrixCell) check(o outcome, n int) {
 	}
 	if w.serving != "" {
 		for v, n := range o.running {
-			if v != w.serving && n > 0 {
+			if v != w.serving && v != w.leftover && n > 0 {
 				bad("%s still runs %d task(s), want only %s", v, n, w.serving)
 			}
 		}
 		if o.running[w.serving] == 0 {
 			bad("%s runs no task", w.serving)
+		}
+		if w.leftover != "" && o.running[w.leftover] == 0 {
+			bad("%s runs no task, want the old slot left running", w.leftover)
 		}
 		if c.row.lb && o.rule != w.serving+" 100%" {
 			bad("rule sends %s, want %s 100%%", o.rule, w.serving)
@@ -841,7 +1233,11 @@ func (c *matrixCell) check(o outcome, n int) {
 	if o.history != w.history {
 		bad("history says %q, want %q", o.history, w.history)
 	}
-	if last := wantEnds[len(wantEnds)-1][:2]; o.histImg != last {
+	last := wantEnds[len(wantEnds)-1][:2]
+	if w.histImage != "" {
+		last = w.histImage
+	}
+	if o.histImg != last {
 		bad("the newest history entry is %s's, want %s's", o.histImg, last)
 	}
 	if w.serving != "" && !o.settled {
@@ -938,7 +1334,12 @@ func TestFaultMatrix(t *testing.T) {
 		t.Fatal(err)
 	}
 	op.SetPollPeriod(10 * time.Millisecond)
-	m := &matrix{r: r, clk: clk, op: op, st: stateStore(r), rules: rules, function: stepFunction(t, r)}
+	slowOp, err := operator.Connect(ctx, r.AWS, operator.Target{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	slowOp.SetPollPeriod(slowPoll)
+	m := &matrix{r: r, clk: clk, op: op, slowOp: slowOp, st: stateStore(r), rules: rules, function: stepFunction(t, r)}
 	seed := map[string]bool{}
 	for _, x := range r.StepFunctions.Engine().Executions() {
 		seed[x.Describe().ExecutionARN] = true
@@ -956,7 +1357,10 @@ func TestFaultMatrix(t *testing.T) {
 			go func() {
 				defer wg.Done()
 				t.Run(row.key+"/"+col.key, func(t *testing.T) {
-					c := &matrixCell{t: t, m: m, row: row, col: col, svc: matrixService(row, col.key), digests: map[string]string{}}
+					c := &matrixCell{t: t, m: m, row: row, col: col, svc: matrixService(row, col.key), digests: map[string]string{}, seed: seed, want: col.want}
+					if col.wantRow != nil {
+						c.want = col.wantRow(row)
+					}
 					if rule := rules[c.svc]; rule != "" {
 						c.ruleID = rule[strings.LastIndex(rule, "/")+1:]
 					}
