@@ -304,7 +304,7 @@ const crashAttempts = 7
 // definition, infra/testdata/deploy.asl.json). The crash comes before the
 // phase's work (Runtime.ExitError), so the phase never ran:
 //   - prepare: Catch → RecordFailure: nothing changed, the lock never
-//     taken: Failed.
+//     taken: Failed, the history entry naming no image (never resolved).
 //   - apply: Catch → Rollback, which restores nothing (the crash came
 //     before any change) → RecordFailure: Failed (the lock never reached
 //     applying).
@@ -325,11 +325,13 @@ const crashAttempts = 7
 //     take the lock over and deploy.
 func crashPersistsColumns() []matrixColumn {
 	failed := expect{end: workflow.StateFailed, serving: "v1", history: workflow.OutcomeFailed}
+	prepareFailed := failed
+	prepareFailed.histImage = noImage
 	takenOver := func(end string) expect {
 		return expect{end: end, then: workflow.StateDeployed, serving: "v3", history: workflow.OutcomeDeployed}
 	}
 	want := map[workflow.Phase]expect{
-		workflow.PhasePrepare:  failed,
+		workflow.PhasePrepare:  prepareFailed,
 		workflow.PhaseApply:    failed,
 		workflow.PhaseWatch:    rolledBack,
 		workflow.PhaseCheck:    rolledBack,
@@ -424,9 +426,11 @@ func inFlightColumns() []matrixColumn {
 			thenVisits: []string{workflow.StateAwaitLock}}
 		switch p {
 		case workflow.PhasePrepare:
-			// History is ordered by start: v2's Prepare, and so its
-			// superseded entry, comes after v3's start.
-			push = expect{end: workflow.StateSuperseded, then: workflow.StateDeployed, serving: "v3", history: workflow.OutcomeSuperseded, histImage: "v2"}
+			// History is ordered by start (or end, for a deployment
+			// that never started): v2's superseded entry, written
+			// after v3 started, is the newest; it names no image, as
+			// v2's Prepare never resolved it.
+			push = expect{end: workflow.StateSuperseded, then: workflow.StateDeployed, serving: "v3", history: workflow.OutcomeSuperseded, histImage: noImage}
 		case workflow.PhaseApply:
 			push = expect{end: workflow.StateSuperseded, then: workflow.StateDeployed, serving: "v3", history: workflow.OutcomeDeployed}
 		}
@@ -1157,6 +1161,9 @@ func (c *matrixCell) observe(xs []*asl.Execution) outcome {
 	}
 	if h, err := c.m.st.History(ctx, c.row.key, c.svc, 1); err == nil && len(h) > 0 {
 		o.history, o.histImg = h[0].Outcome, c.version(h[0].Image)
+		if h[0].Image == "" {
+			o.histImg = noImage
+		}
 	}
 	lock, _, err := c.m.st.Lock(ctx, c.row.key, c.svc)
 	switch {
@@ -1169,6 +1176,12 @@ func (c *matrixCell) observe(xs []*asl.Execution) outcome {
 	}
 	return o
 }
+
+// noImage stands for the image of a history entry that names none: a
+// deployment that ended before its Prepare resolved the image (the Catch
+// of Prepare keeps its input; internal/deploy's
+// TestFlowFailureBeforeAnyChange asserts the same).
+const noImage = "no image"
 
 // version names an image by the tag pushed: "v1", "v2", "v3".
 func (c *matrixCell) version(image string) string {
@@ -1273,6 +1286,9 @@ func (o outcome) String() string {
 		parts = append(parts, "ECS deployment "+o.ecsDeployment)
 	}
 	h := o.histImg + " " + string(o.history)
+	if o.histImg == noImage {
+		h = string(o.history) + ", naming no image"
+	}
 	if o.history == "" {
 		h = "none"
 	}
