@@ -1520,7 +1520,8 @@ func renderFaults(cols []matrixColumn, text map[[2]string]string) string {
 
 Written by %[1]sTestFaultMatrix%[1]s (internal/localcloud/endpoint/faultmatrix_test.go), which
 runs every cell below on the local endpoint, on a virtual clock, through the synthesized state
-machine: one service per cell deploys v2 over v1 while the fault is injected. Regenerate with
+machine: one service per cell deploys v2 over v1 while the fault is injected. The cells run
+in worlds (an endpoint each) of at most %[3]d services, one world after the other. Regenerate with
 %[1]s%[2]s=1 go test -count=1 -run TestFaultMatrix ./internal/localcloud/endpoint/%[1]s;
 %[1]smake test%[1]s fails when this file differs from what the matrix observes.
 
@@ -1596,7 +1597,7 @@ halted at its first wait and rolled back, and fails): %[1]sSLIPWAY_MATRIX_FINDIN
 SLIPWAY_MATRIX_ONLY=hop-prepare go test -count=1 -run TestFaultMatrix
 ./internal/localcloud/endpoint/%[1]s.
 
-`, tick, writeFaultsEnv)
+`, tick, writeFaultsEnv, maxWorldCells)
 	for _, row := range matrixRows {
 		fmt.Fprintf(&b, "## %s\n\n| fault | outcome |\n|---|---|\n", row.title)
 		for _, col := range cols {
