@@ -90,6 +90,8 @@ func TestCLIDocListsJSONFields(t *testing.T) {
 		"HistoryEntry":     store.HistoryEntry{},
 		"Trigger":          workflow.Trigger{},
 		"NewestRequest":    store.NewestRequest{},
+		"Pins":             workflow.Pins{},
+		"Order":            workflow.Order{},
 		"Diff":             diffJSON{},
 		"Section":          operator.Section{},
 		"Validation":       validation{},

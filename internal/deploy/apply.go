@@ -33,7 +33,7 @@ func (e *Engine) apply(ctx context.Context, st workflow.State) (workflow.State, 
 	// Before the first change: a late, older request (or this one's event
 	// delivered again) finds it in Prepare however long this one runs.
 	if err := e.Store.MarkApplied(ctx, st.Environment, st.Service, store.NewestRequest{Deployment: st.Deployment.ID,
-		RequestedAt: st.RequestedAt, Trigger: st.Trigger, Outcome: workflow.OutcomeDeployed}); err != nil {
+		RequestedAt: st.RequestedAt, Trigger: st.Trigger, Outcome: workflow.OutcomeDeployed, Pins: st.Pins}); err != nil {
 		return st, fmt.Errorf("record the newest request: %w", err)
 	}
 	if st.Approval.Required {

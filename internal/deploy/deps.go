@@ -29,6 +29,9 @@ type Store interface {
 	ReleaseLock(ctx context.Context, env, svc, deployment string) error
 	Enqueue(ctx context.Context, env, svc string, e store.QueueEntry) (*store.QueueEntry, error)
 	Dequeue(ctx context.Context, env, svc string) (*store.QueueEntry, error)
+	// Queued returns the waiting deployment without removing it; nil when
+	// none waits.
+	Queued(ctx context.Context, env, svc string) (*store.QueueEntry, error)
 
 	PutWatch(ctx context.Context, w store.Watch) error
 	WatchForDeployment(ctx context.Context, deployment string) (store.Watch, error)

@@ -62,16 +62,20 @@ type world struct {
 	// ECR
 	digests map[string]string // repository:tag → digest
 	// store
-	specs     map[string][]byte
-	locks     map[string]lockObject
-	etag      int
-	queue     map[string]store.QueueEntry
-	watches   map[string]store.Watch
-	approvals map[string]store.PendingApproval
-	plans     map[string][]byte
-	history   []store.HistoryEntry
-	newest    map[string]store.NewestRequest
-	approved  map[string]store.ApprovalRecord // approval records, by deployment
+	specs map[string][]byte
+	// specVersions are versions uploaded after v1 (uploadSpec), by key and
+	// id; latestSpec the newest id of a key. v1 has no upload time.
+	specVersions map[string]map[string]fakeSpecVersion
+	latestSpec   map[string]string
+	locks        map[string]lockObject
+	etag         int
+	queue        map[string]store.QueueEntry
+	watches      map[string]store.Watch
+	approvals    map[string]store.PendingApproval
+	plans        map[string][]byte
+	history      []store.HistoryEntry
+	newest       map[string]store.NewestRequest
+	approved     map[string]store.ApprovalRecord // approval records, by deployment
 	// Step Functions; onToken, when set, also hands a completed token on
 	// (to the in-process state machine)
 	tokens map[string]*workflow.Failure // nil value: succeeded
@@ -779,11 +783,38 @@ func (w *world) EnvironmentSpec(_ context.Context, name, version string) (store.
 }
 
 func (w *world) spec(key, version string) (store.SpecObject, error) {
+	if version == "" {
+		version = w.latestSpec[key]
+	}
+	if v, ok := w.specVersions[key][version]; ok {
+		return store.SpecObject{Key: key, Version: version, Body: v.body, LastModified: v.at}, nil
+	}
 	b, ok := w.specs[key]
 	if !ok || (version != "" && version != "v1") {
 		return store.SpecObject{}, fmt.Errorf("%s: %w", key, store.ErrNotFound)
 	}
 	return store.SpecObject{Key: key, Version: "v1", Body: b}, nil
+}
+
+// fakeSpecVersion is a spec version uploaded by uploadSpec.
+type fakeSpecVersion struct {
+	body []byte
+	at   time.Time
+}
+
+// uploadSpec uploads key again at the world's time as version id, with
+// the same body and a comment more, and returns when.
+func (w *world) uploadSpec(key, id string) time.Time {
+	if w.specVersions == nil {
+		w.specVersions, w.latestSpec = map[string]map[string]fakeSpecVersion{}, map[string]string{}
+	}
+	if w.specVersions[key] == nil {
+		w.specVersions[key] = map[string]fakeSpecVersion{}
+	}
+	at := w.now.Truncate(time.Second)
+	w.specVersions[key][id] = fakeSpecVersion{body: append(slices.Clone(w.specs[key]), "\n# "+id+"\n"...), at: at}
+	w.latestSpec[key] = id
+	return at
 }
 
 func lockName(env, svc string) string { return env + "/" + svc }
@@ -827,11 +858,22 @@ func (w *world) Enqueue(_ context.Context, env, svc string, e store.QueueEntry) 
 	if ok && old.Deployment != e.Deployment && old.Newer(e) {
 		return &old, fmt.Errorf("enqueue %s: %w", e.Deployment, store.ErrNewerWaiting)
 	}
+	if ok && old.Deployment != e.Deployment && e.Order().Behind(old.Order()) != 0 {
+		return &old, fmt.Errorf("enqueue %s: %w", e.Deployment, store.ErrBehindWaiting)
+	}
 	w.queue[lockName(env, svc)] = e
 	if !ok {
 		return nil, nil
 	}
 	return &old, nil
+}
+
+func (w *world) Queued(_ context.Context, env, svc string) (*store.QueueEntry, error) {
+	e, ok := w.queue[lockName(env, svc)]
+	if !ok {
+		return nil, nil
+	}
+	return &e, nil
 }
 
 func (w *world) Dequeue(_ context.Context, env, svc string) (*store.QueueEntry, error) {
@@ -922,8 +964,10 @@ func (w *world) MarkApplied(_ context.Context, env, svc string, rec store.Newest
 	if w.newest == nil {
 		w.newest = map[string]store.NewestRequest{}
 	}
-	if cur, ok := w.newest[lockName(env, svc)]; ok && store.Newer(cur.RequestedAt, rec.RequestedAt) {
-		return nil
+	if cur, ok := w.newest[lockName(env, svc)]; ok {
+		rec = store.Merged(cur, rec)
+	} else {
+		rec.Pins.Order = rec.Order()
 	}
 	w.newest[lockName(env, svc)] = rec
 	return nil

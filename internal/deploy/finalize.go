@@ -276,7 +276,7 @@ func (e *Engine) historyEntry(st workflow.State) store.HistoryEntry {
 		Deployment: st.Deployment.ID, Execution: st.Deployment.Execution,
 		Service: st.Service, Environment: st.Environment, Image: st.Plan.Image, Strategy: st.Plan.Strategy,
 		Outcome: st.Outcome, Reason: st.Reason, Trigger: st.Trigger,
-		StartedAt: st.Deployment.StartedAt, EndedAt: e.now(), RequestedAt: st.RequestedAt,
+		StartedAt: st.Deployment.StartedAt, EndedAt: e.now(), RequestedAt: st.RequestedAt, Pins: st.Pins,
 		ApprovedBy: st.Approval.By, ApprovalNote: st.Approval.Note,
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/slipwayhq/slipway/internal/awsapi/ecr"
 	"github.com/slipwayhq/slipway/internal/spec"
@@ -31,17 +32,29 @@ const imageHelp = `give one in the request's "image": a tag (v1.4.2), a digest (
 //   - repository@sha256:… (no registry host): in that ECR repository;
 //   - sha256:…: in the service's ECR repository;
 //   - a tag: looked up in the service's ECR repository.
-func (e *Engine) resolveImage(ctx context.Context, st workflow.State, svc *spec.Service) (string, error) {
+//
+// at is the image's own time when the image is the one the service runs
+// (its deployment's order); zero for a requested image, whose time is the
+// request's.
+func (e *Engine) resolveImage(ctx context.Context, st workflow.State, svc *spec.Service) (ref string, at time.Time, err error) {
+	if strings.TrimSpace(st.Image) != "" {
+		ref, err = e.resolveRef(ctx, st, svc)
+		return ref, time.Time{}, err
+	}
+	last, err := e.lastDeployed(ctx, st)
+	if err != nil {
+		return "", time.Time{}, err
+	}
+	// A deployment recorded before push events named their registry has a
+	// bare reference; it is resolved as a request's would be.
+	ref, err = e.withRegistry(ctx, last.Image)
+	return ref, last.Order().Image, err
+}
+
+// resolveRef is resolveImage for a requested image.
+func (e *Engine) resolveRef(ctx context.Context, st workflow.State, svc *spec.Service) (string, error) {
 	ref := strings.TrimSpace(st.Image)
 	switch {
-	case ref == "":
-		last, err := e.lastDeployedImage(ctx, st)
-		if err != nil {
-			return "", err
-		}
-		// A deployment recorded before push events named their registry
-		// has a bare reference; it is resolved as a request's would be.
-		return e.withRegistry(ctx, last)
 	case strings.Contains(ref, "@"):
 		repo, digest, _ := strings.Cut(ref, "@")
 		if repo == "" || !digestPattern.MatchString(digest) {
@@ -120,16 +133,16 @@ func (e *Engine) repositoryURI(ctx context.Context, svc *spec.Service) (string, 
 	return uri, nil
 }
 
-// lastDeployedImage is the image of the newest successful deployment.
-func (e *Engine) lastDeployedImage(ctx context.Context, st workflow.State) (string, error) {
+// lastDeployed is the history entry of the newest successful deployment.
+func (e *Engine) lastDeployed(ctx context.Context, st workflow.State) (store.HistoryEntry, error) {
 	entries, err := e.Store.History(ctx, st.Environment, st.Service, 50)
 	if err != nil {
-		return "", fmt.Errorf("read history of %s in %s: %w", st.Service, st.Environment, err)
+		return store.HistoryEntry{}, fmt.Errorf("read history of %s in %s: %w", st.Service, st.Environment, err)
 	}
 	if h, ok := store.LastDeployed(entries); ok {
-		return h.Image, nil
+		return h, nil
 	}
-	return "", &workflow.InvalidInput{Problems: []string{fmt.Sprintf(
+	return store.HistoryEntry{}, &workflow.InvalidInput{Problems: []string{fmt.Sprintf(
 		"image: none given and %s has never been deployed to %s; %s", st.Service, st.Environment, imageHelp)}}
 }
 

@@ -81,7 +81,7 @@ func TestResolveImage(t *testing.T) {
 			e.Images = knownRepositories{ImageResolver: e.Images, names: []string{"web", "team/web"}}
 			st := workflow.State{Request: workflow.Request{Service: "web", Environment: "staging", Image: tc.image}}
 			svc := &spec.Service{Name: "web", File: "services/web.yaml", Image: spec.ImageSource{Repository: "web"}}
-			got, err := e.resolveImage(context.Background(), st, svc)
+			got, _, err := e.resolveImage(context.Background(), st, svc)
 			if tc.problem != "" {
 				var ii *workflow.InvalidInput
 				if !errors.As(err, &ii) || !strings.Contains(ii.Error(), tc.problem) {

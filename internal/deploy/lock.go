@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/slipwayhq/slipway/internal/awsapi/sfn"
 	"github.com/slipwayhq/slipway/internal/store"
@@ -31,24 +30,88 @@ const (
 	lockYield
 )
 
-// decideLock says what deployment me, requested at requestedAt, does about
-// the lock held as rec (nil when free). The newer request wins: an older
-// one yields to the holder whatever its stage. Requests of the same time,
-// or of an unknown one, are ordered by arrival, as before request times
-// were recorded.
-func decideLock(rec *store.LockRecord, me string, requestedAt time.Time) lockAction {
+// decideLock says what deployment me, of the given order, does about the
+// lock held as rec (nil when free). The newer request wins: an older one
+// yields to the holder whatever its stage (workflow.Order.Newer). Requests
+// of the same order are ordered by arrival. One newer in some part and
+// older in another has taken the holder's newer parts before (adopt) when
+// the holder has not started applying, and supersedes it; it queues behind
+// one that applies.
+func decideLock(rec *store.LockRecord, me string, order workflow.Order) lockAction {
 	switch {
 	case rec == nil:
 		return lockAcquire
 	case rec.Deployment == me:
 		return lockOwn
-	case store.Newer(rec.RequestedAt, requestedAt):
+	case rec.Order().Newer(order):
 		return lockYield
 	case rec.Stage == store.StagePreparing || rec.Stage == store.StageAwaitingApproval:
 		return lockSupersede
 	default:
 		return lockQueue
 	}
+}
+
+// errAdopted is takeLock's answer when st took the newer parts of a
+// request it met: Prepare renders again what it took, then decides.
+var errAdopted = errors.New("took the newer parts of another request")
+
+// adopt takes into st the parts in which a request it meets is newer
+// (workflow.Pins.Join): the newest of what has begun changing the service
+// (newest/<env>/<service>.json), the lock holder rec, and the deployment
+// waiting in the queue. A request that is newer than st in every part it
+// differs in is left alone: st yields to it. Images are taken only from a
+// request that has not started applying, which st supersedes or replaces.
+// It reports whether st changed; st's request then names what it took.
+func (e *Engine) adopt(ctx context.Context, st *workflow.State, rec *store.LockRecord) (bool, error) {
+	type source struct {
+		who    string
+		pins   workflow.Pins
+		images bool
+	}
+	var sources []source
+	marked, err := e.Store.NewestApplied(ctx, st.Environment, st.Service)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+	case err != nil:
+		return false, fmt.Errorf("read the newest request of %s in %s: %w", st.Service, st.Environment, err)
+	case marked.Deployment != st.Deployment.ID:
+		p := marked.Pins
+		p.Order = marked.Order()
+		sources = append(sources, source{"applied " + marked.Deployment, p, false})
+	}
+	if rec != nil && rec.Deployment != st.Deployment.ID {
+		p := rec.Pins
+		p.Order = rec.Order()
+		pending := rec.Stage == store.StagePreparing || rec.Stage == store.StageAwaitingApproval
+		sources = append(sources, source{"holder " + rec.Deployment, p, pending})
+	}
+	q, err := e.Store.Queued(ctx, st.Environment, st.Service)
+	if err != nil {
+		return false, fmt.Errorf("read lock queue %s/%s: %w", st.Environment, st.Service, err)
+	}
+	if q != nil && q.Deployment != st.Deployment.ID {
+		p := q.Pins
+		p.Order = q.Order()
+		sources = append(sources, source{"queued " + q.Deployment, p, true})
+	}
+	changed := false
+	for _, src := range sources {
+		if src.pins.Order.Newer(st.Pins.Order) {
+			continue
+		}
+		pins, taken := st.Pins.Join(src.pins, src.images)
+		if taken == 0 {
+			continue
+		}
+		e.logger(*st, workflow.PhasePrepare).Info("took the newer parts of another request",
+			"from", src.who, "image", taken.Has(workflow.PartImage), "serviceSpec", taken.Has(workflow.PartServiceSpec),
+			"environmentSpec", taken.Has(workflow.PartEnvironmentSpec), "deploys", pins.Image)
+		st.Pins = pins
+		st.Image, st.SpecVersion, st.EnvironmentSpecVersion = pins.Image, pins.SpecVersion, pins.EnvironmentSpecVersion
+		changed = true
+	}
+	return changed, nil
 }
 
 // lockAttempts bounds the retries of a lost conditional write before the
@@ -63,13 +126,19 @@ func (e *Engine) takeLock(ctx context.Context, st workflow.State, image string) 
 	log := e.logger(st, workflow.PhasePrepare)
 	me := st.Deployment.ID
 	mine := store.LockRecord{Deployment: me, Execution: st.Deployment.Execution,
-		Stage: store.StagePreparing, Image: image, RequestedAt: st.RequestedAt, At: e.now()}
+		Stage: store.StagePreparing, Image: image, RequestedAt: st.RequestedAt, Pins: st.Pins, At: e.now()}
 	for range lockAttempts {
 		rec, etag, err := e.readLock(ctx, st)
 		if err != nil {
 			return st, err
 		}
-		action := decideLock(rec, me, st.RequestedAt)
+		if adopted, err := e.adopt(ctx, &st, rec); err != nil || adopted {
+			if err == nil {
+				err = errAdopted
+			}
+			return st, err
+		}
+		action := decideLock(rec, me, st.Pins.Order)
 		if action == lockAcquire || action == lockSupersede {
 			// Free, or held by an older request: a newer one may have run
 			// already and released the lock.
@@ -186,7 +255,7 @@ func (e *Engine) keepLock(ctx context.Context, st workflow.State) error {
 		case rec == nil:
 			err = e.Store.AcquireLock(ctx, st.Environment, st.Service, store.LockRecord{
 				Deployment: st.Deployment.ID, Execution: st.Deployment.Execution, Stage: store.StageRollbackFailed,
-				Image: st.Plan.Image, RequestedAt: st.RequestedAt, At: e.now()})
+				Image: st.Plan.Image, RequestedAt: st.RequestedAt, Pins: st.Pins, At: e.now()})
 		case rec.Deployment != st.Deployment.ID:
 			e.logger(st, workflow.PhaseRecord).Warn("rollback failed, but another deployment holds the lock: left to it",
 				"holder", rec.Deployment)
@@ -253,7 +322,7 @@ func (e *Engine) newerRan(ctx context.Context, st workflow.State) error {
 		return fmt.Errorf("read the newest request of %s in %s: %w", st.Service, st.Environment, err)
 	default:
 		h = append([]store.HistoryEntry{{Deployment: marked.Deployment, RequestedAt: marked.RequestedAt,
-			Trigger: marked.Trigger, Outcome: marked.Outcome}}, h...)
+			Trigger: marked.Trigger, Outcome: marked.Outcome, Pins: marked.Pins}}, h...)
 	}
 	for _, x := range h {
 		if x.Deployment == st.Deployment.ID || x.Outcome == workflow.OutcomeRejected {
@@ -263,8 +332,8 @@ func (e *Engine) newerRan(ctx context.Context, st workflow.State) error {
 			if n.Deployment == st.Deployment.ID {
 				continue
 			}
-			if store.Newer(n.RequestedAt, st.RequestedAt) {
-				e.logger(st, workflow.PhasePrepare).Info("a deployment requested after this one has run: superseded",
+			if n.Order().Newer(st.Pins.Order) {
+				e.logger(st, workflow.PhasePrepare).Info("a deployment newer than this one has run: superseded",
 					"newer", n.Deployment, "newerRequestedAt", n.RequestedAt, "outcome", string(n.Outcome),
 					"requestedAt", st.RequestedAt)
 				return &workflow.Superseded{By: n.Deployment}
@@ -282,7 +351,7 @@ func (e *Engine) newerRan(ctx context.Context, st workflow.State) error {
 // known returns the requests a history entry knows of: its own, and the
 // newer one it recorded when it was superseded.
 func known(x store.HistoryEntry) []store.NewestRequest {
-	own := store.NewestRequest{Deployment: x.Deployment, RequestedAt: x.RequestedAt, Trigger: x.Trigger, Outcome: x.Outcome}
+	own := store.NewestRequest{Deployment: x.Deployment, RequestedAt: x.RequestedAt, Trigger: x.Trigger, Outcome: x.Outcome, Pins: x.Pins}
 	if x.Newest == nil {
 		return []store.NewestRequest{own}
 	}
@@ -307,7 +376,7 @@ func (e *Engine) newestKnown(ctx context.Context, st workflow.State) (*store.New
 			continue
 		}
 		for _, n := range known(x) {
-			if n.Deployment == st.Deployment.ID || n.RequestedAt.IsZero() || store.Newer(st.RequestedAt, n.RequestedAt) {
+			if n.Deployment == st.Deployment.ID || n.RequestedAt.IsZero() || st.Pins.Order.Newer(n.Order()) {
 				continue
 			}
 			// The newest; of equal ones, one that changed the service.
@@ -347,17 +416,26 @@ func (e *Engine) supersedeQueued(ctx context.Context, st workflow.State) error {
 		return nil
 	}
 	log := e.logger(st, workflow.PhasePrepare)
-	if store.Newer(q.RequestedAt, st.RequestedAt) {
+	newer := q.Order().Newer(st.Pins.Order)
+	if newer || st.Pins.Order.Behind(q.Order()) != 0 {
 		// Nothing is changed yet: give the lock back and wake the newer one,
 		// which prepares again and takes it.
 		if err := e.Store.ReleaseLock(ctx, st.Environment, st.Service, st.Deployment.ID); err != nil {
 			return fmt.Errorf("release lock %s/%s: %w", st.Environment, st.Service, err)
 		}
-		log.Info("a queued deployment was requested after this one: lock handed over, superseded", "to", q.Deployment)
 		if err := e.succeedToken(ctx, q.Token, workflow.Signal{Source: "lock",
 			Detail: "handed over by older deployment " + st.Deployment.ID}); err != nil {
 			return err
 		}
+		if !newer {
+			// Newer in some part than this one, and older in another, it
+			// came after this one took the newer parts of what it met:
+			// prepare again, and take its parts while it prepares.
+			log.Info("a queued deployment is newer in some part: lock handed over, preparing again", "to", q.Deployment)
+			return &workflow.Transient{Op: fmt.Sprintf("lock %s/%s", st.Environment, st.Service),
+				Err: fmt.Errorf("deployment %s, queued, is newer in some part: prepare again to take it", q.Deployment)}
+		}
+		log.Info("a queued deployment is newer than this one: lock handed over, superseded", "to", q.Deployment)
 		return &workflow.Superseded{By: q.Deployment}
 	}
 	log.Info("superseding a queued deployment", "superseded", q.Deployment)
@@ -384,7 +462,7 @@ func (e *Engine) setLockStage(ctx context.Context, st workflow.State, stage stor
 				return &workflow.Superseded{By: by}
 			}
 			rec := store.LockRecord{Deployment: st.Deployment.ID, Execution: st.Deployment.Execution,
-				Stage: stage, Token: token, Image: st.Plan.Image, RequestedAt: st.RequestedAt, At: e.now()}
+				Stage: stage, Token: token, Image: st.Plan.Image, RequestedAt: st.RequestedAt, Pins: st.Pins, At: e.now()}
 			err = e.Store.AcquireLock(ctx, st.Environment, st.Service, rec)
 		} else {
 			if rec.Deployment != st.Deployment.ID {
@@ -426,7 +504,15 @@ func (e *Engine) finishedSince(ctx context.Context, st workflow.State) (string, 
 func (e *Engine) enqueue(ctx context.Context, st workflow.State, token string) error {
 	replaced, err := e.Store.Enqueue(ctx, st.Environment, st.Service, store.QueueEntry{
 		Deployment: st.Deployment.ID, Execution: st.Deployment.Execution, Token: token,
-		RequestedAt: st.RequestedAt, At: e.now()})
+		RequestedAt: st.RequestedAt, Pins: st.Pins, At: e.now()})
+	if errors.Is(err, store.ErrBehindWaiting) && replaced != nil {
+		// Neither may replace the other: prepare again, which takes the
+		// newer parts of the one waiting, then queues in its place.
+		e.logger(st, workflow.PhaseWatch).Info("a deployment newer in some part waits already: preparing again to take it",
+			"waiting", replaced.Deployment)
+		return e.succeedToken(ctx, token, workflow.Signal{Source: "lock", Detail: "prepare again: " + replaced.Deployment +
+			" waits, newer in some part"})
+	}
 	if errors.Is(err, store.ErrNewerWaiting) && replaced != nil {
 		e.logger(st, workflow.PhaseWatch).Info("a deployment requested after this one waits already: superseded",
 			"waiting", replaced.Deployment)

@@ -40,10 +40,20 @@ func TestDecideLock(t *testing.T) {
 		"holder of unknown time":   {held: &store.LockRecord{Deployment: "other", Stage: store.StagePreparing}, at: t1, want: lockSupersede},
 		"me of unknown time":       {held: &store.LockRecord{Deployment: "other", Stage: store.StageApplying, RequestedAt: t2}, want: lockQueue},
 		"me, older than my record": {held: &store.LockRecord{Deployment: "me", Stage: store.StagePreparing, RequestedAt: t2}, at: t1, want: lockOwn},
+		// Ordered by part: a holder with a newer image and an older spec
+		// than me is not newer. Prepare has taken the newer image of one
+		// that has not started applying (adopt), so the two orders are
+		// equal then; one that applies is queued behind.
+		"newer image, older spec, applying": {held: &store.LockRecord{Deployment: "push", Stage: store.StageApplying,
+			Pins: workflow.Pins{Order: workflow.Order{Image: t2, ServiceSpec: t0, EnvironmentSpec: t0}}}, at: t1, want: lockQueue},
+		"newer image and spec, applying": {held: &store.LockRecord{Deployment: "push", Stage: store.StageApplying,
+			Pins: workflow.Pins{Order: workflow.Order{Image: t2, ServiceSpec: t1, EnvironmentSpec: t1}}}, at: t1, want: lockYield},
+		"same order, preparing": {held: &store.LockRecord{Deployment: "push", Stage: store.StagePreparing,
+			Pins: workflow.Pins{Order: workflow.Order{Image: t1, ServiceSpec: t1, EnvironmentSpec: t1}}}, at: t1, want: lockSupersede},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
-			if got := decideLock(tc.held, "me", tc.at); got != tc.want {
+			if got := decideLock(tc.held, "me", workflow.OrderOf(workflow.Order{}, tc.at)); got != tc.want {
 				t.Errorf("got %v, want %v", got, tc.want)
 			}
 		})
@@ -172,7 +182,7 @@ func TestTakeLock(t *testing.T) {
 			}
 			w.history = tc.history
 			st := workflow.State{Request: workflow.Request{Service: "web", Environment: "staging", RequestedAt: tc.at},
-				Deployment: workflow.Deployment{ID: "me"}}
+				Deployment: workflow.Deployment{ID: "me"}, Pins: workflow.Pins{Order: workflow.OrderOf(workflow.Order{}, tc.at)}}
 			st, err := w.engine().takeLock(context.Background(), st, "web@sha256:1")
 			if got := w.locks["staging/web"].rec.Deployment; got != tc.wantHolder {
 				t.Errorf("lock holder: got %q, want %q", got, tc.wantHolder)

@@ -27,6 +27,8 @@ func (e *Engine) prepare(ctx context.Context, st workflow.State) (workflow.State
 			return st, err
 		}
 		st.RequestedAt = at
+		// Pins are Prepare's own: never taken from the input.
+		st.Pins = workflow.Pins{}
 	}
 	// Back from a lock wait that timed out (its Catch stores at
 	// $.timedOut): a hand-over may have been lost, and checking the lock
@@ -35,36 +37,29 @@ func (e *Engine) prepare(ctx context.Context, st workflow.State) (workflow.State
 	if err := checkRequest(st.Request); err != nil {
 		return st, err
 	}
-	svc, env, err := e.loadSpecs(ctx, &st)
-	if err != nil {
-		return st, err
-	}
-	image, err := e.resolveImage(ctx, st, svc)
-	if err != nil {
-		return st, err
-	}
-	region, account := e.regionAccount(st.Deployment.Execution)
-	rendered, err := spec.Render(svc, env, spec.RenderInput{Image: image, DeploymentID: st.Deployment.ID,
-		Region: region, AccountID: account, Strategy: st.Strategy})
-	if err != nil {
-		return st, invalid(err)
-	}
-	if err := checkRendered(rendered); err != nil {
-		return st, err
-	}
-	for _, a := range e.Settings.DefaultAlarms {
-		if !slices.Contains(rendered.Alarms, a) {
-			rendered.Alarms = append(rendered.Alarms, a)
+	var rendered *spec.Rendered
+	var svc *spec.Service
+	var image string
+	for attempt := 1; ; attempt++ {
+		var err error
+		rendered, svc, image, err = e.render(ctx, &st)
+		if err != nil {
+			return st, err
 		}
-	}
-	st.Plan.Image = image
-	st.Lock.Key = fmt.Sprintf("locks/%s/%s.json", st.Environment, st.Service)
-
-	// The lock comes before the snapshot: a snapshot taken while another
-	// deployment changes the service would restore a state that never was.
-	st, err = e.takeLock(ctx, st, image)
-	if err != nil || st.Lock.Queued {
-		return st, err
+		// The lock comes before the snapshot: a snapshot taken while another
+		// deployment changes the service would restore a state that never was.
+		st, err = e.takeLock(ctx, st, image)
+		if errors.Is(err, errAdopted) && attempt < lockAttempts {
+			continue // render again what was taken
+		}
+		if errors.Is(err, errAdopted) {
+			return st, &workflow.Transient{Op: fmt.Sprintf("lock %s/%s", st.Environment, st.Service),
+				Err: fmt.Errorf("the requests waiting changed %d times while this one took their newer parts", lockAttempts)}
+		}
+		if err != nil || st.Lock.Queued {
+			return st, err
+		}
+		break
 	}
 
 	c, err := e.Clients(ctx, rendered.RoleARN)
@@ -106,6 +101,53 @@ func (e *Engine) prepare(ctx context.Context, st workflow.State) (workflow.State
 	log.Info("planned", "strategy", st.Plan.Strategy, "image", image, "target", p.Target,
 		"create", st.Plan.Create, "steps", len(st.Plan.Steps), "approval", st.Approval.Required)
 	return st, nil
+}
+
+// render loads the specs at st's versions, resolves its image, sets st's
+// pins and renders the documents to deploy.
+func (e *Engine) render(ctx context.Context, st *workflow.State) (*spec.Rendered, *spec.Service, string, error) {
+	svc, env, times, err := e.loadSpecs(ctx, st)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	image, imageAt, err := e.resolveImage(ctx, *st, svc)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	st.Pins = pinsOf(*st, image, workflow.Order{Image: imageAt, ServiceSpec: times[0], EnvironmentSpec: times[1]})
+	region, account := e.regionAccount(st.Deployment.Execution)
+	rendered, err := spec.Render(svc, env, spec.RenderInput{Image: image, DeploymentID: st.Deployment.ID,
+		Region: region, AccountID: account, Strategy: st.Strategy})
+	if err != nil {
+		return nil, nil, "", invalid(err)
+	}
+	if err := checkRendered(rendered); err != nil {
+		return nil, nil, "", err
+	}
+	for _, a := range e.Settings.DefaultAlarms {
+		if !slices.Contains(rendered.Alarms, a) {
+			rendered.Alarms = append(rendered.Alarms, a)
+		}
+	}
+	st.Plan.Image = image
+	st.Lock.Key = fmt.Sprintf("locks/%s/%s.json", st.Environment, st.Service)
+	return rendered, svc, image, nil
+}
+
+// pinsOf returns st's pins for image and the spec versions st holds, with
+// their times (own), unknown ones being the request's time; no part's time
+// goes back from what st's pins say already (a part taken from a newer
+// request, or seen in one).
+func pinsOf(st workflow.State, image string, own workflow.Order) workflow.Pins {
+	o := workflow.OrderOf(own, st.RequestedAt)
+	prev := st.Pins.Order
+	for _, p := range []struct{ cur, was *time.Time }{{&o.Image, &prev.Image}, {&o.ServiceSpec, &prev.ServiceSpec},
+		{&o.EnvironmentSpec, &prev.EnvironmentSpec}} {
+		if p.was.After(*p.cur) {
+			*p.cur = *p.was
+		}
+	}
+	return workflow.Pins{Image: image, SpecVersion: st.SpecVersion, EnvironmentSpecVersion: st.EnvironmentSpecVersion, Order: o}
 }
 
 // identify sets the identity of the deployment from the execution ARN the
@@ -186,29 +228,31 @@ func checkRequest(r workflow.Request) error {
 
 // loadSpecs reads, parses and validates the specs at the requested
 // versions, and pins those versions in st so a repeated Prepare (and the
-// promotion to the next environment) reads the same documents.
-func (e *Engine) loadSpecs(ctx context.Context, st *workflow.State) (*spec.Service, *spec.Environment, error) {
+// promotion to the next environment) reads the same documents. times are
+// when the two versions were uploaded (service, environment).
+func (e *Engine) loadSpecs(ctx context.Context, st *workflow.State) (svc *spec.Service, env *spec.Environment, times [2]time.Time, err error) {
 	so, err := e.Store.ServiceSpec(ctx, st.Service, st.SpecVersion)
 	if err != nil {
-		return nil, nil, specError("services/"+st.Service+".yaml", st.SpecVersion, err)
+		return nil, nil, times, specError("services/"+st.Service+".yaml", st.SpecVersion, err)
 	}
 	eo, err := e.Store.EnvironmentSpec(ctx, st.Environment, st.EnvironmentSpecVersion)
 	if err != nil {
-		return nil, nil, specError("environments/"+st.Environment+".yaml", st.EnvironmentSpecVersion, err)
+		return nil, nil, times, specError("environments/"+st.Environment+".yaml", st.EnvironmentSpecVersion, err)
 	}
-	svc, err := spec.ParseService(so.Key, so.Body)
+	svc, err = spec.ParseService(so.Key, so.Body)
 	if err != nil {
-		return nil, nil, invalid(err)
+		return nil, nil, times, invalid(err)
 	}
-	env, err := spec.ParseEnvironment(eo.Key, eo.Body)
+	env, err = spec.ParseEnvironment(eo.Key, eo.Body)
 	if err != nil {
-		return nil, nil, invalid(err)
+		return nil, nil, times, invalid(err)
 	}
 	if problems := append(svc.Validate(), env.Validate()...); len(problems) > 0 {
-		return nil, nil, invalid(problems)
+		return nil, nil, times, invalid(problems)
 	}
 	st.SpecVersion, st.EnvironmentSpecVersion = so.Version, eo.Version
-	return svc, env, nil
+	times[0], times[1] = so.LastModified, eo.LastModified
+	return svc, env, times, nil
 }
 
 func specError(file, version string, err error) error {

@@ -10,12 +10,14 @@ import (
 	"github.com/slipwayhq/slipway/internal/workflow"
 )
 
-// TestRedeliveredEventDeploysOnce: an ECR push event delivered again after
-// an upload of the environment spec starts a second execution (its name
-// includes the accepted spec versions), which must end Superseded having
-// changed nothing: the event has deployed already. Found by the event storm
-// of issue 14 (internal/localcloud/endpoint/storm_test.go), which before the
-// fix deployed the same push twice.
+// TestRedeliveredEventDeploysOnce: a second execution for an ECR push event
+// that has deployed already must end Superseded having changed nothing.
+// The trigger no longer starts one (an event's execution name leaves the
+// spec versions out, so a delivery after a spec upload finds the first
+// execution), but an execution started with the same event by other means
+// must not deploy it twice. Found by the event storm of issue 14
+// (internal/localcloud/endpoint/storm_test.go), which before the fix
+// deployed the same push twice.
 func TestRedeliveredEventDeploysOnce(t *testing.T) {
 	sc := strategyCases()["rolling"]
 	w := newWorld(t)

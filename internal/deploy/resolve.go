@@ -18,5 +18,5 @@ func ResolveImage(ctx context.Context, images ImageResolver, svc *spec.Service, 
 		return "", invalidImage(ref, imageHelp)
 	}
 	e := &Engine{Images: images}
-	return e.resolveImage(ctx, workflow.State{Request: workflow.Request{Image: ref}}, svc)
+	return e.resolveRef(ctx, workflow.State{Request: workflow.Request{Image: ref}}, svc)
 }

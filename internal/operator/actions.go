@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
@@ -161,7 +162,20 @@ func (o *Operator) Rollback(ctx context.Context, env, svc, by, reason string) (R
 	for range haltAttempts {
 		lock, _, err := o.store.Lock(ctx, env, svc)
 		if errors.Is(err, store.ErrNotFound) {
-			return o.redeployPrevious(ctx, env, svc, by, reason)
+			// A deployment that has just started holds no lock until its
+			// Prepare takes it: wait for it, then halt it, rather than
+			// answer that nothing is in progress and let it deploy.
+			starting, err := o.starting(ctx, env, svc)
+			if err != nil {
+				return Rollback{}, fmt.Errorf("roll back %s in %s: %w", svc, env, err)
+			}
+			if starting == "" {
+				return o.redeployPrevious(ctx, env, svc, by, reason)
+			}
+			if err := o.sleep(ctx); err != nil {
+				return Rollback{}, fmt.Errorf("roll back %s in %s: %w", svc, env, err)
+			}
+			continue
 		}
 		if err != nil {
 			return Rollback{}, fmt.Errorf("roll back %s in %s: %w", svc, env, err)
@@ -280,6 +294,32 @@ func (o *Operator) Unlock(ctx context.Context, env, svc string) (Unlocked, error
 		return u, fmt.Errorf("unlock %s in %s: lock released; wake deployment %s: %w", svc, env, q.Deployment, err)
 	}
 	return u, nil
+}
+
+// starting returns the ARN of a running execution that deploys svc to env
+// while no deployment holds its lock: one preparing, or queued and about to
+// prepare again; "" when there is none.
+func (o *Operator) starting(ctx context.Context, env, svc string) (string, error) {
+	running, err := o.sfn.ListExecutions(ctx, o.StateMachineARN, string(sfntypes.ExecutionStatusRunning), 0)
+	if err != nil {
+		return "", err
+	}
+	prefix := trigger.ExecutionNamePrefix(svc, env)
+	for _, x := range running {
+		if !strings.HasPrefix(x.Name, prefix) {
+			continue
+		}
+		// The prefix is cut for long names and "-" joins its parts: the
+		// input says which service and environment it deploys.
+		d, err := o.Describe(ctx, x.ARN)
+		if err != nil {
+			return "", err
+		}
+		if d.Service == svc && d.Environment == env && d.Status == string(sfntypes.ExecutionStatusRunning) {
+			return x.ARN, nil
+		}
+	}
+	return "", nil
 }
 
 // ending are the states of a deployment that is rolling back or recording

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	s3api "github.com/slipwayhq/slipway/internal/awsapi/s3"
+	"github.com/slipwayhq/slipway/internal/workflow"
 )
 
 // Only one deployment may change a service in an environment at a time: it
@@ -44,8 +45,15 @@ type LockRecord struct {
 	// (workflow.Request.RequestedAt): an older request never takes the
 	// lock from a newer one. Zero in a record written before it existed.
 	RequestedAt time.Time `json:"requestedAt,omitzero"`
-	At          time.Time `json:"at"`
+	// Pins are what the holder deploys, each part with its time: a newer
+	// request that supersedes a holder that has not started applying takes
+	// the parts in which the holder is newer (workflow.Pins.Join).
+	Pins workflow.Pins `json:"pins,omitzero"`
+	At   time.Time     `json:"at"`
 }
+
+// Order is the order of the holder's request (workflow.OrderOf).
+func (r LockRecord) Order() workflow.Order { return workflow.OrderOf(r.Pins.Order, r.RequestedAt) }
 
 func lockKey(env, svc string) string {
 	return "locks/" + segment(env) + "/" + segment(svc) + ".json"
@@ -138,8 +146,19 @@ type QueueEntry struct {
 	// RequestedAt is when the waiting deployment was asked for: of two
 	// waiting, the newer request keeps the place.
 	RequestedAt time.Time `json:"requestedAt,omitzero"`
-	At          time.Time `json:"at"`
+	// Pins are what the waiting deployment deploys (workflow.Pins).
+	Pins workflow.Pins `json:"pins,omitzero"`
+	At   time.Time     `json:"at"`
 }
+
+// Order is the order of the waiting request (workflow.OrderOf).
+func (q QueueEntry) Order() workflow.Order { return workflow.OrderOf(q.Pins.Order, q.RequestedAt) }
+
+// ErrBehindWaiting is returned (wrapped) by Enqueue when the deployment
+// already waiting is newer than the one enqueued in some part (its image
+// or a spec) and older in another: neither may replace the other until the
+// one enqueued has taken the newer parts (workflow.Pins.Join).
+var ErrBehindWaiting = errors.New("a deployment newer in some part is waiting")
 
 // ErrNewerWaiting is returned (wrapped) by Enqueue when the deployment
 // already waiting was requested after the one enqueued, which therefore does
@@ -170,6 +189,10 @@ func (s *Store) Enqueue(ctx context.Context, env, svc string, e QueueEntry) (*Qu
 			return &old, fmt.Errorf("%s: deployment %s, requested at %s, waits already: %w",
 				op, old.Deployment, old.RequestedAt.UTC().Format(time.RFC3339Nano), ErrNewerWaiting)
 		}
+		if etag != "" && old.Deployment != e.Deployment && e.Order().Behind(old.Order()) != 0 {
+			return &old, fmt.Errorf("%s: deployment %s waits already, newer in some part: %w",
+				op, old.Deployment, ErrBehindWaiting)
+		}
 		_, err = s.putJSON(ctx, op, key, e, s3api.Precondition{IfMatch: etag, IfAbsent: etag == ""})
 		switch {
 		case errors.Is(err, ErrConflict):
@@ -185,10 +208,10 @@ func (s *Store) Enqueue(ctx context.Context, env, svc string, e QueueEntry) (*Qu
 	return nil, fmt.Errorf("%s: still changing after %d attempts: %w", op, maxAttempts, ErrConflict)
 }
 
-// Newer reports whether q was requested after other; false when either
-// time is unknown (zero).
+// Newer reports whether q is newer than other in some part and older in
+// none (workflow.Order.Newer); false when their parts are all unknown.
 func (q QueueEntry) Newer(other QueueEntry) bool {
-	return Newer(q.RequestedAt, other.RequestedAt)
+	return q.Order().Newer(other.Order())
 }
 
 // Newer reports whether a request made at a came after one made at b; false
@@ -196,6 +219,24 @@ func (q QueueEntry) Newer(other QueueEntry) bool {
 // in which they arrive.
 func Newer(a, b time.Time) bool {
 	return !a.IsZero() && !b.IsZero() && a.After(b)
+}
+
+// Queued returns the deployment waiting for the lock of (env, svc),
+// without removing it, or nil when none waits.
+func (s *Store) Queued(ctx context.Context, env, svc string) (*QueueEntry, error) {
+	op := fmt.Sprintf("read the queue of %s/%s", env, svc)
+	if err := checkNames(op, "environment", env, "service", svc); err != nil {
+		return nil, err
+	}
+	var e QueueEntry
+	_, err := s.getJSON(ctx, op, queueKey(env, svc), &e)
+	if errors.Is(err, ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &e, nil
 }
 
 // Dequeue removes and returns the deployment waiting for the lock of

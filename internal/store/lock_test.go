@@ -486,3 +486,70 @@ func TestEnqueueNewerWins(t *testing.T) {
 		})
 	}
 }
+
+// TestEnqueueByPart: a deployment newer in one part (a spec) and older in
+// another (the image) than the one waiting replaces neither way: Enqueue
+// says so (ErrBehindWaiting) and keeps the waiting one, whose parts the
+// arriving one must take first. Queued reads it without removing it.
+func TestEnqueueByPart(t *testing.T) {
+	st, _ := newStore(t, false)
+	ctx := context.Background()
+	t1, t2 := lockAt.Add(time.Minute), lockAt.Add(2*time.Minute)
+	push := QueueEntry{Deployment: "push", Token: "tok-push", RequestedAt: t1, At: lockAt,
+		Pins: workflow.Pins{Image: "web@sha256:new", Order: workflow.Order{Image: t2, ServiceSpec: t1, EnvironmentSpec: t1}}}
+	upload := QueueEntry{Deployment: "upload", Token: "tok-upload", RequestedAt: t2, At: lockAt,
+		Pins: workflow.Pins{SpecVersion: "s2", Order: workflow.Order{Image: t1, ServiceSpec: t2, EnvironmentSpec: t1}}}
+	if _, err := st.Enqueue(ctx, "prod", "web", push); err != nil {
+		t.Fatal(err)
+	}
+	other, err := st.Enqueue(ctx, "prod", "web", upload)
+	if !errors.Is(err, ErrBehindWaiting) || other == nil || other.Deployment != "push" {
+		t.Fatalf("got %+v, %v; want the push and ErrBehindWaiting", other, err)
+	}
+	q, err := st.Queued(ctx, "prod", "web")
+	if err != nil || q == nil || !cmp.Equal(*q, push) {
+		t.Fatalf("Queued: got %+v, %v; want %+v", q, err, push)
+	}
+	// Having taken the push's image, the upload covers it and replaces it.
+	upload.Pins, _ = upload.Pins.Join(push.Pins, true)
+	if other, err = st.Enqueue(ctx, "prod", "web", upload); err != nil || other == nil || other.Deployment != "push" {
+		t.Fatalf("after the join: got %+v, %v; want the push replaced", other, err)
+	}
+	if q, err = st.Queued(ctx, "prod", "web"); err != nil || q == nil || q.Deployment != "upload" || q.Pins.Image != "web@sha256:new" {
+		t.Errorf("Queued after the join: got %+v, %v", q, err)
+	}
+}
+
+// TestMarkAppliedKeepsNewestPart: the newest record keeps the newest
+// request by time and, of each part, the newest pin, which may come from
+// different requests; a request older in every part changes nothing.
+func TestMarkAppliedKeepsNewestPart(t *testing.T) {
+	st, _ := newStore(t, false)
+	ctx := context.Background()
+	t0, t1, t2 := lockAt, lockAt.Add(time.Minute), lockAt.Add(2*time.Minute)
+	upload := NewestRequest{Deployment: "upload", RequestedAt: t2, Outcome: workflow.OutcomeDeployed,
+		Pins: workflow.Pins{Image: "web@sha256:old", SpecVersion: "s2", Order: workflow.Order{Image: t0, ServiceSpec: t2, EnvironmentSpec: t0}}}
+	push := NewestRequest{Deployment: "push", RequestedAt: t1, Outcome: workflow.OutcomeDeployed,
+		Pins: workflow.Pins{Image: "web@sha256:new", SpecVersion: "s1", Order: workflow.Order{Image: t1, ServiceSpec: t0, EnvironmentSpec: t0}}}
+	for _, rec := range []NewestRequest{upload, push} {
+		if err := st.MarkApplied(ctx, "prod", "web", rec); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := st.NewestApplied(ctx, "prod", "web")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := workflow.Pins{Image: "web@sha256:new", SpecVersion: "s2", Order: workflow.Order{Image: t1, ServiceSpec: t2, EnvironmentSpec: t0}}
+	if got.Deployment != "upload" || !cmp.Equal(got.Pins, want) {
+		t.Errorf("got %s with %+v, want upload (the newest request) with %+v", got.Deployment, got.Pins, want)
+	}
+	old := NewestRequest{Deployment: "old", RequestedAt: t0, Pins: workflow.Pins{Image: "web@sha256:older",
+		Order: workflow.Order{Image: t0, ServiceSpec: t0, EnvironmentSpec: t0}}}
+	if err := st.MarkApplied(ctx, "prod", "web", old); err != nil {
+		t.Fatal(err)
+	}
+	if again, err := st.NewestApplied(ctx, "prod", "web"); err != nil || !cmp.Equal(again, got) {
+		t.Errorf("after an older request: got %+v, %v; want it unchanged %+v", again, err, got)
+	}
+}

@@ -104,6 +104,10 @@ type HistoryEntry struct {
 	// (workflow.Request.RequestedAt): a request older than one already
 	// recorded never runs after it.
 	RequestedAt time.Time `json:"requestedAt,omitzero"`
+	// Pins are what the deployment deployed, each part with its time
+	// (workflow.Pins): the spec versions, and the order that later requests
+	// are compared with.
+	Pins workflow.Pins `json:"pins,omitzero"`
 	// ApprovedBy is who approved the deployment, when it needed approval
 	// and got it: the caller ARN STS reported to the approving CLI.
 	// ApprovalNote is the approver's free-text note.
@@ -117,13 +121,24 @@ type HistoryEntry struct {
 	Newest *NewestRequest `json:"newest,omitempty"`
 }
 
-// NewestRequest is the newest request a history entry knows of.
+// Order is the order of the entry's request (workflow.OrderOf).
+func (e HistoryEntry) Order() workflow.Order { return workflow.OrderOf(e.Pins.Order, e.RequestedAt) }
+
+// NewestRequest is the newest request a history entry knows of, and, in
+// the record at newest/<env>/<service>.json, the newest of every part
+// (image, service spec, environment spec) that began changing the service.
 type NewestRequest struct {
 	Deployment  string           `json:"deployment"`
 	RequestedAt time.Time        `json:"requestedAt"`
 	Trigger     workflow.Trigger `json:"trigger,omitzero"`
 	Outcome     workflow.Outcome `json:"outcome"`
+	// Pins are the newest parts known, each with its time; the parts may
+	// come from different deployments (workflow.Pins.Join).
+	Pins workflow.Pins `json:"pins,omitzero"`
 }
+
+// Order is the order of the request (workflow.OrderOf).
+func (n NewestRequest) Order() workflow.Order { return workflow.OrderOf(n.Pins.Order, n.RequestedAt) }
 
 func historyPrefix(env, svc string) string {
 	return "history/" + segment(env) + "/" + segment(svc) + "/"

@@ -24,6 +24,9 @@ type SpecObject struct {
 	Version string
 	ETag    string
 	Body    []byte
+	// LastModified is when the version was uploaded: it orders spec
+	// versions (workflow.Order). Zero when S3 gave none.
+	LastModified time.Time
 }
 
 // ServiceSpec reads services/<name>.yaml; version "" reads the latest.
@@ -63,7 +66,7 @@ func (s *Store) SpecObject(ctx context.Context, key, version string) (SpecObject
 	if err != nil {
 		return SpecObject{}, translate(op, err)
 	}
-	return SpecObject{Key: key, Version: obj.VersionID, ETag: obj.ETag, Body: obj.Body}, nil
+	return SpecObject{Key: key, Version: obj.VersionID, ETag: obj.ETag, Body: obj.Body, LastModified: obj.LastModified}, nil
 }
 
 // ListSpecs returns the keys in the spec bucket under prefix (normally

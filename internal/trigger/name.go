@@ -20,8 +20,8 @@ const (
 )
 
 // ExecutionName names the execution an event starts for req. It is derived
-// from what is deployed (service, environment, image, service spec version,
-// environment spec version) and from the event that asks for it (the
+// from what is deployed (service, environment, image; and the spec versions
+// when no event asks for it, see below) and from the event that asks for it (the
 // trigger's kind and source: the event id of a push, the S3 key and version of
 // an upload, the deployment a promotion follows). The same event delivered
 // twice therefore finds its execution already there (ExecutionAlreadyExists)
@@ -36,7 +36,16 @@ const (
 // [A-Za-z0-9-_] become '-', and the readable part is cut so the whole fits in
 // 80 characters. The hash covers the full, unaltered fields, so neither the
 // replacement nor the cut can make two requests share a name.
+//
+// An event's name leaves the spec versions out: the event decides them
+// (the versions accepted when it is handled), so the same event delivered
+// again after a spec upload would otherwise get a second name and start a
+// second execution for one push. The request a first delivery started
+// takes the newer specs itself when it meets them (workflow.Pins).
 func ExecutionName(req workflow.Request) string {
+	if req.Trigger.Source != "" {
+		return hashName(req.Service, req.Environment, req.Image, string(req.Trigger.Kind), req.Trigger.Source)
+	}
 	return executionName(req, string(req.Trigger.Kind), req.Trigger.Source)
 }
 
@@ -55,8 +64,14 @@ func RequestExecutionName(req workflow.Request) (string, error) {
 }
 
 func executionName(req workflow.Request, extra ...string) string {
+	return hashName(append([]string{req.Service, req.Environment, req.Image, req.SpecVersion, req.EnvironmentSpecVersion}, extra...)...)
+}
+
+// hashName is the name of fields, the first two being the service and
+// the environment.
+func hashName(fields ...string) string {
 	h := sha256.New()
-	for _, f := range append([]string{req.Service, req.Environment, req.Image, req.SpecVersion, req.EnvironmentSpecVersion}, extra...) {
+	for _, f := range fields {
 		// Length-prefixed, so ("ab", "c") and ("a", "bc") differ.
 		var n [8]byte
 		binary.BigEndian.PutUint64(n[:], uint64(len(f)))
@@ -65,7 +80,7 @@ func executionName(req workflow.Request, extra ...string) string {
 	}
 	sum := hex.EncodeToString(h.Sum(nil))[:nameHashLen]
 
-	return ExecutionNamePrefix(req.Service, req.Environment) + sum
+	return ExecutionNamePrefix(fields[0], fields[1]) + sum
 }
 
 // ExecutionNamePrefix is how the name of every execution deploying

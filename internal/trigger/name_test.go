@@ -128,6 +128,34 @@ func TestExecutionNameDiffersWhenAnyInputDiffers(t *testing.T) {
 	}
 }
 
+// TestExecutionNameOfAnEvent: an event's execution is named by the event,
+// not by the spec versions accepted when it was handled, so the same push
+// delivered again after a spec upload starts nothing new; another event
+// for the same image does.
+func TestExecutionNameOfAnEvent(t *testing.T) {
+	r := baseRequest()
+	r.Trigger = workflow.Trigger{Kind: workflow.TriggerECRPush, Source: "event-1", Actor: "ecr"}
+	first := ExecutionName(r)
+	again := r
+	again.SpecVersion, again.EnvironmentSpecVersion = "newer", "newer-too"
+	if got := ExecutionName(again); got != first {
+		t.Errorf("redelivered after a spec upload: got %q, want %q", got, first)
+	}
+	other := r
+	other.Trigger.Source = "event-2"
+	if got := ExecutionName(other); got == first {
+		t.Errorf("another push of the same image: got %q, the first push's name", got)
+	}
+	upload := r
+	upload.Trigger = workflow.Trigger{Kind: workflow.TriggerSpecUpload, Source: "event-1"}
+	if got := ExecutionName(upload); got == first {
+		t.Errorf("another kind of event with the same source: got %q, the push's name", got)
+	}
+	if !validName.MatchString(first) || !strings.HasPrefix(first, "web-staging-") {
+		t.Errorf("got %q, want a valid name starting with web-staging-", first)
+	}
+}
+
 func TestExecutionNameLimits(t *testing.T) {
 	long := strings.Repeat("a", 200)
 	tests := map[string]workflow.Request{

@@ -2,6 +2,7 @@ package trigger
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/slipwayhq/slipway/internal/workflow"
 )
@@ -36,10 +37,13 @@ func PromotionRequest(done workflow.State, next string) workflow.Request {
 		Environment: next,
 		Image:       image,
 		SpecVersion: done.SpecVersion,
-		// The request promoted keeps its time: a later request (a newer
-		// push promoted, a person's deployment) in the next environment
-		// is not undone by it.
-		RequestedAt: done.RequestedAt,
+		// The promotion keeps the time of the image it promotes (which is
+		// the request's own, unless the deployment redeployed an image of
+		// an earlier request, as a spec upload does): a later request (a
+		// newer image promoted, a person's deployment) in the next
+		// environment is not undone by it, nor an image promoted later
+		// that was pushed after this one.
+		RequestedAt: promotedAt(done),
 		Reason:      fmt.Sprintf("promoted from %s (deployment %s)", done.Environment, done.Deployment.ID),
 		Trigger: workflow.Trigger{
 			Kind:   workflow.TriggerPromotion,
@@ -47,4 +51,12 @@ func PromotionRequest(done workflow.State, next string) workflow.Request {
 			Actor:  "slipway",
 		},
 	}
+}
+
+// promotedAt is when the image done deployed was asked for.
+func promotedAt(done workflow.State) time.Time {
+	if at := done.Pins.Order.Image; !at.IsZero() && (done.RequestedAt.IsZero() || at.Before(done.RequestedAt)) {
+		return at
+	}
+	return done.RequestedAt
 }

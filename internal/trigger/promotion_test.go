@@ -62,4 +62,15 @@ func TestPromotionRequest(t *testing.T) {
 	if ExecutionName(got) != ExecutionName(PromotionRequest(done, "prod")) {
 		t.Error("got two names for one promotion, want one")
 	}
+
+	// A spec upload's deployment redeployed an image pushed before it:
+	// the promotion is timed by that image, not the upload, so an image
+	// pushed in between and promoted later is not superseded by it.
+	upload := done
+	upload.Trigger = workflow.Trigger{Kind: workflow.TriggerSpecUpload, Source: "services/web.yaml@v7"}
+	upload.RequestedAt = pushedAt.Add(time.Hour)
+	upload.Pins.Order = workflow.Order{Image: pushedAt, ServiceSpec: pushedAt.Add(time.Hour), EnvironmentSpec: pushedAt}
+	if got := PromotionRequest(upload, "prod").RequestedAt; !got.Equal(pushedAt) {
+		t.Errorf("promotion of a spec upload's deployment: requested at %v, want the image's time %v", got, pushedAt)
+	}
 }

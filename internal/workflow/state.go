@@ -26,6 +26,11 @@ type State struct {
 
 	// Deployment identifies this deployment; set by Prepare.
 	Deployment Deployment `json:"deployment"`
+	// Pins are what this deployment deploys, each part with the time that
+	// orders it against the other requests of its service and environment
+	// (Order); set by Prepare, which also takes into them the newer parts
+	// of a request it supersedes.
+	Pins Pins `json:"pins,omitzero"`
 	// Plan summarises what Prepare decided; the full plan is at Plan.Key.
 	Plan Plan `json:"plan"`
 	// Lock is this deployment's claim on (environment, service).

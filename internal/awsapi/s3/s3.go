@@ -91,6 +91,9 @@ type Object struct {
 	// ETag is the entity tag as S3 returns it (quoted); pass it back
 	// unchanged as a precondition.
 	ETag string
+	// LastModified is when this version was written (whole seconds, as
+	// S3's Last-Modified header gives it); zero when a call returns none.
+	LastModified time.Time
 }
 
 // Info describes an object without its content.
@@ -141,7 +144,8 @@ func (c *Client) GetMax(ctx context.Context, bucket, key, version string, limit 
 	if int64(len(body)) > limit {
 		return Object{}, &TooLargeError{Location: loc, Size: -1, Limit: limit}
 	}
-	return Object{Body: body, VersionID: aws.ToString(out.VersionId), ETag: aws.ToString(out.ETag)}, nil
+	return Object{Body: body, VersionID: aws.ToString(out.VersionId), ETag: aws.ToString(out.ETag),
+		LastModified: aws.ToTime(out.LastModified)}, nil
 }
 
 // Put writes an object, subject to cond, and returns the new version's
