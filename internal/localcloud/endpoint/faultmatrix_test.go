@@ -531,6 +531,9 @@ type matrixCell struct {
 	want expect
 	// phaseReleased: the held phase (col.held) was let go.
 	phaseReleased bool
+	// noThen: the act started no second deployment, whatever the cell
+	// wants: the cell does not wait for one.
+	noThen bool
 }
 
 // apply injects faults and remembers them.
@@ -884,6 +887,9 @@ func (c *matrixCell) operatorRollbackInFlight() {
 	c.note = "operator rollback " + said
 	if said != c.want.operator {
 		c.problems = append(c.problems, fmt.Sprintf("the operator's rollback: %s, want %s", said, c.want.operator))
+		if a.got.Execution == "" {
+			c.noThen = true // no second deployment to wait for
+		}
 	}
 }
 
@@ -980,7 +986,7 @@ func (c *matrixCell) run(seed map[string]bool) string {
 		c.release()
 	}
 	want := 1
-	if c.want.then != "" {
+	if c.want.then != "" && !c.noThen {
 		want = 2
 	}
 	if c.col.after != nil {
