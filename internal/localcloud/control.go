@@ -129,9 +129,12 @@ func decodeFaults(body io.Reader) (faults.State, error) {
 		if f.Function == "" {
 			problems = append(problems, fmt.Sprintf("invocations[%d].function: required", i))
 		}
-		if f.Fault != faults.InvokeThrottle && f.Fault != faults.InvokeTimeout && f.Fault != faults.InvokeCrash {
-			problems = append(problems, fmt.Sprintf("invocations[%d].fault: %q is not %q, %q or %q", i, f.Fault,
-				faults.InvokeThrottle, faults.InvokeTimeout, faults.InvokeCrash))
+		if f.Fault != faults.InvokeThrottle && f.Fault != faults.InvokeTimeout && f.Fault != faults.InvokeCrash && f.Fault != faults.InvokeHold {
+			problems = append(problems, fmt.Sprintf("invocations[%d].fault: %q is not %q, %q, %q or %q", i, f.Fault,
+				faults.InvokeThrottle, faults.InvokeTimeout, faults.InvokeCrash, faults.InvokeHold))
+		}
+		if f.Hold != "" && f.Fault != faults.InvokeHold {
+			problems = append(problems, fmt.Sprintf("invocations[%d].hold: names a hold, only for fault %q", i, faults.InvokeHold))
 		}
 		if f.Count < 0 {
 			problems = append(problems, fmt.Sprintf("invocations[%d].count: %d is negative", i, f.Count))
@@ -141,15 +144,23 @@ func decodeFaults(body io.Reader) (faults.State, error) {
 		if len(f.Match) == 0 {
 			problems = append(problems, fmt.Sprintf("events[%d].match: required (a string the events contain)", i))
 		}
-		if f.Action != faults.EventDrop && f.Action != faults.EventDuplicate && f.Action != faults.EventDelay {
-			problems = append(problems, fmt.Sprintf("events[%d].action: %q is not %q, %q or %q", i, f.Action,
-				faults.EventDrop, faults.EventDuplicate, faults.EventDelay))
+		if f.Action != faults.EventDrop && f.Action != faults.EventDuplicate && f.Action != faults.EventDelay && f.Action != faults.EventReorder {
+			problems = append(problems, fmt.Sprintf("events[%d].action: %q is not %q, %q, %q or %q", i, f.Action,
+				faults.EventDrop, faults.EventDuplicate, faults.EventDelay, faults.EventReorder))
 		}
 		if (f.Action == faults.EventDelay) != (f.DelayMs > 0) {
 			problems = append(problems, fmt.Sprintf("events[%d].delayMs: must be positive for action %q, and only for it", i, faults.EventDelay))
 		}
 		if f.Count < 0 {
 			problems = append(problems, fmt.Sprintf("events[%d].count: %d is negative", i, f.Count))
+		}
+	}
+	if len(st.Held) > 0 {
+		problems = append(problems, "held: reported by the endpoint, not set (release a hold with release)")
+	}
+	for i, name := range st.Release {
+		if name == "" {
+			problems = append(problems, fmt.Sprintf("release[%d]: the name of a hold is required", i))
 		}
 	}
 	if st.EventDelayMs < 0 {

@@ -563,6 +563,9 @@ func TestFaultsControlAPI(t *testing.T) {
 		"throttle fields": `{"throttles":[{"count":1}]}`,
 		"throttle error":  `{"throttles":[{"service":"ecs","operation":"*","count":1,"error":"boom"}]}`,
 		"invocation":      `{"invocations":[{"function":"step","fault":"explode","count":1}]}`,
+		"hold name":       `{"invocations":[{"function":"step","fault":"crash","count":1,"hold":"web"}]}`,
+		"held":            `{"held":["web"]}`,
+		"release name":    `{"release":[""]}`,
 		"event action":    `{"events":[{"match":["web"],"action":"lose","count":1}]}`,
 		"event match":     `{"events":[{"action":"drop","count":1}]}`,
 		"delay without":   `{"events":[{"match":["web"],"action":"delay","count":1}]}`,
@@ -580,6 +583,22 @@ func TestFaultsControlAPI(t *testing.T) {
 	status, _, body = env.raw(t, http.MethodDelete, "/_slipway/faults", jsonType, "")
 	if status != 200 || strings.Contains(body, "sha256") {
 		t.Errorf("DELETE faults: got %d %s, want 200 and no faults", status, body)
+	}
+	// A hold and a reorder are accepted; a hold is released by name.
+	status, _, body = env.raw(t, http.MethodPost, "/_slipway/faults", jsonType,
+		`{"invocations":[{"function":"step","fault":"hold","count":1,"hold":"web"}],"events":[{"match":["web"],"action":"reorder","count":2}]}`)
+	if status != 200 || !strings.Contains(body, `"hold":"web"`) || !strings.Contains(body, `"reorder"`) {
+		t.Errorf("POST a hold and a reorder: got %d %s, want 200 and both", status, body)
+	}
+	released, _ := env.server.Faults().HoldInvocation("step", []byte(`{}`))
+	status, _, body = env.raw(t, http.MethodPost, "/_slipway/faults", jsonType, `{"release":["web"]}`)
+	if status != 200 || strings.Contains(body, `"held"`) {
+		t.Errorf("POST release: got %d %s, want 200 and nothing held", status, body)
+	}
+	select {
+	case <-released:
+	default:
+		t.Error("POST release did not release the held invocation")
 	}
 	if status, _, _ := env.raw(t, http.MethodPatch, "/_slipway/faults", jsonType, ""); status != 405 {
 		t.Errorf("PATCH faults: got %d, want 405", status)

@@ -183,6 +183,13 @@ func (o *Operator) Rollback(ctx context.Context, env, svc, by, reason string) (R
 		if lock.Execution != "" {
 			d, err := o.sfn.DescribeExecution(ctx, lock.Execution)
 			if err == nil && d.Status != string(sfntypes.ExecutionStatusRunning) {
+				// A deployment that finished as the rollback began has
+				// released its lock and ended since the lock was read:
+				// only a lock its ended holder still holds is stale.
+				again, _, err := o.store.Lock(ctx, env, svc)
+				if errors.Is(err, store.ErrNotFound) || (err == nil && again.Deployment != lock.Deployment) {
+					continue
+				}
 				return Rollback{}, fmt.Errorf("roll back %s in %s: the lock is held by execution %s, which ended %s: check the service by hand, then release the lock with slipway unlock --env %s %s",
 					svc, env, lock.Execution, d.Status, env, svc)
 			}

@@ -110,7 +110,7 @@ func New(cfg Config) *Endpoint {
 	e.Lambda = lambda.New(lambda.Config{Region: cfg.Region, Clock: cfg.Clock, Faults: e.Faults, Logger: log.With("service", "lambda")})
 	e.SQS = sqs.New(sqs.Config{Region: cfg.Region, Clock: cfg.Clock})
 	e.Lambda.SetQueues(e.SQS)
-	e.StepFunctions = sfn.New(sfn.Config{Region: cfg.Region, Clock: cfg.Clock, Lambda: e.Lambda.InvokePayload, Logger: log.With("service", "states")})
+	e.StepFunctions = sfn.New(sfn.Config{Region: cfg.Region, Clock: cfg.Clock, Lambda: invokeFromTask(e.Lambda), Logger: log.With("service", "states")})
 	e.EventBridge.SetLambda(e.Lambda)
 	e.EventBridge.SetStepFunctions(e.StepFunctions)
 
@@ -302,6 +302,15 @@ func (a alarmEvents) PutEvent(ctx context.Context, ev protocol.Event) {
 	}
 	if json.Unmarshal(b, &d) == nil {
 		a.e.ECS.AlarmChanged(d.AlarmName, d.State.Value)
+	}
+}
+
+// invokeFromTask invokes a function for a Task state of the local Step
+// Functions, whose engine holds the clock busy while the Task waits for the
+// invocation (lambda.ClockHeld).
+func invokeFromTask(l *lambda.Service) func(ctx context.Context, name string, payload []byte) ([]byte, bool, error) {
+	return func(ctx context.Context, name string, payload []byte) ([]byte, bool, error) {
+		return l.InvokePayload(lambda.ClockHeld(ctx), name, payload)
 	}
 }
 

@@ -1,6 +1,7 @@
 package eventbridge
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -213,17 +214,39 @@ func (s *Service) publish(_ context.Context, env envelope) {
 		s.log.Error("marshal event", "id", env.ID, "error", err)
 		return
 	}
+	batch := [][]byte{event}
+	if s.faults != nil {
+		// EventBridge does not keep the order of events: a fault may hold
+		// this one back, or deliver it before events held back earlier.
+		if batch = s.faults.ReorderEvent(event); len(batch) != 1 || !bytes.Equal(batch[0], event) {
+			s.log.Info("reordering events by fault injection", "source", env.Source, "detailType", env.DetailType, "id", env.ID, "delivered", len(batch))
+		}
+	}
+	for i, event := range batch {
+		s.route(event, time.Duration(i)*reorderGap)
+	}
+}
+
+// reorderGap separates the deliveries of events a reorder fault releases
+// together, so that each is handled before the next arrives (on a virtual
+// clock, surely: time moves only once the first one's handling is done).
+const reorderGap = time.Second
+
+// route matches an event (its JSON) against the enabled rules and starts
+// delivery to each matching rule's targets gap later, under the faults
+// that drop, duplicate or delay it.
+func (s *Service) route(event []byte, gap time.Duration) {
 	copies, extraDelay := 1, time.Duration(0)
 	if s.faults != nil {
 		var drop bool
 		if drop, copies, extraDelay = s.faults.EventFault(event); drop {
-			s.log.Info("dropping event by fault injection", "source", env.Source, "detailType", env.DetailType, "id", env.ID)
+			s.log.Info("dropping event by fault injection", "event", string(event))
 			return
 		}
 	}
 	decoded, err := decodeEvent(event)
 	if err != nil {
-		s.log.Error("decode event", "id", env.ID, "error", err)
+		s.log.Error("decode event", "error", err)
 		return
 	}
 	now := s.clock.Now()
@@ -244,7 +267,7 @@ func (s *Service) publish(_ context.Context, env envelope) {
 		}
 	}
 	s.mu.Unlock()
-	delay := extraDelay
+	delay := extraDelay + gap
 	if s.faults != nil {
 		delay = max(delay, s.faults.EventDelay())
 	}

@@ -84,6 +84,10 @@ type Faults interface {
 	// EventFault says whether the event (its JSON) is dropped, how many
 	// copies of it are delivered and after what delay.
 	EventFault(event []byte) (drop bool, copies int, delay time.Duration)
+	// ReorderEvent says which events (JSON) go out now in place of the
+	// event, in order: the event alone, none (held back), or events held
+	// back before delivered after it.
+	ReorderEvent(event []byte) [][]byte
 }
 
 // Config configures a Service.

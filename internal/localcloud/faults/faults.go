@@ -1,9 +1,10 @@
 // Package faults is the registry of faults the local endpoint injects so that
 // every rollback path can be rehearsed: per image digest (crash on start,
-// failing health checks, 5xx rate, latency), throttled API operations, and
-// delayed, dropped or duplicated events, and failed Lambda invocations
-// (throttled, timed out, crashed). It is safe for concurrent use; the services
-// consult it and the control API (/_slipway/faults) edits it.
+// failing health checks, 5xx rate, latency), throttled API operations,
+// delayed, dropped, duplicated or reordered events, and failed or held
+// Lambda invocations (throttled, timed out, crashed, held in flight until
+// released). It is safe for concurrent use; the services consult it and the
+// control API (/_slipway/faults) edits it.
 package faults
 
 import (
@@ -64,6 +65,12 @@ const (
 	// InvokeCrash reports that the runtime exited before the function
 	// ran (errorType Runtime.ExitError).
 	InvokeCrash = "crash"
+	// InvokeHold holds the invocation in flight before the function runs,
+	// until the hold is released (Registry.Release, or State.Release
+	// through the control API): a test acts while a quick phase of a state
+	// machine is in flight, then lets the phase do its work. It does not
+	// fail the invocation.
+	InvokeHold = "hold"
 )
 
 // Invocation is a pending fault of a Lambda function's invocations.
@@ -73,10 +80,13 @@ type Invocation struct {
 	// Match, when set, limits the fault to invocations whose payload
 	// contains every one of these strings.
 	Match []string `json:"match,omitempty"`
-	// Fault is InvokeThrottle, InvokeTimeout or InvokeCrash.
+	// Fault is InvokeThrottle, InvokeTimeout, InvokeCrash or InvokeHold.
 	Fault string `json:"fault"`
-	// Count is how many more invocations fail.
+	// Count is how many more invocations fail (or are held).
 	Count int `json:"count"`
+	// Hold names the invocations an InvokeHold fault holds, for Held and
+	// Release; the function name when empty.
+	Hold string `json:"hold,omitempty"`
 }
 
 // The faults an Event injects into EventBridge's delivery.
@@ -84,10 +94,16 @@ const (
 	EventDrop      = "drop"
 	EventDuplicate = "duplicate"
 	EventDelay     = "delay"
+	// EventReorder holds the next Count matching events back and, when
+	// the last of them is emitted, delivers them all newest first: with
+	// Count 2 an ECS deployment's COMPLETED arrives before its
+	// IN_PROGRESS, as EventBridge, which does not keep order, may deliver
+	// them.
+	EventReorder = "reorder"
 )
 
 // Event is a pending fault of the events whose JSON contains every string
-// of Match: dropped, delivered twice, or delayed by DelayMs.
+// of Match: dropped, delivered twice, delayed by DelayMs, or reordered.
 type Event struct {
 	Match   []string `json:"match"`
 	Action  string   `json:"action"`
@@ -108,6 +124,12 @@ type State struct {
 	// in percent of one task's CPU (250 keeps two and a half tasks busy),
 	// shared by the service's running tasks for its CPUUtilization metric.
 	ServiceLoads map[string]float64 `json:"serviceLoads,omitempty"`
+	// Held names the Lambda invocations an InvokeHold fault holds now
+	// (as State reports them, once per invocation); Apply ignores it.
+	Held []string `json:"held,omitempty"`
+	// Release names the holds Apply releases (see Registry.Release); State
+	// never sets it.
+	Release []string `json:"release,omitempty"`
 }
 
 // Registry holds the active faults. The zero value is not usable; call New.
@@ -120,13 +142,25 @@ type Registry struct {
 	delay     time.Duration
 	drop      int
 	loads     map[string]float64
+	// held are the invocations InvokeHold holds now.
+	held []*heldInvocation
+	// reordered are the events each pending EventReorder fault holds
+	// back, by eventKey.
+	reordered map[string][][]byte
+}
+
+// heldInvocation is an invocation held in flight.
+type heldInvocation struct {
+	name     string
+	released chan struct{}
 }
 
 type throttleKey struct{ service, operation, match, error string }
 
 // New returns an empty registry.
 func New() *Registry {
-	return &Registry{images: map[string]Behaviour{}, throttles: map[throttleKey]int{}, loads: map[string]float64{}}
+	return &Registry{images: map[string]Behaviour{}, throttles: map[throttleKey]int{}, loads: map[string]float64{},
+		reordered: map[string][][]byte{}}
 }
 
 // SetServiceLoad sets the CPU demand on an ECS service, in percent of one
@@ -271,12 +305,13 @@ func (r *Registry) addInvocation(f Invocation) {
 
 // InvocationFault reports the fault (InvokeThrottle, InvokeTimeout,
 // InvokeCrash, or "" for none) of this invocation of function with
-// payload, and counts it against the pending fault.
+// payload, and counts it against the pending fault. Holds are
+// HoldInvocation's.
 func (r *Registry) InvocationFault(function string, payload []byte) string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for i, f := range r.invokes {
-		if f.Function != function || !containsAll(payload, f.Match) {
+		if f.Function != function || f.Fault == InvokeHold || !containsAll(payload, f.Match) {
 			continue
 		}
 		if f.Count <= 1 {
@@ -289,6 +324,69 @@ func (r *Registry) InvocationFault(function string, payload []byte) string {
 	return ""
 }
 
+// HoldInvocation reports whether this invocation of function with payload
+// is to be held (an InvokeHold fault matches it), and counts it against the
+// fault. released is nil when it is not; otherwise it is closed once the
+// hold is released (Release, Apply with State.Release, or Reset), and the
+// invocation waits for it before the function runs. The invoker calls
+// forget when it stops waiting, released or not.
+func (r *Registry) HoldInvocation(function string, payload []byte) (released <-chan struct{}, forget func()) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for i, f := range r.invokes {
+		if f.Function != function || f.Fault != InvokeHold || !containsAll(payload, f.Match) {
+			continue
+		}
+		if f.Count <= 1 {
+			r.invokes = slices.Delete(r.invokes, i, i+1)
+		} else {
+			r.invokes[i].Count--
+		}
+		h := &heldInvocation{name: f.Hold, released: make(chan struct{})}
+		if h.name == "" {
+			h.name = f.Function
+		}
+		r.held = append(r.held, h)
+		return h.released, func() {
+			r.mu.Lock()
+			defer r.mu.Unlock()
+			r.held = slices.DeleteFunc(r.held, func(x *heldInvocation) bool { return x == h })
+		}
+	}
+	return nil, nil
+}
+
+// Held reports how many invocations are held under the name now.
+func (r *Registry) Held(name string) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	n := 0
+	for _, h := range r.held {
+		if h.name == name {
+			n++
+		}
+	}
+	return n
+}
+
+// Release lets the invocations held under the name go on, and returns how
+// many there were. A hold not yet taken (the fault still pending) is not
+// affected.
+func (r *Registry) Release(name string) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	n := 0
+	r.held = slices.DeleteFunc(r.held, func(h *heldInvocation) bool {
+		if h.name != name {
+			return false
+		}
+		close(h.released)
+		n++
+		return true
+	})
+	return n
+}
+
 // addEvent adds an event fault; one with the same match and action is
 // replaced, and a count <= 0 clears it.
 func (r *Registry) addEvent(f Event) {
@@ -297,9 +395,42 @@ func (r *Registry) addEvent(f Event) {
 	r.events = slices.DeleteFunc(r.events, func(x Event) bool {
 		return x.Action == f.Action && slices.Equal(x.Match, f.Match)
 	})
+	// A reorder fault replaced or cleared lets go of what it held: those
+	// events are lost, as when the fault is reset.
+	delete(r.reordered, eventKey(f))
 	if f.Count > 0 {
 		r.events = append(r.events, f)
 	}
+}
+
+// eventKey identifies an event fault: its action and match.
+func eventKey(f Event) string { return f.Action + "\x00" + strings.Join(f.Match, "\x00") }
+
+// ReorderEvent reports which events to emit now in place of event (its
+// JSON), in order: event alone when no EventReorder fault matches it; none
+// when a fault holds it back; and when it is the last a fault waits for,
+// every event that fault held, newest (event) first. It counts event
+// against the fault.
+func (r *Registry) ReorderEvent(event []byte) [][]byte {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for i := range r.events {
+		f := &r.events[i]
+		if f.Action != EventReorder || !containsAll(event, f.Match) {
+			continue
+		}
+		k := eventKey(*f)
+		held := append(r.reordered[k], bytes.Clone(event))
+		if f.Count--; f.Count > 0 {
+			r.reordered[k] = held
+			return nil
+		}
+		r.events = slices.Delete(r.events, i, i+1)
+		delete(r.reordered, k)
+		slices.Reverse(held)
+		return held
+	}
+	return [][]byte{event}
 }
 
 // EventFault reports what happens to the event (its JSON) being emitted:
@@ -311,7 +442,7 @@ func (r *Registry) EventFault(event []byte) (drop bool, copies int, delay time.D
 	copies = 1
 	for i := 0; i < len(r.events); i++ {
 		f := &r.events[i]
-		if !containsAll(event, f.Match) {
+		if f.Action == EventReorder || !containsAll(event, f.Match) {
 			continue
 		}
 		switch f.Action {
@@ -392,6 +523,10 @@ func (r *Registry) State() State {
 		f.Match = slices.Clone(f.Match)
 		s.Events = append(s.Events, f)
 	}
+	for _, h := range r.held {
+		s.Held = append(s.Held, h.name)
+	}
+	slices.Sort(s.Held)
 	return s
 }
 
@@ -424,6 +559,9 @@ func (r *Registry) Apply(s State) {
 		cluster, service, _ := strings.Cut(k, "/")
 		r.SetServiceLoad(cluster, service, v)
 	}
+	for _, name := range s.Release {
+		r.Release(name)
+	}
 }
 
 // Reset clears every fault.
@@ -437,4 +575,9 @@ func (r *Registry) Reset() {
 	r.delay = 0
 	r.drop = 0
 	r.loads = map[string]float64{}
+	for _, h := range r.held {
+		close(h.released)
+	}
+	r.held = nil
+	r.reordered = map[string][][]byte{}
 }

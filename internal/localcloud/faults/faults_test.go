@@ -134,3 +134,89 @@ func TestInvocationAndEventFaults(t *testing.T) {
 		t.Errorf("spent faults still listed: %+v", st)
 	}
 }
+
+func TestHoldInvocation(t *testing.T) {
+	r := New()
+	r.Apply(State{Invocations: []Invocation{
+		{Function: "step", Match: []string{`"phase":"apply"`}, Fault: InvokeHold, Count: 1, Hold: "web"},
+		{Function: "step", Match: []string{`"phase":"apply"`}, Fault: InvokeCrash, Count: 1},
+	}})
+	if ch, _ := r.HoldInvocation("step", []byte(`{"phase":"prepare"}`)); ch != nil {
+		t.Fatal("held an invocation the fault does not match")
+	}
+	released, forget := r.HoldInvocation("step", []byte(`{"phase":"apply"}`))
+	if released == nil {
+		t.Fatal("the matching invocation was not held")
+	}
+	if got := r.State().Held; !cmp.Equal(got, []string{"web"}) {
+		t.Errorf("State().Held = %v, want [web]", got)
+	}
+	if n := r.Held("web"); n != 1 {
+		t.Errorf("Held(web) = %d, want 1", n)
+	}
+	// The hold is used up; the crash is InvocationFault's, not a hold.
+	if ch, _ := r.HoldInvocation("step", []byte(`{"phase":"apply"}`)); ch != nil {
+		t.Error("held a second invocation with a count of 1")
+	}
+	if got := r.InvocationFault("step", []byte(`{"phase":"apply"}`)); got != InvokeCrash {
+		t.Errorf("InvocationFault = %q, want the crash", got)
+	}
+	select {
+	case <-released:
+		t.Fatal("released before Release")
+	default:
+	}
+	if n := r.Release("other"); n != 0 {
+		t.Errorf("Release(other) = %d, want 0", n)
+	}
+	r.Apply(State{Release: []string{"web"}})
+	select {
+	case <-released:
+	default:
+		t.Fatal("not released by Apply with Release")
+	}
+	forget()
+	if n := r.Held("web"); n != 0 {
+		t.Errorf("Held(web) after the release = %d, want 0", n)
+	}
+	// Reset lets every held invocation go.
+	r.Apply(State{Invocations: []Invocation{{Function: "step", Fault: InvokeHold, Count: 1}}})
+	released, _ = r.HoldInvocation("step", []byte(`{}`))
+	if n := r.Held("step"); n != 1 {
+		t.Fatalf("a hold without a name is held under the function's: Held(step) = %d", n)
+	}
+	r.Reset()
+	select {
+	case <-released:
+	default:
+		t.Fatal("not released by Reset")
+	}
+}
+
+func TestReorderEvent(t *testing.T) {
+	r := New()
+	r.Apply(State{Events: []Event{{Match: []string{"web", "ECS Deployment State Change"}, Action: EventReorder, Count: 2}}})
+	other := []byte(`{"detail-type":"ECS Deployment State Change","resources":["api"]}`)
+	if got := r.ReorderEvent(other); !cmp.Equal(got, [][]byte{other}) {
+		t.Errorf("an event the fault does not match: got %q, want it alone", got)
+	}
+	first := []byte(`{"detail-type":"ECS Deployment State Change","resources":["web"],"detail":{"eventName":"SERVICE_DEPLOYMENT_IN_PROGRESS"}}`)
+	second := []byte(`{"detail-type":"ECS Deployment State Change","resources":["web"],"detail":{"eventName":"SERVICE_DEPLOYMENT_COMPLETED"}}`)
+	if got := r.ReorderEvent(first); got != nil {
+		t.Errorf("the first event: got %q, want it held back", got)
+	}
+	// Neither dropped, duplicated nor delayed by the reorder fault.
+	if drop, copies, delay := r.EventFault(first); drop || copies != 1 || delay != 0 {
+		t.Errorf("EventFault = %v %d %v, want no fault", drop, copies, delay)
+	}
+	if got := r.ReorderEvent(second); !cmp.Equal(got, [][]byte{second, first}) {
+		t.Errorf("the second event: got %q, want both, newest first", got)
+	}
+	if got := r.State().Events; len(got) != 0 {
+		t.Errorf("the fault is still pending: %+v", got)
+	}
+	third := []byte(`{"detail-type":"ECS Deployment State Change","resources":["web"]}`)
+	if got := r.ReorderEvent(third); !cmp.Equal(got, [][]byte{third}) {
+		t.Errorf("after the fault: got %q, want the event alone", got)
+	}
+}

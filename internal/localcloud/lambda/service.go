@@ -123,6 +123,24 @@ type Faults interface {
 	// InvocationFault returns "throttle", "timeout", "crash" or "" (none)
 	// for this invocation of function with payload.
 	InvocationFault(function string, payload []byte) string
+	// HoldInvocation says whether this invocation is held in flight
+	// before the function runs: released is then closed when it may go
+	// on, and forget is called once it stops waiting; released is nil
+	// when it is not held.
+	HoldInvocation(function string, payload []byte) (released <-chan struct{}, forget func())
+}
+
+// clockHeldKey marks a context whose caller holds the clock busy.
+type clockHeldKey struct{}
+
+// ClockHeld returns ctx marked as the context of a caller that holds the
+// clock busy while it waits for Invoke, as the Step Functions engine does
+// for a Task state: an invocation held by fault injection hands that hold
+// back while it waits, so that a virtual clock moves on meanwhile (on AWS
+// time passes while a function runs). Without the mark a held invocation
+// waits without touching the clock.
+func ClockHeld(ctx context.Context) context.Context {
+	return context.WithValue(ctx, clockHeldKey{}, true)
 }
 
 // Service is the simulated Lambda. It is safe for concurrent use.
@@ -344,7 +362,7 @@ func (s *Service) runAsync(fn *function, payload []byte) {
 	retries, maxAge, dest, queues := s.asyncPolicy(fn.name)
 	delay := firstAsyncRetryDelay
 	for attempt := 1; ; attempt++ {
-		_, fnErr, err := s.run(s.ctx, fn, payload)
+		_, fnErr, err := s.run(ClockHeld(s.ctx), fn, payload)
 		if err == nil && fnErr == nil {
 			return
 		}
@@ -401,6 +419,9 @@ func (s *Service) run(ctx context.Context, fn *function, payload []byte) ([]byte
 	if fnErr := s.injectedFault(fn.name); fnErr != nil {
 		return nil, fnErr, nil
 	}
+	if err := s.hold(ctx, fn, payload); err != nil {
+		return nil, nil, err
+	}
 	fault := ""
 	if s.faults != nil {
 		fault = s.faults.InvocationFault(fn.name, payload)
@@ -423,6 +444,35 @@ func (s *Service) run(ctx context.Context, fn *function, payload []byte) ([]byte
 			uuid.NewString(), s.timeout.Seconds())}, nil
 	}
 	return out, fnErr, err
+}
+
+// hold waits, before the function runs, while fault injection holds the
+// invocation in flight (faults.InvokeHold). A caller that holds the clock
+// (ClockHeld) has its hold handed back meanwhile. It returns ctx's error
+// if ctx ends first, or an error if the service closes.
+func (s *Service) hold(ctx context.Context, fn *function, payload []byte) error {
+	if s.faults == nil {
+		return nil
+	}
+	released, forget := s.faults.HoldInvocation(fn.name, payload)
+	if released == nil {
+		return nil
+	}
+	defer forget()
+	s.log.Info("holding an invocation by fault injection", "function", fn.name)
+	if held, _ := ctx.Value(clockHeldKey{}).(bool); held {
+		s.clock.Done()
+		defer s.clock.Busy()
+	}
+	select {
+	case <-released:
+		s.log.Info("releasing an invocation held by fault injection", "function", fn.name)
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-s.ctx.Done():
+		return protocol.Errorf(http.StatusInternalServerError, "ServiceException", "the Lambda service stopped while the invocation was held")
+	}
 }
 
 // call runs the function: its binary, or its in-process handler.
