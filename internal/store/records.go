@@ -193,16 +193,19 @@ func (s *Store) History(ctx context.Context, env, svc string, limit int) ([]Hist
 	return out, nil
 }
 
-// LastDeployed returns the newest entry of entries (newest first, as
-// History returns them) whose deployment succeeded: the revision a service
-// runs when no deployment is in flight. ok is false when there is none.
+// LastDeployed returns the entry of entries whose deployment succeeded last
+// (the latest EndedAt; of equal ones, the first in entries, which History
+// gives newest first): the revision a service runs when no deployment is
+// in flight. History is ordered by start, and a deployment that started
+// first may end last (it waited for the lock), so the first successful
+// entry is not always the one that runs. ok is false when there is none.
 func LastDeployed(entries []HistoryEntry) (e HistoryEntry, ok bool) {
 	for _, h := range entries {
-		if h.Outcome == workflow.OutcomeDeployed && h.Image != "" {
-			return h, true
+		if h.Outcome == workflow.OutcomeDeployed && h.Image != "" && (!ok || h.EndedAt.After(e.EndedAt)) {
+			e, ok = h, true
 		}
 	}
-	return HistoryEntry{}, false
+	return e, ok
 }
 
 // compile-time check that the adapter satisfies the store's interface.

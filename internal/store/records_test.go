@@ -455,3 +455,23 @@ func TestMissingStateBucket(t *testing.T) {
 		})
 	}
 }
+
+// TestLastDeployedByEnd: history is ordered by start, and a deployment that
+// started first can end last (it waited for the lock): the one that runs
+// is the one that succeeded last.
+func TestLastDeployedByEnd(t *testing.T) {
+	t0 := time.Date(2026, 12, 2, 9, 0, 0, 0, time.UTC)
+	entries := []HistoryEntry{ // newest start first
+		{Deployment: "failed", Outcome: workflow.OutcomeRolledBack, Image: "web@sha256:bad", StartedAt: t0.Add(3 * time.Minute), EndedAt: t0.Add(9 * time.Minute)},
+		{Deployment: "took-the-free-lock", Outcome: workflow.OutcomeDeployed, Image: "web@sha256:older", StartedAt: t0.Add(2 * time.Minute), EndedAt: t0.Add(5 * time.Minute)},
+		{Deployment: "waited", Outcome: workflow.OutcomeDeployed, Image: "web@sha256:newer", StartedAt: t0.Add(time.Minute), EndedAt: t0.Add(7 * time.Minute)},
+		{Deployment: "first", Outcome: workflow.OutcomeDeployed, Image: "web@sha256:first", StartedAt: t0, EndedAt: t0.Add(time.Minute)},
+	}
+	got, ok := LastDeployed(entries)
+	if !ok || got.Deployment != "waited" {
+		t.Errorf("got %s (%v), want waited: it succeeded last", got.Deployment, ok)
+	}
+	if _, ok := LastDeployed(entries[:1]); ok {
+		t.Error("a history of one rollback: got a deployment, want none")
+	}
+}

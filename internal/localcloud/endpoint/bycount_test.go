@@ -32,7 +32,9 @@ const workerCanary = `strategy:
   finalBake: 2m
   alarms:
     - ${SERVICE}-${ENVIRONMENT}-errors
-  stabilizationTimeout: 15m
+  # Long enough for the circuit breaker to judge tasks that fail their
+  # health checks: each lives out the 5-minute grace period first.
+  stabilizationTimeout: 30m
 `
 
 // startByCount runs the endpoint on a virtual clock the test can stop,

@@ -119,7 +119,7 @@ func Start(ctx context.Context, opts Options) (*Running, error) {
 	if err != nil {
 		return fail(err)
 	}
-	target := stack.Target{AWS: r.AWS, Functions: e.Lambda, Binaries: opts.Functions, Logger: e.log}
+	target := stack.Target{AWS: r.AWS, Functions: e.Lambda, Binaries: opts.Functions, Logger: e.log, Now: e.clk.Now}
 	if r.Restored {
 		st, err := stack.Resolve(tpl, e.Region())
 		if err != nil {

@@ -22,6 +22,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	awslambda "github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -105,6 +106,11 @@ type Target struct {
 	Binaries string
 	// Logger is handed to the functions; nil discards.
 	Logger *slog.Logger
+	// Now is the endpoint's clock, which the in-process step function's
+	// engine reads (history, lock and approval times, its deadlines), so
+	// that they agree with the simulations on a virtual or scaled clock;
+	// nil is time.Now. Bootstrap binaries (Binaries) run on real time.
+	Now func() time.Time
 }
 
 // Deployed names what Deploy created that callers need.
@@ -193,7 +199,7 @@ func RegisterFunctions(st *synth.Stack, t Target) (*Deployed, error) {
 				return nil, err
 			}
 		} else {
-			h, err := Handler(fn, t.AWS, log.With("function", fn.Name))
+			h, err := Handler(fn, t.AWS, log.With("function", fn.Name), t.Now)
 			if err != nil {
 				return nil, err
 			}
@@ -245,8 +251,9 @@ func envOf(fn synth.Function) func(string) string {
 // Handler builds the in-process handler of a Slipway function from its kind
 // and environment, wired exactly as its main in functions/ wires it
 // (internal/handlers for the triggers, internal/deploy/awsclients for step),
-// with SDK clients built from cfg.
-func Handler(fn synth.Function, cfg aws.Config, log *slog.Logger) (awslambda.Handler, error) {
+// with SDK clients built from cfg. The step function's engine reads the
+// time from now (nil: time.Now).
+func Handler(fn synth.Function, cfg aws.Config, log *slog.Logger, now func() time.Time) (awslambda.Handler, error) {
 	getenv := envOf(fn)
 	fail := func(err error) (awslambda.Handler, error) { return nil, fmt.Errorf("function %s: %w", fn.Name, err) }
 	switch fn.Kind {
@@ -273,7 +280,9 @@ func Handler(fn synth.Function, cfg aws.Config, log *slog.Logger) (awslambda.Han
 		if err != nil {
 			return fail(err)
 		}
-		return awslambda.NewHandler(awsclients.NewEngine(cfg, c, log).Run), nil
+		eng := awsclients.NewEngine(cfg, c, log)
+		eng.Settings.Now = now
+		return awslambda.NewHandler(eng.Run), nil
 	}
 	return fail(fmt.Errorf("no Slipway function of kind %q (want one of %v)", fn.Kind, synth.Kinds()))
 }

@@ -82,7 +82,7 @@ func TestHandlerRejects(t *testing.T) {
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
-			_, err := Handler(tc.fn, AWSConfig("http://127.0.0.1:1", "us-east-1"), log)
+			_, err := Handler(tc.fn, AWSConfig("http://127.0.0.1:1", "us-east-1"), log, nil)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("got %v, want an error naming %s", err, tc.want)
 			}
