@@ -67,15 +67,17 @@ type world struct {
 	// id; latestSpec the newest id of a key. v1 has no upload time.
 	specVersions map[string]map[string]fakeSpecVersion
 	latestSpec   map[string]string
-	locks        map[string]lockObject
-	etag         int
-	queue        map[string]store.QueueEntry
-	watches      map[string]store.Watch
-	approvals    map[string]store.PendingApproval
-	plans        map[string][]byte
-	history      []store.HistoryEntry
-	newest       map[string]store.NewestRequest
-	approved     map[string]store.ApprovalRecord // approval records, by deployment
+	// firstSpecAt is when v1 of every spec was uploaded; zero: unknown.
+	firstSpecAt time.Time
+	locks       map[string]lockObject
+	etag        int
+	queue       map[string]store.QueueEntry
+	watches     map[string]store.Watch
+	approvals   map[string]store.PendingApproval
+	plans       map[string][]byte
+	history     []store.HistoryEntry
+	newest      map[string]store.NewestRequest
+	approved    map[string]store.ApprovalRecord // approval records, by deployment
 	// Step Functions; onToken, when set, also hands a completed token on
 	// (to the in-process state machine)
 	tokens map[string]*workflow.Failure // nil value: succeeded
@@ -793,7 +795,7 @@ func (w *world) spec(key, version string) (store.SpecObject, error) {
 	if !ok || (version != "" && version != "v1") {
 		return store.SpecObject{}, fmt.Errorf("%s: %w", key, store.ErrNotFound)
 	}
-	return store.SpecObject{Key: key, Version: "v1", Body: b}, nil
+	return store.SpecObject{Key: key, Version: "v1", Body: b, LastModified: w.firstSpecAt}, nil
 }
 
 // fakeSpecVersion is a spec version uploaded by uploadSpec.

@@ -28,6 +28,7 @@ func newOrderWorld(t *testing.T) orderWorld {
 	w := newWorld(t)
 	sc.before(w)
 	o := orderWorld{world: w, sc: sc, base: w.now.Add(-time.Hour)}
+	w.firstSpecAt = o.base.Add(-24 * time.Hour) // the specs were uploaded the day before
 	first := newExecution(w, "exec-v1", o.push("v1", o.base))
 	first.run()
 	if first.state != workflow.StateDeployed {
@@ -162,4 +163,32 @@ func TestSpecUploadSupersedesAPreparedPush(t *testing.T) {
 	if pending.state != workflow.StateSuperseded {
 		t.Errorf("the prepared push: got %s, want %s (path %v)", pending.state, workflow.StateSuperseded, pending.path)
 	}
+}
+
+// TestPersonsSpecVersionWins: a person who deploys an older spec version
+// by hand (the console's input, naming no image) chose it now: it is not
+// replaced by the newer version an upload deployed before, and a push
+// whose event arrives later, handled with the upload's version accepted,
+// deploys its image with the person's spec.
+func TestPersonsSpecVersionWins(t *testing.T) {
+	o := newOrderWorld(t)
+	o.advance(time.Minute)
+	upload := newExecution(o.world, "exec-upload", o.upload("s2"))
+	upload.run()
+	o.check(t, upload, workflow.StateDeployed, "v1", "s2")
+
+	o.advance(time.Minute)
+	back := request(o.sc, "")
+	back.SpecVersion = "v1"
+	back.Trigger = workflow.Trigger{Kind: workflow.TriggerManual, Actor: "alice"}
+	byHand := newExecution(o.world, "exec-by-hand", back)
+	byHand.run()
+	o.check(t, byHand, workflow.StateDeployed, "v1", "v1")
+
+	o.advance(time.Minute)
+	push := o.push("v2", o.base.Add(10*time.Minute))
+	push.SpecVersion = "s2"
+	late := newExecution(o.world, "exec-v2", push)
+	late.run()
+	o.check(t, late, workflow.StateDeployed, "v2", "v1")
 }

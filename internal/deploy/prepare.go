@@ -28,7 +28,7 @@ func (e *Engine) prepare(ctx context.Context, st workflow.State) (workflow.State
 		}
 		st.RequestedAt = at
 		// Pins are Prepare's own: never taken from the input.
-		st.Pins = workflow.Pins{}
+		st.Pins = workflow.Pins{Order: personalOrder(st.Request)}
 	}
 	// Back from a lock wait that timed out (its Catch stores at
 	// $.timedOut): a hand-over may have been lost, and checking the lock
@@ -132,6 +132,27 @@ func (e *Engine) render(ctx context.Context, st *workflow.State) (*spec.Rendered
 	st.Plan.Image = image
 	st.Lock.Key = fmt.Sprintf("locks/%s/%s.json", st.Environment, st.Service)
 	return rendered, svc, image, nil
+}
+
+// personalOrder is the order of the parts a person's request (a manual
+// start, slipway deploy or rollback) names: asked for now, whatever their
+// age. A spec version a person gives is their choice of spec at that time,
+// newer than any upload before it, as an image they give is; the parts they
+// leave out are ordered as the versions' uploads are.
+func personalOrder(r workflow.Request) workflow.Order {
+	var o workflow.Order
+	switch r.Trigger.Kind {
+	case "", workflow.TriggerManual, workflow.TriggerRollback:
+	default:
+		return o
+	}
+	if r.SpecVersion != "" {
+		o.ServiceSpec = r.RequestedAt
+	}
+	if r.EnvironmentSpecVersion != "" {
+		o.EnvironmentSpec = r.RequestedAt
+	}
+	return o
 }
 
 // pinsOf returns st's pins for image and the spec versions st holds, with
