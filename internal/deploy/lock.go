@@ -58,24 +58,19 @@ var errAdopted = errors.New("took the newer parts of another request")
 
 // adopt takes into st the parts in which a request it meets is newer
 // (workflow.Pins.Join): the newest of what has begun changing the service
-// (newest/<env>/<service>.json), the lock holder rec, and the deployment
-// waiting in the queue. A request that is newer than st in every part it
+// (marked, newest/<env>/<service>.json; nil when none), the lock holder
+// rec, and the deployment waiting in the queue. A request that is newer than st in every part it
 // differs in is left alone: st yields to it. Images are taken only from a
 // request that has not started applying, which st supersedes or replaces.
 // It reports whether st changed; st's request then names what it took.
-func (e *Engine) adopt(ctx context.Context, st *workflow.State, rec *store.LockRecord) (bool, error) {
+func (e *Engine) adopt(ctx context.Context, st *workflow.State, rec *store.LockRecord, marked *store.NewestRequest) (bool, error) {
 	type source struct {
 		who    string
 		pins   workflow.Pins
 		images bool
 	}
 	var sources []source
-	marked, err := e.Store.NewestApplied(ctx, st.Environment, st.Service)
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-	case err != nil:
-		return false, fmt.Errorf("read the newest request of %s in %s: %w", st.Service, st.Environment, err)
-	case marked.Deployment != st.Deployment.ID:
+	if marked != nil && marked.Deployment != st.Deployment.ID {
 		p := marked.Pins
 		p.Order = marked.Order()
 		sources = append(sources, source{"applied " + marked.Deployment, p, false})
@@ -132,7 +127,11 @@ func (e *Engine) takeLock(ctx context.Context, st workflow.State, image string) 
 		if err != nil {
 			return st, err
 		}
-		if adopted, err := e.adopt(ctx, &st, rec); err != nil || adopted {
+		marked, err := e.newestApplied(ctx, st)
+		if err != nil {
+			return st, err
+		}
+		if adopted, err := e.adopt(ctx, &st, rec, marked); err != nil || adopted {
 			if err == nil {
 				err = errAdopted
 			}
@@ -142,7 +141,7 @@ func (e *Engine) takeLock(ctx context.Context, st workflow.State, image string) 
 		if action == lockAcquire || action == lockSupersede {
 			// Free, or held by an older request: a newer one may have run
 			// already and released the lock.
-			if err := e.newerRan(ctx, st); err != nil {
+			if err := e.newerRan(ctx, st, marked); err != nil {
 				return st, err
 			}
 		}
@@ -183,7 +182,7 @@ func (e *Engine) takeLock(ctx context.Context, st workflow.State, image string) 
 				return st, err
 			}
 			if gone {
-				if err := e.newerRan(ctx, st); err != nil {
+				if err := e.newerRan(ctx, st, marked); err != nil {
 					return st, err
 				}
 				err = e.Store.ReplaceLock(ctx, st.Environment, st.Service, mine, etag)
@@ -295,17 +294,32 @@ func (e *Engine) readLock(ctx context.Context, st workflow.State) (*store.LockRe
 	return &rec, etag, nil
 }
 
+// newestApplied reads the record of the newest request that began
+// changing st's service (newest/<env>/<service>.json); nil when none has.
+func (e *Engine) newestApplied(ctx context.Context, st workflow.State) (*store.NewestRequest, error) {
+	marked, err := e.Store.NewestApplied(ctx, st.Environment, st.Service)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return nil, nil
+	case err != nil:
+		return nil, fmt.Errorf("read the newest request of %s in %s: %w", st.Service, st.Environment, err)
+	}
+	return &marked, nil
+}
+
 // historyNewer is how many of the latest history entries newerRan reads.
 const historyNewer = 10
 
 // newerRan returns Superseded when a deployment of st's service and
-// environment requested after st has already run (it is in the history with
-// any outcome but rejected): an older request arriving late, the lock free
-// again, must not undo it. The same holds for a deployment started by the
-// same event that has already changed the service: an event delivered again
-// after a spec upload gets another execution name (the name includes the
-// spec versions), and must not deploy its image a second time.
-func (e *Engine) newerRan(ctx context.Context, st workflow.State) error {
+// environment newer than st (workflow.Order.Newer) has already run (it is
+// in the history with any outcome but rejected): an older request arriving
+// late, the lock free again, must not undo it. The same holds for a
+// deployment started by the same event that has already changed the
+// service: the trigger names an event's execution by the event, but an
+// execution started with it by other means must not deploy its image a
+// second time. marked is the newest request's record (newestApplied), which
+// takeLock reads once per attempt for adopt and for this.
+func (e *Engine) newerRan(ctx context.Context, st workflow.State, marked *store.NewestRequest) error {
 	if st.RequestedAt.IsZero() {
 		return nil
 	}
@@ -315,12 +329,7 @@ func (e *Engine) newerRan(ctx context.Context, st workflow.State) error {
 	}
 	// The newest request that began changing the service, however far
 	// down the history its entry is (or before it has one).
-	marked, err := e.Store.NewestApplied(ctx, st.Environment, st.Service)
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-	case err != nil:
-		return fmt.Errorf("read the newest request of %s in %s: %w", st.Service, st.Environment, err)
-	default:
+	if marked != nil {
 		h = append([]store.HistoryEntry{{Deployment: marked.Deployment, RequestedAt: marked.RequestedAt,
 			Trigger: marked.Trigger, Outcome: marked.Outcome, Pins: marked.Pins}}, h...)
 	}
